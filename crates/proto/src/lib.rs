@@ -25,3 +25,6 @@ pub use head::{
 };
 pub use headers::{Field, Headers, NodeHeaders, NodeValue};
 pub use parser::{Event, Kind, Parser, ResponseContext};
+
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;

@@ -95,4 +95,36 @@ impl Parser {
     pub fn poll(&mut self) -> Result<Option<Event>, Error> {
         Ok(None)
     }
+
+    /// Sets what the next response answers (client side; PRS-17). Call it before the
+    /// response head is parsed; it applies to one final response.
+    pub fn set_response_context(&mut self, ctx: ResponseContext) {
+        let _ = ctx;
+    }
+
+    /// Whether the parser is paused: after the head of an upgrade candidate (PRS-27)
+    /// until [`Parser::resume`] or [`Parser::take_leftover`].
+    pub fn is_paused(&self) -> bool {
+        false
+    }
+
+    /// Declines a pending upgrade: the message is read as an ordinary one (SRV-8
+    /// without an `upgrade` listener).
+    pub fn resume(&mut self) {}
+
+    /// Switches protocols: returns every byte received after the head (Node's `head`
+    /// buffer, SRV-8/SRV-9/CLI-16). The parser produces no more events afterwards.
+    pub fn take_leftover(&mut self) -> Bytes {
+        self.buf.split().freeze()
+    }
+
+    /// Bytes received and not yet consumed by parsing.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Total bytes fed so far (error offsets count from the start of this stream).
+    pub fn bytes_fed(&self) -> u64 {
+        0
+    }
 }

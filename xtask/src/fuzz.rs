@@ -1,0 +1,5 @@
+//! `cargo xtask fuzz`.
+
+pub(crate) fn run(args: &[String]) -> crate::Result {
+    Err(format!("not implemented yet: {args:?}"))
+}
