@@ -19,6 +19,7 @@
 //! assert_eq!(err.message(), r#"Invalid character in header content ["x-foo"]"#);
 //! ```
 
+use crate::chars::{is_field_value_byte, is_tchar};
 use core::fmt;
 
 /// The label Node puts before `must be a valid HTTP token` for header names.
@@ -110,43 +111,6 @@ impl fmt::Display for InvalidHeader {
 }
 
 impl std::error::Error for InvalidHeader {}
-
-const TCHAR: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = matches!(b,
-            b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z'
-            | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.'
-            | b'^' | b'_' | b'`' | b'|' | b'~');
-        i += 1;
-    }
-    t
-};
-
-const FIELD_VALUE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = value_byte_ok(i as u8);
-        i += 1;
-    }
-    t
-};
-
-/// Whether `b` is a tchar (CONST-9).
-#[inline]
-pub(crate) fn is_tchar(b: u8) -> bool {
-    TCHAR[b as usize]
-}
-
-/// Whether `b` may appear in an outgoing field value: HTAB, `0x20..=0x7E`, `0x80..=0xFF`
-/// (CONST-9).
-#[inline]
-pub(crate) fn is_field_value_byte(b: u8) -> bool {
-    FIELD_VALUE[b as usize]
-}
 
 /// Whether `name` is a non-empty token.
 #[inline]
