@@ -357,7 +357,7 @@ impl<'a> Report<'a> {
         }
     }
 
-    /// `Err` when the list and the results disagree.
+    /// `Err` when the list and the results disagree, or an error offset differs.
     pub(crate) fn verdict(&self) -> crate::Result {
         let mut problems = Vec::new();
         if !self.unlisted.is_empty() {
@@ -372,6 +372,22 @@ impl<'a> Report<'a> {
                 "{} stale expected difference(s) (they agree with Node now; remove them): {}",
                 self.stale.len(),
                 self.stale.join(", ")
+            ));
+        }
+        let offsets: Vec<String> = self
+            .results
+            .iter()
+            .filter_map(|r| {
+                r.cmp
+                    .offset_mismatch
+                    .map(|(n, p)| format!("{} (node {n:?}, proto {p:?})", r.case.id))
+            })
+            .collect();
+        if !offsets.is_empty() {
+            problems.push(format!(
+                "{} error offset(s) differ from Node's bytesParsed (they must stay exact): {}",
+                offsets.len(),
+                offsets.join(", ")
             ));
         }
         if !self.unknown.is_empty() {
