@@ -107,6 +107,7 @@ pub struct Parser {
     upgrade: bool,
     ctx: ResponseContext,
     eof: bool,
+    fast_path: bool,
 }
 
 impl Parser {
@@ -133,6 +134,7 @@ impl Parser {
             upgrade: false,
             ctx: ResponseContext::default(),
             eof: false,
+            fast_path: true,
         }
     }
 
@@ -141,6 +143,13 @@ impl Parser {
             Kind::Request => Mode::Request,
             Kind::Response => Mode::Response,
         }
+    }
+
+    /// Turns the httparse fast path off, so every head goes through the Node-exact
+    /// scanner. For differential tests and fuzzing: results must not change.
+    #[doc(hidden)]
+    pub fn disable_fast_path(&mut self) {
+        self.fast_path = false;
     }
 
     /// Which messages this parser reads.
@@ -334,7 +343,15 @@ impl Parser {
     }
 
     fn head(&mut self) -> Result<Option<Event>, Error> {
-        let scan = self.scanner.scan(&self.buf, self.base)?;
+        let fast = if self.fast_path {
+            self.scanner.try_fast(&self.buf)
+        } else {
+            None
+        };
+        let scan = match fast {
+            Some(end) => Scan::Complete(end),
+            None => self.scanner.scan(&self.buf, self.base)?,
+        };
         let end = match scan {
             Scan::Partial => {
                 if self.scanner.at_start() {

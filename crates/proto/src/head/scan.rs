@@ -292,7 +292,7 @@ pub(crate) struct Scanner {
     pub(crate) msg_start: usize,
     kw_start: usize,
     pub(crate) method_end: usize,
-    pub(crate) method: usize,
+    method: &'static [u8],
     pub(crate) url: (usize, usize),
     pub(crate) version: Version,
     pub(crate) status: u16,
@@ -317,9 +317,8 @@ pub(crate) struct Scanner {
     request: bool,
 }
 
-/// Whether the method at `METHOD_KEYS[m]` is allowed with protocol `p`.
-fn method_allowed(m: usize, p: usize) -> bool {
-    let name = METHOD_KEYS[m];
+/// Whether `name` is allowed with protocol `p` (HTTP, RTSP, ICE).
+fn method_allowed(name: &[u8], p: usize) -> bool {
     match p {
         0 => !RTSP_ONLY.contains(&name),
         1 => RTSP_METHODS.contains(&name),
@@ -341,7 +340,7 @@ impl Scanner {
             msg_start: 0,
             kw_start: 0,
             method_end: 0,
-            method: 0,
+            method: b"",
             url: (0, 0),
             version: Version::HTTP_11,
             status: 0,
@@ -388,7 +387,7 @@ impl Scanner {
 
     /// The method as a `&'static` name.
     pub(crate) fn method_name(&self) -> &'static [u8] {
-        METHOD_KEYS[self.method]
+        self.method
     }
 
     /// The error for the first problem in stream order: an earlier header overflow in
@@ -603,13 +602,13 @@ impl Scanner {
                     Kw::Consume(done) => {
                         i += 1;
                         if let Some(m) = done {
-                            self.method = m;
+                            self.method = METHOD_KEYS[m];
                             self.method_end = i;
                             self.state = S::FirstSpace;
                         }
                     }
                     Kw::Stop(Some(m)) => {
-                        self.method = m;
+                        self.method = METHOD_KEYS[m];
                         self.method_end = i;
                         self.state = S::FirstSpace;
                     }
@@ -629,7 +628,7 @@ impl Scanner {
                     }
                     self.url = (i, i);
                     self.open(i);
-                    self.state = if METHOD_KEYS[self.method] == b"CONNECT" {
+                    self.state = if self.method == b"CONNECT" {
                         S::UrlServer { at: false }
                     } else {
                         S::UrlStart
@@ -813,7 +812,7 @@ impl Scanner {
                     }
                     self.state = if self.state == S::ResMinor {
                         S::ResAfterVersion
-                    } else if METHOD_KEYS[self.method] == b"PRI" {
+                    } else if self.method == b"PRI" {
                         self.kw_start = i;
                         S::PriPreface
                     } else {
@@ -1273,5 +1272,252 @@ impl Scanner {
         }
         self.pos = end;
         Ok(Scan::Complete(end))
+    }
+}
+
+/// The number of header slots the fast path offers httparse; heads with more fields
+/// take the scanner.
+const FAST_SLOTS: usize = 64;
+/// The same for responses (httparse's response parser wants initialised slots).
+const RESPONSE_SLOTS: usize = 32;
+
+/// Offset of `part` inside `buf`; `part` must be a sub-slice of `buf`.
+#[inline]
+fn offset_in(buf: &[u8], part: &[u8]) -> usize {
+    part.as_ptr() as usize - buf.as_ptr() as usize
+}
+
+/// After a value ends at `end` (httparse trims trailing SP/HTAB), finds the CR that
+/// llhttp would end the value span at and checks the line ends with CRLF. Returns the
+/// CR offset.
+#[inline]
+fn line_end(buf: &[u8], mut end: usize) -> Option<usize> {
+    while end < buf.len() && matches!(buf[end], b' ' | b'\t') {
+        end += 1;
+    }
+    (buf.get(end..end + 2)? == b"\r\n").then_some(end)
+}
+
+impl Scanner {
+    /// The fast path: parses a complete head with httparse and proves, with cheap
+    /// checks, that the scanner would give the same result; fills `self` as the
+    /// scanner would. Returns the head's end, or `None` when the scanner must decide
+    /// (partial input, anything unusual, any error).
+    pub(crate) fn try_fast(&mut self, buf: &[u8]) -> Option<usize> {
+        if self.state != S::Start || self.pos != 0 || self.lenient.any() {
+            return None;
+        }
+        let r = self.fast(buf);
+        if r.is_none() {
+            // Undo whatever the attempt recorded; the scanner starts from scratch.
+            self.fields.clear();
+            self.flags = 0;
+            self.content_length = 0;
+            self.counted = 0;
+            self.method = b"";
+            self.url = (0, 0);
+            self.version = Version::HTTP_11;
+            self.status = 0;
+            self.reason = (0, 0);
+        }
+        r
+    }
+
+    fn fast(&mut self, buf: &[u8]) -> Option<usize> {
+        let start = buf.iter().position(|&b| b != b'\r' && b != b'\n')?;
+        let msg = &buf[start..];
+        let mut slots =
+            [const { core::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; FAST_SLOTS];
+        let mut res_slots;
+        let (len, line_end_at, headers) = match self.mode {
+            Mode::Request => {
+                let mut req = httparse::Request::new(&mut []);
+                let httparse::Status::Complete(len) =
+                    req.parse_with_uninit_headers(msg, &mut slots).ok()?
+                else {
+                    return None;
+                };
+                let method = req.method?.as_bytes();
+                let path = req.path?.as_bytes();
+                // Origin-form of visible ASCII is exactly what llhttp's path, query and
+                // fragment states take (PRS-4, PRS-5); other forms go to the scanner.
+                if path.first() != Some(&b'/') || !path.is_ascii() || method == b"CONNECT" {
+                    return None;
+                }
+                self.method =
+                    crate::generated::METHODS[crate::generated::method_index(method)?].as_bytes();
+                let url_start = start + offset_in(msg, path);
+                self.url = (url_start, url_start + path.len());
+                self.counted = path.len();
+                self.version = Version {
+                    major: 1,
+                    minor: req.version?,
+                };
+                // "<url> HTTP/1.x" then CRLF (httparse also takes a bare LF).
+                let v_end = self.url.1 + 9;
+                if buf.get(v_end..v_end + 2)? != b"\r\n" {
+                    return None;
+                }
+                (len, v_end, req.headers)
+            }
+            Mode::Response => {
+                res_slots = [httparse::EMPTY_HEADER; RESPONSE_SLOTS];
+                let mut res = httparse::Response::new(&mut res_slots);
+                let httparse::Status::Complete(len) = res.parse(msg).ok()? else {
+                    return None;
+                };
+                let reason = res.reason?.as_bytes();
+                // "HTTP/1.x NNN <reason>": exactly one SP on each side of the code and a
+                // non-empty reason; anything else goes to the scanner.
+                if reason.is_empty() || offset_in(msg, reason) != 13 {
+                    return None;
+                }
+                self.version = Version {
+                    major: 1,
+                    minor: res.version?,
+                };
+                self.status = res.code?;
+                let r = start + 13;
+                let r_end = line_end(buf, r + reason.len())?;
+                self.reason = (r, r_end);
+                self.counted = r_end - r;
+                (len, r_end, res.headers)
+            }
+            Mode::Trailers => return None,
+        };
+        let end = start + len;
+        if end > start + self.raw_cap
+            || (self.max_headers_count > 0 && headers.len() > self.max_headers_count)
+        {
+            return None;
+        }
+        let mut next_line = line_end_at + 2;
+        for h in headers.iter() {
+            let name = h.name.as_bytes();
+            let n0 = start + offset_in(msg, name);
+            if n0 != next_line || h.value.is_empty() {
+                return None;
+            }
+            let v0 = start + offset_in(msg, h.value);
+            let cr = line_end(buf, v0 + h.value.len())?;
+            next_line = cr + 2;
+            self.counted += name.len() + (cr - v0);
+            self.fast_special(name, &buf[v0..cr])?;
+            self.fields.push(FieldSpan {
+                name: (n0, n0 + name.len()),
+                value: (v0, v0 + h.value.len()),
+                folded: false,
+            });
+        }
+        if next_line + 2 != end || self.counted >= self.max_header_size {
+            return None;
+        }
+        self.msg_start = start;
+        self.pos = end;
+        Some(end)
+    }
+
+    /// Framing headers on the fast path: the plain forms only.
+    #[inline]
+    fn fast_special(&mut self, name: &[u8], raw: &[u8]) -> Option<()> {
+        match name.len() {
+            7 if name.eq_ignore_ascii_case(b"upgrade") => self.flags |= F::UPGRADE,
+            10 | 16
+                if name.eq_ignore_ascii_case(b"connection")
+                    || name.eq_ignore_ascii_case(b"proxy-connection") =>
+            {
+                if raw.contains(&b'\t') {
+                    return None;
+                }
+                for token in raw.split(|&b| b == b',') {
+                    let t = token.trim_ascii();
+                    if t.eq_ignore_ascii_case(b"close") {
+                        self.flags |= F::CONN_CLOSE;
+                    } else if t.eq_ignore_ascii_case(b"keep-alive") {
+                        self.flags |= F::CONN_KEEP_ALIVE;
+                    } else if t.eq_ignore_ascii_case(b"upgrade") {
+                        self.flags |= F::CONN_UPGRADE;
+                    }
+                }
+            }
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                if self.flags & (F::CONTENT_LENGTH | F::TRANSFER_ENCODING) != 0 {
+                    return None;
+                }
+                let digits = raw.trim_ascii_end();
+                if digits.is_empty() || digits.len() > 19 || raw[digits.len()..].contains(&b'\t') {
+                    return None;
+                }
+                let mut n = 0u64;
+                for &d in digits {
+                    if !d.is_ascii_digit() {
+                        return None;
+                    }
+                    n = n * 10 + u64::from(d - b'0');
+                }
+                self.content_length = n;
+                self.flags |= F::CONTENT_LENGTH;
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                if self.flags & (F::CONTENT_LENGTH | F::TRANSFER_ENCODING) != 0
+                    || !raw.trim_ascii_end().eq_ignore_ascii_case(b"chunked")
+                    || raw.contains(&b'\t')
+                {
+                    return None;
+                }
+                self.flags |= F::TRANSFER_ENCODING | F::CHUNKED;
+            }
+            _ => {}
+        }
+        Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fast(mode: Mode, input: &[u8]) -> Option<usize> {
+        Scanner::new(mode, &ParserConfig::default()).try_fast(input)
+    }
+
+    #[test]
+    fn fast_path_takes_the_common_heads() {
+        let browser = b"GET /wp-content/uploads/2010/03/hello-kitty-darth-vader-pink.jpg HTTP/1.1\r\nHost: www.kittyhell.com\r\nUser-Agent: Mozilla/5.0\r\nAccept: text/html\r\nAccept-Language: ja,en-us;q=0.7,en;q=0.3\r\nAccept-Encoding: gzip,deflate\r\nAccept-Charset: Shift_JIS,utf-8;q=0.7,*;q=0.7\r\nKeep-Alive: 115\r\nConnection: keep-alive\r\nCookie: wp_ozh_wsa_visits=2\r\n\r\n";
+        assert_eq!(fast(Mode::Request, browser), Some(browser.len()));
+        let tiny = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert_eq!(fast(Mode::Request, tiny), Some(tiny.len()));
+        let post = b"\r\nPOST /p HTTP/1.0\r\nContent-Length: 5 \r\nConnection: close\r\n\r\nhello";
+        assert_eq!(fast(Mode::Request, post), Some(post.len() - 5));
+        let chunked = b"PUT /p HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n";
+        assert_eq!(fast(Mode::Request, chunked), Some(chunked.len()));
+        let res = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n";
+        assert_eq!(fast(Mode::Response, res), Some(res.len()));
+    }
+
+    #[test]
+    fn fast_path_declines_what_it_cannot_prove() {
+        for input in [
+            &b"GET / HTTP/1.1\r\nHost: a\n\r\n"[..],
+            b"GET / HTTP/1.1\nHost: a\r\n\r\n",
+            b"GET /\xe9 HTTP/1.1\r\n\r\n",
+            b"CONNECT a:1 HTTP/1.1\r\n\r\n",
+            b"FOO / HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nX:\r\n\r\n",
+            b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nContent-Length: 1\t\r\n\r\n",
+            b"GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"GET / HTTP/1.1\r\nConnection: close\t\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\n",
+        ] {
+            assert_eq!(
+                fast(Mode::Request, input),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        assert_eq!(fast(Mode::Response, b"HTTP/1.1 200\r\n\r\n"), None);
+        assert_eq!(fast(Mode::Response, b"HTTP/1.1 200 OK\n\r\n"), None);
     }
 }
