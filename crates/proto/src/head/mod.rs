@@ -4,6 +4,7 @@ use bytes::Bytes;
 
 use crate::headers::Headers;
 
+pub mod encode;
 pub(crate) mod framing;
 pub(crate) mod scan;
 

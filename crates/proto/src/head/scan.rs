@@ -1017,14 +1017,10 @@ impl Scanner {
                     }
                     b' ' | b'\t' => fail!(InvalidHeaderToken, "Invalid header value char", i + 1),
                     _ => {
-                        match self.hs {
-                            Hs::ContentLength => {
-                                fail!(InvalidContentLength, "Empty Content-Length", i)
-                            }
-                            Hs::TransferEncoding => {
-                                fail!(InvalidTransferEncoding, "Empty Transfer-Encoding", i)
-                            }
-                            _ => {}
+                        // llhttp 9.3.1 rejects an empty Content-Length but, unlike later
+                        // releases, takes an empty Transfer-Encoding (it frames nothing).
+                        if self.hs == Hs::ContentLength {
+                            fail!(InvalidContentLength, "Empty Content-Length", i);
                         }
                         self.set_header_flags();
                         self.value_start = i;
