@@ -1,7 +1,9 @@
 //! The benchmark cases: which kernels run side by side on which input.
 //!
 //! In every case the first implementation is ours and the second, if any, is the
-//! baseline it is compared with in the same run.
+//! baseline it is compared with in the same run. The last case, `a/a-noise`, runs raw
+//! httparse against itself: its ratio shows how far this run's noise alone moves a
+//! ratio (ideally 1.00 with a narrow spread).
 
 use std::hint::black_box;
 
@@ -48,7 +50,8 @@ pub struct Case {
     pub impls: &'static [(&'static str, Factory)],
     /// The target, if any.
     pub target: Target,
-    /// Iterations for the smaller of the two callgrind runs (the other runs twice as many).
+    /// Iterations for the smaller of the two callgrind runs (the other runs twice as
+    /// many); 0 leaves the case out of instruction counting.
     pub icount_iters: u64,
 }
 
@@ -200,6 +203,17 @@ pub const ALL: &[Case] = &[
         ],
         target: Target::GbpsAtLeast(2.0),
         icount_iters: 8,
+    },
+    Case {
+        name: "a/a-noise",
+        bytes: inputs::BROWSER.len(),
+        unit: Unit::NsPerOp,
+        impls: &[
+            ("httparse", || httparse_requests(inputs::BROWSER)),
+            ("httparse", || httparse_requests(inputs::BROWSER)),
+        ],
+        target: Target::None,
+        icount_iters: 0,
     },
 ];
 
