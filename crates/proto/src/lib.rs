@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod body;
+mod chars;
 pub mod config;
 pub mod error;
 mod generated;
