@@ -61,8 +61,8 @@ impl OursStream {
     }
 
     /// Feeds `msg` (one whole message) and polls until its end. Returns the number of
-    /// header fields plus body bytes seen; panics if the message does not complete.
-    pub fn message(&mut self, msg: &[u8]) -> usize {
+    /// header fields plus body bytes seen, or why the message did not complete.
+    pub fn message(&mut self, msg: &[u8]) -> Result<usize, String> {
         self.parser.feed(msg);
         let mut seen = 0;
         loop {
@@ -78,17 +78,17 @@ impl OursStream {
                 Ok(Some(Event::Data(d))) => seen += black_box(d).len(),
                 Ok(Some(Event::End(trailers))) => {
                     black_box(trailers);
-                    return seen;
+                    return Ok(seen);
                 }
-                Ok(None) => panic!("our parser wanted more input inside a whole message"),
-                Err(e) => panic!("our parser rejected the message: {e:?}"),
+                Ok(None) => return Err("our parser wanted more input after a whole message".into()),
+                Err(e) => return Err(format!("our parser rejected the message: {e}")),
             }
         }
     }
 
     /// Feeds `msg` in `read`-sized pieces, polling after each, until the message ends.
-    /// Returns the body bytes received as `Data`.
-    pub fn message_in_reads(&mut self, msg: &[u8], read: usize) -> usize {
+    /// Returns the body bytes received as `Data`, or why the message did not complete.
+    pub fn message_in_reads(&mut self, msg: &[u8], read: usize) -> Result<usize, String> {
         let mut body = 0;
         for piece in msg.chunks(read) {
             self.parser.feed(piece);
@@ -97,27 +97,27 @@ impl OursStream {
                     Ok(Some(Event::Data(d))) => body += black_box(d).len(),
                     Ok(Some(Event::End(trailers))) => {
                         black_box(trailers);
-                        return body;
+                        return Ok(body);
                     }
                     Ok(Some(head)) => {
                         black_box(head);
                     }
                     Ok(None) => break,
-                    Err(e) => panic!("our parser rejected the message: {e:?}"),
+                    Err(e) => return Err(format!("our parser rejected the message: {e}")),
                 }
             }
         }
-        panic!("the message did not end");
+        Err(format!("the message did not end ({body} body bytes seen)"))
     }
 }
 
 /// The parsed header fields of `msg` (a whole request), for the Node-view benchmark.
-pub fn parsed_headers(msg: &[u8]) -> Headers {
+pub fn parsed_headers(msg: &[u8]) -> Result<Headers, String> {
     let mut p = Parser::request(ParserConfig::default());
     p.feed(msg);
     match p.poll() {
-        Ok(Some(Event::Request(head))) => head.headers,
-        other => panic!("no request head: {other:?}"),
+        Ok(Some(Event::Request(head))) => Ok(head.headers),
+        other => Err(format!("no request head: {other:?}")),
     }
 }
 

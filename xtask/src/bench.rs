@@ -224,9 +224,19 @@ fn icount(bin: &Path) -> crate::Result {
         };
         let n: u64 = n.parse().map_err(|e| format!("`{line}`: {e}"))?;
         let (n1, n2) = (n.to_string(), (2 * n).to_string());
-        let i1 = callgrind_total(bin, &["--run", case, "--impl", imp, "--iters", &n1])?;
-        let i2 = callgrind_total(bin, &["--run", case, "--impl", imp, "--iters", &n2])?;
-        let per = (i2 as f64 - i1 as f64) / n as f64;
+        let counts = callgrind_total(bin, &["--run", case, "--impl", imp, "--iters", &n1])
+            .and_then(|i1| {
+                callgrind_total(bin, &["--run", case, "--impl", imp, "--iters", &n2])
+                    .map(|i2| (i1, i2))
+            });
+        let per = match counts {
+            Ok((i1, i2)) => (i2 as f64 - i1 as f64) / n as f64,
+            Err(e) => {
+                let why = e.lines().find(|l| l.contains("bench-parse:")).unwrap_or("");
+                println!("({case} {imp}: no count; {})", why.trim());
+                f64::NAN
+            }
+        };
         rows.push((case.to_string(), imp.to_string(), per));
     }
     println!(
