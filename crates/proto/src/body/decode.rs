@@ -17,8 +17,9 @@
 //! * extensions: `;name[=value]`, repeated. A name is a (possibly empty) run of
 //!   tchars; a value is a run of tchars in which a `"` opens a quoted string with
 //!   backslash escapes, after whose closing `"` only `;` or the line end may follow.
-//!   No whitespace is allowed around `;` or `=`. Extensions are checked, counted
-//!   against the budget and discarded.
+//!   No whitespace is allowed around `;` or `=` (only lenient
+//!   `spaces_after_chunk_size` lets spaces sit between the size and the first `;`).
+//!   Extensions are checked, counted against the budget and discarded.
 //! * after the CR of the size line: LF (lenient `optional_lf_after_cr`: any other
 //!   byte ends the line without being consumed).
 //! * after the data: CRLF. A CR followed by anything else fails on that byte; a bare
