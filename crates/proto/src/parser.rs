@@ -23,7 +23,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::body::decode::{Chunk, ChunkedDecoder};
+use crate::body::decode::{Chunk, ChunkedDecoder, LengthDecoder};
 use crate::config::ParserConfig;
 use crate::error::{Error, ErrorKind};
 use crate::head::framing::{After, Facts};
@@ -66,7 +66,7 @@ pub enum Event {
 
 #[derive(Debug)]
 enum Body {
-    Length(u64),
+    Length(LengthDecoder),
     Chunked(ChunkedDecoder),
     Eof,
 }
@@ -439,7 +439,7 @@ impl Parser {
         match after {
             After::UpgradeExit | After::NoBody => Phase::EndNext,
             After::Chunked => Phase::Body(Body::Chunked(ChunkedDecoder::new(&self.cfg))),
-            After::Length(n) => Phase::Body(Body::Length(n)),
+            After::Length(n) => Phase::Body(Body::Length(LengthDecoder::new(n))),
             After::Eof => Phase::Body(Body::Eof),
         }
     }
@@ -447,13 +447,12 @@ impl Parser {
     /// Decodes body bytes.
     fn body(body: &mut Body, buf: &mut BytesMut, base: &mut u64) -> Result<BodyStep, Error> {
         match body {
-            Body::Length(0) => Ok(BodyStep::Complete),
-            Body::Length(remaining) => {
-                if buf.is_empty() {
+            Body::Length(dec) if dec.is_done() => Ok(BodyStep::Complete),
+            Body::Length(dec) => {
+                let n = dec.decode(buf);
+                if n == 0 {
                     return Ok(BodyStep::Wait);
                 }
-                let n = (*remaining).min(buf.len() as u64) as usize;
-                *remaining -= n as u64;
                 *base += n as u64;
                 Ok(BodyStep::Data(buf.split_to(n).freeze()))
             }

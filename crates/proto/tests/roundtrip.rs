@@ -10,12 +10,17 @@ use courier_proto::head::encode::{write_request_head, write_response_head};
 use courier_proto::{Event, Headers, Parser, ParserConfig, ResponseContext, Version};
 use proptest::prelude::*;
 
+/// Chunk sizes with their extensions (name, optional value).
+type Chunks = Vec<(usize, Vec<(String, Option<String>)>)>;
+/// Trailer fields.
+type Fields = Vec<(String, Vec<u8>)>;
+
 #[derive(Debug, Clone)]
 enum Framing {
     /// `Content-Length` framing.
     Length,
     /// Chunked: the body is cut at these sizes, each chunk with these extensions.
-    Chunked(Vec<(usize, Vec<(String, Option<String>)>)>, Vec<(String, Vec<u8>)>),
+    Chunked(Chunks, Fields),
     /// Until EOF (responses only; must be the last message).
     Eof,
 }
@@ -30,19 +35,30 @@ struct Msg {
 
 #[derive(Debug, Clone)]
 enum Start {
-    Request { method: &'static str, target: String, minor: u8 },
-    Response { status: u16, reason: Vec<u8>, minor: u8 },
+    Request {
+        method: &'static str,
+        target: String,
+        minor: u8,
+    },
+    Response {
+        status: u16,
+        reason: Vec<u8>,
+        minor: u8,
+    },
 }
 
 fn name() -> impl Strategy<Value = String> {
     prop_oneof![
-        "[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}"
-            .prop_filter("not a framing field", |n| {
-                !matches!(
-                    n.to_ascii_lowercase().as_str(),
-                    "content-length" | "transfer-encoding" | "connection" | "proxy-connection" | "upgrade"
-                )
-            }),
+        "[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}".prop_filter("not a framing field", |n| {
+            !matches!(
+                n.to_ascii_lowercase().as_str(),
+                "content-length"
+                    | "transfer-encoding"
+                    | "connection"
+                    | "proxy-connection"
+                    | "upgrade"
+            )
+        }),
         prop::sample::select(vec!["Set-Cookie", "cookie", "Host", "X-A", "x-a", "ETag"])
             .prop_map(String::from),
     ]
@@ -53,10 +69,10 @@ fn name() -> impl Strategy<Value = String> {
 fn value() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(
         prop_oneof![
-            8 => (0x21u8..=0x7e),
+            8 => 0x21u8..=0x7e,
             1 => Just(b' '),
             1 => Just(b'\t'),
-            1 => (0x80u8..=0xff),
+            1 => 0x80u8..=0xff,
         ],
         0..24,
     )
@@ -81,11 +97,17 @@ fn ext() -> impl Strategy<Value = (String, Option<String>)> {
 fn msg(request: bool, allow_eof: bool) -> impl Strategy<Value = Msg> {
     let start = if request {
         (
-            prop::sample::select(vec!["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "QUERY"]),
+            prop::sample::select(vec![
+                "GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "QUERY",
+            ]),
             "/[a-zA-Z0-9/._~?=&%-]{0,20}",
             0u8..=1,
         )
-            .prop_map(|(method, target, minor)| Start::Request { method, target, minor })
+            .prop_map(|(method, target, minor)| Start::Request {
+                method,
+                target,
+                minor,
+            })
             .boxed()
     } else {
         (
@@ -93,7 +115,11 @@ fn msg(request: bool, allow_eof: bool) -> impl Strategy<Value = Msg> {
             prop::collection::vec(0x20u8..=0x7e, 1..12),
             0u8..=1,
         )
-            .prop_map(|(status, reason, minor)| Start::Response { status, reason, minor })
+            .prop_map(|(status, reason, minor)| Start::Response {
+                status,
+                reason,
+                minor,
+            })
             .boxed()
     };
     let framing = prop_oneof![
@@ -115,14 +141,30 @@ fn msg(request: bool, allow_eof: bool) -> impl Strategy<Value = Msg> {
                 2 if allow_eof => Framing::Eof,
                 _ => Framing::Chunked(chunks, trailers),
             };
-            Msg { start, headers, body, framing }
+            Msg {
+                start,
+                headers,
+                body,
+                framing,
+            }
         })
+}
+
+/// HTTP/1.0 messages end the connection (PRS-25): only the last one may be 1.0.
+fn keep_alive_until_last(msgs: &mut [Msg]) {
+    let n = msgs.len();
+    for m in &mut msgs[..n.saturating_sub(1)] {
+        match &mut m.start {
+            Start::Request { minor, .. } | Start::Response { minor, .. } => *minor = 1,
+        }
+    }
 }
 
 fn headers_of(fields: &[(String, Vec<u8>)]) -> Headers {
     let mut h = Headers::new();
     for (n, v) in fields {
-        h.append(Bytes::from(n.clone()), Bytes::from(v.clone())).unwrap();
+        h.append(Bytes::from(n.clone()), Bytes::from(v.clone()))
+            .unwrap();
     }
     h
 }
@@ -131,7 +173,8 @@ fn encode(m: &Msg, out: &mut Vec<u8>) {
     let mut h = headers_of(&m.headers);
     let mut enc = match &m.framing {
         Framing::Length => {
-            h.append("Content-Length", m.body.len().to_string()).unwrap();
+            h.append("Content-Length", m.body.len().to_string())
+                .unwrap();
             Encoder::length(m.body.len() as u64)
         }
         Framing::Chunked(..) => {
@@ -142,12 +185,34 @@ fn encode(m: &Msg, out: &mut Vec<u8>) {
     };
     let mut head = BytesMut::new();
     match &m.start {
-        Start::Request { method, target, minor } => {
-            write_request_head(method, target.as_bytes(), Version { major: 1, minor: *minor }, &h, &mut head)
-        }
-        Start::Response { status, reason, minor } => {
-            write_response_head(Version { major: 1, minor: *minor }, *status, reason, &h, &mut head)
-        }
+        Start::Request {
+            method,
+            target,
+            minor,
+        } => write_request_head(
+            method,
+            target.as_bytes(),
+            Version {
+                major: 1,
+                minor: *minor,
+            },
+            &h,
+            &mut head,
+        ),
+        Start::Response {
+            status,
+            reason,
+            minor,
+        } => write_response_head(
+            Version {
+                major: 1,
+                minor: *minor,
+            },
+            *status,
+            reason,
+            &h,
+            &mut head,
+        ),
     }
     .unwrap();
     out.extend_from_slice(&head);
@@ -170,14 +235,24 @@ fn encode(m: &Msg, out: &mut Vec<u8>) {
                 rest = &rest[n..];
             }
             if !rest.is_empty() {
-                enc.encode(Bytes::copy_from_slice(rest)).iter().for_each(|s| out.extend_from_slice(s));
+                enc.encode(Bytes::copy_from_slice(rest))
+                    .iter()
+                    .for_each(|s| out.extend_from_slice(s));
             }
             let t = headers_of(trailers);
-            enc.finish(Some(&t)).unwrap().iter().for_each(|s| out.extend_from_slice(s));
+            enc.finish(Some(&t))
+                .unwrap()
+                .iter()
+                .for_each(|s| out.extend_from_slice(s));
         }
         _ => {
-            enc.encode(Bytes::copy_from_slice(&m.body)).iter().for_each(|s| out.extend_from_slice(s));
-            enc.finish(None).unwrap().iter().for_each(|s| out.extend_from_slice(s));
+            enc.encode(Bytes::copy_from_slice(&m.body))
+                .iter()
+                .for_each(|s| out.extend_from_slice(s));
+            enc.finish(None)
+                .unwrap()
+                .iter()
+                .for_each(|s| out.extend_from_slice(s));
         }
     }
 }
@@ -193,18 +268,33 @@ struct Seen {
 
 fn expected(m: &Msg) -> Seen {
     let start = match &m.start {
-        Start::Request { method, target, minor } => format!("{method} {target} 1.{minor}"),
-        Start::Response { status, reason, minor } => {
+        Start::Request {
+            method,
+            target,
+            minor,
+        } => format!("{method} {target} 1.{minor}"),
+        Start::Response {
+            status,
+            reason,
+            minor,
+        } => {
             format!("{status} {} 1.{minor}", String::from_utf8_lossy(reason))
         }
     };
     let trailers = match &m.framing {
-        Framing::Chunked(_, t) => t.iter().map(|(n, v)| (n.as_bytes().to_vec(), v.clone())).collect(),
+        Framing::Chunked(_, t) => t
+            .iter()
+            .map(|(n, v)| (n.as_bytes().to_vec(), v.clone()))
+            .collect(),
         _ => vec![],
     };
     Seen {
         start,
-        headers: m.headers.iter().map(|(n, v)| (n.as_bytes().to_vec(), v.clone())).collect(),
+        headers: m
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_bytes().to_vec(), v.clone()))
+            .collect(),
         body: m.body.clone(),
         trailers,
     }
@@ -218,24 +308,47 @@ fn decode(request: bool, pieces: &[&[u8]]) -> Vec<Seen> {
     };
     p.set_response_context(ResponseContext::default());
     let mut seen: Vec<Seen> = Vec::new();
-    let is_framing = |n: &[u8]| n.eq_ignore_ascii_case(b"content-length") || n.eq_ignore_ascii_case(b"transfer-encoding");
-    let mut drain = |p: &mut Parser, seen: &mut Vec<Seen>| loop {
+    let is_framing = |n: &[u8]| {
+        n.eq_ignore_ascii_case(b"content-length") || n.eq_ignore_ascii_case(b"transfer-encoding")
+    };
+    let drain = |p: &mut Parser, seen: &mut Vec<Seen>| loop {
         match p.poll().expect("valid input") {
             Some(Event::Request(h)) => seen.push(Seen {
-                start: format!("{} {} {}", h.method.as_str(), String::from_utf8_lossy(&h.url), h.version.to_node_string()),
-                headers: h.headers.iter().filter(|(n, _)| !is_framing(n)).map(|(n, v)| (n.to_vec(), v.to_vec())).collect(),
+                start: format!(
+                    "{} {} {}",
+                    h.method.as_str(),
+                    String::from_utf8_lossy(&h.url),
+                    h.version.to_node_string()
+                ),
+                headers: h
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| !is_framing(n))
+                    .map(|(n, v)| (n.to_vec(), v.to_vec()))
+                    .collect(),
                 body: vec![],
                 trailers: vec![],
             }),
             Some(Event::Response(h)) => seen.push(Seen {
-                start: format!("{} {} {}", h.status, String::from_utf8_lossy(&h.reason), h.version.to_node_string()),
-                headers: h.headers.iter().filter(|(n, _)| !is_framing(n)).map(|(n, v)| (n.to_vec(), v.to_vec())).collect(),
+                start: format!(
+                    "{} {} {}",
+                    h.status,
+                    String::from_utf8_lossy(&h.reason),
+                    h.version.to_node_string()
+                ),
+                headers: h
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| !is_framing(n))
+                    .map(|(n, v)| (n.to_vec(), v.to_vec()))
+                    .collect(),
                 body: vec![],
                 trailers: vec![],
             }),
             Some(Event::Data(d)) => seen.last_mut().unwrap().body.extend_from_slice(&d),
             Some(Event::End(t)) => {
-                seen.last_mut().unwrap().trailers = t.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect();
+                seen.last_mut().unwrap().trailers =
+                    t.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect();
             }
             None => break,
         }
@@ -267,9 +380,10 @@ proptest! {
 
     #[test]
     fn requests_round_trip(
-        msgs in prop::collection::vec(msg(true, false), 1..4),
+        mut msgs in prop::collection::vec(msg(true, false), 1..4),
         seed in prop::collection::vec(any::<usize>(), 0..10),
     ) {
+        keep_alive_until_last(&mut msgs);
         let mut wire = Vec::new();
         msgs.iter().for_each(|m| encode(m, &mut wire));
         let want: Vec<Seen> = msgs.iter().map(expected).collect();
@@ -284,6 +398,7 @@ proptest! {
         seed in prop::collection::vec(any::<usize>(), 0..10),
     ) {
         msgs.push(last);
+        keep_alive_until_last(&mut msgs);
         let mut wire = Vec::new();
         msgs.iter().for_each(|m| encode(m, &mut wire));
         let want: Vec<Seen> = msgs.iter().map(expected).collect();

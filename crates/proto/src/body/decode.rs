@@ -46,6 +46,7 @@
 //! span that is still open [`OVERFLOW_REPORT_WINDOW`] bytes after the crossing, at that
 //! byte's offset.
 
+use crate::chars::is_tchar;
 use crate::config::{Lenient, ParserConfig};
 use crate::error::{Error, ErrorKind};
 
@@ -137,13 +138,6 @@ pub(crate) struct ChunkedDecoder {
     pub(crate) trace: Vec<Trace>,
 }
 
-/// `tchar` (RFC 9110): llhttp's `TOKEN` set for extension names and values.
-const fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.'
-        | b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z')
-}
-
 /// `qdtext`: HTAB, SP, `!`, `#`–`[`, `]`–`~` and obs-text.
 const fn is_qdtext(b: u8) -> bool {
     matches!(b, b'\t' | b' ' | b'!' | 0x23..=0x5b | 0x5d..=0x7e | 0x80..=0xff)
@@ -183,6 +177,7 @@ impl ChunkedDecoder {
         }
     }
 
+    #[cfg(test)]
     /// Whether the last-chunk line has been consumed.
     pub(crate) fn is_done(&self) -> bool {
         self.state == State::Done
@@ -582,6 +577,7 @@ impl LengthDecoder {
     }
 
     /// Body bytes still expected.
+    #[cfg(test)]
     pub(crate) fn remaining(&self) -> u64 {
         self.remaining
     }

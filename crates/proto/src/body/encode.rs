@@ -6,6 +6,7 @@
 
 use core::fmt;
 
+use crate::chars::{is_field_value_byte, is_tchar};
 use bytes::Bytes;
 use smallvec::SmallVec;
 
@@ -276,7 +277,7 @@ impl Encoder {
                 line.push(b'=');
                 if is_token(value) {
                     line.extend_from_slice(value);
-                } else if value.iter().all(|&b| is_field_vchar(b)) {
+                } else if value.iter().all(|&b| is_field_value_byte(b)) {
                     line.push(b'"');
                     for &b in value.iter() {
                         if b == b'"' || b == b'\\' {
@@ -334,7 +335,7 @@ impl Encoder {
                     if !is_token(name) {
                         return Err(EncodeError::InvalidTrailerName { index });
                     }
-                    if !value.iter().all(|&b| is_field_vchar(b)) {
+                    if !value.iter().all(|&b| is_field_value_byte(b)) {
                         return Err(EncodeError::InvalidTrailerValue { index });
                     }
                     len += name.len() + value.len() + 4;
@@ -395,17 +396,7 @@ fn write_hex(out: &mut [u8], v: u64) -> usize {
 
 /// A non-empty run of tchars (RFC 9110).
 fn is_token(s: &[u8]) -> bool {
-    !s.is_empty()
-        && s.iter().all(|&b| {
-            matches!(b,
-                b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.'
-                | b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z')
-        })
-}
-
-/// HTAB, SP, VCHAR or obs-text: the bytes Node lets into a header or trailer value.
-const fn is_field_vchar(b: u8) -> bool {
-    matches!(b, b'\t' | 0x20..=0x7e | 0x80..=0xff)
+    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@
 //! EOF is body. The encoders are public: see [`Encoder`].
 
 // The parser is the only user of the decoders; until it drives them, only the tests do.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod decode;
 pub mod encode;
 
