@@ -450,7 +450,8 @@ impl NodeDistinct {
     ///
     /// let mut h = Headers::new();
     /// h.append("A", "1")?.append("B", "2")?.append("a", "3")?;
-    /// let counts: Vec<(&str, usize)> = h.distinct().iter().map(|(k, v)| (k, v.len())).collect();
+    /// let d = h.distinct();
+    /// let counts: Vec<(&str, usize)> = d.iter().map(|(k, v)| (k, v.len())).collect();
     /// assert_eq!(counts, [("a", 2), ("b", 1)]);
     /// # Ok::<(), courier_proto::validate::InvalidHeader>(())
     /// ```
@@ -616,9 +617,9 @@ enum Dup {
 /// Inline capacity of the per-field scratch arrays: lists this short never allocate them.
 const INLINE: usize = 32;
 
-/// Up to this many fields, names are grouped by a linear scan of the names seen so far
-/// (at most `n * (n - 1) / 2` short comparisons); above it, by a hash map.
-const LINEAR_MAX: usize = 24;
+/// Up to this many fields, names are grouped by a linear scan of the names seen so far,
+/// which compares cheap fingerprints first; above it, by a hash map.
+const LINEAR_MAX: usize = 32;
 
 /// The group (entry index, first-seen order) of every field's lower-cased name.
 struct Groups {
@@ -629,20 +630,22 @@ struct Groups {
 fn group(fields: &[Field]) -> Groups {
     let mut ids = SmallVec::with_capacity(fields.len());
     if fields.len() <= LINEAR_MAX {
-        // Field index of each group's first field.
-        let mut firsts: SmallVec<[usize; LINEAR_MAX]> = SmallVec::new();
+        // Fingerprint and field index of each group's first field.
+        let mut firsts: SmallVec<[(u32, usize); LINEAR_MAX]> = SmallVec::new();
         for (i, field) in fields.iter().enumerate() {
             let name = field.name();
-            let found = firsts.iter().position(|&j| {
-                fields
-                    .get(j)
-                    .is_some_and(|f| f.name().eq_ignore_ascii_case(name))
+            let print = fingerprint(name);
+            let found = firsts.iter().position(|&(p, j)| {
+                p == print
+                    && fields
+                        .get(j)
+                        .is_some_and(|f| f.name().eq_ignore_ascii_case(name))
             });
             match found {
                 Some(g) => ids.push(g),
                 None => {
                     ids.push(firsts.len());
-                    firsts.push(i);
+                    firsts.push((print, i));
                 }
             }
         }
@@ -663,6 +666,16 @@ fn group(fields: &[Field]) -> Groups {
             count: map.len(),
         }
     }
+}
+
+/// A constant-time summary of a name that names equal up to ASCII case share: its
+/// length and its first, middle and last bytes, lower-cased. Real header names almost
+/// always differ in one of these, so the full comparison rarely runs for a mismatch.
+fn fingerprint(name: &[u8]) -> u32 {
+    let at = |i: usize| u32::from(name.get(i).map_or(0, u8::to_ascii_lowercase));
+    let len = name.len();
+    // Truncating the length is fine: this is only a pre-filter.
+    (len as u32 & 0xFF) | at(0) << 8 | at(len / 2) << 16 | at(len.wrapping_sub(1)) << 24
 }
 
 /// A borrowed name compared and hashed ignoring ASCII case.
@@ -694,13 +707,15 @@ impl Hash for Caseless<'_> {
 /// (ASCII) on every path Node can see; any other byte is mapped one char per byte
 /// (MSG-7) so the function is total.
 fn lower_key(name: &[u8]) -> String {
-    match core::str::from_utf8(name) {
-        Ok(s) if name.is_ascii() => s.to_ascii_lowercase(),
-        _ => name
-            .iter()
-            .map(|&b| char::from(b.to_ascii_lowercase()))
-            .collect(),
+    if name.is_ascii() {
+        // ASCII stays ASCII when lower-cased, so this conversion cannot fail.
+        if let Ok(key) = String::from_utf8(name.to_ascii_lowercase()) {
+            return key;
+        }
     }
+    name.iter()
+        .map(|&b| char::from(b.to_ascii_lowercase()))
+        .collect()
 }
 
 /// How a joined name's values are separated: `"; "` for `cookie` (MSG-3 rule 2),
@@ -817,6 +832,15 @@ mod tests {
             s.hash_one(Caseless(long_lower.as_bytes())),
             s.hash_one(Caseless(long_upper.as_bytes()))
         );
+    }
+
+    #[test]
+    fn fingerprint_ignores_ascii_case_and_accepts_any_length() {
+        assert_eq!(fingerprint(b"Set-Cookie"), fingerprint(b"sET-cOOKIE"));
+        assert_ne!(fingerprint(b"cookie"), fingerprint(b"set-cookie"));
+        assert_eq!(fingerprint(b""), 0);
+        let long = vec![b'A'; 300];
+        assert_eq!(fingerprint(&long), fingerprint(&long.to_ascii_lowercase()));
     }
 
     #[test]
