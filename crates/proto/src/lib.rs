@@ -24,7 +24,7 @@ pub use generated::{METHODS, STATUS_CODES, method_index, status_text};
 pub use head::{
     BodyKind, ConnectionTokens, MessageInfo, Method, RequestHead, ResponseHead, Version,
 };
-pub use headers::{Field, Headers, NodeHeaders, NodeValue};
+pub use headers::{Field, Headers, NodeDistinct, NodeHeaders, NodeValue};
 pub use parser::{Event, Kind, Parser, ResponseContext};
 
 #[cfg(any(test, feature = "fuzzing"))]
