@@ -278,7 +278,9 @@ impl Parser {
             .facts
             .map(|f| (f.flags, f.content_length))
             .unwrap_or_default();
-        self.scanner = Scanner::trailers(&self.cfg, flags, cl);
+        self.scanner.reset(Mode::Trailers);
+        self.scanner.flags = flags;
+        self.scanner.content_length = cl;
         self.scanner.set_request(self.kind == Kind::Request);
         self.phase = Phase::Trailers;
     }
@@ -289,7 +291,7 @@ impl Parser {
             Scan::Complete(end) => {
                 let bytes = self.buf.split_to(end).freeze();
                 self.base += end as u64;
-                let trailers = build_headers(&bytes, &self.scanner);
+                let trailers = build_headers(&bytes, &mut self.scanner);
                 if let Some(f) = &mut self.facts {
                     f.flags = self.scanner.flags;
                 }
@@ -302,7 +304,7 @@ impl Parser {
     /// on (PRS-25) or only empty lines may follow (PRS-26).
     fn end(&mut self, trailers: Headers) -> Event {
         let keep = self.facts.is_some_and(|f| f.keep_alive());
-        self.scanner = Scanner::new(Self::mode(self.kind), &self.cfg);
+        self.scanner.reset(Self::mode(self.kind));
         self.phase = if keep || self.cfg.lenient.keep_alive {
             Phase::Head
         } else {
@@ -369,12 +371,11 @@ impl Parser {
             }
             Scan::Complete(end) => end,
         };
-        let sc = &self.scanner;
-        let msg_start = sc.msg_start;
         let bytes = self.buf.split_to(end).freeze();
         let head_base = self.base;
         self.base += end as u64;
-        let headers = build_headers(&bytes, sc);
+        let headers = build_headers(&bytes, &mut self.scanner);
+        let sc = &self.scanner;
         let request = self.kind == Kind::Request;
         let status = sc.status;
         // Node's client skips the body of a response to HEAD and of every interim
@@ -416,7 +417,6 @@ impl Parser {
                 info,
             }))
         } else {
-            let _ = msg_start;
             Event::Response(Box::new(ResponseHead {
                 version: sc.version,
                 status,
@@ -514,23 +514,21 @@ fn trailing_ows(v: &[u8]) -> usize {
 /// Builds the field list of a head or trailer section from the scanner's spans; every
 /// name and value is a slice of `bytes` (no copy) except obs-fold values (lenient
 /// only), whose pieces are joined.
-fn build_headers(bytes: &Bytes, sc: &Scanner) -> Headers {
-    let mut h = Headers::with_capacity(sc.fields.len());
-    for (idx, f) in sc.fields.iter().enumerate() {
-        let name = bytes.slice(f.name.0..f.name.1);
-        // Node trims trailing SP/HTAB from the whole value (MSG-2, PRS-8, PRS-10).
-        let value = if f.folded {
-            let mut v = bytes[f.value.0..f.value.1].to_vec();
-            for &(_, s, e) in sc.folds.iter().filter(|(i, _, _)| *i == idx) {
-                v.extend_from_slice(&bytes[s..e]);
+fn build_headers(bytes: &Bytes, sc: &mut Scanner) -> Headers {
+    let mut h = Headers::from_slots(bytes.clone(), sc.take_fields());
+    if !sc.folds.is_empty() {
+        let mut i = 0;
+        while i < sc.folds.len() {
+            // Node joins the raw pieces and trims the whole value once (PRS-10).
+            let field = sc.folds[i].field;
+            let mut v = Vec::new();
+            while i < sc.folds.len() && sc.folds[i].field == field {
+                v.extend_from_slice(&bytes[sc.folds[i].start..sc.folds[i].end]);
+                i += 1;
             }
             v.truncate(v.len() - trailing_ows(&v));
-            Bytes::from(v)
-        } else {
-            let (s, e) = f.value;
-            bytes.slice(s..e - trailing_ows(&bytes[s..e]))
-        };
-        h.push_unchecked(name, value);
+            h.set_value_owned(field, Bytes::from(v));
+        }
     }
     h
 }

@@ -14,12 +14,11 @@
 //! offsets into the caller's buffer, which must keep every byte from the start of the
 //! message until the head is complete.
 
-use smallvec::SmallVec;
-
 use crate::chars::{is_field_value_byte, is_tchar, is_url_char, is_userinfo};
 use crate::config::ParserConfig;
 use crate::error::{Error, ErrorKind as K};
 use crate::head::Version;
+use crate::headers::Slot;
 
 /// llhttp's message flags, with llhttp's bit values.
 pub(crate) mod flags {
@@ -253,14 +252,13 @@ enum S {
     HeadersAlmostDone,
 }
 
-/// A field's name and value as offsets into the buffer. `value` is the first value
-/// span (trailing SP/HTAB not yet trimmed); obs-fold continuations (lenient mode only)
-/// are kept aside in [`Scanner::folds`].
+/// One piece of an obs-fold value (lenient mode only): field index and the raw
+/// (untrimmed) byte range. The first piece of a folded field is recorded too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct FieldSpan {
-    pub(crate) name: (usize, usize),
-    pub(crate) value: (usize, usize),
-    pub(crate) folded: bool,
+pub(crate) struct Fold {
+    pub(crate) field: usize,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 /// The outcome of a scan call.
@@ -297,9 +295,12 @@ pub(crate) struct Scanner {
     pub(crate) version: Version,
     pub(crate) status: u16,
     pub(crate) reason: (usize, usize),
-    pub(crate) fields: SmallVec<[FieldSpan; 16]>,
-    /// obs-fold continuation spans: (field index, start, end).
-    pub(crate) folds: Vec<(usize, usize, usize)>,
+    /// The fields, as ranges of the buffer (values trimmed of trailing SP/HTAB).
+    pub(crate) fields: Vec<Slot>,
+    /// obs-fold pieces (lenient mode only).
+    pub(crate) folds: Vec<Fold>,
+    /// The untrimmed end of the last value recorded (for a fold that follows).
+    last_raw_end: usize,
     name_start: usize,
     name_end: usize,
     value_start: usize,
@@ -345,8 +346,9 @@ impl Scanner {
             version: Version::HTTP_11,
             status: 0,
             reason: (0, 0),
-            fields: SmallVec::new(),
+            fields: Vec::new(),
             folds: Vec::new(),
+            last_raw_end: 0,
             name_start: 0,
             name_end: 0,
             value_start: 0,
@@ -363,13 +365,37 @@ impl Scanner {
         }
     }
 
-    /// A scanner for a trailer section that inherits the message flags, as llhttp
-    /// keeps its flags while it parses trailers.
-    pub(crate) fn trailers(cfg: &ParserConfig, flags: u16, content_length: u64) -> Self {
-        let mut s = Self::new(Mode::Trailers, cfg);
-        s.flags = flags;
-        s.content_length = content_length;
-        s
+    /// Hands the field list over (to a `Headers`), leaving room for the next message.
+    pub(crate) fn take_fields(&mut self) -> Vec<Slot> {
+        let cap = self.fields.len().max(4);
+        core::mem::replace(&mut self.fields, Vec::with_capacity(cap))
+    }
+
+    /// Makes the scanner ready for the next message of `mode`, keeping its
+    /// configuration and its field storage (no allocation, no large writes).
+    pub(crate) fn reset(&mut self, mode: Mode) {
+        self.state = match mode {
+            Mode::Trailers => S::FieldStart,
+            _ => S::Start,
+        };
+        self.mode = mode;
+        self.request = mode == Mode::Request;
+        self.pos = 0;
+        self.msg_start = 0;
+        self.kw_start = 0;
+        self.method_end = 0;
+        self.method = b"";
+        self.url = (0, 0);
+        self.version = Version::HTTP_11;
+        self.status = 0;
+        self.reason = (0, 0);
+        self.fields.clear();
+        self.folds.clear();
+        self.hs = Hs::General;
+        self.flags = 0;
+        self.content_length = 0;
+        self.counted = 0;
+        self.open_span = None;
     }
 
     /// Whether no byte of a message has been seen (empty lines before a request line
@@ -459,26 +485,38 @@ impl Scanner {
     /// the fold continuation).
     fn end_value(&mut self, base: u64, end: usize, buf: &[u8]) -> Result<(), Error> {
         self.close(base, end)?;
-        // Kept untrimmed: Node joins obs-fold pieces as they are and trims the whole
-        // value at the end (observed: `"a \r\n b "` gives `"a  b"`).
-        let e = end;
-        let _ = buf;
+        let mut e = end;
+        while e > self.value_start && matches!(buf[e - 1], b' ' | b'\t') {
+            e -= 1;
+        }
         let last = self.fields.len().wrapping_sub(1);
         if self
             .fields
             .last()
-            .is_some_and(|f| f.name.0 == self.name_start)
+            .is_some_and(|f| f.name_start() == self.name_start)
         {
-            // A fold continuation of the field just recorded (lenient only).
-            self.fields[last].folded = true;
-            self.folds.push((last, self.value_start, e));
-        } else {
-            self.fields.push(FieldSpan {
-                name: (self.name_start, self.name_end),
-                value: (self.value_start, e),
-                folded: false,
+            // An obs-fold continuation of the field just recorded (lenient only). Node
+            // joins the raw pieces and trims the whole value once (observed:
+            // `"a \r\n b "` gives `"a  b"`), so keep the raw ranges.
+            if !self.folds.iter().any(|f| f.field == last) {
+                let first = self.fields[last];
+                let start = first.value_start();
+                self.folds.push(Fold {
+                    field: last,
+                    start,
+                    end: self.last_raw_end,
+                });
+            }
+            self.folds.push(Fold {
+                field: last,
+                start: self.value_start,
+                end,
             });
+        } else {
+            self.fields
+                .push(Slot::shared(self.name_start, self.name_end, self.value_start, e));
         }
+        self.last_raw_end = end;
         Ok(())
     }
 
@@ -1288,10 +1326,12 @@ fn offset_in(buf: &[u8], part: &[u8]) -> usize {
 /// CR offset.
 #[inline]
 fn line_end(buf: &[u8], mut end: usize) -> Option<usize> {
-    while end < buf.len() && matches!(buf[end], b' ' | b'\t') {
+    // httparse has checked that the line ends with CRLF or a bare LF and that a CR is
+    // followed by LF, so seeing the CR is enough.
+    while matches!(*buf.get(end)?, b' ' | b'\t') {
         end += 1;
     }
-    (buf.get(end..end + 2)? == b"\r\n").then_some(end)
+    (buf[end] == b'\r').then_some(end)
 }
 
 impl Scanner {
@@ -1399,11 +1439,8 @@ impl Scanner {
             next_line = cr + 2;
             self.counted += name.len() + (cr - v0);
             self.fast_special(name, &buf[v0..cr])?;
-            self.fields.push(FieldSpan {
-                name: (n0, n0 + name.len()),
-                value: (v0, v0 + h.value.len()),
-                folded: false,
-            });
+            self.fields
+                .push(Slot::shared(n0, n0 + name.len(), v0, v0 + h.value.len()));
         }
         if next_line + 2 != end || self.counted >= self.max_header_size {
             return None;
@@ -1416,6 +1453,10 @@ impl Scanner {
     /// Framing headers on the fast path: the plain forms only.
     #[inline]
     fn fast_special(&mut self, name: &[u8], raw: &[u8]) -> Option<()> {
+        // Every framing name starts with c, p, t or u.
+        if !matches!(name[0] | 0x20, b'c' | b'p' | b't' | b'u') {
+            return Some(());
+        }
         match name.len() {
             7 if name.eq_ignore_ascii_case(b"upgrade") => self.flags |= F::UPGRADE,
             10 | 16

@@ -13,61 +13,113 @@ mod node;
 
 pub use node::{NodeDistinct, NodeHeaders, NodeValue, latin1};
 
-/// One field line: a name and a value.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Field {
-    name: Bytes,
-    value: Bytes,
+/// Where one name or value lives: a range of the shared buffer, or an owned piece.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum Piece {
+    /// `buf[start..start + len]`.
+    Shared { start: u32, len: u32 },
+    /// `owned[index]`.
+    Owned(u32),
 }
 
-impl Field {
-    /// Builds a field without validating it. The caller guarantees that `name` is a
-    /// token and `value` holds only field-value bytes.
-    pub(crate) fn new_unchecked(name: Bytes, value: Bytes) -> Self {
-        Self { name, value }
+/// One field line: where its name and value live.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct Slot {
+    name: Piece,
+    value: Piece,
+}
+
+impl Slot {
+    /// A field whose name is `buf[n0..n1]` and value `buf[v0..v1]`.
+    #[inline]
+    pub(crate) fn shared(n0: usize, n1: usize, v0: usize, v1: usize) -> Self {
+        Self {
+            name: Piece::Shared {
+                start: n0 as u32,
+                len: (n1 - n0) as u32,
+            },
+            value: Piece::Shared {
+                start: v0 as u32,
+                len: (v1 - v0) as u32,
+            },
+        }
     }
 
+    /// Where the value starts in the shared buffer.
+    #[inline]
+    pub(crate) fn value_start(&self) -> usize {
+        match self.value {
+            Piece::Shared { start, .. } => start as usize,
+            Piece::Owned(_) => usize::MAX,
+        }
+    }
+
+    /// Where the name starts in the shared buffer.
+    #[inline]
+    pub(crate) fn name_start(&self) -> usize {
+        match self.name {
+            Piece::Shared { start, .. } => start as usize,
+            Piece::Owned(_) => usize::MAX,
+        }
+    }
+}
+
+/// One field line, borrowed from a [`Headers`]: a name and a value.
+#[derive(Clone, Copy)]
+pub struct Field<'a> {
+    headers: &'a Headers,
+    slot: Slot,
+}
+
+impl<'a> Field<'a> {
     /// The name in wire case.
-    pub fn name(&self) -> &[u8] {
-        &self.name
+    pub fn name(&self) -> &'a [u8] {
+        self.headers.piece(self.slot.name)
     }
 
-    /// The name as a string. Names are tokens (CONST-9), hence ASCII.
-    pub fn name_str(&self) -> &str {
-        core::str::from_utf8(&self.name).unwrap_or_default()
+    /// The name as a string. Names are tokens (CONST-9), hence ASCII; a name that is not
+    /// UTF-8 (only possible from lenient parsing) reads as `""`.
+    pub fn name_str(&self) -> &'a str {
+        core::str::from_utf8(self.name()).unwrap_or_default()
     }
 
     /// The value bytes (OWS-trimmed).
-    pub fn value(&self) -> &[u8] {
-        &self.value
+    pub fn value(&self) -> &'a [u8] {
+        self.headers.piece(self.slot.value)
     }
 
-    /// The name as a shared [`Bytes`] (no copy).
-    pub fn name_bytes(&self) -> &Bytes {
-        &self.name
+    /// The name as a shared [`Bytes`] (a slice of the receive buffer, no copy).
+    pub fn name_bytes(&self) -> Bytes {
+        self.headers.piece_bytes(self.slot.name)
     }
 
-    /// The value as a shared [`Bytes`] (no copy).
-    pub fn value_bytes(&self) -> &Bytes {
-        &self.value
+    /// The value as a shared [`Bytes`] (a slice of the receive buffer, no copy).
+    pub fn value_bytes(&self) -> Bytes {
+        self.headers.piece_bytes(self.slot.value)
     }
 
     /// Whether this field's name equals `name`, ignoring ASCII case.
     pub fn is(&self, name: &str) -> bool {
-        self.name.eq_ignore_ascii_case(name.as_bytes())
+        self.name().eq_ignore_ascii_case(name.as_bytes())
     }
 }
 
-impl core::fmt::Debug for Field {
+impl core::fmt::Debug for Field<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{:?}: {:?}", latin1(&self.name), latin1(&self.value))
+        write!(f, "{:?}: {:?}", latin1(self.name()), latin1(self.value()))
     }
 }
 
 /// An ordered list of header (or trailer) fields; the raw list is the truth.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+///
+/// Parsed fields are ranges of one shared buffer (the head as received), so building the
+/// list costs no reference-count traffic per field; fields added by the application are
+/// owned pieces. Equality compares the fields, not how they are stored.
+#[derive(Clone, Default)]
 pub struct Headers {
-    fields: Vec<Field>,
+    buf: Bytes,
+    owned: Vec<Bytes>,
+    slots: Vec<Slot>,
 }
 
 impl Headers {
@@ -79,57 +131,140 @@ impl Headers {
     /// An empty list with room for `n` fields.
     pub fn with_capacity(n: usize) -> Self {
         Self {
-            fields: Vec::with_capacity(n),
+            slots: Vec::with_capacity(n),
+            ..Self::default()
         }
+    }
+
+    /// A list of fields that are ranges of `buf`; the parser has checked them.
+    pub(crate) fn from_slots(buf: Bytes, slots: Vec<Slot>) -> Self {
+        Self {
+            buf,
+            owned: Vec::new(),
+            slots,
+        }
+    }
+
+    /// Replaces the value of field `index` with an owned piece (obs-fold joins).
+    pub(crate) fn set_value_owned(&mut self, index: usize, value: Bytes) {
+        let piece = self.own(value);
+        if let Some(slot) = self.slots.get_mut(index) {
+            slot.value = piece;
+        }
+    }
+
+    #[inline]
+    fn piece(&self, p: Piece) -> &[u8] {
+        match p {
+            Piece::Shared { start, len } => {
+                let s = start as usize;
+                &self.buf[s..s + len as usize]
+            }
+            Piece::Owned(i) => &self.owned[i as usize],
+        }
+    }
+
+    fn piece_bytes(&self, p: Piece) -> Bytes {
+        match p {
+            Piece::Shared { start, len } => {
+                let s = start as usize;
+                self.buf.slice(s..s + len as usize)
+            }
+            Piece::Owned(i) => self.owned[i as usize].clone(),
+        }
+    }
+
+    fn own(&mut self, b: Bytes) -> Piece {
+        self.owned.push(b);
+        Piece::Owned((self.owned.len() - 1) as u32)
+    }
+
+    /// Drops owned pieces no field refers to any more, once they pile up.
+    fn compact(&mut self) {
+        let live = self
+            .slots
+            .iter()
+            .map(|s| matches!(s.name, Piece::Owned(_)) as usize + matches!(s.value, Piece::Owned(_)) as usize)
+            .sum::<usize>();
+        if self.owned.len() <= 2 * live + 8 {
+            return;
+        }
+        let old = core::mem::take(&mut self.owned);
+        let remap = |p: &mut Piece, owned: &mut Vec<Bytes>| {
+            if let Piece::Owned(i) = p {
+                owned.push(old[*i as usize].clone());
+                *i = (owned.len() - 1) as u32;
+            }
+        };
+        let mut owned = Vec::with_capacity(live);
+        for s in &mut self.slots {
+            remap(&mut s.name, &mut owned);
+            remap(&mut s.value, &mut owned);
+        }
+        self.owned = owned;
     }
 
     /// Number of field lines.
     pub fn len(&self) -> usize {
-        self.fields.len()
+        self.slots.len()
     }
 
     /// Whether there are no fields.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.slots.is_empty()
     }
 
     /// The fields in wire order.
-    pub fn fields(&self) -> &[Field] {
-        &self.fields
+    pub fn fields(&self) -> impl ExactSizeIterator<Item = Field<'_>> + '_ {
+        self.slots.iter().map(move |&slot| Field {
+            headers: self,
+            slot,
+        })
     }
 
-    /// `(name, value)` pairs in wire order and wire case: Node's `rawHeaders` / `rawTrailers`
-    /// as pairs instead of a flat list (MSG-2).
+    /// The field at `index` in wire order.
+    pub fn field(&self, index: usize) -> Option<Field<'_>> {
+        self.slots.get(index).map(|&slot| Field {
+            headers: self,
+            slot,
+        })
+    }
+
+    /// `(name, value)` pairs in wire order and wire case: Node's `rawHeaders` /
+    /// `rawTrailers` as pairs instead of a flat list (MSG-2).
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&[u8], &[u8])> + '_ {
-        self.fields.iter().map(|f| (f.name(), f.value()))
+        self.slots
+            .iter()
+            .map(|s| (self.piece(s.name), self.piece(s.value)))
     }
 
     /// Node's flat `rawHeaders`: `[name0, value0, name1, value1, …]` (MSG-2).
     pub fn raw(&self) -> Vec<Bytes> {
-        let mut out = Vec::with_capacity(self.fields.len() * 2);
-        for f in &self.fields {
-            out.push(f.name.clone());
-            out.push(f.value.clone());
+        let mut out = Vec::with_capacity(self.slots.len() * 2);
+        for s in &self.slots {
+            out.push(self.piece_bytes(s.name));
+            out.push(self.piece_bytes(s.value));
         }
         out
     }
 
     /// The first value of `name`, ignoring case.
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.fields.iter().find(|f| f.is(name)).map(Field::value)
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
     }
 
     /// Every value of `name` in wire order, ignoring case (one `headersDistinct` entry).
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.fields
-            .iter()
-            .filter(move |f| f.is(name))
-            .map(Field::value)
+        self.iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
     }
 
     /// Whether any field is called `name`, ignoring case.
     pub fn contains(&self, name: &str) -> bool {
-        self.fields.iter().any(|f| f.is(name))
+        self.get(name).is_some()
     }
 
     /// Appends a field after validating the name (VAL-1) and value (VAL-2).
@@ -141,7 +276,7 @@ impl Headers {
         let (name, value) = (name.into(), value.into());
         crate::validate::check_name(&name)?;
         crate::validate::check_value(&name, &value)?;
-        self.fields.push(Field::new_unchecked(name, value));
+        self.push_unchecked(name, value);
         Ok(self)
     }
 
@@ -156,57 +291,123 @@ impl Headers {
         let (name, value) = (name.into(), value.into());
         crate::validate::check_name(&name)?;
         crate::validate::check_value(&name, &value)?;
-        let field = Field::new_unchecked(name, value);
-        match self
-            .fields
+        let first = self
+            .slots
             .iter()
-            .position(|f| f.name.eq_ignore_ascii_case(&field.name))
-        {
+            .position(|s| self.piece(s.name).eq_ignore_ascii_case(&name));
+        match first {
             Some(i) => {
-                let lname = field.name.clone();
-                self.fields[i] = field;
                 let mut j = i + 1;
-                while j < self.fields.len() {
-                    if self.fields[j].name.eq_ignore_ascii_case(&lname) {
-                        self.fields.remove(j);
+                while j < self.slots.len() {
+                    if self.piece(self.slots[j].name).eq_ignore_ascii_case(&name) {
+                        self.slots.remove(j);
                     } else {
                         j += 1;
                     }
                 }
+                let slot = Slot {
+                    name: self.own(name),
+                    value: self.own(value),
+                };
+                self.slots[i] = slot;
+                self.compact();
             }
-            None => self.fields.push(field),
+            None => self.push_unchecked(name, value),
         }
         Ok(self)
     }
 
     /// Removes every field called `name` (ignoring case); returns how many were removed.
     pub fn remove(&mut self, name: &str) -> usize {
-        let before = self.fields.len();
-        self.fields.retain(|f| !f.is(name));
-        before - self.fields.len()
+        let before = self.slots.len();
+        let buf = &self.buf;
+        let owned = &self.owned;
+        let piece = |p: Piece| -> &[u8] {
+            match p {
+                Piece::Shared { start, len } => &buf[start as usize..(start + len) as usize],
+                Piece::Owned(i) => &owned[i as usize],
+            }
+        };
+        self.slots
+            .retain(|s| !piece(s.name).eq_ignore_ascii_case(name.as_bytes()));
+        let removed = before - self.slots.len();
+        if removed > 0 {
+            self.compact();
+        }
+        removed
     }
 
-    /// Appends a field without validation; for the parser, which has already checked it.
+    /// Appends a field without validation, for callers that have checked it.
     pub(crate) fn push_unchecked(&mut self, name: Bytes, value: Bytes) {
-        self.fields.push(Field::new_unchecked(name, value));
+        let slot = Slot {
+            name: self.own(name),
+            value: self.own(value),
+        };
+        self.slots.push(slot);
     }
 
     /// Removes every field.
     pub fn clear(&mut self) {
-        self.fields.clear();
+        self.slots.clear();
+        self.owned.clear();
+        self.buf = Bytes::new();
+    }
+}
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Headers {}
+
+impl core::hash::Hash for Headers {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.len().hash(state);
+        for (n, v) in self.iter() {
+            n.hash(state);
+            v.hash(state);
+        }
     }
 }
 
 impl core::fmt::Debug for Headers {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_list().entries(self.fields.iter()).finish()
+        f.debug_list().entries(self.fields()).finish()
     }
 }
 
+/// Iterates over the fields in wire order.
 impl<'a> IntoIterator for &'a Headers {
-    type Item = &'a Field;
-    type IntoIter = core::slice::Iter<'a, Field>;
+    type Item = Field<'a>;
+    type IntoIter = FieldsIter<'a>;
     fn into_iter(self) -> Self::IntoIter {
-        self.fields.iter()
+        FieldsIter {
+            headers: self,
+            inner: self.slots.iter(),
+        }
     }
 }
+
+/// The iterator over a [`Headers`]' fields.
+#[derive(Debug, Clone)]
+pub struct FieldsIter<'a> {
+    headers: &'a Headers,
+    inner: core::slice::Iter<'a, Slot>,
+}
+
+impl<'a> Iterator for FieldsIter<'a> {
+    type Item = Field<'a>;
+    fn next(&mut self) -> Option<Field<'a>> {
+        self.inner.next().map(|&slot| Field {
+            headers: self.headers,
+            slot,
+        })
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl ExactSizeIterator for FieldsIter<'_> {}

@@ -510,8 +510,8 @@ impl Headers {
     /// # Ok::<(), courier_proto::validate::InvalidHeader>(())
     /// ```
     pub fn node_view(&self, join_duplicates: bool) -> NodeHeaders {
-        let fields = self.fields();
-        let groups = group(fields);
+        let fields: SmallVec<[Field<'_>; INLINE]> = self.fields().collect();
+        let groups = group(&fields);
         let mut entries: Vec<(String, NodeValue)> = Vec::with_capacity(groups.count);
         // Per entry: what later duplicates do. Joined text lives in `bufs` until the end,
         // so a name repeated many times is appended to, never re-copied.
@@ -519,13 +519,13 @@ impl Headers {
         let mut bufs: Vec<Vec<u8>> = Vec::new();
 
         for (field, &g) in fields.iter().zip(&groups.ids) {
-            let value = field.value_bytes();
+            let value = field.value();
             if g == entries.len() {
                 let key = lower_key(field.name());
                 let node_value = if key == "set-cookie" {
-                    NodeValue::List(vec![value.clone()])
+                    NodeValue::List(vec![field.value_bytes()])
                 } else {
-                    NodeValue::Single(value.clone())
+                    NodeValue::Single(field.value_bytes())
                 };
                 entries.push((key, node_value));
                 dups.push(Dup::Once);
@@ -535,7 +535,7 @@ impl Headers {
                 continue;
             };
             match (node_value, *dup) {
-                (NodeValue::List(list), _) => list.push(value.clone()),
+                (NodeValue::List(list), _) => list.push(field.value_bytes()),
                 (NodeValue::Single(_), Dup::Kept) => {}
                 (NodeValue::Single(_), Dup::Joined(b)) => {
                     if let Some(buf) = bufs.get_mut(b) {
@@ -588,11 +588,11 @@ impl Headers {
     /// # Ok::<(), courier_proto::validate::InvalidHeader>(())
     /// ```
     pub fn distinct(&self) -> NodeDistinct {
-        let fields = self.fields();
-        let groups = group(fields);
+        let fields: SmallVec<[Field<'_>; INLINE]> = self.fields().collect();
+        let groups = group(&fields);
         let mut entries: Vec<(String, SmallVec<[Bytes; 1]>)> = Vec::with_capacity(groups.count);
         for (field, &g) in fields.iter().zip(&groups.ids) {
-            let value = field.value_bytes().clone();
+            let value = field.value_bytes();
             if g == entries.len() {
                 entries.push((lower_key(field.name()), smallvec![value]));
             } else if let Some((_, values)) = entries.get_mut(g) {
@@ -627,7 +627,7 @@ struct Groups {
     count: usize,
 }
 
-fn group(fields: &[Field]) -> Groups {
+fn group(fields: &[Field<'_>]) -> Groups {
     let mut ids = SmallVec::with_capacity(fields.len());
     if fields.len() <= LINEAR_MAX {
         // Fingerprint and field index of each group's first field.
@@ -814,7 +814,8 @@ mod tests {
                 };
                 h.append(name, "v").unwrap();
             }
-            let g = group(h.fields());
+            let fields: Vec<Field<'_>> = h.fields().collect();
+            let g = group(&fields);
             assert_eq!(g.count, 7.min(n));
             for (i, &id) in g.ids.iter().enumerate() {
                 assert_eq!(id, i % 7);
