@@ -513,8 +513,12 @@ impl Scanner {
                 end,
             });
         } else {
-            self.fields
-                .push(Slot::shared(self.name_start, self.name_end, self.value_start, e));
+            self.fields.push(Slot::shared(
+                self.name_start,
+                self.name_end,
+                self.value_start,
+                e,
+            ));
         }
         self.last_raw_end = end;
         Ok(())

@@ -184,7 +184,10 @@ impl Headers {
         let live = self
             .slots
             .iter()
-            .map(|s| matches!(s.name, Piece::Owned(_)) as usize + matches!(s.value, Piece::Owned(_)) as usize)
+            .map(|s| {
+                matches!(s.name, Piece::Owned(_)) as usize
+                    + matches!(s.value, Piece::Owned(_)) as usize
+            })
             .sum::<usize>();
         if self.owned.len() <= 2 * live + 8 {
             return;
