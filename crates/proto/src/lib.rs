@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod body;
+mod chars;
 pub mod config;
 pub mod error;
 mod generated;
@@ -19,7 +20,7 @@ pub mod validate;
 
 pub use config::{Lenient, MAX_HEADER_SIZE, ParserConfig};
 pub use error::{Error, ErrorKind};
-pub use generated::{METHODS, STATUS_CODES};
+pub use generated::{METHODS, STATUS_CODES, method_index, status_text};
 pub use head::{
     BodyKind, ConnectionTokens, MessageInfo, Method, RequestHead, ResponseHead, Version,
 };

@@ -3,13 +3,32 @@
 //! One [`Parser`] reads one direction of one connection: requests on a server,
 //! responses on a client. It keeps a receive buffer, parses heads (on httparse, with a
 //! Node-exact scanner behind it for errors and for what httparse does not accept),
-//! decodes bodies and hands body data out as zero-copy [`Bytes`] slices.
+//! decodes bodies and hands body data out as zero-copy [`Bytes`] slices of the receive
+//! buffer.
+//!
+//! ```
+//! use courier_proto::{Event, Parser, ParserConfig};
+//!
+//! let mut p = Parser::request(ParserConfig::default());
+//! p.feed(b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhel");
+//! let Some(Event::Request(head)) = p.poll().unwrap() else { panic!() };
+//! assert_eq!(head.method.as_str(), "POST");
+//! assert_eq!(&head.url[..], b"/upload");
+//! assert_eq!(p.poll().unwrap(), Some(Event::Data("hel".into())));
+//! assert_eq!(p.poll().unwrap(), None); // waiting for the rest of the body
+//! p.feed(b"lo");
+//! assert_eq!(p.poll().unwrap(), Some(Event::Data("lo".into())));
+//! assert!(matches!(p.poll().unwrap(), Some(Event::End(trailers)) if trailers.is_empty()));
+//! ```
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
+use crate::body::decode::{Chunk, ChunkedDecoder};
 use crate::config::ParserConfig;
-use crate::error::Error;
-use crate::head::{RequestHead, ResponseHead};
+use crate::error::{Error, ErrorKind};
+use crate::head::framing::{After, Facts};
+use crate::head::scan::{Mode, Scan, Scanner};
+use crate::head::{MessageInfo, Method, RequestHead, ResponseHead};
 use crate::headers::Headers;
 
 /// Which messages a parser reads.
@@ -26,7 +45,8 @@ pub enum Kind {
 pub struct ResponseContext {
     /// The request was `HEAD`: the response has no body.
     pub head: bool,
-    /// The request was `CONNECT`: a 2xx response switches to a tunnel.
+    /// The request was `CONNECT`: the response switches the connection to a tunnel
+    /// (CLI-16).
     pub connect: bool,
 }
 
@@ -35,13 +55,40 @@ pub struct ResponseContext {
 pub enum Event {
     /// A request head is complete (server side).
     Request(Box<RequestHead>),
-    /// A response head is complete (client side); 1xx heads are reported too, each
-    /// followed by [`Event::End`].
+    /// A response head is complete (client side); interim (1xx) heads are reported
+    /// too, each followed by [`Event::End`].
     Response(Box<ResponseHead>),
-    /// A piece of body, de-chunked, as a slice of the receive buffer.
+    /// A piece of body, de-chunked, as a slice of the receive buffer (MSG-11).
     Data(Bytes),
-    /// The message is complete; the trailers (empty when there were none).
+    /// The message is complete; the trailers (empty when there were none, MSG-8).
     End(Headers),
+}
+
+#[derive(Debug)]
+enum Body {
+    Length(u64),
+    Chunked(ChunkedDecoder),
+    Eof,
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// Reading a head.
+    Head,
+    /// An upgrade candidate's head was delivered; waiting for `resume` or `take_leftover`.
+    Paused,
+    /// The head is delivered and the message has no body: `End` is next.
+    EndNext,
+    /// Reading a body.
+    Body(Body),
+    /// Reading the trailer section of a chunked body.
+    Trailers,
+    /// The last message ended the connection: only CR and LF may follow (PRS-26).
+    Closed,
+    /// Nothing more will be parsed (EOF at a boundary, or the protocol switched).
+    Done,
+    /// Parsing failed; the error is sticky.
+    Failed(Error),
 }
 
 /// The incremental parser for one direction of a connection.
@@ -50,6 +97,17 @@ pub struct Parser {
     kind: Kind,
     cfg: ParserConfig,
     buf: BytesMut,
+    /// Absolute stream offset of `buf[0]`.
+    base: u64,
+    phase: Phase,
+    scanner: Scanner,
+    /// Framing facts of the current message.
+    facts: Option<Facts>,
+    /// llhttp's upgrade flag for the current message.
+    upgrade: bool,
+    ctx: ResponseContext,
+    eof: bool,
+    fast_path: bool,
 }
 
 impl Parser {
@@ -69,7 +127,29 @@ impl Parser {
             kind,
             cfg,
             buf: BytesMut::new(),
+            base: 0,
+            phase: Phase::Head,
+            scanner: Scanner::new(Self::mode(kind), &cfg),
+            facts: None,
+            upgrade: false,
+            ctx: ResponseContext::default(),
+            eof: false,
+            fast_path: true,
         }
+    }
+
+    fn mode(kind: Kind) -> Mode {
+        match kind {
+            Kind::Request => Mode::Request,
+            Kind::Response => Mode::Response,
+        }
+    }
+
+    /// Turns the httparse fast path off, so every head goes through the Node-exact
+    /// scanner. For differential tests and fuzzing: results must not change.
+    #[doc(hidden)]
+    pub fn disable_fast_path(&mut self) {
+        self.fast_path = false;
     }
 
     /// Which messages this parser reads.
@@ -87,34 +167,64 @@ impl Parser {
         self.buf.extend_from_slice(data);
     }
 
-    /// Signals the end of input (the peer half-closed).
-    pub fn feed_eof(&mut self) {}
+    /// The receive buffer, for adapters that read straight into its spare capacity.
+    /// Bytes appended to it are parsed by the next [`Parser::poll`]; bytes already in
+    /// it must not be changed.
+    pub fn recv_buf(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
 
-    /// Returns the next event, `Ok(None)` when more input is needed (or the parser is
-    /// paused), or the error that ended parsing. After an error every call returns it.
-    pub fn poll(&mut self) -> Result<Option<Event>, Error> {
-        Ok(None)
+    /// Signals the end of input (the peer half-closed).
+    pub fn feed_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Whether [`Parser::feed_eof`] was called.
+    pub fn eof_received(&self) -> bool {
+        self.eof
     }
 
     /// Sets what the next response answers (client side; PRS-17). Call it before the
-    /// response head is parsed; it applies to one final response.
+    /// response head is parsed; it stays in force until changed.
     pub fn set_response_context(&mut self, ctx: ResponseContext) {
-        let _ = ctx;
+        self.ctx = ctx;
     }
 
     /// Whether the parser is paused: after the head of an upgrade candidate (PRS-27)
     /// until [`Parser::resume`] or [`Parser::take_leftover`].
     pub fn is_paused(&self) -> bool {
-        false
+        matches!(self.phase, Phase::Paused)
+    }
+
+    /// Whether the parser is between messages (no byte of a new message seen yet).
+    pub fn is_idle(&self) -> bool {
+        matches!(self.phase, Phase::Head) && self.scanner.at_start()
+    }
+
+    /// Whether the parser will produce nothing more (EOF at a boundary, switched
+    /// protocols, or failed).
+    pub fn is_done(&self) -> bool {
+        matches!(self.phase, Phase::Done | Phase::Failed(_))
     }
 
     /// Declines a pending upgrade: the message is read as an ordinary one (SRV-8
-    /// without an `upgrade` listener).
-    pub fn resume(&mut self) {}
+    /// without an `upgrade` listener). Does nothing when not paused.
+    pub fn resume(&mut self) {
+        if !matches!(self.phase, Phase::Paused) {
+            return;
+        }
+        let Some(facts) = self.facts else { return };
+        self.phase = match facts.after_headers(self.upgrade, self.cfg.lenient) {
+            Ok(after) => self.body_phase(after),
+            Err((kind, reason)) => Phase::Failed(Error::new(kind, reason, self.base)),
+        };
+    }
 
     /// Switches protocols: returns every byte received after the head (Node's `head`
     /// buffer, SRV-8/SRV-9/CLI-16). The parser produces no more events afterwards.
     pub fn take_leftover(&mut self) -> Bytes {
+        self.phase = Phase::Done;
+        self.base += self.buf.len() as u64;
         self.buf.split().freeze()
     }
 
@@ -125,6 +235,283 @@ impl Parser {
 
     /// Total bytes fed so far (error offsets count from the start of this stream).
     pub fn bytes_fed(&self) -> u64 {
-        0
+        self.base + self.buf.len() as u64
     }
+
+    /// Returns the next event, `Ok(None)` when more input is needed (or the parser is
+    /// paused or done), or the error that ended parsing. After an error every call
+    /// returns it again.
+    pub fn poll(&mut self) -> Result<Option<Event>, Error> {
+        let r = self.step();
+        if let Err(e) = &r {
+            self.phase = Phase::Failed(e.clone());
+        }
+        r
+    }
+
+    fn step(&mut self) -> Result<Option<Event>, Error> {
+        loop {
+            match &mut self.phase {
+                Phase::Failed(e) => return Err(e.clone()),
+                Phase::Done | Phase::Paused => return Ok(None),
+                Phase::Head => return self.head(),
+                Phase::EndNext => return Ok(Some(self.end(Headers::new()))),
+                Phase::Body(body) => match Self::body(body, &mut self.buf, &mut self.base)? {
+                    BodyStep::Data(d) => return Ok(Some(Event::Data(d))),
+                    BodyStep::Complete => return Ok(Some(self.end(Headers::new()))),
+                    BodyStep::Trailers => self.start_trailers(),
+                    BodyStep::Wait => {
+                        if self.eof && matches!(self.phase, Phase::Body(Body::Eof)) {
+                            return Ok(Some(self.end(Headers::new())));
+                        }
+                        return self.at_eof_inside();
+                    }
+                },
+                Phase::Trailers => return self.trailers(),
+                Phase::Closed => return self.closed(),
+            }
+        }
+    }
+
+    fn start_trailers(&mut self) {
+        let (flags, cl) = self
+            .facts
+            .map(|f| (f.flags, f.content_length))
+            .unwrap_or_default();
+        self.scanner = Scanner::trailers(&self.cfg, flags, cl);
+        self.scanner.set_request(self.kind == Kind::Request);
+        self.phase = Phase::Trailers;
+    }
+
+    fn trailers(&mut self) -> Result<Option<Event>, Error> {
+        match self.scanner.scan(&self.buf, self.base)? {
+            Scan::Partial => self.at_eof_inside(),
+            Scan::Complete(end) => {
+                let bytes = self.buf.split_to(end).freeze();
+                self.base += end as u64;
+                let trailers = build_headers(&bytes, &self.scanner);
+                if let Some(f) = &mut self.facts {
+                    f.flags = self.scanner.flags;
+                }
+                Ok(Some(self.end(trailers)))
+            }
+        }
+    }
+
+    /// The message is complete: llhttp's `cleanup` decides whether the connection goes
+    /// on (PRS-25) or only empty lines may follow (PRS-26).
+    fn end(&mut self, trailers: Headers) -> Event {
+        let keep = self.facts.is_some_and(|f| f.keep_alive());
+        self.scanner = Scanner::new(Self::mode(self.kind), &self.cfg);
+        self.phase = if keep || self.cfg.lenient.keep_alive {
+            Phase::Head
+        } else {
+            Phase::Closed
+        };
+        Event::End(trailers)
+    }
+
+    /// After a message that ended the connection (PRS-26).
+    fn closed(&mut self) -> Result<Option<Event>, Error> {
+        match self.buf.iter().position(|&b| b != b'\r' && b != b'\n') {
+            Some(k) if !self.cfg.lenient.data_after_close => Err(Error::new(
+                ErrorKind::ClosedConnection,
+                "Data after `Connection: close`",
+                self.base + k as u64 + 1,
+            )),
+            _ => {
+                self.base += self.buf.len() as u64;
+                self.buf.clear();
+                if self.eof {
+                    self.phase = Phase::Done;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Input ran out inside a message: wait, or fail on EOF (PRS-29).
+    fn at_eof_inside(&mut self) -> Result<Option<Event>, Error> {
+        if self.eof {
+            return Err(Error::new(
+                ErrorKind::InvalidEofState,
+                "Invalid EOF state",
+                self.bytes_fed(),
+            ));
+        }
+        Ok(None)
+    }
+
+    fn head(&mut self) -> Result<Option<Event>, Error> {
+        let fast = if self.fast_path {
+            self.scanner.try_fast(&self.buf)
+        } else {
+            None
+        };
+        let scan = match fast {
+            Some(end) => Scan::Complete(end),
+            None => self.scanner.scan(&self.buf, self.base)?,
+        };
+        let end = match scan {
+            Scan::Partial => {
+                if self.scanner.at_start() {
+                    // Empty lines before a message are skipped (PRS-1); drop them.
+                    let n = self.scanner.pos;
+                    self.buf.advance(n);
+                    self.base += n as u64;
+                    self.scanner.rebase_at_start(n);
+                    if self.eof {
+                        self.phase = Phase::Done;
+                    }
+                    return Ok(None);
+                }
+                return self.at_eof_inside();
+            }
+            Scan::Complete(end) => end,
+        };
+        let sc = &self.scanner;
+        let msg_start = sc.msg_start;
+        let bytes = self.buf.split_to(end).freeze();
+        let head_base = self.base;
+        self.base += end as u64;
+        let headers = build_headers(&bytes, sc);
+        let request = self.kind == Kind::Request;
+        let status = sc.status;
+        let skip_body = !request && (self.ctx.head || (status / 100 == 1 && status != 101));
+        let facts = Facts {
+            request,
+            flags: sc.flags,
+            content_length: sc.content_length,
+            version: sc.version,
+            connect_method: request && sc.method_name() == b"CONNECT",
+            status,
+            skip_body,
+        };
+        let upgrade = facts.upgrade() || (!request && self.ctx.connect);
+        let after = facts
+            .after_headers(upgrade, self.cfg.lenient)
+            .map_err(|(kind, reason)| Error::new(kind, reason, head_base + end as u64))?;
+        let info = MessageInfo {
+            keep_alive: facts.keep_alive(),
+            upgrade,
+            body: Facts::body_kind(after),
+            connection: facts.connection(),
+            has_content_length: sc.flags & crate::head::scan::flags::CONTENT_LENGTH != 0,
+            has_transfer_encoding: sc.flags & crate::head::scan::flags::TRANSFER_ENCODING != 0,
+        };
+        let event = if request {
+            Event::Request(Box::new(RequestHead {
+                method: Method::from_bytes(Bytes::from_static(sc.method_name())),
+                url: bytes.slice(sc.url.0..sc.url.1),
+                version: sc.version,
+                headers,
+                info,
+            }))
+        } else {
+            let _ = msg_start;
+            Event::Response(Box::new(ResponseHead {
+                version: sc.version,
+                status,
+                reason: bytes.slice(sc.reason.0..sc.reason.1),
+                headers,
+                info,
+            }))
+        };
+        self.facts = Some(facts);
+        self.upgrade = upgrade;
+        self.phase = if upgrade {
+            Phase::Paused
+        } else {
+            self.body_phase(after)
+        };
+        Ok(Some(event))
+    }
+
+    fn body_phase(&self, after: After) -> Phase {
+        match after {
+            After::UpgradeExit | After::NoBody => Phase::EndNext,
+            After::Chunked => Phase::Body(Body::Chunked(ChunkedDecoder::new(&self.cfg))),
+            After::Length(n) => Phase::Body(Body::Length(n)),
+            After::Eof => Phase::Body(Body::Eof),
+        }
+    }
+
+    /// Decodes body bytes.
+    fn body(body: &mut Body, buf: &mut BytesMut, base: &mut u64) -> Result<BodyStep, Error> {
+        match body {
+            Body::Length(0) => Ok(BodyStep::Complete),
+            Body::Length(remaining) => {
+                if buf.is_empty() {
+                    return Ok(BodyStep::Wait);
+                }
+                let n = (*remaining).min(buf.len() as u64) as usize;
+                *remaining -= n as u64;
+                *base += n as u64;
+                Ok(BodyStep::Data(buf.split_to(n).freeze()))
+            }
+            Body::Eof => {
+                if buf.is_empty() {
+                    return Ok(BodyStep::Wait);
+                }
+                *base += buf.len() as u64;
+                Ok(BodyStep::Data(buf.split().freeze()))
+            }
+            Body::Chunked(dec) => loop {
+                if buf.is_empty() {
+                    return Ok(BodyStep::Wait);
+                }
+                let (used, chunk) = dec.decode(buf, *base)?;
+                match chunk {
+                    Chunk::Data { start, len } => {
+                        buf.advance(start);
+                        let data = buf.split_to(len).freeze();
+                        buf.advance(used - start - len);
+                        *base += used as u64;
+                        return Ok(BodyStep::Data(data));
+                    }
+                    Chunk::NeedMore => {
+                        buf.advance(used);
+                        *base += used as u64;
+                        if used == 0 {
+                            return Ok(BodyStep::Wait);
+                        }
+                    }
+                    Chunk::Last => {
+                        buf.advance(used);
+                        *base += used as u64;
+                        return Ok(BodyStep::Trailers);
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// What one body-decoding step found.
+enum BodyStep {
+    Data(Bytes),
+    Wait,
+    Complete,
+    Trailers,
+}
+
+/// Builds the field list of a head or trailer section from the scanner's spans; every
+/// name and value is a slice of `bytes` (no copy) except obs-fold values (lenient
+/// only), whose pieces are joined.
+fn build_headers(bytes: &Bytes, sc: &Scanner) -> Headers {
+    let mut h = Headers::with_capacity(sc.fields.len());
+    for (idx, f) in sc.fields.iter().enumerate() {
+        let name = bytes.slice(f.name.0..f.name.1);
+        let value = if f.folded {
+            let mut v = bytes[f.value.0..f.value.1].to_vec();
+            for &(_, s, e) in sc.folds.iter().filter(|(i, _, _)| *i == idx) {
+                v.extend_from_slice(&bytes[s..e]);
+            }
+            Bytes::from(v)
+        } else {
+            bytes.slice(f.value.0..f.value.1)
+        };
+        h.push_unchecked(name, value);
+    }
+    h
 }

@@ -8,7 +8,6 @@
 //! demand by [`Headers::node_view`] and [`Headers::distinct`].
 
 use bytes::Bytes;
-use smallvec::SmallVec;
 
 mod node;
 
@@ -68,7 +67,7 @@ impl core::fmt::Debug for Field {
 /// An ordered list of header (or trailer) fields; the raw list is the truth.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Headers {
-    fields: SmallVec<[Field; 16]>,
+    fields: Vec<Field>,
 }
 
 impl Headers {
@@ -80,7 +79,7 @@ impl Headers {
     /// An empty list with room for `n` fields.
     pub fn with_capacity(n: usize) -> Self {
         Self {
-            fields: SmallVec::with_capacity(n),
+            fields: Vec::with_capacity(n),
         }
     }
 

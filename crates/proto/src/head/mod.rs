@@ -4,6 +4,10 @@ use bytes::Bytes;
 
 use crate::headers::Headers;
 
+pub mod encode;
+pub(crate) mod framing;
+pub(crate) mod scan;
+
 /// An HTTP version as `major.minor` digits (PRS-6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Version {

@@ -1,0 +1,1519 @@
+//! The Node-exact head scanner.
+//!
+//! A byte-level state machine that follows llhttp 9.3.1 (the parser inside Node
+//! v20.20.2) state by state: the same accepted inputs, the same error codes and reason
+//! texts, and the same error offsets. It is incremental: it keeps its state between
+//! calls and only looks at bytes it has not seen, so a head fed one byte at a time
+//! costs linear time, and the result does not depend on how the input was split.
+//!
+//! It is the parser's source of truth. The httparse fast path (`fast.rs`) handles the
+//! common complete-in-one-read case and falls back here whenever it cannot prove its
+//! answer equals this one.
+//!
+//! Spans (method, target, version, reason, field names and values) are recorded as
+//! offsets into the caller's buffer, which must keep every byte from the start of the
+//! message until the head is complete.
+
+use smallvec::SmallVec;
+
+use crate::chars::{is_field_value_byte, is_tchar, is_url_char, is_userinfo};
+use crate::config::ParserConfig;
+use crate::error::{Error, ErrorKind as K};
+use crate::head::Version;
+
+/// llhttp's message flags, with llhttp's bit values.
+pub(crate) mod flags {
+    pub(crate) const CONN_KEEP_ALIVE: u16 = 1 << 0;
+    pub(crate) const CONN_CLOSE: u16 = 1 << 1;
+    pub(crate) const CONN_UPGRADE: u16 = 1 << 2;
+    pub(crate) const CHUNKED: u16 = 1 << 3;
+    pub(crate) const UPGRADE: u16 = 1 << 4;
+    pub(crate) const CONTENT_LENGTH: u16 = 1 << 5;
+    pub(crate) const TRANSFER_ENCODING: u16 = 1 << 9;
+}
+use flags as F;
+
+/// Every method llhttp's request-line matcher knows, HTTP, RTSP and ICE alike.
+const METHOD_KEYS: &[&[u8]] = &[
+    b"DELETE",
+    b"GET",
+    b"HEAD",
+    b"POST",
+    b"PUT",
+    b"CONNECT",
+    b"OPTIONS",
+    b"TRACE",
+    b"COPY",
+    b"LOCK",
+    b"MKCOL",
+    b"MOVE",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"SEARCH",
+    b"UNLOCK",
+    b"BIND",
+    b"REBIND",
+    b"UNBIND",
+    b"ACL",
+    b"REPORT",
+    b"MKACTIVITY",
+    b"CHECKOUT",
+    b"MERGE",
+    b"M-SEARCH",
+    b"NOTIFY",
+    b"SUBSCRIBE",
+    b"UNSUBSCRIBE",
+    b"PATCH",
+    b"PURGE",
+    b"MKCALENDAR",
+    b"LINK",
+    b"UNLINK",
+    b"SOURCE",
+    b"PRI",
+    b"DESCRIBE",
+    b"ANNOUNCE",
+    b"SETUP",
+    b"PLAY",
+    b"PAUSE",
+    b"TEARDOWN",
+    b"GET_PARAMETER",
+    b"SET_PARAMETER",
+    b"REDIRECT",
+    b"RECORD",
+    b"FLUSH",
+    b"QUERY",
+];
+
+/// Methods llhttp accepts with `RTSP/x.y`.
+const RTSP_METHODS: &[&[u8]] = &[
+    b"OPTIONS",
+    b"DESCRIBE",
+    b"ANNOUNCE",
+    b"SETUP",
+    b"PLAY",
+    b"PAUSE",
+    b"TEARDOWN",
+    b"GET_PARAMETER",
+    b"SET_PARAMETER",
+    b"REDIRECT",
+    b"RECORD",
+    b"FLUSH",
+    b"GET",
+    b"POST",
+];
+
+/// Methods that exist only for RTSP (not allowed with `HTTP/x.y`).
+const RTSP_ONLY: &[&[u8]] = &[
+    b"DESCRIBE",
+    b"ANNOUNCE",
+    b"SETUP",
+    b"PLAY",
+    b"PAUSE",
+    b"TEARDOWN",
+    b"GET_PARAMETER",
+    b"SET_PARAMETER",
+    b"REDIRECT",
+    b"RECORD",
+    b"FLUSH",
+];
+
+const PROTOCOLS: &[&[u8]] = &[b"HTTP", b"RTSP", b"ICE"];
+/// Lower-case names with special framing meaning.
+const SPECIAL: &[&[u8]] = &[
+    b"connection",
+    b"content-length",
+    b"proxy-connection",
+    b"transfer-encoding",
+    b"upgrade",
+];
+const CONN_TOKENS: &[&[u8]] = &[b"close", b"upgrade", b"keep-alive"];
+const CHUNKED: &[&[u8]] = &[b"chunked"];
+const PRI_PREFACE: &[&[u8]] = &[b"\r\n\r\nSM\r\n\r\n"];
+
+/// What a keyword matcher says about one more byte.
+enum Kw {
+    /// The byte continues some keyword; `Some(k)` when keyword `k` is now complete and
+    /// no longer keyword can follow.
+    Consume(Option<usize>),
+    /// The byte continues no keyword; `Some(k)` when the bytes matched so far are
+    /// keyword `k` (the byte is then not consumed), `None` on a mismatch.
+    Stop(Option<usize>),
+}
+
+#[inline]
+fn fold_eq(input: u8, key: u8, fold: bool) -> bool {
+    if fold {
+        input.to_ascii_lowercase() == key
+    } else {
+        input == key
+    }
+}
+
+/// Greedy keyword matching without backtracking, as llparse's tries do.
+fn kw_step(keys: &[&[u8]], matched: &[u8], c: u8, fold: bool) -> Kw {
+    let n = matched.len();
+    let prefix = |k: &[u8]| {
+        k.len() >= n
+            && k[..n]
+                .iter()
+                .zip(matched)
+                .all(|(&kb, &ib)| fold_eq(ib, kb, fold))
+    };
+    let mut cont = false;
+    let mut done = None;
+    let mut longer = false;
+    for (i, k) in keys.iter().enumerate() {
+        if k.len() > n && prefix(k) && fold_eq(c, k[n], fold) {
+            cont = true;
+            if k.len() == n + 1 {
+                done = Some(i);
+            } else {
+                longer = true;
+            }
+        }
+    }
+    if cont {
+        return Kw::Consume(if longer { None } else { done });
+    }
+    Kw::Stop(keys.iter().position(|k| k.len() == n && prefix(k)))
+}
+
+/// Header states of llhttp (which special header the current field is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hs {
+    General,
+    Connection,
+    ContentLength,
+    TransferEncoding,
+    Upgrade,
+    ConnKeepAlive,
+    ConnClose,
+    ConnUpgrade,
+    TeChunked,
+}
+
+/// Scanner states, named after llhttp's nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum S {
+    Start,
+    Method,
+    FirstSpace,
+    SpacesBeforeUrl,
+    UrlStart,
+    UrlSchema,
+    UrlSchemaDelim,
+    UrlServer { at: bool },
+    UrlPath,
+    UrlQueryOrFragment,
+    UrlQuery,
+    UrlFragment,
+    UrlSkipCrlf,
+    HttpStart,
+    HttpProto,
+    HttpAfterProto,
+    HttpMajor,
+    HttpDot,
+    HttpMinor,
+    HttpComplete,
+    HttpCompleteCrlf,
+    PriPreface,
+    ResProto,
+    ResAfterProto,
+    ResMajor,
+    ResDot,
+    ResMinor,
+    ResAfterVersion,
+    ResDigit(u8),
+    ResStatusOtherwise,
+    ResStatus,
+    ResLineAlmostDone,
+    HeadersStart,
+    FieldStart,
+    FieldSpecial,
+    FieldColon,
+    FieldGeneral,
+    ValueDiscardWs,
+    ValueDiscardWsAlmostDone,
+    ValueDiscardLws,
+    ValueStart,
+    TeChunked,
+    TeChunkedLast,
+    TeToken,
+    TeTokenOws,
+    ContentLength,
+    ContentLengthWs,
+    Connection,
+    ConnectionWs,
+    ConnectionToken,
+    Value,
+    ValueOtherwise,
+    ValueLenient,
+    ValueAlmostDone,
+    ValueLws,
+    HeadersAlmostDone,
+}
+
+/// A field's name and value as offsets into the buffer. `value` is the first value
+/// span, already trimmed of trailing SP/HTAB; obs-fold continuations (lenient mode
+/// only) are kept aside in [`Scanner::folds`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FieldSpan {
+    pub(crate) name: (usize, usize),
+    pub(crate) value: (usize, usize),
+    pub(crate) folded: bool,
+}
+
+/// The outcome of a scan call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scan {
+    /// All bytes were examined; the head is not complete yet.
+    Partial,
+    /// The head (or trailer section) ends at this offset (exclusive).
+    Complete(usize),
+}
+
+/// What the scanner reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Request,
+    Response,
+    /// A trailer section after the last chunk (PRS-20).
+    Trailers,
+}
+
+/// The incremental head scanner. See the module docs.
+#[derive(Debug, Clone)]
+pub(crate) struct Scanner {
+    state: S,
+    mode: Mode,
+    /// Next byte to examine (offset into the caller's buffer).
+    pub(crate) pos: usize,
+    /// First byte of the message (after skipped empty lines).
+    pub(crate) msg_start: usize,
+    kw_start: usize,
+    pub(crate) method_end: usize,
+    method: &'static [u8],
+    pub(crate) url: (usize, usize),
+    pub(crate) version: Version,
+    pub(crate) status: u16,
+    pub(crate) reason: (usize, usize),
+    pub(crate) fields: SmallVec<[FieldSpan; 16]>,
+    /// obs-fold continuation spans: (field index, start, end).
+    pub(crate) folds: Vec<(usize, usize, usize)>,
+    name_start: usize,
+    name_end: usize,
+    value_start: usize,
+    hs: Hs,
+    pub(crate) flags: u16,
+    pub(crate) content_length: u64,
+    /// Header bytes counted in closed spans (PRS-21).
+    counted: usize,
+    /// Start of the counted span that is open, if any.
+    open_span: Option<usize>,
+    max_header_size: usize,
+    max_headers_count: usize,
+    raw_cap: usize,
+    lenient: crate::config::Lenient,
+    request: bool,
+}
+
+/// Whether `name` is allowed with protocol `p` (HTTP, RTSP, ICE).
+fn method_allowed(name: &[u8], p: usize) -> bool {
+    match p {
+        0 => !RTSP_ONLY.contains(&name),
+        1 => RTSP_METHODS.contains(&name),
+        _ => name == b"SOURCE",
+    }
+}
+
+impl Scanner {
+    /// A scanner at the start of a message (or trailer section).
+    pub(crate) fn new(mode: Mode, cfg: &ParserConfig) -> Self {
+        let max = cfg.max_header_size.max(1);
+        Self {
+            state: match mode {
+                Mode::Trailers => S::FieldStart,
+                _ => S::Start,
+            },
+            mode,
+            pos: 0,
+            msg_start: 0,
+            kw_start: 0,
+            method_end: 0,
+            method: b"",
+            url: (0, 0),
+            version: Version::HTTP_11,
+            status: 0,
+            reason: (0, 0),
+            fields: SmallVec::new(),
+            folds: Vec::new(),
+            name_start: 0,
+            name_end: 0,
+            value_start: 0,
+            hs: Hs::General,
+            flags: 0,
+            content_length: 0,
+            counted: 0,
+            open_span: None,
+            max_header_size: max,
+            max_headers_count: cfg.max_headers_count,
+            raw_cap: max.saturating_mul(5).saturating_add(1024),
+            lenient: cfg.lenient,
+            request: mode == Mode::Request,
+        }
+    }
+
+    /// A scanner for a trailer section that inherits the message flags, as llhttp
+    /// keeps its flags while it parses trailers.
+    pub(crate) fn trailers(cfg: &ParserConfig, flags: u16, content_length: u64) -> Self {
+        let mut s = Self::new(Mode::Trailers, cfg);
+        s.flags = flags;
+        s.content_length = content_length;
+        s
+    }
+
+    /// Whether no byte of a message has been seen (empty lines before a request line
+    /// do not count: PRS-1).
+    pub(crate) fn at_start(&self) -> bool {
+        self.state == S::Start
+    }
+
+    /// Moves every offset back by `n` after the caller dropped `n` leading bytes
+    /// (only allowed while [`Scanner::at_start`]).
+    pub(crate) fn rebase_at_start(&mut self, n: usize) {
+        debug_assert!(self.at_start());
+        self.pos -= n;
+    }
+
+    /// The method as a `&'static` name.
+    pub(crate) fn method_name(&self) -> &'static [u8] {
+        self.method
+    }
+
+    /// The error for the first problem in stream order: an earlier header overflow in
+    /// the open span, or the raw-size cap, win over a later syntax error.
+    fn fail(&self, base: u64, kind: K, reason: &'static str, at: usize) -> Error {
+        if let Some(o) = self.overflow_point() {
+            if o <= at {
+                return Error::new(K::HeaderOverflow, "Header overflow", base + o as u64);
+            }
+        }
+        let cap = self.msg_start + self.raw_cap;
+        if at > cap {
+            return Error::new(K::HeaderOverflow, "Header overflow", base + cap as u64);
+        }
+        Error::new(kind, reason, base + at as u64)
+    }
+
+    /// Offset at which the open span makes the counted total reach the limit.
+    fn overflow_point(&self) -> Option<usize> {
+        let start = self.open_span?;
+        Some(start + (self.max_header_size - self.counted))
+    }
+
+    fn open(&mut self, at: usize) {
+        self.open_span = Some(at);
+    }
+
+    /// Closes the open counted span at `end`.
+    fn close(&mut self, base: u64, end: usize) -> Result<(), Error> {
+        if let Some(start) = self.open_span.take() {
+            let total = self.counted + (end - start);
+            if total >= self.max_header_size {
+                let o = start + (self.max_header_size - self.counted);
+                return Err(Error::new(
+                    K::HeaderOverflow,
+                    "Header overflow",
+                    base + o as u64,
+                ));
+            }
+            self.counted = total;
+        }
+        Ok(())
+    }
+
+    /// Checks limits that must hold whatever comes next: called when a scan call runs
+    /// out of input, so that memory stays bounded.
+    fn check_partial(&self, base: u64, len: usize) -> Result<(), Error> {
+        if let Some(o) = self.overflow_point() {
+            if o <= len {
+                return Err(Error::new(
+                    K::HeaderOverflow,
+                    "Header overflow",
+                    base + o as u64,
+                ));
+            }
+        }
+        let cap = self.msg_start + self.raw_cap;
+        if self.state != S::Start && len > cap {
+            return Err(Error::new(
+                K::HeaderOverflow,
+                "Header overflow",
+                base + cap as u64,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Ends the current value span at `end` (the CR or LF) and records the field (or
+    /// the fold continuation).
+    fn end_value(&mut self, base: u64, end: usize, buf: &[u8]) -> Result<(), Error> {
+        self.close(base, end)?;
+        let mut e = end;
+        while e > self.value_start && matches!(buf[e - 1], b' ' | b'\t') {
+            e -= 1;
+        }
+        let last = self.fields.len().wrapping_sub(1);
+        if self
+            .fields
+            .last()
+            .is_some_and(|f| f.name.0 == self.name_start)
+        {
+            // A fold continuation of the field just recorded (lenient only).
+            self.fields[last].folded = true;
+            self.folds.push((last, self.value_start, e));
+        } else {
+            self.fields.push(FieldSpan {
+                name: (self.name_start, self.name_end),
+                value: (self.value_start, e),
+                folded: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// llhttp's `setHeaderFlags`: commits the flag of the state the value ended in.
+    fn set_header_flags(&mut self) {
+        match self.hs {
+            Hs::ConnKeepAlive => {
+                self.flags |= F::CONN_KEEP_ALIVE;
+                self.hs = Hs::Connection;
+            }
+            Hs::ConnClose => {
+                self.flags |= F::CONN_CLOSE;
+                self.hs = Hs::Connection;
+            }
+            Hs::ConnUpgrade => {
+                self.flags |= F::CONN_UPGRADE;
+                self.hs = Hs::Connection;
+            }
+            Hs::TeChunked => self.flags |= F::CHUNKED,
+            _ => {}
+        }
+    }
+}
+
+/// `CONNECTION_TOKEN_CHARS` of llhttp: field-value bytes except `,`.
+#[inline]
+fn is_conn_token_char(c: u8) -> bool {
+    c != b',' && is_field_value_byte(c)
+}
+
+const SPECIAL_STATES: [Hs; 5] = [
+    Hs::Connection,
+    Hs::ContentLength,
+    Hs::Connection,
+    Hs::TransferEncoding,
+    Hs::Upgrade,
+];
+const CONN_STATES: [Hs; 3] = [Hs::ConnClose, Hs::ConnUpgrade, Hs::ConnKeepAlive];
+
+fn version_ok(v: Version, lenient: bool) -> bool {
+    lenient || matches!((v.major, v.minor), (0, 9) | (1, 0) | (1, 1) | (2, 0))
+}
+
+impl Scanner {
+    /// Whether the message is a request (trailers inherit their message's kind).
+    pub(crate) fn set_request(&mut self, request: bool) {
+        self.request = request;
+    }
+
+    /// Ends the request-target at `i` (a SP, CR or LF) and moves past it.
+    fn url_end(&mut self, base: u64, c: u8, i: usize) -> Result<usize, Error> {
+        self.url.1 = i;
+        self.close(base, i)?;
+        self.state = match c {
+            b' ' => S::HttpStart,
+            b'\r' => S::UrlSkipCrlf,
+            _ => {
+                self.version = Version::HTTP_09;
+                S::HeadersStart
+            }
+        };
+        Ok(i + 1)
+    }
+
+    /// The field name ended at `i` (the colon, not yet consumed).
+    fn field_name_done(&mut self, base: u64, i: usize) -> Result<usize, Error> {
+        self.name_end = i;
+        self.close(base, i)?;
+        let i = i + 1;
+        let strict_cl = !self.lenient.chunked_length;
+        match self.hs {
+            Hs::TransferEncoding if strict_cl && self.flags & F::CONTENT_LENGTH != 0 => {
+                return Err(self.fail(
+                    base,
+                    K::InvalidTransferEncoding,
+                    "Transfer-Encoding can't be present with Content-Length",
+                    i,
+                ));
+            }
+            Hs::ContentLength if strict_cl && self.flags & F::TRANSFER_ENCODING != 0 => {
+                return Err(self.fail(
+                    base,
+                    K::InvalidContentLength,
+                    "Content-Length can't be present with Transfer-Encoding",
+                    i,
+                ));
+            }
+            _ => {}
+        }
+        self.state = S::ValueDiscardWs;
+        Ok(i)
+    }
+
+    /// Scans `buf[self.pos..]`; `base` is the absolute stream offset of `buf[0]`.
+    #[allow(clippy::too_many_lines)]
+    pub(crate) fn scan(&mut self, buf: &[u8], base: u64) -> Result<Scan, Error> {
+        let len = buf.len();
+        let mut i = self.pos;
+        let lenient = self.lenient;
+        macro_rules! fail {
+            ($k:ident, $r:expr, $at:expr) => {
+                return Err(self.fail(base, K::$k, $r, $at))
+            };
+        }
+        while i < len {
+            let c = buf[i];
+            match self.state {
+                S::Start => {
+                    if c == b'\r' || c == b'\n' {
+                        i += 1;
+                        continue;
+                    }
+                    self.msg_start = i;
+                    self.kw_start = i;
+                    self.state = match self.mode {
+                        Mode::Request => S::Method,
+                        _ => S::ResProto,
+                    };
+                }
+                S::Method => match kw_step(METHOD_KEYS, &buf[self.kw_start..i], c, false) {
+                    Kw::Consume(done) => {
+                        i += 1;
+                        if let Some(m) = done {
+                            self.method = METHOD_KEYS[m];
+                            self.method_end = i;
+                            self.state = S::FirstSpace;
+                        }
+                    }
+                    Kw::Stop(Some(m)) => {
+                        self.method = METHOD_KEYS[m];
+                        self.method_end = i;
+                        self.state = S::FirstSpace;
+                    }
+                    Kw::Stop(None) => fail!(InvalidMethod, "Invalid method encountered", i),
+                },
+                S::FirstSpace => {
+                    if c != b' ' {
+                        fail!(InvalidMethod, "Expected space after method", i);
+                    }
+                    i += 1;
+                    self.state = S::SpacesBeforeUrl;
+                }
+                S::SpacesBeforeUrl => {
+                    if c == b' ' {
+                        i += 1;
+                        continue;
+                    }
+                    self.url = (i, i);
+                    self.open(i);
+                    self.state = if self.method == b"CONNECT" {
+                        S::UrlServer { at: false }
+                    } else {
+                        S::UrlStart
+                    };
+                }
+                S::UrlStart => match c {
+                    b'/' | b'*' => {
+                        i += 1;
+                        self.state = S::UrlPath;
+                    }
+                    b'A'..=b'Z' | b'a'..=b'z' => self.state = S::UrlSchema,
+                    b' ' | b'\r' | b'\n' | b'\t' | 0x0c => {
+                        fail!(InvalidUrl, "Invalid characters in url", i + 1)
+                    }
+                    _ => fail!(InvalidUrl, "Unexpected start char in url", i),
+                },
+                S::UrlSchema => match c {
+                    b'A'..=b'Z' | b'a'..=b'z' => i += 1,
+                    b':' => {
+                        i += 1;
+                        self.kw_start = i;
+                        self.state = S::UrlSchemaDelim;
+                    }
+                    b' ' | b'\r' | b'\n' | b'\t' | 0x0c => {
+                        fail!(InvalidUrl, "Invalid characters in url", i + 1)
+                    }
+                    _ => fail!(InvalidUrl, "Unexpected char in url schema", i),
+                },
+                S::UrlSchemaDelim => {
+                    let first = i == self.kw_start;
+                    match c {
+                        b'/' => {
+                            i += 1;
+                            if !first {
+                                self.state = S::UrlServer { at: false };
+                            }
+                        }
+                        b' ' | b'\r' | b'\n' | b'\t' | 0x0c if first => {
+                            fail!(InvalidUrl, "Invalid characters in url", i + 1)
+                        }
+                        _ => fail!(InvalidUrl, "Unexpected char in url schema", i),
+                    }
+                }
+                S::UrlServer { at } => match c {
+                    b'/' => {
+                        i += 1;
+                        self.state = S::UrlPath;
+                    }
+                    b'?' => {
+                        i += 1;
+                        self.state = S::UrlQuery;
+                    }
+                    b'@' if at => fail!(InvalidUrl, "Double @ in url", i + 1),
+                    b'@' => {
+                        i += 1;
+                        self.state = S::UrlServer { at: true };
+                    }
+                    b'[' | b']' => {
+                        i += 1;
+                        self.state = S::UrlServer { at: false };
+                    }
+                    b' ' | b'\r' | b'\n' => i = self.url_end(base, c, i)?,
+                    b'\t' | 0x0c => fail!(InvalidUrl, "Invalid characters in url", i + 1),
+                    c if is_userinfo(c) => {
+                        i += 1;
+                        self.state = S::UrlServer { at: false };
+                    }
+                    _ => fail!(InvalidUrl, "Unexpected char in url server", i),
+                },
+                S::UrlPath => {
+                    i += crate::chars::run_len(&buf[i..], is_url_char);
+                    if i < len {
+                        self.state = S::UrlQueryOrFragment;
+                    }
+                }
+                S::UrlQueryOrFragment => match c {
+                    b'?' => {
+                        i += 1;
+                        self.state = S::UrlQuery;
+                    }
+                    b'#' => {
+                        i += 1;
+                        self.state = S::UrlFragment;
+                    }
+                    b' ' | b'\r' | b'\n' => i = self.url_end(base, c, i)?,
+                    b'\t' | 0x0c => fail!(InvalidUrl, "Invalid characters in url", i + 1),
+                    _ => fail!(InvalidUrl, "Invalid char in url path", i),
+                },
+                S::UrlQuery => match c {
+                    b'#' => {
+                        i += 1;
+                        self.state = S::UrlFragment;
+                    }
+                    b'?' => i += 1,
+                    c if is_url_char(c) => i += 1,
+                    b' ' | b'\r' | b'\n' => i = self.url_end(base, c, i)?,
+                    b'\t' | 0x0c => fail!(InvalidUrl, "Invalid characters in url", i + 1),
+                    _ => fail!(InvalidUrl, "Invalid char in url query", i),
+                },
+                S::UrlFragment => match c {
+                    b'?' | b'#' => i += 1,
+                    c if is_url_char(c) => i += 1,
+                    b' ' | b'\r' | b'\n' => i = self.url_end(base, c, i)?,
+                    b'\t' | 0x0c => fail!(InvalidUrl, "Invalid characters in url", i + 1),
+                    _ => fail!(InvalidUrl, "Invalid char in url fragment start", i),
+                },
+                S::UrlSkipCrlf => {
+                    if c != b'\n' {
+                        fail!(InvalidUrl, "Expected CRLF", i);
+                    }
+                    i += 1;
+                    self.version = Version::HTTP_09;
+                    self.state = S::HeadersStart;
+                }
+                S::HttpStart => {
+                    if c == b' ' {
+                        i += 1;
+                    } else {
+                        self.kw_start = i;
+                        self.state = S::HttpProto;
+                    }
+                }
+                S::HttpProto => match kw_step(PROTOCOLS, &buf[self.kw_start..i], c, false) {
+                    Kw::Consume(Some(p)) => {
+                        i += 1;
+                        if !method_allowed(self.method, p) {
+                            let reason = match p {
+                                0 => "Invalid method for HTTP/x.x request",
+                                1 => "Invalid method for RTSP/x.x request",
+                                _ => "Expected SOURCE method for ICE/x.x request",
+                            };
+                            fail!(InvalidConstant, reason, i);
+                        }
+                        self.state = S::HttpAfterProto;
+                    }
+                    Kw::Consume(None) => i += 1,
+                    Kw::Stop(_) => fail!(InvalidConstant, "Expected HTTP/, RTSP/ or ICE/", i),
+                },
+                S::HttpAfterProto | S::ResAfterProto => {
+                    if c != b'/' {
+                        fail!(InvalidConstant, "Expected HTTP/, RTSP/ or ICE/", i);
+                    }
+                    i += 1;
+                    self.state = if self.state == S::HttpAfterProto {
+                        S::HttpMajor
+                    } else {
+                        S::ResMajor
+                    };
+                }
+                S::HttpMajor | S::ResMajor => {
+                    if !c.is_ascii_digit() {
+                        fail!(InvalidVersion, "Invalid major version", i);
+                    }
+                    self.version.major = c - b'0';
+                    i += 1;
+                    self.state = if self.state == S::HttpMajor {
+                        S::HttpDot
+                    } else {
+                        S::ResDot
+                    };
+                }
+                S::HttpDot | S::ResDot => {
+                    if c != b'.' {
+                        fail!(InvalidVersion, "Expected dot", i);
+                    }
+                    i += 1;
+                    self.state = if self.state == S::HttpDot {
+                        S::HttpMinor
+                    } else {
+                        S::ResMinor
+                    };
+                }
+                S::HttpMinor | S::ResMinor => {
+                    if !c.is_ascii_digit() {
+                        fail!(InvalidVersion, "Invalid minor version", i);
+                    }
+                    self.version.minor = c - b'0';
+                    i += 1;
+                    if !version_ok(self.version, lenient.version) {
+                        fail!(InvalidVersion, "Invalid HTTP version", i);
+                    }
+                    self.state = if self.state == S::ResMinor {
+                        S::ResAfterVersion
+                    } else if self.method == b"PRI" {
+                        self.kw_start = i;
+                        S::PriPreface
+                    } else {
+                        S::HttpComplete
+                    };
+                }
+                S::HttpComplete => match c {
+                    b'\r' => {
+                        i += 1;
+                        self.state = S::HttpCompleteCrlf;
+                    }
+                    b'\n' if lenient.optional_cr_before_lf => {
+                        i += 1;
+                        self.state = S::HeadersStart;
+                    }
+                    b'\n' => fail!(InvalidVersion, "Expected CRLF after version", i + 1),
+                    _ => fail!(InvalidVersion, "Expected CRLF after version", i),
+                },
+                S::HttpCompleteCrlf => {
+                    if c == b'\n' {
+                        i += 1;
+                    } else if !lenient.optional_lf_after_cr {
+                        fail!(Strict, "Expected CRLF after version", i);
+                    }
+                    self.state = S::HeadersStart;
+                }
+                S::PriPreface => match kw_step(PRI_PREFACE, &buf[self.kw_start..i], c, false) {
+                    Kw::Consume(Some(_)) => fail!(H2Preface, "Pause on PRI/Upgrade", i + 1),
+                    Kw::Consume(None) => i += 1,
+                    Kw::Stop(_) => {
+                        fail!(InvalidVersion, "Expected HTTP/2 Connection Preface", i)
+                    }
+                },
+                S::ResProto => match kw_step(PROTOCOLS, &buf[self.kw_start..i], c, false) {
+                    Kw::Consume(Some(_)) => {
+                        i += 1;
+                        self.state = S::ResAfterProto;
+                    }
+                    Kw::Consume(None) => i += 1,
+                    Kw::Stop(_) => fail!(InvalidConstant, "Expected HTTP/, RTSP/ or ICE/", i),
+                },
+                S::ResAfterVersion => {
+                    if c != b' ' {
+                        fail!(InvalidVersion, "Expected space after version", i);
+                    }
+                    i += 1;
+                    self.status = 0;
+                    self.state = S::ResDigit(0);
+                }
+                S::ResDigit(n) => {
+                    if !c.is_ascii_digit() {
+                        fail!(InvalidStatus, "Invalid status code", i);
+                    }
+                    self.status = self.status * 10 + u16::from(c - b'0');
+                    i += 1;
+                    self.state = if n == 2 {
+                        S::ResStatusOtherwise
+                    } else {
+                        S::ResDigit(n + 1)
+                    };
+                }
+                S::ResStatusOtherwise => match c {
+                    b' ' => {
+                        i += 1;
+                        self.reason = (i, i);
+                        self.open(i);
+                        self.state = S::ResStatus;
+                    }
+                    b'\r' => {
+                        i += 1;
+                        self.reason = (i, i);
+                        self.state = S::ResLineAlmostDone;
+                    }
+                    b'\n' if lenient.optional_cr_before_lf => {
+                        i += 1;
+                        self.reason = (i, i);
+                        self.state = S::HeadersStart;
+                    }
+                    b'\n' => fail!(InvalidStatus, "Invalid response status", i + 1),
+                    _ => fail!(InvalidStatus, "Invalid response status", i),
+                },
+                S::ResStatus => match memchr::memchr2(b'\r', b'\n', &buf[i..]) {
+                    None => i = len,
+                    Some(k) => {
+                        let j = i + k;
+                        self.reason.1 = j;
+                        self.close(base, j)?;
+                        i = j + 1;
+                        if buf[j] == b'\r' {
+                            self.state = S::ResLineAlmostDone;
+                        } else if lenient.optional_cr_before_lf {
+                            self.state = S::HeadersStart;
+                        } else {
+                            fail!(CrExpected, "Missing expected CR after response line", i);
+                        }
+                    }
+                },
+                S::ResLineAlmostDone => {
+                    if c == b'\n' || c == b'\r' {
+                        i += 1;
+                    } else if !lenient.optional_lf_after_cr {
+                        fail!(Strict, "Expected LF after CR", i);
+                    }
+                    self.state = S::HeadersStart;
+                }
+                S::HeadersStart => {
+                    if c == b' ' {
+                        if !lenient.headers {
+                            fail!(UnexpectedSpace, "Unexpected space after start line", i + 1);
+                        }
+                        i += 1;
+                    }
+                    self.state = S::FieldStart;
+                }
+                S::FieldStart => match c {
+                    b'\r' => {
+                        i += 1;
+                        self.state = S::HeadersAlmostDone;
+                    }
+                    b'\n' if lenient.optional_cr_before_lf => {
+                        return self.complete(base, i + 1);
+                    }
+                    b'\n' => fail!(InvalidHeaderToken, "Invalid header field char", i + 1),
+                    b':' => fail!(InvalidHeaderToken, "Invalid header token", i),
+                    _ => {
+                        if self.max_headers_count > 0 && self.fields.len() >= self.max_headers_count
+                        {
+                            fail!(TooManyHeaders, "Too many header fields", i);
+                        }
+                        self.name_start = i;
+                        self.kw_start = i;
+                        self.open(i);
+                        self.state = S::FieldSpecial;
+                    }
+                },
+                S::FieldSpecial => match kw_step(SPECIAL, &buf[self.kw_start..i], c, true) {
+                    Kw::Consume(Some(k)) => {
+                        i += 1;
+                        self.hs = SPECIAL_STATES[k];
+                        self.state = S::FieldColon;
+                    }
+                    Kw::Consume(None) => i += 1,
+                    Kw::Stop(Some(k)) => {
+                        self.hs = SPECIAL_STATES[k];
+                        self.state = S::FieldColon;
+                    }
+                    Kw::Stop(None) => {
+                        self.hs = Hs::General;
+                        self.state = S::FieldGeneral;
+                    }
+                },
+                S::FieldColon => match c {
+                    b' ' if lenient.headers => i += 1,
+                    b' ' => {
+                        self.close(base, i)?;
+                        fail!(InvalidHeaderToken, "Invalid header field char", i + 1);
+                    }
+                    b':' => i = self.field_name_done(base, i)?,
+                    _ => {
+                        self.hs = Hs::General;
+                        self.state = S::FieldGeneral;
+                    }
+                },
+                S::FieldGeneral => {
+                    i += crate::chars::run_len(&buf[i..], is_tchar);
+                    if i < len {
+                        if buf[i] != b':' {
+                            fail!(InvalidHeaderToken, "Invalid header token", i);
+                        }
+                        i = self.field_name_done(base, i)?;
+                    }
+                }
+                S::ValueDiscardWs => match c {
+                    b' ' | b'\t' => i += 1,
+                    b'\r' => {
+                        i += 1;
+                        self.state = S::ValueDiscardWsAlmostDone;
+                    }
+                    b'\n' if lenient.optional_cr_before_lf => {
+                        i += 1;
+                        self.state = S::ValueDiscardLws;
+                    }
+                    b'\n' => fail!(InvalidHeaderToken, "Invalid header value char", i + 1),
+                    _ => {
+                        self.value_start = i;
+                        self.open(i);
+                        self.state = S::ValueStart;
+                    }
+                },
+                S::ValueDiscardWsAlmostDone => {
+                    if c == b'\n' {
+                        i += 1;
+                    } else if !lenient.headers {
+                        fail!(Strict, "Expected LF after CR", i);
+                    }
+                    self.state = S::ValueDiscardLws;
+                }
+                S::ValueDiscardLws => match c {
+                    b' ' | b'\t' if lenient.headers => {
+                        i += 1;
+                        self.state = S::ValueDiscardWs;
+                    }
+                    b' ' | b'\t' => fail!(InvalidHeaderToken, "Invalid header value char", i + 1),
+                    _ => {
+                        // llhttp 9.3.1 rejects an empty Content-Length but, unlike later
+                        // releases, takes an empty Transfer-Encoding (it frames nothing).
+                        if self.hs == Hs::ContentLength {
+                            fail!(InvalidContentLength, "Empty Content-Length", i);
+                        }
+                        self.set_header_flags();
+                        self.value_start = i;
+                        self.open(i);
+                        self.end_value(base, i, buf)?;
+                        self.state = S::FieldStart;
+                    }
+                },
+                S::ValueStart => match self.hs {
+                    Hs::Upgrade => {
+                        self.flags |= F::UPGRADE;
+                        self.hs = Hs::General;
+                        self.state = S::Value;
+                    }
+                    Hs::TransferEncoding => {
+                        if self.flags & F::CHUNKED != 0
+                            && self.request
+                            && !lenient.transfer_encoding
+                        {
+                            fail!(
+                                InvalidTransferEncoding,
+                                "Invalid `Transfer-Encoding` header value",
+                                i + 1
+                            );
+                        }
+                        self.flags |= F::TRANSFER_ENCODING;
+                        self.flags &= !F::CHUNKED;
+                        self.kw_start = i;
+                        self.state = S::TeChunked;
+                    }
+                    Hs::ContentLength => {
+                        if self.flags & F::CONTENT_LENGTH != 0 {
+                            fail!(UnexpectedContentLength, "Duplicate Content-Length", i);
+                        }
+                        self.content_length = 0;
+                        self.state = S::ContentLength;
+                    }
+                    Hs::Connection => {
+                        self.kw_start = i;
+                        self.state = S::Connection;
+                    }
+                    _ => self.state = S::Value,
+                },
+                S::TeChunked => match kw_step(CHUNKED, &buf[self.kw_start..i], c, true) {
+                    Kw::Consume(Some(_)) => {
+                        i += 1;
+                        self.state = S::TeChunkedLast;
+                    }
+                    Kw::Consume(None) => i += 1,
+                    Kw::Stop(_) => self.state = S::TeToken,
+                },
+                S::TeChunkedLast => match c {
+                    b' ' => i += 1,
+                    b'\r' | b'\n' => {
+                        self.hs = Hs::TeChunked;
+                        self.state = S::ValueOtherwise;
+                    }
+                    b',' => {
+                        if self.request && !lenient.transfer_encoding {
+                            fail!(
+                                InvalidTransferEncoding,
+                                "Invalid `Transfer-Encoding` header value",
+                                i + 1
+                            );
+                        }
+                        self.kw_start = i;
+                        self.state = S::TeChunked;
+                    }
+                    _ => self.state = S::TeToken,
+                },
+                S::TeToken => match c {
+                    b',' => {
+                        i += 1;
+                        self.state = S::TeTokenOws;
+                    }
+                    c if is_conn_token_char(c) => i += 1,
+                    _ => {
+                        self.hs = Hs::General;
+                        self.state = S::Value;
+                    }
+                },
+                S::TeTokenOws => {
+                    if c == b' ' || c == b'\t' {
+                        i += 1;
+                    } else {
+                        self.kw_start = i;
+                        self.state = S::TeChunked;
+                    }
+                }
+                S::ContentLength => {
+                    if c.is_ascii_digit() {
+                        i += 1;
+                        match self
+                            .content_length
+                            .checked_mul(10)
+                            .and_then(|v| v.checked_add(u64::from(c - b'0')))
+                        {
+                            Some(v) => self.content_length = v,
+                            None => fail!(InvalidContentLength, "Content-Length overflow", i),
+                        }
+                    } else {
+                        self.state = S::ContentLengthWs;
+                    }
+                }
+                S::ContentLengthWs => match c {
+                    b' ' => i += 1,
+                    b'\r' | b'\n' => {
+                        self.flags |= F::CONTENT_LENGTH;
+                        self.state = S::ValueOtherwise;
+                    }
+                    _ => fail!(
+                        InvalidContentLength,
+                        "Invalid character in Content-Length",
+                        i
+                    ),
+                },
+                S::Connection => {
+                    if i == self.kw_start && (c == b' ' || c == b'\t') {
+                        i += 1;
+                        self.kw_start = i;
+                        continue;
+                    }
+                    match kw_step(CONN_TOKENS, &buf[self.kw_start..i], c, true) {
+                        Kw::Consume(Some(k)) => {
+                            i += 1;
+                            self.hs = CONN_STATES[k];
+                            self.state = S::ConnectionWs;
+                        }
+                        Kw::Consume(None) => i += 1,
+                        Kw::Stop(Some(k)) => {
+                            self.hs = CONN_STATES[k];
+                            self.state = S::ConnectionWs;
+                        }
+                        Kw::Stop(None) => self.state = S::ConnectionToken,
+                    }
+                }
+                S::ConnectionWs => match c {
+                    b',' => {
+                        i += 1;
+                        self.set_header_flags();
+                        self.kw_start = i;
+                        self.state = S::Connection;
+                    }
+                    b' ' => i += 1,
+                    b'\r' | b'\n' => self.state = S::ValueOtherwise,
+                    _ => {
+                        self.hs = Hs::General;
+                        self.state = S::ConnectionToken;
+                    }
+                },
+                S::ConnectionToken => match c {
+                    b',' => {
+                        i += 1;
+                        self.kw_start = i;
+                        self.state = S::Connection;
+                    }
+                    c if is_conn_token_char(c) => i += 1,
+                    _ => self.state = S::ValueOtherwise,
+                },
+                S::Value => {
+                    i += crate::chars::run_len(&buf[i..], is_field_value_byte);
+                    if i < len {
+                        self.state = S::ValueOtherwise;
+                    }
+                }
+                S::ValueOtherwise => match c {
+                    b'\r' => {
+                        self.end_value(base, i, buf)?;
+                        i += 1;
+                        self.state = S::ValueAlmostDone;
+                    }
+                    b'\n' => {
+                        self.end_value(base, i, buf)?;
+                        if !lenient.optional_cr_before_lf {
+                            fail!(CrExpected, "Missing expected CR after header value", i);
+                        }
+                        self.state = S::ValueAlmostDone;
+                    }
+                    _ if lenient.headers => self.state = S::ValueLenient,
+                    _ => fail!(InvalidHeaderToken, "Invalid header value char", i),
+                },
+                S::ValueLenient => match c {
+                    b'\r' => {
+                        self.end_value(base, i, buf)?;
+                        i += 1;
+                        self.state = S::ValueAlmostDone;
+                    }
+                    b'\n' => {
+                        self.end_value(base, i, buf)?;
+                        self.state = S::ValueAlmostDone;
+                    }
+                    _ => i += 1,
+                },
+                S::ValueAlmostDone => {
+                    if c == b'\n' {
+                        i += 1;
+                    } else if !lenient.optional_lf_after_cr {
+                        fail!(LfExpected, "Missing expected LF after header value", i);
+                    }
+                    self.state = S::ValueLws;
+                }
+                S::ValueLws => match c {
+                    b' ' | b'\t' if lenient.headers => {
+                        if self.hs == Hs::TeChunked {
+                            self.hs = Hs::General;
+                        }
+                        self.value_start = i;
+                        self.open(i);
+                        self.state = S::ValueStart;
+                    }
+                    b' ' | b'\t' => fail!(
+                        InvalidHeaderToken,
+                        "Unexpected whitespace after header value",
+                        i
+                    ),
+                    _ => {
+                        self.set_header_flags();
+                        self.state = S::FieldStart;
+                    }
+                },
+                S::HeadersAlmostDone => {
+                    if c == b'\n' {
+                        return self.complete(base, i + 1);
+                    }
+                    if !lenient.optional_lf_after_cr {
+                        fail!(Strict, "Expected LF after headers", i);
+                    }
+                    return self.complete(base, i);
+                }
+            }
+        }
+        self.pos = i;
+        self.check_partial(base, len)?;
+        Ok(Scan::Partial)
+    }
+
+    fn complete(&mut self, base: u64, end: usize) -> Result<Scan, Error> {
+        let cap = self.msg_start + self.raw_cap;
+        if end > cap {
+            return Err(Error::new(
+                K::HeaderOverflow,
+                "Header overflow",
+                base + cap as u64,
+            ));
+        }
+        self.pos = end;
+        Ok(Scan::Complete(end))
+    }
+}
+
+/// The number of header slots the fast path offers httparse; heads with more fields
+/// take the scanner.
+const FAST_SLOTS: usize = 64;
+/// The same for responses (httparse's response parser wants initialised slots).
+const RESPONSE_SLOTS: usize = 32;
+
+/// Offset of `part` inside `buf`; `part` must be a sub-slice of `buf`.
+#[inline]
+fn offset_in(buf: &[u8], part: &[u8]) -> usize {
+    part.as_ptr() as usize - buf.as_ptr() as usize
+}
+
+/// After a value ends at `end` (httparse trims trailing SP/HTAB), finds the CR that
+/// llhttp would end the value span at and checks the line ends with CRLF. Returns the
+/// CR offset.
+#[inline]
+fn line_end(buf: &[u8], mut end: usize) -> Option<usize> {
+    while end < buf.len() && matches!(buf[end], b' ' | b'\t') {
+        end += 1;
+    }
+    (buf.get(end..end + 2)? == b"\r\n").then_some(end)
+}
+
+impl Scanner {
+    /// The fast path: parses a complete head with httparse and proves, with cheap
+    /// checks, that the scanner would give the same result; fills `self` as the
+    /// scanner would. Returns the head's end, or `None` when the scanner must decide
+    /// (partial input, anything unusual, any error).
+    pub(crate) fn try_fast(&mut self, buf: &[u8]) -> Option<usize> {
+        if self.state != S::Start || self.pos != 0 || self.lenient.any() {
+            return None;
+        }
+        let r = self.fast(buf);
+        if r.is_none() {
+            // Undo whatever the attempt recorded; the scanner starts from scratch.
+            self.fields.clear();
+            self.flags = 0;
+            self.content_length = 0;
+            self.counted = 0;
+            self.method = b"";
+            self.url = (0, 0);
+            self.version = Version::HTTP_11;
+            self.status = 0;
+            self.reason = (0, 0);
+        }
+        r
+    }
+
+    fn fast(&mut self, buf: &[u8]) -> Option<usize> {
+        let start = buf.iter().position(|&b| b != b'\r' && b != b'\n')?;
+        let msg = &buf[start..];
+        let mut slots =
+            [const { core::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; FAST_SLOTS];
+        let mut res_slots;
+        let (len, line_end_at, headers) = match self.mode {
+            Mode::Request => {
+                let mut req = httparse::Request::new(&mut []);
+                let httparse::Status::Complete(len) =
+                    req.parse_with_uninit_headers(msg, &mut slots).ok()?
+                else {
+                    return None;
+                };
+                let method = req.method?.as_bytes();
+                let path = req.path?.as_bytes();
+                // Origin-form of visible ASCII is exactly what llhttp's path, query and
+                // fragment states take (PRS-4, PRS-5); other forms go to the scanner.
+                if path.first() != Some(&b'/') || !path.is_ascii() || method == b"CONNECT" {
+                    return None;
+                }
+                self.method =
+                    crate::generated::METHODS[crate::generated::method_index(method)?].as_bytes();
+                let url_start = start + offset_in(msg, path);
+                self.url = (url_start, url_start + path.len());
+                self.counted = path.len();
+                self.version = Version {
+                    major: 1,
+                    minor: req.version?,
+                };
+                // "<url> HTTP/1.x" then CRLF (httparse also takes a bare LF).
+                let v_end = self.url.1 + 9;
+                if buf.get(v_end..v_end + 2)? != b"\r\n" {
+                    return None;
+                }
+                (len, v_end, req.headers)
+            }
+            Mode::Response => {
+                res_slots = [httparse::EMPTY_HEADER; RESPONSE_SLOTS];
+                let mut res = httparse::Response::new(&mut res_slots);
+                let httparse::Status::Complete(len) = res.parse(msg).ok()? else {
+                    return None;
+                };
+                let reason = res.reason?.as_bytes();
+                // "HTTP/1.x NNN <reason>": exactly one SP on each side of the code and a
+                // non-empty reason; anything else goes to the scanner.
+                if reason.is_empty() || offset_in(msg, reason) != 13 {
+                    return None;
+                }
+                self.version = Version {
+                    major: 1,
+                    minor: res.version?,
+                };
+                self.status = res.code?;
+                let r = start + 13;
+                let r_end = line_end(buf, r + reason.len())?;
+                self.reason = (r, r_end);
+                self.counted = r_end - r;
+                (len, r_end, res.headers)
+            }
+            Mode::Trailers => return None,
+        };
+        let end = start + len;
+        if end > start + self.raw_cap
+            || (self.max_headers_count > 0 && headers.len() > self.max_headers_count)
+        {
+            return None;
+        }
+        let mut next_line = line_end_at + 2;
+        for h in headers.iter() {
+            let name = h.name.as_bytes();
+            let n0 = start + offset_in(msg, name);
+            if n0 != next_line || h.value.is_empty() {
+                return None;
+            }
+            let v0 = start + offset_in(msg, h.value);
+            let cr = line_end(buf, v0 + h.value.len())?;
+            next_line = cr + 2;
+            self.counted += name.len() + (cr - v0);
+            self.fast_special(name, &buf[v0..cr])?;
+            self.fields.push(FieldSpan {
+                name: (n0, n0 + name.len()),
+                value: (v0, v0 + h.value.len()),
+                folded: false,
+            });
+        }
+        if next_line + 2 != end || self.counted >= self.max_header_size {
+            return None;
+        }
+        self.msg_start = start;
+        self.pos = end;
+        Some(end)
+    }
+
+    /// Framing headers on the fast path: the plain forms only.
+    #[inline]
+    fn fast_special(&mut self, name: &[u8], raw: &[u8]) -> Option<()> {
+        match name.len() {
+            7 if name.eq_ignore_ascii_case(b"upgrade") => self.flags |= F::UPGRADE,
+            10 | 16
+                if name.eq_ignore_ascii_case(b"connection")
+                    || name.eq_ignore_ascii_case(b"proxy-connection") =>
+            {
+                if raw.contains(&b'\t') {
+                    return None;
+                }
+                for token in raw.split(|&b| b == b',') {
+                    let t = token.trim_ascii();
+                    if t.eq_ignore_ascii_case(b"close") {
+                        self.flags |= F::CONN_CLOSE;
+                    } else if t.eq_ignore_ascii_case(b"keep-alive") {
+                        self.flags |= F::CONN_KEEP_ALIVE;
+                    } else if t.eq_ignore_ascii_case(b"upgrade") {
+                        self.flags |= F::CONN_UPGRADE;
+                    }
+                }
+            }
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                if self.flags & (F::CONTENT_LENGTH | F::TRANSFER_ENCODING) != 0 {
+                    return None;
+                }
+                let digits = raw.trim_ascii_end();
+                if digits.is_empty() || digits.len() > 19 || raw[digits.len()..].contains(&b'\t') {
+                    return None;
+                }
+                let mut n = 0u64;
+                for &d in digits {
+                    if !d.is_ascii_digit() {
+                        return None;
+                    }
+                    n = n * 10 + u64::from(d - b'0');
+                }
+                self.content_length = n;
+                self.flags |= F::CONTENT_LENGTH;
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                if self.flags & (F::CONTENT_LENGTH | F::TRANSFER_ENCODING) != 0
+                    || !raw.trim_ascii_end().eq_ignore_ascii_case(b"chunked")
+                    || raw.contains(&b'\t')
+                {
+                    return None;
+                }
+                self.flags |= F::TRANSFER_ENCODING | F::CHUNKED;
+            }
+            _ => {}
+        }
+        Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fast(mode: Mode, input: &[u8]) -> Option<usize> {
+        Scanner::new(mode, &ParserConfig::default()).try_fast(input)
+    }
+
+    #[test]
+    fn fast_path_takes_the_common_heads() {
+        let browser = b"GET /wp-content/uploads/2010/03/hello-kitty-darth-vader-pink.jpg HTTP/1.1\r\nHost: www.kittyhell.com\r\nUser-Agent: Mozilla/5.0\r\nAccept: text/html\r\nAccept-Language: ja,en-us;q=0.7,en;q=0.3\r\nAccept-Encoding: gzip,deflate\r\nAccept-Charset: Shift_JIS,utf-8;q=0.7,*;q=0.7\r\nKeep-Alive: 115\r\nConnection: keep-alive\r\nCookie: wp_ozh_wsa_visits=2\r\n\r\n";
+        assert_eq!(fast(Mode::Request, browser), Some(browser.len()));
+        let tiny = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert_eq!(fast(Mode::Request, tiny), Some(tiny.len()));
+        let post = b"\r\nPOST /p HTTP/1.0\r\nContent-Length: 5 \r\nConnection: close\r\n\r\nhello";
+        assert_eq!(fast(Mode::Request, post), Some(post.len() - 5));
+        let chunked = b"PUT /p HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n";
+        assert_eq!(fast(Mode::Request, chunked), Some(chunked.len()));
+        let res = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n";
+        assert_eq!(fast(Mode::Response, res), Some(res.len()));
+    }
+
+    #[test]
+    fn fast_path_declines_what_it_cannot_prove() {
+        for input in [
+            &b"GET / HTTP/1.1\r\nHost: a\n\r\n"[..],
+            b"GET / HTTP/1.1\nHost: a\r\n\r\n",
+            b"GET /\xe9 HTTP/1.1\r\n\r\n",
+            b"CONNECT a:1 HTTP/1.1\r\n\r\n",
+            b"FOO / HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nX:\r\n\r\n",
+            b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nContent-Length: 1\t\r\n\r\n",
+            b"GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"GET / HTTP/1.1\r\nConnection: close\t\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\n",
+        ] {
+            assert_eq!(
+                fast(Mode::Request, input),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        assert_eq!(fast(Mode::Response, b"HTTP/1.1 200\r\n\r\n"), None);
+        assert_eq!(fast(Mode::Response, b"HTTP/1.1 200 OK\n\r\n"), None);
+    }
+}
