@@ -616,7 +616,7 @@ impl<'a> Run<'a> {
         }
         if h.info.upgrade {
             assert!(
-                connect || (h.headers.contains("upgrade") && h.info.connection.upgrade),
+                connect || (has_upgrade_field(&h.headers) && h.info.connection.upgrade),
                 "upgrade candidate without Upgrade + Connection: upgrade (PRS-27)"
             );
         }
@@ -636,6 +636,18 @@ impl<'a> Run<'a> {
             );
         }
     }
+}
+
+/// Whether a field is named `Upgrade`, ignoring case and (Node's lenient quirk)
+/// whitespace before the colon.
+fn has_upgrade_field(headers: &Headers) -> bool {
+    headers.iter().any(|(name, _)| {
+        let mut name = name;
+        while let [rest @ .., b' ' | b'\t'] = name {
+            name = rest;
+        }
+        name.eq_ignore_ascii_case(b"upgrade")
+    })
 }
 
 /// RFC 9110 tchar.
