@@ -540,24 +540,24 @@ impl<'a> Run<'a> {
         !self.knobs.cfg.lenient.headers
     }
 
-    /// Field syntax (PRS-7, PRS-8): names are non-empty tokens (with header leniency,
-    /// followed by optional whitespace); values never hold LF, and without header
+    /// Field syntax (PRS-7, PRS-8): names are non-empty tokens (with header leniency
+    /// only their first byte is certain); values never hold LF, and without header
     /// leniency hold only field-vchar, SP and HTAB, trimmed.
     fn check_fields(&self, headers: &Headers) {
         let strict = self.strict_headers();
         for f in headers {
-            // Node quirk: with header leniency, the names llhttp matches specially
-            // (`Connection `, `Content-Length `…) keep whitespace before the colon.
-            let mut name = f.name();
-            if !strict {
-                while let [rest @ .., b' ' | b'\t'] = name {
-                    name = rest;
-                }
-            }
-            assert!(
-                !name.is_empty() && name.iter().all(|&b| is_tchar(b)),
-                "field name is not a token: {f:?}"
-            );
+            // Node quirk: with header leniency, a name that starts like one llhttp
+            // matches specially (`Connection`, `Content-Length`…) may go on with
+            // whitespace and more bytes (`Content-Length x: 1`). Only a token start,
+            // and no colon or line break, is certain then.
+            let name = f.name();
+            let ok = if strict {
+                name.iter().all(|&b| is_tchar(b))
+            } else {
+                name.first().is_some_and(|&b| is_tchar(b))
+                    && !name.iter().any(|&b| matches!(b, b':' | b'\r' | b'\n'))
+            };
+            assert!(ok && !name.is_empty(), "field name is not a token: {f:?}");
             let v = f.value();
             assert!(!v.contains(&b'\n'), "LF in a field value: {f:?}");
             if strict {
@@ -638,15 +638,12 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Whether a field is named `Upgrade`, ignoring case and (Node's lenient quirk)
-/// whitespace before the colon.
+/// Whether a field is named `Upgrade`, ignoring case; with Node's lenient name quirk
+/// (see `check_fields`) the name only has to start with it.
 fn has_upgrade_field(headers: &Headers) -> bool {
     headers.iter().any(|(name, _)| {
-        let mut name = name;
-        while let [rest @ .., b' ' | b'\t'] = name {
-            name = rest;
-        }
-        name.eq_ignore_ascii_case(b"upgrade")
+        name.get(..7)
+            .is_some_and(|n| n.eq_ignore_ascii_case(b"upgrade"))
     })
 }
 
