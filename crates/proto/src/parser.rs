@@ -23,7 +23,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::body::decode::{Chunk, ChunkedDecoder};
+use crate::body::decode::{Chunk, ChunkedDecoder, LengthDecoder};
 use crate::config::ParserConfig;
 use crate::error::{Error, ErrorKind};
 use crate::head::framing::{After, Facts};
@@ -66,7 +66,7 @@ pub enum Event {
 
 #[derive(Debug)]
 enum Body {
-    Length(u64),
+    Length(LengthDecoder),
     Chunked(ChunkedDecoder),
     Eof,
 }
@@ -377,7 +377,12 @@ impl Parser {
         let headers = build_headers(&bytes, sc);
         let request = self.kind == Kind::Request;
         let status = sc.status;
-        let skip_body = !request && (self.ctx.head || (status / 100 == 1 && status != 101));
+        // Node's client skips the body of a response to HEAD and of every interim
+        // response; 101 is llhttp's upgrade exit, 204/304 llhttp's own rule.
+        let skip_body = !request
+            && status != 101
+            && !crate::head::framing::response_body_allowed(status, self.ctx.head)
+            && !matches!(status, 204 | 304);
         let facts = Facts {
             request,
             flags: sc.flags,
@@ -388,9 +393,12 @@ impl Parser {
             skip_body,
         };
         let upgrade = facts.upgrade() || (!request && self.ctx.connect);
-        let after = facts
+        // llhttp decides framing after Node has seen the head, so a request whose
+        // Transfer-Encoding cannot frame it is delivered and then fails (observed).
+        let decided = facts
             .after_headers(upgrade, self.cfg.lenient)
-            .map_err(|(kind, reason)| Error::new(kind, reason, head_base + end as u64))?;
+            .map_err(|(kind, reason)| Error::new(kind, reason, head_base + end as u64));
+        let after = *decided.as_ref().unwrap_or(&After::NoBody);
         let info = MessageInfo {
             keep_alive: facts.keep_alive(),
             upgrade,
@@ -419,10 +427,10 @@ impl Parser {
         };
         self.facts = Some(facts);
         self.upgrade = upgrade;
-        self.phase = if upgrade {
-            Phase::Paused
-        } else {
-            self.body_phase(after)
+        self.phase = match decided {
+            Err(e) => Phase::Failed(e),
+            Ok(_) if upgrade => Phase::Paused,
+            Ok(after) => self.body_phase(after),
         };
         Ok(Some(event))
     }
@@ -431,7 +439,7 @@ impl Parser {
         match after {
             After::UpgradeExit | After::NoBody => Phase::EndNext,
             After::Chunked => Phase::Body(Body::Chunked(ChunkedDecoder::new(&self.cfg))),
-            After::Length(n) => Phase::Body(Body::Length(n)),
+            After::Length(n) => Phase::Body(Body::Length(LengthDecoder::new(n))),
             After::Eof => Phase::Body(Body::Eof),
         }
     }
@@ -439,13 +447,12 @@ impl Parser {
     /// Decodes body bytes.
     fn body(body: &mut Body, buf: &mut BytesMut, base: &mut u64) -> Result<BodyStep, Error> {
         match body {
-            Body::Length(0) => Ok(BodyStep::Complete),
-            Body::Length(remaining) => {
-                if buf.is_empty() {
+            Body::Length(dec) if dec.is_done() => Ok(BodyStep::Complete),
+            Body::Length(dec) => {
+                let n = dec.decode(buf);
+                if n == 0 {
                     return Ok(BodyStep::Wait);
                 }
-                let n = (*remaining).min(buf.len() as u64) as usize;
-                *remaining -= n as u64;
                 *base += n as u64;
                 Ok(BodyStep::Data(buf.split_to(n).freeze()))
             }
@@ -495,6 +502,15 @@ enum BodyStep {
     Trailers,
 }
 
+/// Number of trailing SP/HTAB bytes.
+#[inline]
+fn trailing_ows(v: &[u8]) -> usize {
+    v.iter()
+        .rev()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count()
+}
+
 /// Builds the field list of a head or trailer section from the scanner's spans; every
 /// name and value is a slice of `bytes` (no copy) except obs-fold values (lenient
 /// only), whose pieces are joined.
@@ -502,14 +518,17 @@ fn build_headers(bytes: &Bytes, sc: &Scanner) -> Headers {
     let mut h = Headers::with_capacity(sc.fields.len());
     for (idx, f) in sc.fields.iter().enumerate() {
         let name = bytes.slice(f.name.0..f.name.1);
+        // Node trims trailing SP/HTAB from the whole value (MSG-2, PRS-8, PRS-10).
         let value = if f.folded {
             let mut v = bytes[f.value.0..f.value.1].to_vec();
             for &(_, s, e) in sc.folds.iter().filter(|(i, _, _)| *i == idx) {
                 v.extend_from_slice(&bytes[s..e]);
             }
+            v.truncate(v.len() - trailing_ows(&v));
             Bytes::from(v)
         } else {
-            bytes.slice(f.value.0..f.value.1)
+            let (s, e) = f.value;
+            bytes.slice(s..e - trailing_ows(&bytes[s..e]))
         };
         h.push_unchecked(name, value);
     }

@@ -150,10 +150,7 @@ pub(crate) fn check_fields(headers: &Headers) -> Result<(), HeadError> {
 }
 
 fn fields_len(headers: &Headers) -> usize {
-    headers
-        .iter()
-        .map(|(n, v)| n.len() + v.len() + 4)
-        .sum()
+    headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum()
 }
 
 /// Writes `name: value CRLF` per field; the caller has checked them.
@@ -182,7 +179,13 @@ mod tests {
             Err(HeadError::InvalidTarget)
         );
         assert_eq!(
-            write_response_head(Version::HTTP_11, 200, b"OK\r\nX: y", &Headers::new(), &mut out),
+            write_response_head(
+                Version::HTTP_11,
+                200,
+                b"OK\r\nX: y",
+                &Headers::new(),
+                &mut out
+            ),
             Err(HeadError::InvalidReason)
         );
         assert_eq!(

@@ -10,6 +10,21 @@ use super::{BodyKind, ConnectionTokens, Version};
 use crate::config::Lenient;
 use crate::error::ErrorKind;
 
+/// Whether a response may carry a body: never for a response to `HEAD`, nor for 1xx,
+/// 204 and 304 (PRS-17 for incoming responses, RES-16 for outgoing ones). The parser
+/// and the outgoing-message encoder both decide with this function.
+///
+/// ```
+/// use courier_proto::head::framing::response_body_allowed;
+/// assert!(response_body_allowed(200, false));
+/// assert!(!response_body_allowed(200, true));
+/// assert!(!response_body_allowed(204, false));
+/// assert!(!response_body_allowed(103, false));
+/// ```
+pub const fn response_body_allowed(status: u16, head_request: bool) -> bool {
+    !(head_request || status / 100 == 1 || status == 204 || status == 304)
+}
+
 /// What a complete head says about framing, as the parser saw it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Facts {

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use crate::headers::Headers;
 
 pub mod encode;
-pub(crate) mod framing;
+pub mod framing;
 pub(crate) mod scan;
 
 /// An HTTP version as `major.minor` digits (PRS-6).

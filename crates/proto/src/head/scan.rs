@@ -254,8 +254,8 @@ enum S {
 }
 
 /// A field's name and value as offsets into the buffer. `value` is the first value
-/// span, already trimmed of trailing SP/HTAB; obs-fold continuations (lenient mode
-/// only) are kept aside in [`Scanner::folds`].
+/// span (trailing SP/HTAB not yet trimmed); obs-fold continuations (lenient mode only)
+/// are kept aside in [`Scanner::folds`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FieldSpan {
     pub(crate) name: (usize, usize),
@@ -459,10 +459,10 @@ impl Scanner {
     /// the fold continuation).
     fn end_value(&mut self, base: u64, end: usize, buf: &[u8]) -> Result<(), Error> {
         self.close(base, end)?;
-        let mut e = end;
-        while e > self.value_start && matches!(buf[e - 1], b' ' | b'\t') {
-            e -= 1;
-        }
+        // Kept untrimmed: Node joins obs-fold pieces as they are and trims the whole
+        // value at the end (observed: `"a \r\n b "` gives `"a  b"`).
+        let e = end;
+        let _ = buf;
         let last = self.fields.len().wrapping_sub(1);
         if self
             .fields

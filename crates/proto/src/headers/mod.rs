@@ -11,7 +11,7 @@ use bytes::Bytes;
 
 mod node;
 
-pub use node::{NodeHeaders, NodeValue, latin1};
+pub use node::{NodeDistinct, NodeHeaders, NodeValue, latin1};
 
 /// One field line: a name and a value.
 #[derive(Clone, PartialEq, Eq, Hash)]

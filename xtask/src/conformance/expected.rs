@@ -1,0 +1,52 @@
+//! `conformance/expected-differences.txt`: the differences from Node v20 we keep
+//! on purpose, one per line: `<case id> <reason>`. `#` starts a comment line.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Case id → reason.
+pub(crate) type Expected = BTreeMap<String, String>;
+
+/// Parses the list; every entry needs a reason, and an id appears once.
+pub(crate) fn parse(text: &str) -> crate::Result<Expected> {
+    let mut out = Expected::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (id, reason) = line
+            .split_once(char::is_whitespace)
+            .map(|(a, b)| (a, b.trim()))
+            .unwrap_or((line, ""));
+        if reason.is_empty() {
+            return Err(format!("line {}: `{id}` has no reason", n + 1));
+        }
+        if out.insert(id.to_owned(), reason.to_owned()).is_some() {
+            return Err(format!("line {}: `{id}` is listed twice", n + 1));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the list (a missing file is an empty list).
+pub(crate) fn load(path: &Path) -> crate::Result<Expected> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => parse(&t).map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Expected::new()),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_need_a_reason_and_are_unique() {
+        let ok = parse("# comment\n\na/b.md#x  stricter: closes a smuggling vector\n").unwrap();
+        assert_eq!(ok["a/b.md#x"], "stricter: closes a smuggling vector");
+        assert!(parse("a/b.md#x\n").unwrap_err().contains("no reason"));
+        assert!(parse("a r\na s\n").unwrap_err().contains("twice"));
+    }
+}
