@@ -1,8 +1,10 @@
-//! # courier
+#![doc = include_str!("../../../README.md")]
 //!
-//! The facade crate: Node.js v20's `http` module for Rust. Today it re-exports the
-//! sans-IO core, [`proto`]; the runtime adapters (tokio, async-std/smol, blocking
-//! `std::net`) will appear behind the features `tokio`, `async-std` and `blocking`.
+//! ## This crate
+//!
+//! The facade: today it re-exports the sans-IO core, [`proto`]; the runtime adapters
+//! (tokio, async-std/smol, blocking `std::net`) will appear behind the features
+//! `tokio`, `async-std` and `blocking`.
 #![forbid(unsafe_code)]
 
 pub use courier_proto as proto;
