@@ -218,11 +218,8 @@ impl Headers {
     }
 
     /// The fields in wire order.
-    pub fn fields(&self) -> impl ExactSizeIterator<Item = Field<'_>> + '_ {
-        self.slots.iter().map(move |&slot| Field {
-            headers: self,
-            slot,
-        })
+    pub fn fields(&self) -> FieldsIter<'_> {
+        self.into_iter()
     }
 
     /// The field at `index` in wire order.
