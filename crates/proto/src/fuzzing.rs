@@ -597,7 +597,10 @@ impl<'a> Run<'a> {
             "method {:?}",
             h.method
         );
-        assert!(!h.url.is_empty(), "empty url");
+        // A CONNECT target may be empty: `CONNECT \r\n\r\n` is an upgrade with url ""
+        // in Node v20 (observed with the oracle); llhttp's authority state ends the
+        // target at the first CR, LF or SP.
+        assert!(!h.url.is_empty() || h.method.is_connect(), "empty url");
         if !self.knobs.cfg.lenient.any() {
             assert!(
                 h.url.iter().all(|&b| (0x21..0x7f).contains(&b)),
