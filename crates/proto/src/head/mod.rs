@@ -6,7 +6,10 @@ use crate::headers::Headers;
 
 pub mod encode;
 pub mod framing;
+mod raw;
 pub(crate) mod scan;
+
+pub use raw::HeadParser;
 
 /// An HTTP version as `major.minor` digits (PRS-6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1313,6 +1313,25 @@ impl Scanner {
     }
 }
 
+/// First bytes of the framing field names (`connection`, `content-length`,
+/// `proxy-connection`, `transfer-encoding`, `upgrade`) in either case.
+#[inline]
+fn maybe_special(first: u8) -> bool {
+    matches!(first | 0x20, b'c' | b'p' | b't' | b'u')
+}
+
+/// `s` without leading and trailing SP.
+#[inline]
+fn trim_sp(mut s: &[u8]) -> &[u8] {
+    while let [b' ', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' '] = s {
+        s = rest;
+    }
+    s
+}
+
 /// The number of header slots the fast path offers httparse; heads with more fields
 /// take the scanner.
 const FAST_SLOTS: usize = 64;
@@ -1432,20 +1451,31 @@ impl Scanner {
             return None;
         }
         let mut next_line = line_end_at + 2;
+        let mut counted = self.counted;
+        let base = msg.as_ptr() as usize;
+        self.fields.reserve(headers.len());
         for h in headers.iter() {
             let name = h.name.as_bytes();
-            let n0 = start + offset_in(msg, name);
-            if n0 != next_line || h.value.is_empty() {
+            let n0 = start + (name.as_ptr() as usize - base);
+            let v0 = start + (h.value.as_ptr() as usize - base);
+            let v1 = v0 + h.value.len();
+            if n0 != next_line || v0 == v1 {
                 return None;
             }
-            let v0 = start + offset_in(msg, h.value);
-            let cr = line_end(buf, v0 + h.value.len())?;
+            // httparse trimmed trailing SP/HTAB; llhttp's span ends at the CR.
+            let cr = if *buf.get(v1)? == b'\r' {
+                v1
+            } else {
+                line_end(buf, v1)?
+            };
             next_line = cr + 2;
-            self.counted += name.len() + (cr - v0);
-            self.fast_special(name, &buf[v0..cr])?;
-            self.fields
-                .push(Slot::shared(n0, n0 + name.len(), v0, v0 + h.value.len()));
+            counted += name.len() + (cr - v0);
+            if maybe_special(name[0]) {
+                self.fast_special(name, &buf[v0..cr])?;
+            }
+            self.fields.push(Slot::shared(n0, n0 + name.len(), v0, v1));
         }
+        self.counted = counted;
         if next_line + 2 != end || self.counted >= self.max_header_size {
             return None;
         }
@@ -1457,28 +1487,24 @@ impl Scanner {
     /// Framing headers on the fast path: the plain forms only.
     #[inline]
     fn fast_special(&mut self, name: &[u8], raw: &[u8]) -> Option<()> {
-        // Every framing name starts with c, p, t or u.
-        if !matches!(name[0] | 0x20, b'c' | b'p' | b't' | b'u') {
-            return Some(());
-        }
         match name.len() {
             7 if name.eq_ignore_ascii_case(b"upgrade") => self.flags |= F::UPGRADE,
             10 | 16
                 if name.eq_ignore_ascii_case(b"connection")
                     || name.eq_ignore_ascii_case(b"proxy-connection") =>
             {
-                if raw.contains(&b'\t') {
-                    return None;
-                }
                 for token in raw.split(|&b| b == b',') {
-                    let t = token.trim_ascii();
-                    if t.eq_ignore_ascii_case(b"close") {
-                        self.flags |= F::CONN_CLOSE;
-                    } else if t.eq_ignore_ascii_case(b"keep-alive") {
-                        self.flags |= F::CONN_KEEP_ALIVE;
-                    } else if t.eq_ignore_ascii_case(b"upgrade") {
-                        self.flags |= F::CONN_UPGRADE;
+                    // Tabs around a token change llhttp 9.3.1's answer: the scanner decides.
+                    let t = trim_sp(token);
+                    if t.contains(&b'\t') {
+                        return None;
                     }
+                    self.flags |= match t.len() {
+                        5 if t.eq_ignore_ascii_case(b"close") => F::CONN_CLOSE,
+                        7 if t.eq_ignore_ascii_case(b"upgrade") => F::CONN_UPGRADE,
+                        10 if t.eq_ignore_ascii_case(b"keep-alive") => F::CONN_KEEP_ALIVE,
+                        _ => 0,
+                    };
                 }
             }
             14 if name.eq_ignore_ascii_case(b"content-length") => {

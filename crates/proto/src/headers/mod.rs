@@ -45,6 +45,24 @@ impl Slot {
         }
     }
 
+    /// The name's byte range in the shared buffer (`None` for an owned piece).
+    #[inline]
+    pub(crate) fn name_range(&self) -> Option<core::ops::Range<usize>> {
+        match self.name {
+            Piece::Shared { start, len } => Some(start as usize..(start + len) as usize),
+            Piece::Owned(_) => None,
+        }
+    }
+
+    /// The value's byte range in the shared buffer (`None` for an owned piece).
+    #[inline]
+    pub(crate) fn value_range(&self) -> Option<core::ops::Range<usize>> {
+        match self.value {
+            Piece::Shared { start, len } => Some(start as usize..(start + len) as usize),
+            Piece::Owned(_) => None,
+        }
+    }
+
     /// Where the value starts in the shared buffer.
     #[inline]
     pub(crate) fn value_start(&self) -> usize {
