@@ -193,15 +193,7 @@ fn server(source: impl Source) -> Outcome {
             },
         }
     }
-    let category = match &error {
-        Some(e) if e.code == "HPE_PAUSED_H2_UPGRADE" => Category::H2Preface,
-        Some(e) if e.code == "HPE_INVALID_EOF_STATE" => Category::Incomplete,
-        Some(_) => Category::Reject,
-        None if upgrade_head.is_some() => Category::Upgrade,
-        None if messages.is_empty() => Category::Empty,
-        None if messages.iter().all(|m| m.complete) => Category::Complete,
-        None => Category::Incomplete,
-    };
+    let category = Category::of(error.as_ref(), upgrade_head.is_some(), &messages);
     Outcome {
         category,
         error,
