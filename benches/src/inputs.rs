@@ -3,28 +3,15 @@
 //! `BROWSER` and `TINY` are byte-for-byte the requests of the shared anchors
 //! (`../shared/bench/anchors/src/bin/parse-bench.rs`), so our figures can be set beside
 //! httparse, picohttpparser and llhttp measured there. `parse-compare.sh` checks the
-//! byte counts (684 and 27).
+//! byte counts (684 and 27). Their bytes live in `benches/data/*.http` (CRLF line ends,
+//! kept by `.gitattributes`), which the `parse-bench` example of `courier-proto` reads too.
 
-/// A desktop-browser navigation `GET`: 14 fields with client hints and a cookie, 684 bytes.
-pub const BROWSER: &[u8] = b"GET /search?q=sans-io+http&hl=en HTTP/1.1\r\n\
-Host: www.example.com\r\n\
-Connection: keep-alive\r\n\
-sec-ch-ua: \"Chromium\";v=\"124\", \"Google Chrome\";v=\"124\", \"Not-A.Brand\";v=\"99\"\r\n\
-sec-ch-ua-mobile: ?0\r\n\
-sec-ch-ua-platform: \"Linux\"\r\n\
-User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36\r\n\
-Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8\r\n\
-Sec-Fetch-Site: same-origin\r\n\
-Sec-Fetch-Mode: navigate\r\n\
-Sec-Fetch-Dest: document\r\n\
-Referer: https://www.example.com/\r\n\
-Accept-Encoding: gzip, deflate, br, zstd\r\n\
-Accept-Language: en-US,en;q=0.9\r\n\
-Cookie: session=8f14e45fceea167a5a36dedd4bea2543; theme=dark\r\n\
-\r\n";
+/// A desktop-browser navigation `GET`: 14 fields with client hints and a cookie, 684 bytes
+/// (`benches/data/browser.http`).
+pub const BROWSER: &[u8] = include_bytes!("../data/browser.http");
 
-/// The smallest realistic request: one `Host` field, 27 bytes.
-pub const TINY: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+/// The smallest realistic request: one `Host` field, 27 bytes (`benches/data/tiny.http`).
+pub const TINY: &[u8] = include_bytes!("../data/tiny.http");
 
 /// An API request behind two proxies: 30 fields (more than the 16 that
 /// [`courier_proto::Headers`] keeps inline, so the field list spills to the heap).

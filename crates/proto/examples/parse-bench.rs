@@ -23,26 +23,11 @@ use std::time::Instant;
 
 use courier_proto::{Event, Parser, ParserConfig};
 
-/// The anchors' `BROWSER` request, byte for byte (684 bytes).
-const BROWSER: &[u8] = b"GET /search?q=sans-io+http&hl=en HTTP/1.1\r\n\
-Host: www.example.com\r\n\
-Connection: keep-alive\r\n\
-sec-ch-ua: \"Chromium\";v=\"124\", \"Google Chrome\";v=\"124\", \"Not-A.Brand\";v=\"99\"\r\n\
-sec-ch-ua-mobile: ?0\r\n\
-sec-ch-ua-platform: \"Linux\"\r\n\
-User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36\r\n\
-Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8\r\n\
-Sec-Fetch-Site: same-origin\r\n\
-Sec-Fetch-Mode: navigate\r\n\
-Sec-Fetch-Dest: document\r\n\
-Referer: https://www.example.com/\r\n\
-Accept-Encoding: gzip, deflate, br, zstd\r\n\
-Accept-Language: en-US,en;q=0.9\r\n\
-Cookie: session=8f14e45fceea167a5a36dedd4bea2543; theme=dark\r\n\
-\r\n";
+/// The anchors' `BROWSER` request, byte for byte (684 bytes); shared with `courier-benches`.
+const BROWSER: &[u8] = include_bytes!("../../../benches/data/browser.http");
 
-/// The anchors' `TINY` request (27 bytes).
-const TINY: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+/// The anchors' `TINY` request (27 bytes); shared with `courier-benches`.
+const TINY: &[u8] = include_bytes!("../../../benches/data/tiny.http");
 
 /// One implementation: parses one whole request, returns a value that depends on it.
 trait Impl {

@@ -159,22 +159,10 @@ fn llhttp_expectation(
     mode: &Value,
     summary: &Value,
 ) -> crate::Result<LlhttpExpectation> {
-    let error = match summary.get("error") {
-        Some(Value::Object(e)) => Some(ErrorInfo {
-            code: e
-                .get("code")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            reason: e
-                .get("reason")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            offset: e.get("off").and_then(Value::as_u64),
-        }),
-        _ => None,
-    };
+    let error = summary
+        .get("error")
+        .filter(|e| e.is_object())
+        .map(|e| ErrorInfo::from_json(e, "off"));
     if kind == "url" {
         let category = if error.is_some() {
             Category::Reject

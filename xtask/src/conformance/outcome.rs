@@ -49,6 +49,23 @@ impl Category {
             other => return Err(format!("unknown category `{other}`")),
         })
     }
+
+    /// How a server-side run ended, from the error that ended it (if any), whether
+    /// an upgrade took the rest of the input, and the messages whose head was parsed.
+    ///
+    /// The same rule reduces Node's recording and our run. The client sides keep
+    /// their own rules: Node's client never looks at the parser's verdict on EOF.
+    pub(crate) fn of(error: Option<&ErrorInfo>, upgraded: bool, messages: &[Message]) -> Self {
+        match error {
+            Some(e) if e.code == "HPE_PAUSED_H2_UPGRADE" => Self::H2Preface,
+            Some(e) if e.code == "HPE_INVALID_EOF_STATE" => Self::Incomplete,
+            Some(_) => Self::Reject,
+            None if upgraded => Self::Upgrade,
+            None if messages.is_empty() => Self::Empty,
+            None if messages.iter().all(|m| m.complete) => Self::Complete,
+            None => Self::Incomplete,
+        }
+    }
 }
 
 /// A parse error: Node's `code`, `reason` and `bytesParsed`.
@@ -60,6 +77,25 @@ pub(crate) struct ErrorInfo {
     pub(crate) reason: String,
     /// Byte offset of the error in the input (Node: `bytesParsed` of the one write).
     pub(crate) offset: Option<u64>,
+}
+
+impl ErrorInfo {
+    /// Reads an error object with `code` and `reason` strings (empty when absent)
+    /// and the byte offset under `offset_key` (`bytesParsed` in Node fixtures,
+    /// `off` in llhttp summaries).
+    pub(crate) fn from_json(e: &Value, offset_key: &str) -> Self {
+        let text = |k: &str| {
+            e.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Self {
+            code: text("code"),
+            reason: text("reason"),
+            offset: e.get(offset_key).and_then(Value::as_u64),
+        }
+    }
 }
 
 /// The first line of a message.
@@ -275,22 +311,10 @@ impl Outcome {
                 .and_then(Value::as_str)
                 .ok_or("fixture line without category")?,
         )?;
-        let error = match v.get("error") {
-            Some(Value::Object(e)) => Some(ErrorInfo {
-                code: e
-                    .get("code")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                reason: e
-                    .get("reason")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                offset: e.get("bytesParsed").and_then(Value::as_u64),
-            }),
-            _ => None,
-        };
+        let error = v
+            .get("error")
+            .filter(|e| e.is_object())
+            .map(|e| ErrorInfo::from_json(e, "bytesParsed"));
         let messages = v
             .get("messages")
             .and_then(Value::as_array)
@@ -544,6 +568,22 @@ mod tests {
         let back = Outcome::from_json(&o.to_json()).unwrap();
         assert_eq!(back, o);
         assert!(compare(&o, &back).agrees());
+    }
+
+    #[test]
+    fn error_objects_are_read_with_the_offset_key_of_their_source() {
+        let e = json!({ "code": "HPE_STRICT", "reason": "r", "off": 3, "bytesParsed": 4 });
+        assert_eq!(ErrorInfo::from_json(&e, "off").offset, Some(3));
+        let e = ErrorInfo::from_json(&e, "bytesParsed");
+        assert_eq!(
+            (e.code.as_str(), e.reason.as_str(), e.offset),
+            ("HPE_STRICT", "r", Some(4))
+        );
+        let e = ErrorInfo::from_json(&json!({}), "off");
+        assert_eq!(
+            (e.code.as_str(), e.reason.as_str(), e.offset),
+            ("", "", None)
+        );
     }
 
     #[test]

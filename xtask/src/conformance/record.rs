@@ -172,15 +172,8 @@ fn body(v: &Value) -> crate::Result<Vec<u8>> {
 
 fn hpe_error(e: &Value) -> Option<ErrorInfo> {
     let code = e.get("code").and_then(Value::as_str)?;
-    code.starts_with("HPE_").then(|| ErrorInfo {
-        code: code.to_owned(),
-        reason: e
-            .get("reason")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        offset: e.get("bytesParsed").and_then(Value::as_u64),
-    })
+    code.starts_with("HPE_")
+        .then(|| ErrorInfo::from_json(e, "bytesParsed"))
 }
 
 fn request_message(r: &Value, role: Role) -> crate::Result<Message> {
@@ -275,15 +268,7 @@ fn reduce_server(r: &Value) -> crate::Result<Outcome> {
         );
     }
     let error = errors.first().cloned();
-    let category = match &error {
-        Some(e) if e.code == "HPE_PAUSED_H2_UPGRADE" => Category::H2Preface,
-        Some(e) if e.code == "HPE_INVALID_EOF_STATE" => Category::Incomplete,
-        Some(_) => Category::Reject,
-        None if upgrade_head.is_some() => Category::Upgrade,
-        None if messages.is_empty() => Category::Empty,
-        None if messages.iter().all(|m| m.complete) => Category::Complete,
-        None => Category::Incomplete,
-    };
+    let category = Category::of(error.as_ref(), upgrade_head.is_some(), &messages);
     Ok(Outcome {
         category,
         error,

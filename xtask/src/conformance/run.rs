@@ -167,41 +167,17 @@ fn server(source: impl Source) -> Outcome {
                     break;
                 }
             }
-            Event::Response(_) => {
-                error = Some(harness_error("a request parser produced a response"));
-                break;
-            }
-            Event::Data(b) => match messages.last_mut() {
-                Some(m) => m.body.extend_from_slice(&b),
-                None => {
-                    error = Some(harness_error("body data before any head"));
-                    break;
-                }
-            },
-            Event::End(t) => match messages.last_mut() {
-                Some(m) => {
-                    m.complete = true;
-                    m.trailers = fields(&t);
-                    if keep_alive.last() == Some(&false) {
-                        d.closed_by_us = true;
-                    }
-                }
-                None => {
-                    error = Some(harness_error("end of message before any head"));
+            other => match add_to_last(&mut messages, other) {
+                Ok(Some(_)) if keep_alive.last() == Some(&false) => d.closed_by_us = true,
+                Ok(_) => {}
+                Err(e) => {
+                    error = Some(e);
                     break;
                 }
             },
         }
     }
-    let category = match &error {
-        Some(e) if e.code == "HPE_PAUSED_H2_UPGRADE" => Category::H2Preface,
-        Some(e) if e.code == "HPE_INVALID_EOF_STATE" => Category::Incomplete,
-        Some(_) => Category::Reject,
-        None if upgrade_head.is_some() => Category::Upgrade,
-        None if messages.is_empty() => Category::Empty,
-        None if messages.iter().all(|m| m.complete) => Category::Complete,
-        None => Category::Incomplete,
-    };
+    let category = Category::of(error.as_ref(), upgrade_head.is_some(), &messages);
     Outcome {
         category,
         error,
@@ -263,27 +239,13 @@ fn client(source: impl Source) -> Outcome {
                     break;
                 }
             }
-            Event::Request(_) => {
-                error = Some(harness_error("a response parser produced a request"));
-                break;
-            }
-            Event::Data(b) => match messages.last_mut() {
-                Some(m) if !final_done => m.body.extend_from_slice(&b),
-                Some(_) => {}
-                None => {
-                    error = Some(harness_error("body data before any head"));
-                    break;
-                }
-            },
-            Event::End(t) => match messages.last_mut() {
-                Some(m) if !final_done => {
-                    m.complete = true;
-                    m.trailers = fields(&t);
-                    final_done = m.role == Role::Ordinary;
-                }
-                Some(_) => {}
-                None => {
-                    error = Some(harness_error("end of message before any head"));
+            // Whatever body follows the final response is dropped with it.
+            Event::Data(_) | Event::End(_) if final_done => {}
+            other => match add_to_last(&mut messages, other) {
+                Ok(Some(m)) => final_done = m.role == Role::Ordinary,
+                Ok(None) => {}
+                Err(e) => {
+                    error = Some(e);
                     break;
                 }
             },
@@ -301,6 +263,28 @@ fn client(source: impl Source) -> Outcome {
         messages,
         upgrade_head,
         notes: Vec::new(),
+    }
+}
+
+/// Applies an event other than a head of the side's own kind: body data goes to
+/// the last message whose head was parsed, and an end completes that message
+/// with its trailers and returns it. A body event before any head, or a head of
+/// the other kind, is an event sequence the parser API rules out.
+fn add_to_last(messages: &mut [Message], event: Event) -> Result<Option<&Message>, ErrorInfo> {
+    match (event, messages.last_mut()) {
+        (Event::Data(b), Some(m)) => {
+            m.body.extend_from_slice(&b);
+            Ok(None)
+        }
+        (Event::End(t), Some(m)) => {
+            m.complete = true;
+            m.trailers = fields(&t);
+            Ok(Some(m))
+        }
+        (Event::Data(_), None) => Err(harness_error("body data before any head")),
+        (Event::End(_), None) => Err(harness_error("end of message before any head")),
+        (Event::Request(_), _) => Err(harness_error("a response parser produced a request")),
+        (Event::Response(_), _) => Err(harness_error("a request parser produced a response")),
     }
 }
 
@@ -536,6 +520,33 @@ mod tests {
         ));
         assert_eq!(o.category, Category::Reject);
         assert_eq!(o.messages.len(), 1);
+    }
+
+    #[test]
+    fn event_sequences_the_api_rules_out_are_reported_as_rejections() {
+        let reason = |o: Outcome| {
+            assert_eq!(o.category, Category::Reject);
+            let e = o.error.unwrap();
+            assert_eq!(e.code, "XTASK_API_VIOLATION");
+            e.reason
+        };
+        let s = |before| Script::new(before, vec![]);
+        assert_eq!(
+            reason(server(s(vec![data(b"x")]))),
+            "body data before any head"
+        );
+        assert_eq!(
+            reason(client(s(vec![end()]))),
+            "end of message before any head"
+        );
+        assert_eq!(
+            reason(server(s(vec![res(200, false)]))),
+            "a request parser produced a response"
+        );
+        assert_eq!(
+            reason(client(s(vec![res(200, false), end(), req("GET", false)]))),
+            "a response parser produced a request"
+        );
     }
 
     #[test]
