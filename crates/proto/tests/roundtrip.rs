@@ -266,6 +266,27 @@ struct Seen {
     trailers: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
+impl Seen {
+    /// A message as its head was seen: the start line and the fields other than the
+    /// framing field the encoder added.
+    fn head(start: String, headers: &Headers) -> Self {
+        let framing = |n: &[u8]| {
+            n.eq_ignore_ascii_case(b"content-length")
+                || n.eq_ignore_ascii_case(b"transfer-encoding")
+        };
+        Seen {
+            start,
+            headers: headers
+                .iter()
+                .filter(|(n, _)| !framing(n))
+                .map(|(n, v)| (n.to_vec(), v.to_vec()))
+                .collect(),
+            body: vec![],
+            trailers: vec![],
+        }
+    }
+}
+
 fn expected(m: &Msg) -> Seen {
     let start = match &m.start {
         Start::Request {
@@ -308,43 +329,26 @@ fn decode(request: bool, pieces: &[&[u8]]) -> Vec<Seen> {
     };
     p.set_response_context(ResponseContext::default());
     let mut seen: Vec<Seen> = Vec::new();
-    let is_framing = |n: &[u8]| {
-        n.eq_ignore_ascii_case(b"content-length") || n.eq_ignore_ascii_case(b"transfer-encoding")
-    };
     let drain = |p: &mut Parser, seen: &mut Vec<Seen>| loop {
         match p.poll().expect("valid input") {
-            Some(Event::Request(h)) => seen.push(Seen {
-                start: format!(
+            Some(Event::Request(h)) => seen.push(Seen::head(
+                format!(
                     "{} {} {}",
                     h.method.as_str(),
                     String::from_utf8_lossy(&h.url),
                     h.version.to_node_string()
                 ),
-                headers: h
-                    .headers
-                    .iter()
-                    .filter(|(n, _)| !is_framing(n))
-                    .map(|(n, v)| (n.to_vec(), v.to_vec()))
-                    .collect(),
-                body: vec![],
-                trailers: vec![],
-            }),
-            Some(Event::Response(h)) => seen.push(Seen {
-                start: format!(
+                &h.headers,
+            )),
+            Some(Event::Response(h)) => seen.push(Seen::head(
+                format!(
                     "{} {} {}",
                     h.status,
                     String::from_utf8_lossy(&h.reason),
                     h.version.to_node_string()
                 ),
-                headers: h
-                    .headers
-                    .iter()
-                    .filter(|(n, _)| !is_framing(n))
-                    .map(|(n, v)| (n.to_vec(), v.to_vec()))
-                    .collect(),
-                body: vec![],
-                trailers: vec![],
-            }),
+                &h.headers,
+            )),
             Some(Event::Data(d)) => seen.last_mut().unwrap().body.extend_from_slice(&d),
             Some(Event::End(t)) => {
                 seen.last_mut().unwrap().trailers =
