@@ -343,28 +343,7 @@ impl ChunkedDecoder {
                     self.count_ext(off)?;
                     return Ok(Step::Consume);
                 }
-                if b == b'\n' {
-                    self.end_span(off, off, false)?;
-                    return self
-                        .bare_lf_in_line(off, "Missing expected CR after chunk extension name");
-                }
-                self.end_span(next, off, false)?;
-                match b {
-                    b'=' => {
-                        self.start_span(next);
-                        self.state = State::ExtValue;
-                        Ok(Step::Consume)
-                    }
-                    b';' => {
-                        self.state = State::ExtStart;
-                        Ok(Step::Consume)
-                    }
-                    b'\r' => {
-                        self.state = State::SizeLf;
-                        Ok(Step::Consume)
-                    }
-                    _ => Err(self.fail(Strict, "Invalid character in chunk extensions name", next)),
-                }
+                self.end_ext_token(b, off, next, false)
             }
             State::ExtValue => {
                 if b == b'"' {
@@ -376,25 +355,7 @@ impl ChunkedDecoder {
                     self.count_ext(off)?;
                     return Ok(Step::Consume);
                 }
-                if b == b'\n' {
-                    self.end_span(off, off, true)?;
-                    return self
-                        .bare_lf_in_line(off, "Missing expected CR after chunk extension value");
-                }
-                self.end_span(next, off, true)?;
-                match b {
-                    b';' => {
-                        self.state = State::ExtStart;
-                        Ok(Step::Consume)
-                    }
-                    b'\r' => {
-                        self.state = State::SizeLf;
-                        Ok(Step::Consume)
-                    }
-                    _ => {
-                        Err(self.fail(Strict, "Invalid character in chunk extensions value", next))
-                    }
-                }
+                self.end_ext_token(b, off, next, true)
             }
             State::ExtQuoted => {
                 if is_qdtext(b) {
@@ -515,6 +476,45 @@ impl ChunkedDecoder {
                 Ok(Step::Consume)
             }
             _ => Err(self.fail(ErrorKind::InvalidChunkSize, INVALID_SIZE, off)),
+        }
+    }
+
+    /// An extension name (or, with `value`, an unquoted value) ends at byte `b`, which is
+    /// not a token byte: `=` starts the value (names only), `;` the next extension, CR
+    /// the end of the size line; a bare LF or anything else is an error (PRS-19).
+    fn end_ext_token(&mut self, b: u8, off: u64, next: u64, value: bool) -> Result<Step, Error> {
+        if b == b'\n' {
+            self.end_span(off, off, value)?;
+            let reason = if value {
+                "Missing expected CR after chunk extension value"
+            } else {
+                "Missing expected CR after chunk extension name"
+            };
+            return self.bare_lf_in_line(off, reason);
+        }
+        self.end_span(next, off, value)?;
+        match b {
+            b'=' if !value => {
+                self.start_span(next);
+                self.state = State::ExtValue;
+                Ok(Step::Consume)
+            }
+            b';' => {
+                self.state = State::ExtStart;
+                Ok(Step::Consume)
+            }
+            b'\r' => {
+                self.state = State::SizeLf;
+                Ok(Step::Consume)
+            }
+            _ => {
+                let reason = if value {
+                    "Invalid character in chunk extensions value"
+                } else {
+                    "Invalid character in chunk extensions name"
+                };
+                Err(self.fail(ErrorKind::Strict, reason, next))
+            }
         }
     }
 

@@ -289,7 +289,6 @@ pub(crate) struct Scanner {
     /// First byte of the message (after skipped empty lines).
     pub(crate) msg_start: usize,
     kw_start: usize,
-    pub(crate) method_end: usize,
     method: &'static [u8],
     pub(crate) url: (usize, usize),
     pub(crate) version: Version,
@@ -340,7 +339,6 @@ impl Scanner {
             pos: 0,
             msg_start: 0,
             kw_start: 0,
-            method_end: 0,
             method: b"",
             url: (0, 0),
             version: Version::HTTP_11,
@@ -383,7 +381,6 @@ impl Scanner {
         self.pos = 0;
         self.msg_start = 0;
         self.kw_start = 0;
-        self.method_end = 0;
         self.method = b"";
         self.url = (0, 0);
         self.version = Version::HTTP_11;
@@ -645,13 +642,11 @@ impl Scanner {
                         i += 1;
                         if let Some(m) = done {
                             self.method = METHOD_KEYS[m];
-                            self.method_end = i;
                             self.state = S::FirstSpace;
                         }
                     }
                     Kw::Stop(Some(m)) => {
                         self.method = METHOD_KEYS[m];
-                        self.method_end = i;
                         self.state = S::FirstSpace;
                     }
                     Kw::Stop(None) => fail!(InvalidMethod, "Invalid method encountered", i),
