@@ -771,3 +771,52 @@ fn prs_31_error_objects() {
     }
     panic!("no error");
 }
+
+#[test]
+fn msg_1_message_fields() {
+    // Observed with the oracle (client): any three digits, an absent reason is "".
+    for (input, status, reason) in [
+        (
+            &b"HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n"[..],
+            99,
+            "Odd",
+        ),
+        (b"HTTP/1.1 600 Six\r\nContent-Length: 0\r\n\r\n", 600, "Six"),
+        (b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", 200, ""),
+        (b"HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n", 200, ""),
+    ] {
+        let r = res(input);
+        assert!(r.1.is_none());
+        let h = r.0[0].res();
+        assert_eq!((h.status, latin1(&h.reason).as_str()), (status, reason));
+        assert!(r.0[0].complete);
+    }
+    let r = req(b"GET /x HTTP/1.0\r\n\r\n");
+    let v = r.0[0].req().version;
+    assert_eq!(
+        (v.major, v.minor, v.to_node_string().as_str()),
+        (1, 0, "1.0")
+    );
+}
+
+#[test]
+fn msg_11_body_data_is_a_slice_of_the_receive_buffer() {
+    // Zero copy: head fields and body pieces point into the bytes the adapter read.
+    let mut p = Parser::request(ParserConfig::default());
+    let input = b"POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello";
+    p.recv_buf().extend_from_slice(input);
+    let start = p.recv_buf().as_ptr() as usize;
+    let Some(Event::Request(h)) = p.poll().unwrap() else {
+        panic!()
+    };
+    let head_len = input.len() - 5;
+    assert_eq!(h.url.as_ptr() as usize, start + 5);
+    let host = h.headers.fields().next().unwrap().value_bytes();
+    let at = input.windows(3).position(|w| w == b": a").unwrap() + 2;
+    assert_eq!((&host[..], host.as_ptr() as usize), (&b"a"[..], start + at));
+    let Some(Event::Data(d)) = p.poll().unwrap() else {
+        panic!()
+    };
+    assert_eq!(&d[..], b"hello");
+    assert_eq!(d.as_ptr() as usize, start + head_len);
+}
