@@ -1416,35 +1416,4 @@ mod tests {
         assert_eq!(dec.decode(&wire[70_007..], 70_007), Ok((5, Chunk::Last)));
         assert_eq!(&wire[70_012..], b"\r\n");
     }
-
-    /// Throughput check for 16 KiB chunks (the lead's benchmark measures it properly):
-    /// `cargo test -p courier-proto --release --lib -- --ignored --nocapture throughput`.
-    #[test]
-    #[ignore = "timing; run in release"]
-    fn throughput_16k_chunks() {
-        let mut one = b"4000\r\n".to_vec();
-        one.extend_from_slice(&[b'x'; 16384]);
-        one.extend_from_slice(b"\r\n");
-        let wire = one.repeat(4096); // 64 MiB of chunks
-        let start = std::time::Instant::now();
-        let rounds = 8;
-        let mut total = 0usize;
-        for _ in 0..rounds {
-            let mut dec = ChunkedDecoder::new(&strict());
-            let mut pos = 0;
-            while pos < wire.len() {
-                match dec.decode(&wire[pos..], pos as u64) {
-                    Ok((n, Chunk::Data { len, .. })) => {
-                        total += len;
-                        pos += n;
-                    }
-                    Ok((n, _)) => pos += n,
-                    Err(e) => panic!("{e}"),
-                }
-            }
-        }
-        let secs = start.elapsed().as_secs_f64();
-        let gbps = (wire.len() * rounds) as f64 / secs / 1e9;
-        eprintln!("{total} data bytes, {gbps:.1} GB/s");
-    }
 }
