@@ -15,6 +15,7 @@ pub mod error;
 mod generated;
 pub mod head;
 pub mod headers;
+pub mod outgoing;
 pub mod parser;
 pub mod validate;
 
