@@ -17,6 +17,8 @@ pub mod head;
 pub mod headers;
 pub mod outgoing;
 pub mod parser;
+pub mod server;
+pub mod testing;
 pub mod validate;
 
 pub use config::{Lenient, MAX_HEADER_SIZE, ParserConfig};

@@ -86,7 +86,10 @@ pub struct ServerResponse {
 impl ServerResponse {
     /// A fresh response (RES-1).
     pub fn new(setup: ResponseSetup) -> Self {
-        Self { setup, out: VecDeque::new() }
+        Self {
+            setup,
+            out: VecDeque::new(),
+        }
     }
     /// The date value (IMF-fixdate) used for the automatic `Date` field.
     pub fn set_clock_date(&mut self, _imf_fixdate: Bytes) {}
@@ -149,6 +152,11 @@ impl ServerResponse {
     pub fn is_last(&self) -> bool {
         false
     }
+    /// The rendered header block has been queued for output (Node's `_headerSent`:
+    /// it left the response, as opposed to `headers_sent`, which is true once rendered).
+    pub fn header_flushed(&self) -> bool {
+        false
+    }
     /// Bytes queued and not yet taken.
     pub fn buffered_len(&self) -> usize {
         self.out.iter().map(Bytes::len).sum()
@@ -163,4 +171,10 @@ impl ServerResponse {
     }
     /// Marks the response destroyed (the connection died).
     pub fn destroy(&mut self) {}
+}
+
+impl From<&str> for HeaderValue {
+    fn from(s: &str) -> Self {
+        Self::Text(Bytes::copy_from_slice(s.as_bytes()))
+    }
 }

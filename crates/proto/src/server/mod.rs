@@ -1,0 +1,952 @@
+//! The server side of one connection as a pure state machine (SRV-1 … SRV-24).
+//!
+//! Bytes in ([`ServerConn::feed`], [`ServerConn::recv_eof`]), events out
+//! ([`ServerConn::poll_event`]), bytes out ([`ServerConn::outgoing`],
+//! [`ServerConn::transmitted`]), deadlines out ([`ServerConn::poll_timeout`]) and time
+//! passed in ([`ServerConn::handle_timeout`]). Everything Node decides about a server
+//! connection is decided here: dispatch order, automatic replies (100, 400, 417, 503),
+//! response ordering under pipelining, persistence, client errors, the three
+//! timers and shutdown. The application answers each request through
+//! [`ServerConn::response`], a borrowing view over Node's `ServerResponse` semantics.
+//!
+//! ```
+//! use std::time::Instant;
+//! use courier_proto::server::{Dispatch, ServerConfig, ServerConn, ServerEvent};
+//!
+//! let now = Instant::now();
+//! let mut conn = ServerConn::new(ServerConfig::default().into(), now);
+//! conn.feed(now, b"GET /hi HTTP/1.1\r\nHost: a\r\n\r\n");
+//! let Some(ServerEvent::Request { id, dispatch: Dispatch::Request, head }) = conn.poll_event() else {
+//!     panic!()
+//! };
+//! assert_eq!(&head.url[..], b"/hi");
+//! assert!(matches!(conn.poll_event(), Some(ServerEvent::End { .. })));
+//! let mut res = conn.response(id).unwrap();
+//! res.set_send_date(false);
+//! res.end(Some("ok".into())).unwrap();
+//! drop(res);
+//! let wire: Vec<u8> = conn.outgoing().iter().flat_map(|b| b.to_vec()).collect();
+//! assert_eq!(
+//!     wire,
+//!     b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok"
+//! );
+//! ```
+
+mod config;
+
+use core::ops::{Deref, DerefMut};
+use core::time::Duration;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+pub use config::{ConfigError, Listeners, ServerConfig};
+
+use crate::error::{Error, ErrorKind};
+use crate::head::RequestHead;
+use crate::headers::Headers;
+use crate::outgoing::{HeaderValue, OutgoingError, ResponseSetup, ServerResponse};
+use crate::parser::{Event, Parser};
+
+/// Identifies one request on a connection (and the response that answers it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReqId(pub u64);
+
+/// How a request was dispatched (SRV-3 … SRV-6): which Node event it maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dispatch {
+    /// `'request'(req, res)`. For `Expect: 100-continue` without a `checkContinue`
+    /// taker the `100 Continue` is already queued.
+    Request,
+    /// `'checkContinue'(req, res)`: the application answers with
+    /// `write_continue` or a final response.
+    CheckContinue,
+    /// `'checkExpectation'(req, res)`: an `Expect` value other than `100-continue`.
+    CheckExpectation,
+    /// `'dropRequest'(req, socket)`: over `maxRequestsPerSocket`; the 503 is already
+    /// written (SRV-5).
+    DropRequest,
+    /// Answered by the server itself, with no Node event: 400 for a missing `Host`
+    /// (SRV-4) or 417 for an unhandled expectation (SRV-6). Reported for
+    /// observability (Node's `http.server.request.start` diagnostics channel).
+    Answered,
+}
+
+/// One thing that happened on the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    /// A request head is complete and dispatched (SRV-3).
+    Request {
+        /// The request (and response) id.
+        id: ReqId,
+        /// The parsed head.
+        head: Box<RequestHead>,
+        /// Which Node event this is.
+        dispatch: Dispatch,
+    },
+    /// A piece of the request body (MSG-11). Also reported after the response
+    /// finished (the machine is then draining it, MSG-12): the application may ignore it.
+    Data {
+        /// The request.
+        id: ReqId,
+        /// The bytes, a slice of the receive buffer.
+        data: Bytes,
+    },
+    /// The request is complete, with its trailers (MSG-8, MSG-9).
+    End {
+        /// The request.
+        id: ReqId,
+        /// The trailers (empty without).
+        trailers: Headers,
+    },
+    /// The request ended early: `'aborted'` then `'error'` `ECONNRESET` (MSG-10).
+    Aborted {
+        /// The request.
+        id: ReqId,
+    },
+    /// The response's last bytes were handed to the connection (`'finish'`, RES-27).
+    Finished {
+        /// The response.
+        id: ReqId,
+        /// Its status code.
+        status: u16,
+    },
+    /// An upgrade or CONNECT request was taken (SRV-8, SRV-9): the connection has
+    /// left HTTP. Flush [`ServerConn::outgoing`], then hand the transport and
+    /// `leftover` (Node's `head`) to the application.
+    Upgrade {
+        /// The request head.
+        head: Box<RequestHead>,
+        /// Every byte received after the head.
+        leftover: Bytes,
+        /// `'connect'` rather than `'upgrade'`.
+        connect: bool,
+    },
+    /// A parse error or a request timeout (`'clientError'`, SRV-11). Unless the
+    /// application takes client errors ([`Listeners::client_error`]), Node's default
+    /// reply is already queued (SRV-12) and the connection is closing.
+    ClientError {
+        /// The error, with Node's code.
+        error: Error,
+    },
+    /// Socket inactivity expired (`'timeout'`, SRV-19). Unless someone takes it, the
+    /// connection is closing.
+    Timeout {
+        /// The request still being received, if any.
+        request: Option<ReqId>,
+        /// The response currently attached to the connection, if any.
+        response: Option<ReqId>,
+    },
+}
+
+/// How the connection should be closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    /// Write everything in [`ServerConn::outgoing`], then close (Node's `end`).
+    AfterFlush,
+    /// Close now; unsent bytes are dropped (Node's `destroy`).
+    Now,
+}
+
+/// The bytes waiting to be written, in order; a `bytes::Buf` for vectored writes.
+#[derive(Debug, Default)]
+pub struct OutQueue {
+    segs: VecDeque<Bytes>,
+    len: usize,
+}
+
+impl OutQueue {
+    fn push(&mut self, b: Bytes) {
+        if !b.is_empty() {
+            self.len += b.len();
+            self.segs.push_back(b);
+        }
+    }
+    /// Bytes waiting.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// Nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// The segments in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Bytes> {
+        self.segs.iter()
+    }
+    fn clear(&mut self) {
+        self.segs.clear();
+        self.len = 0;
+    }
+}
+
+impl bytes::Buf for OutQueue {
+    fn remaining(&self) -> usize {
+        self.len
+    }
+    fn chunk(&self) -> &[u8] {
+        self.segs.front().map_or(&[], |b| &b[..])
+    }
+    fn advance(&mut self, mut cnt: usize) {
+        assert!(cnt <= self.len, "advance past the end of the queue");
+        self.len -= cnt;
+        while cnt > 0 {
+            let Some(front) = self.segs.front_mut() else {
+                break;
+            };
+            if cnt < front.len() {
+                front.advance(cnt);
+                break;
+            }
+            cnt -= front.len();
+            self.segs.pop_front();
+        }
+    }
+    fn chunks_vectored<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
+        let mut n = 0;
+        for (slot, seg) in dst.iter_mut().zip(self.segs.iter()) {
+            *slot = std::io::IoSlice::new(seg);
+            n += 1;
+        }
+        n
+    }
+}
+
+/// A response waiting in the connection's queue (SRV-15).
+#[derive(Debug)]
+struct Slot {
+    id: ReqId,
+    res: ServerResponse,
+    /// The rendered header block has been handed to the connection (Node's
+    /// `_headerSent`, which decides whether SRV-12 may still write its reply).
+    head_handed: bool,
+    /// Someone listens for `'timeout'` on this response (RES-29).
+    timeout_listener: bool,
+}
+
+/// The request whose body is being parsed.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    id: ReqId,
+    /// Its response finished first: the rest of the body is discarded (MSG-12).
+    draining: bool,
+    drained: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Serving HTTP.
+    Open,
+    /// A client error is being handled by the application (SRV-11): nothing more is
+    /// parsed; the application may write raw bytes and close.
+    ClientErrorTaken,
+    /// The connection left HTTP (upgrade or CONNECT).
+    Switched,
+    /// Closing.
+    Closing(Close),
+}
+
+/// The server side of one connection.
+#[derive(Debug)]
+pub struct ServerConn {
+    cfg: Arc<ServerConfig>,
+    parser: Parser,
+    state: State,
+    out: OutQueue,
+    slots: VecDeque<Slot>,
+    reading: Option<Reading>,
+    events: VecDeque<ServerEvent>,
+    next_id: u64,
+    /// HTTP/1.1 requests counted for `maxRequestsPerSocket` (SRV-5).
+    requests_counted: u32,
+    date: Option<Bytes>,
+    eof_seen: bool,
+    eof_handled: bool,
+    /// After this response the connection ends (half-open EOF, SRV-16).
+    close_after: Option<ReqId>,
+    // --- timers ---
+    last_activity: Instant,
+    last_recv: Instant,
+    /// The socket inactivity timeout in force (server.timeout or keep-alive).
+    idle_timeout: Duration,
+    keep_alive_armed: bool,
+    idle_fired: bool,
+    /// Start of the message being received (SRV-17); `None` while idle.
+    message_start: Option<Instant>,
+    headers_complete: bool,
+    check_origin: Instant,
+    checker_on: bool,
+}
+
+impl ServerConn {
+    /// A connection accepted at `now`. The request-timeout checker's ticks are
+    /// counted from `now` until [`ServerConn::set_check_origin`] says otherwise.
+    pub fn new(cfg: Arc<ServerConfig>, now: Instant) -> Self {
+        let parser = Parser::request(cfg.parser);
+        let idle_timeout = cfg.timeout;
+        Self {
+            parser,
+            state: State::Open,
+            out: OutQueue::default(),
+            slots: VecDeque::new(),
+            reading: None,
+            events: VecDeque::new(),
+            next_id: 0,
+            requests_counted: 0,
+            date: None,
+            eof_seen: false,
+            eof_handled: false,
+            close_after: None,
+            last_activity: now,
+            last_recv: now,
+            idle_timeout,
+            keep_alive_armed: false,
+            idle_fired: false,
+            message_start: Some(now),
+            headers_complete: false,
+            check_origin: now,
+            checker_on: true,
+            cfg,
+        }
+    }
+
+    /// The options.
+    pub fn config(&self) -> &ServerConfig {
+        &self.cfg
+    }
+
+    /// Counts the request-timeout checker's ticks from `origin` (the server's
+    /// `'listening'` time, SRV-17) instead of the accept time.
+    pub fn set_check_origin(&mut self, origin: Instant) {
+        self.check_origin = origin;
+    }
+
+    /// Stops the headers/request timeout checks (`server.close()`, SRV-21).
+    pub fn stop_checker(&mut self) {
+        self.checker_on = false;
+    }
+
+    /// The value of the automatic `Date` field (an IMF-fixdate, CONST-10). The caller
+    /// refreshes it once a second; without it no `Date` field is sent.
+    pub fn set_date(&mut self, imf_fixdate: Bytes) {
+        self.date = Some(imf_fixdate);
+    }
+
+    // ------------------------------------------------------------------ input --
+
+    /// Bytes received at `now`.
+    pub fn feed(&mut self, now: Instant, data: &[u8]) {
+        if data.is_empty() || !self.accepts_input() {
+            return;
+        }
+        self.note_recv(now);
+        self.parser.feed(data);
+    }
+
+    /// The receive buffer, for reading straight into its spare capacity; call
+    /// [`ServerConn::received`] afterwards.
+    pub fn recv_buf(&mut self) -> &mut bytes::BytesMut {
+        self.parser.recv_buf()
+    }
+
+    /// Bytes were appended to [`ServerConn::recv_buf`] at `now`.
+    pub fn received(&mut self, now: Instant) {
+        self.note_recv(now);
+    }
+
+    fn note_recv(&mut self, now: Instant) {
+        self.touch(now);
+        self.last_recv = now;
+        if self.message_start.is_none() {
+            self.message_start = Some(now);
+        }
+    }
+
+    /// The peer half-closed (SRV-16).
+    pub fn recv_eof(&mut self) {
+        if !self.eof_seen {
+            self.eof_seen = true;
+            self.parser.feed_eof();
+        }
+    }
+
+    fn accepts_input(&self) -> bool {
+        matches!(self.state, State::Open | State::Closing(Close::AfterFlush))
+    }
+
+    /// Whether the machine wants more input now: open, not at EOF, not paused by
+    /// back-pressure (unsent output above the high-water mark, or too many
+    /// unanswered pipelined requests). The driver polls events until `None` before
+    /// reading, which keeps the receive buffer bounded by the parser's own limits.
+    pub fn wants_read(&self) -> bool {
+        matches!(self.state, State::Open | State::Closing(Close::AfterFlush))
+            && !self.eof_seen
+            && !self.parser.is_done()
+            && !self.parser.is_paused()
+            && self.unsent() < self.cfg.high_water_mark
+            && !self.pipeline_full()
+    }
+
+    fn pipeline_full(&self) -> bool {
+        self.slots.len() >= self.cfg.max_pipelined.max(1)
+    }
+
+    fn unsent(&self) -> usize {
+        self.out.len()
+            + self
+                .slots
+                .iter()
+                .map(|s| s.res.buffered_len())
+                .sum::<usize>()
+    }
+
+    // ----------------------------------------------------------------- output --
+
+    /// The bytes to write, in order.
+    pub fn outgoing(&mut self) -> &OutQueue {
+        self.sync();
+        &self.out
+    }
+
+    /// `n` bytes of [`ServerConn::outgoing`] were written at `now`.
+    pub fn transmitted(&mut self, now: Instant, n: usize) {
+        if n > 0 {
+            bytes::Buf::advance(&mut self.out, n);
+            self.touch(now);
+        }
+        self.sync();
+    }
+
+    /// Writes raw bytes (for an application that took a client error, SRV-11, or
+    /// that answers on the socket directly).
+    pub fn write_raw(&mut self, data: Bytes) {
+        if !matches!(self.state, State::Closing(Close::Now)) {
+            self.out.push(data);
+        }
+    }
+
+    /// Whether and how the connection should close.
+    pub fn wants_close(&mut self) -> Option<Close> {
+        self.sync();
+        match self.state {
+            State::Closing(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Ends the connection after the queued bytes (`socket.end()`).
+    pub fn close(&mut self) {
+        self.begin_close(Close::AfterFlush);
+    }
+
+    /// Destroys the connection (`socket.destroy()`, `closeAllConnections`, SRV-22):
+    /// unsent bytes are dropped, unfinished requests are aborted.
+    pub fn destroy(&mut self) {
+        self.begin_close(Close::Now);
+        self.out.clear();
+    }
+
+    /// Node's idle test (SRV-21, SRV-23): no request in progress and no response
+    /// unfinished. A connection that sent nothing yet is not idle.
+    pub fn is_idle(&self) -> bool {
+        self.message_start.is_none() && self.slots.is_empty()
+    }
+
+    /// `closeIdleConnections()` for this connection (SRV-23): destroys it when idle.
+    /// Returns whether it did.
+    pub fn close_if_idle(&mut self) -> bool {
+        if self.is_idle() && !matches!(self.state, State::Closing(Close::Now)) {
+            self.destroy();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// `server.close()` for this connection (SRV-21): idle connections are destroyed,
+    /// active ones go on, without the request timeout checks.
+    pub fn server_close(&mut self) {
+        self.stop_checker();
+        self.close_if_idle();
+    }
+
+    // ----------------------------------------------------------------- events --
+
+    /// The next event, or `None` when the machine needs input, is waiting for the
+    /// application (pipelining bound, paused upgrade) or is done.
+    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        loop {
+            self.sync();
+            if let Some(e) = self.events.pop_front() {
+                return Some(e);
+            }
+            if !self.accepts_input() {
+                return None;
+            }
+            if self.parser.is_idle() && self.pipeline_full() {
+                return None;
+            }
+            match self.parser.poll() {
+                Ok(Some(Event::Request(head))) => self.dispatch(head),
+                Ok(Some(Event::Data(data))) => {
+                    let Some(r) = &mut self.reading else { continue };
+                    let id = r.id;
+                    if r.draining {
+                        r.drained += data.len() as u64;
+                        if r.drained > self.cfg.drain_budget {
+                            self.begin_close(Close::AfterFlush);
+                        }
+                    }
+                    return Some(ServerEvent::Data { id, data });
+                }
+                Ok(Some(Event::End(trailers))) => {
+                    let Some(r) = self.reading.take() else {
+                        continue;
+                    };
+                    self.message_start = (self.parser.buffered() > 0).then_some(self.last_recv);
+                    self.headers_complete = false;
+                    return Some(ServerEvent::End { id: r.id, trailers });
+                }
+                Ok(Some(Event::Response(_))) => continue,
+                Ok(None) => {
+                    if self.parser.is_done() && self.eof_seen && !self.eof_handled {
+                        self.eof_handled = true;
+                        self.on_eof();
+                        continue;
+                    }
+                    return None;
+                }
+                Err(e) => {
+                    self.client_error(e);
+                    continue;
+                }
+            }
+        }
+    }
+
+    fn next_id(&mut self) -> ReqId {
+        let id = ReqId(self.next_id);
+        self.next_id += 1;
+        id
+    }
+
+    /// SRV-3: what happens when a request head is complete.
+    fn dispatch(&mut self, head: Box<RequestHead>) {
+        self.headers_complete = true;
+        // 1. the keep-alive timer gives way to server.timeout
+        if self.keep_alive_armed {
+            self.keep_alive_armed = false;
+            self.idle_timeout = self.cfg.timeout;
+        }
+        // 2. upgrade candidates (PRS-27)
+        if head.info.upgrade {
+            let connect = head.method.is_connect();
+            let taken = if connect {
+                self.cfg.listeners.connect
+            } else {
+                self.cfg.listeners.upgrade
+            };
+            if taken {
+                let leftover = self.parser.take_leftover();
+                self.state = State::Switched;
+                self.message_start = None;
+                self.events.push_back(ServerEvent::Upgrade {
+                    head,
+                    leftover,
+                    connect,
+                });
+                return;
+            }
+            if connect {
+                // SRV-9: no taker: destroyed, no bytes written.
+                self.destroy();
+                return;
+            }
+            self.parser.resume();
+        }
+        // 3. the response, queued behind unfinished ones (SRV-15)
+        let id = self.next_id();
+        let v = head.version;
+        let is_11 = v.major == 1 && v.minor == 1;
+        let mut setup = ResponseSetup {
+            head_request: head.method.is_head(),
+            version: v,
+            keep_alive: head.info.keep_alive,
+            te_chunked: is_11 || head.headers.get_all("te").any(|t| has_word(t, b"chunked")),
+            keep_alive_timeout_ms: millis(self.cfg.keep_alive_timeout),
+            max_requests_per_socket: self.cfg.max_requests_per_socket,
+            requests_limit_reached: false,
+            expect_continue: false,
+            unique_headers: self.cfg.unique_headers.clone(),
+            reject_non_standard_body_writes: self.cfg.reject_non_standard_body_writes,
+        };
+        self.reading = Some(Reading {
+            id,
+            draining: false,
+            drained: 0,
+        });
+        // 4. HTTP/1.1 only: Host, maxRequestsPerSocket, Expect
+        let mut dispatch = Dispatch::Request;
+        let mut answer: Option<u16> = None;
+        let mut write_continue = false;
+        if is_11 {
+            let max = self.cfg.max_requests_per_socket;
+            if self.cfg.require_host_header && !head.headers.contains("host") {
+                answer = Some(400);
+                dispatch = Dispatch::Answered;
+            } else {
+                if max > 0 {
+                    self.requests_counted = self.requests_counted.saturating_add(1);
+                    setup.requests_limit_reached = max <= self.requests_counted;
+                }
+                if max > 0 && max < self.requests_counted {
+                    answer = Some(503);
+                    dispatch = Dispatch::DropRequest;
+                } else if head.headers.contains("expect") {
+                    if head
+                        .headers
+                        .get_all("expect")
+                        .any(|e| has_word(e, b"100-continue"))
+                    {
+                        setup.expect_continue = true;
+                        if self.cfg.listeners.check_continue {
+                            dispatch = Dispatch::CheckContinue;
+                        } else {
+                            write_continue = true;
+                        }
+                    } else if self.cfg.listeners.check_expectation {
+                        dispatch = Dispatch::CheckExpectation;
+                    } else {
+                        answer = Some(417);
+                        dispatch = Dispatch::Answered;
+                    }
+                }
+            }
+        }
+        let mut res = ServerResponse::new(setup);
+        if let Some(d) = &self.date {
+            res.set_clock_date(d.clone());
+        }
+        // Node's automatic replies cannot fail: fixed, valid statuses and fields.
+        match answer {
+            Some(400) => {
+                let _ = res.write_head(400, None, [("Connection", HeaderValue::from("close"))]);
+                let _ = res.end(None);
+            }
+            Some(code) => {
+                let _ = res.write_head(code, None, []);
+                let _ = res.end(None);
+            }
+            None if write_continue => {
+                let _ = res.write_continue();
+            }
+            None => {}
+        }
+        self.slots.push_back(Slot {
+            id,
+            res,
+            head_handed: false,
+            timeout_listener: false,
+        });
+        // 5. the event
+        self.events
+            .push_back(ServerEvent::Request { id, head, dispatch });
+    }
+
+    /// SRV-16: end of input at a message boundary.
+    fn on_eof(&mut self) {
+        if !matches!(self.state, State::Open) {
+            return;
+        }
+        if !self.cfg.http_allow_half_open {
+            // Responses not handed over yet are lost.
+            self.abort_incoming();
+            self.begin_close(Close::AfterFlush);
+        } else if let Some(last) = self.slots.back() {
+            self.close_after = Some(last.id);
+        } else {
+            self.begin_close(Close::AfterFlush);
+        }
+    }
+
+    /// SRV-11/12: a parse error or a request timeout.
+    fn client_error(&mut self, error: Error) {
+        if !matches!(self.state, State::Open | State::Closing(Close::AfterFlush)) {
+            return;
+        }
+        let writable = matches!(self.state, State::Open);
+        self.events.push_back(ServerEvent::ClientError {
+            error: error.clone(),
+        });
+        if self.cfg.listeners.client_error {
+            self.state = State::ClientErrorTaken;
+            return;
+        }
+        let attached_sent = self.slots.front().is_some_and(|s| s.head_handed);
+        if writable && !attached_sent {
+            self.out
+                .push(Bytes::from_static(default_reply(error.kind())));
+        }
+        self.abort_incoming();
+        self.begin_close(Close::AfterFlush);
+    }
+
+    /// Requests whose responses will never be written: the one being received is
+    /// aborted (MSG-10); pending responses are dropped.
+    fn abort_incoming(&mut self) {
+        if let Some(r) = self.reading.take() {
+            if !r.draining {
+                self.events.push_back(ServerEvent::Aborted { id: r.id });
+            }
+        }
+        for s in &mut self.slots {
+            s.res.destroy();
+        }
+        self.slots.clear();
+        self.message_start = None;
+    }
+
+    fn begin_close(&mut self, how: Close) {
+        match (self.state, how) {
+            (State::Closing(Close::Now), _) => {}
+            (_, Close::Now) => {
+                self.abort_incoming();
+                self.state = State::Closing(Close::Now);
+            }
+            _ => self.state = State::Closing(Close::AfterFlush),
+        }
+    }
+
+    /// Moves output of the attached response to the socket queue, retires finished
+    /// responses in order (SRV-14) and arms the keep-alive timer.
+    fn sync(&mut self) {
+        let mut finished_any = false;
+        while let Some(head) = self.slots.front_mut() {
+            if head.res.buffered_len() > 0 {
+                let mut segs = VecDeque::new();
+                head.res.take_output(&mut segs);
+                for s in segs {
+                    self.out.push(s);
+                }
+            }
+            if head.res.headers_sent() && head.res.header_flushed() {
+                head.head_handed = true;
+            }
+            if !head.res.is_complete() {
+                break;
+            }
+            let Some(done) = self.slots.pop_front() else {
+                break;
+            };
+            finished_any = true;
+            self.events.push_back(ServerEvent::Finished {
+                id: done.id,
+                status: done.res.status_code(),
+            });
+            if let Some(r) = &mut self.reading {
+                if r.id == done.id {
+                    r.draining = true;
+                }
+            }
+            if done.res.is_last() || self.close_after == Some(done.id) {
+                // Later responses are never written.
+                for s in &mut self.slots {
+                    s.res.destroy();
+                }
+                self.slots.clear();
+                self.begin_close(Close::AfterFlush);
+                return;
+            }
+        }
+        if finished_any && self.slots.is_empty() && matches!(self.state, State::Open) {
+            // SRV-18: keep-alive timer while waiting for the next request.
+            if !self.cfg.keep_alive_timeout.is_zero() {
+                self.keep_alive_armed = true;
+                self.idle_timeout = self.cfg.keep_alive_timeout + Duration::from_millis(1000);
+                self.idle_fired = false;
+            }
+        }
+    }
+
+    // -------------------------------------------------------------- responses --
+
+    /// The response to request `id`, while it is unfinished. Dropping the view lets
+    /// the connection pick up what was written.
+    pub fn response(&mut self, id: ReqId) -> Option<Responder<'_>> {
+        let idx = self.slots.iter().position(|s| s.id == id)?;
+        if let Some(d) = &self.date {
+            let d = d.clone();
+            self.slots[idx].res.set_clock_date(d);
+        }
+        Some(Responder { conn: self, idx })
+    }
+
+    /// Whether any response bytes of the attached response went out (SRV-12).
+    pub fn response_started(&self) -> bool {
+        self.slots.front().is_some_and(|s| s.head_handed)
+    }
+
+    // ----------------------------------------------------------------- timers --
+
+    fn touch(&mut self, now: Instant) {
+        self.last_activity = now;
+        self.idle_fired = false;
+    }
+
+    fn idle_deadline(&self) -> Option<Instant> {
+        if self.idle_timeout.is_zero()
+            || self.idle_fired
+            || !matches!(self.state, State::Open | State::ClientErrorTaken)
+        {
+            return None;
+        }
+        Some(self.last_activity + self.idle_timeout)
+    }
+
+    /// The first checker tick at which the running message counts as expired (SRV-17).
+    fn check_deadline(&self) -> Option<Instant> {
+        if !self.checker_on || !matches!(self.state, State::Open) {
+            return None;
+        }
+        let start = self.message_start?;
+        let headers = self.cfg.headers_timeout();
+        let request = self.cfg.request_timeout;
+        let mut limit: Option<Duration> = None;
+        if !self.headers_complete && !headers.is_zero() {
+            limit = Some(headers);
+        }
+        if !request.is_zero() {
+            limit = Some(limit.map_or(request, |l| l.min(request)));
+        }
+        let deadline = start + limit?;
+        let interval = self.cfg.connections_checking_interval;
+        if interval.is_zero() {
+            return Some(deadline + Duration::from_millis(1));
+        }
+        // The first tick strictly after the deadline (Node checks `now - start > limit`).
+        let since = deadline.saturating_duration_since(self.check_origin);
+        let ticks = since.as_nanos() / interval.as_nanos() + 1;
+        let ticks = u32::try_from(ticks).unwrap_or(u32::MAX);
+        Some(self.check_origin + interval * ticks)
+    }
+
+    /// The earliest time at which [`ServerConn::handle_timeout`] has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match (self.idle_deadline(), self.check_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Fires the timers due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.check_deadline().is_some_and(|d| d <= now) {
+            self.client_error(Error::new(ErrorKind::RequestTimeout, "Request timeout", 0));
+        }
+        if self.idle_deadline().is_some_and(|d| d <= now) {
+            self.idle_fired = true;
+            let request = self.reading.filter(|r| !r.draining).map(|r| r.id);
+            let response = self.slots.front().map(|s| s.id);
+            let listened = self.cfg.listeners.timeout
+                || self.slots.front().is_some_and(|s| s.timeout_listener);
+            self.events
+                .push_back(ServerEvent::Timeout { request, response });
+            if !listened {
+                self.destroy();
+            }
+        }
+    }
+
+    /// Sets the socket inactivity timeout (`socket.setTimeout`, RES-29); zero turns it off.
+    pub fn set_idle_timeout(&mut self, timeout: Duration) {
+        self.idle_timeout = timeout;
+        self.keep_alive_armed = false;
+        self.idle_fired = false;
+    }
+}
+
+/// Borrowing view of one response (Node's `ServerResponse`). It dereferences to
+/// [`ServerResponse`]; dropping it lets the connection pick up the output.
+#[derive(Debug)]
+pub struct Responder<'a> {
+    conn: &'a mut ServerConn,
+    idx: usize,
+}
+
+impl Responder<'_> {
+    /// The request this response answers.
+    pub fn id(&self) -> ReqId {
+        self.conn.slots[self.idx].id
+    }
+
+    /// `res.write(chunk)`: `Ok(true)` while the unsent output stays below the
+    /// high-water mark, `Ok(false)` when the caller should wait (RES-23).
+    pub fn write(&mut self, chunk: impl Into<Bytes>) -> Result<bool, OutgoingError> {
+        self.conn.slots[self.idx].res.write(chunk.into())?;
+        self.conn.sync_if_head(self.idx);
+        Ok(self.conn.unsent() < self.conn.cfg.high_water_mark)
+    }
+
+    /// `res.setTimeout(ms)` with a callback (RES-29): sets the socket inactivity
+    /// timeout; the `'timeout'` then goes to the application instead of closing.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.conn.slots[self.idx].timeout_listener = true;
+        self.conn.set_idle_timeout(timeout);
+    }
+}
+
+impl ServerConn {
+    fn sync_if_head(&mut self, idx: usize) {
+        if idx == 0 {
+            self.sync();
+        }
+    }
+}
+
+impl Deref for Responder<'_> {
+    type Target = ServerResponse;
+    fn deref(&self) -> &ServerResponse {
+        &self.conn.slots[self.idx].res
+    }
+}
+
+impl DerefMut for Responder<'_> {
+    fn deref_mut(&mut self) -> &mut ServerResponse {
+        &mut self.conn.slots[self.idx].res
+    }
+}
+
+impl Drop for Responder<'_> {
+    fn drop(&mut self) {
+        self.conn.sync();
+    }
+}
+
+/// SRV-12: Node's default reply to a client error.
+pub fn default_reply(kind: ErrorKind) -> &'static [u8] {
+    match kind.status_hint() {
+        431 => b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n",
+        413 => b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n",
+        408 => b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n",
+        _ => b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n",
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// JavaScript's `/(^|\W)word($|\W)/i` on a latin-1 value.
+fn has_word(hay: &[u8], word: &[u8]) -> bool {
+    let is_w = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    if hay.len() < word.len() {
+        return false;
+    }
+    (0..=hay.len() - word.len()).any(|i| {
+        hay[i..i + word.len()].eq_ignore_ascii_case(word)
+            && (i == 0 || !is_w(hay[i - 1]))
+            && hay.get(i + word.len()).is_none_or(|&b| !is_w(b))
+    })
+}
