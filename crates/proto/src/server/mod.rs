@@ -264,6 +264,8 @@ pub struct ServerConn {
     date: Option<Bytes>,
     eof_seen: bool,
     eof_handled: bool,
+    /// The parser failed; nothing more is parsed.
+    parse_failed: bool,
     /// After this response the connection ends (half-open EOF, SRV-16).
     close_after: Option<ReqId>,
     // --- timers ---
@@ -298,6 +300,7 @@ impl ServerConn {
             date: None,
             eof_seen: false,
             eof_handled: false,
+            parse_failed: false,
             close_after: None,
             last_activity: now,
             last_recv: now,
@@ -482,7 +485,7 @@ impl ServerConn {
             if let Some(e) = self.events.pop_front() {
                 return Some(e);
             }
-            if !self.accepts_input() {
+            if !self.accepts_input() || self.parse_failed {
                 return None;
             }
             if self.parser.is_idle() && self.pipeline_full() {
@@ -519,6 +522,7 @@ impl ServerConn {
                     return None;
                 }
                 Err(e) => {
+                    self.parse_failed = true;
                     self.client_error(e);
                     continue;
                 }
@@ -676,6 +680,7 @@ impl ServerConn {
         if !matches!(self.state, State::Open | State::Closing(Close::AfterFlush)) {
             return;
         }
+        self.parse_failed = true;
         let writable = matches!(self.state, State::Open);
         self.events.push_back(ServerEvent::ClientError {
             error: error.clone(),
