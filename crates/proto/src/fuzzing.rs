@@ -56,6 +56,7 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("request_parse", request_stream),
     ("response_parse", response_stream),
     ("chunked_decode", chunked_decode),
+    ("server_conn", server_conn),
 ];
 
 /// Parses `data` (after the knob bytes) as a stream of requests, checking every invariant.
@@ -653,6 +654,120 @@ fn has_upgrade_field(headers: &Headers) -> bool {
 /// RFC 9110 tchar.
 fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Drives a server connection machine with `data` (after the knob bytes) as the
+/// client's bytes, checking that bad input never panics it and that what it writes
+/// is always a well-formed response stream.
+///
+/// Knobs: byte 0 bits 0–5 turn on the listeners (check_continue, check_expectation,
+/// upgrade, connect, client_error, timeout), bit 6 `httpAllowHalfOpen`, bit 7 a
+/// pipelining bound of 2; byte 1 is the chunk size (1..=256) the stream arrives in;
+/// byte 2 bits 0–1 choose when the handler answers (at `End`, at the head, or with
+/// a `write` at the head and `end` at `End`); byte 3 is the virtual milliseconds
+/// between chunks (times 100), so that the timers fire too.
+pub fn server_conn(data: &[u8]) {
+    use crate::server::{Listeners, ServerConfig, ServerEvent};
+    use crate::testing::ServerPeer;
+    use core::time::Duration;
+
+    let mut k = [0u8; KNOB_BYTES];
+    let n = data.len().min(KNOB_BYTES);
+    k[..n].copy_from_slice(&data[..n]);
+    let stream = &data[n..];
+    let bit = |i: u8| k[0] & (1 << i) != 0;
+    let cfg = ServerConfig {
+        listeners: Listeners {
+            check_continue: bit(0),
+            check_expectation: bit(1),
+            upgrade: bit(2),
+            connect: bit(3),
+            client_error: bit(4),
+            timeout: bit(5),
+        },
+        http_allow_half_open: bit(6),
+        max_pipelined: if bit(7) { 2 } else { 16 },
+        headers_timeout: Some(Duration::from_millis(2000)),
+        request_timeout: Duration::from_millis(5000),
+        connections_checking_interval: Duration::from_millis(500),
+        timeout: Duration::from_millis(3000),
+        ..ServerConfig::default()
+    };
+    let chunk = 1 + usize::from(k[1]);
+    let mode = k[2] & 3;
+    let gap = Duration::from_millis(100 * u64::from(k[3]));
+    // Only differences of instants matter, so any start will do.
+    let start = std::time::Instant::now();
+    let mut peer = ServerPeer::new(cfg, start);
+    let answer = |peer: &mut ServerPeer, events: Vec<ServerEvent>| {
+        for e in events {
+            let (id, at_end) = match e {
+                ServerEvent::Request { id, .. } => (id, false),
+                ServerEvent::End { id, .. } => (id, true),
+                _ => continue,
+            };
+            let Some(mut res) = peer.conn.response(id) else {
+                continue;
+            };
+            match (mode, at_end) {
+                (1, false) | (0 | 3, true) => {
+                    let _ = res.end(Some(Bytes::from_static(b"ok")));
+                }
+                (2, false) => {
+                    let _ = res.write(Bytes::from_static(b"part"));
+                }
+                (2, true) => {
+                    let _ = res.end(None);
+                }
+                _ => {}
+            }
+        }
+    };
+    for piece in stream.chunks(chunk) {
+        peer.send(piece);
+        let ev = peer.events();
+        answer(&mut peer, ev);
+        peer.pump();
+        peer.advance(gap);
+        let ev = peer.events();
+        answer(&mut peer, ev);
+        peer.pump();
+    }
+    peer.eof();
+    for _ in 0..4 {
+        let ev = peer.events();
+        answer(&mut peer, ev);
+        peer.pump();
+    }
+    peer.advance(Duration::from_secs(60));
+    let ev = peer.events();
+    answer(&mut peer, ev);
+    peer.pump();
+    check_response_stream(peer.wire());
+}
+
+/// What a server wrote must parse as responses (Node's client parser, lenient about
+/// what a client would only see after an upgrade).
+fn check_response_stream(wire: &[u8]) {
+    let mut p = Parser::response(ParserConfig::default());
+    p.feed(wire);
+    p.feed_eof();
+    loop {
+        match p.poll() {
+            Ok(Some(Event::Response(head)))
+                if head.status == 101
+                    || head.status == 200 && head.reason == "Connection Established" =>
+            {
+                return;
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => return,
+            Err(e) => panic!(
+                "the server wrote a malformed response stream: {e} in {:?}",
+                String::from_utf8_lossy(wire)
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -91,7 +91,9 @@ fn srv_2_parser_options_apply_per_connection() {
     let mut p = peer(cfg);
     p.send(format!("GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n", "v".repeat(80)).as_bytes());
     let ev = p.events();
-    assert!(matches!(&ev[0], ServerEvent::ClientError { error } if error.kind() == ErrorKind::HeaderOverflow));
+    assert!(
+        matches!(&ev[0], ServerEvent::ClientError { error } if error.kind() == ErrorKind::HeaderOverflow)
+    );
     assert_eq!(
         text(&mut p),
         "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n"
@@ -111,7 +113,10 @@ fn srv_3_http_10_skips_host_expect_and_counting() {
     assert_eq!(requests(&ev)[0].1, Dispatch::Request);
     end(&mut p, requests(&ev)[0].0, "x");
     // RES-18: a 1.0 client gets a close-delimited body.
-    assert_eq!(text(&mut p), "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nx");
+    assert_eq!(
+        text(&mut p),
+        "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nx"
+    );
     assert_eq!(p.closed(), Some(Close::AfterFlush));
 }
 
@@ -146,7 +151,8 @@ fn srv_4_missing_host_gets_400_without_request_event() {
 #[test]
 fn srv_4_date_is_sent_when_the_clock_date_is_set() {
     let mut p = peer(ServerConfig::default());
-    p.conn.set_date(Bytes::from_static(b"Sun, 06 Nov 1994 08:49:37 GMT"));
+    p.conn
+        .set_date(Bytes::from_static(b"Sun, 06 Nov 1994 08:49:37 GMT"));
     p.send(b"GET / HTTP/1.1\r\n\r\n");
     p.events();
     assert_eq!(
@@ -233,7 +239,9 @@ fn srv_6_other_expectations_get_417_and_keep_the_connection() {
     assert_eq!(requests(&ev)[0].1, Dispatch::Answered);
     assert_eq!(
         text(&mut p),
-        format!("HTTP/1.1 417 Expectation Failed\r\n{KEEP}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+        format!(
+            "HTTP/1.1 417 Expectation Failed\r\n{KEEP}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        )
     );
     assert_eq!(p.closed(), None);
     let mut p = peer(ServerConfig {
@@ -303,7 +311,10 @@ fn srv_8_upgrade_without_taker_is_an_ordinary_request() {
     let ev = p.events();
     let (id, d) = requests(&ev)[0];
     assert_eq!(d, Dispatch::Request);
-    assert!(ev.iter().any(|e| matches!(e, ServerEvent::Data { data, .. } if &data[..] == b"abc")));
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, ServerEvent::Data { data, .. } if &data[..] == b"abc"))
+    );
     assert!(ev.iter().any(|e| matches!(e, ServerEvent::End { .. })));
     end(&mut p, id, "ok");
     assert!(text(&mut p).starts_with("HTTP/1.1 200 OK\r\n"));
@@ -344,8 +355,13 @@ fn srv_10_h2_preface_is_a_client_error() {
     let mut p = peer(ServerConfig::default());
     p.send(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
     let ev = p.events();
-    assert!(matches!(&ev[0], ServerEvent::ClientError { error } if error.code() == "HPE_PAUSED_H2_UPGRADE"));
-    assert_eq!(text(&mut p), "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    assert!(
+        matches!(&ev[0], ServerEvent::ClientError { error } if error.code() == "HPE_PAUSED_H2_UPGRADE")
+    );
+    assert_eq!(
+        text(&mut p),
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
+    );
     assert_eq!(p.closed(), Some(Close::AfterFlush));
 }
 
@@ -362,10 +378,13 @@ fn srv_11_a_client_error_taker_owns_the_connection() {
     });
     p.send(b"FOO / HTTP/1.1\r\n\r\n");
     let ev = p.events();
-    assert!(matches!(&ev[0], ServerEvent::ClientError { error } if error.code() == "HPE_INVALID_METHOD"));
+    assert!(
+        matches!(&ev[0], ServerEvent::ClientError { error } if error.code() == "HPE_INVALID_METHOD")
+    );
     assert_eq!(text(&mut p), "");
     assert_eq!(p.closed(), None);
-    p.conn.write_raw(Bytes::from_static(b"HTTP/1.1 418 x\r\n\r\n"));
+    p.conn
+        .write_raw(Bytes::from_static(b"HTTP/1.1 418 x\r\n\r\n"));
     p.conn.close();
     assert_eq!(text(&mut p), "HTTP/1.1 418 x\r\n\r\n");
     assert_eq!(p.closed(), Some(Close::AfterFlush));
@@ -398,7 +417,11 @@ fn srv_12_default_replies() {
             p.send(format!("X: {}\r\n\r\n", "v".repeat(16_400)).as_bytes());
         }
         let ev = p.events();
-        assert!(ev.iter().any(|e| matches!(e, ServerEvent::ClientError { .. })), "{ev:?}");
+        assert!(
+            ev.iter()
+                .any(|e| matches!(e, ServerEvent::ClientError { .. })),
+            "{ev:?}"
+        );
         assert_eq!(text(&mut p), want);
         assert_eq!(p.closed(), Some(Close::AfterFlush));
     }
@@ -409,12 +432,18 @@ fn srv_12_nothing_written_once_the_response_started() {
     let mut p = peer(ServerConfig::default());
     p.send(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab");
     let id = only_request(&mut p);
-    p.conn.response(id).unwrap().write(Bytes::from_static(b"partial")).unwrap();
+    p.conn
+        .response(id)
+        .unwrap()
+        .write(Bytes::from_static(b"partial"))
+        .unwrap();
     let started = text(&mut p);
     assert!(started.ends_with("7\r\npartial\r\n"), "{started:?}");
     p.eof();
     let ev = p.events();
-    assert!(matches!(&ev[0], ServerEvent::ClientError { error } if error.code() == "HPE_INVALID_EOF_STATE"));
+    assert!(
+        matches!(&ev[0], ServerEvent::ClientError { error } if error.code() == "HPE_INVALID_EOF_STATE")
+    );
     assert!(ev.contains(&ServerEvent::Aborted { id }), "MSG-10: {ev:?}");
     assert_eq!(text(&mut p), "");
     assert!(p.closed().is_some());
@@ -457,7 +486,10 @@ fn srv_14_15_pipelined_responses_go_out_in_request_order() {
     end(&mut p, ids[2], "3");
     assert_eq!(text(&mut p), "", "held until /1 finishes");
     end(&mut p, ids[0], "1");
-    assert_eq!(text(&mut p), format!("{}{}{}", ok_bytes("1"), ok_bytes("2"), ok_bytes("3")));
+    assert_eq!(
+        text(&mut p),
+        format!("{}{}{}", ok_bytes("1"), ok_bytes("2"), ok_bytes("3"))
+    );
     let finished: Vec<ReqId> = p
         .events()
         .into_iter()
@@ -497,7 +529,10 @@ fn srv_15_backpressure_with_a_slow_reader() {
     let id = only_request(&mut p);
     let big = Bytes::from(vec![b'x'; 2000]);
     let below = p.conn.response(id).unwrap().write(big).unwrap();
-    assert!(!below, "write reports back-pressure above the high-water mark");
+    assert!(
+        !below,
+        "write reports back-pressure above the high-water mark"
+    );
     assert!(!p.conn.wants_read());
     for _ in 0..30 {
         p.pump();
@@ -524,9 +559,14 @@ fn srv_16_eof_inside_a_message_is_a_400() {
     let id = only_request(&mut p);
     p.eof();
     let ev = p.events();
-    assert!(matches!(&ev[0], ServerEvent::ClientError { error } if error.code() == "HPE_INVALID_EOF_STATE"));
+    assert!(
+        matches!(&ev[0], ServerEvent::ClientError { error } if error.code() == "HPE_INVALID_EOF_STATE")
+    );
     assert_eq!(ev[1], ServerEvent::Aborted { id });
-    assert_eq!(text(&mut p), "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    assert_eq!(
+        text(&mut p),
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
+    );
 }
 
 #[test]
@@ -563,8 +603,13 @@ fn srv_17_headers_timeout_is_seen_at_the_next_check() {
     assert!(p.events().is_empty());
     p.advance(ms(1));
     let ev = p.events();
-    assert!(matches!(&ev[0], ServerEvent::ClientError { error } if error.kind() == ErrorKind::RequestTimeout && error.reason() == "Request timeout"));
-    assert_eq!(text(&mut p), "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n");
+    assert!(
+        matches!(&ev[0], ServerEvent::ClientError { error } if error.kind() == ErrorKind::RequestTimeout && error.reason() == "Request timeout")
+    );
+    assert_eq!(
+        text(&mut p),
+        "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n"
+    );
     assert_eq!(p.closed(), Some(Close::AfterFlush));
 }
 
@@ -576,12 +621,20 @@ fn srv_17_request_timeout_covers_a_trickling_body_but_not_the_handler() {
     for _ in 0..9 {
         p.advance(ms(100));
         p.send(b"x");
-        assert!(p.events().iter().all(|e| !matches!(e, ServerEvent::ClientError { .. })));
+        assert!(
+            p.events()
+                .iter()
+                .all(|e| !matches!(e, ServerEvent::ClientError { .. }))
+        );
     }
     p.advance(ms(100));
     assert!(p.events().is_empty(), "1000 ms is not yet past the limit");
     p.advance(ms(50));
-    assert!(p.events().iter().any(|e| matches!(e, ServerEvent::ClientError { .. })));
+    assert!(
+        p.events()
+            .iter()
+            .any(|e| matches!(e, ServerEvent::ClientError { .. }))
+    );
     assert!(text(&mut p).starts_with("HTTP/1.1 408 Request Timeout\r\n"));
 
     // A slow handler after a complete request is never counted.
@@ -622,7 +675,13 @@ fn srv_18_keep_alive_timer_and_advertised_seconds() {
         assert_eq!(p.closed(), None);
         p.advance(ms(1));
         let ev = p.events();
-        assert!(matches!(ev[0], ServerEvent::Timeout { request: None, response: None }));
+        assert!(matches!(
+            ev[0],
+            ServerEvent::Timeout {
+                request: None,
+                response: None
+            }
+        ));
         p.pump();
         assert_eq!(p.closed(), Some(Close::Now), "silently destroyed");
     }
@@ -642,7 +701,11 @@ fn srv_18_next_request_restores_server_timeout_and_zero_disables() {
     p.send(GET);
     let id = only_request(&mut p);
     p.advance(ms(10_000));
-    assert_eq!(p.closed(), None, "no keep-alive timer while a request is active");
+    assert_eq!(
+        p.closed(),
+        None,
+        "no keep-alive timer while a request is active"
+    );
     end(&mut p, id, "ok");
     p.pump();
 
