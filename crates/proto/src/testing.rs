@@ -313,6 +313,6 @@ fn record(
             });
         }
         ServerEvent::ClientError { error } => run.client_errors.push(error.clone()),
-        ServerEvent::Timeout { .. } => {}
+        ServerEvent::Timeout { .. } | ServerEvent::Dropped { .. } => {}
     }
 }

@@ -113,6 +113,13 @@ pub enum ServerEvent {
         /// Its status code.
         status: u16,
     },
+    /// The response will never be written: the connection is ending or was destroyed
+    /// first (`'close'` without `'finish'`, RES-27). [`ServerConn::response`] no
+    /// longer finds it.
+    Dropped {
+        /// The response.
+        id: ReqId,
+    },
     /// An upgrade or CONNECT request was taken (SRV-8, SRV-9): the connection has
     /// left HTTP. Flush [`ServerConn::outgoing`], then hand the transport and
     /// `leftover` (Node's `head`) to the application.
@@ -384,7 +391,7 @@ impl ServerConn {
     /// unanswered pipelined requests). The driver polls events until `None` before
     /// reading, which keeps the receive buffer bounded by the parser's own limits.
     pub fn wants_read(&self) -> bool {
-        matches!(self.state, State::Open | State::Closing(Close::AfterFlush))
+        matches!(self.state, State::Open)
             && !self.eof_seen
             && !self.parser.is_done()
             && !self.parser.is_paused()
@@ -706,11 +713,16 @@ impl ServerConn {
                 self.events.push_back(ServerEvent::Aborted { id: r.id });
             }
         }
-        for s in &mut self.slots {
-            s.res.destroy();
-        }
-        self.slots.clear();
+        self.drop_slots();
         self.message_start = None;
+    }
+
+    /// Destroys every unfinished response.
+    fn drop_slots(&mut self) {
+        for mut s in self.slots.drain(..) {
+            s.res.destroy();
+            self.events.push_back(ServerEvent::Dropped { id: s.id });
+        }
     }
 
     fn begin_close(&mut self, how: Close) {
@@ -757,10 +769,7 @@ impl ServerConn {
             }
             if done.res.is_last() || self.close_after == Some(done.id) {
                 // Later responses are never written.
-                for s in &mut self.slots {
-                    s.res.destroy();
-                }
-                self.slots.clear();
+                self.drop_slots();
                 self.begin_close(Close::AfterFlush);
                 return;
             }
