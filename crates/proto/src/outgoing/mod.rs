@@ -6,7 +6,20 @@
 //! segments that its owner (the server connection machine) takes with
 //! [`ServerResponse::take_output`] when the response is at the head of the
 //! connection's response queue.
+//!
+//! The pieces a `ClientRequest` shares with the response live in their own modules:
+//! [`HeaderValue`], the [`HeaderStore`], [`OutgoingError`], the header-block renderer
+//! with its framing and persistence decisions, and the output queue with chunk coding.
 
+mod error;
+mod hints;
+mod output;
+mod render;
 mod response;
+mod store;
+mod value;
 
-pub use response::{HeaderValue, OutgoingError, ResponseSetup, ServerResponse};
+pub use error::{JsNumber, OutgoingError};
+pub use response::{ResponseSetup, ServerResponse};
+pub use store::{HeaderStore, check_header};
+pub use value::HeaderValue;

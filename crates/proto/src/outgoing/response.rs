@@ -1,11 +1,30 @@
-//! STUB — the interface the server connection machine relies on. To be implemented.
+//! Node's `ServerResponse` as a pure state object (RES-1 … RES-28).
+//!
+//! Every failing call leaves the response as it was: it renders nothing, queues
+//! nothing and changes no state, except where Node itself keeps a side effect that a
+//! caller can see (the header block rendered by a `write` that then fails with
+//! `ERR_HTTP_BODY_NOT_ALLOWED`, RES-16).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 
+use super::error::{JsNumber, OutgoingError};
+use super::hints::{inspect_str, is_link};
+use super::output::Output;
+use super::render::{Fields, Policy, Removed, Rendered, is_unique, render};
+use super::store::{HeaderStore, check_header};
+use super::value::{HeaderValue, latin1_bytes};
+use crate::chars::is_field_value_byte;
+use crate::generated::status_text;
 use crate::head::Version;
+use crate::head::framing::response_body_allowed;
+use crate::headers::Headers;
+use crate::validate::{
+    HEADER_CONTENT, TRAILER_CONTENT, TRAILER_NAME, validate_header_name, validate_status_message,
+    validate_token, validate_value_bytes,
+};
 
 /// What a response knows about its request and its server (RES-1).
 #[derive(Debug, Clone)]
@@ -50,131 +69,771 @@ impl Default for ResponseSetup {
     }
 }
 
-/// A header value as the application set it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HeaderValue {
-    /// One value.
-    Text(Bytes),
-    /// A number (kept as a number for `get_header`, printed in decimal).
-    Int(i64),
-    /// Several values (one line each, RES-12).
-    List(Vec<Bytes>),
-}
-
-/// A misuse of the response, with Node's code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OutgoingError {
-    /// `ERR_HTTP_HEADERS_SENT`.
-    HeadersSent,
-}
-
-impl OutgoingError {
-    /// Node's code.
-    pub fn code(&self) -> &'static str {
-        "ERR_HTTP_HEADERS_SENT"
+impl ResponseSetup {
+    /// Node's `useChunkedEncodingByDefault` (RES-18): HTTP/1.1 requests, and others
+    /// whose `TE` field holds `chunked`.
+    fn chunked_by_default(&self) -> bool {
+        let v = self.version;
+        !(v.major < 1 || v.minor < 1) || self.te_chunked
     }
+}
+
+/// A header block ready to be committed.
+struct Head {
+    status: u16,
+    reason: String,
+    has_body: bool,
+    /// The store with `writeHead`'s headers applied (RES-8), when they went through it.
+    store: Option<HeaderStore>,
+    rendered: Rendered,
 }
 
 /// Node's `ServerResponse` as a pure state object.
+///
+/// The application sets a status and headers, then writes body pieces; the response
+/// renders Node's exact header block and queues wire segments, which the connection
+/// takes with [`ServerResponse::take_output`].
+///
+/// ```
+/// use std::collections::VecDeque;
+/// use bytes::Bytes;
+/// use courier_proto::outgoing::{HeaderValue, ResponseSetup, ServerResponse};
+///
+/// let mut res = ServerResponse::new(ResponseSetup::default());
+/// res.set_clock_date(Bytes::from_static(b"Sun, 06 Nov 1994 08:49:37 GMT"));
+/// res.write_head(200, None, [("Content-Type", HeaderValue::from("text/plain"))])?;
+/// assert!(res.headers_sent());
+/// assert_eq!(res.buffered_len(), 0); // held back until the body (RES-21)
+/// res.end(Some(Bytes::from_static(b"hi")))?;
+///
+/// let mut wire = VecDeque::new();
+/// res.take_output(&mut wire);
+/// assert_eq!(
+///     wire.iter().flat_map(|b| b.iter().copied()).collect::<Vec<u8>>(),
+///     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\
+///       Date: Sun, 06 Nov 1994 08:49:37 GMT\r\nConnection: keep-alive\r\n\
+///       Keep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\n\r\n\
+///       2\r\nhi\r\n0\r\n\r\n"
+/// );
+/// assert!(res.is_complete() && !res.is_last());
+/// # Ok::<(), courier_proto::outgoing::OutgoingError>(())
+/// ```
 #[derive(Debug)]
 pub struct ServerResponse {
     setup: ResponseSetup,
-    out: VecDeque<Bytes>,
+    store: HeaderStore,
+    status_code: u16,
+    status_message: Option<String>,
+    send_date: bool,
+    clock_date: Option<Bytes>,
+    strict_content_length: bool,
+    removed: Removed,
+    /// `shouldKeepAlive`.
+    keep_alive: bool,
+    /// `_hasBody`.
+    has_body: bool,
+    /// `chunkedEncoding`.
+    chunked: bool,
+    /// `_last`.
+    last: bool,
+    /// The header block was rendered (`headersSent`).
+    rendered: bool,
+    /// `_contentLength`.
+    content_length: Option<f64>,
+    /// `kBytesWritten` (counted while `strictContentLength` is on).
+    bytes_written: u64,
+    trailers: Headers,
+    ended: bool,
+    destroyed: bool,
+    sent_continue: bool,
+    out: Output,
+}
+
+/// The length `strictContentLength` compares against, when it applies (RES-28).
+fn strict_target(
+    strict: bool,
+    content_length: Option<f64>,
+    has_body: bool,
+    removed_content_length: bool,
+    chunked: bool,
+    has_te_field: bool,
+) -> Option<f64> {
+    if strict && has_body && !removed_content_length && !chunked && !has_te_field {
+        content_length
+    } else {
+        None
+    }
 }
 
 impl ServerResponse {
-    /// A fresh response (RES-1).
+    /// A fresh response (RES-1): status 200, no status message, `sendDate` on,
+    /// nothing rendered, `strictContentLength` off.
     pub fn new(setup: ResponseSetup) -> Self {
+        let keep_alive = setup.keep_alive;
+        let has_body = !setup.head_request;
         Self {
             setup,
-            out: VecDeque::new(),
+            store: HeaderStore::new(),
+            status_code: 200,
+            status_message: None,
+            send_date: true,
+            clock_date: None,
+            strict_content_length: false,
+            removed: Removed::default(),
+            keep_alive,
+            has_body,
+            chunked: false,
+            last: false,
+            rendered: false,
+            content_length: None,
+            bytes_written: 0,
+            trailers: Headers::new(),
+            ended: false,
+            destroyed: false,
+            sent_continue: false,
+            out: Output::default(),
         }
     }
-    /// The date value (IMF-fixdate) used for the automatic `Date` field.
-    pub fn set_clock_date(&mut self, _imf_fixdate: Bytes) {}
+
+    /// The date value (IMF-fixdate, CONST-10) used for the automatic `Date` field
+    /// (RES-13). Without one there is no automatic `Date`. A value holding a byte
+    /// that no field value may hold is ignored.
+    pub fn set_clock_date(&mut self, imf_fixdate: Bytes) {
+        self.clock_date = imf_fixdate
+            .iter()
+            .all(|&b| is_field_value_byte(b))
+            .then_some(imf_fixdate);
+    }
+
+    // ----- status and flags (RES-1) -----
+
     /// `statusCode`.
     pub fn status_code(&self) -> u16 {
-        200
+        self.status_code
     }
-    /// `statusCode = code`.
-    pub fn set_status_code(&mut self, _code: u16) {}
+
+    /// `statusCode = code`. Checked when the header block is rendered (RES-10).
+    pub fn set_status_code(&mut self, code: u16) {
+        self.status_code = code;
+    }
+
+    /// `statusMessage`: `None` until set or until the header block is rendered.
+    pub fn status_message(&self) -> Option<&str> {
+        self.status_message.as_deref()
+    }
+
+    /// `statusMessage = message` (`None` = `undefined`). An empty message counts as
+    /// unset when the reason phrase is chosen (RES-7).
+    pub fn set_status_message(&mut self, message: Option<&str>) {
+        self.status_message = message.map(str::to_owned);
+    }
+
+    /// `sendDate`.
+    pub fn send_date(&self) -> bool {
+        self.send_date
+    }
+
     /// `sendDate = on`.
-    pub fn set_send_date(&mut self, _on: bool) {}
-    /// `setHeader`.
+    pub fn set_send_date(&mut self, on: bool) {
+        self.send_date = on;
+    }
+
+    /// `strictContentLength`.
+    pub fn strict_content_length(&self) -> bool {
+        self.strict_content_length
+    }
+
+    /// `strictContentLength = on` (RES-28).
+    pub fn set_strict_content_length(&mut self, on: bool) {
+        self.strict_content_length = on;
+    }
+
+    // ----- header store (RES-2 … RES-6) -----
+
+    /// `setHeader(name, value)` (RES-2): validated (VAL-1, VAL-2); a header of the same
+    /// name (any case) is replaced in place and takes the new casing.
     pub fn set_header(
         &mut self,
-        _name: &str,
-        _value: impl Into<HeaderValue>,
+        name: &str,
+        value: impl Into<HeaderValue>,
     ) -> Result<&mut Self, OutgoingError> {
+        if self.rendered {
+            return Err(OutgoingError::HeadersSent);
+        }
+        self.store.set(name, value.into())?;
         Ok(self)
     }
-    /// `writeHead(status, reason, headers)`.
+
+    /// `appendHeader(name, value)` (RES-5).
+    pub fn append_header(
+        &mut self,
+        name: &str,
+        value: impl Into<HeaderValue>,
+    ) -> Result<&mut Self, OutgoingError> {
+        if self.rendered {
+            return Err(OutgoingError::HeadersSentAppend);
+        }
+        self.store.append(name, value.into())?;
+        Ok(self)
+    }
+
+    /// `setHeaders(headers)` (RES-6): `set_header` per pair, except that every
+    /// `set-cookie` value (name compared case-insensitively) is gathered and set once,
+    /// as a list under `set-cookie`, at the end. All pairs are checked before any is
+    /// applied.
+    pub fn set_headers<'a>(
+        &mut self,
+        headers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
+    ) -> Result<&mut Self, OutgoingError> {
+        if self.rendered {
+            return Err(OutgoingError::HeadersSent);
+        }
+        let pairs: Vec<(&str, HeaderValue)> = headers.into_iter().collect();
+        for (name, value) in &pairs {
+            check_header(name, value)?;
+        }
+        let mut cookies = Vec::new();
+        for (name, value) in pairs {
+            if name.eq_ignore_ascii_case("set-cookie") {
+                cookies.extend(value.into_items());
+            } else {
+                self.store.set_unchecked(name, value);
+            }
+        }
+        if !cookies.is_empty() {
+            self.store
+                .set_unchecked("set-cookie", HeaderValue::List(cookies));
+        }
+        Ok(self)
+    }
+
+    /// `getHeader(name)` (RES-3): case-insensitive, the value as stored.
+    pub fn get_header(&self, name: &str) -> Option<&HeaderValue> {
+        self.store.get(name)
+    }
+
+    /// `hasHeader(name)` (RES-3).
+    pub fn has_header(&self, name: &str) -> bool {
+        self.store.contains(name)
+    }
+
+    /// `getHeaderNames()` (RES-3): lower-cased, in store order.
+    pub fn get_header_names(&self) -> Vec<&str> {
+        self.store.names().collect()
+    }
+
+    /// `getRawHeaderNames()` (RES-3): the casing of the last `set_header`.
+    pub fn get_raw_header_names(&self) -> Vec<&str> {
+        self.store.raw_names().collect()
+    }
+
+    /// `getHeaders()` (RES-3): `(lower-cased name, value)` in store order.
+    pub fn get_headers(&self) -> Vec<(&str, &HeaderValue)> {
+        self.store.snapshot()
+    }
+
+    /// The header store itself.
+    pub fn headers(&self) -> &HeaderStore {
+        &self.store
+    }
+
+    /// `removeHeader(name)` (RES-4). Removing `connection`, `content-length`,
+    /// `transfer-encoding` or `date` also turns off the matching automatic field,
+    /// even when no such header was set (`date`: `sendDate = false`).
+    pub fn remove_header(&mut self, name: &str) -> Result<&mut Self, OutgoingError> {
+        if self.rendered {
+            return Err(OutgoingError::HeadersSentRemove);
+        }
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        if is("connection") {
+            self.removed.connection = true;
+        } else if is("content-length") {
+            self.removed.content_length = true;
+        } else if is("transfer-encoding") {
+            self.removed.transfer_encoding = true;
+        } else if is("date") {
+            self.send_date = false;
+        }
+        self.store.remove(name);
+        Ok(self)
+    }
+
+    // ----- the header block (RES-7 … RES-18) -----
+
+    /// Renders a header block without changing anything (see [`Self::commit`]).
+    fn prepare(
+        &self,
+        status: u16,
+        reason: Option<&str>,
+        headers: &[(&str, HeaderValue)],
+        known_length: Option<u64>,
+    ) -> Result<Head, OutgoingError> {
+        if !(100..=999).contains(&status) {
+            return Err(OutgoingError::InvalidStatusCode(status));
+        }
+        let reason = match (reason, self.status_message.as_deref()) {
+            (Some(r), _) => r.to_owned(),
+            (None, Some(m)) if !m.is_empty() => m.to_owned(),
+            (None, _) => status_text(status).unwrap_or("unknown").to_owned(),
+        };
+        // RES-8: through the store once it was used, else rendered as given.
+        let through_store = self.store.was_used();
+        let mut store = None;
+        if through_store && !headers.is_empty() {
+            let named = headers.iter().filter(|(n, _)| !n.is_empty());
+            for (name, value) in named.clone() {
+                check_header(name, value)?;
+            }
+            let mut s = self.store.clone();
+            for (name, value) in named {
+                s.set_unchecked(name, value.clone());
+            }
+            store = Some(s);
+        }
+        validate_status_message(&reason)?;
+
+        let mut line = BytesMut::with_capacity(15 + reason.len());
+        line.put_slice(b"HTTP/1.1 ");
+        line.put_slice(itoa::Buffer::new().format(status).as_bytes());
+        line.put_u8(b' ');
+        line.put_slice(&latin1_bytes(&reason));
+        line.put_slice(b"\r\n");
+
+        let has_body = response_body_allowed(status, self.setup.head_request);
+        // SRV-7: a final status before any 100 Continue ends the connection.
+        let continue_pending = self.setup.expect_continue && !self.sent_continue;
+        let policy = Policy {
+            unique: &self.setup.unique_headers,
+            date: self.clock_date.as_deref().filter(|_| self.send_date),
+            keep_alive: self.keep_alive && !continue_pending,
+            last: self.last,
+            removed: self.removed,
+            has_body,
+            chunked_by_default: self.setup.chunked_by_default(),
+            agent: false,
+            known_length,
+            no_chunked_status: status == 204 || status == 304,
+            keep_alive_timeout_ms: self.setup.keep_alive_timeout_ms,
+            max_requests: self.setup.max_requests_per_socket,
+            limit_reached: self.setup.requests_limit_reached,
+        };
+        let fields = if through_store {
+            Fields::Store(store.as_ref().unwrap_or(&self.store))
+        } else {
+            Fields::Direct(headers)
+        };
+        let rendered = render(&line, fields, &policy)?;
+        Ok(Head {
+            status,
+            reason,
+            has_body,
+            store,
+            rendered,
+        })
+    }
+
+    /// Takes the state a successful render decided.
+    fn commit(&mut self, head: Head) {
+        let r = head.rendered;
+        self.status_code = head.status;
+        self.status_message = Some(head.reason);
+        self.has_body = head.has_body;
+        if let Some(store) = head.store {
+            self.store = store;
+        }
+        self.chunked = r.chunked;
+        self.last = r.last;
+        self.keep_alive = r.keep_alive;
+        self.removed = r.removed;
+        self.content_length = r.content_length;
+        self.rendered = true;
+        self.out.hold_head(r.head);
+        if r.expect {
+            self.out.release_head();
+        }
+    }
+
+    /// The strict Content-Length a prepared head would apply.
+    fn strict_target_of(&self, head: &Head) -> Option<f64> {
+        let has_te = match &head.store {
+            Some(s) => s.contains("transfer-encoding"),
+            None => self.store.contains("transfer-encoding"),
+        };
+        strict_target(
+            self.strict_content_length,
+            head.rendered.content_length,
+            head.has_body,
+            head.rendered.removed.content_length,
+            head.rendered.chunked,
+            has_te,
+        )
+    }
+
+    /// The strict Content-Length in force (Node's `strictContentLength(msg)`).
+    fn strict_now(&self) -> Option<f64> {
+        strict_target(
+            self.strict_content_length,
+            self.content_length,
+            self.has_body,
+            self.removed.content_length,
+            self.chunked,
+            self.store.contains("transfer-encoding"),
+        )
+    }
+
+    fn mismatch(actual: u64, expected: f64) -> OutgoingError {
+        OutgoingError::ContentLengthMismatch {
+            actual,
+            expected: JsNumber(expected),
+        }
+    }
+
+    /// `writeHead(status, reason, headers)` (RES-7, RES-8, RES-9).
+    ///
+    /// * `status` outside 100..=999 → `ERR_HTTP_INVALID_STATUS_CODE`;
+    /// * `reason`: `Some` is used as is (even `""`); `None` takes the status message
+    ///   if non-empty, else `STATUS_CODES`, else `unknown`; checked for field-value
+    ///   chars (`Invalid character in statusMessage`);
+    /// * `headers` go through the store (validated, same name replaces, empty names
+    ///   skipped) once `set_header`/`append_header` was used, else they are rendered
+    ///   in the given order with duplicates kept.
+    ///
+    /// The header block is rendered now and held back until the first body bytes,
+    /// `end()` or `flush_headers()` (RES-21).
     pub fn write_head<'a>(
         &mut self,
-        _status: u16,
-        _reason: Option<&str>,
-        _headers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
+        status: u16,
+        reason: Option<&str>,
+        headers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
     ) -> Result<&mut Self, OutgoingError> {
-        let _ = &self.setup;
+        if self.rendered {
+            return Err(OutgoingError::HeadersSentWrite);
+        }
+        let headers: Vec<(&str, HeaderValue)> = headers.into_iter().collect();
+        let head = self.prepare(status, reason, &headers, None)?;
+        self.commit(head);
         Ok(self)
     }
-    /// `write(chunk)`.
-    pub fn write(&mut self, _chunk: Bytes) -> Result<(), OutgoingError> {
+
+    /// Renders the implicit header block (RES-10) if there is none yet.
+    fn implicit_head(&mut self) -> Result<(), OutgoingError> {
+        if !self.rendered {
+            let head = self.prepare(self.status_code, None, &[], None)?;
+            self.commit(head);
+        }
         Ok(())
     }
-    /// `end(chunk)`.
-    pub fn end(&mut self, _chunk: Option<Bytes>) -> Result<(), OutgoingError> {
+
+    // ----- body (RES-15 … RES-21, RES-23 … RES-28) -----
+
+    /// `write(chunk)` (RES-23). Renders the implicit header block first (the length
+    /// is then unknown: chunked, RES-15). A response without body (HEAD, 1xx, 204,
+    /// 304) drops the bytes, or fails with `ERR_HTTP_BODY_NOT_ALLOWED` when
+    /// `rejectNonStandardBodyWrites` is set (after rendering, as Node does). An
+    /// empty chunk writes no body bytes but releases a held-back header block.
+    pub fn write(&mut self, chunk: Bytes) -> Result<(), OutgoingError> {
+        if self.ended {
+            return Err(OutgoingError::WriteAfterEnd);
+        }
+        if self.destroyed {
+            return Err(OutgoingError::Destroyed);
+        }
+        let len = chunk.len() as u64;
+        if let Some(cl) = self.strict_now() {
+            let total = self.bytes_written.saturating_add(len);
+            if total as f64 > cl {
+                return Err(Self::mismatch(total, cl));
+            }
+        }
+        self.implicit_head()?;
+        if self.strict_content_length {
+            self.bytes_written = self.bytes_written.saturating_add(len);
+        }
+        if !self.has_body {
+            return if self.setup.reject_non_standard_body_writes {
+                Err(OutgoingError::BodyNotAllowed)
+            } else {
+                Ok(())
+            };
+        }
+        self.out.body(chunk, self.chunked);
         Ok(())
     }
-    /// `flushHeaders()`.
+
+    /// `end(chunk)` (RES-24). With the header block not yet rendered, the body length
+    /// is known: `Content-Length` of the chunk (0 without one) where the framing rules
+    /// allow it (RES-15). Then the last chunk and trailers when chunked. A second
+    /// `end(None)` is a no-op; `end(Some(..))` after `end` fails with
+    /// `ERR_STREAM_WRITE_AFTER_END`. An empty chunk counts as none (Node's `end('')`).
+    pub fn end(&mut self, chunk: Option<Bytes>) -> Result<(), OutgoingError> {
+        match chunk.filter(|c| !c.is_empty()) {
+            Some(data) => {
+                if self.ended {
+                    return Err(OutgoingError::WriteAfterEnd);
+                }
+                if self.destroyed {
+                    return Err(OutgoingError::Destroyed);
+                }
+                let len = data.len() as u64;
+                let total = self.bytes_written.saturating_add(len);
+                if self.rendered {
+                    if let Some(cl) = self.strict_now() {
+                        if total as f64 != cl {
+                            return Err(Self::mismatch(total, cl));
+                        }
+                    }
+                } else {
+                    let head = self.prepare(self.status_code, None, &[], Some(len))?;
+                    // Node throws only after queuing; nothing is queued here (RES-28).
+                    if let Some(cl) = self.strict_target_of(&head) {
+                        if total as f64 != cl {
+                            return Err(Self::mismatch(total, cl));
+                        }
+                    }
+                    self.commit(head);
+                }
+                if self.strict_content_length {
+                    self.bytes_written = total;
+                }
+                if !self.has_body {
+                    if self.setup.reject_non_standard_body_writes {
+                        return Err(OutgoingError::BodyNotAllowed);
+                    }
+                } else {
+                    self.out.body(data, self.chunked);
+                }
+            }
+            None => {
+                if self.ended {
+                    return Ok(());
+                }
+                if self.destroyed {
+                    self.ended = true;
+                    return Ok(());
+                }
+                if !self.rendered {
+                    let head = self.prepare(self.status_code, None, &[], Some(0))?;
+                    if let Some(cl) = self.strict_target_of(&head) {
+                        if self.bytes_written as f64 != cl {
+                            return Err(Self::mismatch(self.bytes_written, cl));
+                        }
+                    }
+                    self.commit(head);
+                }
+            }
+        }
+        if let Some(cl) = self.strict_now() {
+            if self.bytes_written as f64 != cl {
+                return Err(Self::mismatch(self.bytes_written, cl));
+            }
+        }
+        if self.has_body && self.chunked {
+            self.out.last_chunk(&self.trailers);
+        } else {
+            self.out.release_head();
+        }
+        self.ended = true;
+        Ok(())
+    }
+
+    /// `flushHeaders()` (RES-21): renders the implicit header block if needed (length
+    /// unknown: chunked) and releases it to the output at once.
     pub fn flush_headers(&mut self) -> Result<(), OutgoingError> {
+        self.implicit_head()?;
+        self.out.release_head();
         Ok(())
     }
-    /// `writeContinue()`.
+
+    /// `addTrailers(headers)` (RES-20): replaces earlier trailers. Names are checked
+    /// with the label `Trailer name`, values with `trailer content`. A list of two or
+    /// more values gives one line each (joined with `"; "` for `uniqueHeaders`
+    /// names); a shorter list is joined. Trailers are written only with chunked
+    /// coding.
+    pub fn add_trailers<'a>(
+        &mut self,
+        trailers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
+    ) -> Result<(), OutgoingError> {
+        let mut t = Headers::new();
+        for (name, value) in trailers {
+            validate_token(TRAILER_NAME, name)?;
+            let key = Bytes::copy_from_slice(name.as_bytes());
+            match value {
+                HeaderValue::List(items)
+                    if items.len() > 1 && !is_unique(&self.setup.unique_headers, name) =>
+                {
+                    for item in items {
+                        validate_value_bytes(TRAILER_CONTENT, name.as_bytes(), &item)?;
+                        t.push_unchecked(key.clone(), item);
+                    }
+                }
+                other => {
+                    let v = other.joined(b"; ");
+                    validate_value_bytes(TRAILER_CONTENT, name.as_bytes(), &v)?;
+                    t.push_unchecked(key, v);
+                }
+            }
+        }
+        self.trailers = t;
+        Ok(())
+    }
+
+    // ----- interim responses (RES-22) -----
+
+    /// Queues an interim response, allowed until the final header block left.
+    fn interim(&mut self, bytes: Bytes) -> Result<(), OutgoingError> {
+        if self.out.head_released() || self.ended {
+            return Err(OutgoingError::HeadersSentWrite);
+        }
+        self.out.push(bytes);
+        Ok(())
+    }
+
+    /// `writeContinue()`: `"HTTP/1.1 100 Continue\r\n\r\n"`, and records that a 100
+    /// was sent (SRV-7). Interim responses go out before a held-back header block;
+    /// once that block left (or after `end`) they fail with `ERR_HTTP_HEADERS_SENT`
+    /// (Node would write them into the body).
     pub fn write_continue(&mut self) -> Result<(), OutgoingError> {
+        self.interim(Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n"))?;
+        self.sent_continue = true;
         Ok(())
     }
-    /// `headersSent`.
+
+    /// `writeProcessing()`: `"HTTP/1.1 102 Processing\r\n\r\n"`.
+    pub fn write_processing(&mut self) -> Result<(), OutgoingError> {
+        self.interim(Bytes::from_static(b"HTTP/1.1 102 Processing\r\n\r\n"))
+    }
+
+    /// `writeEarlyHints({ link, ...extra })`: with no link nothing is written; each
+    /// link must match Node's format (`ERR_INVALID_ARG_VALUE`); then
+    /// `"HTTP/1.1 103 Early Hints\r\nLink: " + links joined with ", " + "\r\n"`, one
+    /// `"name: value\r\n"` per extra pair, and `"\r\n"`.
+    ///
+    /// Node writes the link and the extra pairs without checking their characters;
+    /// here a link with a character no field value may hold fails with
+    /// `ERR_INVALID_CHAR` (`header content ["Link"]`), and extra pairs are checked as
+    /// headers are, so that nothing can break the framing.
+    ///
+    /// ```
+    /// use courier_proto::outgoing::{HeaderValue, ResponseSetup, ServerResponse};
+    ///
+    /// let mut res = ServerResponse::new(ResponseSetup::default());
+    /// res.write_early_hints(["</a.css>; rel=preload"], [("x-foo", HeaderValue::from("bar"))])?;
+    /// let err = res.write_early_hints(["bad link"], []).unwrap_err();
+    /// assert_eq!(err.code(), "ERR_INVALID_ARG_VALUE");
+    /// assert!(err.to_string().ends_with("Received 'bad link'"));
+    /// # Ok::<(), courier_proto::outgoing::OutgoingError>(())
+    /// ```
+    pub fn write_early_hints<'l, 'e>(
+        &mut self,
+        links: impl IntoIterator<Item = &'l str>,
+        extra: impl IntoIterator<Item = (&'e str, HeaderValue)>,
+    ) -> Result<(), OutgoingError> {
+        if self.out.head_released() || self.ended {
+            return Err(OutgoingError::HeadersSentWrite);
+        }
+        let links: Vec<&str> = links.into_iter().collect();
+        if links.is_empty() {
+            return Ok(());
+        }
+        if let Some(bad) = links.iter().find(|l| !is_link(l)) {
+            return Err(OutgoingError::InvalidHints {
+                received: inspect_str(bad),
+            });
+        }
+        let link = latin1_bytes(&links.join(", "));
+        validate_value_bytes(HEADER_CONTENT, b"Link", &link)?;
+        let mut block = BytesMut::with_capacity(40 + link.len());
+        block.put_slice(b"HTTP/1.1 103 Early Hints\r\nLink: ");
+        block.put_slice(&link);
+        block.put_slice(b"\r\n");
+        for (name, value) in extra {
+            validate_header_name(name)?;
+            let v = value.joined(b",");
+            validate_value_bytes(HEADER_CONTENT, name.as_bytes(), &v)?;
+            block.put_slice(name.as_bytes());
+            block.put_slice(b": ");
+            block.put_slice(&v);
+            block.put_slice(b"\r\n");
+        }
+        block.put_slice(b"\r\n");
+        self.interim(block.freeze())
+    }
+
+    // ----- state -----
+
+    /// `headersSent` (RES-26): the header block was rendered (it may still be held back).
     pub fn headers_sent(&self) -> bool {
-        false
+        self.rendered
     }
-    /// `writableEnded`.
+
+    /// The rendered header block left the response for the output queue (Node's
+    /// `_headerSent`), as opposed to [`Self::headers_sent`].
+    pub fn header_flushed(&self) -> bool {
+        self.out.head_released()
+    }
+
+    /// `writableEnded`: `end()` was called (successfully).
     pub fn writable_ended(&self) -> bool {
-        false
+        self.ended
     }
+
+    /// `finished` (same as `writableEnded`).
+    pub fn finished(&self) -> bool {
+        self.ended
+    }
+
+    /// `destroyed`: [`Self::destroy`] was called.
+    pub fn destroyed(&self) -> bool {
+        self.destroyed
+    }
+
+    /// `chunkedEncoding`: the body uses chunked coding (decided at rendering).
+    pub fn chunked_encoding(&self) -> bool {
+        self.chunked
+    }
+
+    /// `shouldKeepAlive` as it stands (rendering may change it, RES-14, RES-17, SRV-7).
+    pub fn keep_alive(&self) -> bool {
+        self.keep_alive
+    }
+
     /// A `100 Continue` was written (SRV-7).
     pub fn sent_continue(&self) -> bool {
-        false
+        self.sent_continue
     }
+
     /// The connection ends after this response (RES-14, RES-15, RES-17, RES-18).
     /// Meaningful once the header block is rendered.
     pub fn is_last(&self) -> bool {
-        false
+        self.last
     }
-    /// The rendered header block has been queued for output (Node's `_headerSent`:
-    /// it left the response, as opposed to `headers_sent`, which is true once rendered).
-    pub fn header_flushed(&self) -> bool {
-        false
+
+    /// Marks this response as the connection's last (Node sets `_last` when the
+    /// client half-closed with `httpAllowHalfOpen`, SRV-16).
+    pub fn mark_last(&mut self) {
+        self.last = true;
     }
-    /// Bytes queued and not yet taken.
+
+    /// Bytes queued and not yet taken (a held-back header block is not counted).
     pub fn buffered_len(&self) -> usize {
-        self.out.iter().map(Bytes::len).sum()
+        self.out.len()
     }
+
     /// Moves every queued wire segment to `dst`, in order.
     pub fn take_output(&mut self, dst: &mut VecDeque<Bytes>) {
-        dst.extend(self.out.drain(..));
+        self.out.take(dst);
     }
-    /// Ended, and every byte taken: the connection may treat it as finished.
-    pub fn is_complete(&self) -> bool {
-        false
-    }
-    /// Marks the response destroyed (the connection died).
-    pub fn destroy(&mut self) {}
-}
 
-impl From<&str> for HeaderValue {
-    fn from(s: &str) -> Self {
-        Self::Text(Bytes::copy_from_slice(s.as_bytes()))
+    /// Ended, and every byte taken: the connection may treat it as finished once its
+    /// socket flushed them (`writableFinished`, RES-27).
+    pub fn is_complete(&self) -> bool {
+        self.ended && self.out.is_drained()
+    }
+
+    /// Marks the response destroyed (the connection died): queued output is dropped,
+    /// later writes fail with `ERR_STREAM_DESTROYED` and nothing more is queued.
+    pub fn destroy(&mut self) {
+        self.destroyed = true;
+        self.out.close();
     }
 }

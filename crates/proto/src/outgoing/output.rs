@@ -1,0 +1,133 @@
+//! The wire output of an outgoing message: a queue of [`Bytes`] segments, the
+//! rendered header block held back until the first body bytes (RES-21), and body
+//! coding through [`crate::body::Encoder`] (RES-19), which never copies the caller's
+//! bytes.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use crate::body::Encoder;
+use crate::headers::Headers;
+
+/// Queued segments plus the held-back header block.
+#[derive(Debug, Default)]
+pub(crate) struct Output {
+    /// The rendered header block, not yet released (Node's `_header` while
+    /// `_headerSent` is false).
+    held: Option<Bytes>,
+    /// The header block was released to the queue (Node's `_headerSent`).
+    head_released: bool,
+    queue: VecDeque<Bytes>,
+    /// Bytes in `queue`.
+    queued: usize,
+    /// [`Output::close`] was called: everything is dropped from now on.
+    closed: bool,
+}
+
+impl Output {
+    /// Holds the rendered header block back until [`Output::release_head`].
+    pub(crate) fn hold_head(&mut self, head: Bytes) {
+        if !self.closed {
+            self.held = Some(head);
+        }
+    }
+
+    /// Queues the held header block, if any (RES-21).
+    pub(crate) fn release_head(&mut self) {
+        if let Some(head) = self.held.take() {
+            self.head_released = true;
+            self.push(head);
+        }
+    }
+
+    /// Whether the header block was released (Node's `_headerSent`).
+    pub(crate) fn head_released(&self) -> bool {
+        self.head_released
+    }
+
+    /// Queues one segment (empty ones are skipped).
+    pub(crate) fn push(&mut self, seg: Bytes) {
+        if !seg.is_empty() && !self.closed {
+            self.queued += seg.len();
+            self.queue.push_back(seg);
+        }
+    }
+
+    /// Releases the header block, then queues one piece of body: as it is, or as a
+    /// chunk (size line, the same `Bytes`, CRLF; nothing for an empty piece).
+    pub(crate) fn body(&mut self, data: Bytes, chunked: bool) {
+        self.release_head();
+        if chunked {
+            for seg in Encoder::Chunked.encode(data) {
+                self.push(seg);
+            }
+        } else {
+            self.push(data);
+        }
+    }
+
+    /// Releases the header block, then queues the last chunk and the trailers
+    /// (`"0\r\n" + trailers + "\r\n"`). The trailers were checked when they were
+    /// added; the encoder checks them again and the terminator is written without
+    /// them if that ever failed, so nothing invalid reaches the wire.
+    pub(crate) fn last_chunk(&mut self, trailers: &Headers) {
+        self.release_head();
+        let segs = Encoder::Chunked
+            .finish(Some(trailers))
+            .or_else(|_| Encoder::Chunked.finish(None))
+            .unwrap_or_default();
+        for seg in segs {
+            self.push(seg);
+        }
+    }
+
+    /// Bytes queued and not yet taken.
+    pub(crate) fn len(&self) -> usize {
+        self.queued
+    }
+
+    /// Nothing queued and nothing held.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.queue.is_empty() && self.held.is_none()
+    }
+
+    /// Moves every queued segment to `dst`, in order.
+    pub(crate) fn take(&mut self, dst: &mut VecDeque<Bytes>) {
+        self.queued = 0;
+        dst.extend(self.queue.drain(..));
+    }
+
+    /// Drops everything queued or held, and everything queued from now on (the
+    /// connection is gone).
+    pub(crate) fn close(&mut self) {
+        self.closed = true;
+        self.held = None;
+        self.queue.clear();
+        self.queued = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_waits_for_the_body() {
+        let mut o = Output::default();
+        o.push(Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n"));
+        o.hold_head(Bytes::from_static(b"H\r\n\r\n"));
+        assert_eq!(o.len(), 25);
+        assert!(!o.head_released());
+        let body = Bytes::from_static(b"abc");
+        o.body(body.clone(), true);
+        assert!(o.head_released());
+        let mut dst = VecDeque::new();
+        o.take(&mut dst);
+        assert_eq!(dst.len(), 5);
+        assert_eq!(&dst[1][..], b"H\r\n\r\n");
+        assert_eq!(dst[3].as_ptr(), body.as_ptr(), "the body is not copied");
+        assert_eq!(o.len(), 0);
+        assert!(o.is_drained());
+    }
+}

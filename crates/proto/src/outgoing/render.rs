@@ -1,0 +1,330 @@
+//! Rendering an outgoing header block and choosing the body framing (RES-11 …
+//! RES-18, RES-20): the first line, the user fields, then `Date`, `Connection`,
+//! `Keep-Alive` and `Content-Length` or `Transfer-Encoding`.
+//!
+//! Everything a message decides here (chunked or not, whether the connection ends
+//! after it, the Content-Length it compares against) comes back in [`Rendered`]; the
+//! caller commits it only when rendering succeeded, so a failed render changes
+//! nothing. Every name and value is checked again as it is written: no CR, LF or NUL
+//! can reach the wire from a field.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::error::{OutgoingError, js_to_number};
+use super::store::HeaderStore;
+use super::value::{HeaderValue, int_bytes, join};
+use crate::validate::{HEADER_CONTENT, validate_header_name, validate_value_bytes};
+
+/// Where the user fields come from (RES-8).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Fields<'a> {
+    /// The header store, in store order.
+    Store(&'a HeaderStore),
+    /// `writeHead` headers rendered directly, in the given order, duplicates kept.
+    Direct(&'a [(&'a str, HeaderValue)]),
+}
+
+/// The persistent effects of `removeHeader` (RES-4).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Removed {
+    /// `removeHeader('connection')`: no automatic Connection field.
+    pub(crate) connection: bool,
+    /// `removeHeader('content-length')`: no automatic Content-Length.
+    pub(crate) content_length: bool,
+    /// `removeHeader('transfer-encoding')`: no automatic chunked coding.
+    pub(crate) transfer_encoding: bool,
+}
+
+/// What the message knows when it renders.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Policy<'a> {
+    /// Names whose list values are joined with `"; "` (`uniqueHeaders`, RES-12).
+    pub(crate) unique: &'a [Box<str>],
+    /// The automatic `Date` value, when `sendDate` is on and a clock date is known.
+    pub(crate) date: Option<&'a [u8]>,
+    /// `shouldKeepAlive`.
+    pub(crate) keep_alive: bool,
+    /// `_last` before rendering.
+    pub(crate) last: bool,
+    /// `removeHeader` effects so far.
+    pub(crate) removed: Removed,
+    /// The message may carry a body (RES-16).
+    pub(crate) has_body: bool,
+    /// `useChunkedEncodingByDefault` (RES-18).
+    pub(crate) chunked_by_default: bool,
+    /// A client request on an agent (RES-14); always false for a response.
+    pub(crate) agent: bool,
+    /// The body length when `end()` renders the block (RES-15 case 3).
+    pub(crate) known_length: Option<u64>,
+    /// Status 204 or 304: a user `Transfer-Encoding: chunked` is sent but not applied,
+    /// and the message becomes non-persistent (RES-17).
+    pub(crate) no_chunked_status: bool,
+    /// `keepAliveTimeout` in milliseconds (0: no Keep-Alive field).
+    pub(crate) keep_alive_timeout_ms: u64,
+    /// `maxRequestsPerSocket` (`max=` when > 0).
+    pub(crate) max_requests: u32,
+    /// The `maxRequestsPerSocket` limit was reached (SRV-5).
+    pub(crate) limit_reached: bool,
+}
+
+/// A rendered header block and the decisions taken with it.
+#[derive(Debug, Clone)]
+pub(crate) struct Rendered {
+    /// The whole block, first line to the empty line.
+    pub(crate) head: Bytes,
+    /// The body uses chunked coding.
+    pub(crate) chunked: bool,
+    /// The connection ends after this message (`_last`).
+    pub(crate) last: bool,
+    /// `shouldKeepAlive` after rendering.
+    pub(crate) keep_alive: bool,
+    /// `removeHeader` effects after rendering (a user field clears its flag).
+    pub(crate) removed: Removed,
+    /// `_contentLength`: the user field's value (`+value`), else the known length.
+    pub(crate) content_length: Option<f64>,
+    /// The user sent an `Expect` field: the block is to be sent at once.
+    pub(crate) expect: bool,
+}
+
+/// Which fields the user supplied (Node's `state` in `_storeHeader`).
+#[derive(Debug, Default)]
+struct Seen {
+    connection: bool,
+    content_length: bool,
+    transfer_encoding: bool,
+    date: bool,
+    expect: bool,
+    trailer: bool,
+    /// A `Keep-Alive` field: no automatic one (Node's `_defaultKeepAlive = false`).
+    keep_alive: bool,
+}
+
+struct Render<'p> {
+    out: BytesMut,
+    seen: Seen,
+    policy: &'p Policy<'p>,
+    last: bool,
+    keep_alive: bool,
+    chunked: bool,
+    removed: Removed,
+    content_length: Option<f64>,
+}
+
+/// `(?:^|\W)word(?:$|\W)`, case-insensitive: `word` as a whole word anywhere in `value`
+/// (Node's tests for `close` and `chunked`).
+pub(crate) fn has_word(value: &[u8], word: &[u8]) -> bool {
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let n = word.len();
+    if n == 0 || value.len() < n {
+        return false;
+    }
+    (0..=value.len() - n).any(|i| {
+        value[i..i + n].eq_ignore_ascii_case(word)
+            && (i == 0 || !is_word(value[i - 1]))
+            && value.get(i + n).is_none_or(|&b| !is_word(b))
+    })
+}
+
+/// Whether `name` is listed in `uniqueHeaders` (case-insensitive).
+pub(crate) fn is_unique(unique: &[Box<str>], name: &str) -> bool {
+    unique.iter().any(|u| u.eq_ignore_ascii_case(name))
+}
+
+impl Render<'_> {
+    /// One header as Node's `processHeader`: list values become one line per element,
+    /// except `cookie` with two or more elements and `uniqueHeaders` names, which are
+    /// joined with `"; "` (RES-12).
+    fn header(&mut self, name: &str, value: &HeaderValue) -> Result<(), OutgoingError> {
+        validate_header_name(name)?;
+        match value {
+            HeaderValue::Text(b) => self.line(name, b),
+            HeaderValue::Int(n) => self.line(name, &int_bytes(*n)),
+            HeaderValue::List(items) => {
+                let cookie = items.len() >= 2 && name.eq_ignore_ascii_case("cookie");
+                if cookie || is_unique(self.policy.unique, name) {
+                    self.line(name, &join(items, b"; "))
+                } else {
+                    items.iter().try_for_each(|item| self.line(name, item))
+                }
+            }
+        }
+    }
+
+    /// `name: value\r\n` after checking the value, then Node's `matchHeader`.
+    fn line(&mut self, name: &str, value: &[u8]) -> Result<(), OutgoingError> {
+        validate_value_bytes(HEADER_CONTENT, name.as_bytes(), value)?;
+        self.out.reserve(name.len() + value.len() + 4);
+        self.out.put_slice(name.as_bytes());
+        self.out.put_slice(b": ");
+        self.out.put_slice(value);
+        self.out.put_slice(b"\r\n");
+        self.matched(name, value);
+        Ok(())
+    }
+
+    /// What a user field means for persistence and framing (RES-14, RES-15, RES-20).
+    fn matched(&mut self, name: &str, value: &[u8]) {
+        if !(4..=17).contains(&name.len()) {
+            return;
+        }
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        if is("connection") {
+            self.seen.connection = true;
+            self.removed.connection = false;
+            if has_word(value, b"close") {
+                self.last = true;
+            } else {
+                self.keep_alive = true;
+            }
+        } else if is("transfer-encoding") {
+            self.seen.transfer_encoding = true;
+            self.removed.transfer_encoding = false;
+            if has_word(value, b"chunked") {
+                self.chunked = true;
+            }
+        } else if is("content-length") {
+            self.seen.content_length = true;
+            self.content_length = Some(js_to_number(value));
+            self.removed.content_length = false;
+        } else if is("date") {
+            self.seen.date = true;
+        } else if is("expect") {
+            self.seen.expect = true;
+        } else if is("trailer") {
+            self.seen.trailer = true;
+        } else if is("keep-alive") {
+            self.seen.keep_alive = true;
+        }
+    }
+
+    fn auto(&mut self, name: &[u8], value: &[u8]) {
+        self.out.put_slice(name);
+        self.out.put_slice(b": ");
+        self.out.put_slice(value);
+        self.out.put_slice(b"\r\n");
+    }
+
+    /// The automatic fields and the framing decision (RES-13 … RES-18, RES-20).
+    fn finish(mut self) -> Result<Rendered, OutgoingError> {
+        let p = self.policy;
+        if !self.seen.date {
+            if let Some(date) = p.date {
+                self.auto(b"Date", date);
+            }
+        }
+        // RES-17: no chunk coding for 204/304, and no persistence either.
+        if self.chunked && p.no_chunked_status {
+            self.chunked = false;
+            self.keep_alive = false;
+        }
+        // RES-14: persistence.
+        if self.removed.connection {
+            self.last = !self.keep_alive;
+        } else if !self.seen.connection {
+            let persist =
+                self.keep_alive && (self.seen.content_length || p.chunked_by_default || p.agent);
+            if persist && p.limit_reached {
+                self.auto(b"Connection", b"close");
+            } else if persist {
+                self.auto(b"Connection", b"keep-alive");
+                if p.keep_alive_timeout_ms > 0 && !self.seen.keep_alive {
+                    let mut v = String::from("timeout=");
+                    v.push_str(itoa::Buffer::new().format(p.keep_alive_timeout_ms / 1000));
+                    if p.max_requests > 0 {
+                        v.push_str(", max=");
+                        v.push_str(itoa::Buffer::new().format(p.max_requests));
+                    }
+                    self.auto(b"Keep-Alive", v.as_bytes());
+                }
+            } else {
+                self.last = true;
+                self.auto(b"Connection", b"close");
+            }
+        }
+        // RES-15: framing when the user gave neither Content-Length nor Transfer-Encoding.
+        if !self.seen.content_length && !self.seen.transfer_encoding {
+            if !p.has_body {
+                self.chunked = false;
+            } else if !p.chunked_by_default {
+                self.last = true;
+            } else if let (false, false, Some(n)) = (
+                self.seen.trailer,
+                self.removed.content_length,
+                p.known_length,
+            ) {
+                self.auto(b"Content-Length", itoa::Buffer::new().format(n).as_bytes());
+            } else if !self.removed.transfer_encoding {
+                self.auto(b"Transfer-Encoding", b"chunked");
+                self.chunked = true;
+            } else {
+                self.last = true;
+            }
+        }
+        // RES-20: a Trailer field needs chunked coding.
+        if self.seen.trailer && !self.chunked {
+            return Err(OutgoingError::TrailerInvalid);
+        }
+        self.out.put_slice(b"\r\n");
+        Ok(Rendered {
+            head: self.out.freeze(),
+            chunked: self.chunked,
+            last: self.last,
+            keep_alive: self.keep_alive,
+            removed: self.removed,
+            content_length: self.content_length,
+            expect: self.seen.expect,
+        })
+    }
+}
+
+/// Renders `first_line` (already checked, ending in CRLF), the user fields and the
+/// automatic fields, and takes Node's framing and persistence decisions.
+pub(crate) fn render(
+    first_line: &[u8],
+    fields: Fields<'_>,
+    policy: &Policy<'_>,
+) -> Result<Rendered, OutgoingError> {
+    let mut r = Render {
+        out: BytesMut::with_capacity(first_line.len() + 160),
+        seen: Seen::default(),
+        policy,
+        last: policy.last,
+        keep_alive: policy.keep_alive,
+        chunked: false,
+        removed: policy.removed,
+        content_length: policy.known_length.map(|n| n as f64),
+    };
+    r.out.put_slice(first_line);
+    match fields {
+        Fields::Store(store) => {
+            for (name, value) in store.iter() {
+                r.header(name, value)?;
+            }
+        }
+        Fields::Direct(list) => {
+            for (name, value) in list {
+                r.header(name, value)?;
+            }
+        }
+    }
+    r.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_words() {
+        assert!(has_word(b"close", b"close"));
+        assert!(has_word(b"Keep-Alive, CLOSE", b"close"));
+        assert!(has_word(b"x-close", b"close"));
+        assert!(has_word(b"\xe9close", b"close"));
+        assert!(!has_word(b"closed", b"close"));
+        assert!(!has_word(b"_close", b"close"));
+        assert!(!has_word(b"closeclose", b"close"));
+        assert!(has_word(b"closex close", b"close"));
+        assert!(!has_word(b"clos", b"close"));
+        assert!(has_word(b"gzip, chunked", b"chunked"));
+    }
+}

@@ -1,0 +1,235 @@
+//! The header store of an outgoing message (RES-2 … RES-6): Node's `kOutHeaders`.
+//!
+//! Entries are kept in insertion order under their lower-cased name, each with the
+//! casing of the last `set` and the value as given. Values are validated on the way
+//! in (VAL-1, VAL-2); the renderer checks them again before they reach the wire.
+
+use bytes::Bytes;
+
+use super::value::HeaderValue;
+use crate::validate::{HEADER_CONTENT, InvalidHeader, validate_header_name, validate_value_bytes};
+
+/// One stored header: the name as last set and the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    /// The lower-cased name (the store key).
+    key: Box<str>,
+    /// The name with the casing of the last `set`.
+    name: Box<str>,
+    value: HeaderValue,
+}
+
+/// Node's outgoing header store: ordered, case-insensitive, one entry per name.
+///
+/// ```
+/// use courier_proto::outgoing::{HeaderStore, HeaderValue};
+///
+/// let mut h = HeaderStore::new();
+/// h.set("A", 1.into())?;
+/// h.set("B", 2.into())?;
+/// h.set("a", 3.into())?; // replaced in place, new casing
+/// assert_eq!(h.names().collect::<Vec<_>>(), ["a", "b"]);
+/// assert_eq!(h.raw_names().collect::<Vec<_>>(), ["a", "B"]);
+/// assert_eq!(h.get("A"), Some(&HeaderValue::Int(3)));
+/// # Ok::<(), courier_proto::validate::InvalidHeader>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderStore {
+    entries: Vec<Entry>,
+    /// A `set` or `append` happened at some point (Node's `kOutHeaders !== null`);
+    /// stays true when every entry was removed again (RES-8 picks its path on it).
+    used: bool,
+}
+
+/// Node's `validateHeaderName` + `validateHeaderValue` for one header (VAL-1, VAL-2):
+/// every element of a list is checked (Node checks `String(array)`, the elements
+/// joined with `,`, which comes to the same).
+///
+/// ```
+/// use courier_proto::outgoing::{HeaderValue, check_header};
+///
+/// assert!(check_header("X-Ok", &HeaderValue::from("a\tb\u{ff}")).is_ok());
+/// let err = check_header("X-Bad", &HeaderValue::from("a\r\nb")).unwrap_err();
+/// assert_eq!(err.message(), r#"Invalid character in header content ["X-Bad"]"#);
+/// assert!(check_header("X-Bad", &HeaderValue::from("ā")).is_err()); // above U+00FF
+/// ```
+pub fn check_header(name: &str, value: &HeaderValue) -> Result<(), InvalidHeader> {
+    validate_header_name(name)?;
+    check_value(name, value)
+}
+
+/// The value half of [`check_header`].
+fn check_value(name: &str, value: &HeaderValue) -> Result<(), InvalidHeader> {
+    match value {
+        HeaderValue::Text(b) => validate_value_bytes(HEADER_CONTENT, name.as_bytes(), b),
+        HeaderValue::Int(_) => Ok(()),
+        HeaderValue::List(items) => items
+            .iter()
+            .try_for_each(|b| validate_value_bytes(HEADER_CONTENT, name.as_bytes(), b)),
+    }
+}
+
+impl HeaderStore {
+    /// An empty store that was never used.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.key.eq_ignore_ascii_case(name))
+    }
+
+    /// `setHeader(name, value)` (RES-2): validates, then stores; an existing entry of
+    /// the same name (any case) is replaced in place and takes the new casing.
+    pub fn set(&mut self, name: &str, value: HeaderValue) -> Result<(), InvalidHeader> {
+        check_header(name, &value)?;
+        self.set_unchecked(name, value);
+        Ok(())
+    }
+
+    /// [`HeaderStore::set`] for a name and value already checked.
+    pub(crate) fn set_unchecked(&mut self, name: &str, value: HeaderValue) {
+        self.used = true;
+        match self.position(name) {
+            Some(i) => {
+                let e = &mut self.entries[i];
+                e.name = name.into();
+                e.value = value;
+            }
+            None => self.entries.push(Entry {
+                key: name.to_ascii_lowercase().into(),
+                name: name.into(),
+                value,
+            }),
+        }
+    }
+
+    /// `appendHeader(name, value)` (RES-5): validates; an absent name is set, else the
+    /// stored value becomes a list and the value (each element of a list) is appended.
+    /// The stored casing is kept.
+    ///
+    /// ```
+    /// use courier_proto::outgoing::{HeaderStore, HeaderValue};
+    ///
+    /// let mut h = HeaderStore::new();
+    /// h.set("X-Foo", "a".into())?;
+    /// h.append("x-foo", "b".into())?;
+    /// assert_eq!(h.get("x-foo"), Some(&HeaderValue::from(vec!["a", "b"])));
+    /// assert_eq!(h.raw_names().collect::<Vec<_>>(), ["X-Foo"]);
+    /// # Ok::<(), courier_proto::validate::InvalidHeader>(())
+    /// ```
+    pub fn append(&mut self, name: &str, value: HeaderValue) -> Result<(), InvalidHeader> {
+        check_header(name, &value)?;
+        self.append_unchecked(name, value);
+        Ok(())
+    }
+
+    pub(crate) fn append_unchecked(&mut self, name: &str, value: HeaderValue) {
+        let Some(i) = self.position(name) else {
+            self.set_unchecked(name, value);
+            return;
+        };
+        let slot = &mut self.entries[i].value;
+        let mut items: Vec<Bytes> =
+            core::mem::replace(slot, HeaderValue::List(Vec::new())).into_items();
+        items.extend(value.into_items());
+        *slot = HeaderValue::List(items);
+    }
+
+    /// `getHeader(name)` (RES-3): case-insensitive, the value as stored.
+    pub fn get(&self, name: &str) -> Option<&HeaderValue> {
+        self.position(name).map(|i| &self.entries[i].value)
+    }
+
+    /// `hasHeader(name)` (RES-3).
+    pub fn contains(&self, name: &str) -> bool {
+        self.position(name).is_some()
+    }
+
+    /// Deletes the entry (`removeHeader`, RES-4); returns whether there was one. The
+    /// persistent side effects of RES-4 belong to the message.
+    pub fn remove(&mut self, name: &str) -> bool {
+        match self.position(name) {
+            Some(i) => {
+                self.entries.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `getHeaderNames()` (RES-3): lower-cased names in store order.
+    pub fn names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.entries.iter().map(|e| &*e.key)
+    }
+
+    /// `getRawHeaderNames()` (RES-3): names with the casing of the last `set`.
+    pub fn raw_names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.entries.iter().map(|e| &*e.name)
+    }
+
+    /// `(raw name, value)` in store order: what the header block is rendered from.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &HeaderValue)> + '_ {
+        self.entries.iter().map(|e| (&*e.name, &e.value))
+    }
+
+    /// `getHeaders()` (RES-3): `(lower-cased name, value)` in store order.
+    pub fn snapshot(&self) -> Vec<(&str, &HeaderValue)> {
+        self.entries.iter().map(|e| (&*e.key, &e.value)).collect()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// No entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Whether `set` or `append` was ever called (Node's `kOutHeaders !== null`),
+    /// even if every entry was removed since. `writeHead` then routes its headers
+    /// through the store (RES-8).
+    pub fn was_used(&self) -> bool {
+        self.used
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_turns_values_into_lists() {
+        let mut h = HeaderStore::new();
+        h.set("A", 1.into()).unwrap();
+        h.append("a", vec!["2", "3"].into()).unwrap();
+        assert_eq!(h.get("A"), Some(&HeaderValue::from(vec!["1", "2", "3"])));
+        h.append("New", "x".into()).unwrap();
+        assert_eq!(h.get("new"), Some(&HeaderValue::from("x")));
+    }
+
+    #[test]
+    fn removal_keeps_the_store_used() {
+        let mut h = HeaderStore::new();
+        assert!(!h.was_used());
+        h.set("X", "1".into()).unwrap();
+        assert!(h.remove("x"));
+        assert!(!h.remove("x"));
+        assert!(h.is_empty());
+        assert!(h.was_used());
+    }
+
+    #[test]
+    fn invalid_input_is_refused() {
+        let mut h = HeaderStore::new();
+        assert!(h.set("a b", "1".into()).is_err());
+        assert!(h.set("", "1".into()).is_err());
+        assert!(h.set("x", HeaderValue::from(vec!["ok", "b\0ad"])).is_err());
+        assert!(h.append("x", "\n".into()).is_err());
+        assert!(!h.was_used());
+    }
+}
