@@ -12,6 +12,7 @@
 //!
 //! let mut peer = ServerPeer::new(ServerConfig::default(), Instant::now());
 //! peer.send(b"GET / HTTP/1.1\r\n\r\n"); // no Host: Node answers 400 itself (SRV-4)
+//! peer.events();
 //! peer.pump();
 //! assert!(peer.take_wire().starts_with(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"));
 //! assert!(peer.closed().is_some());

@@ -671,6 +671,7 @@ fn srv_18_keep_alive_timer_and_advertised_seconds() {
         end(&mut p, id, "ok");
         let wire = text(&mut p);
         assert!(wire.contains(&format!("Keep-Alive: {adv}\r\n")), "{wire}");
+        assert!(matches!(p.events()[..], [ServerEvent::Finished { status: 200, .. }]));
         p.advance(ms(kat + 999));
         assert_eq!(p.closed(), None);
         p.advance(ms(1));
