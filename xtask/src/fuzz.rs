@@ -345,7 +345,7 @@ fn minimized_files(dir: &Path) -> Vec<PathBuf> {
 // seeds
 
 /// How a seed's knob bytes are chosen (see `courier_proto::fuzzing`).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Knobs {
     /// llhttp leniency names mapped to flag bits (0 = strict).
     lenient_bits: u16,
@@ -463,8 +463,8 @@ fn load_cases() -> crate::Result<Vec<Case>> {
 /// The seed files per target, by file name.
 fn seed_set() -> crate::Result<BTreeMap<&'static str, BTreeMap<String, Vec<u8>>>> {
     let mut out: BTreeMap<&'static str, BTreeMap<String, Vec<u8>>> = BTreeMap::new();
-    let mut add = |target: &'static str, name: &str, k: Knobs, body: &[u8]| {
-        let mut bytes = knobs(k).to_vec();
+    let mut add = |target: &'static str, name: &str, k: [u8; 4], body: &[u8]| {
+        let mut bytes = k.to_vec();
         bytes.extend_from_slice(body);
         let set = out.entry(target).or_default();
         if set.values().any(|b| *b == bytes) {
@@ -484,7 +484,7 @@ fn seed_set() -> crate::Result<BTreeMap<&'static str, BTreeMap<String, Vec<u8>>>
                 let mut req = b"GET ".to_vec();
                 req.extend_from_slice(input);
                 req.extend_from_slice(b" HTTP/1.1\r\nHost: x\r\n\r\n");
-                add("request_parse", &case.name, case.knobs, &req);
+                add("request_parse", &case.name, knobs(case.knobs), &req);
             }
             "request" | "response" => {
                 let target = if case.kind == "request" {
@@ -492,13 +492,18 @@ fn seed_set() -> crate::Result<BTreeMap<&'static str, BTreeMap<String, Vec<u8>>>
                 } else {
                     "response_parse"
                 };
-                add(target, &case.name, case.knobs, input);
+                add(target, &case.name, knobs(case.knobs), input);
+                if case.kind == "request" && case.knobs == Knobs::default() {
+                    // server_conn: listeners for upgrades, 256-byte reads, answer at End.
+                    let listeners = if upgrade { 0b1100 } else { 0 };
+                    add("server_conn", &case.name, [listeners, 255, 0, 0], input);
+                }
                 if upgrade {
                     let take = Knobs {
                         take_leftover: true,
                         ..case.knobs
                     };
-                    add(target, &format!("{}-take", case.name), take, input);
+                    add(target, &format!("{}-take", case.name), knobs(take), input);
                 }
                 if case.kind == "response" && case.knobs.context == 0 {
                     let connect = Knobs {
@@ -506,7 +511,12 @@ fn seed_set() -> crate::Result<BTreeMap<&'static str, BTreeMap<String, Vec<u8>>>
                         ..case.knobs
                     };
                     if input.starts_with(b"HTTP/1.1 200") && !upgrade {
-                        add(target, &format!("{}-connect", case.name), connect, input);
+                        add(
+                            target,
+                            &format!("{}-connect", case.name),
+                            knobs(connect),
+                            input,
+                        );
                     }
                 }
                 // chunked_decode: the bytes after the first head of a chunked message.
@@ -515,7 +525,7 @@ fn seed_set() -> crate::Result<BTreeMap<&'static str, BTreeMap<String, Vec<u8>>>
                 {
                     let body = &input[at + 4..];
                     if !body.is_empty() {
-                        add("chunked_decode", &case.name, case.knobs, body);
+                        add("chunked_decode", &case.name, knobs(case.knobs), body);
                     }
                 }
             }

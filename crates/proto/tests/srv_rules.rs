@@ -671,7 +671,10 @@ fn srv_18_keep_alive_timer_and_advertised_seconds() {
         end(&mut p, id, "ok");
         let wire = text(&mut p);
         assert!(wire.contains(&format!("Keep-Alive: {adv}\r\n")), "{wire}");
-        assert!(matches!(p.events()[..], [ServerEvent::Finished { status: 200, .. }]));
+        assert!(matches!(
+            p.events()[..],
+            [ServerEvent::Finished { status: 200, .. }]
+        ));
         p.advance(ms(kat + 999));
         assert_eq!(p.closed(), None);
         p.advance(ms(1));
@@ -845,4 +848,20 @@ fn msg_12_draining_is_bounded() {
     p.events();
     p.pump();
     assert_eq!(p.closed(), Some(Close::AfterFlush));
+}
+
+#[test]
+fn srv_14_nothing_is_written_after_a_last_response() {
+    // Two pipelined requests without Host: the first 400 ends the connection; the
+    // second is dispatched (as in Node) but its 400 is never written.
+    let mut p = peer(ServerConfig::default());
+    p.send(b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
+    let ev = p.events();
+    assert_eq!(requests(&ev).len(), 2);
+    let second = requests(&ev)[1].0;
+    assert!(ev.contains(&ServerEvent::Dropped { id: second }));
+    assert_eq!(
+        text(&mut p),
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    );
 }

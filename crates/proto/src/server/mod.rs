@@ -655,15 +655,22 @@ impl ServerConn {
             }
             None => {}
         }
+        // 5. the event
+        self.events
+            .push_back(ServerEvent::Request { id, head, dispatch });
+        if !matches!(self.state, State::Open) {
+            // A last response already ended the connection (SRV-14): this one is
+            // dispatched, as Node does, but never written.
+            res.destroy();
+            self.events.push_back(ServerEvent::Dropped { id });
+            return;
+        }
         self.slots.push_back(Slot {
             id,
             res,
             head_handed: false,
             timeout_listener: false,
         });
-        // 5. the event
-        self.events
-            .push_back(ServerEvent::Request { id, head, dispatch });
     }
 
     /// SRV-16: end of input at a message boundary.
