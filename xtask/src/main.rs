@@ -2,7 +2,7 @@
 //!
 //! Each subcommand lives in its own module with a `run(args)` function.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bench;
@@ -27,6 +27,39 @@ pub(crate) fn shared() -> PathBuf {
     std::env::var_os("COURIER_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("..").join("shared"))
+}
+
+/// Runs `f`; a panic becomes `Err` with the panic message.
+pub(crate) fn catch_panic<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default()
+    })
+}
+
+/// `Ok` when `problems` is empty, else one error listing them, one a line.
+pub(crate) fn verdict(problems: Vec<String>) -> Result {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+/// Writes a generated file (creating its folder), or with `check` writes nothing.
+/// Returns whether the file already held exactly `text`.
+pub(crate) fn write_or_check(path: &Path, text: &str, check: bool) -> Result<bool> {
+    let current = std::fs::read_to_string(path).ok();
+    let fresh = current.as_deref() == Some(text);
+    if !check && !fresh {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(fresh)
 }
 
 const USAGE: &str = "usage: cargo xtask <command> [args]
