@@ -9,7 +9,9 @@ mod bench;
 mod ci;
 mod codegen;
 mod conformance;
+mod diff;
 mod fuzz;
+mod probe;
 
 /// The result type of every subcommand: an error is a message for the user.
 pub(crate) type Result<T = ()> = std::result::Result<T, String>;
@@ -37,6 +39,15 @@ pub(crate) fn catch_panic<T>(f: impl FnOnce() -> T) -> std::result::Result<T, St
             .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
             .unwrap_or_default()
     })
+}
+
+/// Whether `args` ask for help (`--help` or `-h`); if so, prints `usage`.
+pub(crate) fn help_asked(args: &[String], usage: &str) -> bool {
+    let asked = args.iter().any(|a| a == "--help" || a == "-h");
+    if asked {
+        println!("{usage}");
+    }
+    asked
 }
 
 /// `Ok` when `problems` is empty, else one error listing them, one a line.
@@ -68,6 +79,9 @@ commands:
   ci                      fmt check, clippy, tests, doc tests, codegen --check, fuzz-corpus replay
   codegen [--check]       generate STATUS_CODES / METHODS from ../shared/spec
   conformance             run the llhttp corpus through proto and compare with Node v20
+  probe server [FLAGS]    request bytes (JSON lines on stdin) through our server connection
+  diff server [...]       the server probe against Node v20, field by field (see diff server --help)
+  diff import-llhttp      regenerate conformance/server/llhttp-requests*.jsonl from the corpus
   fuzz TARGET [--seconds N]   run a cargo-fuzz target (stable, -s none)
   bench parse             head parsing and chunked decoding beside raw httparse
 ";
@@ -84,6 +98,8 @@ fn main() -> ExitCode {
         "conformance" => conformance::run(rest),
         "fuzz" => fuzz::run(rest),
         "bench" => bench::run(rest),
+        "probe" => probe::run(rest),
+        "diff" => diff::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())
