@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-mod corpus;
-mod expected;
-mod outcome;
-mod record;
+pub(crate) mod corpus;
+pub(crate) mod expected;
+pub(crate) mod outcome;
+pub(crate) mod record;
 mod run;
 
 use corpus::Case;
@@ -36,7 +36,7 @@ const USAGE: &str = "usage: cargo xtask conformance [--verbose] [--case ID]
   --check     with --record: compare a fresh recording with the fixtures, write nothing";
 
 /// The folder of the converted llhttp corpus.
-fn corpus_dir(shared: &Path) -> PathBuf {
+pub(crate) fn corpus_dir(shared: &Path) -> PathBuf {
     shared.join("conformance").join("llhttp")
 }
 
@@ -119,29 +119,19 @@ fn record_fixtures(root: &Path, shared: &Path, cases: &[Case], check: bool) -> c
         if c.derived() {
             head["derived"] = json!("URL embedded as `GET <url> HTTP/1.1` + `Host: example.com`");
         }
-        // `id` first for readability; the rest in serde_json's (sorted) key order.
-        let body = head.to_string();
-        let outcome = o.to_json().to_string();
         let text = files.entry(&c.file).or_default();
         let _ = writeln!(
             text,
-            "{{\"id\":{},{},{}",
-            json!(c.id),
-            &body[1..body.len() - 1],
-            &outcome[1..]
+            "{}",
+            record::line_with_id(&c.id, &[&head, &o.to_json()])
         );
     }
     let dir = fixture_dir(root);
     let mut stale = Vec::new();
     for (file, text) in &files {
         let path = dir.join(format!("{file}.jsonl"));
-        if check {
-            if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-                stale.push(path.display().to_string());
-            }
-        } else {
-            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if !crate::write_or_check(&path, text, check)? {
+            stale.push(path.display().to_string());
         }
     }
     if check {
@@ -234,25 +224,17 @@ pub(crate) struct CaseResult<'a> {
 /// Runs one case through proto and compares it with Node's fixture. A panic in
 /// the parser is caught and becomes a difference.
 fn evaluate<'a>(case: &'a Case, node: &'a Outcome) -> CaseResult<'a> {
-    let proto = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run::run(case)))
-        .unwrap_or_else(|p| {
-            let msg = p
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_default();
-            Outcome {
-                category: Category::Reject,
-                error: Some(outcome::ErrorInfo {
-                    code: "PANIC".into(),
-                    reason: msg,
-                    offset: None,
-                }),
-                messages: Vec::new(),
-                upgrade_head: None,
-                notes: Vec::new(),
-            }
-        });
+    let proto = crate::catch_panic(|| run::run(case)).unwrap_or_else(|msg| Outcome {
+        category: Category::Reject,
+        error: Some(outcome::ErrorInfo {
+            code: "PANIC".into(),
+            reason: msg,
+            offset: None,
+        }),
+        messages: Vec::new(),
+        upgrade_head: None,
+        notes: Vec::new(),
+    });
     let cmp = outcome::compare(node, &proto);
     let ll = &case.llhttp;
     let llhttp_agrees = ll.category == proto.category
@@ -396,11 +378,7 @@ impl<'a> Report<'a> {
                 self.unknown.join(", ")
             ));
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("\n"))
-        }
+        crate::verdict(problems)
     }
 
     /// The table, then the differences (in full with `verbose`).

@@ -601,7 +601,8 @@ fn slug(id: &str) -> String {
     s
 }
 
-fn fnv32(bytes: &[u8]) -> u32 {
+/// FNV-1a, 32 bits: a short stable name for a byte string.
+pub(crate) fn fnv32(bytes: &[u8]) -> u32 {
     bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     })

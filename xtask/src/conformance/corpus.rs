@@ -22,6 +22,8 @@ pub(crate) enum Side {
 pub(crate) struct Case {
     /// The corpus id, e.g. `request/content-length.md#funky-content-length-with-body`.
     pub(crate) id: String,
+    /// The corpus title of the case, e.g. `Funky Content-Length with body`.
+    pub(crate) title: String,
     /// The corpus file stem, e.g. `request-content-length`.
     pub(crate) file: String,
     /// `request`, `response` or `url`.
@@ -139,6 +141,7 @@ fn parse_case(file: &str, v: &Value) -> crate::Result<Case> {
     let llhttp = llhttp_expectation(&kind, &mode, v.get("summary").unwrap_or(&Value::Null))?;
     Ok(Case {
         id,
+        title: s("title")?,
         file: file.to_owned(),
         kind,
         side,

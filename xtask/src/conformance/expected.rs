@@ -7,35 +7,48 @@ use std::path::Path;
 /// Case id → reason.
 pub(crate) type Expected = BTreeMap<String, String>;
 
-/// Parses the list; every entry needs a reason, and an id appears once.
-pub(crate) fn parse(text: &str) -> crate::Result<Expected> {
-    let mut out = Expected::new();
-    for (n, line) in text.lines().enumerate() {
+/// The entries of a list file: `(line number, first word, the rest trimmed)` for
+/// every line that is neither blank nor a `#` comment.
+pub(crate) fn entries(text: &str) -> impl Iterator<Item = (usize, &str, &str)> {
+    text.lines().enumerate().filter_map(|(n, line)| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
-            continue;
+            return None;
         }
-        let (id, reason) = line
+        let (first, rest) = line
             .split_once(char::is_whitespace)
             .map(|(a, b)| (a, b.trim()))
             .unwrap_or((line, ""));
+        Some((n + 1, first, rest))
+    })
+}
+
+/// Parses the list; every entry needs a reason, and an id appears once.
+pub(crate) fn parse(text: &str) -> crate::Result<Expected> {
+    let mut out = Expected::new();
+    for (n, id, reason) in entries(text) {
         if reason.is_empty() {
-            return Err(format!("line {}: `{id}` has no reason", n + 1));
+            return Err(format!("line {n}: `{id}` has no reason"));
         }
         if out.insert(id.to_owned(), reason.to_owned()).is_some() {
-            return Err(format!("line {}: `{id}` is listed twice", n + 1));
+            return Err(format!("line {n}: `{id}` is listed twice"));
         }
     }
     Ok(out)
 }
 
-/// Reads the list (a missing file is an empty list).
-pub(crate) fn load(path: &Path) -> crate::Result<Expected> {
+/// Reads a list file; a missing file reads as empty.
+pub(crate) fn read(path: &Path) -> crate::Result<String> {
     match std::fs::read_to_string(path) {
-        Ok(t) => parse(&t).map_err(|e| format!("{}: {e}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Expected::new()),
+        Ok(t) => Ok(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
         Err(e) => Err(format!("{}: {e}", path.display())),
     }
+}
+
+/// Reads the list (a missing file is an empty list).
+pub(crate) fn load(path: &Path) -> crate::Result<Expected> {
+    parse(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! what Node did to an [`Outcome`] per case.
 
 use std::io::{Read as _, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use base64::Engine as _;
@@ -34,12 +34,19 @@ pub(crate) fn oracle_args(case: &Case) -> Vec<&'static str> {
     a
 }
 
+/// `node-oracle.js` in the shared tools folder; an error when it is missing.
+pub(crate) fn oracle_script(shared: &Path) -> crate::Result<PathBuf> {
+    let oracle = shared.join("tools").join("node-oracle.js");
+    if oracle.is_file() {
+        Ok(oracle)
+    } else {
+        Err(format!("oracle not found at {}", oracle.display()))
+    }
+}
+
 /// Runs every case through Node and returns one outcome per case, in order.
 pub(crate) fn record(shared: &Path, cases: &[&Case]) -> crate::Result<Vec<Outcome>> {
-    let oracle = shared.join("tools").join("node-oracle.js");
-    if !oracle.is_file() {
-        return Err(format!("oracle not found at {}", oracle.display()));
-    }
+    let oracle = oracle_script(shared)?;
     // One oracle run per distinct argument list; results go back in corpus order.
     let mut groups: Vec<(Vec<&'static str>, Vec<usize>)> = Vec::new();
     for (i, c) in cases.iter().enumerate() {
@@ -66,18 +73,6 @@ pub(crate) fn record(shared: &Path, cases: &[&Case]) -> crate::Result<Vec<Outcom
         let results = run_oracle(&oracle, args, &lines)?;
         for (&i, r) in idx.iter().zip(&results) {
             let c = cases[i];
-            if r.get("id").and_then(Value::as_str) != Some(c.id.as_str()) {
-                return Err(format!("oracle answered out of order at {}", c.id));
-            }
-            if let Some(e) = r.get("oracle_error") {
-                return Err(format!("{}: oracle error {e}", c.id));
-            }
-            if r.get("timed_out").and_then(Value::as_bool) == Some(true) {
-                return Err(format!(
-                    "{}: the oracle timed out; re-run or raise --timeout",
-                    c.id
-                ));
-            }
             let o = match c.side {
                 Side::Server => reduce_server(r),
                 Side::Client => reduce_client(r),
@@ -92,7 +87,15 @@ pub(crate) fn record(shared: &Path, cases: &[&Case]) -> crate::Result<Vec<Outcom
         .collect())
 }
 
-fn run_oracle(oracle: &Path, args: &[&str], lines: &[Value]) -> crate::Result<Vec<Value>> {
+/// Runs `node-oracle.js ARGS` once over `lines` (each `{"id", "input_b64", ...}`)
+/// and returns one answer per line, in order. An answer for another id, an
+/// `oracle_error` or a timed-out case is an error: a recording must be complete
+/// and must not depend on timing.
+pub(crate) fn run_oracle(
+    oracle: &Path,
+    args: &[&str],
+    lines: &[Value],
+) -> crate::Result<Vec<Value>> {
     let mut input = String::new();
     for l in lines {
         input += &l.to_string();
@@ -139,7 +142,37 @@ fn run_oracle(oracle: &Path, args: &[&str], lines: &[Value]) -> crate::Result<Ve
             lines.len()
         ));
     }
+    for (line, r) in lines.iter().zip(&results) {
+        let id = line.get("id").unwrap_or(&Value::Null);
+        if r.get("id") != Some(id) {
+            return Err(format!("oracle answered out of order at {id}"));
+        }
+        if let Some(e) = r.get("oracle_error") {
+            return Err(format!("{id}: oracle error {e}"));
+        }
+        if r.get("timed_out").and_then(Value::as_bool) == Some(true) {
+            return Err(format!(
+                "{id}: the oracle timed out; re-run or raise --timeout"
+            ));
+        }
+    }
     Ok(results)
+}
+
+/// One fixture line: `id` first for readability, then the fields of each object
+/// in `parts`, part by part, each in serde_json's sorted key order.
+pub(crate) fn line_with_id(id: &str, parts: &[&Value]) -> String {
+    let mut line = format!("{{\"id\":{}", json!(id));
+    for p in parts {
+        let text = p.to_string();
+        let inner = &text[1..text.len() - 1];
+        if !inner.is_empty() {
+            line.push(',');
+            line.push_str(inner);
+        }
+    }
+    line.push('}');
+    line
 }
 
 fn str_of<'a>(v: &'a Value, k: &str) -> crate::Result<&'a str> {
