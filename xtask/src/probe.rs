@@ -10,10 +10,6 @@ use std::io::Write as _;
 use serde_json::{Value, json};
 
 pub(crate) mod cases;
-// The engine is written elsewhere and replaces this file wholesale; it keeps
-// `pub` items and its own layout.
-#[allow(unreachable_pub)]
-#[rustfmt::skip]
 mod engine;
 pub(crate) mod options;
 

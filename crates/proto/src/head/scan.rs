@@ -1252,11 +1252,13 @@ impl Scanner {
                     _ => i += 1,
                 },
                 S::ValueAlmostDone => {
-                    if c == b'\n' {
-                        i += 1;
-                    } else if !lenient.optional_lf_after_cr {
+                    // Node 20's llhttp requires this LF even with
+                    // `optional_lf_after_cr` (oracle: `X: a\rY: b` with
+                    // insecureHTTPParser is HPE_LF_EXPECTED).
+                    if c != b'\n' {
                         fail!(LfExpected, "Missing expected LF after header value", i);
                     }
+                    i += 1;
                     self.state = S::ValueLws;
                 }
                 S::ValueLws => match c {

@@ -271,8 +271,10 @@ pub struct ServerConn {
     date: Option<Bytes>,
     eof_seen: bool,
     eof_handled: bool,
-    /// The parser failed; nothing more is parsed.
-    parse_failed: bool,
+    /// Nothing more is parsed: the parser failed, or a declined upgrade ended.
+    parse_stopped: bool,
+    /// An upgrade request read as an ordinary request (SRV-8 without a taker).
+    declined_upgrade: Option<ReqId>,
     /// After this response the connection ends (half-open EOF, SRV-16).
     close_after: Option<ReqId>,
     // --- timers ---
@@ -307,7 +309,8 @@ impl ServerConn {
             date: None,
             eof_seen: false,
             eof_handled: false,
-            parse_failed: false,
+            parse_stopped: false,
+            declined_upgrade: None,
             close_after: None,
             last_activity: now,
             last_recv: now,
@@ -347,8 +350,11 @@ impl ServerConn {
     // ------------------------------------------------------------------ input --
 
     /// Bytes received at `now`.
+    ///
+    /// Bytes that arrive after the connection stopped parsing (closing, switched,
+    /// a declined upgrade's message ended) are dropped, as Node never reads them.
     pub fn feed(&mut self, now: Instant, data: &[u8]) {
-        if data.is_empty() || !self.accepts_input() {
+        if data.is_empty() || !matches!(self.state, State::Open) || self.parse_stopped {
             return;
         }
         self.note_recv(now);
@@ -375,10 +381,17 @@ impl ServerConn {
     }
 
     /// The peer half-closed (SRV-16).
+    ///
+    /// Once the connection is closing (a last response finished, a client error),
+    /// the end of input changes nothing: Node has stopped reading by then.
     pub fn recv_eof(&mut self) {
         if !self.eof_seen {
             self.eof_seen = true;
-            self.parser.feed_eof();
+            if matches!(self.state, State::Open) {
+                self.parser.feed_eof();
+            } else {
+                self.eof_handled = true;
+            }
         }
     }
 
@@ -492,7 +505,15 @@ impl ServerConn {
             if let Some(e) = self.events.pop_front() {
                 return Some(e);
             }
-            if !self.accepts_input() || self.parse_failed {
+            if !self.accepts_input() {
+                return None;
+            }
+            if self.parse_stopped {
+                if self.eof_seen && !self.eof_handled {
+                    self.eof_handled = true;
+                    self.on_eof();
+                    continue;
+                }
                 return None;
             }
             if self.parser.is_idle() && self.pipeline_full() {
@@ -517,10 +538,28 @@ impl ServerConn {
                     };
                     self.message_start = (self.parser.buffered() > 0).then_some(self.last_recv);
                     self.headers_complete = false;
+                    if self.declined_upgrade == Some(r.id) {
+                        // llhttp pauses for good at the end of an upgrade message that
+                        // was read as an ordinary one; Node ignores every later byte.
+                        self.parse_stopped = true;
+                        self.message_start = None;
+                    }
                     return Some(ServerEvent::End { id: r.id, trailers });
                 }
                 Ok(Some(Event::Response(_))) => continue,
                 Ok(None) => {
+                    if matches!(self.state, State::Closing(_)) {
+                        // Every byte Node would still parse is parsed: the connection
+                        // now closes, aborting the request still being received whose
+                        // response never finished (MSG-10).
+                        self.parse_stopped = true;
+                        if let Some(r) = self.reading.take() {
+                            if !r.draining {
+                                self.events.push_back(ServerEvent::Aborted { id: r.id });
+                            }
+                        }
+                        continue;
+                    }
                     if self.parser.is_done() && self.eof_seen && !self.eof_handled {
                         self.eof_handled = true;
                         self.on_eof();
@@ -529,7 +568,7 @@ impl ServerConn {
                     return None;
                 }
                 Err(e) => {
-                    self.parse_failed = true;
+                    self.parse_stopped = true;
                     self.client_error(e);
                     continue;
                 }
@@ -577,8 +616,12 @@ impl ServerConn {
             }
             self.parser.resume();
         }
+        let declined = head.info.upgrade;
         // 3. the response, queued behind unfinished ones (SRV-15)
         let id = self.next_id();
+        if declined {
+            self.declined_upgrade = Some(id);
+        }
         let v = head.version;
         let is_11 = v.major == 1 && v.minor == 1;
         let mut setup = ResponseSetup {
@@ -694,7 +737,7 @@ impl ServerConn {
         if !matches!(self.state, State::Open | State::Closing(Close::AfterFlush)) {
             return;
         }
-        self.parse_failed = true;
+        self.parse_stopped = true;
         let writable = matches!(self.state, State::Open);
         self.events.push_back(ServerEvent::ClientError {
             error: error.clone(),
