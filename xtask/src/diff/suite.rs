@@ -3,7 +3,7 @@
 //! same stem.
 //!
 //! A case file's oracle flags are in its name (see
-//! [`options::from_file_stem`](crate::probe::options::from_file_stem)). A
+//! [`options::from_file_stem`]). A
 //! recording line holds the case `id`, the `oracle` arguments, Node's answer
 //! reduced to the compared fields, and the length and FNV-1a hash of the input
 //! sent, so a recording that no longer matches its case file is detected.
