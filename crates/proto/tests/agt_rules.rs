@@ -1213,3 +1213,947 @@ fn a_fresh_request_skips_and_closes_the_free_sockets() {
     );
     assert_eq!(h.pool.total_socket_count(), 1);
 }
+
+// ------------------------------------------------------ reference model --
+
+/// A literal transcription of the bookkeeping in Node v20's `_http_agent.js`
+/// (`addRequest`, the `'free'` handler, `removeSocket`, `keepSocketAlive`,
+/// `destroy`) over JS-like objects: `(name, list)` pairs in key insertion order,
+/// lists spliced by `indexOf`. Times are milliseconds since `t0`. It includes the
+/// pool's documented differences (immediate removal, cancel, poison, fresh).
+mod model {
+    use std::collections::HashMap;
+
+    #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+    pub(super) enum H {
+        T(u64),
+        S(u32),
+    }
+
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub(super) enum Out {
+        Connect {
+            req: u64,
+            ticket: u64,
+            timeout: u64,
+        },
+        Assign {
+            req: u64,
+            sock: u32,
+            reused: bool,
+            timeout: u64,
+        },
+        Close(u32),
+        Abort(u64),
+    }
+
+    #[derive(Clone, Debug)]
+    struct Sock {
+        key: String,
+        created_with: u64,
+        req: u64,
+        rt: Option<u64>,
+        timeout: u64,
+        /// `(deadline, release order)` while free with a timeout.
+        deadline: Option<(u64, u64)>,
+    }
+
+    type Obj<T> = Vec<(String, Vec<T>)>;
+
+    fn get<'a, T>(o: &'a mut Obj<T>, k: &str) -> Option<&'a mut Vec<T>> {
+        o.iter_mut().find(|e| e.0 == k).map(|e| &mut e.1)
+    }
+
+    fn len<T>(o: &Obj<T>, k: &str) -> usize {
+        o.iter().find(|e| e.0 == k).map_or(0, |e| e.1.len())
+    }
+
+    fn entry<'a, T>(o: &'a mut Obj<T>, k: &str) -> &'a mut Vec<T> {
+        if let Some(i) = o.iter().position(|e| e.0 == k) {
+            return &mut o[i].1;
+        }
+        o.push((k.to_owned(), Vec::new()));
+        &mut o.last_mut().unwrap().1
+    }
+
+    fn delete_if_empty<T>(o: &mut Obj<T>, k: &str) {
+        o.retain(|e| e.0 != k || !e.1.is_empty());
+    }
+
+    fn splice<T: PartialEq>(o: &mut Obj<T>, k: &str, x: &T) {
+        if let Some(l) = get(o, k) {
+            if let Some(i) = l.iter().position(|y| y == x) {
+                l.remove(i);
+                delete_if_empty(o, k);
+            }
+        }
+    }
+
+    pub(super) struct Model {
+        pub(super) keep_alive: bool,
+        pub(super) max_sockets: usize,
+        pub(super) max_free: usize,
+        pub(super) max_total: usize,
+        pub(super) fifo: bool,
+        pub(super) agent_timeout: Option<u64>,
+        pub(super) restore: bool,
+        pub(super) sockets: Obj<H>,
+        pub(super) free: Obj<u32>,
+        pub(super) requests: Obj<(u64, Option<u64>)>,
+        pub(super) total: usize,
+        info: HashMap<H, Sock>,
+        next_ticket: u64,
+        releases: u64,
+        pub(super) out: Vec<Out>,
+    }
+
+    impl Model {
+        pub(super) fn new(
+            keep_alive: bool,
+            max_sockets: usize,
+            max_free: usize,
+            max_total: usize,
+            fifo: bool,
+            agent_timeout: Option<u64>,
+            restore: bool,
+        ) -> Self {
+            Self {
+                keep_alive,
+                max_sockets,
+                max_free,
+                max_total,
+                fifo,
+                agent_timeout,
+                restore,
+                sockets: Vec::new(),
+                free: Vec::new(),
+                requests: Vec::new(),
+                total: 0,
+                info: HashMap::new(),
+                next_ticket: 0,
+                releases: 0,
+                out: Vec::new(),
+            }
+        }
+
+        fn agent_t0(&self) -> u64 {
+            self.agent_timeout.unwrap_or(0)
+        }
+
+        /// `options.timeout` of createConnection: `{...request, ...agent.options}`.
+        fn creation(&self, rt: Option<u64>) -> u64 {
+            self.agent_timeout.or(rt).unwrap_or(0)
+        }
+
+        /// setRequestSocket.
+        fn apply(&self, base: u64, rt: Option<u64>) -> u64 {
+            match rt {
+                Some(t) if t != self.agent_t0() => t,
+                _ => base,
+            }
+        }
+
+        pub(super) fn add_request(&mut self, key: &str, req: u64, rt: Option<u64>, fresh: bool) {
+            if fresh {
+                while let Some(&s) = get(&mut self.free, key).and_then(|l| l.first()) {
+                    self.destroy_socket(s);
+                }
+            }
+            entry(&mut self.sockets, key);
+            let mut sock = None;
+            if !fresh {
+                if let Some(l) = get(&mut self.free, key) {
+                    sock = if self.fifo {
+                        Some(l.remove(0))
+                    } else {
+                        l.pop()
+                    };
+                    delete_if_empty(&mut self.free, key);
+                }
+            }
+            let sock_len = len(&self.sockets, key) + len(&self.free, key);
+            if let Some(s) = sock {
+                let i = self.info.get(&H::S(s)).unwrap().clone();
+                let timeout = if self.restore {
+                    self.apply(self.creation(rt), rt)
+                } else {
+                    self.apply(i.timeout, rt)
+                };
+                let e = self.info.get_mut(&H::S(s)).unwrap();
+                e.req = req;
+                e.rt = rt;
+                e.timeout = timeout;
+                e.deadline = None;
+                entry(&mut self.sockets, key).push(H::S(s));
+                self.out.push(Out::Assign {
+                    req,
+                    sock: s,
+                    reused: true,
+                    timeout,
+                });
+            } else if sock_len < self.max_sockets && self.total < self.max_total {
+                let cw = self.creation(rt);
+                self.create(key, req, rt, cw);
+            } else {
+                entry(&mut self.requests, key).push((req, rt));
+            }
+        }
+
+        fn create(&mut self, key: &str, req: u64, rt: Option<u64>, created_with: u64) {
+            let t = self.next_ticket;
+            self.next_ticket += 1;
+            self.total += 1;
+            entry(&mut self.sockets, key).push(H::T(t));
+            let timeout = self.apply(created_with, rt);
+            self.info.insert(
+                H::T(t),
+                Sock {
+                    key: key.to_owned(),
+                    created_with,
+                    req,
+                    rt,
+                    timeout,
+                    deadline: None,
+                },
+            );
+            self.out.push(Out::Connect {
+                req,
+                ticket: t,
+                timeout,
+            });
+        }
+
+        pub(super) fn connected(&mut self, t: u64, s: u32) {
+            let i = self.info.remove(&H::T(t)).unwrap();
+            let l = get(&mut self.sockets, &i.key).unwrap();
+            let at = l.iter().position(|h| *h == H::T(t)).unwrap();
+            l[at] = H::S(s);
+            self.out.push(Out::Assign {
+                req: i.req,
+                sock: s,
+                reused: false,
+                timeout: i.timeout,
+            });
+            self.info.insert(H::S(s), i);
+        }
+
+        pub(super) fn connect_failed(&mut self, t: u64) -> u64 {
+            let req = self.info[&H::T(t)].req;
+            self.on_close(H::T(t));
+            req
+        }
+
+        /// The socket's `'close'` listener: count, removeSocket.
+        fn on_close(&mut self, h: H) {
+            let i = self.info.remove(&h).unwrap();
+            self.total -= 1;
+            splice(&mut self.sockets, &i.key, &h);
+            if let H::S(s) = h {
+                splice(&mut self.free, &i.key, &s);
+            }
+            self.remove_socket(&i.key, i.created_with);
+        }
+
+        /// The tail of removeSocket.
+        fn remove_socket(&mut self, key: &str, created_with: u64) {
+            if len(&self.requests, key) > 0 {
+                let (req, rt) = get(&mut self.requests, key).unwrap().remove(0);
+                delete_if_empty(&mut self.requests, key);
+                self.create(key, req, rt, created_with);
+                return;
+            }
+            let Some(first) = self.requests.first().map(|e| e.0.clone()) else {
+                return;
+            };
+            if len(&self.sockets, &first) > 0 {
+                return;
+            }
+            let (req, rt) = get(&mut self.requests, &first).unwrap().remove(0);
+            delete_if_empty(&mut self.requests, &first);
+            let cw = self.creation(rt);
+            self.create(&first, req, rt, cw);
+        }
+
+        fn destroy_socket(&mut self, s: u32) {
+            self.out.push(Out::Close(s));
+            self.on_close(H::S(s));
+        }
+
+        /// `None`: no hint, `Some(None)`: not reusable, `Some(Some(secs))`: hint.
+        pub(super) fn release(&mut self, s: u32, now: u64, reusable: Option<Option<u64>>) {
+            let Some(hint) = reusable else {
+                self.destroy_socket(s);
+                return;
+            };
+            let i = self.info[&H::S(s)].clone();
+            let key = i.key.clone();
+            if len(&self.requests, &key) > 0 {
+                let (req, rt) = get(&mut self.requests, &key).unwrap().remove(0);
+                delete_if_empty(&mut self.requests, &key);
+                let base = if i.rt.is_some() || self.agent_t0() > 0 {
+                    0
+                } else {
+                    i.timeout
+                };
+                let timeout = self.apply(base, rt);
+                let e = self.info.get_mut(&H::S(s)).unwrap();
+                e.req = req;
+                e.rt = rt;
+                e.timeout = timeout;
+                self.out.push(Out::Assign {
+                    req,
+                    sock: s,
+                    reused: false,
+                    timeout,
+                });
+                return;
+            }
+            if !self.keep_alive {
+                self.destroy_socket(s);
+                return;
+            }
+            let free_len = len(&self.free, &key);
+            let count = free_len + len(&self.sockets, &key);
+            if self.total > self.max_total || count > self.max_sockets || free_len >= self.max_free
+            {
+                self.destroy_socket(s);
+                return;
+            }
+            // keepSocketAlive
+            let mut t = self.agent_t0();
+            if let Some(secs) = hint {
+                let h = (secs * 1000).saturating_sub(1000);
+                if h == 0 {
+                    self.destroy_socket(s);
+                    return;
+                }
+                if h < t {
+                    t = h;
+                }
+            }
+            entry(&mut self.free, &key);
+            splice(&mut self.sockets, &key, &H::S(s));
+            self.releases += 1;
+            let e = self.info.get_mut(&H::S(s)).unwrap();
+            e.timeout = t;
+            e.deadline = (t > 0).then_some((now + t, self.releases));
+            self.remove_socket(&key, i.created_with);
+            entry(&mut self.free, &key).push(s);
+        }
+
+        pub(super) fn closed(&mut self, s: u32) {
+            if self.info.contains_key(&H::S(s)) {
+                self.on_close(H::S(s));
+            }
+        }
+
+        pub(super) fn poisoned(&mut self, s: u32) {
+            if self.info.contains_key(&H::S(s)) {
+                self.destroy_socket(s);
+            }
+        }
+
+        pub(super) fn cancel(&mut self, req: u64) {
+            let Some(key) = self
+                .requests
+                .iter()
+                .find(|e| e.1.iter().any(|w| w.0 == req))
+                .map(|e| e.0.clone())
+            else {
+                return;
+            };
+            get(&mut self.requests, &key)
+                .unwrap()
+                .retain(|w| w.0 != req);
+            if len(&self.requests, &key) == 0 {
+                delete_if_empty(&mut self.requests, &key);
+                delete_if_empty(&mut self.sockets, &key);
+            }
+        }
+
+        pub(super) fn destroy(&mut self) {
+            let mut hs = Vec::new();
+            for (_, l) in &self.free {
+                hs.extend(l.iter().map(|&s| H::S(s)));
+            }
+            for (_, l) in &self.sockets {
+                hs.extend(l.iter().copied());
+            }
+            for h in &hs {
+                self.out.push(match *h {
+                    H::T(t) => Out::Abort(t),
+                    H::S(s) => Out::Close(s),
+                });
+            }
+            for h in hs {
+                self.on_close(h);
+            }
+        }
+
+        pub(super) fn next_deadline(&self) -> Option<(u64, u64, u32)> {
+            self.info
+                .iter()
+                .filter_map(|(h, i)| match (h, i.deadline) {
+                    (H::S(s), Some((d, n))) if self.is_free(*s) => Some((d, n, *s)),
+                    _ => None,
+                })
+                .min()
+        }
+
+        fn is_free(&self, s: u32) -> bool {
+            self.free.iter().any(|e| e.1.contains(&s))
+        }
+
+        pub(super) fn expire(&mut self, now: u64) {
+            while let Some((d, _, s)) = self.next_deadline() {
+                if d > now {
+                    break;
+                }
+                self.destroy_socket(s);
+            }
+        }
+    }
+}
+
+mod properties {
+    use super::model::{H as MH, Model, Out};
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Req { key: u8, timeout: u8, fresh: bool },
+        Up(u8),
+        Fail(u8),
+        Release { pick: u8, how: u8 },
+        Close(u8),
+        Poison(u8),
+        Cancel(u8),
+        Advance(u16),
+        Destroy,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (0u8..3, 0u8..6, prop::bool::weighted(0.1))
+                .prop_map(|(key, timeout, fresh)| Op::Req { key, timeout, fresh }),
+            4 => any::<u8>().prop_map(Op::Up),
+            1 => any::<u8>().prop_map(Op::Fail),
+            5 => (any::<u8>(), 0u8..7).prop_map(|(pick, how)| Op::Release { pick, how }),
+            1 => any::<u8>().prop_map(Op::Close),
+            1 => any::<u8>().prop_map(Op::Poison),
+            1 => any::<u8>().prop_map(Op::Cancel),
+            2 => (0u16..6000).prop_map(Op::Advance),
+            1 => Just(Op::Destroy),
+        ]
+    }
+
+    #[derive(Debug, Clone)]
+    struct Cfg {
+        keep_alive: bool,
+        max_sockets: usize,
+        max_free: usize,
+        max_total: usize,
+        fifo: bool,
+        timeout: Option<u64>,
+        restore: bool,
+    }
+
+    fn cfg() -> impl Strategy<Value = Cfg> {
+        (
+            any::<bool>(),
+            0usize..4,
+            prop::sample::select(vec![1usize, 2, 256]),
+            0usize..4,
+            any::<bool>(),
+            prop::sample::select(vec![None, Some(0u64), Some(1000), Some(5000)]),
+            prop::bool::weighted(0.2),
+        )
+            .prop_map(
+                |(keep_alive, max_sockets, max_free, max_total, fifo, timeout, restore)| Cfg {
+                    keep_alive,
+                    max_sockets,
+                    max_free,
+                    max_total,
+                    fifo,
+                    timeout,
+                    restore,
+                },
+            )
+    }
+
+    const KEYS: [&str; 3] = ["a:1:", "b:1:", "c:1:"];
+    const REQ_TIMEOUTS: [Option<u64>; 6] = [None, None, None, Some(1000), Some(5000), Some(0)];
+    const HOW: [Option<Option<u64>>; 7] = [
+        None,
+        Some(None),
+        Some(None),
+        Some(Some(1)),
+        Some(Some(3)),
+        Some(Some(5)),
+        Some(Some(60)),
+    ];
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Fate {
+        Pending,
+        Assigned,
+        Failed,
+        Cancelled,
+    }
+
+    struct Run {
+        cfg: Cfg,
+        pool: Pool<u32>,
+        model: Model,
+        t0: Instant,
+        now: u64,
+        next_req: u64,
+        next_sock: u32,
+        fate: HashMap<u64, Fate>,
+        /// Requests bound to a ticket, and running on a socket.
+        on_ticket: HashMap<u64, u64>,
+        on_sock: HashMap<u32, u64>,
+    }
+
+    fn norm(a: Action<u32>) -> Out {
+        let t = |d: Option<Duration>| d.map_or(0, |d| d.as_millis() as u64);
+        match a {
+            Action::Connect {
+                req,
+                ticket,
+                timeout,
+                ..
+            } => Out::Connect {
+                req: req.0,
+                ticket: ticket.get(),
+                timeout: t(timeout),
+            },
+            Action::Assign {
+                req,
+                sock,
+                reused,
+                timeout,
+            } => Out::Assign {
+                req: req.0,
+                sock,
+                reused,
+                timeout: t(timeout),
+            },
+            Action::Close(s) => Out::Close(s),
+            Action::Abort(t) => Out::Abort(t.get()),
+            a => panic!("unexpected {a:?}"),
+        }
+    }
+
+    impl Run {
+        fn new(cfg: Cfg) -> Self {
+            let opts = AgentOptions {
+                keep_alive: cfg.keep_alive,
+                max_sockets: (cfg.max_sockets > 0).then_some(cfg.max_sockets),
+                max_free_sockets: cfg.max_free,
+                max_total_sockets: (cfg.max_total > 0).then_some(cfg.max_total),
+                scheduling: if cfg.fifo {
+                    Scheduling::Fifo
+                } else {
+                    Scheduling::Lifo
+                },
+                timeout: cfg.timeout.map(ms),
+                ..Default::default()
+            };
+            let pool = Pool::new(
+                opts,
+                PoolOptions {
+                    restore_timeout_on_reuse: cfg.restore,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            let lim = |n: usize| if n == 0 { usize::MAX } else { n };
+            let model = Model::new(
+                cfg.keep_alive,
+                lim(cfg.max_sockets),
+                cfg.max_free,
+                lim(cfg.max_total),
+                cfg.fifo,
+                cfg.timeout,
+                cfg.restore,
+            );
+            Self {
+                cfg,
+                pool,
+                model,
+                t0: Instant::now(),
+                now: 0,
+                next_req: 1,
+                next_sock: 1,
+                fate: HashMap::new(),
+                on_ticket: HashMap::new(),
+                on_sock: HashMap::new(),
+            }
+        }
+
+        fn tickets(&self) -> Vec<Ticket> {
+            let mut v: Vec<_> = self
+                .pool
+                .sockets()
+                .into_iter()
+                .flat_map(|(_, l)| l)
+                .filter_map(|s| match s {
+                    Slot::Connecting(t) => Some(t),
+                    Slot::Socket(_) => None,
+                })
+                .collect();
+            v.sort();
+            v
+        }
+
+        fn in_use(&self) -> Vec<u32> {
+            let mut v: Vec<_> = self
+                .pool
+                .sockets()
+                .into_iter()
+                .flat_map(|(_, l)| l)
+                .filter_map(|s| match s {
+                    Slot::Socket(s) => Some(s),
+                    Slot::Connecting(_) => None,
+                })
+                .collect();
+            v.sort();
+            v
+        }
+
+        fn all_socks(&self) -> Vec<u32> {
+            let mut v = self.in_use();
+            v.extend(self.pool.free_sockets().into_iter().flat_map(|(_, l)| l));
+            v.sort();
+            v
+        }
+
+        fn queued(&self) -> Vec<u64> {
+            let mut v: Vec<_> = self
+                .pool
+                .requests()
+                .into_iter()
+                .flat_map(|(_, l)| l)
+                .map(|r| r.0)
+                .collect();
+            v.sort();
+            v
+        }
+
+        fn pick<T: Copy>(v: &[T], i: u8) -> Option<T> {
+            (!v.is_empty()).then(|| v[usize::from(i) % v.len()])
+        }
+
+        fn step(&mut self, op: &Op) -> Result<(), TestCaseError> {
+            let before_requests = self.pool.requests();
+            let before_free = self.pool.free_sockets();
+            let total_before = self.pool.total_socket_count();
+            let mut new_req = None;
+            let mut cancelled = None;
+            let at = self.t0 + ms(self.now);
+            match *op {
+                Op::Req {
+                    key,
+                    timeout,
+                    fresh,
+                } => {
+                    let r = self.next_req;
+                    self.next_req += 1;
+                    new_req = Some((usize::from(key), r, fresh));
+                    let rt = REQ_TIMEOUTS[usize::from(timeout)];
+                    self.fate.insert(r, Fate::Pending);
+                    let k = PoolKey::from_name(KEYS[usize::from(key)]);
+                    let o = RequestOptions {
+                        timeout: rt.map(ms),
+                        fresh,
+                    };
+                    prop_assert!(self.pool.request_with(k, ReqId(r), o, at));
+                    self.model.add_request(KEYS[usize::from(key)], r, rt, fresh);
+                }
+                Op::Up(i) => {
+                    if let Some(t) = Self::pick(&self.tickets(), i) {
+                        let s = self.next_sock;
+                        self.next_sock += 1;
+                        prop_assert!(self.pool.connected(t, s, at));
+                        self.model.connected(t.get(), s);
+                    }
+                }
+                Op::Fail(i) => {
+                    if let Some(t) = Self::pick(&self.tickets(), i) {
+                        let r = self.pool.connect_failed(t, at);
+                        let m = self.model.connect_failed(t.get());
+                        prop_assert_eq!(r, Some(ReqId(m)));
+                        self.fate.insert(m, Fate::Failed);
+                        self.on_ticket.remove(&t.get());
+                    }
+                }
+                Op::Release { pick, how } => {
+                    if let Some(s) = Self::pick(&self.in_use(), pick) {
+                        let how = HOW[usize::from(how)];
+                        let r = match how {
+                            None => Reusable::No,
+                            Some(h) => Reusable::Yes {
+                                keep_alive_hint: h.map(Duration::from_secs),
+                            },
+                        };
+                        prop_assert!(self.pool.release(s, at, r));
+                        self.model.release(s, self.now, how);
+                        self.on_sock.remove(&s);
+                    }
+                }
+                Op::Close(i) => {
+                    if let Some(s) = Self::pick(&self.all_socks(), i) {
+                        prop_assert!(self.pool.closed(s));
+                        self.model.closed(s);
+                        if let Some(r) = self.on_sock.remove(&s) {
+                            self.fate.insert(r, Fate::Failed);
+                        }
+                    }
+                }
+                Op::Poison(i) => {
+                    if let Some(s) = Self::pick(&self.all_socks(), i) {
+                        prop_assert!(self.pool.poisoned(s));
+                        self.model.poisoned(s);
+                    }
+                }
+                Op::Cancel(i) => {
+                    if let Some(r) = Self::pick(&self.queued(), i) {
+                        prop_assert!(self.pool.cancel(ReqId(r)));
+                        self.model.cancel(r);
+                        self.fate.insert(r, Fate::Cancelled);
+                        cancelled = Some(r);
+                    }
+                }
+                Op::Advance(d) => {
+                    self.now += u64::from(d);
+                    self.pool.handle_timeout(self.t0 + ms(self.now));
+                    self.model.expire(self.now);
+                }
+                Op::Destroy => {
+                    self.pool.destroy();
+                    self.model.destroy();
+                }
+            }
+
+            // Same actions as the reference model.
+            let mut got = Vec::new();
+            while let Some(a) = self.pool.poll_action() {
+                got.push(norm(a));
+            }
+            let want = std::mem::take(&mut self.model.out);
+            prop_assert_eq!(&got, &want, "actions after {:?}", op);
+            self.track(&got);
+
+            // Same views.
+            let sockets: Vec<(String, Vec<MH>)> = self
+                .pool
+                .sockets()
+                .into_iter()
+                .map(|(k, l)| {
+                    let l = l
+                        .into_iter()
+                        .map(|s| match s {
+                            Slot::Connecting(t) => MH::T(t.get()),
+                            Slot::Socket(s) => MH::S(s),
+                        })
+                        .collect();
+                    (k.to_string(), l)
+                })
+                .collect();
+            prop_assert_eq!(&sockets, &self.model.sockets);
+            let free: Vec<(String, Vec<u32>)> = self
+                .pool
+                .free_sockets()
+                .into_iter()
+                .map(|(k, l)| (k.to_string(), l))
+                .collect();
+            prop_assert_eq!(&free, &self.model.free);
+            let requests: Vec<(String, Vec<u64>)> = self
+                .pool
+                .requests()
+                .into_iter()
+                .map(|(k, l)| (k.to_string(), l.into_iter().map(|r| r.0).collect()))
+                .collect();
+            let model_requests: Vec<(String, Vec<u64>)> = self
+                .model
+                .requests
+                .iter()
+                .map(|(k, l)| (k.clone(), l.iter().map(|w| w.0).collect()))
+                .collect();
+            prop_assert_eq!(&requests, &model_requests);
+            prop_assert_eq!(self.pool.total_socket_count(), self.model.total);
+            prop_assert_eq!(
+                self.pool.poll_timeout(),
+                self.model.next_deadline().map(|(d, _, _)| self.t0 + ms(d))
+            );
+
+            self.invariants(&free)?;
+
+            // A request connects by itself only under both caps (AGT-5).
+            if let Some((key, r, false)) = new_req {
+                if got
+                    .iter()
+                    .any(|a| matches!(a, Out::Connect { req, .. } if *req == r))
+                {
+                    let k = KEYS[key];
+                    let active_free = before_free
+                        .iter()
+                        .filter(|(n, _)| n.as_str() == k)
+                        .map(|(_, l)| l.len())
+                        .sum::<usize>();
+                    prop_assert_eq!(active_free, 0);
+                    prop_assert!(self.cfg.max_total == 0 || total_before < self.cfg.max_total);
+                }
+                // Reuse order: lifo takes the last freed, fifo the first.
+                if let Some(Out::Assign { sock, .. }) = got
+                    .iter()
+                    .find(|a| matches!(a, Out::Assign { req, reused: true, .. } if *req == r))
+                {
+                    let list = &before_free
+                        .iter()
+                        .find(|(n, _)| n.as_str() == KEYS[key])
+                        .expect("a free list before reuse")
+                        .1;
+                    let want = if self.cfg.fifo {
+                        list.first()
+                    } else {
+                        list.last()
+                    };
+                    prop_assert_eq!(Some(sock), want);
+                }
+            }
+            // Only a request op reuses a free socket.
+            if !matches!(op, Op::Req { fresh: false, .. }) {
+                let reused = got
+                    .iter()
+                    .any(|a| matches!(a, Out::Assign { reused: true, .. }));
+                prop_assert!(!reused, "reuse outside a request: {:?}", got);
+            }
+            // Waiting requests leave their key's queue in arrival order.
+            let after: HashMap<String, Vec<u64>> = requests.into_iter().collect();
+            for (k, before) in &before_requests {
+                let before: Vec<u64> = before
+                    .iter()
+                    .map(|r| r.0)
+                    .filter(|r| Some(*r) != cancelled)
+                    .collect();
+                let mut now: Vec<u64> = after.get(k.as_str()).cloned().unwrap_or_default();
+                if let Some((key, r, _)) = new_req {
+                    if KEYS[key] == k.as_str() && now.last() == Some(&r) {
+                        now.pop();
+                    }
+                }
+                prop_assert!(
+                    before.ends_with(&now),
+                    "queue of {} went from {:?} to {:?}",
+                    k,
+                    before,
+                    now
+                );
+            }
+            Ok(())
+        }
+
+        fn track(&mut self, got: &[Out]) {
+            for a in got {
+                match *a {
+                    Out::Connect { req, ticket, .. } => {
+                        self.on_ticket.insert(ticket, req);
+                    }
+                    Out::Assign { req, sock, .. } => {
+                        self.fate.insert(req, Fate::Assigned);
+                        self.on_sock.insert(sock, req);
+                    }
+                    Out::Close(s) => {
+                        self.on_sock.remove(&s);
+                    }
+                    Out::Abort(t) => {
+                        if let Some(r) = self.on_ticket.remove(&t) {
+                            self.fate.insert(r, Fate::Failed);
+                        }
+                    }
+                }
+            }
+        }
+
+        fn invariants(&self, free: &[(String, Vec<u32>)]) -> Result<(), TestCaseError> {
+            let sockets = self.pool.sockets();
+            let mut seen = std::collections::HashSet::new();
+            let mut count = 0;
+            for (k, l) in &sockets {
+                for s in l {
+                    prop_assert!(seen.insert(*s), "{:?} twice", s);
+                    count += 1;
+                }
+                let f = free
+                    .iter()
+                    .find(|(n, _)| n == k.as_str())
+                    .map_or(0, |e| e.1.len());
+                if self.cfg.max_sockets > 0 {
+                    prop_assert!(l.len() + f <= self.cfg.max_sockets, "maxSockets for {}", k);
+                }
+            }
+            for (k, l) in free {
+                for s in l {
+                    prop_assert!(seen.insert(Slot::Socket(*s)), "{} free and in use", s);
+                    prop_assert_eq!(self.pool.socket_state(*s), Some(SocketState::Free));
+                    count += 1;
+                }
+                if self.cfg.max_sockets > 0 && !sockets.iter().any(|(n, _)| n.as_str() == k) {
+                    prop_assert!(l.len() <= self.cfg.max_sockets);
+                }
+            }
+            prop_assert_eq!(count, self.pool.total_socket_count());
+            // Node's maxTotalSockets can be passed by one: a socket that joins the
+            // free list opens a connection for another key without checking it.
+            if self.cfg.max_total > 0 {
+                prop_assert!(self.pool.total_socket_count() <= self.cfg.max_total + 1);
+            }
+            Ok(())
+        }
+
+        /// Keeps providing sockets until nothing waits: connect every attempt,
+        /// finish every exchange, and when only free sockets of other keys block
+        /// the queue, let the server close one (or let time pass).
+        fn settle(&mut self) -> Result<(), TestCaseError> {
+            for _ in 0..500 {
+                let ops = if let Some(&t) = self.tickets().first() {
+                    let _ = t;
+                    vec![Op::Up(0)]
+                } else if !self.in_use().is_empty() {
+                    vec![Op::Release { pick: 0, how: 1 }]
+                } else if !self.queued().is_empty() {
+                    let free = self.all_socks();
+                    prop_assert!(!free.is_empty(), "requests wait with no socket at all");
+                    vec![Op::Close(0)]
+                } else {
+                    break;
+                };
+                for op in &ops {
+                    self.step(op)?;
+                }
+            }
+            for (r, f) in &self.fate {
+                prop_assert!(*f != Fate::Pending, "request {} never served", r);
+            }
+            Ok(())
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// The pool against the reference model, with the invariants checked after
+        /// every step and liveness at the end.
+        #[test]
+        fn pool_matches_the_reference_model(cfg in cfg(), ops in prop::collection::vec(op(), 1..60)) {
+            let mut run = Run::new(cfg);
+            for op in &ops {
+                run.step(op)?;
+            }
+            run.settle()?;
+        }
+    }
+}
