@@ -8,6 +8,7 @@
 //! Rule ids such as `PRS-7` refer to the project's Node v20 behaviour specification.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod body;
 mod chars;
 pub mod config;
