@@ -84,6 +84,8 @@ const HI: u64 = LO * 0x80;
 
 /// A class of bytes that ends a run, tested sixteen bytes at a time.
 trait Stop {
+    /// Whether runs are long enough for blocks of sixteen to pay.
+    const BLOCKS: bool = true;
     /// Whether `b` ends the run.
     fn stop(b: u8) -> bool;
     /// The bytes of `w` (little-endian) that end the run, as their high bits. Only the
@@ -99,17 +101,19 @@ trait Stop {
 /// from word arithmetic on the same bytes.
 #[inline(always)]
 fn run_end<C: Stop>(s: &[u8], mut i: usize) -> usize {
-    while let Some(c) = s.get(i..).and_then(<[u8]>::first_chunk::<16>) {
-        if c.iter().fold(false, |a, &b| a | C::stop(b)) {
-            let (lo, hi) = c.split_at(8);
-            let lo = C::word(u64::from_le_bytes(lo.try_into().unwrap_or_default()));
-            if lo != 0 {
-                return i + (lo.trailing_zeros() / 8) as usize;
+    if C::BLOCKS {
+        while let Some(c) = s.get(i..).and_then(<[u8]>::first_chunk::<16>) {
+            if c.iter().fold(false, |a, &b| a | C::stop(b)) {
+                let (lo, hi) = c.split_at(8);
+                let lo = C::word(u64::from_le_bytes(lo.try_into().unwrap_or_default()));
+                if lo != 0 {
+                    return i + (lo.trailing_zeros() / 8) as usize;
+                }
+                let hi = C::word(u64::from_le_bytes(hi.try_into().unwrap_or_default()));
+                return i + 8 + (hi.trailing_zeros() / 8) as usize;
             }
-            let hi = C::word(u64::from_le_bytes(hi.try_into().unwrap_or_default()));
-            return i + 8 + (hi.trailing_zeros() / 8) as usize;
+            i += 16;
         }
-        i += 16;
     }
     while let Some(w) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
         let m = C::word(u64::from_le_bytes(*w));
@@ -164,6 +168,8 @@ impl Stop for NotVisible {
 /// Bytes other than ASCII letters, digits and `-`.
 struct NotNameByte;
 impl Stop for NotNameByte {
+    // Names are short: most end in their first or second word.
+    const BLOCKS: bool = false;
     #[inline(always)]
     fn stop(b: u8) -> bool {
         // `b | 0x20` maps `A`..=`Z` onto `a`..=`z`, and no other byte lands there.

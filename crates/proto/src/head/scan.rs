@@ -1503,7 +1503,10 @@ impl Scanner {
     }
 
     /// The field lines from `i` and the empty line after them; returns the head's end.
-    #[inline]
+    ///
+    /// A function of its own: inlined into [`Scanner::fast`], the loop ran short of
+    /// registers (some 500 more instructions per browser head, mostly reloads).
+    #[inline(never)]
     fn fast_fields(&mut self, buf: &[u8], mut i: usize) -> Option<usize> {
         loop {
             let n0 = i;
