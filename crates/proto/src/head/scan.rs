@@ -1827,4 +1827,91 @@ mod tests {
             }
         }
     }
+
+    /// Start lines and framing fields in the forms the fast path takes, and in nearby
+    /// forms it must leave to the scanner (or take with the same answer).
+    #[test]
+    fn fast_path_agrees_on_forms() {
+        let cfg = ParserConfig::default();
+        for line in [
+            "HTTP/1.1 200 OK",
+            "HTTP/1.1 200 ",
+            "HTTP/1.1 200",
+            "HTTP/1.1 200 OK ",
+            "HTTP/1.1 200 O\tK",
+            "HTTP/1.1 200 \u{ff}",
+            "HTTP/1.1 200 \u{1}",
+            "HTTP/1.0 999 x",
+            "HTTP/1.2 200 OK",
+            "HTTP/2.0 200 OK",
+            "HTTP/1.1 20a OK",
+            "HTTP/1.1  200 OK",
+        ] {
+            let head = format!("{line}\r\nA: b\r\n\r\n");
+            agrees(Mode::Response, &cfg, head.as_bytes());
+        }
+        for line in [
+            "GET / HTTP/1.1",
+            "GET /?# HTTP/1.1",
+            "GET //a?b?c#d#e HTTP/1.1",
+            "GET /a\"{}|\\^`[] HTTP/1.0",
+            "OPTIONS /x HTTP/1.0",
+            "M-SEARCH / HTTP/1.1",
+            "UNSUBSCRIBE / HTTP/1.1",
+            "PRI / HTTP/1.1",
+            "DESCRIBE / HTTP/1.1",
+            "get / HTTP/1.1",
+            "GETX / HTTP/1.1",
+            "GET  / HTTP/1.1",
+            "GET / HTTP/1.1 ",
+            "GET /  HTTP/1.1",
+            "GET * HTTP/1.1",
+            "GET http://a/ HTTP/1.1",
+            "CONNECT / HTTP/1.1",
+            "GET / HTTP/1.2",
+            "GET / HTTP/0.9",
+            "GET /",
+        ] {
+            let head = format!("{line}\r\nA: b\r\n\r\n");
+            agrees(Mode::Request, &cfg, head.as_bytes());
+        }
+        let fields = [
+            "Content-Length: 0",
+            "Content-Length: 007",
+            "Content-Length: 12 ",
+            "Content-Length: 1844674407370955161",
+            "Content-Length: 18446744073709551615",
+            "Content-Length: 99999999999999999999",
+            "Content-Length: 1 2",
+            "Content-Length: +1",
+            "Content-Length: 1\t",
+            "Transfer-Encoding: chunked",
+            "Transfer-Encoding: CHUNKED ",
+            "Transfer-Encoding: gzip, chunked",
+            "Transfer-Encoding: chunked, gzip",
+            "Transfer-Encoding: chunked\t",
+            "Connection: close",
+            "Connection: Keep-Alive",
+            "Connection: UPGRADE",
+            "Connection: close, keep-alive",
+            "Connection: keep-alive , upgrade",
+            "Connection: ,close,",
+            "Connection: closed",
+            "Connection: close\t",
+            "Connection: \tclose",
+            "Proxy-Connection: close",
+            "Upgrade: websocket",
+            "Upgrade-Insecure-Requests: 1",
+            "Connectionx: close",
+            "Content-Lengthy: 1",
+        ];
+        for a in fields {
+            for b in fields {
+                let head = format!("POST / HTTP/1.1\r\n{a}\r\n{b}\r\n\r\n");
+                agrees(Mode::Request, &cfg, head.as_bytes());
+                let head = format!("HTTP/1.1 200 OK\r\n{a}\r\n{b}\r\n\r\n");
+                agrees(Mode::Response, &cfg, head.as_bytes());
+            }
+        }
+    }
 }
