@@ -77,6 +77,141 @@ pub(crate) fn run_len(s: &[u8], f: fn(u8) -> bool) -> usize {
     s.iter().position(|&b| !f(b)).unwrap_or(s.len())
 }
 
+/// Eight `0x01` bytes: SWAR constants are multiples of this.
+const LO: u64 = u64::from_le_bytes([1; 8]);
+/// The high bit of every byte of a word.
+const HI: u64 = LO * 0x80;
+
+/// A class of bytes that ends a run, tested sixteen bytes at a time.
+trait Stop {
+    /// Whether runs are long enough for blocks of sixteen to pay.
+    const BLOCKS: bool = true;
+    /// Whether `b` ends the run.
+    fn stop(b: u8) -> bool;
+    /// The bytes of `w` (little-endian) that end the run, as their high bits. Only the
+    /// lowest flag need be exact: a test may be thrown off by a carry or borrow from
+    /// the byte below, and that only happens when the byte below is flagged itself.
+    fn word(w: u64) -> u64;
+}
+
+/// The first offset at or after `i` whose byte is in the class `C`, or `s.len()`.
+///
+/// Sixteen bytes per step: the any-of fold compiles to a vector compare and a move
+/// mask (SSE2 is part of x86-64). In the block that has a stop byte, its position comes
+/// from word arithmetic on the same bytes.
+#[inline(always)]
+fn run_end<C: Stop>(s: &[u8], mut i: usize) -> usize {
+    if C::BLOCKS {
+        while let Some(c) = s.get(i..).and_then(<[u8]>::first_chunk::<16>) {
+            if c.iter().fold(false, |a, &b| a | C::stop(b)) {
+                let (lo, hi) = c.split_at(8);
+                let lo = C::word(u64::from_le_bytes(lo.try_into().unwrap_or_default()));
+                if lo != 0 {
+                    return i + (lo.trailing_zeros() / 8) as usize;
+                }
+                let hi = C::word(u64::from_le_bytes(hi.try_into().unwrap_or_default()));
+                return i + 8 + (hi.trailing_zeros() / 8) as usize;
+            }
+            i += 16;
+        }
+    }
+    while let Some(w) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let m = C::word(u64::from_le_bytes(*w));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&b) = s.get(i) {
+        if C::stop(b) {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Control bytes (`< 0x20`, HTAB included) and DEL.
+struct NotValue;
+impl Stop for NotValue {
+    #[inline(always)]
+    fn stop(b: u8) -> bool {
+        (b < 0x20) | (b == 0x7f)
+    }
+    #[inline(always)]
+    fn word(w: u64) -> u64 {
+        // `b - 0x20` borrows (sets the high bit) exactly when `b < 0x20`; `!w` drops
+        // obs-text, whose high bit is set already.
+        let ctl = w.wrapping_sub(LO * 0x20) & !w;
+        let t = w ^ (LO * 0x7f);
+        let del = t.wrapping_sub(LO) & !t;
+        (ctl | del) & HI
+    }
+}
+
+/// Bytes other than visible ASCII (`!`..=`~`).
+struct NotVisible;
+impl Stop for NotVisible {
+    #[inline(always)]
+    fn stop(b: u8) -> bool {
+        b.wrapping_sub(0x21) > 0x7e - 0x21
+    }
+    #[inline(always)]
+    fn word(w: u64) -> u64 {
+        // `b < 0x21` borrows; `b + 1` reaches the high bit for DEL, `| w` flags the rest.
+        let low = w.wrapping_sub(LO * 0x21) & !w;
+        let high = w.wrapping_add(LO) | w;
+        (low | high) & HI
+    }
+}
+
+/// Bytes other than ASCII letters, digits and `-`.
+struct NotNameByte;
+impl Stop for NotNameByte {
+    // Names are short: most end in their first or second word.
+    const BLOCKS: bool = false;
+    #[inline(always)]
+    fn stop(b: u8) -> bool {
+        // `b | 0x20` maps `A`..=`Z` onto `a`..=`z`, and no other byte lands there.
+        let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+        let digit = b.wrapping_sub(b'0') < 10;
+        !(letter | digit | (b == b'-'))
+    }
+    #[inline(always)]
+    fn word(w: u64) -> u64 {
+        // For a byte `b < 0x80`, `b + (0x80 - k)` has its high bit set exactly when
+        // `b >= k`, with no carry out. Bytes with the high bit set are masked by `!w`.
+        let y = w | (LO * 0x20);
+        let alpha = y.wrapping_add(LO * (0x80 - 0x61)) & !y.wrapping_add(LO * (0x80 - 0x7b));
+        let digit = w.wrapping_add(LO * (0x80 - 0x30)) & !w.wrapping_add(LO * (0x80 - 0x3a));
+        let t = w ^ (LO * 0x2d);
+        let dash = !(((t & (LO * 0x7f)) + LO * 0x7f) | t);
+        !((alpha | digit | dash) & !w) & HI
+    }
+}
+
+/// The first offset at or after `i` whose byte is a control byte (`< 0x20`, HTAB
+/// included) or DEL, or `s.len()`: the end of a run of field-value bytes other than
+/// HTAB (SP..=`~` and obs-text).
+#[inline]
+pub(crate) fn value_run_end(s: &[u8], i: usize) -> usize {
+    run_end::<NotValue>(s, i)
+}
+
+/// The first offset at or after `i` whose byte is not visible ASCII (`!`..=`~`), or
+/// `s.len()`.
+#[inline]
+pub(crate) fn visible_run_end(s: &[u8], i: usize) -> usize {
+    run_end::<NotVisible>(s, i)
+}
+
+/// The first offset at or after `i` whose byte is not an ASCII letter, digit or `-`
+/// (the bytes of nearly every field name), or `s.len()`.
+#[inline]
+pub(crate) fn name_run_end(s: &[u8], i: usize) -> usize {
+    run_end::<NotNameByte>(s, i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +232,67 @@ mod tests {
         assert!(!is_field_value_byte(b'\r'));
         assert!(is_url_char(b'"') && is_url_char(b'{') && !is_url_char(b'#') && !is_url_char(b'?'));
         assert!(!is_url_char(0x80) && !is_url_char(b' '));
+    }
+
+    type Scan = fn(&[u8], usize) -> usize;
+    type Class = fn(u8) -> bool;
+
+    /// Each word scan with the byte class it skips.
+    const SCANS: [(Scan, Class); 3] = [
+        (value_run_end, |b| b >= 0x20 && b != 0x7f),
+        (visible_run_end, |b| (0x21..=0x7e).contains(&b)),
+        (name_run_end, |b| b.is_ascii_alphanumeric() || b == b'-'),
+    ];
+
+    /// Each word scan against its byte-at-a-time definition: every byte value at every
+    /// position of two blocks, of a word and of the tail.
+    #[test]
+    fn word_scans_match_their_byte_definitions() {
+        for (scan, keep) in SCANS {
+            for len in 0..40 {
+                for at in 0..len {
+                    for b in 0..=255u8 {
+                        for start in [0, 1, 3] {
+                            let mut s = vec![b'a'; len];
+                            s[at] = b;
+                            // A second stop byte above the first must not matter.
+                            if at + 2 < len {
+                                s[at + 2] = 0;
+                            }
+                            let start = start.min(len);
+                            let want = start + run_len(&s[start..], keep);
+                            assert_eq!(scan(&s, start), want, "{s:?} from {start}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn word_scans_over_mixed_runs() {
+        // A small deterministic generator: every byte class, in runs of every length.
+        let mut x: u32 = 0x1234_5678;
+        for _ in 0..20_000 {
+            let mut s = Vec::new();
+            let len = (x % 40) as usize;
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let picks = b"aZ09-:\t \r\n\x00\x1f\x7f\x80\xff~!_";
+                let pick = picks[x as usize % picks.len()];
+                s.push(if x % 7 == 0 {
+                    pick
+                } else {
+                    b"abcXYZ-019"[(x % 10) as usize]
+                });
+            }
+            for (scan, keep) in SCANS {
+                for start in 0..=s.len() {
+                    assert_eq!(scan(&s, start), start + run_len(&s[start..], keep), "{s:?}");
+                }
+            }
+        }
     }
 }

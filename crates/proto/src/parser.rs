@@ -1,8 +1,9 @@
 //! The incremental message-stream parser: bytes in, events out.
 //!
 //! One [`Parser`] reads one direction of one connection: requests on a server,
-//! responses on a client. It keeps a receive buffer, parses heads (on httparse, with a
-//! Node-exact scanner behind it for errors and for what httparse does not accept),
+//! responses on a client. It keeps a receive buffer, parses heads (a one-pass fast path
+//! for plain heads, with a Node-exact scanner behind it for errors and for everything
+//! else),
 //! decodes bodies and hands body data out as zero-copy [`Bytes`] slices of the receive
 //! buffer.
 //!
@@ -145,7 +146,7 @@ impl Parser {
         }
     }
 
-    /// Turns the httparse fast path off, so every head goes through the Node-exact
+    /// Turns the head fast path off, so every head goes through the Node-exact
     /// scanner. For differential tests and fuzzing: results must not change.
     #[doc(hidden)]
     pub fn disable_fast_path(&mut self) {

@@ -3,8 +3,8 @@
 //! This is the head parse of [`crate::Parser`] on its own, for callers that keep their
 //! own buffers (proxies, benchmarks): no copy, no allocation once warmed up, results as
 //! ranges of the caller's slice, and exactly the [`crate::Parser`]'s answers: the
-//! httparse fast path where it can prove agreement, the Node-exact scanner otherwise,
-//! with the same errors, reasons and offsets.
+//! one-pass fast path for plain heads, the Node-exact scanner otherwise, with the same
+//! errors, reasons and offsets.
 
 use core::ops::Range;
 

@@ -6,9 +6,10 @@
 //! calls and only looks at bytes it has not seen, so a head fed one byte at a time
 //! costs linear time, and the result does not depend on how the input was split.
 //!
-//! It is the parser's source of truth. The httparse fast path (`fast.rs`) handles the
-//! common complete-in-one-read case and falls back here whenever it cannot prove its
-//! answer equals this one.
+//! It is the parser's source of truth. The fast path ([`Scanner::try_fast`], at the end
+//! of this file) handles the common complete-in-one-read case in one pass over the
+//! bytes, taking only plain forms whose scanner answer is evident, and falls back here
+//! for anything else.
 //!
 //! Spans (method, target, version, reason, field names and values) are recorded as
 //! offsets into the caller's buffer, which must keep every byte from the start of the
@@ -306,7 +307,8 @@ pub(crate) struct Scanner {
     hs: Hs,
     pub(crate) flags: u16,
     pub(crate) content_length: u64,
-    /// Header bytes counted in closed spans (PRS-21).
+    /// Header bytes counted in closed spans (PRS-21). Only meaningful while a head is
+    /// being scanned: the fast path does not keep it for heads it completes.
     counted: usize,
     /// Start of the counted span that is open, if any.
     open_span: Option<usize>,
@@ -1310,11 +1312,19 @@ impl Scanner {
     }
 }
 
-/// First bytes of the framing field names (`connection`, `content-length`,
-/// `proxy-connection`, `transfer-encoding`, `upgrade`) in either case.
+/// Whether a field name of `len` bytes starting with `first` may be one of the framing
+/// names (`connection`, `content-length`, `proxy-connection`, `transfer-encoding`,
+/// `upgrade`, in any case): first byte and length, the full compare follows.
 #[inline]
-fn maybe_special(first: u8) -> bool {
-    matches!(first | 0x20, b'c' | b'p' | b't' | b'u')
+fn maybe_special(first: u8, len: usize) -> bool {
+    let want = match len {
+        7 => b'u',
+        10 | 14 => b'c',
+        16 => b'p',
+        17 => b't',
+        _ => return false,
+    };
+    first | 0x20 == want
 }
 
 /// `s` without leading and trailing SP.
@@ -1329,36 +1339,27 @@ fn trim_sp(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// The number of header slots the fast path offers httparse; heads with more fields
-/// take the scanner.
-const FAST_SLOTS: usize = 64;
-/// The same for responses (httparse's response parser wants initialised slots).
-const RESPONSE_SLOTS: usize = 32;
-
-/// Offset of `part` inside `buf`; `part` must be a sub-slice of `buf`.
+/// The CR that ends a field value (or reason phrase) starting at `i`, when every byte
+/// before it is a field-value byte (HTAB, SP..=`~`, obs-text); `None` at any other
+/// byte, or when the buffer ends first.
 #[inline]
-fn offset_in(buf: &[u8], part: &[u8]) -> usize {
-    part.as_ptr() as usize - buf.as_ptr() as usize
-}
-
-/// After a value ends at `end` (httparse trims trailing SP/HTAB), finds the CR that
-/// llhttp would end the value span at and checks the line ends with CRLF. Returns the
-/// CR offset.
-#[inline]
-fn line_end(buf: &[u8], mut end: usize) -> Option<usize> {
-    // httparse has checked that the line ends with CRLF or a bare LF and that a CR is
-    // followed by LF, so seeing the CR is enough.
-    while matches!(*buf.get(end)?, b' ' | b'\t') {
-        end += 1;
+fn value_cr(buf: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        i = crate::chars::value_run_end(buf, i);
+        match *buf.get(i)? {
+            b'\r' => return Some(i),
+            b'\t' => i += 1,
+            _ => return None,
+        }
     }
-    (buf[end] == b'\r').then_some(end)
 }
 
 impl Scanner {
-    /// The fast path: parses a complete head with httparse and proves, with cheap
-    /// checks, that the scanner would give the same result; fills `self` as the
-    /// scanner would. Returns the head's end, or `None` when the scanner must decide
-    /// (partial input, anything unusual, any error).
+    /// The fast path: parses a complete head in one pass over the bytes, taking only
+    /// the plain forms for which the scanner's answer is evident (see
+    /// [`Scanner::fast`]), and fills `self` exactly as the scanner would. Returns the
+    /// head's end, or `None` when the scanner must decide (partial input, anything
+    /// unusual, any error).
     pub(crate) fn try_fast(&mut self, buf: &[u8]) -> Option<usize> {
         if self.state != S::Start || self.pos != 0 || self.lenient.any() {
             return None;
@@ -1379,132 +1380,184 @@ impl Scanner {
         r
     }
 
+    /// What the fast path takes, each form one the scanner takes with the same spans:
+    ///
+    /// * a request line `METHOD SP /target SP HTTP/1.x CRLF`, the method one of Node's
+    ///   `METHODS` but `CONNECT`, single SPs, the target visible ASCII starting with `/`
+    ///   (llhttp's path, query and fragment states take exactly those, PRS-4, PRS-5);
+    /// * a status line `HTTP/1.x SP ddd SP reason CRLF`, the reason field-value bytes;
+    /// * field lines `name: value CRLF`: the name token bytes, no space before the
+    ///   colon, the value non-empty after SP/HTAB, field-value bytes only, no obs-fold;
+    ///   framing fields only in the plain forms [`Scanner::fast_special`] checks;
+    /// * CRLF after every line, the limits on fields, header bytes and raw size met.
     fn fast(&mut self, buf: &[u8]) -> Option<usize> {
-        let start = buf.iter().position(|&b| b != b'\r' && b != b'\n')?;
-        let msg = &buf[start..];
-        let mut slots =
-            [const { core::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; FAST_SLOTS];
-        let mut res_slots;
-        let (len, line_end_at, headers) = match self.mode {
-            Mode::Request => {
-                let mut req = httparse::Request::new(&mut []);
-                let httparse::Status::Complete(len) =
-                    req.parse_with_uninit_headers(msg, &mut slots).ok()?
-                else {
-                    return None;
-                };
-                let method = req.method?.as_bytes();
-                let path = req.path?.as_bytes();
-                // Origin-form of visible ASCII is exactly what llhttp's path, query and
-                // fragment states take (PRS-4, PRS-5); other forms go to the scanner.
-                if path.first() != Some(&b'/') || !path.is_ascii() || method == b"CONNECT" {
-                    return None;
-                }
-                self.method =
-                    crate::generated::METHODS[crate::generated::method_index(method)?].as_bytes();
-                let url_start = start + offset_in(msg, path);
-                self.url = (url_start, url_start + path.len());
-                self.counted = path.len();
-                self.version = Version {
-                    major: 1,
-                    minor: req.version?,
-                };
-                // "<url> HTTP/1.x" then CRLF (httparse also takes a bare LF).
-                let v_end = self.url.1 + 9;
-                if buf.get(v_end..v_end + 2)? != b"\r\n" {
-                    return None;
-                }
-                (len, v_end, req.headers)
-            }
-            Mode::Response => {
-                res_slots = [httparse::EMPTY_HEADER; RESPONSE_SLOTS];
-                let mut res = httparse::Response::new(&mut res_slots);
-                let httparse::Status::Complete(len) = res.parse(msg).ok()? else {
-                    return None;
-                };
-                let reason = res.reason?.as_bytes();
-                // "HTTP/1.x NNN <reason>": exactly one SP on each side of the code and a
-                // non-empty reason; anything else goes to the scanner.
-                if reason.is_empty() || offset_in(msg, reason) != 13 {
-                    return None;
-                }
-                self.version = Version {
-                    major: 1,
-                    minor: res.version?,
-                };
-                self.status = res.code?;
-                let r = start + 13;
-                let r_end = line_end(buf, r + reason.len())?;
-                self.reason = (r, r_end);
-                self.counted = r_end - r;
-                (len, r_end, res.headers)
-            }
+        let mut start = 0;
+        while matches!(*buf.get(start)?, b'\r' | b'\n') {
+            start += 1;
+        }
+        // A head that ends past the raw-size cap fails in the scanner: cut the buffer
+        // there, so that such a head reads as incomplete and nothing past the cap is
+        // examined (this also bounds the field list).
+        let buf = &buf[..buf.len().min(start.saturating_add(self.raw_cap))];
+        let fields_at = match self.mode {
+            Mode::Request => self.fast_request_line(buf, start)?,
+            Mode::Response => self.fast_status_line(buf, start)?,
             Mode::Trailers => return None,
         };
-        let end = start + len;
-        if end > start + self.raw_cap
-            || (self.max_headers_count > 0 && headers.len() > self.max_headers_count)
-        {
+        let end = self.fast_fields(buf, fields_at)?;
+        if self.max_headers_count > 0 && self.fields.len() > self.max_headers_count {
             return None;
         }
-        let mut next_line = line_end_at + 2;
-        let mut counted = self.counted;
-        let base = msg.as_ptr() as usize;
-        self.fields.reserve(headers.len());
-        for h in headers.iter() {
-            let name = h.name.as_bytes();
-            let n0 = start + (name.as_ptr() as usize - base);
-            let v0 = start + (h.value.as_ptr() as usize - base);
-            let v1 = v0 + h.value.len();
-            if n0 != next_line || v0 == v1 {
+        // The counted header bytes (PRS-21) are fewer than the head's bytes: only a head
+        // longer than the limit needs counting.
+        if end - start > self.max_header_size {
+            self.counted = self.fast_counted(buf);
+            if self.counted >= self.max_header_size {
                 return None;
             }
-            // httparse trimmed trailing SP/HTAB; llhttp's span ends at the CR.
-            let cr = if *buf.get(v1)? == b'\r' {
-                v1
-            } else {
-                line_end(buf, v1)?
-            };
-            next_line = cr + 2;
-            counted += name.len() + (cr - v0);
-            if maybe_special(name[0]) {
-                self.fast_special(name, &buf[v0..cr])?;
-            }
-            self.fields.push(Slot::shared(n0, n0 + name.len(), v0, v1));
-        }
-        self.counted = counted;
-        if next_line + 2 != end || self.counted >= self.max_header_size {
-            return None;
         }
         self.msg_start = start;
         self.pos = end;
         Some(end)
     }
 
-    /// Framing headers on the fast path: the plain forms only.
+    /// The header bytes the scanner would count (PRS-21) for the head just read: the
+    /// start line's span (in `self.counted`), then each name and each value up to its
+    /// CR.
+    #[cold]
+    fn fast_counted(&self, buf: &[u8]) -> usize {
+        self.fields.iter().fold(self.counted, |n, s| {
+            let (Some(name), Some(value)) = (s.name_range(), s.value_range()) else {
+                return n;
+            };
+            let cr = value.end + buf[value.end..].iter().take_while(|&&b| b != b'\r').count();
+            n + name.len() + (cr - value.start)
+        })
+    }
+
+    /// `METHOD SP /target SP HTTP/1.x CRLF` at `start`; returns where the fields start.
     #[inline]
+    fn fast_request_line(&mut self, buf: &[u8], start: usize) -> Option<usize> {
+        let msg = buf.get(start..)?;
+        let url0 = if msg.starts_with(b"GET ") {
+            self.method = b"GET";
+            start + 4
+        } else {
+            // The longest method has 11 bytes.
+            let sp = msg.iter().take(12).position(|&b| b == b' ')?;
+            let method =
+                crate::generated::METHODS[crate::generated::method_index(&msg[..sp])?].as_bytes();
+            if method == b"CONNECT" {
+                return None;
+            }
+            self.method = method;
+            start + sp + 1
+        };
+        if *buf.get(url0)? != b'/' {
+            return None;
+        }
+        let url1 = crate::chars::visible_run_end(buf, url0 + 1);
+        let minor = match buf.get(url1..url1 + 11)? {
+            b" HTTP/1.1\r\n" => 1,
+            b" HTTP/1.0\r\n" => 0,
+            _ => return None,
+        };
+        self.url = (url0, url1);
+        self.counted = url1 - url0;
+        self.version = Version { major: 1, minor };
+        Some(url1 + 11)
+    }
+
+    /// `HTTP/1.x SP ddd SP reason CRLF` at `start`; returns where the fields start.
+    #[inline]
+    fn fast_status_line(&mut self, buf: &[u8], start: usize) -> Option<usize> {
+        let &[
+            b'H',
+            b'T',
+            b'T',
+            b'P',
+            b'/',
+            b'1',
+            b'.',
+            minor @ (b'0' | b'1'),
+            b' ',
+            d0 @ b'0'..=b'9',
+            d1 @ b'0'..=b'9',
+            d2 @ b'0'..=b'9',
+            b' ',
+        ] = buf.get(start..start + 13)?
+        else {
+            return None;
+        };
+        let r = start + 13;
+        let cr = value_cr(buf, r)?;
+        if *buf.get(cr + 1)? != b'\n' {
+            return None;
+        }
+        self.version = Version {
+            major: 1,
+            minor: minor - b'0',
+        };
+        self.status = u16::from(d0 - b'0') * 100 + u16::from(d1 - b'0') * 10 + u16::from(d2 - b'0');
+        self.reason = (r, cr);
+        self.counted = cr - r;
+        Some(cr + 2)
+    }
+
+    /// The field lines from `i` and the empty line after them; returns the head's end.
+    ///
+    /// A function of its own: inlined into [`Scanner::fast`], the loop ran short of
+    /// registers (some 500 more instructions per browser head, mostly reloads).
+    #[inline(never)]
+    fn fast_fields(&mut self, buf: &[u8], mut i: usize) -> Option<usize> {
+        loop {
+            let n0 = i;
+            let mut n1 = crate::chars::name_run_end(buf, n0);
+            let mut c = *buf.get(n1)?;
+            while c != b':' {
+                if n1 == n0 && c == b'\r' {
+                    // The empty line: the head ends after its LF.
+                    return (*buf.get(n0 + 1)? == b'\n').then_some(n0 + 2);
+                }
+                if !is_tchar(c) {
+                    return None;
+                }
+                n1 = crate::chars::name_run_end(buf, n1 + 1);
+                c = *buf.get(n1)?;
+            }
+            if n1 == n0 {
+                return None;
+            }
+            let mut v0 = n1 + 1;
+            while matches!(*buf.get(v0)?, b' ' | b'\t') {
+                v0 += 1;
+            }
+            let cr = value_cr(buf, v0)?;
+            if cr == v0 || *buf.get(cr + 1)? != b'\n' {
+                return None;
+            }
+            // The value's span ends at the CR; the value itself without trailing OWS.
+            let mut v1 = cr;
+            while matches!(buf[v1 - 1], b' ' | b'\t') {
+                v1 -= 1;
+            }
+            if maybe_special(buf[n0], n1 - n0) {
+                self.fast_special(&buf[n0..n1], &buf[v0..cr])?;
+            }
+            self.fields.push(Slot::shared(n0, n1, v0, v1));
+            i = cr + 2;
+        }
+    }
+
+    /// Framing headers on the fast path: the plain forms only. `name` is a token and
+    /// `raw` the value up to the CR, both without CR (as [`eq_folded`] needs).
+    #[inline(never)]
     fn fast_special(&mut self, name: &[u8], raw: &[u8]) -> Option<()> {
         match name.len() {
-            7 if name.eq_ignore_ascii_case(b"upgrade") => self.flags |= F::UPGRADE,
-            10 | 16
-                if name.eq_ignore_ascii_case(b"connection")
-                    || name.eq_ignore_ascii_case(b"proxy-connection") =>
-            {
-                for token in raw.split(|&b| b == b',') {
-                    // Tabs around a token change llhttp 9.3.1's answer: the scanner decides.
-                    let t = trim_sp(token);
-                    if t.contains(&b'\t') {
-                        return None;
-                    }
-                    self.flags |= match t.len() {
-                        5 if t.eq_ignore_ascii_case(b"close") => F::CONN_CLOSE,
-                        7 if t.eq_ignore_ascii_case(b"upgrade") => F::CONN_UPGRADE,
-                        10 if t.eq_ignore_ascii_case(b"keep-alive") => F::CONN_KEEP_ALIVE,
-                        _ => 0,
-                    };
-                }
-            }
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
+            7 if eq_folded(name, b"upgrade") => self.flags |= F::UPGRADE,
+            10 if eq_folded(name, b"connection") => self.fast_connection(raw)?,
+            16 if eq_folded(name, b"proxy-connection") => self.fast_connection(raw)?,
+            14 if eq_folded(name, b"content-length") => {
                 if self.flags & (F::CONTENT_LENGTH | F::TRANSFER_ENCODING) != 0 {
                     return None;
                 }
@@ -1522,7 +1575,7 @@ impl Scanner {
                 self.content_length = n;
                 self.flags |= F::CONTENT_LENGTH;
             }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+            17 if eq_folded(name, b"transfer-encoding") => {
                 if self.flags & (F::CONTENT_LENGTH | F::TRANSFER_ENCODING) != 0
                     || !raw.trim_ascii_end().eq_ignore_ascii_case(b"chunked")
                     || raw.contains(&b'\t')
@@ -1534,6 +1587,52 @@ impl Scanner {
             _ => {}
         }
         Some(())
+    }
+
+    /// The tokens of a `Connection` (or `Proxy-Connection`) value on the fast path.
+    #[inline]
+    fn fast_connection(&mut self, raw: &[u8]) -> Option<()> {
+        // One token and nothing else, the usual form.
+        let one = match raw.len() {
+            10 if eq_folded(raw, b"keep-alive") => F::CONN_KEEP_ALIVE,
+            5 if eq_folded(raw, b"close") => F::CONN_CLOSE,
+            7 if eq_folded(raw, b"upgrade") => F::CONN_UPGRADE,
+            _ => 0,
+        };
+        if one != 0 {
+            self.flags |= one;
+            return Some(());
+        }
+        for token in raw.split(|&b| b == b',') {
+            // Tabs around a token change llhttp 9.3.1's answer: the scanner decides.
+            let t = trim_sp(token);
+            if t.contains(&b'\t') {
+                return None;
+            }
+            self.flags |= match t.len() {
+                5 if eq_folded(t, b"close") => F::CONN_CLOSE,
+                7 if eq_folded(t, b"upgrade") => F::CONN_UPGRADE,
+                10 if eq_folded(t, b"keep-alive") => F::CONN_KEEP_ALIVE,
+                _ => 0,
+            };
+        }
+        Some(())
+    }
+}
+
+/// Whether `s` is `lower` in any ASCII case, for `lower` made of lower-case letters and
+/// `-` and `s` without CR: `b | 0x20` equals a letter only for its two cases, and `-`
+/// only for `-` and CR. All `N` bytes are compared at once, without early exit.
+#[inline(always)]
+fn eq_folded<const N: usize>(s: &[u8], lower: &[u8; N]) -> bool {
+    match s.first_chunk::<N>() {
+        Some(c) if s.len() == N => {
+            c.iter()
+                .zip(lower)
+                .fold(0, |d, (&a, &b)| d | ((a | 0x20) ^ b))
+                == 0
+        }
+        _ => false,
     }
 }
 
@@ -1583,5 +1682,238 @@ mod tests {
         }
         assert_eq!(fast(Mode::Response, b"HTTP/1.1 200\r\n\r\n"), None);
         assert_eq!(fast(Mode::Response, b"HTTP/1.1 200 OK\n\r\n"), None);
+    }
+
+    /// When the fast path takes a head, the scanner takes it too, with the same
+    /// result: end, start line, every field range, flags and Content-Length. (The fast
+    /// path may always decline.) Returns whether the fast path took it.
+    fn agrees(mode: Mode, cfg: &ParserConfig, input: &[u8]) -> bool {
+        let mut f = Scanner::new(mode, cfg);
+        let Some(end) = f.try_fast(input) else {
+            return false;
+        };
+        let mut s = Scanner::new(mode, cfg);
+        let shown = || String::from_utf8_lossy(input).into_owned();
+        assert_eq!(s.scan(input, 0), Ok(Scan::Complete(end)), "{:?}", shown());
+        assert_eq!(
+            (f.msg_start, f.pos, f.method, f.url, f.version),
+            (s.msg_start, s.pos, s.method, s.url, s.version),
+            "{:?}",
+            shown()
+        );
+        assert_eq!((f.status, f.reason), (s.status, s.reason), "{:?}", shown());
+        assert_eq!(f.fields, s.fields, "{:?}", shown());
+        assert_eq!(
+            (f.flags, f.content_length),
+            (s.flags, s.content_length),
+            "{:?}",
+            shown()
+        );
+        assert!(s.folds.is_empty());
+        true
+    }
+
+    /// Heads that exercise every part of the fast path.
+    const SAMPLES: &[(Mode, &[u8])] = &[
+        (
+            Mode::Request,
+            b"GET /a/b?c=d#e HTTP/1.1\r\nHost: example.com\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\nX-Tok_en.1~: v a\tl \t\r\nAccept: */*;q=0.8\r\n\r\n",
+        ),
+        (
+            Mode::Request,
+            b"\r\nPOST /upload HTTP/1.0\r\ncontent-length: 42\r\nProxy-Connection: close\r\nX: \xe9t\xe9\r\n\r\nbody",
+        ),
+        (
+            Mode::Request,
+            b"PUT /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: Keep-Alive\r\n\r\n",
+        ),
+        (Mode::Request, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        (
+            Mode::Response,
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\n",
+        ),
+        (
+            Mode::Response,
+            b"HTTP/1.0 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: upgrade\r\nTransfer-Encoding: CHUNKED \r\n\r\n",
+        ),
+    ];
+
+    /// Every single-byte substitution, deletion and duplication of each sample: the
+    /// fast path either declines or agrees with the scanner.
+    #[test]
+    fn fast_path_agrees_under_single_byte_edits() {
+        let cfg = ParserConfig::default();
+        for &(mode, sample) in SAMPLES {
+            assert!(
+                agrees(mode, &cfg, sample),
+                "{:?}",
+                String::from_utf8_lossy(sample)
+            );
+            let mut taken = 0;
+            for at in 0..sample.len() {
+                let mut m = sample.to_vec();
+                for b in 0..=255u8 {
+                    m[at] = b;
+                    taken += usize::from(agrees(mode, &cfg, &m));
+                }
+                let mut d = sample.to_vec();
+                d.remove(at);
+                agrees(mode, &cfg, &d);
+                let mut d = sample.to_vec();
+                d.insert(at, sample[at]);
+                agrees(mode, &cfg, &d);
+            }
+            // The edits that keep a head plain stay on the fast path.
+            assert!(taken > sample.len() * 24, "{taken}");
+        }
+    }
+
+    /// Random multi-byte edits (bytes from the classes that matter), under the default
+    /// limits and tight ones.
+    #[test]
+    fn fast_path_agrees_under_random_edits() {
+        let cfgs = [
+            ParserConfig::default(),
+            ParserConfig::default().with_max_header_size(40),
+            ParserConfig::default().with_max_header_size(64),
+            ParserConfig {
+                max_headers_count: 2,
+                ..ParserConfig::default()
+            },
+        ];
+        let pool = b"\r\n\t :,;-_.~/?#@\"\x00\x01\x0b\x0c\x1f\x7f\x80\xe9\xffaAzZ09kKcCuUeE";
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..40_000 {
+            let (mode, sample) = SAMPLES[round % SAMPLES.len()];
+            let mut m = sample.to_vec();
+            for _ in 0..=(next() % 3) {
+                let at = (next() % m.len() as u64) as usize;
+                let b = pool[(next() % pool.len() as u64) as usize];
+                match next() % 4 {
+                    0 => m.insert(at, b),
+                    1 if m.len() > 1 => {
+                        m.remove(at);
+                    }
+                    _ => m[at] = b,
+                }
+            }
+            for cfg in &cfgs {
+                agrees(mode, cfg, &m);
+            }
+        }
+    }
+
+    /// Values and names across the sixteen-byte blocks of the word scans, and heads cut
+    /// at every length (the fast path reads past no end).
+    #[test]
+    fn fast_path_agrees_at_block_edges() {
+        let cfg = ParserConfig::default();
+        for n in 1..40 {
+            for v in 1..40 {
+                let head = format!(
+                    "GET /{} HTTP/1.1\r\n{}: {} \r\n\r\n",
+                    "u".repeat(n),
+                    "N".repeat(n),
+                    "v".repeat(v)
+                );
+                assert!(agrees(Mode::Request, &cfg, head.as_bytes()), "{head:?}");
+                for cut in 0..head.len() {
+                    assert!(!agrees(Mode::Request, &cfg, &head.as_bytes()[..cut]));
+                }
+            }
+        }
+    }
+
+    /// Start lines and framing fields in the forms the fast path takes, and in nearby
+    /// forms it must leave to the scanner (or take with the same answer).
+    #[test]
+    fn fast_path_agrees_on_forms() {
+        let cfg = ParserConfig::default();
+        for line in [
+            "HTTP/1.1 200 OK",
+            "HTTP/1.1 200 ",
+            "HTTP/1.1 200",
+            "HTTP/1.1 200 OK ",
+            "HTTP/1.1 200 O\tK",
+            "HTTP/1.1 200 \u{ff}",
+            "HTTP/1.1 200 \u{1}",
+            "HTTP/1.0 999 x",
+            "HTTP/1.2 200 OK",
+            "HTTP/2.0 200 OK",
+            "HTTP/1.1 20a OK",
+            "HTTP/1.1  200 OK",
+        ] {
+            let head = format!("{line}\r\nA: b\r\n\r\n");
+            agrees(Mode::Response, &cfg, head.as_bytes());
+        }
+        for line in [
+            "GET / HTTP/1.1",
+            "GET /?# HTTP/1.1",
+            "GET //a?b?c#d#e HTTP/1.1",
+            "GET /a\"{}|\\^`[] HTTP/1.0",
+            "OPTIONS /x HTTP/1.0",
+            "M-SEARCH / HTTP/1.1",
+            "UNSUBSCRIBE / HTTP/1.1",
+            "PRI / HTTP/1.1",
+            "DESCRIBE / HTTP/1.1",
+            "get / HTTP/1.1",
+            "GETX / HTTP/1.1",
+            "GET  / HTTP/1.1",
+            "GET / HTTP/1.1 ",
+            "GET /  HTTP/1.1",
+            "GET * HTTP/1.1",
+            "GET http://a/ HTTP/1.1",
+            "CONNECT / HTTP/1.1",
+            "GET / HTTP/1.2",
+            "GET / HTTP/0.9",
+            "GET /",
+        ] {
+            let head = format!("{line}\r\nA: b\r\n\r\n");
+            agrees(Mode::Request, &cfg, head.as_bytes());
+        }
+        let fields = [
+            "Content-Length: 0",
+            "Content-Length: 007",
+            "Content-Length: 12 ",
+            "Content-Length: 1844674407370955161",
+            "Content-Length: 18446744073709551615",
+            "Content-Length: 99999999999999999999",
+            "Content-Length: 1 2",
+            "Content-Length: +1",
+            "Content-Length: 1\t",
+            "Transfer-Encoding: chunked",
+            "Transfer-Encoding: CHUNKED ",
+            "Transfer-Encoding: gzip, chunked",
+            "Transfer-Encoding: chunked, gzip",
+            "Transfer-Encoding: chunked\t",
+            "Connection: close",
+            "Connection: Keep-Alive",
+            "Connection: UPGRADE",
+            "Connection: close, keep-alive",
+            "Connection: keep-alive , upgrade",
+            "Connection: ,close,",
+            "Connection: closed",
+            "Connection: close\t",
+            "Connection: \tclose",
+            "Proxy-Connection: close",
+            "Upgrade: websocket",
+            "Upgrade-Insecure-Requests: 1",
+            "Connectionx: close",
+            "Content-Lengthy: 1",
+        ];
+        for a in fields {
+            for b in fields {
+                let head = format!("POST / HTTP/1.1\r\n{a}\r\n{b}\r\n\r\n");
+                agrees(Mode::Request, &cfg, head.as_bytes());
+                let head = format!("HTTP/1.1 200 OK\r\n{a}\r\n{b}\r\n\r\n");
+                agrees(Mode::Response, &cfg, head.as_bytes());
+            }
+        }
     }
 }
