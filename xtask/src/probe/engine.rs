@@ -8,7 +8,7 @@ use base64::Engine as _;
 use courier_proto::headers::latin1;
 use courier_proto::server::{Dispatch, Listeners, ServerConfig};
 use courier_proto::testing::{OracleRun, run_oracle_case};
-use courier_proto::{Headers, NodeValue, ParserConfig};
+use courier_proto::{Headers, NodeValue, ParserConfig, RequestHead};
 use serde_json::{Map, Value, json};
 
 /// Options shared with `node-oracle.js server`.
@@ -83,17 +83,31 @@ fn version(v: courier_proto::Version) -> String {
     format!("{}.{}", v.major, v.minor)
 }
 
+/// The fields the oracle reports for every request head.
+fn head_fields(head: &RequestHead) -> Map<String, Value> {
+    json_map(json!({
+        "method": head.method.as_str(),
+        "url": latin1(&head.url),
+        "httpVersion": version(head.version),
+        "headers": view(&head.headers),
+        "rawHeaders": raw(&head.headers),
+    }))
+}
+
+fn json_map(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
 fn to_json(run: &OracleRun) -> Value {
     let requests: Vec<Value> = run
         .requests
         .iter()
         .map(|r| {
-            json!({
-                "method": r.head.method.as_str(),
-                "url": latin1(&r.head.url),
-                "httpVersion": version(r.head.version),
-                "headers": view(&r.head.headers),
-                "rawHeaders": raw(&r.head.headers),
+            let mut m = head_fields(&r.head);
+            m.extend(json_map(json!({
                 "body_b64": b64(&r.body),
                 "trailers": r.trailers.as_ref().map(view),
                 "rawTrailers": r.trailers.as_ref().map(raw),
@@ -101,22 +115,21 @@ fn to_json(run: &OracleRun) -> Value {
                 "emitted": r.dispatch == Dispatch::Request,
                 "aborted": r.aborted,
                 "response_status": r.response_status,
-            })
+            })));
+            Value::Object(m)
         })
         .collect();
     let upgrades: Vec<Value> = run
         .upgrades
         .iter()
         .map(|u| {
-            json!({
-                "event": if u.connect { "connect" } else { "upgrade" },
-                "method": u.head.method.as_str(),
-                "url": latin1(&u.head.url),
-                "httpVersion": version(u.head.version),
-                "headers": view(&u.head.headers),
-                "rawHeaders": raw(&u.head.headers),
-                "head_b64": b64(&u.leftover),
-            })
+            let mut m = head_fields(&u.head);
+            m.insert(
+                "event".into(),
+                json!(if u.connect { "connect" } else { "upgrade" }),
+            );
+            m.insert("head_b64".into(), json!(b64(&u.leftover)));
+            Value::Object(m)
         })
         .collect();
     let client_error = run
