@@ -64,6 +64,17 @@ pub enum OutgoingError {
         /// Node's `util.inspect` of the rejected link (quoted, at most 128 chars + `...`).
         received: String,
     },
+    /// `ERR_UNESCAPED_CHARACTERS` (CLI-4): a request path holds a char outside
+    /// U+0021 … U+00FF. `Request path contains unescaped characters`.
+    UnescapedPath,
+    /// `ERR_INVALID_PROTOCOL` (CLI-3): the request's `protocol` is not its agent's.
+    /// `Protocol "https:" not supported. Expected "http:"`.
+    InvalidProtocol {
+        /// The `protocol` option.
+        protocol: String,
+        /// The agent's protocol.
+        expected: String,
+    },
 }
 
 impl OutgoingError {
@@ -88,6 +99,8 @@ impl OutgoingError {
             Self::Destroyed => "ERR_STREAM_DESTROYED",
             Self::AlreadyFinished => "ERR_STREAM_ALREADY_FINISHED",
             Self::InvalidHints { .. } => "ERR_INVALID_ARG_VALUE",
+            Self::UnescapedPath => "ERR_UNESCAPED_CHARACTERS",
+            Self::InvalidProtocol { .. } => "ERR_INVALID_PROTOCOL",
         }
     }
 }
@@ -121,6 +134,13 @@ impl fmt::Display for OutgoingError {
                 "The argument 'hints' must be an array or string of format \
                  \"</styles.css>; rel=preload; as=style\". Received {received}"
             ),
+            Self::UnescapedPath => f.write_str("Request path contains unescaped characters"),
+            Self::InvalidProtocol { protocol, expected } => {
+                write!(
+                    f,
+                    "Protocol \"{protocol}\" not supported. Expected \"{expected}\""
+                )
+            }
         }
     }
 }

@@ -15,11 +15,13 @@ mod error;
 mod hints;
 mod output;
 mod render;
+mod request;
 mod response;
 mod store;
 mod value;
 
 pub use error::{JsNumber, OutgoingError};
+pub use request::{ClientRequest, RequestAgent, RequestHeaders, RequestOptions};
 pub use response::{ResponseSetup, ServerResponse};
 pub use store::{HeaderStore, check_header};
 pub use value::HeaderValue;

@@ -83,6 +83,18 @@ impl HeaderValue {
         }
     }
 
+    /// JavaScript truthiness of the stored value: an empty string and the number 0
+    /// are falsy, every list (even an empty one) is truthy. Node's `ClientRequest`
+    /// tests `getHeader('host')`, `getHeader('authorization')` and
+    /// `getHeader('expect')` this way (CLI-9, CLI-13).
+    pub(crate) fn is_truthy(&self) -> bool {
+        match self {
+            Self::Text(b) => !b.is_empty(),
+            Self::Int(n) => *n != 0,
+            Self::List(_) => true,
+        }
+    }
+
     /// JavaScript's `String(value)` as bytes: arrays join their elements with `,`.
     /// This is the text Node's value check looks at (VAL-2).
     pub(crate) fn joined(&self, sep: &[u8]) -> Bytes {

@@ -1,0 +1,980 @@
+//! Node's `ClientRequest`, outgoing side, as a pure state object (CLI-1 … CLI-14,
+//! CLI-25, and the RES rules shared by every outgoing message).
+//!
+//! [`ClientRequest::new`] takes Node's request options ([`RequestOptions`]) and does
+//! what Node's constructor does: checks the path, protocol and method, applies the
+//! `headers` option, adds `Host` and `Authorization`, and renders the head at once
+//! when the headers are given as an array or hold an `Expect` field. The application
+//! then sets headers and writes body pieces; the request renders Node's exact head
+//! and queues wire segments that its owner (the client connection machine) takes
+//! with [`ClientRequest::take_output`].
+//!
+//! Every failing call leaves the request as it was: it renders nothing, queues
+//! nothing and changes no state.
+//!
+//! # Node quirks kept
+//!
+//! * Methods `GET`, `HEAD`, `DELETE`, `OPTIONS`, `TRACE` and `CONNECT` get no
+//!   automatic framing field; body bytes written to them go out raw (CLI-12).
+//! * A head rendered by the constructor (array headers, or an `Expect` field) is
+//!   rendered before Node applies `uniqueHeaders`, so list values are not joined
+//!   there; and before Node marks a request without agent as non-persistent, so
+//!   such a head can say `Connection: keep-alive` (a `POST`) although the request
+//!   is not persistent.
+//! * Without an agent and without `default_port`, Node has no default port to
+//!   compare with and always writes it: `Host: localhost:80`.
+//! * `Host`, `Authorization` and the constructor's `Expect` test look at the stored
+//!   value's JavaScript truthiness: a user `host: ""` (or `0`) field is replaced in
+//!   place by the computed `Host`; `Expect: []` renders the head at once without
+//!   any `Expect` line.
+
+use core::time::Duration;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::error::{JsNumber, OutgoingError};
+use super::output::Output;
+use super::render::{Fields, Policy, Removed, Rendered, has_word, is_unique, render};
+use super::store::{HeaderStore, check_header};
+use super::value::{HeaderValue, latin1_bytes};
+use crate::agent::AgentOptions;
+use crate::headers::Headers;
+use crate::validate::{
+    METHOD, TRAILER_CONTENT, TRAILER_NAME, validate_token, validate_value_bytes,
+};
+
+/// The methods Node sends without an automatic `Content-Length` or
+/// `Transfer-Encoding` (`useChunkedEncodingByDefault = false`, CLI-12).
+const UNFRAMED_METHODS: [&str; 6] = ["GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT"];
+
+/// What a request needs to know about its agent (CLI-2, CLI-3, CLI-5, CLI-11).
+///
+/// `RequestAgent::default()` is a fresh `new Agent()` (what `agent: false` gives a
+/// request); [`RequestAgent::global`] is v20's `http.globalAgent`.
+///
+/// ```
+/// use courier_proto::agent::AgentOptions;
+/// use courier_proto::outgoing::RequestAgent;
+///
+/// assert!(RequestAgent::global().persistent_requests());
+/// assert!(!RequestAgent::one_off().persistent_requests());
+/// let limited = AgentOptions { max_sockets: Some(5), ..AgentOptions::default() };
+/// assert!(RequestAgent::from_options(&limited).persistent_requests());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestAgent {
+    /// `agent.keepAlive`.
+    pub keep_alive: bool,
+    /// `agent.maxSockets` (`None` = `Infinity`; `Some(0)` counts as `Infinity`, as
+    /// Node replaces a falsy value by the default).
+    pub max_sockets: Option<usize>,
+    /// `agent.defaultPort` (80 for `http`). 0 counts as none.
+    pub default_port: u16,
+    /// `agent.protocol` (`"http:"`). Empty counts as none (`"http:"`).
+    pub protocol: Box<str>,
+}
+
+impl Default for RequestAgent {
+    fn default() -> Self {
+        Self {
+            keep_alive: false,
+            max_sockets: None,
+            default_port: 80,
+            protocol: "http:".into(),
+        }
+    }
+}
+
+impl RequestAgent {
+    /// v20's `http.globalAgent`: keep-alive (CONST-7), the agent of a request whose
+    /// `agent` option is `undefined`.
+    pub fn global() -> Self {
+        Self {
+            keep_alive: true,
+            ..Self::default()
+        }
+    }
+
+    /// `agent: false`: a brand-new `Agent` with default options (CLI-2).
+    pub fn one_off() -> Self {
+        Self::default()
+    }
+
+    /// The agent built from `options` (an `http` agent: port 80, `"http:"`).
+    pub fn from_options(options: &AgentOptions) -> Self {
+        Self {
+            keep_alive: options.keep_alive,
+            max_sockets: options.max_sockets,
+            ..Self::default()
+        }
+    }
+
+    /// Whether requests through this agent are persistent-capable (CLI-11): the
+    /// agent keeps sockets alive or has a finite `maxSockets`.
+    pub fn persistent_requests(&self) -> bool {
+        self.keep_alive || matches!(self.max_sockets, Some(n) if n > 0)
+    }
+
+    fn protocol(&self) -> &str {
+        if self.protocol.is_empty() {
+            "http:"
+        } else {
+            &self.protocol
+        }
+    }
+}
+
+/// The `headers` option (CLI-9, CLI-10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestHeaders {
+    /// `headers` as an object: each pair goes through `setHeader` in order (a later
+    /// pair of the same name, any case, replaces an earlier one in place), then
+    /// `Host` and `Authorization` are added (CLI-9).
+    Object(Vec<(String, HeaderValue)>),
+    /// `headers` as an array (`[k, v, …]` or `[[k, v], …]`): the head is rendered at
+    /// once from these pairs, in order, duplicates kept; no `Host`, no
+    /// `Authorization`, and the header store stays empty (CLI-10).
+    Array(Vec<(String, HeaderValue)>),
+}
+
+impl Default for RequestHeaders {
+    fn default() -> Self {
+        Self::Object(Vec::new())
+    }
+}
+
+/// The options of `http.request(options)` that shape the request (CLI-2 … CLI-7).
+///
+/// `None` stands for an option left out (`undefined`); an empty string counts as
+/// left out wherever Node tests the option's truthiness (`method`, `path`,
+/// `protocol`, `host`, `hostname`, `auth`), and so does port 0. Connection
+/// parameters (`socketPath`, `localAddress`, `family`, `lookup`, …) and `signal`
+/// belong to the connection, not to the request head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestOptions {
+    /// `method` (default `GET`): a token, sent upper-cased (CLI-6).
+    pub method: Option<String>,
+    /// `path` (default `/`): chars U+0021 … U+00FF only, sent as Latin-1 (CLI-4).
+    pub path: Option<String>,
+    /// `protocol` (default the agent's): must equal the agent's (CLI-3).
+    pub protocol: Option<String>,
+    /// `host`, used when `hostname` is not given (CLI-5).
+    pub host: Option<String>,
+    /// `hostname` (CLI-5). The target host is `hostname`, else `host`, else
+    /// `localhost`.
+    pub hostname: Option<String>,
+    /// `port` (default `default_port`, else the agent's, else 80).
+    pub port: Option<u16>,
+    /// `defaultPort` (default the agent's): the port left out of `Host`.
+    pub default_port: Option<u16>,
+    /// `setHost` (default true): add a `Host` field.
+    pub set_host: bool,
+    /// `auth` (`user:password`): `Authorization: Basic <base64 of its UTF-8>`.
+    pub auth: Option<String>,
+    /// `headers` (CLI-9, CLI-10).
+    pub headers: RequestHeaders,
+    /// `agent` (CLI-2): `Some(RequestAgent::global())` by default (Node's
+    /// `undefined`), `Some(RequestAgent::one_off())` for `agent: false`, `None`
+    /// for a request without agent (`createConnection`).
+    pub agent: Option<RequestAgent>,
+    /// `uniqueHeaders`: names whose list values are joined with `"; "` (RES-12).
+    pub unique_headers: Vec<String>,
+    /// `timeout` (CLI-23), kept for the connection.
+    pub timeout: Option<Duration>,
+    /// `maxHeaderSize` for the response (CLI-27); `None` or 0 = the default.
+    pub max_header_size: Option<usize>,
+    /// `insecureHTTPParser` for the response (CLI-27); `None` = the process default.
+    pub insecure_http_parser: Option<bool>,
+    /// `joinDuplicateHeaders` for the response (CLI-27).
+    pub join_duplicate_headers: Option<bool>,
+}
+
+impl Default for RequestOptions {
+    fn default() -> Self {
+        Self {
+            method: None,
+            path: None,
+            protocol: None,
+            host: None,
+            hostname: None,
+            port: None,
+            default_port: None,
+            set_host: true,
+            auth: None,
+            headers: RequestHeaders::default(),
+            agent: Some(RequestAgent::global()),
+            unique_headers: Vec::new(),
+            timeout: None,
+            max_header_size: None,
+            insecure_http_parser: None,
+            join_duplicate_headers: None,
+        }
+    }
+}
+
+/// A string option that Node tests for truthiness: `None` when empty.
+fn given(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
+}
+
+/// The `Host` value (CLI-9): IPv6 literals in brackets, the port unless it is the
+/// default port.
+fn host_value(host: &str, port: u16, default_port: Option<u16>) -> String {
+    let mut v = String::with_capacity(host.len() + 8);
+    let bracket = host
+        .find(':')
+        .is_some_and(|i| host[i + 1..].contains(':') && !host.starts_with('['));
+    if bracket {
+        v.push('[');
+        v.push_str(host);
+        v.push(']');
+    } else {
+        v.push_str(host);
+    }
+    if default_port != Some(port) {
+        v.push(':');
+        v.push_str(itoa::Buffer::new().format(port));
+    }
+    v
+}
+
+/// Whether an `Expect` field among `fields` asks for `100-continue`.
+fn asks_continue(fields: Fields<'_>) -> bool {
+    let says = |v: &HeaderValue| match v {
+        HeaderValue::Text(b) => has_word(b, b"100-continue"),
+        HeaderValue::Int(_) => false,
+        HeaderValue::List(items) => items.iter().any(|b| has_word(b, b"100-continue")),
+    };
+    match fields {
+        Fields::Store(store) => store.get("expect").is_some_and(says),
+        Fields::Direct(list) => list
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("expect") && says(v)),
+    }
+}
+
+/// Node's `ClientRequest`, outgoing side, as a pure state object.
+///
+/// ```
+/// use std::collections::VecDeque;
+/// use bytes::Bytes;
+/// use courier_proto::outgoing::{ClientRequest, RequestOptions};
+///
+/// let mut req = ClientRequest::new(RequestOptions {
+///     method: Some("post".into()),
+///     hostname: Some("127.0.0.1".into()),
+///     port: Some(8080),
+///     path: Some("/upload".into()),
+///     ..RequestOptions::default()
+/// })?;
+/// req.set_header("Content-Type", "text/plain")?;
+/// assert!(!req.headers_sent());
+/// req.end(Some(Bytes::from_static(b"hi")))?;
+///
+/// let mut wire = VecDeque::new();
+/// req.take_output(&mut wire);
+/// assert_eq!(
+///     wire.iter().flat_map(|b| b.iter().copied()).collect::<Vec<u8>>(),
+///     b"POST /upload HTTP/1.1\r\nContent-Type: text/plain\r\nHost: 127.0.0.1:8080\r\n\
+///       Connection: keep-alive\r\nContent-Length: 2\r\n\r\nhi"
+/// );
+/// assert!(req.is_complete() && req.keep_alive());
+/// # Ok::<(), courier_proto::outgoing::OutgoingError>(())
+/// ```
+#[derive(Debug)]
+pub struct ClientRequest {
+    method: Box<str>,
+    path: Box<str>,
+    /// `METHOD SP path SP HTTP/1.1 CRLF`, the path in Latin-1.
+    first_line: Bytes,
+    host: Box<str>,
+    port: u16,
+    protocol: Box<str>,
+    agent: Option<RequestAgent>,
+    /// `uniqueHeaders`, lower-cased; empty while the constructor renders (Node sets
+    /// it last).
+    unique_headers: Arc<[Box<str>]>,
+    timeout: Option<Duration>,
+    max_header_size: Option<usize>,
+    insecure_http_parser: Option<bool>,
+    join_duplicate_headers: Option<bool>,
+    max_headers_count: Option<usize>,
+    /// `useChunkedEncodingByDefault`.
+    chunked_by_default: bool,
+    store: HeaderStore,
+    removed: Removed,
+    /// `shouldKeepAlive`.
+    keep_alive: bool,
+    /// `_last`.
+    last: bool,
+    /// `chunkedEncoding`.
+    chunked: bool,
+    /// The head was rendered (`headersSent`).
+    rendered: bool,
+    /// `_contentLength`.
+    content_length: Option<f64>,
+    strict_content_length: bool,
+    /// `kBytesWritten` (counted while `strictContentLength` is on).
+    bytes_written: u64,
+    trailers: Headers,
+    /// The rendered head asked for `100-continue`.
+    expect_continue: bool,
+    ended: bool,
+    destroyed: bool,
+    aborted: bool,
+    reused_socket: bool,
+    out: Output,
+}
+
+impl ClientRequest {
+    /// `new ClientRequest(options)`: the checks and header set-up of Node's
+    /// constructor, in Node's order.
+    ///
+    /// 1. `path` → `ERR_UNESCAPED_CHARACTERS` (CLI-4);
+    /// 2. `protocol` → `ERR_INVALID_PROTOCOL` (CLI-3);
+    /// 3. `method` → `ERR_INVALID_HTTP_TOKEN`, `Method must be a valid HTTP token
+    ///    ["…"]` (CLI-6);
+    /// 4. `headers` as an object: each pair through [`Self::set_header`], then `Host`
+    ///    (its value checked like any header: `Invalid character in header content
+    ///    ["Host"]`), then `Authorization` (CLI-9); a truthy `Expect` field renders
+    ///    the head now and queues it (CLI-13);
+    /// 5. `headers` as an array: the head is rendered now from the pairs (CLI-10).
+    ///
+    /// Rendering can fail as any rendering does (a `Trailer` field without chunked
+    /// coding: `ERR_HTTP_TRAILER_INVALID`).
+    pub fn new(options: RequestOptions) -> Result<Self, OutgoingError> {
+        let RequestOptions {
+            method,
+            path,
+            protocol,
+            host,
+            hostname,
+            port,
+            default_port,
+            set_host,
+            auth,
+            headers,
+            agent,
+            unique_headers,
+            timeout,
+            max_header_size,
+            insecure_http_parser,
+            join_duplicate_headers,
+        } = options;
+
+        // CLI-4.
+        let path = given(path).unwrap_or_else(|| "/".to_owned());
+        if !path.chars().all(|c| ('\u{21}'..='\u{ff}').contains(&c)) {
+            return Err(OutgoingError::UnescapedPath);
+        }
+        // CLI-3.
+        let expected = agent.as_ref().map_or("http:", RequestAgent::protocol);
+        let protocol = given(protocol).unwrap_or_else(|| "http:".to_owned());
+        if protocol != expected {
+            return Err(OutgoingError::InvalidProtocol {
+                protocol,
+                expected: expected.to_owned(),
+            });
+        }
+        // CLI-5.
+        let default_port = default_port
+            .filter(|&p| p != 0)
+            .or_else(|| agent.as_ref().map(|a| a.default_port).filter(|&p| p != 0));
+        let port = port.filter(|&p| p != 0).or(default_port).unwrap_or(80);
+        let host = given(hostname)
+            .or_else(|| given(host))
+            .unwrap_or_else(|| "localhost".to_owned());
+        // CLI-6.
+        let method = match given(method) {
+            Some(m) => {
+                validate_token(METHOD, &m)?;
+                m.to_ascii_uppercase()
+            }
+            None => "GET".to_owned(),
+        };
+
+        let mut line = BytesMut::with_capacity(method.len() + path.len() + 12);
+        line.put_slice(method.as_bytes());
+        line.put_u8(b' ');
+        line.put_slice(&latin1_bytes(&path));
+        line.put_slice(b" HTTP/1.1\r\n");
+
+        // CLI-11: an agent decides; without one Node keeps the message defaults
+        // until the end of the constructor.
+        let persistent = agent.as_ref().is_none_or(RequestAgent::persistent_requests);
+        let chunked_by_default = !UNFRAMED_METHODS.contains(&method.as_str());
+        let mut req = Self {
+            method: method.into(),
+            path: path.into(),
+            first_line: line.freeze(),
+            host: host.into(),
+            port,
+            protocol: protocol.into(),
+            agent,
+            unique_headers: Arc::from(Vec::new()),
+            timeout,
+            max_header_size,
+            insecure_http_parser,
+            join_duplicate_headers,
+            max_headers_count: None,
+            chunked_by_default,
+            store: HeaderStore::new(),
+            removed: Removed::default(),
+            keep_alive: persistent,
+            last: !persistent,
+            chunked: false,
+            rendered: false,
+            content_length: None,
+            strict_content_length: false,
+            bytes_written: 0,
+            trailers: Headers::new(),
+            expect_continue: false,
+            ended: false,
+            destroyed: false,
+            aborted: false,
+            reused_socket: false,
+            out: Output::default(),
+        };
+
+        match headers {
+            RequestHeaders::Object(pairs) => {
+                for (name, value) in pairs {
+                    req.store.set(&name, value)?;
+                }
+                let truthy =
+                    |s: &HeaderStore, n: &str| s.get(n).is_some_and(HeaderValue::is_truthy);
+                if set_host && !truthy(&req.store, "host") {
+                    let v = host_value(&req.host, port, default_port);
+                    req.store.set("Host", HeaderValue::from(v))?;
+                }
+                if let Some(auth) = given(auth) {
+                    if !truthy(&req.store, "authorization") {
+                        let mut v = String::from("Basic ");
+                        base64::engine::general_purpose::STANDARD.encode_string(auth, &mut v);
+                        req.store.set("Authorization", HeaderValue::from(v))?;
+                    }
+                }
+                if truthy(&req.store, "expect") {
+                    let fields = Fields::Store(&req.store);
+                    let r = req.prepare(fields, None)?;
+                    let ask = asks_continue(fields);
+                    req.commit(r, ask);
+                }
+            }
+            RequestHeaders::Array(pairs) => {
+                let list: Vec<(&str, HeaderValue)> =
+                    pairs.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+                let fields = Fields::Direct(&list);
+                let r = req.prepare(fields, None)?;
+                req.commit(r, asks_continue(fields));
+            }
+        }
+
+        req.unique_headers = unique_headers
+            .iter()
+            .map(|n| n.to_ascii_lowercase().into_boxed_str())
+            .collect();
+        if req.agent.is_none() {
+            // "No agent, default to Connection:close" (after any head above).
+            req.last = true;
+            req.keep_alive = false;
+        }
+        Ok(req)
+    }
+
+    // ----- what the constructor resolved (CLI-5 … CLI-7) -----
+
+    /// `method`, upper-cased.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// `path`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// `host`: `hostname`, else `host`, else `localhost` (CLI-5).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port to connect to: `port`, else `defaultPort`, else the agent's, else 80.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `protocol`.
+    pub fn protocol(&self) -> &str {
+        &self.protocol
+    }
+
+    /// The agent, `None` for a request without one.
+    pub fn agent(&self) -> Option<&RequestAgent> {
+        self.agent.as_ref()
+    }
+
+    /// `uniqueHeaders`, lower-cased.
+    pub fn unique_headers(&self) -> &[Box<str>] {
+        &self.unique_headers
+    }
+
+    /// `timeout` (CLI-23).
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// `setTimeout(ms)`: the socket idle timeout the connection applies (CLI-23).
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
+    /// `maxHeaderSize` for the response parser (CLI-27).
+    pub fn max_header_size(&self) -> Option<usize> {
+        self.max_header_size
+    }
+
+    /// `insecureHTTPParser` for the response parser (CLI-27).
+    pub fn insecure_http_parser(&self) -> Option<bool> {
+        self.insecure_http_parser
+    }
+
+    /// `joinDuplicateHeaders` for the response (CLI-27).
+    pub fn join_duplicate_headers(&self) -> Option<bool> {
+        self.join_duplicate_headers
+    }
+
+    /// `maxHeadersCount` (`None` = Node's `null`, the 1000-line default, CONST-4).
+    pub fn max_headers_count(&self) -> Option<usize> {
+        self.max_headers_count
+    }
+
+    /// `maxHeadersCount = n`, read when the response is parsed (CLI-27).
+    pub fn set_max_headers_count(&mut self, n: Option<usize>) {
+        self.max_headers_count = n;
+    }
+
+    /// `reusedSocket` (CLI-24): false until the connection says otherwise.
+    pub fn reused_socket(&self) -> bool {
+        self.reused_socket
+    }
+
+    /// Set by the connection when the agent took the socket from its free list.
+    pub fn set_reused_socket(&mut self, reused: bool) {
+        self.reused_socket = reused;
+    }
+
+    // ----- header store (RES-2 … RES-6, CLI-25) -----
+
+    /// `setHeader(name, value)` (RES-2); `ERR_HTTP_HEADERS_SENT` once the head is
+    /// rendered (CLI-25).
+    pub fn set_header(
+        &mut self,
+        name: &str,
+        value: impl Into<HeaderValue>,
+    ) -> Result<&mut Self, OutgoingError> {
+        if self.rendered {
+            return Err(OutgoingError::HeadersSent);
+        }
+        self.store.set(name, value.into())?;
+        Ok(self)
+    }
+
+    /// `appendHeader(name, value)` (RES-5).
+    pub fn append_header(
+        &mut self,
+        name: &str,
+        value: impl Into<HeaderValue>,
+    ) -> Result<&mut Self, OutgoingError> {
+        if self.rendered {
+            return Err(OutgoingError::HeadersSentAppend);
+        }
+        self.store.append(name, value.into())?;
+        Ok(self)
+    }
+
+    /// `setHeaders(headers)` (RES-6): `set_header` per pair, every `set-cookie` value
+    /// gathered and set once at the end. All pairs are checked before any is applied.
+    pub fn set_headers<'a>(
+        &mut self,
+        headers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
+    ) -> Result<&mut Self, OutgoingError> {
+        if self.rendered {
+            return Err(OutgoingError::HeadersSent);
+        }
+        let pairs: Vec<(&str, HeaderValue)> = headers.into_iter().collect();
+        for (name, value) in &pairs {
+            check_header(name, value)?;
+        }
+        let mut cookies = Vec::new();
+        for (name, value) in pairs {
+            if name.eq_ignore_ascii_case("set-cookie") {
+                cookies.extend(value.into_items());
+            } else {
+                self.store.set_unchecked(name, value);
+            }
+        }
+        if !cookies.is_empty() {
+            self.store
+                .set_unchecked("set-cookie", HeaderValue::List(cookies));
+        }
+        Ok(self)
+    }
+
+    /// `getHeader(name)` (RES-3). Headers given as an array are not in the store.
+    pub fn get_header(&self, name: &str) -> Option<&HeaderValue> {
+        self.store.get(name)
+    }
+
+    /// `hasHeader(name)` (RES-3).
+    pub fn has_header(&self, name: &str) -> bool {
+        self.store.contains(name)
+    }
+
+    /// `getHeaderNames()` (RES-3): lower-cased, in store order.
+    pub fn get_header_names(&self) -> Vec<&str> {
+        self.store.names().collect()
+    }
+
+    /// `getRawHeaderNames()` (RES-3).
+    pub fn get_raw_header_names(&self) -> Vec<&str> {
+        self.store.raw_names().collect()
+    }
+
+    /// `getHeaders()` (RES-3): `(lower-cased name, value)` in store order.
+    pub fn get_headers(&self) -> Vec<(&str, &HeaderValue)> {
+        self.store.snapshot()
+    }
+
+    /// The header store itself.
+    pub fn headers(&self) -> &HeaderStore {
+        &self.store
+    }
+
+    /// `removeHeader(name)` (RES-4). Removing `connection`, `content-length` or
+    /// `transfer-encoding` also turns off the matching automatic field, even when no
+    /// such header was set.
+    pub fn remove_header(&mut self, name: &str) -> Result<&mut Self, OutgoingError> {
+        if self.rendered {
+            return Err(OutgoingError::HeadersSentRemove);
+        }
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        if is("connection") {
+            self.removed.connection = true;
+        } else if is("content-length") {
+            self.removed.content_length = true;
+        } else if is("transfer-encoding") {
+            self.removed.transfer_encoding = true;
+        }
+        self.store.remove(name);
+        Ok(self)
+    }
+
+    // ----- the head (CLI-8 … CLI-13) -----
+
+    /// Renders the head without changing anything.
+    fn prepare(
+        &self,
+        fields: Fields<'_>,
+        known_length: Option<u64>,
+    ) -> Result<Rendered, OutgoingError> {
+        let policy = Policy {
+            unique: &self.unique_headers,
+            date: None,
+            keep_alive: self.keep_alive,
+            last: self.last,
+            removed: self.removed,
+            has_body: true,
+            chunked_by_default: self.chunked_by_default,
+            agent: self.agent.is_some(),
+            known_length,
+            no_chunked_status: false,
+            keep_alive_timeout_ms: 0,
+            max_requests: 0,
+            limit_reached: false,
+        };
+        render(&self.first_line, fields, &policy)
+    }
+
+    /// Takes the state a successful render decided; an `Expect` field sends the
+    /// head at once (CLI-13).
+    fn commit(&mut self, r: Rendered, expect_continue: bool) {
+        self.chunked = r.chunked;
+        self.last = r.last;
+        self.keep_alive = r.keep_alive;
+        self.removed = r.removed;
+        self.content_length = r.content_length;
+        self.expect_continue = expect_continue;
+        self.rendered = true;
+        self.out.hold_head(r.head);
+        if r.expect {
+            self.out.release_head();
+        }
+    }
+
+    /// Renders the head from the store, if not rendered yet (`_implicitHeader`).
+    /// `end()` passes the body length it knows, and the head is then refused when
+    /// the total differs from a strict Content-Length (RES-28).
+    fn implicit_head(&mut self, end_length: Option<u64>) -> Result<(), OutgoingError> {
+        if self.rendered {
+            return Ok(());
+        }
+        let fields = Fields::Store(&self.store);
+        let r = self.prepare(fields, end_length)?;
+        if let (Some(len), Some(cl)) = (end_length, self.strict_target(&r)) {
+            let total = self.bytes_written.saturating_add(len);
+            if total as f64 != cl {
+                return Err(mismatch(total, cl));
+            }
+        }
+        let ask = asks_continue(fields);
+        self.commit(r, ask);
+        Ok(())
+    }
+
+    /// `strictContentLength`: the length a head would enforce (RES-28).
+    fn strict_target(&self, r: &Rendered) -> Option<f64> {
+        let applies = self.strict_content_length
+            && !r.removed.content_length
+            && !r.chunked
+            && !self.store.contains("transfer-encoding");
+        r.content_length.filter(|_| applies)
+    }
+
+    /// The strict Content-Length in force on the rendered head.
+    fn strict_now(&self) -> Option<f64> {
+        let applies = self.strict_content_length
+            && self.rendered
+            && !self.removed.content_length
+            && !self.chunked
+            && !self.store.contains("transfer-encoding");
+        self.content_length.filter(|_| applies)
+    }
+
+    // ----- body (CLI-12, RES-15, RES-19 … RES-25, RES-28) -----
+
+    /// `write(chunk)`. Renders the head first if needed (length unknown: chunked
+    /// for a framed method, CLI-12). An empty chunk writes no body bytes but sends
+    /// a held-back head.
+    pub fn write(&mut self, chunk: Bytes) -> Result<(), OutgoingError> {
+        if self.ended {
+            return Err(OutgoingError::WriteAfterEnd);
+        }
+        if self.destroyed {
+            return Err(OutgoingError::Destroyed);
+        }
+        let len = chunk.len() as u64;
+        if let Some(cl) = self.strict_now() {
+            let total = self.bytes_written.saturating_add(len);
+            if total as f64 > cl {
+                return Err(mismatch(total, cl));
+            }
+        }
+        self.implicit_head(None)?;
+        if self.strict_content_length {
+            self.bytes_written = self.bytes_written.saturating_add(len);
+        }
+        self.out.body(chunk, self.chunked);
+        Ok(())
+    }
+
+    /// `end(chunk)`. With the head not yet rendered the body length is known:
+    /// `Content-Length` of the chunk (0 without one) for a framed method (CLI-12).
+    /// Then the last chunk and trailers when chunked. A second `end(None)` is a
+    /// no-op; `end(Some(..))` after `end` fails with `ERR_STREAM_WRITE_AFTER_END`.
+    /// An empty chunk counts as none.
+    pub fn end(&mut self, chunk: Option<Bytes>) -> Result<(), OutgoingError> {
+        match chunk.filter(|c| !c.is_empty()) {
+            Some(data) => {
+                if self.ended {
+                    return Err(OutgoingError::WriteAfterEnd);
+                }
+                if self.destroyed {
+                    return Err(OutgoingError::Destroyed);
+                }
+                let len = data.len() as u64;
+                if let Some(cl) = self.strict_now() {
+                    let total = self.bytes_written.saturating_add(len);
+                    if total as f64 != cl {
+                        return Err(mismatch(total, cl));
+                    }
+                }
+                self.implicit_head(Some(len))?;
+                if self.strict_content_length {
+                    self.bytes_written = self.bytes_written.saturating_add(len);
+                }
+                self.out.body(data, self.chunked);
+            }
+            None => {
+                if self.ended {
+                    return Ok(());
+                }
+                if self.destroyed {
+                    self.ended = true;
+                    return Ok(());
+                }
+                if let Some(cl) = self.strict_now() {
+                    if self.bytes_written as f64 != cl {
+                        return Err(mismatch(self.bytes_written, cl));
+                    }
+                }
+                self.implicit_head(Some(0))?;
+            }
+        }
+        if self.chunked {
+            self.out.last_chunk(&self.trailers);
+        } else {
+            self.out.release_head();
+        }
+        self.ended = true;
+        Ok(())
+    }
+
+    /// `flushHeaders()`: renders the head if needed (length unknown: chunked for a
+    /// framed method) and sends it at once.
+    pub fn flush_headers(&mut self) -> Result<(), OutgoingError> {
+        self.implicit_head(None)?;
+        self.out.release_head();
+        Ok(())
+    }
+
+    /// `addTrailers(headers)` (RES-20): replaces earlier trailers. Names are checked
+    /// with the label `Trailer name`, values with `trailer content`. Trailers are
+    /// written only with chunked coding.
+    pub fn add_trailers<'a>(
+        &mut self,
+        trailers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
+    ) -> Result<(), OutgoingError> {
+        let mut t = Headers::new();
+        for (name, value) in trailers {
+            validate_token(TRAILER_NAME, name)?;
+            let key = Bytes::copy_from_slice(name.as_bytes());
+            match value {
+                HeaderValue::List(items)
+                    if items.len() > 1 && !is_unique(&self.unique_headers, name) =>
+                {
+                    for item in items {
+                        validate_value_bytes(TRAILER_CONTENT, name.as_bytes(), &item)?;
+                        t.push_unchecked(key.clone(), item);
+                    }
+                }
+                other => {
+                    let v = other.joined(b"; ");
+                    validate_value_bytes(TRAILER_CONTENT, name.as_bytes(), &v)?;
+                    t.push_unchecked(key, v);
+                }
+            }
+        }
+        self.trailers = t;
+        Ok(())
+    }
+
+    // ----- state -----
+
+    /// `headersSent`: the head was rendered (it may still be held back).
+    pub fn headers_sent(&self) -> bool {
+        self.rendered
+    }
+
+    /// The rendered head left the request for the output queue (Node's
+    /// `_headerSent`).
+    pub fn header_flushed(&self) -> bool {
+        self.out.head_released()
+    }
+
+    /// `writableEnded`: `end()` was called (successfully).
+    pub fn writable_ended(&self) -> bool {
+        self.ended
+    }
+
+    /// `finished` (same as `writableEnded`).
+    pub fn finished(&self) -> bool {
+        self.ended
+    }
+
+    /// `strictContentLength`.
+    pub fn strict_content_length(&self) -> bool {
+        self.strict_content_length
+    }
+
+    /// `strictContentLength = on` (RES-28).
+    pub fn set_strict_content_length(&mut self, on: bool) {
+        self.strict_content_length = on;
+    }
+
+    /// `chunkedEncoding`: the body uses chunked coding (decided at rendering).
+    pub fn chunked_encoding(&self) -> bool {
+        self.chunked
+    }
+
+    /// `shouldKeepAlive`: the request is persistent-capable (CLI-11, CLI-18). A
+    /// user `Connection` field changes it when the head is rendered (RES-14).
+    pub fn keep_alive(&self) -> bool {
+        self.keep_alive
+    }
+
+    /// `_last`: the connection is not to be reused after this request.
+    pub fn is_last(&self) -> bool {
+        self.last
+    }
+
+    /// The rendered head carries `Expect: 100-continue` (CLI-13, CLI-14). Node never
+    /// waits by itself; a connection may hold the body until a `100` arrives.
+    pub fn expects_continue(&self) -> bool {
+        self.expect_continue
+    }
+
+    /// `aborted`: [`Self::abort`] was called.
+    pub fn aborted(&self) -> bool {
+        self.aborted
+    }
+
+    /// `destroyed`.
+    pub fn destroyed(&self) -> bool {
+        self.destroyed
+    }
+
+    /// Bytes queued and not yet taken (a held-back head is not counted).
+    pub fn buffered_len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Moves every queued wire segment to `dst`, in order.
+    pub fn take_output(&mut self, dst: &mut VecDeque<Bytes>) {
+        self.out.take(dst);
+    }
+
+    /// Ended, and every byte taken (`writableFinished` once the socket flushed them).
+    pub fn is_complete(&self) -> bool {
+        self.ended && self.out.is_drained()
+    }
+
+    /// `destroy()`: queued output is dropped, later writes fail with
+    /// `ERR_STREAM_DESTROYED` and nothing more is queued. The events (CLI-21) are
+    /// the connection's.
+    pub fn destroy(&mut self) {
+        self.destroyed = true;
+        self.out.close();
+    }
+
+    /// `abort()` (CLI-21): sets `aborted` and destroys. Returns false when the
+    /// request was already aborted (Node then does nothing).
+    pub fn abort(&mut self) -> bool {
+        if self.aborted {
+            return false;
+        }
+        self.aborted = true;
+        self.destroy();
+        true
+    }
+}
+
+fn mismatch(actual: u64, expected: f64) -> OutgoingError {
+    OutgoingError::ContentLengthMismatch {
+        actual,
+        expected: JsNumber(expected),
+    }
+}
