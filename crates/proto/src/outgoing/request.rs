@@ -278,7 +278,7 @@ fn asks_continue(fields: Fields<'_>) -> bool {
 /// req.take_output(&mut wire);
 /// assert_eq!(
 ///     wire.iter().flat_map(|b| b.iter().copied()).collect::<Vec<u8>>(),
-///     b"POST /upload HTTP/1.1\r\nContent-Type: text/plain\r\nHost: 127.0.0.1:8080\r\n\
+///     b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Type: text/plain\r\n\
 ///       Connection: keep-alive\r\nContent-Length: 2\r\n\r\nhi"
 /// );
 /// assert!(req.is_complete() && req.keep_alive());
