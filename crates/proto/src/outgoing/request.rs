@@ -922,7 +922,8 @@ impl ClientRequest {
     }
 
     /// The rendered head carries `Expect: 100-continue` (CLI-13, CLI-14). Node never
-    /// waits by itself; a connection may hold the body until a `100` arrives.
+    /// waits by itself; a connection may hold the body until a `100` arrives: the
+    /// head always leaves as a segment of its own, before any body segment.
     pub fn expects_continue(&self) -> bool {
         self.expect_continue
     }
