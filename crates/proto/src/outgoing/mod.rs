@@ -1,4 +1,6 @@
-//! The outgoing-message encoder: Node's `ServerResponse` semantics (RES-1 … RES-31).
+//! The outgoing-message encoders: Node's `ServerResponse` (RES-1 … RES-31) and the
+//! outgoing side of `ClientRequest` (CLI-1 … CLI-14), on one header store, renderer and
+//! output queue.
 //!
 //! A [`ServerResponse`] is a pure state object. The application sets headers, a status
 //! and body pieces; the response renders Node's exact header block (implicit headers,
