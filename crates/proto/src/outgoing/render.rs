@@ -35,6 +35,20 @@ pub(crate) struct Removed {
     pub(crate) transfer_encoding: bool,
 }
 
+impl Removed {
+    /// Records `removeHeader(name)`'s persistent effect, if `name` has one.
+    pub(crate) fn note(&mut self, name: &str) {
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        if is("connection") {
+            self.connection = true;
+        } else if is("content-length") {
+            self.content_length = true;
+        } else if is("transfer-encoding") {
+            self.transfer_encoding = true;
+        }
+    }
+}
+
 /// What the message knows when it renders.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Policy<'a> {

@@ -38,7 +38,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::error::{JsNumber, OutgoingError};
 use super::output::Output;
 use super::render::{Fields, Policy, Removed, Rendered, has_word, is_unique, render};
-use super::store::{HeaderStore, check_header};
+use super::store::HeaderStore;
 use super::value::{HeaderValue, latin1_bytes};
 use crate::agent::AgentOptions;
 use crate::headers::Headers;
@@ -605,22 +605,7 @@ impl ClientRequest {
         if self.rendered {
             return Err(OutgoingError::HeadersSent);
         }
-        let pairs: Vec<(&str, HeaderValue)> = headers.into_iter().collect();
-        for (name, value) in &pairs {
-            check_header(name, value)?;
-        }
-        let mut cookies = Vec::new();
-        for (name, value) in pairs {
-            if name.eq_ignore_ascii_case("set-cookie") {
-                cookies.extend(value.into_items());
-            } else {
-                self.store.set_unchecked(name, value);
-            }
-        }
-        if !cookies.is_empty() {
-            self.store
-                .set_unchecked("set-cookie", HeaderValue::List(cookies));
-        }
+        self.store.set_many(headers)?;
         Ok(self)
     }
 
@@ -661,14 +646,7 @@ impl ClientRequest {
         if self.rendered {
             return Err(OutgoingError::HeadersSentRemove);
         }
-        let is = |n: &str| name.eq_ignore_ascii_case(n);
-        if is("connection") {
-            self.removed.connection = true;
-        } else if is("content-length") {
-            self.removed.content_length = true;
-        } else if is("transfer-encoding") {
-            self.removed.transfer_encoding = true;
-        }
+        self.removed.note(name);
         self.store.remove(name);
         Ok(self)
     }

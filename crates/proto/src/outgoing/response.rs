@@ -288,22 +288,7 @@ impl ServerResponse {
         if self.rendered {
             return Err(OutgoingError::HeadersSent);
         }
-        let pairs: Vec<(&str, HeaderValue)> = headers.into_iter().collect();
-        for (name, value) in &pairs {
-            check_header(name, value)?;
-        }
-        let mut cookies = Vec::new();
-        for (name, value) in pairs {
-            if name.eq_ignore_ascii_case("set-cookie") {
-                cookies.extend(value.into_items());
-            } else {
-                self.store.set_unchecked(name, value);
-            }
-        }
-        if !cookies.is_empty() {
-            self.store
-                .set_unchecked("set-cookie", HeaderValue::List(cookies));
-        }
+        self.store.set_many(headers)?;
         Ok(self)
     }
 
@@ -344,14 +329,8 @@ impl ServerResponse {
         if self.rendered {
             return Err(OutgoingError::HeadersSentRemove);
         }
-        let is = |n: &str| name.eq_ignore_ascii_case(n);
-        if is("connection") {
-            self.removed.connection = true;
-        } else if is("content-length") {
-            self.removed.content_length = true;
-        } else if is("transfer-encoding") {
-            self.removed.transfer_encoding = true;
-        } else if is("date") {
+        self.removed.note(name);
+        if name.eq_ignore_ascii_case("date") {
             self.send_date = false;
         }
         self.store.remove(name);

@@ -106,6 +106,31 @@ impl HeaderStore {
         }
     }
 
+    /// `setHeaders(pairs)` (RES-6): `set` per pair, except that every `set-cookie`
+    /// value (name compared case-insensitively) is gathered and set once, as a list
+    /// under `set-cookie`, at the end. All pairs are checked before any is applied.
+    pub fn set_many<'a>(
+        &mut self,
+        pairs: impl IntoIterator<Item = (&'a str, HeaderValue)>,
+    ) -> Result<(), InvalidHeader> {
+        let pairs: Vec<(&str, HeaderValue)> = pairs.into_iter().collect();
+        for (name, value) in &pairs {
+            check_header(name, value)?;
+        }
+        let mut cookies = Vec::new();
+        for (name, value) in pairs {
+            if name.eq_ignore_ascii_case("set-cookie") {
+                cookies.extend(value.into_items());
+            } else {
+                self.set_unchecked(name, value);
+            }
+        }
+        if !cookies.is_empty() {
+            self.set_unchecked("set-cookie", HeaderValue::List(cookies));
+        }
+        Ok(())
+    }
+
     /// `appendHeader(name, value)` (RES-5): validates; an absent name is set, else the
     /// stored value becomes a list and the value (each element of a list) is appended.
     /// The stored casing is kept.
