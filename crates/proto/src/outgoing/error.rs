@@ -78,6 +78,15 @@ pub enum OutgoingError {
 }
 
 impl OutgoingError {
+    /// `ERR_HTTP_CONTENT_LENGTH_MISMATCH` for `actual` body bytes against the
+    /// header's `expected` (a JavaScript number, RES-28).
+    pub(crate) fn length_mismatch(actual: u64, expected: f64) -> Self {
+        Self::ContentLengthMismatch {
+            actual,
+            expected: JsNumber(expected),
+        }
+    }
+
     /// Node's code.
     ///
     /// ```

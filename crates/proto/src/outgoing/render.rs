@@ -13,7 +13,11 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::error::{OutgoingError, js_to_number};
 use super::store::HeaderStore;
 use super::value::{HeaderValue, int_bytes, join};
-use crate::validate::{HEADER_CONTENT, validate_header_name, validate_value_bytes};
+use crate::headers::Headers;
+use crate::validate::{
+    HEADER_CONTENT, TRAILER_CONTENT, TRAILER_NAME, validate_header_name, validate_token,
+    validate_value_bytes,
+};
 
 /// Where the user fields come from (RES-8).
 #[derive(Debug, Clone, Copy)]
@@ -322,6 +326,51 @@ pub(crate) fn render(
         }
     }
     r.finish()
+}
+
+/// `addTrailers(headers)` (RES-20): the trailer fields to write, names checked with
+/// the label `Trailer name` and values with `trailer content`; a list is one line per
+/// element, or one `"; "`-joined line for `uniqueHeaders`.
+pub(crate) fn trailer_fields<'a>(
+    unique: &[Box<str>],
+    trailers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
+) -> Result<Headers, OutgoingError> {
+    let mut t = Headers::new();
+    for (name, value) in trailers {
+        validate_token(TRAILER_NAME, name)?;
+        let key = Bytes::copy_from_slice(name.as_bytes());
+        match value {
+            HeaderValue::List(items) if items.len() > 1 && !is_unique(unique, name) => {
+                for item in items {
+                    validate_value_bytes(TRAILER_CONTENT, name.as_bytes(), &item)?;
+                    t.push_unchecked(key.clone(), item);
+                }
+            }
+            other => {
+                let v = other.joined(b"; ");
+                validate_value_bytes(TRAILER_CONTENT, name.as_bytes(), &v)?;
+                t.push_unchecked(key, v);
+            }
+        }
+    }
+    Ok(t)
+}
+
+/// Node's `strictContentLength(msg)`: the Content-Length a strict message must
+/// match, when strictness applies (RES-28).
+pub(crate) fn strict_target(
+    strict: bool,
+    content_length: Option<f64>,
+    has_body: bool,
+    removed_content_length: bool,
+    chunked: bool,
+    has_te_field: bool,
+) -> Option<f64> {
+    if strict && has_body && !removed_content_length && !chunked && !has_te_field {
+        content_length
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

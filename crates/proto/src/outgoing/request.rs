@@ -35,16 +35,16 @@ use std::sync::Arc;
 use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::error::{JsNumber, OutgoingError};
+use super::error::OutgoingError;
 use super::output::Output;
-use super::render::{Fields, Policy, Removed, Rendered, has_word, is_unique, render};
+use super::render::{
+    Fields, Policy, Removed, Rendered, has_word, render, strict_target, trailer_fields,
+};
 use super::store::HeaderStore;
 use super::value::{HeaderValue, latin1_bytes};
 use crate::agent::AgentOptions;
 use crate::headers::Headers;
-use crate::validate::{
-    METHOD, TRAILER_CONTENT, TRAILER_NAME, validate_token, validate_value_bytes,
-};
+use crate::validate::{METHOD, validate_token};
 
 /// The methods Node sends without an automatic `Content-Length` or
 /// `Transfer-Encoding` (`useChunkedEncodingByDefault = false`, CLI-12).
@@ -705,7 +705,7 @@ impl ClientRequest {
         if let (Some(len), Some(cl)) = (end_length, self.strict_target(&r)) {
             let total = self.bytes_written.saturating_add(len);
             if total as f64 != cl {
-                return Err(mismatch(total, cl));
+                return Err(OutgoingError::length_mismatch(total, cl));
             }
         }
         let ask = asks_continue(fields);
@@ -715,21 +715,26 @@ impl ClientRequest {
 
     /// `strictContentLength`: the length a head would enforce (RES-28).
     fn strict_target(&self, r: &Rendered) -> Option<f64> {
-        let applies = self.strict_content_length
-            && !r.removed.content_length
-            && !r.chunked
-            && !self.store.contains("transfer-encoding");
-        r.content_length.filter(|_| applies)
+        strict_target(
+            self.strict_content_length,
+            r.content_length,
+            true,
+            r.removed.content_length,
+            r.chunked,
+            self.store.contains("transfer-encoding"),
+        )
     }
 
     /// The strict Content-Length in force on the rendered head.
     fn strict_now(&self) -> Option<f64> {
-        let applies = self.strict_content_length
-            && self.rendered
-            && !self.removed.content_length
-            && !self.chunked
-            && !self.store.contains("transfer-encoding");
-        self.content_length.filter(|_| applies)
+        strict_target(
+            self.strict_content_length,
+            self.content_length,
+            self.rendered,
+            self.removed.content_length,
+            self.chunked,
+            self.store.contains("transfer-encoding"),
+        )
     }
 
     // ----- body (CLI-12, RES-15, RES-19 … RES-25, RES-28) -----
@@ -748,7 +753,7 @@ impl ClientRequest {
         if let Some(cl) = self.strict_now() {
             let total = self.bytes_written.saturating_add(len);
             if total as f64 > cl {
-                return Err(mismatch(total, cl));
+                return Err(OutgoingError::length_mismatch(total, cl));
             }
         }
         self.implicit_head(None)?;
@@ -777,7 +782,7 @@ impl ClientRequest {
                 if let Some(cl) = self.strict_now() {
                     let total = self.bytes_written.saturating_add(len);
                     if total as f64 != cl {
-                        return Err(mismatch(total, cl));
+                        return Err(OutgoingError::length_mismatch(total, cl));
                     }
                 }
                 self.implicit_head(Some(len))?;
@@ -796,7 +801,7 @@ impl ClientRequest {
                 }
                 if let Some(cl) = self.strict_now() {
                     if self.bytes_written as f64 != cl {
-                        return Err(mismatch(self.bytes_written, cl));
+                        return Err(OutgoingError::length_mismatch(self.bytes_written, cl));
                     }
                 }
                 self.implicit_head(Some(0))?;
@@ -826,27 +831,7 @@ impl ClientRequest {
         &mut self,
         trailers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
     ) -> Result<(), OutgoingError> {
-        let mut t = Headers::new();
-        for (name, value) in trailers {
-            validate_token(TRAILER_NAME, name)?;
-            let key = Bytes::copy_from_slice(name.as_bytes());
-            match value {
-                HeaderValue::List(items)
-                    if items.len() > 1 && !is_unique(&self.unique_headers, name) =>
-                {
-                    for item in items {
-                        validate_value_bytes(TRAILER_CONTENT, name.as_bytes(), &item)?;
-                        t.push_unchecked(key.clone(), item);
-                    }
-                }
-                other => {
-                    let v = other.joined(b"; ");
-                    validate_value_bytes(TRAILER_CONTENT, name.as_bytes(), &v)?;
-                    t.push_unchecked(key, v);
-                }
-            }
-        }
-        self.trailers = t;
+        self.trailers = trailer_fields(&self.unique_headers, trailers)?;
         Ok(())
     }
 
@@ -948,12 +933,5 @@ impl ClientRequest {
         self.aborted = true;
         self.destroy();
         true
-    }
-}
-
-fn mismatch(actual: u64, expected: f64) -> OutgoingError {
-    OutgoingError::ContentLengthMismatch {
-        actual,
-        expected: JsNumber(expected),
     }
 }

@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::error::{JsNumber, OutgoingError};
+use super::error::OutgoingError;
 use super::hints::{inspect_str, is_link};
 use super::output::Output;
-use super::render::{Fields, Policy, Removed, Rendered, is_unique, render};
+use super::render::{Fields, Policy, Removed, Rendered, render, strict_target, trailer_fields};
 use super::store::{HeaderStore, check_header};
 use super::value::{HeaderValue, latin1_bytes};
 use crate::chars::is_field_value_byte;
@@ -22,8 +22,7 @@ use crate::head::Version;
 use crate::head::framing::response_body_allowed;
 use crate::headers::Headers;
 use crate::validate::{
-    HEADER_CONTENT, TRAILER_CONTENT, TRAILER_NAME, validate_header_name, validate_status_message,
-    validate_token, validate_value_bytes,
+    HEADER_CONTENT, validate_header_name, validate_status_message, validate_value_bytes,
 };
 
 /// What a response knows about its request and its server (RES-1).
@@ -147,22 +146,6 @@ pub struct ServerResponse {
     destroyed: bool,
     sent_continue: bool,
     out: Output,
-}
-
-/// The length `strictContentLength` compares against, when it applies (RES-28).
-fn strict_target(
-    strict: bool,
-    content_length: Option<f64>,
-    has_body: bool,
-    removed_content_length: bool,
-    chunked: bool,
-    has_te_field: bool,
-) -> Option<f64> {
-    if strict && has_body && !removed_content_length && !chunked && !has_te_field {
-        content_length
-    } else {
-        None
-    }
 }
 
 impl ServerResponse {
@@ -460,13 +443,6 @@ impl ServerResponse {
         )
     }
 
-    fn mismatch(actual: u64, expected: f64) -> OutgoingError {
-        OutgoingError::ContentLengthMismatch {
-            actual,
-            expected: JsNumber(expected),
-        }
-    }
-
     /// `writeHead(status, reason, headers)` (RES-7, RES-8, RES-9).
     ///
     /// * `status` outside 100..=999 → `ERR_HTTP_INVALID_STATUS_CODE`;
@@ -521,7 +497,7 @@ impl ServerResponse {
         if let Some(cl) = self.strict_now() {
             let total = self.bytes_written.saturating_add(len);
             if total as f64 > cl {
-                return Err(Self::mismatch(total, cl));
+                return Err(OutgoingError::length_mismatch(total, cl));
             }
         }
         self.implicit_head()?;
@@ -558,7 +534,7 @@ impl ServerResponse {
                 if self.rendered {
                     if let Some(cl) = self.strict_now() {
                         if total as f64 != cl {
-                            return Err(Self::mismatch(total, cl));
+                            return Err(OutgoingError::length_mismatch(total, cl));
                         }
                     }
                 } else {
@@ -566,7 +542,7 @@ impl ServerResponse {
                     // Node throws only after queuing; nothing is queued here (RES-28).
                     if let Some(cl) = self.strict_target_of(&head) {
                         if total as f64 != cl {
-                            return Err(Self::mismatch(total, cl));
+                            return Err(OutgoingError::length_mismatch(total, cl));
                         }
                     }
                     self.commit(head);
@@ -594,7 +570,7 @@ impl ServerResponse {
                     let head = self.prepare(self.status_code, None, &[], Some(0))?;
                     if let Some(cl) = self.strict_target_of(&head) {
                         if self.bytes_written as f64 != cl {
-                            return Err(Self::mismatch(self.bytes_written, cl));
+                            return Err(OutgoingError::length_mismatch(self.bytes_written, cl));
                         }
                     }
                     self.commit(head);
@@ -603,7 +579,7 @@ impl ServerResponse {
         }
         if let Some(cl) = self.strict_now() {
             if self.bytes_written as f64 != cl {
-                return Err(Self::mismatch(self.bytes_written, cl));
+                return Err(OutgoingError::length_mismatch(self.bytes_written, cl));
             }
         }
         if self.has_body && self.chunked {
@@ -632,27 +608,7 @@ impl ServerResponse {
         &mut self,
         trailers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
     ) -> Result<(), OutgoingError> {
-        let mut t = Headers::new();
-        for (name, value) in trailers {
-            validate_token(TRAILER_NAME, name)?;
-            let key = Bytes::copy_from_slice(name.as_bytes());
-            match value {
-                HeaderValue::List(items)
-                    if items.len() > 1 && !is_unique(&self.setup.unique_headers, name) =>
-                {
-                    for item in items {
-                        validate_value_bytes(TRAILER_CONTENT, name.as_bytes(), &item)?;
-                        t.push_unchecked(key.clone(), item);
-                    }
-                }
-                other => {
-                    let v = other.joined(b"; ");
-                    validate_value_bytes(TRAILER_CONTENT, name.as_bytes(), &v)?;
-                    t.push_unchecked(key, v);
-                }
-            }
-        }
-        self.trailers = t;
+        self.trailers = trailer_fields(&self.setup.unique_headers, trailers)?;
         Ok(())
     }
 
