@@ -40,7 +40,7 @@ use super::output::Output;
 use super::render::{
     Fields, Policy, Removed, Rendered, has_word, render, strict_target, trailer_fields,
 };
-use super::store::HeaderStore;
+use super::store::{HeaderStore, header_store_methods};
 use super::value::{HeaderValue, latin1_bytes};
 use crate::agent::AgentOptions;
 use crate::headers::Headers;
@@ -569,75 +569,7 @@ impl ClientRequest {
 
     // ----- header store (RES-2 … RES-6, CLI-25) -----
 
-    /// `setHeader(name, value)` (RES-2); `ERR_HTTP_HEADERS_SENT` once the head is
-    /// rendered (CLI-25).
-    pub fn set_header(
-        &mut self,
-        name: &str,
-        value: impl Into<HeaderValue>,
-    ) -> Result<&mut Self, OutgoingError> {
-        if self.rendered {
-            return Err(OutgoingError::HeadersSent);
-        }
-        self.store.set(name, value.into())?;
-        Ok(self)
-    }
-
-    /// `appendHeader(name, value)` (RES-5).
-    pub fn append_header(
-        &mut self,
-        name: &str,
-        value: impl Into<HeaderValue>,
-    ) -> Result<&mut Self, OutgoingError> {
-        if self.rendered {
-            return Err(OutgoingError::HeadersSentAppend);
-        }
-        self.store.append(name, value.into())?;
-        Ok(self)
-    }
-
-    /// `setHeaders(headers)` (RES-6): `set_header` per pair, every `set-cookie` value
-    /// gathered and set once at the end. All pairs are checked before any is applied.
-    pub fn set_headers<'a>(
-        &mut self,
-        headers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
-    ) -> Result<&mut Self, OutgoingError> {
-        if self.rendered {
-            return Err(OutgoingError::HeadersSent);
-        }
-        self.store.set_many(headers)?;
-        Ok(self)
-    }
-
-    /// `getHeader(name)` (RES-3). Headers given as an array are not in the store.
-    pub fn get_header(&self, name: &str) -> Option<&HeaderValue> {
-        self.store.get(name)
-    }
-
-    /// `hasHeader(name)` (RES-3).
-    pub fn has_header(&self, name: &str) -> bool {
-        self.store.contains(name)
-    }
-
-    /// `getHeaderNames()` (RES-3): lower-cased, in store order.
-    pub fn get_header_names(&self) -> Vec<&str> {
-        self.store.names().collect()
-    }
-
-    /// `getRawHeaderNames()` (RES-3).
-    pub fn get_raw_header_names(&self) -> Vec<&str> {
-        self.store.raw_names().collect()
-    }
-
-    /// `getHeaders()` (RES-3): `(lower-cased name, value)` in store order.
-    pub fn get_headers(&self) -> Vec<(&str, &HeaderValue)> {
-        self.store.snapshot()
-    }
-
-    /// The header store itself.
-    pub fn headers(&self) -> &HeaderStore {
-        &self.store
-    }
+    header_store_methods!();
 
     /// `removeHeader(name)` (RES-4). Removing `connection`, `content-length` or
     /// `transfer-encoding` also turns off the matching automatic field, even when no

@@ -223,6 +223,86 @@ impl HeaderStore {
     }
 }
 
+/// The header-store methods Node's `OutgoingMessage` gives both `ServerResponse` and
+/// `ClientRequest` (RES-2 … RES-6, CLI-25), for a type with `store: HeaderStore` and
+/// `rendered: bool` fields.
+macro_rules! header_store_methods {
+    () => {
+        /// `setHeader(name, value)` (RES-2): validated (VAL-1, VAL-2); a header of the
+        /// same name (any case) is replaced in place and takes the new casing.
+        /// `ERR_HTTP_HEADERS_SENT` once the head is rendered.
+        pub fn set_header(
+            &mut self,
+            name: &str,
+            value: impl Into<HeaderValue>,
+        ) -> Result<&mut Self, OutgoingError> {
+            if self.rendered {
+                return Err(OutgoingError::HeadersSent);
+            }
+            self.store.set(name, value.into())?;
+            Ok(self)
+        }
+
+        /// `appendHeader(name, value)` (RES-5).
+        pub fn append_header(
+            &mut self,
+            name: &str,
+            value: impl Into<HeaderValue>,
+        ) -> Result<&mut Self, OutgoingError> {
+            if self.rendered {
+                return Err(OutgoingError::HeadersSentAppend);
+            }
+            self.store.append(name, value.into())?;
+            Ok(self)
+        }
+
+        /// `setHeaders(headers)` (RES-6): `set_header` per pair, except that every
+        /// `set-cookie` value (name compared case-insensitively) is gathered and set
+        /// once, as a list, at the end. All pairs are checked before any is applied.
+        pub fn set_headers<'a>(
+            &mut self,
+            headers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
+        ) -> Result<&mut Self, OutgoingError> {
+            if self.rendered {
+                return Err(OutgoingError::HeadersSent);
+            }
+            self.store.set_many(headers)?;
+            Ok(self)
+        }
+
+        /// `getHeader(name)` (RES-3): case-insensitive, the value as stored.
+        pub fn get_header(&self, name: &str) -> Option<&HeaderValue> {
+            self.store.get(name)
+        }
+
+        /// `hasHeader(name)` (RES-3).
+        pub fn has_header(&self, name: &str) -> bool {
+            self.store.contains(name)
+        }
+
+        /// `getHeaderNames()` (RES-3): lower-cased, in store order.
+        pub fn get_header_names(&self) -> Vec<&str> {
+            self.store.names().collect()
+        }
+
+        /// `getRawHeaderNames()` (RES-3): the casing of the last `set_header`.
+        pub fn get_raw_header_names(&self) -> Vec<&str> {
+            self.store.raw_names().collect()
+        }
+
+        /// `getHeaders()` (RES-3): `(lower-cased name, value)` in store order.
+        pub fn get_headers(&self) -> Vec<(&str, &HeaderValue)> {
+            self.store.snapshot()
+        }
+
+        /// The header store itself.
+        pub fn headers(&self) -> &HeaderStore {
+            &self.store
+        }
+    };
+}
+pub(crate) use header_store_methods;
+
 #[cfg(test)]
 mod tests {
     use super::*;
