@@ -476,6 +476,7 @@ fn srv_13_a_later_bad_request_overtakes_an_unwritten_response() {
 
 // ------------------------------------------------------------ SRV-14 … 16 --
 
+/// SRV-14, SRV-15 and RES-30: responses finished out of order go out in request order.
 #[test]
 fn srv_14_15_pipelined_responses_go_out_in_request_order() {
     let mut p = peer(ServerConfig::default());
@@ -820,6 +821,7 @@ fn srv_22_destroy_writes_nothing() {
 
 // ------------------------------------------------------------ MSG-12, RES-31 --
 
+/// MSG-12 and RES-31: an unread body is drained and does not block keep-alive.
 #[test]
 fn msg_12_unread_bodies_are_drained_not_parsed_as_requests() {
     let mut p = peer(ServerConfig::default());
@@ -864,4 +866,61 @@ fn srv_14_nothing_is_written_after_a_last_response() {
         text(&mut p),
         "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
     );
+}
+
+/// SRV-24: every Node server event the machine decides has its `ServerEvent`
+/// (request, checkContinue, checkExpectation, dropRequest, upgrade, connect,
+/// clientError, timeout); `'connection'`, `'close'`, `'listening'` and `'error'`
+/// belong to the adapters.
+#[test]
+fn srv_24_server_events() {
+    let all = Listeners {
+        check_continue: true,
+        check_expectation: true,
+        upgrade: true,
+        connect: true,
+        client_error: true,
+        timeout: true,
+    };
+    let dispatch_of = |cfg: ServerConfig, input: &[u8]| {
+        let mut p = peer(cfg);
+        p.send(input);
+        p.events()
+    };
+    let cfg = || ServerConfig {
+        listeners: all,
+        max_requests_per_socket: 1,
+        timeout: ms(10),
+        ..ServerConfig::default()
+    };
+    let d = |ev: &[ServerEvent]| requests(ev).first().map(|r| r.1);
+    assert_eq!(d(&dispatch_of(cfg(), GET)), Some(Dispatch::Request));
+    assert_eq!(
+        d(&dispatch_of(
+            cfg(),
+            b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n"
+        )),
+        Some(Dispatch::CheckContinue)
+    );
+    assert_eq!(
+        d(&dispatch_of(
+            cfg(),
+            b"GET / HTTP/1.1\r\nHost: a\r\nExpect: x\r\n\r\n"
+        )),
+        Some(Dispatch::CheckExpectation)
+    );
+    let ev = dispatch_of(cfg(), &GET.repeat(2));
+    assert_eq!(requests(&ev)[1].1, Dispatch::DropRequest);
+    let ev = dispatch_of(
+        cfg(),
+        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n",
+    );
+    assert!(matches!(ev[0], ServerEvent::Upgrade { connect: false, .. }));
+    let ev = dispatch_of(cfg(), b"CONNECT a:1 HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert!(matches!(ev[0], ServerEvent::Upgrade { connect: true, .. }));
+    let ev = dispatch_of(cfg(), b"BAD / HTTP/1.1\r\n\r\n");
+    assert!(matches!(ev[0], ServerEvent::ClientError { .. }));
+    let mut p = peer(cfg());
+    p.advance(ms(10));
+    assert!(matches!(p.events()[0], ServerEvent::Timeout { .. }));
 }

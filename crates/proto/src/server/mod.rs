@@ -568,7 +568,6 @@ impl ServerConn {
                     return None;
                 }
                 Err(e) => {
-                    self.parse_stopped = true;
                     self.client_error(e);
                     continue;
                 }
