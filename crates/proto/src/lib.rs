@@ -11,7 +11,9 @@
 pub mod agent;
 pub mod body;
 mod chars;
+pub mod client;
 pub mod config;
+pub mod conn;
 pub mod error;
 mod generated;
 pub mod head;

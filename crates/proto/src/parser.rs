@@ -109,6 +109,10 @@ pub struct Parser {
     ctx: ResponseContext,
     eof: bool,
     fast_path: bool,
+    /// The current message leaves HTTP when it ends without being an upgrade (a
+    /// response 101 without `Upgrade` headers): llhttp's upgrade exit, after which
+    /// Node parses nothing more.
+    exit_after_end: bool,
 }
 
 impl Parser {
@@ -136,6 +140,7 @@ impl Parser {
             ctx: ResponseContext::default(),
             eof: false,
             fast_path: true,
+            exit_after_end: false,
         }
     }
 
@@ -306,7 +311,9 @@ impl Parser {
     fn end(&mut self, trailers: Headers) -> Event {
         let keep = self.facts.is_some_and(|f| f.keep_alive());
         self.scanner.reset(Self::mode(self.kind));
-        self.phase = if keep || self.cfg.lenient.keep_alive {
+        self.phase = if std::mem::take(&mut self.exit_after_end) {
+            Phase::Done
+        } else if keep || self.cfg.lenient.keep_alive {
             Phase::Head
         } else {
             Phase::Closed
@@ -428,6 +435,7 @@ impl Parser {
         };
         self.facts = Some(facts);
         self.upgrade = upgrade;
+        self.exit_after_end = !upgrade && matches!(decided, Ok(After::UpgradeExit));
         self.phase = match decided {
             Err(e) => Phase::Failed(e),
             Ok(_) if upgrade => Phase::Paused,

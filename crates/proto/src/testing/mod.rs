@@ -317,3 +317,9 @@ fn record(
         ServerEvent::Timeout { .. } | ServerEvent::Dropped { .. } => {}
     }
 }
+
+mod client;
+
+pub use client::{
+    ClientCase, ClientOracleRun, Pair, SeenResponse, SeenUpgradeResponse, run_client_oracle_case,
+};
