@@ -344,7 +344,9 @@ impl ClientConn {
             ParserConfig::default()
         };
         pcfg.max_header_size = self.cfg.max_header_size;
-        pcfg = pcfg.with_max_header_size(req.max_header_size().unwrap_or(0));
+        if let Some(n) = req.max_header_size().filter(|&n| n > 0) {
+            pcfg = pcfg.with_max_header_size(n);
+        }
         if let Some(n) = req.max_headers_count() {
             pcfg.max_headers_count = n;
         }
@@ -770,7 +772,9 @@ impl ClientConn {
             // Node frees the parser after the read that completed the response
             // (CLI-17); a response that cannot keep the connection closes it.
             ex.parser_freed = true;
-            if !self.keeps_connection() {
+            if self.keeps_connection() {
+                self.maybe_keep();
+            } else {
                 self.end_exchange(Disposition::Close, Close::AfterFlush);
             }
         }
@@ -832,8 +836,9 @@ impl ClientConn {
                 if ex.resp == Resp::Body {
                     ex.resp = Resp::Complete;
                     ex.timeout = None;
+                    // Whether the connection is kept is decided once the rest of
+                    // this read is parsed (`pump`): Node's `'end'` comes later.
                     self.events.push_back(ClientEvent::End { trailers });
-                    self.maybe_keep();
                 }
                 true
             }
@@ -915,6 +920,7 @@ impl ClientConn {
         let Some(ex) = self.ex.as_ref() else { return };
         if self.state == State::Active
             && ex.resp == Resp::Complete
+            && ex.parser_freed
             && ex.finished
             && self.keeps_connection()
         {
