@@ -75,6 +75,13 @@ pub enum OutgoingError {
         /// The agent's protocol.
         expected: String,
     },
+    /// `URIError: URI malformed` (CLI-1): a URL's username or password holds a `%`
+    /// not followed by two hex digits, or percent-encoded bytes that are not UTF-8,
+    /// so `decodeURIComponent` fails while the URL becomes request options.
+    ///
+    /// Node throws a plain `URIError`, which has a `name` and no `code`; here
+    /// [`OutgoingError::code`] answers that name, `"URIError"`.
+    UriMalformed,
 }
 
 impl OutgoingError {
@@ -110,6 +117,7 @@ impl OutgoingError {
             Self::InvalidHints { .. } => "ERR_INVALID_ARG_VALUE",
             Self::UnescapedPath => "ERR_UNESCAPED_CHARACTERS",
             Self::InvalidProtocol { .. } => "ERR_INVALID_PROTOCOL",
+            Self::UriMalformed => "URIError",
         }
     }
 }
@@ -150,6 +158,7 @@ impl fmt::Display for OutgoingError {
                     "Protocol \"{protocol}\" not supported. Expected \"{expected}\""
                 )
             }
+            Self::UriMalformed => f.write_str("URI malformed"),
         }
     }
 }

@@ -12,6 +12,10 @@
 //! The pieces a `ClientRequest` shares with the response live in their own modules:
 //! [`HeaderValue`], the [`HeaderStore`], [`OutgoingError`], the header-block renderer
 //! with its framing and persistence decisions, and the output queue with chunk coding.
+//!
+//! The URL form of `http.request(url[, options])` (CLI-1) takes an already-parsed
+//! URL's [`UrlParts`] and merges them into [`RequestOptions`] with
+//! [`RequestOptions::with_url`].
 
 mod error;
 mod hints;
@@ -20,8 +24,10 @@ mod render;
 mod request;
 mod response;
 mod store;
+mod url;
 mod value;
 
+pub use self::url::UrlParts;
 pub use error::{JsNumber, OutgoingError};
 pub use request::{ClientRequest, RequestAgent, RequestHeaders, RequestOptions};
 pub use response::{ResponseSetup, ServerResponse};

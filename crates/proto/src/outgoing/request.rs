@@ -153,6 +153,9 @@ impl Default for RequestHeaders {
 /// `protocol`, `host`, `hostname`, `auth`), and so does port 0. Connection
 /// parameters (`socketPath`, `localAddress`, `family`, `lookup`, …) and `signal`
 /// belong to the connection, not to the request head.
+///
+/// `http.request(url, options)` is `options.with_url(&url)` ([`Self::with_url`]):
+/// the options given win over the URL's parts (CLI-1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestOptions {
     /// `method` (default `GET`): a token, sent upper-cased (CLI-6).
