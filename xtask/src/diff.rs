@@ -1,24 +1,25 @@
-//! `cargo xtask diff server`: the same request bytes through Node v20
-//! (`node-oracle.js server`) and through our probe (`cargo xtask probe server`),
-//! compared field by field.
+//! `cargo xtask diff server|client`: the same bytes through Node v20
+//! (`node-oracle.js <mode>`) and through our probe (`cargo xtask probe <mode>`),
+//! compared field by field. `server` sends request bytes to a server; `client`
+//! serves response bytes to a client's request. Both modes work alike:
 //!
-//! * `cargo xtask diff server [FLAGS] [--name NAME] < cases.jsonl`: live, on
+//! * `cargo xtask diff <mode> [FLAGS] [--name NAME] < cases.jsonl`: live, on
 //!   the cases on stdin, with the oracle flags given.
-//! * `cargo xtask diff server [--record [--check]] [FILE...]`: live, on the
-//!   suite's case files (`conformance/server/`, default: all), each with the
+//! * `cargo xtask diff <mode> [--record [--check]] [FILE...]`: live, on the
+//!   suite's case files (`conformance/<mode>/`, default: all), each with the
 //!   flags its name carries. `--record` also writes Node's answers to
-//!   `conformance/node20/server/<stem>.jsonl`; `--check` compares them instead.
-//! * `cargo xtask diff server --recorded [FILE...]`: the probe against the
-//!   recordings, without Node (the gate test does the same).
+//!   `conformance/node20/<mode>/<stem>.jsonl`; `--check` compares them instead.
+//! * `cargo xtask diff <mode> --recorded [FILE...]`: the probe against the
+//!   recordings, without Node (the gate tests do the same).
 //! * `cargo xtask diff import-llhttp [--check]`: regenerates the llhttp case files.
 //!
-//! See `docs/conformance.md`, "Server differential".
+//! See `docs/conformance.md`, "Server differential" and "Client differential".
 
 use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::probe::{self, cases, options};
+use crate::probe::{self, ClientProbeOptions, Mode, ProbeOptions, cases, options};
 
 pub(crate) mod compare;
 pub(crate) mod expected;
@@ -29,24 +30,28 @@ use compare::FieldDiff;
 use expected::Expected;
 use suite::Batch;
 
-const USAGE: &str = "usage: cargo xtask diff server [FLAGS] [--name NAME] < cases.jsonl
-       cargo xtask diff server [--record [--check] | --recorded] [FILE...]
+const USAGE: &str = "usage: cargo xtask diff server|client [FLAGS] [--name NAME] < cases.jsonl
+       cargo xtask diff server|client [--record [--check] | --recorded] [FILE...]
        cargo xtask diff import-llhttp [--check]
 
-  FLAGS         oracle flags for stdin cases: --insecure --max-header-size N --upgrade --no-require-host
+  FLAGS         oracle flags for stdin cases:
+                  server: --insecure --max-header-size N --upgrade --no-require-host
+                  client: --insecure --max-header-size N --upgrade --method M --no-eof
   --name NAME   case keys for stdin cases are NAME/<id> (default stdin/<id>)
-  FILE          case files of conformance/server (stem, name or path); default: all of them.
-                Their flags come from the file name: a-b--upgrade--max-header-size-100.jsonl
-  --record      also write Node's answers to conformance/node20/server/<stem>.jsonl (needs node)
+  FILE          case files of conformance/<mode> (stem, name or path); default: all of them.
+                Their flags come from the file name: a-b--upgrade--max-header-size-100.jsonl,
+                m-head--method-HEAD.jsonl
+  --record      also write Node's answers to conformance/node20/<mode>/<stem>.jsonl (needs node)
   --check       with --record: compare with the recordings, write nothing
   --recorded    compare the probe with the recordings; no node needed
 
-Differences listed in conformance/server-expected-differences.txt are explained;
+Differences listed in conformance/<mode>-expected-differences.txt are explained;
 any other one (or a stale entry) makes the command fail.";
 
 pub(crate) fn run(args: &[String]) -> crate::Result {
     match args.split_first() {
-        Some((mode, rest)) if mode == "server" => server(rest),
+        Some((mode, rest)) if mode == ProbeOptions::NAME => diff::<ProbeOptions>(rest),
+        Some((mode, rest)) if mode == ClientProbeOptions::NAME => diff::<ClientProbeOptions>(rest),
         Some((mode, rest)) if mode == "import-llhttp" => llhttp::run(rest),
         Some((h, _)) if h == "--help" || h == "-h" => {
             println!("{USAGE}");
@@ -67,11 +72,12 @@ enum Source {
     Recorded,
 }
 
-fn server(args: &[String]) -> crate::Result {
+/// `cargo xtask diff <mode> ...` for the mode `M`.
+fn diff<M: Mode>(args: &[String]) -> crate::Result {
     if crate::help_asked(args, USAGE) {
         return Ok(());
     }
-    let mut opts = options::defaults();
+    let mut opts = M::defaults();
     let (mut flags, mut record, mut check, mut recorded) = (false, false, false, false);
     let mut name = None;
     let mut files = Vec::new();
@@ -82,7 +88,7 @@ fn server(args: &[String]) -> crate::Result {
             "--check" => check = true,
             "--recorded" => recorded = true,
             "--name" => name = Some(it.next().ok_or("--name needs a value")?.to_owned()),
-            _ if options::take(&mut opts, a, &mut it)? => flags = true,
+            _ if opts.take(a, &mut it)? => flags = true,
             _ if a.starts_with('-') => return Err(format!("unknown argument `{a}`\n{USAGE}")),
             _ => files.push(a.to_owned()),
         }
@@ -102,7 +108,7 @@ fn server(args: &[String]) -> crate::Result {
                 "FLAGS and --name are for stdin; case files carry them in their name".into(),
             );
         }
-        suite::load(&root, &files)?
+        suite::load::<M>(&root, &files)?
     } else {
         vec![Batch {
             name: name.unwrap_or_else(|| "stdin".into()),
@@ -121,7 +127,7 @@ fn server(args: &[String]) -> crate::Result {
     if let Source::Record { check } = source {
         for (b, answers) in batches.iter().zip(&node) {
             let text = suite::recording(b, answers);
-            if !suite::write_recording(&root, &b.name, &text, check)? && check {
+            if !suite::write_recording(&root, b, &text, check)? && check {
                 problems.push(format!(
                     "the recording of {} differs from a fresh Node run",
                     b.name
@@ -129,9 +135,9 @@ fn server(args: &[String]) -> crate::Result {
             }
         }
     }
-    let expected = expected::load(&suite::expected_path(&root))?;
+    let expected = expected::load(&suite::expected_path(&root, M::NAME), M::COMPARED)?;
     let results = evaluate(&batches, &node);
-    let report = Report::new(&results, &expected, suite_mode && files.is_empty());
+    let report = Report::new(M::NAME, &results, &expected, suite_mode && files.is_empty());
     print!("{}", report.render());
     if let Err(e) = report.verdict() {
         problems.push(e);
@@ -140,7 +146,7 @@ fn server(args: &[String]) -> crate::Result {
 }
 
 /// Runs each batch through `node-oracle.js`, the batches in parallel.
-fn ask_node(batches: &[Batch]) -> crate::Result<Vec<Vec<Value>>> {
+fn ask_node<M: Mode>(batches: &[Batch<M>]) -> crate::Result<Vec<Vec<Value>>> {
     let oracle = crate::conformance::record::oracle_script(&crate::shared())?;
     std::thread::scope(|s| {
         let runs: Vec<_> = batches
@@ -183,7 +189,7 @@ pub(crate) struct CaseResult {
 }
 
 /// Runs every case through the probe and compares it with Node's answer.
-pub(crate) fn evaluate(batches: &[Batch], node: &[Vec<Value>]) -> Vec<CaseResult> {
+pub(crate) fn evaluate<M: Mode>(batches: &[Batch<M>], node: &[Vec<Value>]) -> Vec<CaseResult> {
     batches
         .iter()
         .zip(node)
@@ -192,8 +198,9 @@ pub(crate) fn evaluate(batches: &[Batch], node: &[Vec<Value>]) -> Vec<CaseResult
                 key: format!("{}/{}", b.name, c.id),
                 note: c.note.clone(),
                 diffs: compare::compare(
-                    &compare::reduce(&probe::run_one(&c.input, &b.opts)),
-                    &compare::reduce(n),
+                    M::COMPARED,
+                    &compare::reduce(M::COMPARED, &probe::run_one(c, &b.opts)),
+                    &compare::reduce(M::COMPARED, n),
                 ),
             })
         })
@@ -202,6 +209,8 @@ pub(crate) fn evaluate(batches: &[Batch], node: &[Vec<Value>]) -> Vec<CaseResult
 
 /// The results against the expected-differences list.
 pub(crate) struct Report<'a> {
+    /// The oracle mode, which names the list.
+    mode: &'a str,
     results: &'a [CaseResult],
     expected: &'a Expected,
     /// Listed `(case, field)` pairs whose case ran and agrees on that field.
@@ -212,8 +221,9 @@ pub(crate) struct Report<'a> {
 
 impl<'a> Report<'a> {
     /// `whole_suite`: every case file ran, so a listed case that did not run
-    /// does not exist.
+    /// does not exist. `mode` names the list (`<mode>-expected-differences.txt`).
     pub(crate) fn new(
+        mode: &'a str,
         results: &'a [CaseResult],
         expected: &'a Expected,
         whole_suite: bool,
@@ -232,6 +242,7 @@ impl<'a> Report<'a> {
             }
         }
         Self {
+            mode,
             results,
             expected,
             stale,
@@ -333,8 +344,9 @@ impl<'a> Report<'a> {
                 ));
             }
             problems.push(format!(
-                "{} difference(s) from Node v20 not in conformance/server-expected-differences.txt:\n  {}",
+                "{} difference(s) from Node v20 not in conformance/{}:\n  {}",
                 unexplained.len(),
+                suite::expected_name(self.mode),
                 list.join("\n  ")
             ));
         }
@@ -346,7 +358,8 @@ impl<'a> Report<'a> {
         }
         if !self.unknown.is_empty() {
             problems.push(format!(
-                "server-expected-differences.txt names unknown case(s): {}",
+                "{} names unknown case(s): {}",
+                suite::expected_name(self.mode),
                 self.unknown.join(", ")
             ));
         }
@@ -383,69 +396,97 @@ fn elide(a: &str, b: &str) -> (String, String) {
 mod tests {
     use super::*;
 
-    fn batch(text: &str) -> Batch {
+    fn batch(text: &str) -> Batch<ProbeOptions> {
         Batch {
             name: "t".into(),
-            opts: options::defaults(),
+            opts: ProbeOptions::defaults(),
             cases: cases::parse(text, "t").unwrap(),
         }
     }
 
-    /// The server gate: every case of every suite file through the probe,
+    /// The gate of mode `M`: every case of every suite file through the probe,
     /// compared with Node's recording, without Node. A difference not on the
     /// list fails, and so does a listed difference that has gone away.
-    #[test]
-    fn server_suite_matches_node20_or_is_an_expected_difference() {
+    fn suite_matches_node20_or_is_an_expected_difference<M: Mode>() {
         let root = crate::root();
-        let batches = suite::load(&root, &[]).unwrap();
+        let batches = suite::load::<M>(&root, &[]).unwrap();
         let node: Vec<Vec<Value>> = batches
             .iter()
             .map(|b| suite::load_recording(&root, b).unwrap())
             .collect();
-        let expected = expected::load(&suite::expected_path(&root)).unwrap();
+        let expected = expected::load(&suite::expected_path(&root, M::NAME), M::COMPARED).unwrap();
         let results = evaluate(&batches, &node);
-        let report = Report::new(&results, &expected, true);
+        let report = Report::new(M::NAME, &results, &expected, true);
         if let Err(e) = report.verdict() {
             panic!("{}\n{e}", report.render());
         }
     }
 
-    /// Runs now, engine or not: every case file has a current recording, and
-    /// the list names only existing cases and fields.
+    /// The server gate.
     #[test]
-    fn server_recordings_are_current_and_the_list_names_real_cases() {
+    fn server_suite_matches_node20_or_is_an_expected_difference() {
+        suite_matches_node20_or_is_an_expected_difference::<ProbeOptions>();
+    }
+
+    /// The client gate.
+    #[test]
+    #[ignore = "client engine lands with the client machine"]
+    fn client_suite_matches_node20_or_is_an_expected_difference() {
+        suite_matches_node20_or_is_an_expected_difference::<ClientProbeOptions>();
+    }
+
+    /// Runs now, engine or not: every case file of mode `M` has a current
+    /// recording, every recording a case file, and the list names only
+    /// existing cases and fields.
+    fn recordings_are_current_and_the_list_names_real_cases<M: Mode>() {
         let root = crate::root();
-        let batches = suite::load(&root, &[]).unwrap();
-        assert!(!batches.is_empty(), "no case files in conformance/server");
+        let batches = suite::load::<M>(&root, &[]).unwrap();
+        assert!(
+            !batches.is_empty(),
+            "no case files in conformance/{}",
+            M::NAME
+        );
         let mut keys = Vec::new();
         for b in &batches {
             suite::load_recording(&root, b).unwrap();
             keys.extend(b.cases.iter().map(|c| format!("{}/{}", b.name, c.id)));
         }
-        let expected = expected::load(&suite::expected_path(&root)).unwrap();
+        let expected = expected::load(&suite::expected_path(&root, M::NAME), M::COMPARED).unwrap();
         for (key, field) in expected.keys() {
             assert!(
                 keys.contains(key),
-                "server-expected-differences.txt: no case `{key}` ({field})"
+                "{}: no case `{key}` ({field})",
+                suite::expected_name(M::NAME)
             );
         }
-        let recordings: Vec<String> = std::fs::read_dir(suite::recording_dir(&root))
+        let recordings: Vec<String> = std::fs::read_dir(suite::recording_dir(&root, M::NAME))
             .unwrap()
             .filter_map(|e| e.ok()?.path().file_stem()?.to_str().map(str::to_owned))
             .collect();
         for r in recordings {
             assert!(
                 batches.iter().any(|b| b.name == r),
-                "recording {r}.jsonl has no case file"
+                "recording {}/{r}.jsonl has no case file",
+                M::NAME
             );
         }
     }
 
     #[test]
+    fn server_recordings_are_current_and_the_list_names_real_cases() {
+        recordings_are_current_and_the_list_names_real_cases::<ProbeOptions>();
+    }
+
+    #[test]
+    fn client_recordings_are_current_and_the_list_names_real_cases() {
+        recordings_are_current_and_the_list_names_real_cases::<ClientProbeOptions>();
+    }
+
+    #[test]
     fn the_llhttp_case_files_are_generated_from_the_corpus() {
         let root = crate::root();
-        for (stem, text) in llhttp::generate(&crate::shared()).unwrap() {
-            let path = suite::case_dir(&root).join(format!("{stem}.jsonl"));
+        for (mode, stem, text) in llhttp::generate(&crate::shared()).unwrap() {
+            let path = suite::case_dir(&root, mode).join(format!("{stem}.jsonl"));
             assert!(
                 std::fs::read_to_string(&path).unwrap() == text,
                 "{} is out of date: run `cargo xtask diff import-llhttp`",
@@ -468,9 +509,10 @@ mod tests {
         });
         let expected = expected::parse(
             "t/a response_b64  # kept\nt/b client_error  # gone\nt/zz response_b64  # no such case\n",
+            ProbeOptions::COMPARED,
         )
         .unwrap();
-        let report = Report::new(&results, &expected, true);
+        let report = Report::new("server", &results, &expected, true);
         let text = report.render();
         assert!(
             text.contains("  expected response_b64: ours \"a\" | node \"b\"\n           # kept\n"),
@@ -484,6 +526,7 @@ mod tests {
         );
         let err = report.verdict().unwrap_err();
         assert!(err.contains("stale") && err.contains("unknown"), "{err}");
+        assert!(err.contains("server-expected-differences.txt"), "{err}");
     }
 
     #[test]

@@ -80,8 +80,10 @@ commands:
   codegen [--check]       generate STATUS_CODES / METHODS from ../shared/spec
   conformance             run the llhttp corpus through proto and compare with Node v20
   probe server [FLAGS]    request bytes (JSON lines on stdin) through our server connection
-  diff server [...]       the server probe against Node v20, field by field (see diff server --help)
-  diff import-llhttp      regenerate conformance/server/llhttp-requests*.jsonl from the corpus
+  probe client [FLAGS]    response bytes (JSON lines on stdin) through our client connection
+  diff server [...]       the server probe against Node v20, field by field (see diff --help)
+  diff client [...]       the client probe against Node v20, field by field (see diff --help)
+  diff import-llhttp      regenerate the llhttp case files (server requests, client responses)
   fuzz TARGET [--seconds N]   run a cargo-fuzz target (stable, -s none)
   bench parse             head parsing and chunked decoding beside raw httparse
 ";

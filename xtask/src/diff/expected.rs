@@ -1,5 +1,6 @@
-//! `conformance/server-expected-differences.txt`: the differences from Node v20
-//! the server keeps on purpose, one field of one case per line:
+//! `conformance/<mode>-expected-differences.txt` (`server` or `client`): the
+//! differences from Node v20 courier keeps on purpose, one field of one case
+//! per line:
 //!
 //! ```text
 //! <case-file-stem>/<case id> <field>  # reason
@@ -13,16 +14,16 @@ use std::path::Path;
 
 use crate::conformance::expected::{entries, read};
 
-use super::compare::is_field;
+use super::compare::{Compared, is_field};
 
 /// `(case key, field)` → reason. The case key is `<file stem>/<id>`.
 pub(crate) type Expected = BTreeMap<(String, String), String>;
 
-/// Parses the list. Each entry names a case and a field [`compare`] reports,
-/// appears once, and has a reason after `#`.
+/// Parses the list. Each entry names a case and a field [`compare`] reports
+/// under `schema`, appears once, and has a reason after `#`.
 ///
 /// [`compare`]: super::compare::compare
-pub(crate) fn parse(text: &str) -> crate::Result<Expected> {
+pub(crate) fn parse(text: &str, schema: &[Compared]) -> crate::Result<Expected> {
     let mut out = Expected::new();
     for (n, key, rest) in entries(text) {
         let (field, reason) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
@@ -30,7 +31,7 @@ pub(crate) fn parse(text: &str) -> crate::Result<Expected> {
         if !key.contains('/') {
             return Err(format!("line {n}: `{key}` is not `<file stem>/<case id>`"));
         }
-        if !is_field(field) {
+        if !is_field(schema, field) {
             return Err(format!("line {n}: `{field}` is not a compared field"));
         }
         if reason.is_empty() {
@@ -47,18 +48,22 @@ pub(crate) fn parse(text: &str) -> crate::Result<Expected> {
 }
 
 /// Reads the list (a missing file is an empty list).
-pub(crate) fn load(path: &Path) -> crate::Result<Expected> {
-    parse(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))
+pub(crate) fn load(path: &Path, schema: &[Compared]) -> crate::Result<Expected> {
+    parse(&read(path)?, schema).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::compare::{CLIENT, SERVER};
 
     #[test]
     fn entries_name_a_case_a_field_and_a_reason() {
-        let ok =
-            parse("# c\n\np-limits/h1001 client_error  # 431 for too many header lines\n").unwrap();
+        let ok = parse(
+            "# c\n\np-limits/h1001 client_error  # 431 for too many header lines\n",
+            SERVER,
+        )
+        .unwrap();
         let key = ("p-limits/h1001".to_owned(), "client_error".to_owned());
         assert_eq!(ok[&key], "431 for too many header lines");
         for (bad, why) in [
@@ -68,7 +73,9 @@ mod tests {
             ("x client_error  # r\n", "not `<file stem>/<case id>`"),
             ("p/x response_b64 # r\np/x response_b64 # s\n", "twice"),
         ] {
-            assert!(parse(bad).unwrap_err().contains(why), "{bad}");
+            assert!(parse(bad, SERVER).unwrap_err().contains(why), "{bad}");
         }
+        assert!(parse("c/x error.code  # r\n", CLIENT).is_ok());
+        assert!(parse("c/x client_error  # r\n", CLIENT).is_err());
     }
 }

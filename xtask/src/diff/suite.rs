@@ -1,12 +1,13 @@
-//! The checked-in server suite: case files in `conformance/server/` and Node's
-//! recorded answers in `conformance/node20/server/`, one recording per case file,
-//! same stem.
+//! The checked-in suites, one per oracle mode (`server`, `client`): case files
+//! in `conformance/<mode>/` and Node's recorded answers in
+//! `conformance/node20/<mode>/`, one recording per case file, same stem.
 //!
 //! A case file's oracle flags are in its name (see
 //! [`options::from_file_stem`]). A
 //! recording line holds the case `id`, the `oracle` arguments, Node's answer
 //! reduced to the compared fields, and the length and FNV-1a hash of the input
-//! sent, so a recording that no longer matches its case file is detected.
+//! sent (with the case's `method` and `path`, when it sets them), so a
+//! recording that no longer matches its case file is detected.
 
 use std::path::{Path, PathBuf};
 
@@ -14,41 +15,45 @@ use serde_json::{Value, json};
 
 use crate::conformance::record::line_with_id;
 use crate::fuzz::fnv32;
-use crate::probe::ProbeOptions;
+use crate::probe::Mode;
 use crate::probe::cases::{self, ProbeCase};
 use crate::probe::options;
 
 use super::compare::reduce;
 
-/// `conformance/server`: the case files.
-pub(crate) fn case_dir(root: &Path) -> PathBuf {
-    root.join("conformance").join("server")
+/// `conformance/<mode>`: the case files.
+pub(crate) fn case_dir(root: &Path, mode: &str) -> PathBuf {
+    root.join("conformance").join(mode)
 }
 
-/// `conformance/node20/server`: Node's recorded answers.
-pub(crate) fn recording_dir(root: &Path) -> PathBuf {
-    root.join("conformance").join("node20").join("server")
+/// `conformance/node20/<mode>`: Node's recorded answers.
+pub(crate) fn recording_dir(root: &Path, mode: &str) -> PathBuf {
+    root.join("conformance").join("node20").join(mode)
 }
 
-/// `conformance/server-expected-differences.txt`.
-pub(crate) fn expected_path(root: &Path) -> PathBuf {
-    root.join("conformance")
-        .join("server-expected-differences.txt")
+/// `<mode>-expected-differences.txt`, the name of a mode's list.
+pub(crate) fn expected_name(mode: &str) -> String {
+    format!("{mode}-expected-differences.txt")
+}
+
+/// `conformance/<mode>-expected-differences.txt`.
+pub(crate) fn expected_path(root: &Path, mode: &str) -> PathBuf {
+    root.join("conformance").join(expected_name(mode))
 }
 
 /// Cases run together with the same options: one case file, or stdin.
 #[derive(Debug, Clone)]
-pub(crate) struct Batch {
+pub(crate) struct Batch<M> {
     /// The file stem (`stdin` or `--name` for standard input): the first part
     /// of a case key `<name>/<id>`.
     pub(crate) name: String,
     /// The oracle flags, for Node and for the probe.
-    pub(crate) opts: ProbeOptions,
+    pub(crate) opts: M,
     /// The cases, in file order.
     pub(crate) cases: Vec<ProbeCase>,
 }
 
-impl Batch {
+impl<M: Mode> Batch<M> {
     /// `node-oracle.js <args>`, as recorded.
     pub(crate) fn oracle(&self) -> String {
         format!(
@@ -58,9 +63,9 @@ impl Batch {
     }
 }
 
-/// Every case file's stem, sorted.
-pub(crate) fn stems(root: &Path) -> crate::Result<Vec<String>> {
-    let dir = case_dir(root);
+/// Every case file's stem in `conformance/<mode>`, sorted.
+pub(crate) fn stems(root: &Path, mode: &str) -> crate::Result<Vec<String>> {
+    let dir = case_dir(root, mode);
     let mut out: Vec<String> = std::fs::read_dir(&dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -71,10 +76,10 @@ pub(crate) fn stems(root: &Path) -> crate::Result<Vec<String>> {
     Ok(out)
 }
 
-/// Loads the named case files (stems, file names or paths of files in
-/// `conformance/server/`), or every one when `names` is empty.
-pub(crate) fn load(root: &Path, names: &[String]) -> crate::Result<Vec<Batch>> {
-    let all = stems(root)?;
+/// Loads the named case files of mode `M` (stems, file names or paths of files
+/// in `conformance/<mode>/`), or every one when `names` is empty.
+pub(crate) fn load<M: Mode>(root: &Path, names: &[String]) -> crate::Result<Vec<Batch<M>>> {
+    let all = stems(root, M::NAME)?;
     let wanted: Vec<String> = if names.is_empty() {
         all
     } else {
@@ -87,7 +92,10 @@ pub(crate) fn load(root: &Path, names: &[String]) -> crate::Result<Vec<Batch>> {
                     .unwrap_or(n);
                 match all.iter().find(|s| *s == stem) {
                     Some(s) => Ok(s.clone()),
-                    None => Err(format!("no case file `{stem}.jsonl` in conformance/server")),
+                    None => Err(format!(
+                        "no case file `{stem}.jsonl` in conformance/{}",
+                        M::NAME
+                    )),
                 }
             })
             .collect::<crate::Result<_>>()?
@@ -95,7 +103,7 @@ pub(crate) fn load(root: &Path, names: &[String]) -> crate::Result<Vec<Batch>> {
     wanted
         .into_iter()
         .map(|name| {
-            let path = case_dir(root).join(format!("{name}.jsonl"));
+            let path = case_dir(root, M::NAME).join(format!("{name}.jsonl"));
             let text =
                 std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             Ok(Batch {
@@ -108,45 +116,50 @@ pub(crate) fn load(root: &Path, names: &[String]) -> crate::Result<Vec<Batch>> {
 }
 
 /// The recording of a batch from Node's answers (raw oracle lines, in order).
-pub(crate) fn recording(batch: &Batch, answers: &[Value]) -> String {
+pub(crate) fn recording<M: Mode>(batch: &Batch<M>, answers: &[Value]) -> String {
     let oracle = json!({ "oracle": batch.oracle() });
     batch
         .cases
         .iter()
         .zip(answers)
         .map(|(c, a)| {
-            let input = input_digest(&c.input);
-            line_with_id(&c.id, &[&oracle, &reduce(a), &input]) + "\n"
+            let input = input_digest(c);
+            line_with_id(&c.id, &[&oracle, &reduce(M::COMPARED, a), &input]) + "\n"
         })
         .collect()
 }
 
-/// `{"input": {"len", "fnv32"}}`: identifies the bytes a recording was made from.
-fn input_digest(input: &[u8]) -> Value {
-    json!({ "input": { "len": input.len(), "fnv32": format!("{:08x}", fnv32(input)) } })
+/// `{"input": {"len", "fnv32"}}`: identifies the bytes a recording was made
+/// from, and the request they answer when the case sets `method` or `path`.
+fn input_digest(case: &ProbeCase) -> Value {
+    let input = &case.input;
+    let mut digest = json!({ "len": input.len(), "fnv32": format!("{:08x}", fnv32(input)) });
+    case.add_request(&mut digest);
+    json!({ "input": digest })
 }
 
-fn recording_path(root: &Path, name: &str) -> PathBuf {
-    recording_dir(root).join(format!("{name}.jsonl"))
+fn recording_path(root: &Path, mode: &str, name: &str) -> PathBuf {
+    recording_dir(root, mode).join(format!("{name}.jsonl"))
 }
 
 /// Writes a batch's recording, or with `check` writes nothing. Returns whether
 /// the recording on disk was already exactly `text`.
-pub(crate) fn write_recording(
+pub(crate) fn write_recording<M: Mode>(
     root: &Path,
-    name: &str,
+    batch: &Batch<M>,
     text: &str,
     check: bool,
 ) -> crate::Result<bool> {
-    crate::write_or_check(&recording_path(root, name), text, check)
+    crate::write_or_check(&recording_path(root, M::NAME, &batch.name), text, check)
 }
 
 /// Node's recorded answers for a batch, one per case, in order. The recording
 /// must have been made from these very cases with these flags.
-pub(crate) fn load_recording(root: &Path, batch: &Batch) -> crate::Result<Vec<Value>> {
-    let path = recording_path(root, &batch.name);
+pub(crate) fn load_recording<M: Mode>(root: &Path, batch: &Batch<M>) -> crate::Result<Vec<Value>> {
+    let path = recording_path(root, M::NAME, &batch.name);
     let rerecord = format!(
-        "re-record with `cargo xtask diff server --record {}`",
+        "re-record with `cargo xtask diff {} --record {}`",
+        M::NAME,
         batch.name
     );
     let text = std::fs::read_to_string(&path)
@@ -167,12 +180,16 @@ pub(crate) fn load_recording(root: &Path, batch: &Batch) -> crate::Result<Vec<Va
     }
     let oracle = batch.oracle();
     for (c, l) in batch.cases.iter().zip(&lines) {
+        let digest = &input_digest(c)["input"];
+        let same = |k: &str| l["input"][k] == digest[k];
         let stale = if l["id"] != c.id.as_str() {
             "another case"
         } else if l["oracle"] != oracle.as_str() {
             "other oracle flags"
-        } else if l["input"] != input_digest(&c.input)["input"] {
+        } else if !same("len") || !same("fnv32") {
             "other input bytes"
+        } else if l["input"] != *digest {
+            "another request method or path"
         } else {
             continue;
         };

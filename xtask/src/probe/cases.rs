@@ -1,6 +1,7 @@
 //! Case lines: `{"id", "input_b64" | "input", ...}`, as `node-oracle.js` reads
-//! them (`input_b64` wins; `input` is sent as UTF-8). Other keys (`note`, `rule`)
-//! are for readers; `note` is shown next to a difference.
+//! them (`input_b64` wins; `input` is sent as UTF-8). A client case may also set
+//! the request's `method` and `path`, which the server mode ignores. Other keys
+//! (`note`, `rule`) are for readers; `note` is shown next to a difference.
 
 use std::io::{IsTerminal as _, Read as _};
 
@@ -17,12 +18,27 @@ pub(crate) struct ProbeCase {
     pub(crate) input: Vec<u8>,
     /// What the case probes, if the file says.
     pub(crate) note: Option<String>,
+    /// Client mode: the request method, overriding `--method`.
+    pub(crate) method: Option<String>,
+    /// Client mode: the request path, overriding `/`.
+    pub(crate) path: Option<String>,
 }
 
 impl ProbeCase {
     /// The line handed to the oracle.
     pub(crate) fn oracle_line(&self) -> Value {
-        json!({ "id": self.id, "input_b64": B64.encode(&self.input) })
+        let mut line = json!({ "id": self.id, "input_b64": B64.encode(&self.input) });
+        self.add_request(&mut line);
+        line
+    }
+
+    /// Adds the case's `method` and `path`, those it sets, to `obj`.
+    pub(crate) fn add_request(&self, obj: &mut Value) {
+        for (key, value) in [("method", &self.method), ("path", &self.path)] {
+            if let Some(v) = value {
+                obj[key] = json!(v);
+            }
+        }
     }
 }
 
@@ -56,10 +72,19 @@ fn parse_line(v: &Value) -> crate::Result<ProbeCase> {
         (None, Some(Value::String(s))) => s.as_bytes().to_vec(),
         _ => return Err(format!("{id}: needs a string `input_b64` or `input`")),
     };
+    let text = |key: &str| -> crate::Result<Option<String>> {
+        match v.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(format!("{id}: `{key}` must be a string")),
+        }
+    };
     Ok(ProbeCase {
         id: id.to_owned(),
         input,
-        note: v.get("note").and_then(Value::as_str).map(str::to_owned),
+        note: text("note")?,
+        method: text("method")?,
+        path: text("path")?,
     })
 }
 
@@ -90,6 +115,24 @@ mod tests {
         assert_eq!(c[0].note.as_deref(), Some("n"));
         assert_eq!(c[1].input, [0x00, 0xff]);
         assert_eq!(c[1].oracle_line(), json!({"id": "b", "input_b64": "AP8="}));
+    }
+
+    #[test]
+    fn method_and_path_go_to_the_oracle() {
+        let c = parse(
+            "{\"id\":\"h\",\"input\":\"\",\"method\":\"HEAD\",\"path\":\"/x\"}",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(
+            (c[0].method.as_deref(), c[0].path.as_deref()),
+            (Some("HEAD"), Some("/x"))
+        );
+        assert_eq!(
+            c[0].oracle_line(),
+            json!({"id": "h", "input_b64": "", "method": "HEAD", "path": "/x"})
+        );
+        assert!(parse("{\"id\":\"h\",\"input\":\"\",\"method\":1}", "t").is_err());
     }
 
     #[test]
