@@ -430,7 +430,6 @@ mod tests {
 
     /// The client gate.
     #[test]
-    #[ignore = "client engine lands with the client machine"]
     fn client_suite_matches_node20_or_is_an_expected_difference() {
         suite_matches_node20_or_is_an_expected_difference::<ClientProbeOptions>();
     }

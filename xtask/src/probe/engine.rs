@@ -53,11 +53,11 @@ pub(crate) fn run_case(input: &[u8], opts: &ProbeOptions) -> Value {
     to_json(&run)
 }
 
-fn b64(b: &[u8]) -> String {
+pub(super) fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
-fn raw(h: &Headers) -> Value {
+pub(super) fn raw(h: &Headers) -> Value {
     Value::Array(
         h.iter()
             .flat_map(|(n, v)| [json!(latin1(n)), json!(latin1(v))])
@@ -65,7 +65,7 @@ fn raw(h: &Headers) -> Value {
     )
 }
 
-fn view(h: &Headers) -> Value {
+pub(super) fn view(h: &Headers) -> Value {
     let mut m = Map::new();
     for (k, v) in h.node_view(false).iter() {
         let v = match v {
@@ -79,7 +79,7 @@ fn view(h: &Headers) -> Value {
     Value::Object(m)
 }
 
-fn version(v: courier_proto::Version) -> String {
+pub(super) fn version(v: courier_proto::Version) -> String {
     format!("{}.{}", v.major, v.minor)
 }
 
@@ -94,7 +94,7 @@ fn head_fields(head: &RequestHead) -> Map<String, Value> {
     }))
 }
 
-fn json_map(v: Value) -> Map<String, Value> {
+pub(super) fn json_map(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
         _ => Map::new(),

@@ -836,6 +836,9 @@ impl ClientConn {
                 if ex.resp == Resp::Body {
                     ex.resp = Resp::Complete;
                     ex.timeout = None;
+                    // A second response in this read is not an answer to HEAD:
+                    // Node's callback returns 0 for it, so its body is read.
+                    ex.parser.set_response_context(ResponseContext::default());
                     // Whether the connection is kept is decided once the rest of
                     // this read is parsed (`pump`): Node's `'end'` comes later.
                     self.events.push_back(ClientEvent::End { trailers });
