@@ -309,3 +309,43 @@ async fn an_idle_keep_alive_connection_closes_after_the_keep_alive_timeout() {
     assert_eq!(idle_from.elapsed(), Duration::from_secs(6));
     server.closed().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_incomplete_head_gets_nodes_408_at_a_checker_tick() {
+    let (_server, mut client) = hello_server().await;
+    let start = tokio::time::Instant::now();
+    send(&mut client, b"GET / HTTP/1.1\r\nHost: a\r\n").await;
+    let mut all = Vec::new();
+    client.read_to_end(&mut all).await.unwrap();
+    assert_eq!(
+        all,
+        b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n"
+    );
+    // headersTimeout 60 s, detected at the first 30 s checker tick strictly after it.
+    assert_eq!(start.elapsed(), Duration::from_secs(90));
+}
+
+#[tokio::test]
+async fn close_idle_connections_spares_a_connection_mid_request() {
+    let (server, mut idle) = hello_server().await;
+    let addr = server.local_addr().unwrap();
+    send(&mut idle, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    read_response(&mut idle, &mut Vec::new()).await;
+    let mut busy = TcpStream::connect(addr).await.unwrap();
+    send(&mut busy, b"GET / HTTP/1.1\r\nHo").await;
+    // Accepted is enough: a connection is not idle before its first request ends
+    // (SRV-23), whether or not its partial head was read yet.
+    while server.connection_count() < 2 {
+        tokio::task::yield_now().await;
+    }
+
+    server.close_idle_connections();
+    assert_eq!(
+        idle.read(&mut [0u8; 8]).await.unwrap(),
+        0,
+        "the idle one is closed"
+    );
+    send(&mut busy, b"st: a\r\n\r\n").await;
+    let resp = read_response(&mut busy, &mut Vec::new()).await;
+    assert!(resp.ends_with(b"Hello, World!"));
+}
