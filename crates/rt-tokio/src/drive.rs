@@ -1,0 +1,204 @@
+//! The I/O loop of one connection: the only code here that touches a socket.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime};
+
+use bytes::{Buf, BytesMut};
+use courier_rt::{Close, Connection, IncomingMessage, ServerResponse};
+use tokio::io::AsyncWrite;
+use tokio::time::Sleep;
+
+use crate::server::Handler;
+
+/// Segments handed to one vectored write.
+const MAX_IOVECS: usize = 64;
+
+/// What the loop needs from a stream: readiness plus a read into spare capacity
+/// (tokio's own safe `try_read_buf`), and `AsyncWrite`.
+pub(crate) trait Transport: AsyncWrite + Unpin + Send + 'static {
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
+}
+
+impl Transport for tokio::net::TcpStream {
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        tokio::net::TcpStream::poll_read_ready(self, cx)
+    }
+    fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+        tokio::net::TcpStream::try_read_buf(self, buf)
+    }
+}
+
+#[cfg(unix)]
+impl Transport for tokio::net::UnixStream {
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        tokio::net::UnixStream::poll_read_ready(self, cx)
+    }
+    fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+        tokio::net::UnixStream::try_read_buf(self, buf)
+    }
+}
+
+/// The clock the loop reads: tokio's, so that `tokio::time::pause` drives it in tests.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// Runs one connection until its socket is closed.
+pub(crate) async fn drive<T: Transport>(io: T, conn: Connection, handler: Handler) {
+    let mut state = Loop {
+        io,
+        conn: conn.clone(),
+        handler,
+        sleep: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
+        armed: None,
+        spawn: Vec::new(),
+    };
+    core::future::poll_fn(|cx| state.poll(cx)).await;
+    conn.lock().finish();
+}
+
+struct Loop<T> {
+    io: T,
+    conn: Connection,
+    handler: Handler,
+    sleep: Pin<Box<Sleep>>,
+    /// The deadline `sleep` is set to.
+    armed: Option<Instant>,
+    /// Requests found under the lock, handed to the handler after it is released.
+    spawn: Vec<(IncomingMessage, ServerResponse)>,
+}
+
+/// What one step decided.
+enum Step {
+    /// Something changed: run another step.
+    Again,
+    /// Nothing to do until a waker fires.
+    Wait,
+    /// Shut the write side down, then end.
+    Shutdown,
+    /// End now.
+    Done,
+}
+
+impl<T: Transport> Loop<T> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            let step = self.step(cx);
+            for (req, res) in self.spawn.drain(..) {
+                tokio::spawn((self.handler)(req, res));
+            }
+            match step {
+                Step::Again => {}
+                Step::Wait => return Poll::Pending,
+                Step::Done => return Poll::Ready(()),
+                Step::Shutdown => {
+                    // A failed shutdown changes nothing: the socket is dropped next.
+                    return Pin::new(&mut self.io).poll_shutdown(cx).map(|_| ());
+                }
+            }
+        }
+    }
+
+    fn step(&mut self, cx: &mut Context<'_>) -> Step {
+        let now = now();
+        let mut d = self.conn.lock();
+        d.register(cx.waker());
+        d.set_wall_clock(SystemTime::now());
+        let mut progress = false;
+
+        // 1. requests for the application
+        while let Some(pair) = d.next_request() {
+            self.spawn.push(pair);
+            progress = true;
+        }
+
+        // 2. write
+        loop {
+            let written = {
+                let out = d.outgoing();
+                if out.is_empty() {
+                    break;
+                }
+                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let n = out.chunks_vectored(&mut slices);
+                Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..n])
+            };
+            match written {
+                Poll::Ready(Ok(n)) if n > 0 => {
+                    d.transmitted(now, n);
+                    progress = true;
+                }
+                Poll::Ready(_) => {
+                    d.socket_error();
+                    return Step::Done;
+                }
+                Poll::Pending => break,
+            }
+        }
+
+        // 3. close
+        match d.wants_close() {
+            Some(Close::Now) => return Step::Done,
+            Some(Close::AfterFlush) if d.outgoing().is_empty() => return Step::Shutdown,
+            _ => {}
+        }
+
+        // 4. read
+        if d.wants_read() {
+            match self.io.poll_read_ready(cx) {
+                Poll::Ready(Ok(())) => match self.io.try_read_buf(d.recv_buf()) {
+                    Ok(n) => {
+                        d.received(now, n);
+                        progress = true;
+                    }
+                    // The readiness was stale (tokio cleared it): poll it again.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => progress = true,
+                    Err(_) => {
+                        d.socket_error();
+                        return Step::Done;
+                    }
+                },
+                Poll::Ready(Err(_)) => {
+                    d.socket_error();
+                    return Step::Done;
+                }
+                Poll::Pending => {}
+            }
+        }
+
+        // 5. timers: compare with the clock before polling the sleep, so an expired
+        // deadline is handled even when the task's budget makes the sleep pend.
+        match d.poll_timeout() {
+            Some(t) if t <= now => {
+                d.handle_timeout(now);
+                progress = true;
+            }
+            Some(t) => {
+                if self.armed != Some(t) {
+                    self.sleep.as_mut().reset(tokio::time::Instant::from_std(t));
+                    self.armed = Some(t);
+                }
+                if self.sleep.as_mut().poll(cx).is_ready() {
+                    self.armed = None;
+                    d.handle_timeout(now.max(t));
+                    progress = true;
+                }
+            }
+            None => self.armed = None,
+        }
+
+        if progress { Step::Again } else { Step::Wait }
+    }
+}
+
+/// Boxes the application's future for one request.
+pub(crate) fn boxed<F>(f: F) -> Pin<Box<dyn Future<Output = ()> + Send>>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    Box::pin(f)
+}

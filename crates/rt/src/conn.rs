@@ -1,0 +1,400 @@
+//! The per-connection driver core: one [`ServerConn`] shared by the adapter's I/O loop
+//! and the application's [`IncomingMessage`] / [`ServerResponse`] handles.
+//!
+//! The adapter owns the socket, the timer and the spawning; everything else lives here.
+//! One loop iteration of an adapter, with the lock held by [`Connection::lock`]:
+//!
+//! 1. [`Driver::register`] the task's waker and [`Driver::set_wall_clock`];
+//! 2. hand every [`Driver::next_request`] to the application (spawn or poll it);
+//! 3. write [`Driver::outgoing`] (vectored) and report [`Driver::transmitted`];
+//! 4. honour [`Driver::wants_close`]: `Now` = drop the socket, `AfterFlush` = once the
+//!    queue is empty, shut the write side down and drop the socket;
+//! 5. while [`Driver::wants_read`], read into [`Driver::recv_buf`] and report
+//!    [`Driver::received`] (0 bytes = end of input);
+//! 6. sleep until [`Driver::poll_timeout`] and call [`Driver::handle_timeout`];
+//! 7. when the socket is gone (closed, failed), call [`Driver::finish`].
+//!
+//! Handles never touch the socket: they change the machine under the lock and wake the
+//! adapter's task, which then writes. Back-pressure runs both ways: the connection stops
+//! reading while a request body holds more than the high-water mark of unread bytes,
+//! and `ServerResponse::write` waits while the connection holds more than the mark of
+//! unsent bytes.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
+use std::time::{Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use courier_proto::Headers;
+use courier_proto::server::{
+    Close, Dispatch, OutQueue, ReqId, ServerConfig, ServerConn, ServerEvent,
+};
+
+use crate::date::DateCache;
+use crate::message::IncomingMessage;
+use crate::response::ServerResponse;
+
+/// Spare capacity the receive buffer gets before each read.
+const READ_RESERVE: usize = 8 * 1024;
+
+/// What the connection knows about one request body that the application may read.
+#[derive(Debug, Default)]
+pub(crate) struct BodyState {
+    pub(crate) queue: VecDeque<Bytes>,
+    pub(crate) queued: usize,
+    pub(crate) ended: bool,
+    pub(crate) aborted: bool,
+    pub(crate) trailers: Option<Headers>,
+    pub(crate) waker: Option<Waker>,
+}
+
+/// Everything behind the connection's lock.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub(crate) conn: ServerConn,
+    /// Bodies whose `IncomingMessage` is alive.
+    pub(crate) bodies: HashMap<ReqId, BodyState>,
+    /// Unread body bytes above which the connection stops reading.
+    pub(crate) body_high_water: usize,
+    /// Unsent response bytes above which `write` waits.
+    pub(crate) write_high_water: usize,
+    io_waker: Option<Waker>,
+    pub(crate) drain_waiters: Vec<Waker>,
+    /// Wakers to call once the lock is released.
+    wake_later: Vec<Waker>,
+    date: DateCache,
+    /// The adapter finished: the socket is gone.
+    pub(crate) closed: bool,
+}
+
+impl Core {
+    /// Schedules the adapter's task (after the lock is released).
+    pub(crate) fn wake_io(&mut self) {
+        if let Some(w) = &self.io_waker {
+            self.wake_later.push(w.clone());
+        }
+    }
+
+    /// Schedules every `write`/`end` waiting for the output to drain.
+    fn wake_drain_waiters(&mut self) {
+        let waiters = std::mem::take(&mut self.drain_waiters);
+        self.wake_later.extend(waiters);
+    }
+
+    fn wake_body(&mut self, id: ReqId) {
+        if let Some(w) = self.bodies.get_mut(&id).and_then(|b| b.waker.take()) {
+            self.wake_later.push(w);
+        }
+    }
+
+    fn body_full(&self) -> bool {
+        self.bodies
+            .values()
+            .any(|b| b.queued >= self.body_high_water)
+    }
+
+    /// Whether response `id` may take more bytes without waiting: it is gone (finished
+    /// or dropped), the connection is gone, or the unsent bytes ahead of and in it are
+    /// below the mark.
+    pub(crate) fn writable(&mut self, id: ReqId) -> bool {
+        if self.closed {
+            return true;
+        }
+        let queued = self.conn.outgoing().len();
+        match self.conn.response(id) {
+            None => true,
+            Some(r) => queued + r.buffered_len() < self.write_high_water,
+        }
+    }
+}
+
+/// The state shared by the adapter's task and the application's handles.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    core: Mutex<Core>,
+}
+
+/// A guard that wakes the tasks the critical section scheduled once it unlocks.
+pub(crate) struct Locked<'a> {
+    guard: Option<MutexGuard<'a, Core>>,
+}
+
+impl core::ops::Deref for Locked<'_> {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        self.guard.as_ref().expect("the guard lives until drop")
+    }
+}
+
+impl core::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Core {
+        self.guard.as_mut().expect("the guard lives until drop")
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let wakers = match self.guard.as_mut() {
+            Some(g) => std::mem::take(&mut g.wake_later),
+            None => Vec::new(),
+        };
+        drop(self.guard.take());
+        for w in wakers {
+            w.wake();
+        }
+    }
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> Locked<'_> {
+        Locked {
+            guard: Some(self.core.lock().unwrap_or_else(PoisonError::into_inner)),
+        }
+    }
+}
+
+/// One accepted connection: the machine and the state its handles share.
+///
+/// Cloning gives another handle to the same connection (the server keeps one to
+/// close it from outside).
+#[derive(Debug, Clone)]
+pub struct Connection {
+    shared: Arc<Shared>,
+}
+
+impl Connection {
+    /// A connection accepted at `now`. `check_origin` is when the server started
+    /// listening: the request-timeout checker ticks from there (SRV-17).
+    pub fn new(config: Arc<ServerConfig>, now: Instant, check_origin: Instant) -> Self {
+        let body_high_water = config.high_water_mark.max(1);
+        let write_high_water = config.high_water_mark.max(1);
+        let mut conn = ServerConn::new(config, now);
+        conn.set_check_origin(check_origin);
+        let core = Core {
+            conn,
+            bodies: HashMap::new(),
+            body_high_water,
+            write_high_water,
+            io_waker: None,
+            drain_waiters: Vec::new(),
+            wake_later: Vec::new(),
+            date: DateCache::new(),
+            closed: false,
+        };
+        Self {
+            shared: Arc::new(Shared {
+                core: Mutex::new(core),
+            }),
+        }
+    }
+
+    /// Locks the connection for one step of the adapter's loop.
+    pub fn lock(&self) -> Driver<'_> {
+        Driver {
+            core: self.shared.lock(),
+            shared: &self.shared,
+        }
+    }
+
+    /// `closeIdleConnections()` for this connection (SRV-23): destroys it when idle.
+    pub fn close_if_idle(&self) -> bool {
+        let mut d = self.lock();
+        let closed = d.core.conn.close_if_idle();
+        d.core.wake_io();
+        closed
+    }
+
+    /// `server.close()` for this connection (SRV-21): destroyed when idle, otherwise
+    /// left to finish without the request timeout checks.
+    pub fn server_close(&self) {
+        let mut d = self.lock();
+        d.core.conn.server_close();
+        d.core.wake_io();
+    }
+
+    /// `closeAllConnections()` for this connection (SRV-22): destroyed now.
+    pub fn destroy(&self) {
+        let mut d = self.lock();
+        d.core.conn.destroy();
+        d.core.wake_io();
+    }
+
+    /// Whether no request is in progress and no response unfinished (SRV-23).
+    pub fn is_idle(&self) -> bool {
+        self.lock().core.conn.is_idle()
+    }
+}
+
+/// The connection, locked for the adapter's loop. Wakers scheduled while it is held
+/// are called when it is dropped.
+pub struct Driver<'a> {
+    core: Locked<'a>,
+    shared: &'a Arc<Shared>,
+}
+
+impl core::fmt::Debug for Driver<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Driver").finish_non_exhaustive()
+    }
+}
+
+impl Driver<'_> {
+    /// The adapter's task is woken through `waker` when a handle changed something
+    /// (output to write, a body drained below the mark, a response ended).
+    pub fn register(&mut self, waker: &Waker) {
+        match &self.core.io_waker {
+            Some(w) if w.will_wake(waker) => {}
+            _ => self.core.io_waker = Some(waker.clone()),
+        }
+    }
+
+    /// The wall-clock time, for the automatic `Date` value (re-rendered once a second).
+    pub fn set_wall_clock(&mut self, now: SystemTime) {
+        if let Some(date) = self.core.date.refresh(now) {
+            self.core.conn.set_date(date);
+        }
+    }
+
+    /// Routes the machine's events (body data to the body channels, ends, aborts,
+    /// finished responses) and returns the next request for the application, if any.
+    ///
+    /// Requests the server answered by itself (400 for a missing Host, 417, the 503
+    /// over `maxRequestsPerSocket`) are not handed out: Node emits no `'request'` for
+    /// them.
+    pub fn next_request(&mut self) -> Option<(IncomingMessage, ServerResponse)> {
+        loop {
+            let event = self.core.conn.poll_event()?;
+            match event {
+                ServerEvent::Request { id, head, dispatch } => match dispatch {
+                    Dispatch::Request | Dispatch::CheckContinue | Dispatch::CheckExpectation => {
+                        let join = self.core.conn.config().join_duplicate_headers;
+                        self.core.bodies.insert(id, BodyState::default());
+                        let req = IncomingMessage::new(Arc::clone(self.shared), id, head, join);
+                        let res = ServerResponse::new(Arc::clone(self.shared), id);
+                        return Some((req, res));
+                    }
+                    Dispatch::DropRequest | Dispatch::Answered => {}
+                },
+                ServerEvent::Data { id, data } => {
+                    if let Some(body) = self.core.bodies.get_mut(&id) {
+                        if !body.ended && !body.aborted {
+                            body.queued += data.len();
+                            body.queue.push_back(data);
+                            self.core.wake_body(id);
+                        }
+                    }
+                }
+                ServerEvent::End { id, trailers } => {
+                    if let Some(body) = self.core.bodies.get_mut(&id) {
+                        body.ended = true;
+                        body.trailers = Some(trailers);
+                        self.core.wake_body(id);
+                    }
+                }
+                ServerEvent::Aborted { id } => {
+                    if let Some(body) = self.core.bodies.get_mut(&id) {
+                        body.aborted = true;
+                        self.core.wake_body(id);
+                    }
+                }
+                ServerEvent::Finished { .. } | ServerEvent::Dropped { .. } => {
+                    self.core.wake_drain_waiters();
+                }
+                ServerEvent::Upgrade { .. } => {
+                    // The adapters do not take upgrades yet: the default `Listeners`
+                    // never produce this event; close rather than hang.
+                    self.core.conn.destroy();
+                }
+                // Node's default reply (SRV-12) is already queued and the connection is
+                // closing; an inactivity timeout without a listener destroyed it.
+                ServerEvent::ClientError { .. } | ServerEvent::Timeout { .. } => {}
+            }
+        }
+    }
+
+    /// Whether the adapter should read now: the machine wants input and no request
+    /// body holds more unread bytes than the high-water mark.
+    pub fn wants_read(&self) -> bool {
+        !self.core.closed && self.core.conn.wants_read() && !self.core.body_full()
+    }
+
+    /// The receive buffer, with at least 8 KiB of spare capacity to read into.
+    pub fn recv_buf(&mut self) -> &mut BytesMut {
+        let buf = self.core.conn.recv_buf();
+        if buf.capacity() - buf.len() < READ_RESERVE / 2 {
+            buf.reserve(READ_RESERVE);
+        }
+        buf
+    }
+
+    /// `n` bytes were appended to [`Driver::recv_buf`] at `now`; `n == 0` is the end
+    /// of input.
+    pub fn received(&mut self, now: Instant, n: usize) {
+        if n == 0 {
+            self.core.conn.recv_eof();
+        } else {
+            self.core.conn.received(now);
+        }
+    }
+
+    /// The bytes to write, in order (a `bytes::Buf`: `chunks_vectored` for writev).
+    pub fn outgoing(&mut self) -> &OutQueue {
+        self.core.conn.outgoing()
+    }
+
+    /// `n` bytes of [`Driver::outgoing`] were written at `now`.
+    pub fn transmitted(&mut self, now: Instant, n: usize) {
+        self.core.conn.transmitted(now, n);
+        if !self.core.drain_waiters.is_empty() {
+            self.core.wake_drain_waiters();
+        }
+    }
+
+    /// Whether and how to close the socket.
+    pub fn wants_close(&mut self) -> Option<Close> {
+        self.core.conn.wants_close()
+    }
+
+    /// When [`Driver::handle_timeout`] has work next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.core.conn.poll_timeout()
+    }
+
+    /// Fires the timers due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.core.conn.handle_timeout(now);
+    }
+
+    /// The socket failed (a read or write error): the connection is destroyed.
+    pub fn socket_error(&mut self) {
+        self.core.conn.destroy();
+    }
+
+    /// The socket is gone. Every request still being received is aborted, every
+    /// waiting handle is woken, and later calls on the handles fail as Node's do on a
+    /// destroyed socket.
+    pub fn finish(&mut self) {
+        self.core.conn.destroy();
+        // Route the aborts and drops the destruction produced.
+        while let Some(event) = self.core.conn.poll_event() {
+            if let ServerEvent::Aborted { id } = event {
+                if let Some(body) = self.core.bodies.get_mut(&id) {
+                    body.aborted = true;
+                }
+            }
+        }
+        self.core.closed = true;
+        let ids: Vec<ReqId> = self.core.bodies.keys().copied().collect();
+        for id in ids {
+            if let Some(body) = self.core.bodies.get_mut(&id) {
+                if !body.ended {
+                    body.aborted = true;
+                }
+            }
+            self.core.wake_body(id);
+        }
+        self.core.wake_drain_waiters();
+        self.core.io_waker = None;
+    }
+}

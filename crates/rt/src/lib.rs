@@ -1,0 +1,35 @@
+//! The runtime-neutral layer under courier's runtime adapters.
+//!
+//! Everything an adapter would otherwise repeat lives here, and nothing here touches a
+//! socket, a timer or a spawn:
+//!
+//! * [`ServerOptions`]: every `http.createServer` option, validated as Node validates
+//!   them, mapped onto the machine's [`ServerConfig`](courier_proto::server::ServerConfig);
+//! * [`IncomingMessage`] and [`ServerResponse`]: the handles the application gets;
+//! * [`Connection`] / [`Driver`]: the per-connection driver core that owns the
+//!   [`ServerConn`](courier_proto::server::ServerConn), routes its events to the
+//!   handles and carries back-pressure both ways;
+//! * [`DateCache`]: the per-second `Date` value.
+//!
+//! An adapter is then only its I/O loop: accept, read into [`Driver::recv_buf`], write
+//! [`Driver::outgoing`] vectored, sleep until [`Driver::poll_timeout`], spawn the
+//! handler for each [`Driver::next_request`]. See [`conn`] for the loop's steps.
+//!
+//! Wakers are plain [`std::task::Waker`]s and locks are `std::sync::Mutex`es held only
+//! for a synchronous step, so the handles work under any executor.
+#![forbid(unsafe_code)]
+
+pub mod conn;
+mod date;
+mod message;
+mod options;
+mod response;
+
+pub use conn::{Connection, Driver};
+pub use date::DateCache;
+pub use message::IncomingMessage;
+pub use options::ServerOptions;
+pub use response::ServerResponse;
+
+pub use courier_proto::outgoing::{HeaderValue, OutgoingError};
+pub use courier_proto::server::{Close, ConfigError, ReqId};

@@ -1,0 +1,288 @@
+//! Node's `ServerResponse` as a handle on the connection.
+
+use std::sync::Arc;
+use std::task::Poll;
+
+use bytes::Bytes;
+use courier_proto::outgoing::{HeaderValue, OutgoingError};
+use courier_proto::server::{ReqId, Responder};
+
+use crate::conn::{Locked, Shared};
+
+/// The response to one request (Node's `ServerResponse`, RES-1 … RES-31).
+///
+/// Header and status calls take effect at once and fail as Node's do (with Node's
+/// error codes, [`OutgoingError::code`]). [`Self::write`] and [`Self::end`] queue
+/// the bytes and then wait while the connection holds more than the high-water mark
+/// of unsent bytes (Node's `write()` returning `false` until `'drain'`). Responses to
+/// pipelined requests may be written in any order: each goes out when the ones
+/// before it have finished (RES-30).
+///
+/// **Dropped without [`Self::end`]**: Node never ends a response by itself; an
+/// unended response keeps its socket until some timeout or the client gives up. A
+/// Rust handle that is dropped can never be ended later, so the connection is
+/// destroyed at once, as Node's `res.destroy()` does: unsent bytes are dropped, the
+/// client sees the connection close (a truncated body, or no response), and requests
+/// pipelined behind it are abandoned. End every response you mean to send.
+pub struct ServerResponse {
+    shared: Arc<Shared>,
+    id: ReqId,
+}
+
+impl core::fmt::Debug for ServerResponse {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ServerResponse")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerResponse {
+    pub(crate) fn new(shared: Arc<Shared>, id: ReqId) -> Self {
+        Self { shared, id }
+    }
+
+    /// Runs `f` on the machine's response; `ERR_STREAM_DESTROYED` when the response
+    /// is gone (finished, or its connection destroyed). `wake` schedules the
+    /// connection's task afterwards (the call produced output or ended the response).
+    fn with<R>(
+        &self,
+        wake: bool,
+        f: impl FnOnce(&mut Responder<'_>) -> Result<R, OutgoingError>,
+    ) -> Result<R, OutgoingError> {
+        let mut core = self.shared.lock();
+        if core.closed {
+            return Err(OutgoingError::Destroyed);
+        }
+        let result = match core.conn.response(self.id) {
+            Some(mut r) => f(&mut r),
+            None => Err(OutgoingError::Destroyed),
+        };
+        if wake {
+            core.wake_io();
+        }
+        result
+    }
+
+    /// Reads the response state (`None` once it is gone).
+    fn read<R>(&self, f: impl FnOnce(&Responder<'_>) -> R) -> Option<R> {
+        let mut core = self.shared.lock();
+        core.conn.response(self.id).map(|r| f(&r))
+    }
+
+    /// The request this response answers.
+    pub fn id(&self) -> ReqId {
+        self.id
+    }
+
+    /// `res.statusCode` (200 until set; the last value once gone).
+    pub fn status_code(&self) -> u16 {
+        self.read(|r| r.status_code()).unwrap_or(200)
+    }
+
+    /// `res.statusCode = code` (checked when the head is rendered, RES-10).
+    pub fn set_status_code(&mut self, code: u16) -> Result<(), OutgoingError> {
+        self.with(false, |r| {
+            r.set_status_code(code);
+            Ok(())
+        })
+    }
+
+    /// `res.statusMessage = message`.
+    pub fn set_status_message(&mut self, message: &str) -> Result<(), OutgoingError> {
+        self.with(false, |r| {
+            r.set_status_message(Some(message));
+            Ok(())
+        })
+    }
+
+    /// `res.sendDate = on`: whether the automatic `Date` field is sent.
+    pub fn set_send_date(&mut self, on: bool) -> Result<(), OutgoingError> {
+        self.with(false, |r| {
+            r.set_send_date(on);
+            Ok(())
+        })
+    }
+
+    /// `res.strictContentLength = on` (RES-28).
+    pub fn set_strict_content_length(&mut self, on: bool) -> Result<(), OutgoingError> {
+        self.with(false, |r| {
+            r.set_strict_content_length(on);
+            Ok(())
+        })
+    }
+
+    /// `res.setHeader(name, value)` (RES-2).
+    pub fn set_header(
+        &mut self,
+        name: &str,
+        value: impl Into<HeaderValue>,
+    ) -> Result<&mut Self, OutgoingError> {
+        let value = value.into();
+        self.with(false, |r| r.set_header(name, value).map(|_| ()))?;
+        Ok(self)
+    }
+
+    /// `res.appendHeader(name, value)` (RES-5).
+    pub fn append_header(
+        &mut self,
+        name: &str,
+        value: impl Into<HeaderValue>,
+    ) -> Result<&mut Self, OutgoingError> {
+        let value = value.into();
+        self.with(false, |r| r.append_header(name, value).map(|_| ()))?;
+        Ok(self)
+    }
+
+    /// `res.removeHeader(name)` (RES-4).
+    pub fn remove_header(&mut self, name: &str) -> Result<&mut Self, OutgoingError> {
+        self.with(false, |r| r.remove_header(name).map(|_| ()))?;
+        Ok(self)
+    }
+
+    /// `res.getHeader(name)` (RES-3).
+    pub fn get_header(&self, name: &str) -> Option<HeaderValue> {
+        self.read(|r| r.get_header(name).cloned()).flatten()
+    }
+
+    /// `res.hasHeader(name)` (RES-3).
+    pub fn has_header(&self, name: &str) -> bool {
+        self.read(|r| r.has_header(name)).unwrap_or(false)
+    }
+
+    /// `res.getHeaderNames()` (RES-3): lower-cased, in store order.
+    pub fn get_header_names(&self) -> Vec<String> {
+        self.read(|r| {
+            r.get_header_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    /// `res.writeHead(status, reason, headers)` (RES-7 … RES-9). The head is sent with
+    /// the first body bytes, `end` or `flush_headers` (RES-21).
+    pub fn write_head<'a>(
+        &mut self,
+        status: u16,
+        reason: Option<&str>,
+        headers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
+    ) -> Result<&mut Self, OutgoingError> {
+        self.with(false, |r| r.write_head(status, reason, headers).map(|_| ()))?;
+        Ok(self)
+    }
+
+    /// `res.headersSent` (RES-26). True once the response is gone.
+    pub fn headers_sent(&self) -> bool {
+        self.read(|r| r.headers_sent()).unwrap_or(true)
+    }
+
+    /// `res.writableEnded`. True once the response is gone.
+    pub fn writable_ended(&self) -> bool {
+        self.read(|r| r.writable_ended()).unwrap_or(true)
+    }
+
+    /// `res.flushHeaders()` (RES-21).
+    pub fn flush_headers(&mut self) -> Result<(), OutgoingError> {
+        self.with(true, |r| r.flush_headers())
+    }
+
+    /// `res.addTrailers(headers)` (RES-20): sent after a chunked body.
+    pub fn add_trailers<'a>(
+        &mut self,
+        trailers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
+    ) -> Result<(), OutgoingError> {
+        self.with(false, |r| r.add_trailers(trailers))
+    }
+
+    /// `res.writeContinue()`: `HTTP/1.1 100 Continue` (SRV-7).
+    pub fn write_continue(&mut self) -> Result<(), OutgoingError> {
+        self.with(true, |r| r.write_continue())
+    }
+
+    /// `res.writeProcessing()`: `HTTP/1.1 102 Processing`.
+    pub fn write_processing(&mut self) -> Result<(), OutgoingError> {
+        self.with(true, |r| r.write_processing())
+    }
+
+    /// `res.writeEarlyHints(hints)`: `HTTP/1.1 103 Early Hints`.
+    pub fn write_early_hints<'l, 'e>(
+        &mut self,
+        links: impl IntoIterator<Item = &'l str>,
+        extra: impl IntoIterator<Item = (&'e str, HeaderValue)>,
+    ) -> Result<(), OutgoingError> {
+        self.with(true, |r| r.write_early_hints(links, extra))
+    }
+
+    /// `res.write(chunk)` (RES-23), then waits while the connection holds more than
+    /// the high-water mark of unsent bytes (Node's `'drain'`).
+    pub async fn write(&mut self, chunk: impl Into<Bytes>) -> Result<(), OutgoingError> {
+        let chunk = chunk.into();
+        let below = self.with(true, |r| r.write(chunk))?;
+        if !below {
+            self.drained().await;
+        }
+        Ok(())
+    }
+
+    /// `res.write(chunk)` without waiting: `Ok(false)` means the caller should wait
+    /// for [`Self::drained`] before writing more (Node's return value).
+    pub fn write_now(&mut self, chunk: impl Into<Bytes>) -> Result<bool, OutgoingError> {
+        let chunk = chunk.into();
+        self.with(true, |r| r.write(chunk))
+    }
+
+    /// `res.end(chunk)` (RES-24), then waits like [`Self::write`]. A second `end(None)`
+    /// is a no-op.
+    pub async fn end(&mut self, chunk: Option<Bytes>) -> Result<(), OutgoingError> {
+        self.end_now(chunk)?;
+        self.drained().await;
+        Ok(())
+    }
+
+    /// `res.end(chunk)` without waiting for the output to drain.
+    pub fn end_now(&mut self, chunk: Option<Bytes>) -> Result<(), OutgoingError> {
+        let mut core = self.shared.lock();
+        if core.closed {
+            return Err(OutgoingError::Destroyed);
+        }
+        let result = match core.conn.response(self.id) {
+            Some(mut r) => r.end(chunk),
+            // Finished already: a second `end` is a no-op unless it carries data.
+            None if chunk.is_none_or(|c| c.is_empty()) => Ok(()),
+            None => Err(OutgoingError::WriteAfterEnd),
+        };
+        core.wake_io();
+        result
+    }
+
+    /// Resolves once the unsent bytes ahead of and in this response are below the
+    /// high-water mark, or the response or its connection is gone (Node's `'drain'`).
+    pub async fn drained(&self) {
+        core::future::poll_fn(|cx| {
+            let mut core: Locked<'_> = self.shared.lock();
+            if core.writable(self.id) {
+                return Poll::Ready(());
+            }
+            core.drain_waiters.push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+    }
+}
+
+impl Drop for ServerResponse {
+    fn drop(&mut self) {
+        let mut core = self.shared.lock();
+        let unended = core
+            .conn
+            .response(self.id)
+            .is_some_and(|r| !r.writable_ended());
+        if unended {
+            // See the type's docs: Node's `res.destroy()`.
+            core.conn.destroy();
+            core.wake_io();
+        }
+    }
+}
