@@ -9,7 +9,7 @@ use courier_proto::headers::latin1;
 use courier_proto::testing::{ClientCase, ClientOracleRun, run_client_oracle_case};
 use serde_json::{Map, Value, json};
 
-use super::engine::{b64, json_map, raw, version, view};
+use super::engine::{b64, json_map, raw, upgrade_object, version, view};
 use super::options::ClientProbeOptions;
 
 /// One client case through courier's client machine, as `node-oracle.js client` runs it.
@@ -48,15 +48,10 @@ fn to_json(run: &ClientOracleRun) -> Value {
         })));
         Value::Object(m)
     });
-    let upgrade = run.upgrade.as_ref().map(|u| {
-        let mut m = head_fields(&u.head);
-        m.insert(
-            "event".into(),
-            json!(if u.connect { "connect" } else { "upgrade" }),
-        );
-        m.insert("head_b64".into(), json!(b64(&u.leftover)));
-        Value::Object(m)
-    });
+    let upgrade = run
+        .upgrade
+        .as_ref()
+        .map(|u| upgrade_object(head_fields(&u.head), u.connect, &u.leftover));
     let information: Vec<Value> = run
         .information
         .iter()

@@ -101,6 +101,16 @@ pub(super) fn json_map(v: Value) -> Map<String, Value> {
     }
 }
 
+/// An `'upgrade'` / `'connect'` record: the head's fields, the event and `head`.
+pub(super) fn upgrade_object(mut m: Map<String, Value>, connect: bool, leftover: &[u8]) -> Value {
+    m.insert(
+        "event".into(),
+        json!(if connect { "connect" } else { "upgrade" }),
+    );
+    m.insert("head_b64".into(), json!(b64(leftover)));
+    Value::Object(m)
+}
+
 fn to_json(run: &OracleRun) -> Value {
     let requests: Vec<Value> = run
         .requests
@@ -122,15 +132,7 @@ fn to_json(run: &OracleRun) -> Value {
     let upgrades: Vec<Value> = run
         .upgrades
         .iter()
-        .map(|u| {
-            let mut m = head_fields(&u.head);
-            m.insert(
-                "event".into(),
-                json!(if u.connect { "connect" } else { "upgrade" }),
-            );
-            m.insert("head_b64".into(), json!(b64(&u.leftover)));
-            Value::Object(m)
-        })
+        .map(|u| upgrade_object(head_fields(&u.head), u.connect, &u.leftover))
         .collect();
     let client_error = run
         .client_errors

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use core::time::Duration;
 
 use crate::client::{Assignment, ClientConn, ClientError, ClientEvent, ExchangeEnd};
@@ -206,6 +206,11 @@ fn drain(conn: &mut ClientConn, run: &mut ClientOracleRun) {
     }
 }
 
+/// A copy of every queued byte, in order.
+fn take_all(q: &crate::conn::OutQueue) -> Vec<u8> {
+    q.iter().flat_map(|b| b.iter().copied()).collect()
+}
+
 /// A [`ClientConn`] and a [`ServerConn`] wired back to back on one virtual clock:
 /// whatever one writes the other reads. For round trips of every framing, 1xx,
 /// `100-continue`, upgrade and CONNECT.
@@ -257,34 +262,28 @@ impl Pair {
     /// new events of each side.
     pub fn pump(&mut self) -> (Vec<ClientEvent>, Vec<ServerEvent>) {
         let (mut ce, mut se) = (Vec::new(), Vec::new());
+        let mut seen = 0;
         loop {
+            let now = self.now;
             let mut moved = false;
-            let out = self.client.outgoing();
-            if out.has_remaining() {
-                let bytes: Vec<u8> = out.iter().flat_map(|b| b.iter().copied()).collect();
-                let n = bytes.len();
-                self.client.transmitted(self.now, n);
+            let bytes = take_all(self.client.outgoing());
+            if !bytes.is_empty() {
+                self.client.transmitted(now, bytes.len());
                 self.client_wire.extend_from_slice(&bytes);
-                self.server.feed(self.now, &bytes);
+                self.server.feed(now, &bytes);
                 moved = true;
             }
-            while let Some(e) = self.server.poll_event() {
-                se.push(e);
-                moved = true;
-            }
-            let out = self.server.outgoing();
-            if out.has_remaining() {
-                let bytes: Vec<u8> = out.iter().flat_map(|b| b.iter().copied()).collect();
-                let n = bytes.len();
-                self.server.transmitted(self.now, n);
+            se.extend(std::iter::from_fn(|| self.server.poll_event()));
+            let bytes = take_all(self.server.outgoing());
+            if !bytes.is_empty() {
+                self.server.transmitted(now, bytes.len());
                 self.server_wire.extend_from_slice(&bytes);
-                self.client.feed(self.now, &bytes);
+                self.client.feed(now, &bytes);
                 moved = true;
             }
-            while let Some(e) = self.client.poll_event() {
-                ce.push(e);
-                moved = true;
-            }
+            ce.extend(std::iter::from_fn(|| self.client.poll_event()));
+            moved |= ce.len() + se.len() > seen;
+            seen = ce.len() + se.len();
             if !moved {
                 break;
             }
