@@ -366,6 +366,21 @@ fn knobs(k: Knobs) -> [u8; 4] {
     [b0, 0, lo, (hi & 3) | (ctx << 2) | (ctx << 4) | (ctx << 6)]
 }
 
+/// The knob bytes of a `client_conn` seed (see `courier_proto::fuzzing::client_conn`):
+/// the first request (0 GET, 1 HEAD, 2 CONNECT, 3 POST with `Expect:
+/// 100-continue`), both listeners for an upgrade case, the insecure parser for a
+/// lenient one; the default `maxHeaderSize`, the whole stream then EOF, no time.
+fn client_knobs(k: Knobs, upgrade: bool, method: u8) -> [u8; 4] {
+    let mut b0 = method & 3;
+    if upgrade {
+        b0 |= 0b1100;
+    }
+    if k.lenient_bits != 0 {
+        b0 |= 0x10;
+    }
+    [b0, 0, 255, 0]
+}
+
 /// The bit of an llhttp leniency name in the knob flags (`Lenient` field order).
 fn lenient_bit(name: &str) -> Option<u16> {
     let i = match name {
@@ -497,6 +512,17 @@ fn seed_set() -> crate::Result<BTreeMap<&'static str, BTreeMap<String, Vec<u8>>>
                     // server_conn: listeners for upgrades, 256-byte reads, answer at End.
                     let listeners = if upgrade { 0b1100 } else { 0 };
                     add("server_conn", &case.name, [listeners, 255, 0, 0], input);
+                }
+                if case.kind == "response" {
+                    // client_conn: the request the case answers, both listeners for
+                    // upgrades, the whole stream then EOF; a 1xx also answers a held
+                    // `POST` with `Expect: 100-continue`.
+                    let first = client_knobs(case.knobs, upgrade, case.knobs.context);
+                    add("client_conn", &case.name, first, input);
+                    if input.starts_with(b"HTTP/1.1 1") && !input.starts_with(b"HTTP/1.1 101") {
+                        let post = client_knobs(case.knobs, upgrade, 3);
+                        add("client_conn", &format!("{}-post", case.name), post, input);
+                    }
                 }
                 if upgrade {
                     let take = Knobs {
@@ -630,6 +656,16 @@ mod tests {
             context: 1,
         };
         assert_eq!(knobs(k), [0x82, 0, 1, 0b0101_0110]);
+    }
+
+    #[test]
+    fn client_knob_bytes() {
+        assert_eq!(client_knobs(Knobs::default(), false, 0), [0, 0, 255, 0]);
+        let lenient = Knobs {
+            lenient_bits: 1,
+            ..Knobs::default()
+        };
+        assert_eq!(client_knobs(lenient, true, 2), [0b1_1110, 0, 255, 0]);
     }
 
     #[test]

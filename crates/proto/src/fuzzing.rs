@@ -57,6 +57,7 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("response_parse", response_stream),
     ("chunked_decode", chunked_decode),
     ("server_conn", server_conn),
+    ("client_conn", client_conn),
 ];
 
 /// Parses `data` (after the knob bytes) as a stream of requests, checking every invariant.
@@ -817,4 +818,837 @@ mod tests {
             harness(b"\x00\x00\x00\x00");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------
+// client_conn
+
+/// The request body of the `POST` + `Expect: 100-continue` knob: unique enough to be
+/// searched for on the wire.
+const HELD_BODY: &[u8] = b"hold-me";
+
+/// Whether [`client_conn`] checks that a kept exchange left nothing Node would have
+/// acted on in the read that completed its response: a second complete head (Node
+/// destroys the socket, CLI-17) or bytes that fail to parse (`'error'`, CLI-20).
+/// Off while the machine stops parsing at the `End` of a keep-alive response (see
+/// `bug_cli_17_*` and `bug_cli_20_*` in `tests/pair_roundtrip.rs`); turn it on with
+/// the fix.
+const CHECK_SAME_READ_AFTER_KEEP: bool = false;
+
+/// Drives a client connection machine with `data` (after the knob bytes) as the
+/// server's bytes, checking that no input panics it and that the events it reports
+/// follow Node's grammar (CLI-15 … CLI-24).
+///
+/// Knobs:
+///
+/// | byte | bits | meaning |
+/// |---|---|---|
+/// | 0 | 0–1 | the first request: 0 `GET`, 1 `HEAD`, 2 `CONNECT`, 3 `POST` with `Expect: 100-continue` whose body is written (and held) before any response byte |
+/// | 0 | 2, 3 | an `'upgrade'`, a `'connect'` listener |
+/// | 0 | 4 | `insecureHTTPParser: true` on the requests |
+/// | 0 | 5 | after a `Keep`, a `GET` starts on the connection while bytes remain |
+/// | 0 | 6–7 | at the cut: 0 EOF, 1 a socket error, 2 `destroy()`, 3 `abort()` |
+/// | 1 | all | `maxHeaderSize`: 0 the default, else `32 + 4·b` |
+/// | 2 | all | the cut: the stream ends after `⌊len·b/255⌋` bytes, then the action |
+/// | 3 | 0–1 | virtual time passing at the time point: none, 500 ms, 1 s, 6 s |
+/// | 3 | 2 | request `timeout` of 2 s (CLI-23) |
+/// | 3 | 3 | `continue_timeout: None` (no 100-continue hold) |
+/// | 3 | 4–7 | the time point: `⌊cut·b/15⌋` bytes into the stream |
+///
+/// The stream is fed in one read, cut at pseudo-random points, and (when short) one
+/// byte at a time, with the time point and the cut forced as read boundaries in every
+/// schedule; then EOF, then a minute of virtual time. Node parses the rest of the read
+/// that completes a response and ignores later reads, so the schedules must agree on
+/// the events up to and including the first `End` (the whole trace when there is
+/// none), `Finish` aside (it follows the transport, not the reads). A run cut earlier
+/// and ended by EOF must deliver a prefix of the body and of the upgrade leftover.
+pub fn client_conn(data: &[u8]) {
+    let (plan, stream) = ClientPlan::parse(data);
+    let input = &stream[..plan.cut_at(stream.len())];
+    let time_at = plan.time_at(input.len());
+    let forced = [time_at, input.len()];
+
+    let whole = ClientRun::drive(&plan, input, &forced, time_at, false);
+    let cuts = merge_cuts(&random_cuts(input), &forced);
+    let split = ClientRun::drive(&plan, input, &cuts, time_at, true);
+    compare_client_traces(&whole, &split, &cuts);
+    if input.len() > 1 && input.len() <= BYTEWISE_LIMIT {
+        let every: Vec<usize> = (1..=input.len()).collect();
+        let bytewise = ClientRun::drive(&plan, input, &every, time_at, true);
+        compare_client_traces(&whole, &bytewise, &every);
+    }
+
+    // Prefix consistency: the stream cut earlier and ended by EOF.
+    if !input.is_empty() {
+        let y = (fnv64(input) % input.len() as u64) as usize;
+        let eof_plan = ClientPlan { action: 0, ..plan };
+        let t = time_at.min(y);
+        let short = ClientRun::drive(&eof_plan, &input[..y], &[t, y], t, false);
+        assert!(
+            whole.body.starts_with(&short.body),
+            "the body of a shorter stream is not a prefix\n short: {:?}\n whole: {:?}",
+            short.body,
+            whole.body
+        );
+        assert!(
+            whole.leftover.starts_with(&short.leftover),
+            "the upgrade leftover of a shorter stream is not a prefix"
+        );
+    }
+}
+
+/// The configuration chosen by the knob bytes of [`client_conn`].
+#[derive(Debug, Clone, Copy)]
+struct ClientPlan {
+    method: u8,
+    upgrade_listener: bool,
+    connect_listener: bool,
+    insecure: bool,
+    reuse: bool,
+    action: u8,
+    max_header_size: Option<usize>,
+    cut: u8,
+    step: core::time::Duration,
+    timeout: bool,
+    hold: bool,
+    time_point: u8,
+}
+
+impl ClientPlan {
+    fn parse(data: &[u8]) -> (Self, &[u8]) {
+        use core::time::Duration;
+        let mut k = [0u8; KNOB_BYTES];
+        let n = data.len().min(KNOB_BYTES);
+        k[..n].copy_from_slice(&data[..n]);
+        // A missing cut byte means "the whole stream".
+        if n < 3 {
+            k[2] = 255;
+        }
+        let plan = Self {
+            method: k[0] & 3,
+            upgrade_listener: k[0] & 0x04 != 0,
+            connect_listener: k[0] & 0x08 != 0,
+            insecure: k[0] & 0x10 != 0,
+            reuse: k[0] & 0x20 != 0,
+            action: k[0] >> 6,
+            max_header_size: (k[1] != 0).then(|| 32 + 4 * usize::from(k[1])),
+            cut: k[2],
+            step: match k[3] & 3 {
+                0 => Duration::ZERO,
+                1 => Duration::from_millis(500),
+                2 => Duration::from_secs(1),
+                _ => Duration::from_secs(6),
+            },
+            timeout: k[3] & 0x04 != 0,
+            hold: k[3] & 0x08 == 0,
+            time_point: k[3] >> 4,
+        };
+        (plan, &data[n..])
+    }
+
+    fn cut_at(&self, len: usize) -> usize {
+        len * usize::from(self.cut) / 255
+    }
+
+    fn time_at(&self, len: usize) -> usize {
+        len * usize::from(self.time_point) / 15
+    }
+
+    fn method(&self, first: bool) -> &'static str {
+        match (first, self.method) {
+            (false, _) | (true, 0) => "GET",
+            (true, 1) => "HEAD",
+            (true, 2) => "CONNECT",
+            _ => "POST",
+        }
+    }
+
+    fn request(&self, first: bool) -> crate::outgoing::ClientRequest {
+        use crate::outgoing::{ClientRequest, HeaderValue, RequestHeaders, RequestOptions};
+        let method = self.method(first);
+        let headers = if method == "POST" {
+            vec![("Expect".to_owned(), HeaderValue::from("100-continue"))]
+        } else {
+            Vec::new()
+        };
+        let req = ClientRequest::new(RequestOptions {
+            method: Some(method.into()),
+            path: Some(
+                if method == "CONNECT" {
+                    "example.com:443"
+                } else {
+                    "/"
+                }
+                .into(),
+            ),
+            hostname: Some("127.0.0.1".into()),
+            port: Some(8080),
+            headers: RequestHeaders::Object(headers),
+            timeout: self.timeout.then(|| core::time::Duration::from_secs(2)),
+            max_header_size: self.max_header_size,
+            insecure_http_parser: self.insecure.then_some(true),
+            ..RequestOptions::default()
+        });
+        req.expect("the harness builds valid requests")
+    }
+}
+
+/// Sorted, distinct cut points: `a` and `b` together.
+fn merge_cuts(a: &[usize], b: &[usize]) -> Vec<usize> {
+    let mut v: Vec<usize> = a.iter().chain(b).copied().collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn fnv64(input: &[u8]) -> u64 {
+    input.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// What one exchange reported so far.
+#[derive(Debug, Default)]
+struct ExTrack {
+    method: &'static str,
+    continues: u32,
+    informations: u32,
+    response: Option<Box<ResponseHead>>,
+    data: u64,
+    end: bool,
+    finish: u32,
+    errors: u32,
+    aborts: u32,
+    aborted: bool,
+    upgraded: bool,
+    timeouts: u32,
+    closes: u32,
+    keep: bool,
+    /// A final response came first while the body was held.
+    refused: bool,
+    /// `abort()` was called on this exchange and returned true.
+    abort_called: bool,
+}
+
+/// One run of [`client_conn`] under one read schedule.
+struct ClientRun<'a> {
+    plan: &'a ClientPlan,
+    input: &'a [u8],
+    conn: crate::client::ClientConn,
+    start: std::time::Instant,
+    now: std::time::Instant,
+    fed: usize,
+    wire: Vec<u8>,
+    exchanges: Vec<ExTrack>,
+    /// The exchange whose `Close` has not come yet.
+    current: Option<usize>,
+    /// A `Continue` must be followed by `Information(100)`.
+    want_info_100: bool,
+    /// An `Upgrade` must be followed by `Close` with `Detached`.
+    want_detached: bool,
+    poisoned: bool,
+    body_cursor: usize,
+    /// Normalized events (see [`normalize`]).
+    trace: Vec<crate::client::ClientEvent>,
+    /// Body bytes of the first exchange.
+    body: Vec<u8>,
+    /// The first exchange's upgrade leftover.
+    leftover: Vec<u8>,
+    /// Index in `trace` just after the first `End`.
+    first_end: Option<usize>,
+    /// Bytes fed when the first exchange's `End` came.
+    first_end_fed: usize,
+    recv_buf: bool,
+    reads: usize,
+}
+
+/// The result of one [`ClientRun`].
+struct ClientTrace {
+    trace: Vec<crate::client::ClientEvent>,
+    first_end: Option<usize>,
+    body: Vec<u8>,
+    leftover: Vec<u8>,
+}
+
+impl<'a> ClientRun<'a> {
+    fn drive(
+        plan: &'a ClientPlan,
+        input: &'a [u8],
+        cuts: &[usize],
+        time_at: usize,
+        recv_buf: bool,
+    ) -> ClientTrace {
+        use crate::client::{ClientConfig, ClientConn};
+        use core::time::Duration;
+
+        let start = std::time::Instant::now();
+        let cfg = ClientConfig {
+            continue_timeout: if plan.hold {
+                ClientConfig::default().continue_timeout
+            } else {
+                None
+            },
+            ..ClientConfig::default()
+        };
+        let mut run = ClientRun {
+            plan,
+            input,
+            conn: ClientConn::with_config(cfg, start),
+            start,
+            now: start,
+            fed: 0,
+            wire: Vec::new(),
+            exchanges: Vec::new(),
+            current: None,
+            want_info_100: false,
+            want_detached: false,
+            poisoned: false,
+            body_cursor: 0,
+            trace: Vec::new(),
+            body: Vec::new(),
+            leftover: Vec::new(),
+            first_end: None,
+            first_end_fed: 0,
+            recv_buf,
+            reads: 0,
+        };
+        run.start_exchange(true);
+        if run.exchanges[0].method == "POST" {
+            if let Some(mut r) = run.conn.request() {
+                let _ = r.write(Bytes::from_static(HELD_BODY));
+                let _ = r.end(None);
+            }
+            run.settle();
+            assert_eq!(
+                contains(&run.wire, HELD_BODY),
+                !plan.hold,
+                "the 100-continue hold (on: {}) and the wire disagree",
+                plan.hold
+            );
+        }
+
+        let mut from = 0;
+        let mut timed = false;
+        for &to in cuts.iter().filter(|&&c| c <= input.len()) {
+            if !timed && from >= time_at {
+                timed = true;
+                run.advance(plan.step);
+            }
+            if to > from {
+                run.read(&input[from..to]);
+                from = to;
+            }
+        }
+        if !timed {
+            run.advance(plan.step);
+        }
+        assert_eq!(from, input.len(), "every byte is fed");
+
+        // The action at the cut.
+        match plan.action {
+            0 => run.conn.recv_eof(),
+            1 => run.conn.socket_error(crate::client::ClientError::io(
+                "ECONNRESET",
+                "read ECONNRESET",
+            )),
+            2 => run.conn.destroy(None),
+            _ => {
+                if run.conn.abort() {
+                    let i = run
+                        .current
+                        .expect("abort() is true only for a running request");
+                    run.exchanges[i].abort_called = true;
+                }
+            }
+        }
+        run.settle();
+        run.conn.recv_eof();
+        run.settle();
+        assert!(
+            run.current.is_none(),
+            "an exchange is still open after the end of input"
+        );
+        run.advance(Duration::from_secs(60));
+        run.conn.destroy(None);
+        run.settle();
+        run.finish()
+    }
+
+    fn start_exchange(&mut self, first: bool) {
+        use crate::client::Assignment;
+        let req = self.plan.request(first);
+        let method = self.plan.method(first);
+        let assignment = Assignment {
+            reused: !first,
+            socket_timeout: None,
+            upgrade_listener: self.plan.upgrade_listener,
+            connect_listener: self.plan.connect_listener,
+        };
+        let now = self.now;
+        assert!(
+            self.conn.start(now, req, assignment).is_ok(),
+            "an idle connection takes a request"
+        );
+        self.exchanges.push(ExTrack {
+            method,
+            ..ExTrack::default()
+        });
+        self.current = Some(self.exchanges.len() - 1);
+        if method != "POST" {
+            if let Some(mut r) = self.conn.request() {
+                let _ = r.end(None);
+            }
+        }
+        self.settle();
+    }
+
+    /// One read of the server's bytes, then whatever the application does next.
+    fn read(&mut self, piece: &[u8]) {
+        self.reads += 1;
+        let via_buf = self.recv_buf && self.reads % 2 == 0;
+        let mut done = false;
+        if via_buf {
+            if let Some(buf) = self.conn.recv_buf() {
+                buf.extend_from_slice(piece);
+                self.fed += piece.len();
+                let now = self.now;
+                self.conn.received(now, piece.len());
+                done = true;
+            }
+        }
+        if !done {
+            self.fed += piece.len();
+            let now = self.now;
+            self.conn.feed(now, piece);
+        }
+        self.settle();
+        if self.plan.reuse && self.conn.is_idle() && self.current.is_none() && !self.poisoned {
+            self.start_exchange(false);
+        }
+    }
+
+    /// Moves the virtual clock by `d`, firing every deadline on the way.
+    fn advance(&mut self, d: core::time::Duration) {
+        let end = self.now + d;
+        for _ in 0..64 {
+            let Some(t) = self.conn.poll_timeout().filter(|t| *t <= end) else {
+                break;
+            };
+            self.now = self.now.max(t);
+            let now = self.now;
+            self.conn.handle_timeout(now);
+            self.settle();
+            assert!(
+                self.conn.poll_timeout().is_none_or(|next| next > now),
+                "handle_timeout({now:?}) left a deadline due"
+            );
+        }
+        self.now = end;
+        // The hold's deadline passed: a body still held went out.
+        if let Some(i) = self.current {
+            let ex = &self.exchanges[i];
+            if ex.method == "POST"
+                && self.plan.hold
+                && ex.response.is_none()
+                && ex.continues == 0
+                && !ex.upgraded
+                && self.now >= self.start + core::time::Duration::from_secs(1)
+            {
+                assert!(
+                    contains(&self.wire, HELD_BODY),
+                    "the held body was not released at the deadline"
+                );
+            }
+        }
+    }
+
+    /// Writes what the machine wants written and polls every event.
+    fn settle(&mut self) {
+        use crate::client::Close;
+        for _ in 0..8 {
+            let now = self.now;
+            if self.conn.wants_close() == Some(Close::Now) {
+                assert!(
+                    self.conn.outgoing().is_empty(),
+                    "bytes queued on a connection closing now"
+                );
+            }
+            let out = self.conn.outgoing();
+            let n = out.len();
+            for seg in out.iter() {
+                self.wire.extend_from_slice(seg);
+            }
+            self.conn.transmitted(now, n);
+            let mut any = false;
+            while let Some(ev) = self.conn.poll_event() {
+                any = true;
+                self.on_event(ev);
+            }
+            if !any && n == 0 {
+                break;
+            }
+        }
+        // A `100` released the held body: it is on the wire unless the exchange ended.
+        if let Some(i) = self.current {
+            let x = &self.exchanges[i];
+            if x.method == "POST" && x.continues > 0 {
+                assert!(
+                    contains(&self.wire, HELD_BODY),
+                    "a 100 Continue did not release the held body"
+                );
+            }
+        }
+    }
+
+    fn on_event(&mut self, ev: crate::client::ClientEvent) {
+        use crate::client::{ClientEvent, Disposition};
+        assert!(
+            self.trace.len() <= 8 * self.input.len() + 64,
+            "too many events for {} input bytes",
+            self.input.len()
+        );
+        if self.want_info_100 {
+            assert!(
+                matches!(&ev, ClientEvent::Information(h) if h.status == 100),
+                "Continue not followed by Information(100): {ev:?}"
+            );
+            self.want_info_100 = false;
+        }
+        if self.want_detached {
+            assert!(
+                matches!(
+                    &ev,
+                    ClientEvent::Close(end) if end.disposition == Disposition::Detached
+                ),
+                "Upgrade not followed by Close(Detached): {ev:?}"
+            );
+            self.want_detached = false;
+        }
+        if let ClientEvent::Poisoned = ev {
+            assert!(
+                self.current.is_none() && !self.poisoned,
+                "Poisoned while an exchange runs, or twice"
+            );
+            assert!(
+                self.exchanges.last().is_some_and(|x| x.keep),
+                "Poisoned on a connection that was not kept"
+            );
+            self.poisoned = true;
+            assert!(self.conn.is_closed(), "a poisoned connection stays open");
+            self.record(ev);
+            return;
+        }
+        let Some(i) = self.current else {
+            panic!("an event outside any exchange: {ev:?}");
+        };
+        let first = i == 0;
+        let x = &mut self.exchanges[i];
+        match &ev {
+            ClientEvent::Continue => {
+                assert!(x.response.is_none(), "Continue after the response");
+                x.continues += 1;
+                self.want_info_100 = true;
+            }
+            ClientEvent::Information(h) => {
+                assert!(x.response.is_none(), "Information after the response");
+                assert!(
+                    (100..200).contains(&h.status) && h.status != 101,
+                    "Information with status {}",
+                    h.status
+                );
+                x.informations += 1;
+            }
+            ClientEvent::Response(h) => {
+                assert!(x.response.is_none(), "a second Response");
+                assert!(!x.upgraded, "Response after Upgrade");
+                assert!(
+                    !(100..200).contains(&h.status) || h.status == 101,
+                    "an interim status as the final response: {}",
+                    h.status
+                );
+                assert!(
+                    x.method != "CONNECT",
+                    "a response to CONNECT is an upgrade (CLI-16), not a Response"
+                );
+                if x.method == "POST" && self.plan.hold && x.continues == 0 {
+                    let deadline = self.start + core::time::Duration::from_secs(1);
+                    if self.now < deadline {
+                        x.refused = true;
+                    }
+                }
+                x.response = Some(h.clone());
+            }
+            ClientEvent::Data(d) => {
+                assert!(!d.is_empty(), "an empty Data");
+                let Some(h) = &x.response else {
+                    panic!("Data before the Response");
+                };
+                assert!(!x.end, "Data after End");
+                assert!(x.method != "HEAD", "Data in a response to HEAD (PRS-17)");
+                assert!(
+                    !matches!(h.status, 204 | 304),
+                    "Data in a {} response",
+                    h.status
+                );
+                x.data += d.len() as u64;
+                if let BodyKind::Length(n) = h.info.body {
+                    assert!(x.data <= n, "more than Content-Length {n} bytes");
+                }
+                let Some(at) = memchr::memmem::find(&self.input[self.body_cursor..self.fed], d)
+                else {
+                    panic!("Data is not a slice of the input after the previous Data: {d:?}");
+                };
+                self.body_cursor += at + d.len();
+                if first {
+                    self.body.extend_from_slice(d);
+                }
+            }
+            ClientEvent::End { trailers } => {
+                let Some(h) = &x.response else {
+                    panic!("End before the Response");
+                };
+                assert!(!x.end, "End twice");
+                if let BodyKind::Length(n) = h.info.body {
+                    if x.method != "HEAD" {
+                        assert_eq!(x.data, n, "End before Content-Length bytes");
+                    }
+                }
+                if !trailers.is_empty() {
+                    assert_eq!(h.info.body, BodyKind::Chunked, "trailers without chunked");
+                }
+                x.end = true;
+            }
+            ClientEvent::Finish => {
+                assert_eq!(x.finish, 0, "Finish twice");
+                x.finish += 1;
+            }
+            ClientEvent::Upgrade {
+                head,
+                leftover,
+                connect,
+            } => {
+                assert!(
+                    x.response.is_none() && !x.upgraded,
+                    "Upgrade after a response"
+                );
+                assert_eq!(*connect, x.method == "CONNECT", "connect flag");
+                assert!(
+                    if *connect {
+                        self.plan.connect_listener
+                    } else {
+                        self.plan.upgrade_listener && head.status == 101
+                    },
+                    "Upgrade without a listener, or a non-101 upgrade"
+                );
+                // The leftover is what followed the head in the input.
+                assert!(
+                    self.input[..self.fed].ends_with(leftover),
+                    "the leftover is not the end of what was fed"
+                );
+                x.upgraded = true;
+                self.want_detached = true;
+                if first {
+                    self.leftover = leftover.to_vec();
+                }
+            }
+            ClientEvent::Timeout => {
+                assert!(self.plan.timeout, "Timeout without a timeout");
+                assert!(!x.end, "Timeout after the response ended (CLI-23)");
+                x.timeouts += 1;
+            }
+            ClientEvent::Abort => {
+                assert!(
+                    x.abort_called || self.plan.action == 3,
+                    "Abort without abort()"
+                );
+                assert_eq!(x.aborts, 0, "Abort twice");
+                x.aborts += 1;
+            }
+            ClientEvent::Aborted { .. } => {
+                assert!(x.response.is_some(), "Aborted before the Response");
+                assert!(!x.end, "Aborted after End");
+                assert!(!x.aborted, "Aborted twice");
+                x.aborted = true;
+            }
+            ClientEvent::Error(_) => {
+                assert_eq!(x.errors, 0, "a second Error (CLI-20)");
+                assert_eq!(x.aborts, 0, "Error after Abort (CLI-21)");
+                x.errors += 1;
+            }
+            ClientEvent::Close(end) => {
+                assert_eq!(x.closes, 0, "Close twice");
+                x.closes += 1;
+                match end.disposition {
+                    Disposition::Keep { .. } => {
+                        assert!(x.end && x.finish == 1, "Keep before End and Finish");
+                        assert!(x.errors == 0 && !x.aborted, "Keep after a failure");
+                        assert!(end.failure.is_none(), "Keep with a failure");
+                        assert!(!x.refused, "Keep after the held body was dropped");
+                        assert!(!x.upgraded, "Keep after an upgrade");
+                        x.keep = true;
+                    }
+                    Disposition::Detached => assert!(x.upgraded, "Detached without Upgrade"),
+                    Disposition::Close => {
+                        assert!(!x.upgraded, "Close instead of Detached after Upgrade");
+                    }
+                }
+                if x.errors > 0 || x.aborted {
+                    assert!(end.failure.is_some(), "a failed exchange without failure");
+                }
+                if x.refused {
+                    assert!(
+                        !contains(&self.wire, HELD_BODY),
+                        "the held body went out after a final response came first"
+                    );
+                }
+                let sent: u64 = self.wire.len() as u64;
+                assert!(end.request_bytes <= sent, "request_bytes beyond the wire");
+                assert!(
+                    end.response_bytes <= self.fed as u64,
+                    "response_bytes beyond input"
+                );
+                self.current = None;
+            }
+            ClientEvent::Poisoned => unreachable!(),
+        }
+        let keep = matches!(&ev, ClientEvent::Close(e) if matches!(e.disposition, Disposition::Keep { .. }));
+        let closed = matches!(&ev, ClientEvent::Close(e) if e.disposition == Disposition::Close);
+        let detached =
+            matches!(&ev, ClientEvent::Close(e) if e.disposition == Disposition::Detached);
+        let end = matches!(&ev, ClientEvent::End { .. });
+        self.record(ev);
+        if end && first && self.first_end.is_none() {
+            self.first_end = Some(self.trace.len());
+            self.first_end_fed = self.fed;
+        }
+        if keep {
+            assert!(self.conn.is_idle(), "Keep, but the connection is not idle");
+            if first && CHECK_SAME_READ_AFTER_KEEP {
+                assert!(
+                    !rest_of_read_breaks_keep(self.plan, &self.input[..self.first_end_fed]),
+                    "Keep, but the read that completed the response goes on with a second \
+                     head or a parse error (CLI-17, CLI-20)"
+                );
+            }
+        }
+        if closed {
+            assert!(self.conn.is_closed(), "Close, but the connection is open");
+        }
+        if detached {
+            assert!(
+                !self.conn.is_idle() && !self.conn.is_closed(),
+                "Detached, but the connection is idle or closed"
+            );
+        }
+    }
+
+    /// Appends the normalized event: `Finish` dropped, adjacent `Data` merged, the
+    /// read-dependent parts of `Upgrade` and `Close` cleared.
+    fn record(&mut self, ev: crate::client::ClientEvent) {
+        use crate::client::ClientEvent;
+        let ev = match ev {
+            ClientEvent::Finish => return,
+            ClientEvent::Data(d) => {
+                if let Some(ClientEvent::Data(prev)) = self.trace.last_mut() {
+                    let mut v = prev.to_vec();
+                    v.extend_from_slice(&d);
+                    *prev = Bytes::from(v);
+                    return;
+                }
+                ClientEvent::Data(d)
+            }
+            ClientEvent::Upgrade { head, connect, .. } => ClientEvent::Upgrade {
+                head,
+                leftover: Bytes::new(),
+                connect,
+            },
+            ClientEvent::Close(mut end) => {
+                end.request_bytes = 0;
+                end.response_bytes = 0;
+                if let Some(f) = end.failure.as_mut() {
+                    f.response_bytes_received = false;
+                }
+                ClientEvent::Close(end)
+            }
+            other => other,
+        };
+        self.trace.push(ev);
+    }
+
+    fn finish(self) -> ClientTrace {
+        for (i, x) in self.exchanges.iter().enumerate() {
+            assert_eq!(x.closes, 1, "exchange {i} closed {} times", x.closes);
+        }
+        ClientTrace {
+            trace: self.trace,
+            first_end: self.first_end,
+            body: self.body,
+            leftover: self.leftover,
+        }
+    }
+}
+
+/// Parses `read` (every byte fed up to the end of the read that completed the first
+/// response) the way the machine's parser does, and says whether, after the first
+/// final response, a second head completes or parsing fails.
+fn rest_of_read_breaks_keep(plan: &ClientPlan, read: &[u8]) -> bool {
+    let method = plan.method(true);
+    let mut cfg = if plan.insecure {
+        ParserConfig::insecure()
+    } else {
+        ParserConfig::default()
+    };
+    cfg = cfg.with_max_header_size(plan.max_header_size.unwrap_or(0));
+    let mut p = Parser::response(cfg);
+    p.set_response_context(ResponseContext {
+        head: method == "HEAD",
+        connect: method == "CONNECT",
+    });
+    p.feed(read);
+    let mut final_seen = false;
+    let mut final_ended = false;
+    loop {
+        match p.poll() {
+            Ok(Some(Event::Response(h))) => {
+                if final_ended {
+                    return true;
+                }
+                if !(100..200).contains(&h.status) || h.status == 101 {
+                    final_seen = true;
+                }
+            }
+            Ok(Some(Event::End(_))) => final_ended |= final_seen,
+            Ok(Some(_)) => {}
+            Ok(None) => return false,
+            Err(_) => return final_ended,
+        }
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    memchr::memmem::find(hay, needle).is_some()
+}
+
+/// The schedules agree up to and including the first `End`, or everywhere when
+/// there is none.
+fn compare_client_traces(whole: &ClientTrace, split: &ClientTrace, cuts: &[usize]) {
+    assert_eq!(
+        whole.first_end.is_some(),
+        split.first_end.is_some(),
+        "End in one schedule only (cuts {cuts:?})\n whole: {:?}\n split: {:?}",
+        whole.trace,
+        split.trace
+    );
+    let (a, b) = match (whole.first_end, split.first_end) {
+        (Some(x), Some(y)) => (&whole.trace[..x], &split.trace[..y]),
+        _ => (&whole.trace[..], &split.trace[..]),
+    };
+    assert!(
+        a == b,
+        "the read schedule changed the events (cuts {cuts:?})\n whole: {a:?}\n split: {b:?}"
+    );
+    assert!(
+        whole.leftover.starts_with(&split.leftover),
+        "a split read's upgrade leftover is not a prefix of the whole read's"
+    );
 }
