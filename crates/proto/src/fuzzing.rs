@@ -830,10 +830,7 @@ const HELD_BODY: &[u8] = b"hold-me";
 /// Whether [`client_conn`] checks that a kept exchange left nothing Node would have
 /// acted on in the read that completed its response: a second complete head (Node
 /// destroys the socket, CLI-17) or bytes that fail to parse (`'error'`, CLI-20).
-/// Off while the machine stops parsing at the `End` of a keep-alive response (see
-/// `bug_cli_17_*` and `bug_cli_20_*` in `tests/pair_roundtrip.rs`); turn it on with
-/// the fix.
-const CHECK_SAME_READ_AFTER_KEEP: bool = false;
+const CHECK_SAME_READ_AFTER_KEEP: bool = true;
 
 /// Drives a client connection machine with `data` (after the knob bytes) as the
 /// server's bytes, checking that no input panics it and that the events it reports

@@ -1557,7 +1557,7 @@ fn cli_23_timeout_is_only_an_event() {
     assert_eq!(p.client.poll_timeout(), None);
 }
 
-// ---------------------------------------------------------- machine bugs --
+// ------------------------------------------- same-read and hold corner cases --
 
 /// A response followed, in the same read, by the bytes of the server's answer
 /// and `extra`: what the client machine reports.
@@ -1585,11 +1585,9 @@ fn same_read_extra(extra: &'static str) -> (Pair, Vec<ClientEvent>) {
 
 /// CLI-17: a second response in the read that completed a keep-alive response makes
 /// Node destroy the socket (`parserOnIncomingClient`: "the server sent a double
-/// response"). The machine gives the connection back to the pool instead and drops
-/// the second response's bytes unseen (with `agent: false` it does close).
+/// response"), whatever the request's persistence.
 #[test]
-#[ignore = "BUG: bytes after a complete keep-alive response in the same read are dropped and the connection is kept (CLI-17)"]
-fn bug_cli_17_second_response_in_the_same_read_keeps_the_connection() {
+fn cli_17_a_second_response_in_the_same_read_closes_a_kept_alive_connection() {
     let (p, ce) = same_read_extra("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ny");
     assert_eq!(
         shape(&ce),
@@ -1604,12 +1602,10 @@ fn bug_cli_17_second_response_in_the_same_read_keeps_the_connection() {
 }
 
 /// CLI-20: junk after a complete response, in the same read, is an `'error'` (Node's
-/// `socketOnData` sees `parser.execute` fail) and the socket is destroyed. With a
-/// keep-alive request the machine stops parsing at the `End`, reports nothing and
-/// keeps the connection.
+/// `socketOnData` sees `parser.execute` fail) and the socket is destroyed, also for a
+/// keep-alive exchange.
 #[test]
-#[ignore = "BUG: junk after a complete keep-alive response in the same read is no error and the connection is kept (CLI-20)"]
-fn bug_cli_20_junk_in_the_same_read_is_no_error_on_keep_alive() {
+fn cli_20_junk_in_the_same_read_is_an_error_on_keep_alive_too() {
     let (p, ce) = same_read_extra("JUNK");
     assert!(
         matches!(
@@ -1631,12 +1627,10 @@ fn bug_cli_20_junk_in_the_same_read_is_no_error_on_keep_alive() {
 }
 
 /// CLI-19 with the 100-continue hold: a request whose body is empty holds nothing
-/// back, yet `'finish'` waits for the `100` (or the deadline), never comes when a
-/// final response arrives first, and the connection is then not reused although no
-/// byte was dropped and the server said keep-alive.
+/// back, so `'finish'` comes at once and a final response without a `100` keeps the
+/// connection.
 #[test]
-#[ignore = "BUG: Expect: 100-continue with an empty body never reports Finish when the final response comes first, and closes (CLI-19)"]
-fn bug_cli_19_expect_continue_without_body_never_finishes() {
+fn cli_19_expect_continue_without_body_finishes_at_once() {
     let mut p = pair_with(listeners(|l| l.check_continue = true));
     let (ce, se) = send(
         &mut p,

@@ -715,6 +715,10 @@ impl ClientConn {
                 }
             }
         }
+        if matches!(ex.hold, Hold::Waiting(_)) && ex.req.is_complete() && ex.held.is_empty() {
+            // The request ended without a body byte: nothing to hold.
+            ex.hold = Hold::Off;
+        }
         if !ex.finished
             && ex.hold == Hold::Off
             && ex.req.is_complete()
@@ -814,7 +818,13 @@ impl ClientConn {
                     return true;
                 }
                 if let Hold::Waiting(_) = ex.hold {
-                    ex.hold = Hold::Refused;
+                    // The body the server did not ask for is dropped; a request
+                    // that had none left to send loses nothing.
+                    ex.hold = if ex.held.is_empty() && ex.req.is_complete() {
+                        Hold::Off
+                    } else {
+                        Hold::Refused
+                    };
                     ex.held.clear();
                 }
                 ex.resp = Resp::Body;
