@@ -959,3 +959,51 @@ fn agt_7_the_pool_and_the_machine_together() {
     }
     assert_eq!(pool.free_sockets().len(), 1);
 }
+
+// ----------------------------------------------------------- CLI-21, CLI-26 --
+
+#[test]
+fn cli_21_abort_before_a_socket_leaves_the_agent_queue() {
+    // maxSockets 1, one request running: the second waits; aborting it sets
+    // `aborted`, and the pool never gives it a socket. (The adapter emits its
+    // 'close' then 'abort', as Node does before a socket was assigned.)
+    let t0 = Instant::now();
+    let options = courier_proto::agent::AgentOptions {
+        keep_alive: true,
+        max_sockets: Some(1),
+        ..courier_proto::agent::AgentOptions::default()
+    };
+    let mut pool: Pool<u32> = Pool::new(options, PoolOptions::default()).unwrap();
+    let key = NameOptions::default().get_name();
+    pool.request(key.clone(), ReqId(1), t0);
+    let Some(Action::Connect { ticket, .. }) = pool.poll_action() else {
+        panic!()
+    };
+    pool.connected(ticket, 1, t0);
+    assert!(matches!(pool.poll_action(), Some(Action::Assign { .. })));
+    pool.request(key, ReqId(2), t0);
+    assert_eq!(pool.poll_action(), None, "queued");
+    let mut waiting = request(|_| {});
+    assert!(waiting.abort() && waiting.aborted() && waiting.destroyed());
+    assert!(pool.cancel(ReqId(2)));
+    pool.release(1, t0, Reusable::YES);
+    assert_eq!(
+        pool.poll_action(),
+        None,
+        "the aborted request never gets a socket"
+    );
+    assert_eq!(pool.free_sockets().len(), 1);
+}
+
+#[test]
+fn cli_26_socket_options_wait_for_the_socket() {
+    let mut req = request(|_| {});
+    req.set_no_delay(false);
+    req.set_socket_keep_alive(true, Duration::from_millis(1500));
+    let t0 = Instant::now();
+    let mut conn = ClientConn::new(t0);
+    conn.start(t0, req, Assignment::default()).unwrap();
+    let opts = conn.current().unwrap().socket_options();
+    assert_eq!(opts.no_delay, Some(false));
+    assert_eq!(opts.keep_alive, Some((true, Duration::from_millis(1500))));
+}

@@ -29,7 +29,7 @@ mod value;
 
 pub use self::url::UrlParts;
 pub use error::{JsNumber, OutgoingError};
-pub use request::{ClientRequest, RequestAgent, RequestHeaders, RequestOptions};
+pub use request::{ClientRequest, RequestAgent, RequestHeaders, RequestOptions, SocketOptions};
 pub use response::{ResponseSetup, ServerResponse};
 pub use store::{HeaderStore, check_header};
 pub use value::HeaderValue;

@@ -329,7 +329,32 @@ pub struct ClientRequest {
     destroyed: bool,
     aborted: bool,
     reused_socket: bool,
+    socket_options: SocketOptions,
     out: Output,
+}
+
+/// Socket options asked for on a request before it has a socket (CLI-26): Node
+/// defers `setNoDelay` and `setSocketKeepAlive` until a socket is assigned and
+/// connected; the adapter applies [`ClientRequest::socket_options`] then.
+///
+/// ```
+/// use core::time::Duration;
+/// use courier_proto::outgoing::{ClientRequest, RequestOptions, SocketOptions};
+///
+/// let mut req = ClientRequest::new(RequestOptions::default())?;
+/// assert_eq!(req.socket_options(), SocketOptions::default());
+/// req.set_no_delay(true);
+/// req.set_socket_keep_alive(true, Duration::from_secs(1));
+/// assert_eq!(req.socket_options().no_delay, Some(true));
+/// assert_eq!(req.socket_options().keep_alive, Some((true, Duration::from_secs(1))));
+/// # Ok::<(), courier_proto::outgoing::OutgoingError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SocketOptions {
+    /// The last `setNoDelay(noDelay)`, if any.
+    pub no_delay: Option<bool>,
+    /// The last `setSocketKeepAlive(enable, initialDelay)`, if any.
+    pub keep_alive: Option<(bool, Duration)>,
 }
 
 impl ClientRequest {
@@ -439,6 +464,7 @@ impl ClientRequest {
             destroyed: false,
             aborted: false,
             reused_socket: false,
+            socket_options: SocketOptions::default(),
             out: Output::default(),
         };
 
@@ -849,6 +875,23 @@ impl ClientRequest {
     /// Ended, and every byte taken (`writableFinished` once the socket flushed them).
     pub fn is_complete(&self) -> bool {
         self.ended && self.out.is_drained()
+    }
+
+    /// `setNoDelay(noDelay)` (CLI-26): recorded for the socket, applied by the
+    /// adapter once the request has a connected socket (and again on each later call).
+    pub fn set_no_delay(&mut self, no_delay: bool) {
+        self.socket_options.no_delay = Some(no_delay);
+    }
+
+    /// `setSocketKeepAlive(enable, initialDelay)` (CLI-26), recorded like
+    /// [`Self::set_no_delay`].
+    pub fn set_socket_keep_alive(&mut self, enable: bool, initial_delay: Duration) {
+        self.socket_options.keep_alive = Some((enable, initial_delay));
+    }
+
+    /// The socket options asked for so far (CLI-26).
+    pub fn socket_options(&self) -> SocketOptions {
+        self.socket_options
     }
 
     /// `destroy()`: queued output is dropped, later writes fail with
