@@ -233,7 +233,6 @@ enum Hold {
 #[derive(Debug)]
 struct Exchange {
     req: ClientRequest,
-    reused: bool,
     upgrade_listener: bool,
     connect_listener: bool,
     parser: Parser,
@@ -369,7 +368,6 @@ impl ClientConn {
         };
         self.ex = Some(Exchange {
             req,
-            reused: assignment.reused,
             upgrade_listener: assignment.upgrade_listener,
             connect_listener: assignment.connect_listener,
             parser,
@@ -433,12 +431,11 @@ impl ClientConn {
         if data.is_empty() {
             return;
         }
-        self.last_activity = now;
+        self.touch(now);
         match self.state {
             State::Idle => self.poison(),
             State::Active => {
                 let Some(ex) = self.ex.as_mut() else { return };
-                ex.timeout_fired = false;
                 if ex.parser_freed {
                     return;
                 }
@@ -465,9 +462,8 @@ impl ClientConn {
         if n == 0 || self.state != State::Active {
             return;
         }
-        self.last_activity = now;
+        self.touch(now);
         if let Some(ex) = self.ex.as_mut() {
-            ex.timeout_fired = false;
             ex.response_bytes += n as u64;
         }
         self.pump(false);
@@ -486,14 +482,10 @@ impl ClientConn {
         match self.state {
             State::Idle => self.state = State::Closing(Close::Now),
             State::Active => {
-                if let Some(ex) = self.ex.as_mut() {
-                    if ex.resp == Resp::Waiting {
-                        self.error(ClientError::HangUp);
-                    } else if ex.resp == Resp::Body && !ex.parser_freed {
-                        ex.parser.feed_eof();
-                        self.pump(true);
-                    }
+                if self.ex.as_ref().is_some_and(|ex| ex.resp == Resp::Waiting) {
+                    self.error(ClientError::HangUp);
                 }
+                self.finish_parser();
                 self.connection_gone();
             }
             State::Switched | State::Closing(_) => {}
@@ -508,14 +500,7 @@ impl ClientConn {
             State::Idle => self.state = State::Closing(Close::Now),
             State::Active => {
                 self.error(err);
-                // Node finishes the parser first: a body delimited by the end of
-                // the connection is complete.
-                if let Some(ex) = self.ex.as_mut() {
-                    if ex.resp == Resp::Body && !ex.parser_freed {
-                        ex.parser.feed_eof();
-                        self.pump(true);
-                    }
-                }
+                self.finish_parser();
                 self.connection_gone();
                 self.out.clear();
                 self.state = State::Closing(Close::Now);
@@ -551,12 +536,11 @@ impl ClientConn {
             return;
         }
         bytes::Buf::advance(&mut self.out, n);
-        self.last_activity = now;
+        self.touch(now);
         if let Some(ex) = self.ex.as_mut() {
             let mine = n.min(ex.unsent);
             ex.unsent -= mine;
             ex.request_bytes += mine as u64;
-            ex.timeout_fired = false;
         }
         self.sync();
     }
@@ -682,6 +666,26 @@ impl ClientConn {
     }
 
     // -------------------------------------------------------------- internals --
+
+    /// Socket activity at `now`: the idle timeout starts again (CLI-23).
+    fn touch(&mut self, now: Instant) {
+        self.last_activity = now;
+        if let Some(ex) = self.ex.as_mut() {
+            ex.timeout_fired = false;
+        }
+    }
+
+    /// Node's `parser.finish()` on a body being read, before the socket goes
+    /// (`socketOnEnd`, `socketErrorListener`): a body delimited by the end of the
+    /// connection is complete; the parser's verdict on any other is ignored.
+    fn finish_parser(&mut self) {
+        if let Some(ex) = self.ex.as_mut() {
+            if self.state == State::Active && ex.resp == Resp::Body && !ex.parser_freed {
+                ex.parser.feed_eof();
+                self.pump(true);
+            }
+        }
+    }
 
     fn poison(&mut self) {
         self.events.push_back(ClientEvent::Poisoned);
@@ -961,7 +965,7 @@ impl ClientConn {
         let Some(ex) = self.ex.take() else { return };
         let failed = ex.error_sent || (ex.resp == Resp::Body);
         let failure = failed.then(|| FailedExchange {
-            reused_socket: ex.reused,
+            reused_socket: ex.req.reused_socket(),
             connection_lost: ex.lost || self.eof,
             request_bytes_written: ex.request_bytes > 0,
             response_bytes_received: ex.response_bytes > 0,

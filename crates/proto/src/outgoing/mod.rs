@@ -21,6 +21,7 @@ mod error;
 mod hints;
 mod output;
 mod render;
+pub(crate) use render::has_word;
 mod request;
 mod response;
 mod store;

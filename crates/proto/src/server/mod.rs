@@ -48,6 +48,7 @@ pub use config::{ConfigError, Listeners, ServerConfig};
 use crate::error::{Error, ErrorKind};
 use crate::head::RequestHead;
 use crate::headers::Headers;
+use crate::outgoing::has_word;
 use crate::outgoing::{HeaderValue, OutgoingError, ResponseSetup, ServerResponse};
 use crate::parser::{Event, Parser};
 
@@ -927,17 +928,4 @@ pub fn default_reply(kind: ErrorKind) -> &'static [u8] {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// JavaScript's `/(^|\W)word($|\W)/i` on a latin-1 value.
-fn has_word(hay: &[u8], word: &[u8]) -> bool {
-    let is_w = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    if hay.len() < word.len() {
-        return false;
-    }
-    (0..=hay.len() - word.len()).any(|i| {
-        hay[i..i + word.len()].eq_ignore_ascii_case(word)
-            && (i == 0 || !is_w(hay[i - 1]))
-            && hay.get(i + word.len()).is_none_or(|&b| !is_w(b))
-    })
 }
