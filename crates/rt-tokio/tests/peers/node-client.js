@@ -144,6 +144,56 @@ const scenarios = {
     });
     return { down, up };
   },
+
+  // An upgrade: Node's 'upgrade' event gets the 101 head, the socket and the bytes
+  // the server sent right after the head; then the socket talks the new protocol.
+  async upgrade() {
+    return new Promise((resolve, reject) => {
+      const req = http.request({
+        host,
+        port,
+        path: '/chat',
+        headers: { connection: 'Upgrade', upgrade: 'echo' },
+      });
+      req.on('error', reject);
+      req.on('response', (res) => resolve({ error: `no upgrade: ${res.statusCode}` }));
+      req.on('upgrade', (res, socket, head) => {
+        const got = [head];
+        socket.on('data', (c) => {
+          got.push(c);
+          const text = Buffer.concat(got).toString('latin1');
+          if (text.endsWith('ping')) {
+            socket.end();
+            resolve({ status: res.statusCode, headers: res.headers, stream: text });
+          }
+        });
+        socket.write('ping');
+      });
+      req.end();
+    });
+  },
+
+  // CONNECT: Node's 'connect' event gets the 200 and the tunnel's socket.
+  async connect() {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host, port, method: 'CONNECT', path: 'example.test:443' });
+      req.on('error', reject);
+      req.on('response', (res) => resolve({ error: `no connect: ${res.statusCode}` }));
+      req.on('connect', (res, socket, head) => {
+        const got = [head];
+        socket.on('data', (c) => {
+          got.push(c);
+          const text = Buffer.concat(got).toString('latin1');
+          if (text.endsWith('hello')) {
+            socket.end();
+            resolve({ status: res.statusCode, message: res.statusMessage, stream: text });
+          }
+        });
+        socket.write('hello');
+      });
+      req.end();
+    });
+  },
 };
 
 const run = scenarios[scenario];
