@@ -349,3 +349,72 @@ async fn close_idle_connections_spares_a_connection_mid_request() {
     let resp = read_response(&mut busy, &mut Vec::new()).await;
     assert!(resp.ends_with(b"Hello, World!"));
 }
+
+/// RES-3, RES-6: the header-store views, `setHeaders` with `set-cookie` gathered,
+/// the status message and date flags; `writableFinished` after `end`; `destroy`.
+#[tokio::test]
+async fn response_header_store_views_and_destroy() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let server = create_server(ServerOptions::default(), move |req, mut res| {
+        let tx = tx.clone();
+        async move {
+            if req.url() == "/destroy" {
+                res.write(Bytes::from_static(b"partial")).await.unwrap();
+                res.destroy();
+                tx.send(format!("destroyed ended={}", res.writable_ended()))
+                    .unwrap();
+                return;
+            }
+            res.set_header("X-Foo", "1").unwrap();
+            res.set_headers([
+                ("Set-Cookie", HeaderValue::from("a=1")),
+                ("content-type", HeaderValue::from("text/plain")),
+                ("set-cookie", HeaderValue::from("b=2")),
+            ])
+            .unwrap();
+            res.set_status_message("Fine").unwrap();
+            res.set_send_date(false).unwrap();
+            let summary = format!(
+                "names={:?} raw={:?} headers={} msg={:?} date={} strict={} finished={}",
+                res.get_header_names(),
+                res.get_raw_header_names(),
+                res.get_headers().len(),
+                res.status_message(),
+                res.send_date(),
+                res.strict_content_length(),
+                res.writable_finished(),
+            );
+            res.end(Some(Bytes::from_static(b"ok"))).await.unwrap();
+            tx.send(summary).unwrap();
+            tx.send(format!("finished={}", res.writable_finished()))
+                .unwrap();
+        }
+    })
+    .unwrap();
+    let addr = server.listen("127.0.0.1:0").await.unwrap();
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    send(&mut client, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let mut buf = Vec::new();
+    let resp = String::from_utf8(read_response(&mut client, &mut buf).await).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200 Fine\r\n"), "{resp}");
+    assert!(!resp.contains("Date:"), "{resp}");
+    assert!(
+        resp.contains("set-cookie: a=1\r\nset-cookie: b=2\r\n"),
+        "{resp}"
+    );
+    assert_eq!(
+        rx.recv().await.unwrap(),
+        "names=[\"x-foo\", \"content-type\", \"set-cookie\"] \
+         raw=[\"X-Foo\", \"content-type\", \"set-cookie\"] headers=3 \
+         msg=Some(\"Fine\") date=false strict=false finished=false"
+    );
+    assert_eq!(rx.recv().await.unwrap(), "finished=true");
+
+    // destroy(): the connection closes with the partial response.
+    send(&mut client, b"GET /destroy HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!(rx.recv().await.unwrap(), "destroyed ended=true");
+    let mut rest = Vec::new();
+    client.read_to_end(&mut rest).await.unwrap();
+    assert!(!String::from_utf8_lossy(&rest).contains("0\r\n\r\n"));
+    server.close();
+}

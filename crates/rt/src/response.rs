@@ -161,6 +161,70 @@ impl ServerResponse {
         .unwrap_or_default()
     }
 
+    /// `res.getRawHeaderNames()` (RES-3): each name in the casing of its last
+    /// `set_header`, in store order.
+    pub fn get_raw_header_names(&self) -> Vec<String> {
+        self.read(|r| {
+            r.get_raw_header_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    /// `res.getHeaders()` (RES-3): `(lower-cased name, value)` pairs in store order.
+    pub fn get_headers(&self) -> Vec<(String, HeaderValue)> {
+        self.read(|r| {
+            r.get_headers()
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    /// `res.setHeaders(headers)` (RES-6): every pair is checked before any is applied;
+    /// `set-cookie` values are gathered into one list.
+    pub fn set_headers<'a>(
+        &mut self,
+        headers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
+    ) -> Result<&mut Self, OutgoingError> {
+        self.with(false, |r| r.set_headers(headers).map(|_| ()))?;
+        Ok(self)
+    }
+
+    /// `res.statusMessage`: the reason phrase set so far (`None` = the standard one
+    /// for the status code, chosen when the head is rendered).
+    pub fn status_message(&self) -> Option<String> {
+        self.read(|r| r.status_message().map(str::to_owned))
+            .flatten()
+    }
+
+    /// `res.sendDate`: whether the automatic `Date` field will be sent.
+    pub fn send_date(&self) -> bool {
+        self.read(|r| r.send_date()).unwrap_or(true)
+    }
+
+    /// `res.strictContentLength` (RES-28).
+    pub fn strict_content_length(&self) -> bool {
+        self.read(|r| r.strict_content_length()).unwrap_or(false)
+    }
+
+    /// `res.writableFinished`: the response was ended and has left the connection's
+    /// queue (its bytes were handed to the socket), or its connection is gone.
+    pub fn writable_finished(&self) -> bool {
+        self.read(|_| false).unwrap_or(true)
+    }
+
+    /// `res.destroy()`: abandons the response and destroys its connection (unsent
+    /// bytes are dropped, requests pipelined behind it are abandoned).
+    pub fn destroy(&mut self) {
+        let mut core = self.shared.lock();
+        core.conn.destroy();
+        core.wake_io();
+    }
+
     /// `res.writeHead(status, reason, headers)` (RES-7 … RES-9). The head is sent with
     /// the first body bytes, `end` or `flush_headers` (RES-21).
     pub fn write_head<'a>(
