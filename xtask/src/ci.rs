@@ -2,11 +2,11 @@
 //!
 //! Steps, in order, stopping at the first failure:
 //! 1. `cargo fmt --all -- --check`
-//! 2. `cargo clippy --workspace --all-targets -- -D warnings`
-//! 3. `cargo test --workspace` (unit, integration, property and doc tests;
+//! 2. `cargo clippy --workspace --all-targets --all-features -- -D warnings`
+//! 3. `cargo test --workspace --all-features` (unit, integration, property and doc tests;
 //!    `PROPTEST_CASES` defaults to 256)
 //! 4. `cargo xtask codegen --check` (in process)
-//! 5. `RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps`
+//! 5. `RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps`
 //! 6. fuzz-corpus replay: `cargo test -p courier-proto --features fuzzing --test corpus_replay`,
 //!    skipped when `fuzz/` or `crates/proto/tests/corpus_replay.rs` is missing
 //!
@@ -68,12 +68,13 @@ impl Ci {
         })?;
         self.step(
             "clippy",
-            "cargo clippy --workspace --all-targets -- -D warnings",
+            "cargo clippy --workspace --all-targets --all-features -- -D warnings",
             |_| {
                 cargo(&[
                     "clippy",
                     "--workspace",
                     "--all-targets",
+                    "--all-features",
                     "--",
                     "-D",
                     "warnings",
@@ -82,19 +83,19 @@ impl Ci {
             },
         )?;
         self.tested = true;
-        self.step("test", "cargo test --workspace", |counts| {
-            cargo(&["test", "--workspace"]).tests(counts)
+        self.step("test", "cargo test --workspace --all-features", |counts| {
+            cargo(&["test", "--workspace", "--all-features"]).tests(counts)
         })?;
-        // Doc tests of every library already ran in `cargo test --workspace`.
+        // Doc tests of every library already ran in `cargo test --workspace --all-features`.
         println!("\n--- doc tests: already run by `cargo test --workspace`; no separate step");
         self.step("codegen", "cargo xtask codegen --check", |_| {
             crate::codegen::run(&["--check".to_owned()])
         })?;
         self.step(
             "doc",
-            "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps",
+            "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --all-features --no-deps",
             |_| {
-                let mut cmd = cargo(&["doc", "--workspace", "--no-deps"]);
+                let mut cmd = cargo(&["doc", "--workspace", "--all-features", "--no-deps"]);
                 cmd.env("RUSTDOCFLAGS", rustdocflags());
                 cmd.status_ok()
             },

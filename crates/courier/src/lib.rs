@@ -2,12 +2,24 @@
 //!
 //! ## This crate
 //!
-//! The facade: today it re-exports the sans-IO core, [`proto`]; the runtime adapters
-//! (tokio, async-std/smol, blocking `std::net`) will appear behind the features
-//! `tokio`, `async-std` and `blocking`.
+//! The facade. Always: the sans-IO core as [`proto`], the runtime-neutral layer as
+//! [`rt`], and Node's module-level functions and constants at the root
+//! ([`STATUS_CODES`], [`METHODS`], [`MAX_HEADER_SIZE`], [`validate_header_name`],
+//! [`validate_header_value`]). With the `tokio` feature: the tokio adapter as
+//! `courier::tokio`, and its `create_server`, `request` and `get` at the root.
+//! `docs/node-mapping.md` maps every API of Node's `http` module to its courier name.
 #![forbid(unsafe_code)]
 
 pub use courier_proto as proto;
+pub use courier_proto::validate::{InvalidHeader, validate_header_name, validate_header_value};
 pub use courier_proto::{
-    Error, ErrorKind, Headers, MAX_HEADER_SIZE, METHODS, ParserConfig, STATUS_CODES,
+    Error, ErrorKind, Headers, MAX_HEADER_SIZE, METHODS, ParserConfig, STATUS_CODES, status_text,
 };
+pub use courier_rt as rt;
+pub use courier_rt::{IncomingMessage, ServerOptions, ServerResponse};
+
+/// The tokio adapter (`courier-rt-tokio`): Node's `http` over tokio's sockets.
+#[cfg(feature = "tokio")]
+pub use courier_rt_tokio as tokio;
+#[cfg(feature = "tokio")]
+pub use courier_rt_tokio::{Server, create_server};

@@ -1,0 +1,40 @@
+//! The facade's surface: Node's module-level functions and constants at the root, and
+//! (with the `tokio` feature) a server made through it answering over a real socket.
+
+#[test]
+fn module_functions_and_constants() {
+    // CONST-1, CONST-2, CONST-3
+    assert_eq!(courier::STATUS_CODES.len(), 63);
+    assert_eq!(courier::status_text(418), Some("I'm a Teapot"));
+    assert!(courier::METHODS.contains(&"QUERY"));
+    assert_eq!(courier::MAX_HEADER_SIZE, 16384);
+    // VAL-1, VAL-2
+    assert!(courier::validate_header_name("x-ok").is_ok());
+    let err = courier::validate_header_name("bad name").unwrap_err();
+    assert_eq!(err.code(), "ERR_INVALID_HTTP_TOKEN");
+    let err = courier::validate_header_value("x", Some("a\nb")).unwrap_err();
+    assert_eq!(err.code(), "ERR_INVALID_CHAR");
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test]
+async fn a_server_made_through_the_facade_answers() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let server = courier::create_server(
+        courier::ServerOptions::default(),
+        |_req, mut res| async move {
+            res.end(Some("hi".into())).await.unwrap();
+        },
+    )
+    .unwrap();
+    let addr = server.listen("127.0.0.1:0").await.unwrap();
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+    assert!(out.ends_with("\r\n\r\nhi"), "{out}");
+}
