@@ -26,9 +26,11 @@
 
 mod drive;
 mod server;
+mod upgraded;
 
 pub use courier_rt::{
-    ConfigError, DateCache, HeaderValue, IncomingMessage, OutgoingError, ReqId, ServerOptions,
-    ServerResponse,
+    ClientError, ConfigError, DateCache, HeaderValue, IncomingMessage, OutgoingError, ReqId,
+    ResponseEvents, ServerOptions, ServerResponse, Socket, TimeoutListener,
 };
 pub use server::{DEFAULT_BACKLOG, ListenAddr, Server, create_server};
+pub use upgraded::{RawStream, Upgraded};
