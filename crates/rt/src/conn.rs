@@ -86,6 +86,8 @@ pub(crate) struct Core {
     pub(crate) timeout_listeners: HashMap<TimeoutTarget, Vec<Arc<Signal>>>,
     /// A handover waiting for the output to be flushed.
     pending_handover: Option<Handover>,
+    /// The request whose end has not been received yet.
+    receiving: Option<ReqId>,
 }
 
 /// The id given to an upgrade request's [`IncomingMessage`] (the machine gives it none).
@@ -261,6 +263,7 @@ impl Connection {
             finishing: Vec::new(),
             timeout_listeners: HashMap::new(),
             pending_handover: None,
+            receiving: None,
         };
         Self {
             shared: Arc::new(Shared {
@@ -379,6 +382,7 @@ impl Driver<'_> {
     fn route(&mut self, event: ServerEvent) -> Option<ConnEvent> {
         match event {
             ServerEvent::Request { id, head, dispatch } => {
+                self.core.receiving = Some(id);
                 let kind = match dispatch {
                     Dispatch::Request => RequestKind::Request,
                     Dispatch::CheckContinue => RequestKind::CheckContinue,
@@ -405,6 +409,9 @@ impl Driver<'_> {
                 }
             }
             ServerEvent::End { id, trailers } => {
+                if self.core.receiving == Some(id) {
+                    self.core.receiving = None;
+                }
                 if let Some(body) = self.core.bodies.get_mut(&id) {
                     body.ended = true;
                     body.trailers = Some(trailers);
@@ -412,6 +419,9 @@ impl Driver<'_> {
                 }
             }
             ServerEvent::Aborted { id } => {
+                if self.core.receiving == Some(id) {
+                    self.core.receiving = None;
+                }
                 if let Some(body) = self.core.bodies.get_mut(&id) {
                     body.aborted = true;
                     self.core.wake_body(id);
@@ -483,10 +493,11 @@ impl Driver<'_> {
     ///
     /// * an upgrade or CONNECT taken by a listener (SRV-8, SRV-9), once every response
     ///   to the requests before it finished and all output was written;
-    /// * a client error taken by a listener (SRV-11), once the output queued before it
-    ///   was written. Responses still unfinished then are dropped (their handles fail
-    ///   with `ERR_STREAM_DESTROYED`, their [`crate::ResponseEvents`] report
-    ///   `'close'`).
+    /// * a client error taken by a listener (SRV-11), once the responses to the
+    ///   requests received completely before it finished and all output was written.
+    ///   The request still being received (if any) is then aborted and its response
+    ///   dropped (its handle fails with `ERR_STREAM_DESTROYED`, its
+    ///   [`crate::ResponseEvents`] report `'close'`).
     ///
     /// When it returns `Some`, the connection has left HTTP: the handles no longer
     /// reach the socket (as after [`Driver::finish`]) and the adapter gives its
@@ -500,7 +511,19 @@ impl Driver<'_> {
         if self.core.closed || self.core.conn.wants_close() == Some(Close::Now) {
             return None;
         }
-        if !self.core.conn.outgoing().is_empty() || (upgrade && !self.core.conn.is_idle()) {
+        if !self.core.conn.outgoing().is_empty() {
+            return None;
+        }
+        let waiting = if upgrade {
+            !self.core.conn.is_idle()
+        } else {
+            let receiving = self.core.receiving;
+            self.core
+                .res_signals
+                .keys()
+                .any(|id| Some(*id) != receiving)
+        };
+        if waiting {
             return None;
         }
         let handover = self.core.pending_handover.take();

@@ -278,8 +278,12 @@ impl ServerResponse {
         if core.closed {
             return Err(OutgoingError::Destroyed);
         }
+        let destroyed = core.conn.wants_close() == Some(courier_proto::server::Close::Now)
+            || self.events().outcome() == Some(false);
         let result = match core.conn.response(self.id) {
             Some(mut r) => r.end(chunk),
+            // Dropped by a destroyed connection rather than finished.
+            None if destroyed => Err(OutgoingError::Destroyed),
             // Finished already: a second `end` is a no-op unless it carries data.
             None if chunk.is_none_or(|c| c.is_empty()) => Ok(()),
             None => Err(OutgoingError::WriteAfterEnd),
