@@ -423,6 +423,9 @@ impl Server {
         loop {
             let notified = self.inner.all_closed.notified();
             if self.inner.open_count() == 0 {
+                // The last connection may be between leaving the list and running
+                // the `'close'` listeners: make sure they ran.
+                self.inner.check_closed();
                 return;
             }
             notified.await;

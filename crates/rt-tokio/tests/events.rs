@@ -313,7 +313,7 @@ async fn an_upgrade_requests_body_is_part_of_head() {
 
 /// SRV-8: an upgrade pipelined behind a request waits for that request's response;
 /// the response is written first, then the socket is handed over.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_upgrade_waits_for_the_responses_before_it() {
     let server = create_server(ServerOptions::default(), |_req, mut res| async move {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -398,20 +398,15 @@ async fn without_a_connect_listener_the_connection_closes_silently() {
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
 
-/// SRV-8, SRV-21: a handed-over socket counts as an open connection until dropped.
+/// SRV-8, SRV-21: a handed-over socket counts as an open connection until dropped;
+/// `'close'` waits for it.
 #[tokio::test]
 async fn a_handed_over_socket_counts_until_dropped() {
     let (server, _) = counting_server(ServerOptions::default());
-    let (tx, rx) = oneshot::channel::<()>();
-    let rx = Arc::new(std::sync::Mutex::new(Some(rx)));
+    let (got_tx, mut got_rx) = mpsc::unbounded_channel();
     server.on_upgrade(move |_req, io, _head| {
-        let rx = rx.lock().unwrap().take();
-        async move {
-            if let Some(rx) = rx {
-                let _ = rx.await;
-            }
-            drop(io);
-        }
+        got_tx.send(io).unwrap();
+        async {}
     });
     let closed = Arc::new(AtomicUsize::new(0));
     let c = Arc::clone(&closed);
@@ -424,21 +419,18 @@ async fn a_handed_over_socket_counts_until_dropped() {
         b"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n",
     )
     .await;
+    let io = got_rx.recv().await.unwrap();
     // Handed over: the HTTP connection is gone, the socket still counts.
-    tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(server.connection_count(), 1);
     server.close();
     server.close_all_connections();
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(
-        closed.load(Ordering::SeqCst),
-        0,
-        "'close' waits for the socket"
-    );
-    tx.send(()).unwrap();
+    assert_eq!(server.connection_count(), 1, "the application owns it");
+    assert_eq!(closed.load(Ordering::SeqCst), 0, "'close' waits for the socket");
+    drop(io);
+    assert_eq!(server.connection_count(), 0);
+    assert_eq!(closed.load(Ordering::SeqCst), 1, "'close' when it is dropped");
     server.closed().await;
     assert_eq!(read_all(&mut client).await, "");
-    assert_eq!(closed.load(Ordering::SeqCst), 1);
 }
 
 /// SRV-8 over a Unix socket: the handover gives the Unix stream.
@@ -757,12 +749,11 @@ async fn the_close_event_fires_when_the_last_connection_ends() {
         tokio::task::yield_now().await;
     }
     server.close();
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(closed.load(Ordering::SeqCst), 0);
     assert!(!server.listening());
+    assert_eq!(server.connection_count(), 1);
+    assert_eq!(closed.load(Ordering::SeqCst), 0);
     drop(client);
     server.closed().await;
-    tokio::time::sleep(Duration::from_millis(5)).await;
     assert_eq!(closed.load(Ordering::SeqCst), 1);
 }
 
