@@ -11,7 +11,7 @@ use bytes::Bytes;
 use courier_rt_tokio::{RawStream, Server, ServerOptions, create_server};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
@@ -425,10 +425,18 @@ async fn a_handed_over_socket_counts_until_dropped() {
     server.close();
     server.close_all_connections();
     assert_eq!(server.connection_count(), 1, "the application owns it");
-    assert_eq!(closed.load(Ordering::SeqCst), 0, "'close' waits for the socket");
+    assert_eq!(
+        closed.load(Ordering::SeqCst),
+        0,
+        "'close' waits for the socket"
+    );
     drop(io);
     assert_eq!(server.connection_count(), 0);
-    assert_eq!(closed.load(Ordering::SeqCst), 1, "'close' when it is dropped");
+    assert_eq!(
+        closed.load(Ordering::SeqCst),
+        1,
+        "'close' when it is dropped"
+    );
     server.closed().await;
     assert_eq!(read_all(&mut client).await, "");
 }
@@ -532,6 +540,13 @@ async fn a_client_error_listener_gets_the_socket_after_earlier_responses() {
     let (server, _) = counting_server(ServerOptions::default());
     server.on_client_error(|err, mut io| async move {
         assert_eq!(err.code(), "HPE_INVALID_METHOD");
+        // Node: bytesParsed 29 into the read; ours counts from the connection's start
+        // and rawPacket starts at the failing message (docs/deviations.md).
+        assert_eq!(err.bytes_parsed(), 29);
+        assert_eq!(
+            err.raw_packet(),
+            &Bytes::from_static(b"BAD / HTTP/1.1\r\n\r\n")
+        );
         io.write_all(b"HTTP/1.1 400 Custom\r\n\r\n").await.unwrap();
     });
     let mut client = connect(&server).await;
