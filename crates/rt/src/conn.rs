@@ -294,8 +294,13 @@ impl Connection {
     }
 
     /// `closeIdleConnections()` for this connection (SRV-23): destroys it when idle.
+    /// A connection whose socket is about to be handed over (an upgrade, CONNECT or
+    /// client error taken by a listener) has left HTTP and is never idle.
     pub fn close_if_idle(&self) -> bool {
         let mut d = self.lock();
+        if d.core.pending_handover.is_some() {
+            return false;
+        }
         let closed = d.core.conn.close_if_idle();
         d.core.wake_io();
         closed
@@ -305,6 +310,9 @@ impl Connection {
     /// left to finish without the request timeout checks.
     pub fn server_close(&self) {
         let mut d = self.lock();
+        if d.core.pending_handover.is_some() {
+            return;
+        }
         d.core.conn.server_close();
         d.core.wake_io();
     }
