@@ -7,11 +7,12 @@ use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
 use bytes::{Buf, BytesMut};
-use courier_rt::{Close, Connection, IncomingMessage, ServerResponse};
+use courier_rt::{Close, ConnEvent, Connection, Handover, RequestKind};
 use tokio::io::AsyncWrite;
 use tokio::time::Sleep;
 
-use crate::server::Handler;
+use crate::server::Handlers;
+use crate::upgraded::RawStream;
 
 /// Segments handed to one vectored write.
 const MAX_IOVECS: usize = 64;
@@ -21,6 +22,8 @@ const MAX_IOVECS: usize = 64;
 pub(crate) trait Transport: AsyncWrite + Unpin + Send + 'static {
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
+    /// The stream, for a handover to the application.
+    fn into_raw(self) -> RawStream;
 }
 
 impl Transport for tokio::net::TcpStream {
@@ -29,6 +32,9 @@ impl Transport for tokio::net::TcpStream {
     }
     fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
         tokio::net::TcpStream::try_read_buf(self, buf)
+    }
+    fn into_raw(self) -> RawStream {
+        RawStream::Tcp(self)
     }
 }
 
@@ -40,6 +46,9 @@ impl Transport for tokio::net::UnixStream {
     fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
         tokio::net::UnixStream::try_read_buf(self, buf)
     }
+    fn into_raw(self) -> RawStream {
+        RawStream::Unix(self)
+    }
 }
 
 /// The clock the loop reads: tokio's, so that `tokio::time::pause` drives it in tests.
@@ -47,29 +56,43 @@ fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
-/// Runs one connection until its socket is closed.
-pub(crate) async fn drive<T: Transport>(io: T, conn: Connection, handler: Handler) {
+/// Runs one connection until its socket is closed (`None`) or handed over: then the
+/// handover and the stream are returned, the output before it written.
+pub(crate) async fn drive<T: Transport>(
+    io: T,
+    conn: Connection,
+    handlers: &Handlers,
+) -> Option<(Handover, T)> {
     let mut state = Loop {
         io,
         conn: conn.clone(),
-        handler,
+        handlers,
         sleep: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
         armed: None,
-        spawn: Vec::new(),
+        ready: Vec::new(),
+        handover: None,
     };
     core::future::poll_fn(|cx| state.poll(cx)).await;
-    conn.lock().finish();
+    match state.handover.take() {
+        Some(h) => Some((h, state.io)),
+        None => {
+            conn.lock().finish();
+            None
+        }
+    }
 }
 
-struct Loop<T> {
+struct Loop<'h, T> {
     io: T,
     conn: Connection,
-    handler: Handler,
+    handlers: &'h Handlers,
     sleep: Pin<Box<Sleep>>,
     /// The deadline `sleep` is set to.
     armed: Option<Instant>,
-    /// Requests found under the lock, handed to the handler after it is released.
-    spawn: Vec<(IncomingMessage, ServerResponse)>,
+    /// Events found under the lock, handed to the application after it is released.
+    ready: Vec<ConnEvent>,
+    /// The socket's handover, once due.
+    handover: Option<Handover>,
 }
 
 /// What one step decided.
@@ -80,18 +103,53 @@ enum Step {
     Wait,
     /// Shut the write side down, then end.
     Shutdown,
+    /// The socket leaves HTTP: end without closing it.
+    Handover(Handover),
     /// End now.
     Done,
 }
 
-impl<T: Transport> Loop<T> {
+impl<T: Transport> Loop<'_, T> {
+    /// Gives the application one event (with the connection's lock released).
+    fn dispatch(&self, event: ConnEvent) {
+        let h = self.handlers;
+        match event {
+            ConnEvent::Request { kind, req, res } => {
+                let handler = match kind {
+                    RequestKind::Request => &h.request,
+                    RequestKind::CheckContinue => h.check_continue.as_ref().unwrap_or(&h.request),
+                    RequestKind::CheckExpectation => {
+                        h.check_expectation.as_ref().unwrap_or(&h.request)
+                    }
+                };
+                tokio::spawn(handler(req, res));
+            }
+            ConnEvent::DropRequest { req } => {
+                if let Some(cb) = &h.drop_request {
+                    let socket = req.socket();
+                    cb(req, socket);
+                }
+            }
+            ConnEvent::Timeout { socket } => {
+                for cb in &h.timeout {
+                    cb(socket.clone());
+                }
+            }
+        }
+    }
+
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             let step = self.step(cx);
-            for (req, res) in self.spawn.drain(..) {
-                tokio::spawn((self.handler)(req, res));
+            let ready = std::mem::take(&mut self.ready);
+            for event in ready {
+                self.dispatch(event);
             }
             match step {
+                Step::Handover(h) => {
+                    self.handover = Some(h);
+                    return Poll::Ready(());
+                }
                 Step::Again => {}
                 Step::Wait => return Poll::Pending,
                 Step::Done => return Poll::Ready(()),
@@ -110,9 +168,9 @@ impl<T: Transport> Loop<T> {
         d.set_wall_clock(SystemTime::now());
         let mut progress = false;
 
-        // 1. requests for the application
-        while let Some(pair) = d.next_request() {
-            self.spawn.push(pair);
+        // 1. events for the application
+        while let Some(event) = d.next_event() {
+            self.ready.push(event);
             progress = true;
         }
 
@@ -140,14 +198,19 @@ impl<T: Transport> Loop<T> {
             }
         }
 
-        // 3. close
+        // 3. the socket leaving HTTP, once the output before it is written
+        if let Some(h) = d.take_handover() {
+            return Step::Handover(h);
+        }
+
+        // 4. close
         match d.wants_close() {
             Some(Close::Now) => return Step::Done,
             Some(Close::AfterFlush) if d.outgoing().is_empty() => return Step::Shutdown,
             _ => {}
         }
 
-        // 4. read
+        // 5. read
         if d.wants_read() {
             match self.io.poll_read_ready(cx) {
                 Poll::Ready(Ok(())) => match self.io.try_read_buf(d.recv_buf()) {
@@ -170,7 +233,7 @@ impl<T: Transport> Loop<T> {
             }
         }
 
-        // 5. timers: compare with the clock before polling the sleep, so an expired
+        // 6. timers: compare with the clock before polling the sleep, so an expired
         // deadline is handled even when the task's budget makes the sleep pend.
         match d.poll_timeout() {
             Some(t) if t <= now => {

@@ -22,13 +22,47 @@
 //!     Ok(())
 //! }
 //! ```
+//!
+//! The other server events are registered on the [`Server`] (before listening: a
+//! connection keeps the listeners it was accepted with). Upgrades, CONNECT and client
+//! errors taken by a listener hand the socket over as an [`Upgraded`] stream:
+//!
+//! ```no_run
+//! use courier_rt_tokio::{ServerOptions, create_server};
+//! use tokio::io::AsyncWriteExt;
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let server = create_server(ServerOptions::default(), |_req, mut res| async move {
+//!     let _ = res.end(Some("plain HTTP".into())).await;
+//! })
+//! .expect("valid options");
+//! server
+//!     .on_upgrade(|_req, mut socket, head| async move {
+//!         let _ = socket
+//!             .write_all(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+//!             .await;
+//!         let _ = socket.write_all(&head).await; // bytes that came with the head
+//!         let (mut rd, mut wr) = tokio::io::split(socket);
+//!         let _ = tokio::io::copy(&mut rd, &mut wr).await;
+//!     })
+//!     .on_client_error(|err, mut socket| async move {
+//!         let reply = format!("HTTP/1.1 400 Bad Request\r\nX-Error: {}\r\n\r\n", err.code());
+//!         let _ = socket.write_all(reply.as_bytes()).await;
+//!     })
+//!     .set_timeout(std::time::Duration::from_secs(30), |socket| socket.destroy());
+//! server.listen("127.0.0.1:8080").await?;
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 mod drive;
 mod server;
+mod upgraded;
 
 pub use courier_rt::{
-    ConfigError, DateCache, HeaderValue, IncomingMessage, OutgoingError, ReqId, ServerOptions,
-    ServerResponse,
+    ClientError, ConfigError, DateCache, HeaderValue, IncomingMessage, OutgoingError, ReqId,
+    ResponseEvents, ServerOptions, ServerResponse, Socket, TimeoutListener,
 };
 pub use server::{DEFAULT_BACKLOG, ListenAddr, Server, create_server};
+pub use upgraded::{RawStream, Upgraded};

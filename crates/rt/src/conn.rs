@@ -5,8 +5,11 @@
 //! One loop iteration of an adapter, with the lock held by [`Connection::lock`]:
 //!
 //! 1. [`Driver::register`] the task's waker and [`Driver::set_wall_clock`];
-//! 2. hand every [`Driver::next_request`] to the application (spawn or poll it);
-//! 3. write [`Driver::outgoing`] (vectored) and report [`Driver::transmitted`];
+//! 2. hand every [`Driver::next_event`] to the application (spawn or poll it);
+//! 3. write [`Driver::outgoing`] (vectored) and report [`Driver::transmitted`]; then,
+//!    if [`Driver::take_handover`] returns the socket's handover (upgrade, CONNECT,
+//!    a client error with a listener), stop driving and give the transport to the
+//!    application;
 //! 4. honour [`Driver::wants_close`]: `Now` = drop the socket, `AfterFlush` = once the
 //!    queue is empty, shut the write side down and drop the socket;
 //! 5. while [`Driver::wants_read`], read into [`Driver::recv_buf`] and report
@@ -21,6 +24,7 @@
 //! unsent bytes.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::{Instant, SystemTime};
@@ -32,6 +36,7 @@ use courier_proto::server::{
 };
 
 use crate::date::DateCache;
+use crate::events::{ClientError, ConnEvent, Handover, RequestKind, Signal, Socket, TimeoutTarget};
 use crate::message::IncomingMessage;
 use crate::response::ServerResponse;
 
@@ -63,10 +68,30 @@ pub(crate) struct Core {
     pub(crate) drain_waiters: Vec<Waker>,
     /// Wakers to call once the lock is released.
     wake_later: Vec<Waker>,
+    /// Handles to drop once the lock is released (their `Drop` takes the lock).
+    drop_later: Vec<Handover>,
     date: DateCache,
-    /// The adapter finished: the socket is gone.
+    /// The adapter finished: the socket is gone (or was handed over).
     pub(crate) closed: bool,
+    pub(crate) remote_addr: Option<SocketAddr>,
+    pub(crate) local_addr: Option<SocketAddr>,
+    /// Bytes written to the socket so far.
+    transmitted_total: u64,
+    /// `'finish'`/`'close'` of responses not yet finished, by id.
+    res_signals: HashMap<ReqId, Arc<Signal>>,
+    /// Finished responses whose bytes end at this offset of the output stream, waiting
+    /// for the socket to take them.
+    finishing: Vec<(u64, Arc<Signal>)>,
+    /// `'timeout'` listeners on requests and responses.
+    pub(crate) timeout_listeners: HashMap<TimeoutTarget, Vec<Arc<Signal>>>,
+    /// A handover waiting for the output to be flushed.
+    pending_handover: Option<Handover>,
+    /// The request whose end has not been received yet.
+    receiving: Option<ReqId>,
 }
+
+/// The id given to an upgrade request's [`IncomingMessage`] (the machine gives it none).
+const UPGRADE_ID: ReqId = ReqId(u64::MAX);
 
 impl Core {
     /// Schedules the adapter's task (after the lock is released).
@@ -85,6 +110,51 @@ impl Core {
     fn wake_body(&mut self, id: ReqId) {
         if let Some(w) = self.bodies.get_mut(&id).and_then(|b| b.waker.take()) {
             self.wake_later.push(w);
+        }
+    }
+
+    fn schedule(&mut self, wakers: Vec<Waker>) {
+        self.wake_later.extend(wakers);
+    }
+
+    /// Resolves `'finish'` for every finished response whose bytes are all written.
+    fn settle_finishing(&mut self) {
+        let done = self.transmitted_total;
+        let mut i = 0;
+        while i < self.finishing.len() {
+            if self.finishing[i].0 <= done {
+                let (_, sig) = self.finishing.swap_remove(i);
+                let w = sig.resolve(true);
+                self.schedule(w);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Resolves `'close'` for every response that will not finish now.
+    fn close_all_signals(&mut self) {
+        let pending: Vec<Arc<Signal>> = self
+            .res_signals
+            .drain()
+            .map(|(_, s)| s)
+            .chain(self.finishing.drain(..).map(|(_, s)| s))
+            .collect();
+        for s in pending {
+            let w = s.resolve(false);
+            self.schedule(w);
+        }
+    }
+
+    fn fire_timeout(&mut self, target: TimeoutTarget) {
+        let signals: Vec<Arc<Signal>> = self
+            .timeout_listeners
+            .get(&target)
+            .cloned()
+            .unwrap_or_default();
+        for s in signals {
+            let w = s.fire();
+            self.schedule(w);
         }
     }
 
@@ -135,11 +205,15 @@ impl core::ops::DerefMut for Locked<'_> {
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
-        let wakers = match self.guard.as_mut() {
-            Some(g) => std::mem::take(&mut g.wake_later),
-            None => Vec::new(),
+        let (wakers, handles) = match self.guard.as_mut() {
+            Some(g) => (
+                std::mem::take(&mut g.wake_later),
+                std::mem::take(&mut g.drop_later),
+            ),
+            None => (Vec::new(), Vec::new()),
         };
         drop(self.guard.take());
+        drop(handles);
         for w in wakers {
             w.wake();
         }
@@ -179,8 +253,17 @@ impl Connection {
             io_waker: None,
             drain_waiters: Vec::new(),
             wake_later: Vec::new(),
+            drop_later: Vec::new(),
             date: DateCache::new(),
             closed: false,
+            remote_addr: None,
+            local_addr: None,
+            transmitted_total: 0,
+            res_signals: HashMap::new(),
+            finishing: Vec::new(),
+            timeout_listeners: HashMap::new(),
+            pending_handover: None,
+            receiving: None,
         };
         Self {
             shared: Arc::new(Shared {
@@ -197,9 +280,27 @@ impl Connection {
         }
     }
 
+    /// Records the socket's addresses (what [`Socket::remote_addr`] and
+    /// [`Socket::local_addr`] report); `None` for a Unix socket.
+    pub fn set_addresses(&self, remote: Option<SocketAddr>, local: Option<SocketAddr>) {
+        let mut core = self.shared.lock();
+        core.remote_addr = remote;
+        core.local_addr = local;
+    }
+
+    /// A handle on the connection's socket (for `'connection'`, SRV-24).
+    pub fn socket(&self) -> Socket {
+        Socket::new(Arc::clone(&self.shared))
+    }
+
     /// `closeIdleConnections()` for this connection (SRV-23): destroys it when idle.
+    /// A connection whose socket is about to be handed over (an upgrade, CONNECT or
+    /// client error taken by a listener) has left HTTP and is never idle.
     pub fn close_if_idle(&self) -> bool {
         let mut d = self.lock();
+        if d.core.pending_handover.is_some() {
+            return false;
+        }
         let closed = d.core.conn.close_if_idle();
         d.core.wake_io();
         closed
@@ -209,6 +310,9 @@ impl Connection {
     /// left to finish without the request timeout checks.
     pub fn server_close(&self) {
         let mut d = self.lock();
+        if d.core.pending_handover.is_some() {
+            return;
+        }
         d.core.conn.server_close();
         d.core.wake_io();
     }
@@ -257,60 +361,182 @@ impl Driver<'_> {
     }
 
     /// Routes the machine's events (body data to the body channels, ends, aborts,
-    /// finished responses) and returns the next request for the application, if any.
+    /// finished responses, timeouts) and returns the next event for the application,
+    /// if any.
     ///
-    /// Requests the server answered by itself (400 for a missing Host, 417, the 503
-    /// over `maxRequestsPerSocket`) are not handed out: Node emits no `'request'` for
-    /// them.
-    pub fn next_request(&mut self) -> Option<(IncomingMessage, ServerResponse)> {
+    /// Requests the server answered by itself (400 for a missing Host, 417 without a
+    /// `'checkExpectation'` listener) are not handed out: Node emits no event for them.
+    /// An upgrade, a CONNECT or a client error taken by the application is not an
+    /// event here: see [`Driver::take_handover`].
+    pub fn next_event(&mut self) -> Option<ConnEvent> {
         loop {
             let event = self.core.conn.poll_event()?;
-            match event {
-                ServerEvent::Request { id, head, dispatch } => match dispatch {
-                    Dispatch::Request | Dispatch::CheckContinue | Dispatch::CheckExpectation => {
-                        let join = self.core.conn.config().join_duplicate_headers;
-                        self.core.bodies.insert(id, BodyState::default());
-                        let req = IncomingMessage::new(Arc::clone(self.shared), id, head, join);
-                        let res = ServerResponse::new(Arc::clone(self.shared), id);
-                        return Some((req, res));
-                    }
-                    Dispatch::DropRequest | Dispatch::Answered => {}
-                },
-                ServerEvent::Data { id, data } => {
-                    if let Some(body) = self.core.bodies.get_mut(&id) {
-                        if !body.ended && !body.aborted {
-                            body.queued += data.len();
-                            body.queue.push_back(data);
-                            self.core.wake_body(id);
-                        }
-                    }
-                }
-                ServerEvent::End { id, trailers } => {
-                    if let Some(body) = self.core.bodies.get_mut(&id) {
-                        body.ended = true;
-                        body.trailers = Some(trailers);
-                        self.core.wake_body(id);
-                    }
-                }
-                ServerEvent::Aborted { id } => {
-                    if let Some(body) = self.core.bodies.get_mut(&id) {
-                        body.aborted = true;
-                        self.core.wake_body(id);
-                    }
-                }
-                ServerEvent::Finished { .. } | ServerEvent::Dropped { .. } => {
-                    self.core.wake_drain_waiters();
-                }
-                ServerEvent::Upgrade { .. } => {
-                    // The adapters do not take upgrades yet: the default `Listeners`
-                    // never produce this event; close rather than hang.
-                    self.core.conn.destroy();
-                }
-                // Node's default reply (SRV-12) is already queued and the connection is
-                // closing; an inactivity timeout without a listener destroyed it.
-                ServerEvent::ClientError { .. } | ServerEvent::Timeout { .. } => {}
+            if let Some(e) = self.route(event) {
+                return Some(e);
             }
         }
+    }
+
+    fn new_request(
+        &mut self,
+        id: ReqId,
+        head: Box<courier_proto::head::RequestHead>,
+    ) -> IncomingMessage {
+        let join = self.core.conn.config().join_duplicate_headers;
+        self.core.bodies.insert(id, BodyState::default());
+        IncomingMessage::new(Arc::clone(self.shared), id, head, join)
+    }
+
+    fn route(&mut self, event: ServerEvent) -> Option<ConnEvent> {
+        match event {
+            ServerEvent::Request { id, head, dispatch } => {
+                self.core.receiving = Some(id);
+                let kind = match dispatch {
+                    Dispatch::Request => RequestKind::Request,
+                    Dispatch::CheckContinue => RequestKind::CheckContinue,
+                    Dispatch::CheckExpectation => RequestKind::CheckExpectation,
+                    Dispatch::DropRequest => {
+                        let req = self.new_request(id, head);
+                        return Some(ConnEvent::DropRequest { req });
+                    }
+                    Dispatch::Answered => return None,
+                };
+                let req = self.new_request(id, head);
+                let signal = Arc::new(Signal::default());
+                self.core.res_signals.insert(id, Arc::clone(&signal));
+                let res = ServerResponse::new(Arc::clone(self.shared), id, signal);
+                return Some(ConnEvent::Request { kind, req, res });
+            }
+            ServerEvent::Data { id, data } => {
+                if let Some(body) = self.core.bodies.get_mut(&id) {
+                    if !body.ended && !body.aborted {
+                        body.queued += data.len();
+                        body.queue.push_back(data);
+                        self.core.wake_body(id);
+                    }
+                }
+            }
+            ServerEvent::End { id, trailers } => {
+                if self.core.receiving == Some(id) {
+                    self.core.receiving = None;
+                }
+                if let Some(body) = self.core.bodies.get_mut(&id) {
+                    body.ended = true;
+                    body.trailers = Some(trailers);
+                    self.core.wake_body(id);
+                }
+            }
+            ServerEvent::Aborted { id } => {
+                if self.core.receiving == Some(id) {
+                    self.core.receiving = None;
+                }
+                if let Some(body) = self.core.bodies.get_mut(&id) {
+                    body.aborted = true;
+                    self.core.wake_body(id);
+                }
+            }
+            ServerEvent::Finished { id, .. } => {
+                if let Some(signal) = self.core.res_signals.remove(&id) {
+                    // The response's last bytes are now in the output queue: it has
+                    // finished once the socket took everything queued so far.
+                    let mark = self.core.transmitted_total + self.core.conn.outgoing().len() as u64;
+                    self.core.finishing.push((mark, signal));
+                    self.core.settle_finishing();
+                }
+                self.core.wake_drain_waiters();
+            }
+            ServerEvent::Dropped { id } => {
+                if let Some(signal) = self.core.res_signals.remove(&id) {
+                    let w = signal.resolve(false);
+                    self.core.schedule(w);
+                }
+                self.core.wake_drain_waiters();
+            }
+            ServerEvent::Upgrade {
+                head,
+                leftover,
+                connect,
+            } => {
+                let join = self.core.conn.config().join_duplicate_headers;
+                self.core.bodies.insert(
+                    UPGRADE_ID,
+                    BodyState {
+                        ended: true,
+                        trailers: Some(Headers::default()),
+                        ..BodyState::default()
+                    },
+                );
+                let req = IncomingMessage::new(Arc::clone(self.shared), UPGRADE_ID, head, join);
+                self.core.pending_handover = Some(Handover::Upgrade {
+                    req,
+                    head: leftover,
+                    connect,
+                });
+            }
+            ServerEvent::ClientError { error } => {
+                // Without a listener Node's default reply (SRV-12) is already queued
+                // and the connection is closing.
+                if self.core.conn.config().listeners.client_error {
+                    let raw = Bytes::copy_from_slice(&self.core.conn.recv_buf()[..]);
+                    self.core.pending_handover =
+                        Some(Handover::ClientError(ClientError::new(error, raw)));
+                }
+            }
+            ServerEvent::Timeout { request, response } => {
+                if let Some(id) = request {
+                    self.core.fire_timeout(TimeoutTarget::Request(id));
+                }
+                if let Some(id) = response {
+                    self.core.fire_timeout(TimeoutTarget::Response(id));
+                }
+                return Some(ConnEvent::Timeout {
+                    socket: Socket::new(Arc::clone(self.shared)),
+                });
+            }
+        }
+        None
+    }
+
+    /// The socket's handover, once it is due and the output before it is written:
+    ///
+    /// * an upgrade or CONNECT taken by a listener (SRV-8, SRV-9), once every response
+    ///   to the requests before it finished and all output was written;
+    /// * a client error taken by a listener (SRV-11), once the responses to the
+    ///   requests received completely before it finished and all output was written.
+    ///   The request still being received (if any) is then aborted and its response
+    ///   dropped (its handle fails with `ERR_STREAM_DESTROYED`, its
+    ///   [`crate::ResponseEvents`] report `'close'`).
+    ///
+    /// When it returns `Some`, the connection has left HTTP: the handles no longer
+    /// reach the socket (as after [`Driver::finish`]) and the adapter gives its
+    /// transport to the application without closing it. Do not call
+    /// [`Driver::finish`] afterwards.
+    pub fn take_handover(&mut self) -> Option<Handover> {
+        let upgrade = match self.core.pending_handover.as_ref()? {
+            Handover::Upgrade { .. } => true,
+            Handover::ClientError(_) => false,
+        };
+        if self.core.closed || self.core.conn.wants_close() == Some(Close::Now) {
+            return None;
+        }
+        if !self.core.conn.outgoing().is_empty() {
+            return None;
+        }
+        let waiting = if upgrade {
+            !self.core.conn.is_idle()
+        } else {
+            let receiving = self.core.receiving;
+            self.core
+                .res_signals
+                .keys()
+                .any(|id| Some(*id) != receiving)
+        };
+        if waiting {
+            return None;
+        }
+        let handover = self.core.pending_handover.take();
+        self.detach();
+        handover
     }
 
     /// Whether the adapter should read now: the machine wants input and no request
@@ -346,6 +572,10 @@ impl Driver<'_> {
     /// `n` bytes of [`Driver::outgoing`] were written at `now`.
     pub fn transmitted(&mut self, now: Instant, n: usize) {
         self.core.conn.transmitted(now, n);
+        self.core.transmitted_total += n as u64;
+        if !self.core.finishing.is_empty() {
+            self.core.settle_finishing();
+        }
         if !self.core.drain_waiters.is_empty() {
             self.core.wake_drain_waiters();
         }
@@ -375,12 +605,23 @@ impl Driver<'_> {
     /// waiting handle is woken, and later calls on the handles fail as Node's do on a
     /// destroyed socket.
     pub fn finish(&mut self) {
+        if let Some(h) = self.core.pending_handover.take() {
+            self.core.drop_later.push(h);
+        }
+        self.detach();
+    }
+
+    /// The connection leaves the socket: destroyed for HTTP, handles woken.
+    fn detach(&mut self) {
         self.core.conn.destroy();
         // Route the aborts and drops the destruction produced.
+        // Requests not handed out yet never will be (no handles are made for them).
         while let Some(event) = self.core.conn.poll_event() {
-            if let ServerEvent::Aborted { id } = event {
-                if let Some(body) = self.core.bodies.get_mut(&id) {
-                    body.aborted = true;
+            match event {
+                ServerEvent::Request { .. } | ServerEvent::Upgrade { .. } => {}
+                ServerEvent::ClientError { .. } | ServerEvent::Timeout { .. } => {}
+                other => {
+                    let _ = self.route(other);
                 }
             }
         }
@@ -394,6 +635,8 @@ impl Driver<'_> {
             }
             self.core.wake_body(id);
         }
+        self.core.close_all_signals();
+        self.core.timeout_listeners.clear();
         self.core.wake_drain_waiters();
         self.core.io_waker = None;
     }

@@ -13,7 +13,8 @@
 //!
 //! An adapter is then only its I/O loop: accept, read into [`Driver::recv_buf`], write
 //! [`Driver::outgoing`] vectored, sleep until [`Driver::poll_timeout`], spawn the
-//! handler for each [`Driver::next_request`]. See [`conn`] for the loop's steps.
+//! handler for each [`Driver::next_event`], and give the transport away at
+//! [`Driver::take_handover`]. See [`conn`] for the loop's steps.
 //!
 //! Wakers are plain [`std::task::Waker`]s and locks are `std::sync::Mutex`es held only
 //! for a synchronous step, so the handles work under any executor.
@@ -21,15 +22,19 @@
 
 pub mod conn;
 mod date;
+mod events;
 mod message;
 mod options;
 mod response;
 
 pub use conn::{Connection, Driver};
 pub use date::DateCache;
+pub use events::{
+    ClientError, ConnEvent, Handover, RequestKind, ResponseEvents, Socket, TimeoutListener,
+};
 pub use message::IncomingMessage;
 pub use options::ServerOptions;
 pub use response::ServerResponse;
 
 pub use courier_proto::outgoing::{HeaderValue, OutgoingError};
-pub use courier_proto::server::{Close, ConfigError, ReqId};
+pub use courier_proto::server::{Close, ConfigError, Listeners, ReqId};

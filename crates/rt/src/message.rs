@@ -5,6 +5,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use courier_proto::head::RequestHead;
@@ -14,6 +15,7 @@ use courier_proto::{Headers, NodeDistinct, NodeHeaders, Version};
 use futures_core::Stream;
 
 use crate::conn::Shared;
+use crate::events::{Socket, TimeoutListener, TimeoutTarget};
 
 /// A request received by the server (Node's `IncomingMessage`, MSG-1 … MSG-12).
 ///
@@ -37,6 +39,10 @@ pub struct IncomingMessage {
     pub(crate) pending: Bytes,
     /// The stream has returned its end (or its error).
     done: bool,
+    /// The stream has returned its end (Node's `readableEnded`).
+    read_ended: bool,
+    /// The error given to [`IncomingMessage::destroy`], returned by the next read.
+    destroy_error: Option<io::Error>,
 }
 
 impl core::fmt::Debug for IncomingMessage {
@@ -65,6 +71,8 @@ impl IncomingMessage {
             distinct: OnceLock::new(),
             pending: Bytes::new(),
             done: false,
+            read_ended: false,
+            destroy_error: None,
         }
     }
 
@@ -166,6 +174,50 @@ impl IncomingMessage {
         core.bodies.get(&self.id).is_some_and(|b| b.aborted)
     }
 
+    /// `req.socket`: the connection's socket.
+    pub fn socket(&self) -> Socket {
+        Socket::new(Arc::clone(&self.shared))
+    }
+
+    /// `req.setTimeout(ms)` without a callback: sets the socket's inactivity timeout
+    /// (zero turns it off). With no `'timeout'` listener anywhere, expiry destroys the
+    /// connection (SRV-19).
+    pub fn set_timeout(&self, timeout: Duration) {
+        self.socket().set_timeout(timeout);
+    }
+
+    /// `req.setTimeout(ms, cb)`: sets the socket's inactivity timeout and listens for
+    /// `'timeout'` on this request. While the returned listener lives and the request
+    /// is still being received, expiry resolves [`TimeoutListener::fired`] instead of
+    /// destroying the connection (SRV-19).
+    pub fn set_timeout_notify(&self, timeout: Duration) -> TimeoutListener {
+        self.socket().set_timeout(timeout);
+        TimeoutListener::register(&self.shared, TimeoutTarget::Request(self.id))
+    }
+
+    /// `req.destroy(err)`. When the body has not been read to its end, the request is
+    /// aborted ([`Self::aborted`] becomes true) and the connection's socket destroyed,
+    /// as Node's `IncomingMessage._destroy` does (MSG-10): unsent response bytes are
+    /// dropped and the response fails with `ERR_STREAM_DESTROYED`. After a complete
+    /// read only this stream ends. Later reads return `err` once (if given), then the end.
+    pub fn destroy(&mut self, err: Option<io::Error>) {
+        if !self.read_ended {
+            let mut core = self.shared.lock();
+            if let Some(body) = core.bodies.get_mut(&self.id) {
+                body.aborted = true;
+                body.queue.clear();
+                body.queued = 0;
+            }
+            if !core.closed {
+                core.conn.destroy();
+                core.wake_io();
+            }
+        }
+        self.pending = Bytes::new();
+        self.done = true;
+        self.destroy_error = err;
+    }
+
     /// The next piece of the body; `None` at its end.
     pub async fn chunk(&mut self) -> Option<io::Result<Bytes>> {
         core::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
@@ -191,6 +243,9 @@ impl IncomingMessage {
 
     /// The body as a stream, polled directly.
     pub fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        if let Some(e) = self.destroy_error.take() {
+            return Poll::Ready(Some(Err(e)));
+        }
         if !self.pending.is_empty() {
             return Poll::Ready(Some(Ok(core::mem::take(&mut self.pending))));
         }
@@ -214,6 +269,7 @@ impl IncomingMessage {
         }
         if body.ended {
             self.done = true;
+            self.read_ended = true;
             return Poll::Ready(None);
         }
         if body.aborted || closed {

@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 use std::task::Poll;
+use std::time::Duration;
 
 use bytes::Bytes;
 use courier_proto::outgoing::{HeaderValue, OutgoingError};
 use courier_proto::server::{ReqId, Responder};
 
 use crate::conn::{Locked, Shared};
+use crate::events::{ResponseEvents, Signal, Socket, TimeoutListener, TimeoutTarget};
 
 /// The response to one request (Node's `ServerResponse`, RES-1 … RES-31).
 ///
@@ -27,6 +29,7 @@ use crate::conn::{Locked, Shared};
 pub struct ServerResponse {
     shared: Arc<Shared>,
     id: ReqId,
+    signal: Arc<Signal>,
 }
 
 impl core::fmt::Debug for ServerResponse {
@@ -38,8 +41,36 @@ impl core::fmt::Debug for ServerResponse {
 }
 
 impl ServerResponse {
-    pub(crate) fn new(shared: Arc<Shared>, id: ReqId) -> Self {
-        Self { shared, id }
+    pub(crate) fn new(shared: Arc<Shared>, id: ReqId, signal: Arc<Signal>) -> Self {
+        Self { shared, id, signal }
+    }
+
+    /// The response's `'finish'` / `'close'` (RES-27): a future resolving to `true`
+    /// once every byte of the response was written to the socket, `false` when it
+    /// never will be (connection destroyed, client gone, response dropped unended).
+    pub fn events(&self) -> ResponseEvents {
+        ResponseEvents::new(Arc::clone(&self.signal))
+    }
+
+    /// `res.socket`: the connection's socket.
+    pub fn socket(&self) -> Socket {
+        Socket::new(Arc::clone(&self.shared))
+    }
+
+    /// `res.setTimeout(ms)` without a callback: sets the socket's inactivity timeout
+    /// (zero turns it off, RES-29). With no `'timeout'` listener anywhere, expiry
+    /// destroys the connection (SRV-19).
+    pub fn set_timeout(&self, timeout: Duration) {
+        self.socket().set_timeout(timeout);
+    }
+
+    /// `res.setTimeout(ms, cb)` (RES-29): sets the socket's inactivity timeout and
+    /// listens for `'timeout'` on this response. While the returned listener lives and
+    /// this response is the connection's current one, expiry resolves
+    /// [`TimeoutListener::fired`] instead of destroying the connection (SRV-19).
+    pub fn set_timeout_notify(&self, timeout: Duration) -> TimeoutListener {
+        self.socket().set_timeout(timeout);
+        TimeoutListener::register(&self.shared, TimeoutTarget::Response(self.id))
     }
 
     /// Runs `f` on the machine's response; `ERR_STREAM_DESTROYED` when the response
@@ -311,8 +342,12 @@ impl ServerResponse {
         if core.closed {
             return Err(OutgoingError::Destroyed);
         }
+        let destroyed = core.conn.wants_close() == Some(courier_proto::server::Close::Now)
+            || self.events().outcome() == Some(false);
         let result = match core.conn.response(self.id) {
             Some(mut r) => r.end(chunk),
+            // Dropped by a destroyed connection rather than finished.
+            None if destroyed => Err(OutgoingError::Destroyed),
             // Finished already: a second `end` is a no-op unless it carries data.
             None if chunk.is_none_or(|c| c.is_empty()) => Ok(()),
             None => Err(OutgoingError::WriteAfterEnd),

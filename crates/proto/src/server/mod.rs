@@ -169,6 +169,8 @@ struct Reading {
     /// Its response finished first: the rest of the body is discarded (MSG-12).
     draining: bool,
     drained: u64,
+    /// Someone listens for `'timeout'` on this request (MSG, SRV-19).
+    timeout_listener: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -568,6 +570,7 @@ impl ServerConn {
             id,
             draining: false,
             drained: 0,
+            timeout_listener: false,
         });
         // 4. HTTP/1.1 only: Host, maxRequestsPerSocket, Expect
         let mut dispatch = Dispatch::Request;
@@ -842,12 +845,33 @@ impl ServerConn {
             let request = self.reading.filter(|r| !r.draining).map(|r| r.id);
             let response = self.slots.front().map(|s| s.id);
             let listened = self.cfg.listeners.timeout
+                || self.reading.is_some_and(|r| r.timeout_listener)
                 || self.slots.front().is_some_and(|s| s.timeout_listener);
             self.events
                 .push_back(ServerEvent::Timeout { request, response });
             if !listened {
                 self.destroy();
             }
+        }
+    }
+
+    /// Whether someone listens for `'timeout'` on request `id` (`req.setTimeout(ms, cb)`).
+    /// While the request is still being received, such a listener keeps an inactivity
+    /// timeout from destroying the connection (SRV-19).
+    pub fn set_request_timeout_listener(&mut self, id: ReqId, on: bool) {
+        if let Some(r) = &mut self.reading {
+            if r.id == id {
+                r.timeout_listener = on;
+            }
+        }
+    }
+
+    /// Whether someone listens for `'timeout'` on response `id` (RES-29). While the
+    /// response is attached to the connection, such a listener keeps an inactivity
+    /// timeout from destroying the connection (SRV-19).
+    pub fn set_response_timeout_listener(&mut self, id: ReqId, on: bool) {
+        if let Some(s) = self.slots.iter_mut().find(|s| s.id == id) {
+            s.timeout_listener = on;
         }
     }
 

@@ -1,0 +1,217 @@
+//! The socket handed to the application when it leaves HTTP.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
+
+use crate::server::Inner;
+
+/// An accepted stream, as it came from the listener.
+#[derive(Debug)]
+pub enum RawStream {
+    /// A TCP connection.
+    Tcp(TcpStream),
+    /// A Unix socket connection.
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+impl AsyncRead for RawStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(unix)]
+            Self::Unix(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for RawStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(unix)]
+            Self::Unix(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(unix)]
+            Self::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Self::Tcp(s) => s.is_write_vectored(),
+            #[cfg(unix)]
+            Self::Unix(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Tcp(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(unix)]
+            Self::Unix(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(unix)]
+            Self::Unix(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Keeps a handed-over socket counted among the server's open connections.
+pub(crate) struct OpenGuard {
+    inner: Arc<Inner>,
+}
+
+impl OpenGuard {
+    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+        inner.open_handed_over();
+        Self { inner }
+    }
+}
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.inner.close_handed_over();
+    }
+}
+
+/// A socket that left HTTP: the `socket` of Node's `'upgrade'`, `'connect'` and
+/// `'clientError'` events.
+///
+/// It reads and writes the raw stream (tokio's [`AsyncRead`] and [`AsyncWrite`]).
+/// Everything the server had to write before the handover (an earlier response, a
+/// `101` the application wrote through a response, nothing for a client error) was
+/// written first. Bytes the server had already read after the request head are not
+/// in the stream: they are the `head` argument of the event (SRV-8, SRV-9) or the
+/// error's [`crate::ClientError::raw_packet`].
+///
+/// It counts as one of the server's open connections ([`crate::Server::closed`] and
+/// the `'close'` event wait for it) until it is dropped or [`Upgraded::into_inner`]
+/// takes the stream out. [`crate::Server::close_all_connections`] does not reach it:
+/// the application owns it.
+pub struct Upgraded {
+    stream: RawStream,
+    remote: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+    _open: OpenGuard,
+}
+
+impl core::fmt::Debug for Upgraded {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Upgraded")
+            .field("stream", &self.stream)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Upgraded {
+    pub(crate) fn new(
+        stream: RawStream,
+        remote: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+        open: OpenGuard,
+    ) -> Self {
+        Self {
+            stream,
+            remote,
+            local,
+            _open: open,
+        }
+    }
+
+    /// The peer's address (`socket.remoteAddress`/`remotePort`); `None` on a Unix socket.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote
+    }
+
+    /// The local address (`socket.localAddress`/`localPort`); `None` on a Unix socket.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local
+    }
+
+    /// The stream.
+    pub fn get_ref(&self) -> &RawStream {
+        &self.stream
+    }
+
+    /// The stream, mutably.
+    pub fn get_mut(&mut self) -> &mut RawStream {
+        &mut self.stream
+    }
+
+    /// Takes the stream out. From then on the server no longer counts it as an open
+    /// connection.
+    pub fn into_inner(self) -> RawStream {
+        self.stream
+    }
+}
+
+impl AsyncRead for Upgraded {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Upgraded {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
