@@ -15,6 +15,7 @@ use courier_rt_tokio::{
     HeaderValue, IncomingMessage, Server, ServerOptions, ServerResponse, create_server,
 };
 use serde_json::Value;
+use tokio::io::AsyncWriteExt;
 
 /// What the test server saw.
 #[derive(Default)]
@@ -76,6 +77,25 @@ async fn server() -> (Server, u16, Arc<Seen>) {
         handle(req, res, Arc::clone(&s))
     })
     .unwrap();
+    // 'upgrade': 101 to the `echo` protocol, then every byte back (SRV-8).
+    server.on_upgrade(|_req, mut io, head| async move {
+        io.write_all(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        io.write_all(&head).await.unwrap();
+        let (mut r, mut w) = tokio::io::split(io);
+        let _ = tokio::io::copy(&mut r, &mut w).await;
+    });
+    // 'connect': a tunnel that answers with the authority, then echoes (SRV-9).
+    server.on_connect(|req, mut io, head| async move {
+        let reply = format!("HTTP/1.1 200 Connection Established\r\n\r\n{}|", req.url());
+        io.write_all(reply.as_bytes()).await.unwrap();
+        io.write_all(&head).await.unwrap();
+        let (mut r, mut w) = tokio::io::split(io);
+        let _ = tokio::io::copy(&mut r, &mut w).await;
+    });
     let addr = server.listen("127.0.0.1:0").await.unwrap();
     (server, addr.port(), seen)
 }
@@ -331,5 +351,33 @@ async fn curl_expect_100_continue() {
     assert!(err.contains("< HTTP/1.1 100 Continue"), "{err}");
     assert!(err.contains("< x-expect: 100-continue"), "{err}");
     assert_eq!(out, "payload-after-100");
+    server.close();
+}
+
+/// SRV-8, CLI-16: Node's client upgrades: its 'upgrade' event gets our 101 and the
+/// socket, and the socket then carries the new protocol (our echo).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_upgrade() {
+    let (server, port, seen) = server().await;
+    let v = node("upgrade", port).await;
+    assert_eq!(v["status"], 101);
+    assert_eq!(s(&v["headers"]["upgrade"]), "echo");
+    assert_eq!(s(&v["headers"]["connection"]), "Upgrade");
+    assert_eq!(s(&v["stream"]), "ping");
+    // An upgrade is not a 'request'.
+    assert_eq!(seen.requests.load(Ordering::SeqCst), 0);
+    server.close();
+}
+
+/// SRV-9, CLI-16: Node's client opens a CONNECT tunnel: its 'connect' event gets our
+/// 200 and the socket, which then carries the tunnel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_connect_tunnel() {
+    let (server, port, seen) = server().await;
+    let v = node("connect", port).await;
+    assert_eq!(v["status"], 200);
+    assert_eq!(s(&v["message"]), "Connection Established");
+    assert_eq!(s(&v["stream"]), "example.test:443|hello");
+    assert_eq!(seen.requests.load(Ordering::SeqCst), 0);
     server.close();
 }
