@@ -1,4 +1,4 @@
-//! Node.js v20's `http` server over tokio.
+//! Node.js v20's `http` server and client over tokio.
 //!
 //! The adapter is only an I/O loop: accept, read into the connection's receive
 //! buffer, write its output vectored, sleep until its next deadline, spawn a task per
@@ -24,11 +24,19 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod client;
 mod drive;
 mod server;
 
 pub use courier_rt::{
     ConfigError, DateCache, HeaderValue, IncomingMessage, OutgoingError, ReqId, ServerOptions,
     ServerResponse,
+};
+pub use client::{TokioConnector, TokioRuntime, TokioSocket, get, request};
+pub use courier_rt::client::{
+    Agent, AgentChoice, AgentOptions, AgentOptionsError, ClientError, ClientOptions,
+    ClientOptionsError, ClientRequest, ClientResponse, ConnectTarget, Connector, PoolOptions,
+    RequestEvent, RequestHeaders, RequestOptions, Scheduling, SocketInfo, Transport, Upgraded,
+    global_agent,
 };
 pub use server::{DEFAULT_BACKLOG, ListenAddr, Server, create_server};

@@ -1,0 +1,963 @@
+//! The tokio client over real loopback sockets, against raw servers that check and
+//! send exact bytes, and against our own server. Rule ids refer to
+//! `spec/node-http.md`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use courier_rt_tokio::{
+    Agent, AgentChoice, AgentOptions, ClientError, ClientOptions, ConnectTarget, Connector,
+    RequestEvent, RequestOptions, ServerOptions, TokioConnector, Transport, create_server, get,
+    request,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+// ------------------------------------------------------------------- helpers --
+
+async fn listener() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The length of the first whole message in `buf` (head + Content-Length or chunked
+/// body), if it is all there.
+fn complete_len(buf: &[u8]) -> Option<usize> {
+    let head_end = find(buf, b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    if let Some(line) = head.lines().find(|l| l.starts_with("content-length:")) {
+        let n: usize = line["content-length:".len()..].trim().parse().unwrap();
+        return (buf.len() >= head_end + n).then_some(head_end + n);
+    }
+    if head.contains("transfer-encoding: chunked") {
+        return find(&buf[head_end..], b"0\r\n\r\n").map(|i| head_end + i + 5);
+    }
+    Some(head_end)
+}
+
+/// Reads one whole request.
+async fn read_request<S: AsyncRead + Unpin>(s: &mut S, buf: &mut Vec<u8>) -> String {
+    loop {
+        if let Some(end) = complete_len(buf) {
+            let req: Vec<u8> = buf.drain(..end).collect();
+            return String::from_utf8_lossy(&req).into_owned();
+        }
+        let mut chunk = [0u8; 4096];
+        let n = s.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "EOF before a whole request: {:?}", String::from_utf8_lossy(buf));
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Reads up to the end of a head.
+async fn read_head<S: AsyncRead + Unpin>(s: &mut S, buf: &mut Vec<u8>) -> String {
+    loop {
+        if let Some(i) = find(buf, b"\r\n\r\n") {
+            let head: Vec<u8> = buf.drain(..i + 4).collect();
+            return String::from_utf8_lossy(&head).into_owned();
+        }
+        let mut chunk = [0u8; 4096];
+        let n = s.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "EOF before a head");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn keep_alive_agent() -> Agent {
+    Agent::new(AgentOptions {
+        keep_alive: true,
+        ..AgentOptions::default()
+    })
+    .unwrap()
+}
+
+fn opts(url: String, agent: &Agent) -> ClientOptions {
+    ClientOptions::url(url).agent(AgentChoice::Agent(agent.clone()))
+}
+
+async fn events(req: &mut courier_rt_tokio::ClientRequest) -> Vec<RequestEvent> {
+    let mut v = Vec::new();
+    while let Some(e) = req.next_event().await {
+        v.push(e);
+    }
+    v
+}
+
+/// Waits (in small real steps) until `f` holds.
+async fn until(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..400 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+const OK_HELLO: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n\r\nhello";
+
+// --------------------------------------------------------------------- tests --
+
+/// CLI-1, CLI-8, CLI-9, CLI-11, CLI-19, MSG-2, MSG-3: the URL form, the exact head,
+/// the response's views and Node's event order.
+#[tokio::test]
+async fn get_url_exact_bytes_and_events() {
+    let (l, port) = listener().await;
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let req = read_request(&mut s, &mut buf).await;
+        s.write_all(OK_HELLO).await.unwrap();
+        req
+    });
+    let agent = keep_alive_agent();
+    let mut req = get(opts(format!("http://u:p@127.0.0.1:{port}/p?q=1#h"), &agent)).unwrap();
+    assert_eq!((req.method(), req.path()), ("GET", "/p?q=1"));
+    let mut res = req.response().await.unwrap();
+    assert_eq!(
+        server.await.unwrap(),
+        format!(
+            "GET /p?q=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Basic dTpw\r\n\
+             Connection: keep-alive\r\n\r\n"
+        )
+    );
+    assert_eq!(res.status_code(), 200);
+    assert_eq!(res.status_message(), "OK");
+    assert_eq!(res.http_version(), "1.1");
+    assert_eq!(res.headers().get_str("x-a").as_deref(), Some("1, 2"));
+    assert_eq!(res.headers_distinct().get("x-a").unwrap().len(), 2);
+    assert_eq!(res.raw_headers().len(), 6);
+    assert_eq!(res.read_body().await.unwrap(), "hello");
+    assert!(res.complete() && !res.aborted());
+    assert_eq!(
+        events(&mut req).await,
+        [RequestEvent::Socket, RequestEvent::Finish, RequestEvent::Close]
+    );
+    assert!(!req.reused_socket());
+}
+
+/// CLI-12: `end(data)` as the only body call gives `Content-Length`.
+#[tokio::test]
+async fn post_with_content_length() {
+    let (l, port) = listener().await;
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let req = read_request(&mut s, &mut buf).await;
+        s.write_all(OK_HELLO).await.unwrap();
+        req
+    });
+    let agent = keep_alive_agent();
+    let mut req = request(opts(format!("http://127.0.0.1:{port}/up"), &agent).method("post"))
+        .unwrap();
+    req.set_header("Content-Type", "text/plain").unwrap();
+    assert!(req.get_header("content-type").is_some());
+    req.end(Some(Bytes::from_static(b"abc"))).unwrap();
+    let res = req.response().await.unwrap();
+    assert_eq!(res.status_code(), 200);
+    assert_eq!(
+        server.await.unwrap(),
+        format!(
+            "POST /up HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/plain\r\n\
+             Connection: keep-alive\r\nContent-Length: 3\r\n\r\nabc"
+        )
+    );
+    // CLI-25: the head is out.
+    assert_eq!(
+        req.set_header("X", "1").unwrap_err().code(),
+        "ERR_HTTP_HEADERS_SENT"
+    );
+}
+
+/// CLI-12: `write` before `end` gives chunked coding; `write` waits for the drain.
+#[tokio::test]
+async fn post_chunked_upload() {
+    let (l, port) = listener().await;
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let req = read_request(&mut s, &mut buf).await;
+        s.write_all(OK_HELLO).await.unwrap();
+        req
+    });
+    let agent = keep_alive_agent();
+    let mut req =
+        request(opts(format!("http://127.0.0.1:{port}/"), &agent).method("PUT")).unwrap();
+    req.write("ab").await.unwrap();
+    req.write(Bytes::from_static(b"cd")).await.unwrap();
+    req.end(None).unwrap();
+    assert_eq!(req.response().await.unwrap().status_code(), 200);
+    assert_eq!(
+        server.await.unwrap(),
+        format!(
+            "PUT / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: keep-alive\r\n\
+             Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\n2\r\ncd\r\n0\r\n\r\n"
+        )
+    );
+}
+
+/// MSG-11 and back-pressure: an unread response body stops the client reading, so
+/// the server cannot write it all; reading it lets everything through, in order.
+#[tokio::test]
+async fn response_body_back_pressure() {
+    const TOTAL: usize = 32 * 1024 * 1024;
+    let (l, port) = listener().await;
+    let written = Arc::new(AtomicUsize::new(0));
+    let w = Arc::clone(&written);
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        read_request(&mut s, &mut buf).await;
+        s.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {TOTAL}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let piece: Vec<u8> = (0..16 * 1024).map(|i| (i % 251) as u8).collect();
+        while w.load(Ordering::SeqCst) < TOTAL {
+            s.write_all(&piece).await.unwrap();
+            w.fetch_add(piece.len(), Ordering::SeqCst);
+        }
+    });
+    let agent = keep_alive_agent();
+    let mut req = get(opts(format!("http://127.0.0.1:{port}/big"), &agent)).unwrap();
+    let mut res = req.response().await.unwrap();
+    // Nothing read for a while: the server is held back.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let held = written.load(Ordering::SeqCst);
+    assert!(held < TOTAL, "the server wrote everything ({held}) to an unread body");
+    let mut got = 0usize;
+    let mut first = true;
+    while let Some(piece) = res.chunk().await {
+        let piece = piece.unwrap();
+        if first {
+            assert_eq!(piece[1], 1);
+            first = false;
+        }
+        got += piece.len();
+    }
+    assert_eq!(got, TOTAL);
+    assert!(res.complete());
+}
+
+/// CLI-24, AGT-5, AGT-7: a kept socket goes to the free list and the next request
+/// takes it, with `reusedSocket`.
+#[tokio::test]
+async fn keep_alive_reuse_through_the_agent() {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        for _ in 0..2 {
+            read_request(&mut s, &mut buf).await;
+            s.write_all(OK_HELLO).await.unwrap();
+        }
+        // Only one connection is ever accepted.
+        let _ = l.accept().await;
+        panic!("a second connection");
+    });
+    let agent = keep_alive_agent();
+    let name = format!("127.0.0.1:{port}:");
+    let mut first = get(opts(format!("http://127.0.0.1:{port}/1"), &agent)).unwrap();
+    let mut res = first.response().await.unwrap();
+    assert_eq!(res.read_body().await.unwrap(), "hello");
+    assert!(!first.reused_socket());
+    until("the socket to be free", || {
+        agent.free_sockets() == vec![(name.clone(), 1)]
+    })
+    .await;
+    assert_eq!(agent.total_socket_count(), 1);
+    assert!(agent.sockets().is_empty());
+
+    let mut second = get(opts(format!("http://127.0.0.1:{port}/2"), &agent)).unwrap();
+    let mut res = second.response().await.unwrap();
+    assert_eq!(res.read_body().await.unwrap(), "hello");
+    assert!(second.reused_socket(), "CLI-24");
+    assert_eq!(
+        Agent::get_name(&ClientOptions::from(RequestOptions {
+            hostname: Some("127.0.0.1".into()),
+            port: Some(port),
+            ..RequestOptions::default()
+        })),
+        name
+    );
+}
+
+/// AGT-5: `maxSockets: 1` queues the other requests; they are served in order on
+/// the one socket, handed over from the queue (`reusedSocket` false).
+#[tokio::test]
+async fn max_sockets_queues_requests() {
+    let (l, port) = listener().await;
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let mut paths = Vec::new();
+        for _ in 0..3 {
+            let req = read_request(&mut s, &mut buf).await;
+            paths.push(req.split(' ').nth(1).unwrap().to_owned());
+            s.write_all(OK_HELLO).await.unwrap();
+        }
+        paths
+    });
+    let agent = Agent::new(AgentOptions {
+        keep_alive: true,
+        max_sockets: Some(1),
+        ..AgentOptions::default()
+    })
+    .unwrap();
+    let mut reqs: Vec<_> = (0..3)
+        .map(|i| get(opts(format!("http://127.0.0.1:{port}/{i}"), &agent)).unwrap())
+        .collect();
+    let name = format!("127.0.0.1:{port}:");
+    assert_eq!(agent.requests(), vec![(name.clone(), 2)]);
+    assert_eq!(agent.sockets(), vec![(name, 1)]);
+    for r in &mut reqs {
+        let mut res = r.response().await.unwrap();
+        assert_eq!(res.read_body().await.unwrap(), "hello");
+    }
+    assert_eq!(server.await.unwrap(), ["/0", "/1", "/2"]);
+    assert!(reqs.iter().all(|r| !r.reused_socket()), "AGT-7 step 2");
+}
+
+/// AGT-9: a free socket the server closes leaves the pool; the next request gets a
+/// new connection.
+#[tokio::test]
+async fn pooled_socket_closed_by_server_is_not_reused() {
+    let (l, port) = listener().await;
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let a = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        loop {
+            let (mut s, _) = l.accept().await.unwrap();
+            a.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                read_request(&mut s, &mut buf).await;
+                s.write_all(OK_HELLO).await.unwrap();
+                // keep-alive said, then the connection is closed while idle
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                drop(s);
+            });
+        }
+    });
+    let agent = keep_alive_agent();
+    let name = format!("127.0.0.1:{port}:");
+    let mut first = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
+    first.response().await.unwrap().read_body().await.unwrap();
+    until("the free socket", || agent.free_sockets() == vec![(name.clone(), 1)]).await;
+    until("the closed socket to leave the pool", || {
+        agent.free_sockets().is_empty() && agent.total_socket_count() == 0
+    })
+    .await;
+    let mut second = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
+    let mut res = second.response().await.unwrap();
+    assert_eq!(res.read_body().await.unwrap(), "hello");
+    assert!(!second.reused_socket());
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+}
+
+/// Bytes on an idle pooled socket (an unsolicited response) take it out of the
+/// pool (our addition, see proto's `Pool::poisoned`).
+#[tokio::test]
+async fn poisoned_idle_socket_leaves_the_pool() {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        read_request(&mut s, &mut buf).await;
+        s.write_all(OK_HELLO).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    });
+    let agent = keep_alive_agent();
+    let mut first = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
+    first.response().await.unwrap().read_body().await.unwrap();
+    until("the poisoned socket to go", || agent.total_socket_count() == 0).await;
+}
+
+/// CLI-13, CLI-15, CLI-19: `Expect: 100-continue` sends the head alone; the
+/// application writes the body on `'continue'`.
+#[tokio::test]
+async fn expect_100_continue() {
+    let (l, port) = listener().await;
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let head = read_head(&mut s, &mut buf).await;
+        assert!(buf.is_empty(), "no body before 100");
+        s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.unwrap();
+        while buf.len() < 4 {
+            let mut c = [0u8; 64];
+            let n = s.read(&mut c).await.unwrap();
+            buf.extend_from_slice(&c[..n]);
+        }
+        s.write_all(OK_HELLO).await.unwrap();
+        (head, buf)
+    });
+    let agent = keep_alive_agent();
+    let mut req = request(
+        opts(format!("http://127.0.0.1:{port}/"), &agent)
+            .method("PUT")
+            .header("Expect", "100-continue")
+            .header("Content-Length", 4),
+    )
+    .unwrap();
+    assert_eq!(req.next_event().await, Some(RequestEvent::Socket));
+    assert_eq!(req.next_event().await, Some(RequestEvent::Continue));
+    let Some(RequestEvent::Information { status, .. }) = req.next_event().await else {
+        panic!("information");
+    };
+    assert_eq!(status, 100);
+    req.end(Some(Bytes::from_static(b"body"))).unwrap();
+    assert_eq!(req.next_event().await, Some(RequestEvent::Finish));
+    let res = req.response().await.unwrap();
+    assert_eq!(res.status_code(), 200);
+    let (head, body) = server.await.unwrap();
+    assert_eq!(
+        head,
+        format!(
+            "PUT / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\
+             Host: 127.0.0.1:{port}\r\nConnection: keep-alive\r\n\r\n"
+        )
+    );
+    assert_eq!(body, b"body");
+}
+
+/// CLI-15: every interim response is an `'information'` event, in order.
+#[tokio::test]
+async fn information_responses() {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        read_request(&mut s, &mut buf).await;
+        s.write_all(
+            b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        s.write_all(OK_HELLO).await.unwrap();
+    });
+    let agent = keep_alive_agent();
+    let mut req = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
+    let res = req.response().await.unwrap();
+    assert_eq!(res.status_code(), 200);
+    drop(res);
+    let evs = events(&mut req).await;
+    let info: Vec<_> = evs
+        .iter()
+        .filter_map(|e| match e {
+            RequestEvent::Information { status, headers } => {
+                Some((*status, headers.get_str("link")))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(info, [(102, None), (103, Some("</a.css>".to_owned()))]);
+    assert_eq!(evs.last(), Some(&RequestEvent::Close));
+}
+
+/// CLI-16: a 101 hands the socket and the bytes after the head to the application;
+/// the agent forgets the socket.
+#[tokio::test]
+async fn upgrade_gives_the_stream_and_head() {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let head = read_head(&mut s, &mut buf).await;
+        assert!(head.contains("Upgrade: echo\r\n"));
+        s.write_all(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nfirst")
+            .await
+            .unwrap();
+        let mut c = [0u8; 64];
+        let n = s.read(&mut c).await.unwrap();
+        s.write_all(&c[..n]).await.unwrap();
+    });
+    let agent = keep_alive_agent();
+    let mut req = request(
+        opts(format!("http://127.0.0.1:{port}/ws"), &agent)
+            .header("Connection", "Upgrade")
+            .header("Upgrade", "echo"),
+    )
+    .unwrap();
+    req.end(None).unwrap();
+    let mut up = req.upgrade().await.unwrap();
+    assert_eq!(up.status_code(), 101);
+    assert_eq!(up.head(), "first");
+    let mut first = [0u8; 5];
+    up.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"first");
+    up.write_all(b"ping").await.unwrap();
+    let mut back = [0u8; 4];
+    up.read_exact(&mut back).await.unwrap();
+    assert_eq!(&back, b"ping");
+    until("the agent to forget the socket", || agent.total_socket_count() == 0).await;
+}
+
+/// CLI-16: any response to CONNECT hands the socket over.
+#[tokio::test]
+async fn connect_tunnel() {
+    let (l, port) = listener().await;
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let head = read_head(&mut s, &mut buf).await;
+        s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\ntunnel")
+            .await
+            .unwrap();
+        head
+    });
+    let agent = keep_alive_agent();
+    let mut req = request(
+        ClientOptions::from(RequestOptions {
+            method: Some("CONNECT".into()),
+            path: Some("example.com:443".into()),
+            hostname: Some("127.0.0.1".into()),
+            port: Some(port),
+            ..RequestOptions::default()
+        })
+        .agent(AgentChoice::Agent(agent.clone())),
+    )
+    .unwrap();
+    let up = req.upgrade().await.unwrap();
+    assert_eq!(up.status_code(), 200);
+    assert_eq!(up.head(), "tunnel");
+    assert_eq!(
+        server.await.unwrap(),
+        format!("CONNECT example.com:443 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: keep-alive\r\n\r\n")
+    );
+}
+
+/// MSG-8: trailers are there once the body is complete.
+#[tokio::test]
+async fn response_trailers() {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        read_request(&mut s, &mut buf).await;
+        s.write_all(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n\
+              3\r\nabc\r\n0\r\nX-Sum: 42\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    });
+    let agent = keep_alive_agent();
+    let mut req = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
+    let mut res = req.response().await.unwrap();
+    assert!(res.trailers().is_none());
+    assert_eq!(res.read_body().await.unwrap(), "abc");
+    assert_eq!(res.trailers().unwrap().get_str("x-sum").as_deref(), Some("42"));
+    assert_eq!(res.raw_trailers().unwrap().len(), 2);
+}
+
+/// CLI-23: an idle socket gives `'timeout'` only; the application destroys, and the
+/// request fails with `socket hang up` (CLI-21). Virtual time.
+#[tokio::test(start_paused = true)]
+async fn timeout_then_destroy() {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        read_request(&mut s, &mut buf).await;
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    });
+    let agent = keep_alive_agent();
+    let mut req = get(
+        opts(format!("http://127.0.0.1:{port}/"), &agent).timeout(Duration::from_millis(1500)),
+    )
+    .unwrap();
+    let start = tokio::time::Instant::now();
+    assert_eq!(req.next_event().await, Some(RequestEvent::Socket));
+    assert_eq!(req.next_event().await, Some(RequestEvent::Finish));
+    assert_eq!(req.next_event().await, Some(RequestEvent::Timeout));
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1500) && waited < Duration::from_millis(1600),
+        "{waited:?}"
+    );
+    req.destroy();
+    let err = req.response().await.unwrap_err();
+    assert_eq!((err.code(), err.to_string().as_str()), ("ECONNRESET", "socket hang up"));
+    assert_eq!(events(&mut req).await, [RequestEvent::Close]);
+}
+
+/// CLI-21: `abort()` during the body: `'abort'`, the body ends with `aborted`, no
+/// error on the request.
+#[tokio::test]
+async fn abort_during_body() {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        read_request(&mut s, &mut buf).await;
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhal")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    });
+    let agent = keep_alive_agent();
+    let mut req = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
+    let mut res = req.response().await.unwrap();
+    assert_eq!(res.chunk().await.unwrap().unwrap(), "hal");
+    req.abort();
+    let err = res.chunk().await.unwrap().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+    assert_eq!(err.to_string(), "aborted");
+    assert!(res.aborted() && !res.complete());
+    let evs = events(&mut req).await;
+    assert_eq!(
+        evs,
+        [
+            RequestEvent::Socket,
+            RequestEvent::Finish,
+            RequestEvent::Abort,
+            RequestEvent::Close
+        ]
+    );
+    assert_eq!(req.error(), None, "no error after abort");
+    until("the socket to be closed", || agent.total_socket_count() == 0).await;
+}
+
+/// CLI-20: a truncated body (EOF before Content-Length) is aborted.
+#[tokio::test]
+async fn truncated_body_is_aborted() {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        read_request(&mut s, &mut buf).await;
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhal")
+            .await
+            .unwrap();
+    });
+    let agent = keep_alive_agent();
+    let mut req = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
+    let mut res = req.response().await.unwrap();
+    let err = res.read_body().await.unwrap_err();
+    assert_eq!(err.to_string(), "aborted");
+    assert!(res.aborted());
+}
+
+/// CLI-20: the server closes before any response: `ECONNRESET` `socket hang up`.
+#[tokio::test]
+async fn server_closes_before_response() {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        read_request(&mut s, &mut buf).await;
+    });
+    let agent = keep_alive_agent();
+    let mut req = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
+    let err = req.response().await.unwrap_err();
+    assert_eq!(err, ClientError::HangUp);
+    assert_eq!(err.code(), "ECONNRESET");
+}
+
+/// CLI-20: a refused connection: `'socket'`, the error with Node's message,
+/// `'close'`.
+#[tokio::test]
+async fn connection_refused() {
+    let (l, port) = listener().await;
+    drop(l);
+    let agent = keep_alive_agent();
+    let mut req = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
+    let err = req.response().await.unwrap_err();
+    assert_eq!(err.code(), "ECONNREFUSED");
+    assert_eq!(err.to_string(), format!("connect ECONNREFUSED 127.0.0.1:{port}"));
+    assert_eq!(events(&mut req).await, [RequestEvent::Socket, RequestEvent::Close]);
+    assert_eq!(agent.total_socket_count(), 0);
+}
+
+/// CLI-21: `destroy()` before the response: `socket hang up`; the request's
+/// socket is closed.
+#[tokio::test]
+async fn destroy_before_response() {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        read_request(&mut s, &mut buf).await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    });
+    let agent = keep_alive_agent();
+    let mut req = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
+    assert_eq!(req.next_event().await, Some(RequestEvent::Socket));
+    req.destroy_with(ClientError::io("EMINE", "mine"));
+    let err = req.response().await.unwrap_err();
+    assert_eq!((err.code(), err.to_string().as_str()), ("EMINE", "mine"));
+    until("the socket to be closed", || agent.total_socket_count() == 0).await;
+}
+
+/// CLI-5, AGT-3: `socketPath` connects to a Unix socket; `Host` still names host
+/// and port.
+#[cfg(unix)]
+#[tokio::test]
+async fn unix_socket_path() {
+    let dir = std::env::temp_dir().join(format!("courier-client-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("s.sock");
+    let _ = std::fs::remove_file(&path);
+    let l = tokio::net::UnixListener::bind(&path).unwrap();
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let req = read_request(&mut s, &mut buf).await;
+        s.write_all(OK_HELLO).await.unwrap();
+        req
+    });
+    let agent = keep_alive_agent();
+    let o = ClientOptions::from(RequestOptions {
+        path: Some("/unix".into()),
+        ..RequestOptions::default()
+    })
+    .socket_path(path.to_str().unwrap())
+    .agent(AgentChoice::Agent(agent.clone()));
+    assert_eq!(
+        Agent::get_name(&o),
+        format!("localhost:::{}", path.to_str().unwrap())
+    );
+    let mut req = get(o).unwrap();
+    let mut res = req.response().await.unwrap();
+    assert_eq!(res.read_body().await.unwrap(), "hello");
+    assert_eq!(
+        server.await.unwrap(),
+        "GET /unix HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n"
+    );
+    let _ = std::fs::remove_file(&path);
+}
+
+/// CLI-1, CLI-3, CLI-4, CLI-6, and the connection options: Node's synchronous
+/// throws, with Node's codes and messages.
+#[tokio::test]
+async fn invalid_urls_and_options() {
+    let e = request("nope").unwrap_err();
+    assert_eq!((e.code(), e.to_string().as_str()), ("ERR_INVALID_URL", "Invalid URL"));
+    let e = request("http://exa mple.com/").unwrap_err();
+    assert_eq!(e.code(), "ERR_INVALID_URL");
+    let e = request("ftp://x/").unwrap_err();
+    assert_eq!(
+        (e.code(), e.to_string().as_str()),
+        ("ERR_INVALID_PROTOCOL", "Protocol \"ftp:\" not supported. Expected \"http:\"")
+    );
+    let e = request(ClientOptions::url("http://127.0.0.1:1/").family(5)).unwrap_err();
+    assert_eq!(
+        (e.code(), e.to_string().as_str()),
+        (
+            "ERR_INVALID_ARG_VALUE",
+            "The property 'options.family' must be one of: 0, 4, 6. Received 5"
+        )
+    );
+    let e = request(ClientOptions::url("http://127.0.0.1:1/").local_address("nope")).unwrap_err();
+    assert_eq!(
+        (e.code(), e.to_string().as_str()),
+        ("ERR_INVALID_IP_ADDRESS", "Invalid IP address: nope")
+    );
+    let e = request(ClientOptions::from(RequestOptions {
+        path: Some("/a b".into()),
+        ..RequestOptions::default()
+    }))
+    .unwrap_err();
+    assert_eq!(e.code(), "ERR_UNESCAPED_CHARACTERS");
+    let e = request(ClientOptions::url("http://127.0.0.1:1/").method("GE T")).unwrap_err();
+    assert_eq!(e.code(), "ERR_INVALID_HTTP_TOKEN");
+    let e = Agent::new(AgentOptions {
+        max_total_sockets: Some(0),
+        ..AgentOptions::default()
+    })
+    .unwrap_err();
+    assert_eq!(e.code(), "ERR_OUT_OF_RANGE");
+}
+
+/// AGT-10: a connector replaces `createConnection`.
+#[tokio::test]
+async fn connector_hook() {
+    struct Redirect {
+        port: u16,
+        calls: AtomicUsize,
+    }
+    impl Connector for Redirect {
+        fn connect(&self, target: &ConnectTarget) -> courier_rt::client::ConnectFuture {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            assert_eq!(target.host, "example.invalid");
+            let mut t = target.clone();
+            t.host = "127.0.0.1".into();
+            t.port = self.port;
+            Box::pin(async move {
+                let s = TokioConnector::connect_socket(&t).await?;
+                Ok(Box::new(s) as Box<dyn Transport>)
+            })
+        }
+    }
+    let (l, port) = listener().await;
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let req = read_request(&mut s, &mut buf).await;
+        s.write_all(OK_HELLO).await.unwrap();
+        req
+    });
+    let agent = keep_alive_agent();
+    let hook = Arc::new(Redirect {
+        port,
+        calls: AtomicUsize::new(0),
+    });
+    agent.set_connector(hook.clone());
+    let mut req = get(opts("http://example.invalid/".into(), &agent)).unwrap();
+    let mut res = req.response().await.unwrap();
+    assert_eq!(res.read_body().await.unwrap(), "hello");
+    assert_eq!(hook.calls.load(Ordering::SeqCst), 1);
+    assert!(server.await.unwrap().contains("Host: example.invalid\r\n"));
+}
+
+/// `localAddress`: the socket is bound to it before connecting (AGT-3 names it).
+#[tokio::test]
+async fn local_address_binds() {
+    let (l, port) = listener().await;
+    let server = tokio::spawn(async move {
+        let (mut s, peer) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        read_request(&mut s, &mut buf).await;
+        s.write_all(OK_HELLO).await.unwrap();
+        peer
+    });
+    let agent = keep_alive_agent();
+    let o = opts(format!("http://127.0.0.1:{port}/"), &agent).local_address("127.0.0.2");
+    let name = Agent::get_name(&o);
+    let mut req = get(o).unwrap();
+    req.response().await.unwrap().read_body().await.unwrap();
+    assert_eq!(server.await.unwrap().ip().to_string(), "127.0.0.2");
+    // AGT-3: the URL's parts are not in the options object get_name sees.
+    assert_eq!(name, "localhost::127.0.0.2");
+    until("the free socket", || {
+        agent.free_sockets() == vec![(format!("127.0.0.1:{port}:127.0.0.2"), 1)]
+    })
+    .await;
+}
+
+/// CLI-2, CLI-11: `agent: false` sends `Connection: close` and keeps nothing.
+#[tokio::test]
+async fn one_off_agent_closes() {
+    let (l, port) = listener().await;
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let req = read_request(&mut s, &mut buf).await;
+        s.write_all(OK_HELLO).await.unwrap();
+        // The client closes its end.
+        let mut c = [0u8; 16];
+        let n = s.read(&mut c).await.unwrap();
+        (req, n)
+    });
+    let mut req =
+        get(ClientOptions::url(format!("http://127.0.0.1:{port}/")).agent(AgentChoice::OneOff))
+            .unwrap();
+    let mut res = req.response().await.unwrap();
+    assert_eq!(res.read_body().await.unwrap(), "hello");
+    let (head, n) = server.await.unwrap();
+    assert!(head.contains("Connection: close\r\n"), "{head}");
+    assert_eq!(n, 0, "the client closed the connection");
+}
+
+/// AGT-8: `keepSocketAlive` returning false destroys the socket; AGT-10:
+/// `reuseSocket` is called on reuse; AGT-12: `destroy()` closes free sockets.
+#[tokio::test]
+async fn agent_hooks_and_destroy() {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        loop {
+            let (mut s, _) = l.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    read_request(&mut s, &mut buf).await;
+                    s.write_all(OK_HELLO).await.unwrap();
+                }
+            });
+        }
+    });
+    let agent = keep_alive_agent();
+    let keep = Arc::new(AtomicUsize::new(0));
+    let k = Arc::clone(&keep);
+    agent.set_keep_socket_alive(move |_| k.fetch_add(1, Ordering::SeqCst) > 0);
+    let reused = Arc::new(AtomicUsize::new(0));
+    let r = Arc::clone(&reused);
+    agent.set_reuse_socket(move |_| {
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    let url = format!("http://127.0.0.1:{port}/");
+    // First: not kept (the hook says no).
+    let mut a = get(opts(url.clone(), &agent)).unwrap();
+    a.response().await.unwrap().read_body().await.unwrap();
+    until("the refused socket to go", || agent.total_socket_count() == 0).await;
+    // Second: kept; third: reused.
+    let mut b = get(opts(url.clone(), &agent)).unwrap();
+    b.response().await.unwrap().read_body().await.unwrap();
+    until("a free socket", || agent.free_sockets().len() == 1).await;
+    let mut c = get(opts(url.clone(), &agent)).unwrap();
+    c.response().await.unwrap().read_body().await.unwrap();
+    assert!(c.reused_socket());
+    assert_eq!(reused.load(Ordering::SeqCst), 1);
+    until("a free socket", || agent.free_sockets().len() == 1).await;
+    agent.destroy();
+    assert_eq!(agent.total_socket_count(), 0);
+    assert!(agent.free_sockets().is_empty());
+}
+
+/// Against our own server: a chunked upload echoed back, two requests on one
+/// kept connection.
+#[tokio::test]
+async fn against_our_server() {
+    let server = create_server(ServerOptions::default(), |mut req, mut res| async move {
+        let body = req.read_body().await.unwrap_or_default();
+        res.set_header("X-Method", req.method()).unwrap();
+        res.end(Some(body)).await.unwrap();
+    })
+    .unwrap();
+    let addr = server.listen("127.0.0.1:0").await.unwrap();
+    let agent = keep_alive_agent();
+    for i in 0..2 {
+        let mut req = request(
+            opts(format!("http://{addr}/echo"), &agent).method("POST"),
+        )
+        .unwrap();
+        req.write("hello ").await.unwrap();
+        req.end(Some(Bytes::from(format!("world {i}")))).unwrap();
+        let mut res = req.response().await.unwrap();
+        assert_eq!(res.status_code(), 200);
+        assert_eq!(res.headers().get_str("x-method").as_deref(), Some("POST"));
+        assert!(res.headers().contains("date"));
+        assert_eq!(res.read_body().await.unwrap(), format!("hello world {i}"));
+        assert_eq!(req.reused_socket(), i == 1);
+        until("the free socket", || agent.free_sockets().len() == 1).await;
+    }
+}
+
+/// AGT-2: the global agent (keep-alive) is the default.
+#[tokio::test]
+async fn global_agent_by_default() {
+    let (l, port) = listener().await;
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let req = read_request(&mut s, &mut buf).await;
+        s.write_all(OK_HELLO).await.unwrap();
+        req
+    });
+    let mut req = get(format!("http://127.0.0.1:{port}/g")).unwrap();
+    req.response().await.unwrap().read_body().await.unwrap();
+    assert!(server.await.unwrap().contains("Connection: keep-alive\r\n"));
+    assert_eq!(
+        courier_rt_tokio::global_agent().options(),
+        AgentOptions::global()
+    );
+}
