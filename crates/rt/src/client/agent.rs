@@ -388,9 +388,12 @@ impl Agent {
                     }
                     match conn.start(now, &waiting.req, reused, timeout) {
                         Started::Yes => {}
-                        Started::RequestGone => {
+                        Started::RequestGone { bound } => {
+                            // Node destroys the socket of a request destroyed while
+                            // it connected; one handed over from the queue stays.
                             let mut st = self.state();
-                            st.pool.release(sock, now, Reusable::YES);
+                            let r = if bound { Reusable::No } else { Reusable::YES };
+                            st.pool.release(sock, now, r);
                         }
                         Started::ConnectionGone => {
                             // Closed under us: forget it and queue the request again.

@@ -275,8 +275,13 @@ impl Drop for Locked<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Started {
     Yes,
-    /// The request ended before it got here (destroyed, aborted).
-    RequestGone,
+    /// The request ended before it got here (destroyed, aborted). `bound`: it was
+    /// bound to this connection while it connected (Node's `'socket'`), so the
+    /// socket goes with it.
+    RequestGone {
+        /// The connection was opened for the request.
+        bound: bool,
+    },
     /// The connection cannot take it (closed meanwhile).
     ConnectionGone,
 }
@@ -354,7 +359,9 @@ impl ClientConnection {
         }
         let mut st = req.lock();
         let Some(preq) = st.pending.take() else {
-            return Started::RequestGone;
+            return Started::RequestGone {
+                bound: st.socket_emitted,
+            };
         };
         let join = preq.join_duplicate_headers().unwrap_or(false);
         let opts = preq.socket_options();
