@@ -961,3 +961,135 @@ async fn global_agent_by_default() {
         AgentOptions::global()
     );
 }
+
+/// CLI-21, AGT-5: `abort()` on a request waiting in the agent's queue: it leaves
+/// the queue; Node's order before a socket is `'close'`, then `'abort'`.
+#[tokio::test]
+async fn abort_while_queued() {
+    let (l, port) = listener().await;
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let mut paths = Vec::new();
+        for _ in 0..2 {
+            let req = read_request(&mut s, &mut buf).await;
+            paths.push(req.split(' ').nth(1).unwrap().to_owned());
+            s.write_all(OK_HELLO).await.unwrap();
+        }
+        paths
+    });
+    let agent = Agent::new(AgentOptions {
+        keep_alive: true,
+        max_sockets: Some(1),
+        ..AgentOptions::default()
+    })
+    .unwrap();
+    let url = |p: &str| opts(format!("http://127.0.0.1:{port}/{p}"), &agent);
+    let mut a = get(url("a")).unwrap();
+    let mut b = get(url("b")).unwrap();
+    let mut c = get(url("c")).unwrap();
+    assert_eq!(agent.requests(), vec![(format!("127.0.0.1:{port}:"), 2)]);
+    b.abort();
+    assert_eq!(agent.requests(), vec![(format!("127.0.0.1:{port}:"), 1)]);
+    assert_eq!(events(&mut b).await, [RequestEvent::Close, RequestEvent::Abort]);
+    assert!(b.response().await.is_err());
+    a.response().await.unwrap().read_body().await.unwrap();
+    c.response().await.unwrap().read_body().await.unwrap();
+    assert_eq!(server.await.unwrap(), ["/a", "/c"]);
+}
+
+/// Request back-pressure: `write` waits while the socket does not take the bytes,
+/// and nothing written is lost.
+#[tokio::test]
+async fn request_write_back_pressure() {
+    const PIECE: usize = 64 * 1024;
+    let (l, port) = listener().await;
+    let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        go_rx.await.unwrap();
+        // Read to the chunked body's end, looking only at the tail.
+        let mut total = 0usize;
+        let mut tail = Vec::new();
+        let mut chunk = vec![0u8; 256 * 1024];
+        while !tail.ends_with(b"\r\n0\r\n\r\n") {
+            let n = s.read(&mut chunk).await.unwrap();
+            assert!(n > 0);
+            total += n;
+            tail.extend_from_slice(&chunk[..n]);
+            let keep = tail.len().saturating_sub(16);
+            tail.drain(..keep);
+        }
+        s.write_all(OK_HELLO).await.unwrap();
+        total
+    });
+    let agent = keep_alive_agent();
+    let mut req =
+        request(opts(format!("http://127.0.0.1:{port}/"), &agent).method("POST")).unwrap();
+    let piece = Bytes::from(vec![b'x'; PIECE]);
+    let mut sent = 0usize;
+    loop {
+        match tokio::time::timeout(Duration::from_millis(200), req.write(piece.clone())).await {
+            Ok(r) => {
+                r.unwrap();
+                sent += PIECE;
+                assert!(sent < 256 * 1024 * 1024, "write never waited");
+            }
+            Err(_) => {
+                // The piece was queued before the wait began.
+                sent += PIECE;
+                break;
+            }
+        }
+    }
+    go_tx.send(()).unwrap();
+    req.drained().await;
+    req.end(None).unwrap();
+    let res = req.response().await.unwrap();
+    assert_eq!(res.status_code(), 200);
+    let total = server.await.unwrap();
+    assert!(total > sent, "every body byte arrived ({total} > {sent})");
+}
+
+/// AGT-8, AGT-9: a free socket expires after the agent's timeout, shortened by the
+/// server's `Keep-Alive: timeout=N` hint (N s − 1 s). Virtual time.
+#[tokio::test(start_paused = true)]
+async fn free_socket_expiry_and_hint() {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        loop {
+            let (mut s, _) = l.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                read_request(&mut s, &mut buf).await;
+                s.write_all(
+                    b"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=3\r\nContent-Length: 0\r\n\r\n",
+                )
+                .await
+                .unwrap();
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            });
+        }
+    });
+    let agent = Agent::new(AgentOptions {
+        keep_alive: true,
+        timeout: Some(Duration::from_secs(5)),
+        ..AgentOptions::default()
+    })
+    .unwrap();
+    let mut req = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
+    req.response().await.unwrap().read_body().await.unwrap();
+    let freed = loop {
+        if agent.free_sockets().len() == 1 {
+            break tokio::time::Instant::now();
+        }
+        tokio::task::yield_now().await;
+    };
+    tokio::time::sleep_until(freed + Duration::from_millis(1990)).await;
+    assert_eq!(agent.total_socket_count(), 1, "still kept before 2 s");
+    tokio::time::sleep_until(freed + Duration::from_millis(2010)).await;
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(agent.total_socket_count(), 0, "expired after 3 s - 1 s");
+}

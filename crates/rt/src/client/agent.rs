@@ -289,34 +289,46 @@ impl Agent {
         notes: Vec<Note>,
         now: Instant,
     ) {
-        {
-            let mut st = self.state();
-            st.pool.handle_timeout(now);
-            for note in notes {
-                match note {
-                    Note::Release(mut r) => {
-                        if matches!(r, Reusable::Yes { .. }) && st.pool.options().keep_alive {
-                            if let Some(hook) = st.keep_socket_alive.clone() {
-                                let info = Self::info(&st, sock);
-                                if !hook(&info) {
-                                    r = Reusable::No;
-                                }
+        self.state().pool.handle_timeout(now);
+        for note in notes {
+            match note {
+                Note::Release(mut r) => {
+                    // keepSocketAlive (AGT-8) is asked only about a socket that would
+                    // join the free list: no request of its pool waits for it. The
+                    // hook runs with no lock held.
+                    let ask = {
+                        let st = self.state();
+                        let key = st.pool.socket_key(sock).cloned();
+                        let waits = st.pool.requests().iter().any(|(k, _)| Some(k) == key.as_ref());
+                        match (&r, st.keep_socket_alive.clone()) {
+                            (Reusable::Yes { .. }, Some(hook))
+                                if st.pool.options().keep_alive && !waits =>
+                            {
+                                Some((hook, Self::info(&st, sock)))
                             }
+                            _ => None,
                         }
-                        st.pool.release(sock, now, r);
+                    };
+                    if let Some((hook, info)) = ask {
+                        if !hook(&info) {
+                            r = Reusable::No;
+                        }
                     }
-                    Note::Detach => {
-                        st.pool.detach(sock);
+                    self.state().pool.release(sock, now, r);
+                }
+                Note::Detach => {
+                    let mut st = self.state();
+                    st.pool.detach(sock);
+                    st.conns.remove(&sock);
+                }
+                Note::Poisoned => {
+                    self.state().pool.poisoned(sock);
+                }
+                Note::Closed => {
+                    let mut st = self.state();
+                    st.pool.closed(sock);
+                    if st.conns.get(&sock).is_some_and(|c| c.same(conn)) {
                         st.conns.remove(&sock);
-                    }
-                    Note::Poisoned => {
-                        st.pool.poisoned(sock);
-                    }
-                    Note::Closed => {
-                        st.pool.closed(sock);
-                        if st.conns.get(&sock).is_some_and(|c| c.same(conn)) {
-                            st.conns.remove(&sock);
-                        }
                     }
                 }
             }

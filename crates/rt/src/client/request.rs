@@ -118,9 +118,10 @@ impl ReqShared {
 }
 
 impl ReqState {
-    /// Queues an event for `next_event`.
+    /// Queues an event for `next_event`. Nothing follows `'close'`, except the
+    /// `'abort'` of a request aborted before it had a socket (CLI-21).
     pub(crate) fn push(&mut self, ev: RequestEvent) {
-        if self.closed {
+        if self.closed && ev != RequestEvent::Abort {
             return;
         }
         if matches!(ev, RequestEvent::Close) {
@@ -407,10 +408,16 @@ impl ClientRequest {
             if st.pending.is_none() {
                 return false;
             }
-            if abort {
+            // Node's order (CLI-21): bound to a socket (even a connecting one),
+            // 'abort' then 'close'; before any socket, 'close' then 'abort'.
+            let bound = st.socket_emitted;
+            if abort && bound {
                 st.push(RequestEvent::Abort);
             }
             st.end_pending(err);
+            if abort && !bound {
+                st.push(RequestEvent::Abort);
+            }
             true
         });
         if cancelled {
