@@ -12,11 +12,11 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::{Buf, BytesMut};
-use courier_rt::client::{
-    ClientConnection, ClientError, ClientOptions, ClientOptionsError, ClientRequest,
-    ClientRuntime, ConnectFuture, ConnectTarget, ConnectTask, Connector, Transport,
-};
 use courier_proto::client::Close;
+use courier_rt::client::{
+    ClientConnection, ClientError, ClientOptions, ClientOptionsError, ClientRequest, ClientRuntime,
+    ConnectFuture, ConnectTarget, ConnectTask, Connector, Transport,
+};
 use tokio::io::AsyncWrite;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Sleep;
@@ -74,9 +74,7 @@ impl ClientRuntime for TokioRuntime {
 
     fn open(&self, task: ConnectTask) {
         tokio::spawn(async move {
-            let connector = task
-                .connector()
-                .unwrap_or_else(|| Arc::new(TokioConnector));
+            let connector = task.connector().unwrap_or_else(|| Arc::new(TokioConnector));
             let target = task.target().clone();
             match connector.connect(&target).await {
                 Ok(io) => {
@@ -257,7 +255,10 @@ impl TokioConnector {
             }
             #[cfg(not(unix))]
             {
-                return Err(ClientError::io("ENOTSUP", &format!("connect ENOTSUP {path}")));
+                return Err(ClientError::io(
+                    "ENOTSUP",
+                    &format!("connect ENOTSUP {path}"),
+                ));
             }
         }
         let host = target.host.as_str();
@@ -308,7 +309,10 @@ impl TokioConnector {
         Err(last.unwrap_or(ClientError::HangUp))
     }
 
-    async fn connect_addr(addr: SocketAddr, target: &ConnectTarget) -> Result<TcpStream, ClientError> {
+    async fn connect_addr(
+        addr: SocketAddr,
+        target: &ConnectTarget,
+    ) -> Result<TcpStream, ClientError> {
         let detail = addr.to_string();
         let err = |e: io::Error| sys_error("connect", &e, &detail);
         let sock = if addr.is_ipv4() {

@@ -28,15 +28,15 @@ pub mod client;
 mod drive;
 mod server;
 
-pub use courier_rt::{
-    ConfigError, DateCache, HeaderValue, IncomingMessage, OutgoingError, ReqId, ServerOptions,
-    ServerResponse,
-};
 pub use client::{TokioConnector, TokioRuntime, TokioSocket, get, request};
 pub use courier_rt::client::{
     Agent, AgentChoice, AgentOptions, AgentOptionsError, ClientError, ClientOptions,
     ClientOptionsError, ClientRequest, ClientResponse, ConnectTarget, Connector, PoolOptions,
     RequestEvent, RequestHeaders, RequestOptions, Scheduling, SocketInfo, Transport, Upgraded,
     global_agent,
+};
+pub use courier_rt::{
+    ConfigError, DateCache, HeaderValue, IncomingMessage, OutgoingError, ReqId, ServerOptions,
+    ServerResponse,
 };
 pub use server::{DEFAULT_BACKLOG, ListenAddr, Server, create_server};

@@ -51,7 +51,11 @@ async fn read_request<S: AsyncRead + Unpin>(s: &mut S, buf: &mut Vec<u8>) -> Str
         }
         let mut chunk = [0u8; 4096];
         let n = s.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "EOF before a whole request: {:?}", String::from_utf8_lossy(buf));
+        assert!(
+            n > 0,
+            "EOF before a whole request: {:?}",
+            String::from_utf8_lossy(buf)
+        );
         buf.extend_from_slice(&chunk[..n]);
     }
 }
@@ -138,7 +142,11 @@ async fn get_url_exact_bytes_and_events() {
     assert!(res.complete() && !res.aborted());
     assert_eq!(
         events(&mut req).await,
-        [RequestEvent::Socket, RequestEvent::Finish, RequestEvent::Close]
+        [
+            RequestEvent::Socket,
+            RequestEvent::Finish,
+            RequestEvent::Close
+        ]
     );
     assert!(!req.reused_socket());
 }
@@ -155,8 +163,8 @@ async fn post_with_content_length() {
         req
     });
     let agent = keep_alive_agent();
-    let mut req = request(opts(format!("http://127.0.0.1:{port}/up"), &agent).method("post"))
-        .unwrap();
+    let mut req =
+        request(opts(format!("http://127.0.0.1:{port}/up"), &agent).method("post")).unwrap();
     req.set_header("Content-Type", "text/plain").unwrap();
     assert!(req.get_header("content-type").is_some());
     req.end(Some(Bytes::from_static(b"abc"))).unwrap();
@@ -188,8 +196,7 @@ async fn post_chunked_upload() {
         req
     });
     let agent = keep_alive_agent();
-    let mut req =
-        request(opts(format!("http://127.0.0.1:{port}/"), &agent).method("PUT")).unwrap();
+    let mut req = request(opts(format!("http://127.0.0.1:{port}/"), &agent).method("PUT")).unwrap();
     req.write("ab").await.unwrap();
     req.write(Bytes::from_static(b"cd")).await.unwrap();
     req.end(None).unwrap();
@@ -230,7 +237,10 @@ async fn response_body_back_pressure() {
     // Nothing read for a while: the server is held back.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let held = written.load(Ordering::SeqCst);
-    assert!(held < TOTAL, "the server wrote everything ({held}) to an unread body");
+    assert!(
+        held < TOTAL,
+        "the server wrote everything ({held}) to an unread body"
+    );
     let mut got = 0usize;
     let mut first = true;
     while let Some(piece) = res.chunk().await {
@@ -349,7 +359,10 @@ async fn pooled_socket_closed_by_server_is_not_reused() {
     let name = format!("127.0.0.1:{port}:");
     let mut first = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
     first.response().await.unwrap().read_body().await.unwrap();
-    until("the free socket", || agent.free_sockets() == vec![(name.clone(), 1)]).await;
+    until("the free socket", || {
+        agent.free_sockets() == vec![(name.clone(), 1)]
+    })
+    .await;
     until("the closed socket to leave the pool", || {
         agent.free_sockets().is_empty() && agent.total_socket_count() == 0
     })
@@ -372,13 +385,18 @@ async fn poisoned_idle_socket_leaves_the_pool() {
         read_request(&mut s, &mut buf).await;
         s.write_all(OK_HELLO).await.unwrap();
         tokio::time::sleep(Duration::from_millis(30)).await;
-        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await.unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_secs(5)).await;
     });
     let agent = keep_alive_agent();
     let mut first = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
     first.response().await.unwrap().read_body().await.unwrap();
-    until("the poisoned socket to go", || agent.total_socket_count() == 0).await;
+    until("the poisoned socket to go", || {
+        agent.total_socket_count() == 0
+    })
+    .await;
 }
 
 /// CLI-13, CLI-15, CLI-19: `Expect: 100-continue` sends the head alone; the
@@ -498,7 +516,10 @@ async fn upgrade_gives_the_stream_and_head() {
     let mut back = [0u8; 4];
     up.read_exact(&mut back).await.unwrap();
     assert_eq!(&back, b"ping");
-    until("the agent to forget the socket", || agent.total_socket_count() == 0).await;
+    until("the agent to forget the socket", || {
+        agent.total_socket_count() == 0
+    })
+    .await;
 }
 
 /// CLI-16: any response to CONNECT hands the socket over.
@@ -531,7 +552,9 @@ async fn connect_tunnel() {
     assert_eq!(up.head(), "tunnel");
     assert_eq!(
         server.await.unwrap(),
-        format!("CONNECT example.com:443 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: keep-alive\r\n\r\n")
+        format!(
+            "CONNECT example.com:443 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: keep-alive\r\n\r\n"
+        )
     );
 }
 
@@ -554,7 +577,10 @@ async fn response_trailers() {
     let mut req = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
     let mut res = req.response().await.unwrap();
     assert_eq!(res.read_body().await.unwrap(), "abc");
-    assert_eq!(res.trailers().unwrap().get_str("x-sum").as_deref(), Some("42"));
+    assert_eq!(
+        res.trailers().unwrap().get_str("x-sum").as_deref(),
+        Some("42")
+    );
     assert_eq!(res.raw_trailers().unwrap().len(), 2);
 }
 
@@ -570,10 +596,9 @@ async fn timeout_then_destroy() {
         tokio::time::sleep(Duration::from_secs(3600)).await;
     });
     let agent = keep_alive_agent();
-    let mut req = get(
-        opts(format!("http://127.0.0.1:{port}/"), &agent).timeout(Duration::from_millis(1500)),
-    )
-    .unwrap();
+    let mut req =
+        get(opts(format!("http://127.0.0.1:{port}/"), &agent).timeout(Duration::from_millis(1500)))
+            .unwrap();
     let start = tokio::time::Instant::now();
     assert_eq!(req.next_event().await, Some(RequestEvent::Socket));
     assert_eq!(req.next_event().await, Some(RequestEvent::Finish));
@@ -585,7 +610,10 @@ async fn timeout_then_destroy() {
     );
     req.destroy();
     let err = req.response().await.unwrap_err();
-    assert_eq!((err.code(), err.to_string().as_str()), ("ECONNRESET", "socket hang up"));
+    assert_eq!(
+        (err.code(), err.to_string().as_str()),
+        ("ECONNRESET", "socket hang up")
+    );
     assert_eq!(events(&mut req).await, [RequestEvent::Close]);
 }
 
@@ -623,7 +651,10 @@ async fn abort_during_body() {
         ]
     );
     assert_eq!(req.error(), None, "no error after abort");
-    until("the socket to be closed", || agent.total_socket_count() == 0).await;
+    until("the socket to be closed", || {
+        agent.total_socket_count() == 0
+    })
+    .await;
 }
 
 /// CLI-20: a truncated body (EOF before Content-Length) is aborted.
@@ -672,8 +703,14 @@ async fn connection_refused() {
     let mut req = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
     let err = req.response().await.unwrap_err();
     assert_eq!(err.code(), "ECONNREFUSED");
-    assert_eq!(err.to_string(), format!("connect ECONNREFUSED 127.0.0.1:{port}"));
-    assert_eq!(events(&mut req).await, [RequestEvent::Socket, RequestEvent::Close]);
+    assert_eq!(
+        err.to_string(),
+        format!("connect ECONNREFUSED 127.0.0.1:{port}")
+    );
+    assert_eq!(
+        events(&mut req).await,
+        [RequestEvent::Socket, RequestEvent::Close]
+    );
     assert_eq!(agent.total_socket_count(), 0);
 }
 
@@ -694,7 +731,10 @@ async fn destroy_before_response() {
     req.destroy_with(ClientError::io("EMINE", "mine"));
     let err = req.response().await.unwrap_err();
     assert_eq!((err.code(), err.to_string().as_str()), ("EMINE", "mine"));
-    until("the socket to be closed", || agent.total_socket_count() == 0).await;
+    until("the socket to be closed", || {
+        agent.total_socket_count() == 0
+    })
+    .await;
 }
 
 /// CLI-5, AGT-3: `socketPath` connects to a Unix socket; `Host` still names host
@@ -740,13 +780,19 @@ async fn unix_socket_path() {
 #[tokio::test]
 async fn invalid_urls_and_options() {
     let e = request("nope").unwrap_err();
-    assert_eq!((e.code(), e.to_string().as_str()), ("ERR_INVALID_URL", "Invalid URL"));
+    assert_eq!(
+        (e.code(), e.to_string().as_str()),
+        ("ERR_INVALID_URL", "Invalid URL")
+    );
     let e = request("http://exa mple.com/").unwrap_err();
     assert_eq!(e.code(), "ERR_INVALID_URL");
     let e = request("ftp://x/").unwrap_err();
     assert_eq!(
         (e.code(), e.to_string().as_str()),
-        ("ERR_INVALID_PROTOCOL", "Protocol \"ftp:\" not supported. Expected \"http:\"")
+        (
+            "ERR_INVALID_PROTOCOL",
+            "Protocol \"ftp:\" not supported. Expected \"http:\""
+        )
     );
     let e = request(ClientOptions::url("http://127.0.0.1:1/").family(5)).unwrap_err();
     assert_eq!(
@@ -898,7 +944,10 @@ async fn agent_hooks_and_destroy() {
     // First: not kept (the hook says no).
     let mut a = get(opts(url.clone(), &agent)).unwrap();
     a.response().await.unwrap().read_body().await.unwrap();
-    until("the refused socket to go", || agent.total_socket_count() == 0).await;
+    until("the refused socket to go", || {
+        agent.total_socket_count() == 0
+    })
+    .await;
     // Second: kept; third: reused.
     let mut b = get(opts(url.clone(), &agent)).unwrap();
     b.response().await.unwrap().read_body().await.unwrap();
@@ -926,10 +975,7 @@ async fn against_our_server() {
     let addr = server.listen("127.0.0.1:0").await.unwrap();
     let agent = keep_alive_agent();
     for i in 0..2 {
-        let mut req = request(
-            opts(format!("http://{addr}/echo"), &agent).method("POST"),
-        )
-        .unwrap();
+        let mut req = request(opts(format!("http://{addr}/echo"), &agent).method("POST")).unwrap();
         req.write("hello ").await.unwrap();
         req.end(Some(Bytes::from(format!("world {i}")))).unwrap();
         let mut res = req.response().await.unwrap();
@@ -991,7 +1037,10 @@ async fn abort_while_queued() {
     assert_eq!(agent.requests(), vec![(format!("127.0.0.1:{port}:"), 2)]);
     b.abort();
     assert_eq!(agent.requests(), vec![(format!("127.0.0.1:{port}:"), 1)]);
-    assert_eq!(events(&mut b).await, [RequestEvent::Close, RequestEvent::Abort]);
+    assert_eq!(
+        events(&mut b).await,
+        [RequestEvent::Close, RequestEvent::Abort]
+    );
     assert!(b.response().await.is_err());
     a.response().await.unwrap().read_body().await.unwrap();
     c.response().await.unwrap().read_body().await.unwrap();

@@ -62,9 +62,7 @@ pub fn channel(high_water: usize) -> (BodySender, BodyReceiver) {
         writer: None,
     }));
     (
-        BodySender {
-            q: Arc::clone(&q),
-        },
+        BodySender { q: Arc::clone(&q) },
         BodyReceiver {
             q,
             done: false,
@@ -346,7 +344,11 @@ mod tests {
         tx.push(Bytes::from_static(b"de"));
         assert!(tx.poll_full(&waker));
         assert!(matches!(rx.poll_chunk(&mut cx), Poll::Ready(Some(Ok(b))) if b == "abc"));
-        assert_eq!(count.0.load(Ordering::SeqCst), 1, "the producer is woken below the mark");
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            1,
+            "the producer is woken below the mark"
+        );
         assert!(!tx.is_full());
         tx.end(Headers::new());
         assert!(matches!(rx.poll_chunk(&mut cx), Poll::Ready(Some(Ok(b))) if b == "de"));

@@ -85,7 +85,9 @@ static GLOBAL: OnceLock<Agent> = OnceLock::new();
 
 /// `http.globalAgent` (AGT-2): keep-alive, `scheduling: 'lifo'`, `timeout: 5000`.
 pub fn global_agent() -> Agent {
-    GLOBAL.get_or_init(|| Agent::from_pool(Pool::global())).clone()
+    GLOBAL
+        .get_or_init(|| Agent::from_pool(Pool::global()))
+        .clone()
 }
 
 impl Agent {
@@ -197,7 +199,10 @@ impl Agent {
 
     /// Overrides `keepSocketAlive` (AGT-8): returning false destroys a socket that
     /// would have joined the free list.
-    pub fn set_keep_socket_alive(&self, hook: impl Fn(&SocketInfo) -> bool + Send + Sync + 'static) {
+    pub fn set_keep_socket_alive(
+        &self,
+        hook: impl Fn(&SocketInfo) -> bool + Send + Sync + 'static,
+    ) {
         self.state().keep_socket_alive = Some(Arc::new(hook));
     }
 
@@ -299,7 +304,11 @@ impl Agent {
                     let ask = {
                         let st = self.state();
                         let key = st.pool.socket_key(sock).cloned();
-                        let waits = st.pool.requests().iter().any(|(k, _)| Some(k) == key.as_ref());
+                        let waits = st
+                            .pool
+                            .requests()
+                            .iter()
+                            .any(|(k, _)| Some(k) == key.as_ref());
                         match (&r, st.keep_socket_alive.clone()) {
                             (Reusable::Yes { .. }, Some(hook))
                                 if st.pool.options().keep_alive && !waits =>

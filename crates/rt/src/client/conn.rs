@@ -83,10 +83,7 @@ impl Core {
     }
 
     /// Runs `f` on the current request's state (if it is `id`, or any when `None`).
-    fn with_current<R>(
-        &mut self,
-        f: impl FnOnce(&mut super::request::ReqState) -> R,
-    ) -> Option<R> {
+    fn with_current<R>(&mut self, f: impl FnOnce(&mut super::request::ReqState) -> R) -> Option<R> {
         let cur = self.current.as_ref()?;
         let mut st = cur.req.lock();
         let r = f(&mut st);

@@ -58,8 +58,11 @@ pub use courier_proto::outgoing::{RequestHeaders, RequestOptions};
 pub trait Transport: Send + Unpin + 'static {
     /// Reads into the spare capacity of `buf` (appending); `Ready(Ok(0))` is the end
     /// of input.
-    fn poll_read_buf(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut)
-    -> Poll<io::Result<usize>>;
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>>;
 
     /// Writes some of `bufs`, in order.
     fn poll_write_vectored(

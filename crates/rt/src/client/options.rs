@@ -170,14 +170,15 @@ impl ClientOptions {
                 return Err(ClientOptionsError::InvalidFamily { received: f });
             }
         }
-        let local_address = match self.local_address.as_deref().filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(s.parse::<IpAddr>().map_err(|_| {
-                ClientOptionsError::InvalidLocalAddress {
-                    received: s.to_owned(),
-                }
-            })?),
-        };
+        let local_address =
+            match self.local_address.as_deref().filter(|s| !s.is_empty()) {
+                None => None,
+                Some(s) => Some(s.parse::<IpAddr>().map_err(|_| {
+                    ClientOptionsError::InvalidLocalAddress {
+                        received: s.to_owned(),
+                    }
+                })?),
+            };
         let socket_path = self.socket_path.clone().filter(|s| !s.is_empty());
         let family = self.family.filter(|&f| f != 0);
         let name = NameOptions {

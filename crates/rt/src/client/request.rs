@@ -355,9 +355,7 @@ impl ClientRequest {
                 Place::Running(conn) => conn
                     .with_request(self.id(), |req| req.end(chunk))
                     .unwrap_or(Ok(())),
-                Place::Pending => self
-                    .with_req(|req| req.end(chunk))
-                    .unwrap_or(Ok(())),
+                Place::Pending => self.with_req(|req| req.end(chunk)).unwrap_or(Ok(())),
                 Place::Done => Ok(()),
             },
         };
