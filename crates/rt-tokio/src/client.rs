@@ -73,7 +73,11 @@ impl ClientRuntime for TokioRuntime {
     }
 
     fn open(&self, task: ConnectTask) {
-        tokio::spawn(async move {
+        // Outside a runtime (one shutting down) the task is dropped, which fails it.
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        handle.spawn(async move {
             let connector = task.connector().unwrap_or_else(|| Arc::new(TokioConnector));
             let target = task.target().clone();
             match connector.connect(&target).await {

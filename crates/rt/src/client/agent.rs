@@ -369,6 +369,7 @@ impl Agent {
                                 ticket,
                                 target: w.target.clone(),
                                 connector: st.connector.clone(),
+                                reported: false,
                             },
                             Arc::clone(&w.req),
                         )
@@ -448,11 +449,15 @@ impl Agent {
 
 /// One connection to open for an agent (the pool's `Connect` action): the adapter
 /// connects, then reports [`Self::connected`] or [`Self::failed`].
+///
+/// A task dropped without a report (its runtime shut down) counts as failed with
+/// `ECONNABORTED`, so that its request never waits forever.
 pub struct ConnectTask {
     agent: Agent,
     ticket: Ticket,
     target: ConnectTarget,
     connector: Option<Arc<dyn Connector>>,
+    reported: bool,
 }
 
 impl core::fmt::Debug for ConnectTask {
@@ -477,7 +482,8 @@ impl ConnectTask {
     /// The socket is up at `now`: the connection to drive, with its request
     /// started on it; `None` when the agent gave up the attempt (`agent.destroy()`),
     /// and the socket is then to be dropped.
-    pub fn connected(self, now: Instant) -> Option<ClientConnection> {
+    pub fn connected(mut self, now: Instant) -> Option<ClientConnection> {
+        self.reported = true;
         let conn = {
             let mut st = self.agent.state();
             let sock = st.next_sock;
@@ -495,7 +501,12 @@ impl ConnectTask {
 
     /// The connection failed with `err` (Node's `connect ECONNREFUSED …`): the
     /// request it was opened for fails (CLI-20).
-    pub fn failed(self, err: ClientError) {
+    pub fn failed(mut self, err: ClientError) {
+        self.report_failure(err);
+    }
+
+    fn report_failure(&mut self, err: ClientError) {
+        self.reported = true;
         let now = {
             let st = self.agent.state();
             st.runtime.as_ref().map_or_else(Instant::now, |r| r.now())
@@ -510,6 +521,14 @@ impl ConnectTask {
             w.req.update(|s| s.end_pending(Some(err)));
         }
         self.agent.run();
+    }
+}
+
+impl Drop for ConnectTask {
+    fn drop(&mut self) {
+        if !self.reported {
+            self.report_failure(ClientError::io("ECONNABORTED", "connect ECONNABORTED"));
+        }
     }
 }
 
