@@ -763,7 +763,7 @@ async fn unix_socket_path() {
     .agent(AgentChoice::Agent(agent.clone()));
     assert_eq!(
         Agent::get_name(&o),
-        format!("localhost:::{}", path.to_str().unwrap())
+        format!("localhost:80::{}", path.to_str().unwrap())
     );
     let mut req = get(o).unwrap();
     let mut res = req.response().await.unwrap();
@@ -882,8 +882,7 @@ async fn local_address_binds() {
     req.response().await.unwrap().read_body().await.unwrap();
     let (peer, _kept) = server.await.unwrap();
     assert_eq!(peer.ip().to_string(), "127.0.0.2");
-    // AGT-3: the URL's parts are not in the options object get_name sees.
-    assert_eq!(name, "localhost::127.0.0.2");
+    assert_eq!(name, format!("127.0.0.1:{port}:127.0.0.2"));
     until("the free socket", || {
         agent.free_sockets() == vec![(format!("127.0.0.1:{port}:127.0.0.2"), 1)]
     })

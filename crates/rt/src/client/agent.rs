@@ -173,14 +173,30 @@ impl Agent {
         self.state().pool.total_socket_count()
     }
 
-    /// `agent.getName(options)` (AGT-3).
+    /// The pool name requests with `options` go under: Node's `agent.getName` of the
+    /// options `addRequest` sees (AGT-3), that is with the URL merged in (CLI-1) and
+    /// host and port resolved (`hostname || host || 'localhost'`, `port ||
+    /// defaultPort || 80`, CLI-5). A URL that does not parse is left out.
+    ///
+    /// ```
+    /// use courier_rt::client::{Agent, ClientOptions};
+    /// assert_eq!(Agent::get_name(&"http://h:8/x".into()), "h:8:");
+    /// assert_eq!(Agent::get_name(&ClientOptions::default().socket_path("/s")), "localhost:80::/s");
+    /// ```
     pub fn get_name(options: &ClientOptions) -> String {
-        let r = &options.request;
+        let r = options.merged_request();
         let given = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
-        let host = given(&r.hostname).or_else(|| given(&r.host));
+        let host = given(&r.hostname)
+            .or_else(|| given(&r.host))
+            .unwrap_or_else(|| "localhost".to_owned());
+        let port = r
+            .port
+            .filter(|&p| p != 0)
+            .or(r.default_port.filter(|&p| p != 0))
+            .unwrap_or(80);
         NameOptions {
-            host: host.as_deref(),
-            port: r.port,
+            host: Some(&host),
+            port: Some(port),
             local_address: options.local_address.as_deref(),
             family: options.family,
             socket_path: options.socket_path.as_deref(),

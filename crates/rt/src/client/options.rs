@@ -133,6 +133,24 @@ impl ClientOptions {
         self
     }
 
+    /// The request options with the URL merged in, ignoring a URL that does not
+    /// parse (for naming only).
+    pub(crate) fn merged_request(&self) -> RequestOptions {
+        let parts = match &self.url {
+            None => None,
+            Some(UrlArg::Text(s)) => parse_url(s).ok(),
+            Some(UrlArg::Parsed(u)) => Some(url_parts(u)),
+        };
+        match parts {
+            Some(p) => self
+                .request
+                .clone()
+                .with_url(&p)
+                .unwrap_or_else(|_| self.request.clone()),
+            None => self.request.clone(),
+        }
+    }
+
     /// The agent these options resolve to (a one-off agent is made here).
     pub(crate) fn resolve_agent(&self) -> Agent {
         match &self.agent {
