@@ -22,6 +22,20 @@
 //!     Ok(())
 //! }
 //! ```
+//!
+//! The client ([`request`], [`get`], [`Agent`]) is Node's `http.request`:
+//!
+//! ```no_run
+//! use courier_rt_tokio::get;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut req = get("http://127.0.0.1:8080/")?;
+//! let mut res = req.response().await?;
+//! println!("{} {:?}", res.status_code(), res.read_body().await?);
+//! assert!(!req.reused_socket());
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod client;

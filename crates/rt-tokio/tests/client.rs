@@ -1141,3 +1141,95 @@ async fn free_socket_expiry_and_hint() {
     }
     assert_eq!(agent.total_socket_count(), 0, "expired after 3 s - 1 s");
 }
+
+/// CLI-13: `flushHeaders()` sends the head at once (chunked for a POST whose length
+/// is unknown); the body follows later.
+#[tokio::test]
+async fn flush_headers_sends_the_head() {
+    let (l, port) = listener().await;
+    let (head_tx, head_rx) = tokio::sync::oneshot::channel::<String>();
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let head = read_head(&mut s, &mut buf).await;
+        head_tx.send(head).unwrap();
+        while find(&buf, b"0\r\n\r\n").is_none() {
+            let mut c = [0u8; 256];
+            let n = s.read(&mut c).await.unwrap();
+            assert!(n > 0);
+            buf.extend_from_slice(&c[..n]);
+        }
+        s.write_all(OK_HELLO).await.unwrap();
+        String::from_utf8(buf).unwrap()
+    });
+    let agent = keep_alive_agent();
+    let mut req =
+        request(opts(format!("http://127.0.0.1:{port}/f"), &agent).method("POST")).unwrap();
+    req.set_no_delay(true);
+    req.set_socket_keep_alive(true, Duration::from_secs(1));
+    req.flush_headers().unwrap();
+    assert!(req.headers_sent());
+    let head = head_rx.await.unwrap();
+    assert_eq!(
+        head,
+        format!(
+            "POST /f HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: keep-alive\r\n\
+             Transfer-Encoding: chunked\r\n\r\n"
+        )
+    );
+    req.end(Some(Bytes::from_static(b"late"))).unwrap();
+    assert_eq!(req.response().await.unwrap().status_code(), 200);
+    assert_eq!(server.await.unwrap(), "4\r\nlate\r\n0\r\n\r\n");
+}
+
+/// CLI-27, MSG-4: the request's `joinDuplicateHeaders` and `maxHeaderSize` apply to
+/// its response; CLI-20: a response that does not parse fails the request with the
+/// parser's code.
+#[tokio::test]
+async fn response_parsing_options_and_errors() {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        let replies: [&[u8]; 3] = [
+            b"HTTP/1.1 200 OK\r\nLocation: /a\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nX-Big: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        ];
+        for reply in replies {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = Vec::new();
+            read_request(&mut s, &mut buf).await;
+            s.write_all(reply).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/");
+    let with = |r: RequestOptions| {
+        ClientOptions::url(url.as_str())
+            .with(r)
+            .agent(AgentChoice::OneOff)
+    };
+
+    let mut req = get(with(RequestOptions {
+        join_duplicate_headers: Some(true),
+        ..RequestOptions::default()
+    }))
+    .unwrap();
+    let res = req.response().await.unwrap();
+    assert_eq!(res.headers().get_str("location").as_deref(), Some("/a, /b"));
+    drop(res);
+
+    let mut req = get(with(RequestOptions {
+        max_header_size: Some(40),
+        ..RequestOptions::default()
+    }))
+    .unwrap();
+    assert_eq!(
+        req.response().await.unwrap_err().code(),
+        "HPE_HEADER_OVERFLOW"
+    );
+
+    let mut req = get(with(RequestOptions::default())).unwrap();
+    let err = req.response().await.unwrap_err();
+    assert_eq!(err.code(), "HPE_UNEXPECTED_CONTENT_LENGTH");
+    assert!(err.to_string().starts_with("Parse Error: "), "{err}");
+}
