@@ -375,8 +375,10 @@ impl Agent {
             match action {
                 Action::Connect { req, ticket, .. } => {
                     let (task, waiting) = {
-                        let st = self.state();
+                        let mut st = self.state();
                         let Some(w) = st.reqs.get(&req) else {
+                            // No request to open it for: give the slot back.
+                            st.pool.connect_failed(ticket, now);
                             continue;
                         };
                         (
@@ -415,12 +417,30 @@ impl Agent {
                         };
                         (conn, st.reqs.remove(&req), hook)
                     };
-                    let (Some(conn), Some(waiting)) = (conn, waiting) else {
-                        // Not ours any more: give the socket back.
-                        let mut st = self.state();
-                        st.pool.release(sock, now, Reusable::YES);
-                        continue;
+                    let conn = match (conn, waiting) {
+                        (Some(conn), Some(waiting)) => (conn, waiting),
+                        (Some(_), None) => {
+                            // The request is gone: the socket goes back.
+                            self.state().pool.release(sock, now, Reusable::YES);
+                            continue;
+                        }
+                        (None, waiting) => {
+                            // The connection is gone: forget it, queue the request again.
+                            let mut st = self.state();
+                            st.pool.closed(sock);
+                            if let Some(w) = waiting {
+                                let key = w.key.clone();
+                                let opts = PoolRequest {
+                                    timeout: w.timeout,
+                                    fresh: false,
+                                };
+                                st.reqs.insert(req, w);
+                                st.pool.request_with(key, req, opts, now);
+                            }
+                            continue;
+                        }
                     };
+                    let (conn, waiting) = conn;
                     if let Some((hook, info)) = hook {
                         hook(&info);
                     }
