@@ -1233,3 +1233,60 @@ async fn response_parsing_options_and_errors() {
     assert_eq!(err.code(), "HPE_UNEXPECTED_CONTENT_LENGTH");
     assert!(err.to_string().starts_with("Parse Error: "), "{err}");
 }
+
+/// CLI-24: the server drops a request sent on a reused socket: `ECONNRESET`
+/// `socket hang up` with `reusedSocket` true, the condition for a safe retry.
+#[tokio::test]
+async fn hang_up_on_a_reused_socket() {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        read_request(&mut s, &mut buf).await;
+        s.write_all(OK_HELLO).await.unwrap();
+        read_request(&mut s, &mut buf).await;
+        // dropped without an answer
+    });
+    let agent = keep_alive_agent();
+    let url = format!("http://127.0.0.1:{port}/");
+    let mut first = get(opts(url.clone(), &agent)).unwrap();
+    first.response().await.unwrap().read_body().await.unwrap();
+    until("the free socket", || agent.free_sockets().len() == 1).await;
+    let mut second = get(opts(url, &agent)).unwrap();
+    let err = second.response().await.unwrap_err();
+    assert_eq!((err.code(), err.to_string().as_str()), ("ECONNRESET", "socket hang up"));
+    assert!(second.reused_socket());
+}
+
+/// MSG-9, CLI-17: a response to HEAD and a 304 have no body and are complete at
+/// once; the connection is kept for the next request.
+#[tokio::test]
+async fn head_and_304_have_no_body() {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        read_request(&mut s, &mut buf).await;
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n").await.unwrap();
+        read_request(&mut s, &mut buf).await;
+        s.write_all(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n").await.unwrap();
+        read_request(&mut s, &mut buf).await;
+        s.write_all(OK_HELLO).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    });
+    let agent = keep_alive_agent();
+    let url = format!("http://127.0.0.1:{port}/");
+    let mut head = get(opts(url.clone(), &agent).method("HEAD")).unwrap();
+    let mut res = head.response().await.unwrap();
+    assert_eq!(res.headers().get_str("content-length").as_deref(), Some("99"));
+    assert_eq!(res.read_body().await.unwrap(), "");
+    assert!(res.complete());
+    let mut cached = get(opts(url.clone(), &agent)).unwrap();
+    let mut res = cached.response().await.unwrap();
+    assert_eq!(res.status_code(), 304);
+    assert_eq!(res.status_message(), "Not Modified");
+    assert_eq!(res.read_body().await.unwrap(), "");
+    let mut last = get(opts(url, &agent)).unwrap();
+    assert_eq!(last.response().await.unwrap().read_body().await.unwrap(), "hello");
+    assert!(cached.reused_socket() && last.reused_socket());
+}
