@@ -1254,7 +1254,10 @@ async fn hang_up_on_a_reused_socket() {
     until("the free socket", || agent.free_sockets().len() == 1).await;
     let mut second = get(opts(url, &agent)).unwrap();
     let err = second.response().await.unwrap_err();
-    assert_eq!((err.code(), err.to_string().as_str()), ("ECONNRESET", "socket hang up"));
+    assert_eq!(
+        (err.code(), err.to_string().as_str()),
+        ("ECONNRESET", "socket hang up")
+    );
     assert!(second.reused_socket());
 }
 
@@ -1267,9 +1270,13 @@ async fn head_and_304_have_no_body() {
         let (mut s, _) = l.accept().await.unwrap();
         let mut buf = Vec::new();
         read_request(&mut s, &mut buf).await;
-        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n").await.unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n")
+            .await
+            .unwrap();
         read_request(&mut s, &mut buf).await;
-        s.write_all(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n").await.unwrap();
+        s.write_all(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n")
+            .await
+            .unwrap();
         read_request(&mut s, &mut buf).await;
         s.write_all(OK_HELLO).await.unwrap();
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -1278,7 +1285,10 @@ async fn head_and_304_have_no_body() {
     let url = format!("http://127.0.0.1:{port}/");
     let mut head = get(opts(url.clone(), &agent).method("HEAD")).unwrap();
     let mut res = head.response().await.unwrap();
-    assert_eq!(res.headers().get_str("content-length").as_deref(), Some("99"));
+    assert_eq!(
+        res.headers().get_str("content-length").as_deref(),
+        Some("99")
+    );
     assert_eq!(res.read_body().await.unwrap(), "");
     assert!(res.complete());
     let mut cached = get(opts(url.clone(), &agent)).unwrap();
@@ -1287,6 +1297,58 @@ async fn head_and_304_have_no_body() {
     assert_eq!(res.status_message(), "Not Modified");
     assert_eq!(res.read_body().await.unwrap(), "");
     let mut last = get(opts(url, &agent)).unwrap();
-    assert_eq!(last.response().await.unwrap().read_body().await.unwrap(), "hello");
+    assert_eq!(
+        last.response().await.unwrap().read_body().await.unwrap(),
+        "hello"
+    );
     assert!(cached.reused_socket() && last.reused_socket());
+}
+
+/// CLI-14 (our hold, see docs/deviations.md): body bytes held for a `100 Continue`
+/// count for `write`'s back-pressure; when no `100` comes, the hold ends after the
+/// continue timeout (1 s) and the body goes out. Virtual time.
+#[tokio::test(start_paused = true)]
+async fn held_body_counts_for_back_pressure() {
+    const PIECE: usize = 48 * 1024;
+    let (l, port) = listener().await;
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        read_head(&mut s, &mut buf).await;
+        let mut total = buf.len();
+        let mut tail = buf.clone();
+        let mut chunk = vec![0u8; 64 * 1024];
+        while !tail.ends_with(b"\r\n0\r\n\r\n") {
+            let n = s.read(&mut chunk).await.unwrap();
+            assert!(n > 0);
+            total += n;
+            tail.extend_from_slice(&chunk[..n]);
+            let keep = tail.len().saturating_sub(16);
+            tail.drain(..keep);
+        }
+        s.write_all(OK_HELLO).await.unwrap();
+        total
+    });
+    let agent = keep_alive_agent();
+    let mut req = request(
+        opts(format!("http://127.0.0.1:{port}/"), &agent)
+            .method("POST")
+            .header("Expect", "100-continue"),
+    )
+    .unwrap();
+    let start = tokio::time::Instant::now();
+    req.write(Bytes::from(vec![b'a'; PIECE])).await.unwrap();
+    assert!(
+        start.elapsed() < Duration::from_millis(10),
+        "below the mark: no wait"
+    );
+    req.write(Bytes::from(vec![b'b'; PIECE])).await.unwrap();
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_secs(1),
+        "the held body made write wait until the hold ended ({waited:?})"
+    );
+    req.end(None).unwrap();
+    assert_eq!(req.response().await.unwrap().status_code(), 200);
+    assert!(server.await.unwrap() > 2 * PIECE);
 }

@@ -68,6 +68,10 @@ struct Core {
     scratch: Option<BytesMut>,
     upgrade: Option<UpgradeHandoff>,
     socket_options: Option<SocketOptions>,
+    /// Until when the machine may hold body bytes for a `100 Continue`.
+    hold_until: Option<Instant>,
+    /// The last `write` found the output (held bytes included) at the mark.
+    write_full: bool,
 }
 
 impl Core {
@@ -99,9 +103,23 @@ impl Core {
         if self.closed {
             return true;
         }
+        if self.hold_until.is_some() && self.write_full {
+            // Bytes held for a `100 Continue` are not in the queue: the machine's
+            // own count (the last write's) stands until the hold ends.
+            return false;
+        }
         let out = self.conn.outgoing().len();
         let buffered = self.conn.current().map_or(0, ProtoRequest::buffered_len);
         out + buffered < self.high_water
+    }
+
+    /// The `100-continue` hold is over (a `100`, a final response, the end of the
+    /// exchange, or its deadline): writers waiting on held bytes look again.
+    fn end_hold(&mut self) {
+        if self.hold_until.take().is_some() {
+            self.write_full = false;
+            self.wake_drain_waiters();
+        }
     }
 
     /// Routes the machine's events to the request and response handles.
@@ -109,6 +127,7 @@ impl Core {
         while let Some(ev) = self.conn.poll_event() {
             match ev {
                 ClientEvent::Continue => {
+                    self.end_hold();
                     self.with_current(|st| st.push(RequestEvent::Continue));
                 }
                 ClientEvent::Information(head) => {
@@ -122,6 +141,7 @@ impl Core {
                     });
                 }
                 ClientEvent::Response(head) => {
+                    self.end_hold();
                     let join = self.current.as_ref().is_some_and(|c| c.join_duplicates);
                     let (tx, rx) = body::channel(self.high_water);
                     let res = ClientResponse::new(head, rx, join);
@@ -190,6 +210,7 @@ impl Core {
                     self.with_current(|st| st.fail(e));
                 }
                 ClientEvent::Close(end) => {
+                    self.end_hold();
                     if let Some(b) = self.body.take() {
                         b.fail(std::io::ErrorKind::ConnectionReset, "aborted");
                     }
@@ -310,6 +331,8 @@ impl ClientConnection {
                     scratch: None,
                     upgrade: None,
                     socket_options: None,
+                    hold_until: None,
+                    write_full: false,
                 }),
                 agent,
             }),
@@ -362,6 +385,9 @@ impl ClientConnection {
         };
         let join = preq.join_duplicate_headers().unwrap_or(false);
         let opts = preq.socket_options();
+        let hold = preq.expects_continue();
+        // Bytes written before the socket came count as one write.
+        let full = preq.buffered_len() >= core.high_water;
         let assignment = Assignment {
             reused,
             socket_timeout: timeout,
@@ -390,6 +416,12 @@ impl ClientConnection {
         if opts != SocketOptions::default() {
             core.socket_options = Some(opts);
         }
+        core.write_full = full;
+        core.hold_until = if hold {
+            core.conn.config().continue_timeout.map(|t| now + t)
+        } else {
+            None
+        };
         core.wake_io();
         Started::Yes
     }
@@ -422,6 +454,9 @@ impl ClientConnection {
             Some(mut r) => r.write(chunk),
             None => Err(OutgoingError::Destroyed),
         };
+        if let Ok(ok) = r {
+            core.write_full = !ok;
+        }
         core.wake_io();
         r
     }
@@ -626,6 +661,9 @@ impl ClientDriver<'_> {
     /// Fires the timers due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.core.conn.handle_timeout(now);
+        if self.core.hold_until.is_some_and(|t| t <= now) {
+            self.core.end_hold();
+        }
         self.core.route();
     }
 
