@@ -1352,3 +1352,47 @@ async fn held_body_counts_for_back_pressure() {
     assert_eq!(req.response().await.unwrap().status_code(), 200);
     assert!(server.await.unwrap() > 2 * PIECE);
 }
+
+/// RES-20, CLI-12: request trailers after a chunked upload; RES-5 `appendHeader`;
+/// CLI-27: `maxHeadersCount` reaches the response parser (more lines than it fail
+/// the response: docs/deviations.md, "Too many response header lines").
+#[tokio::test]
+async fn request_trailers_and_header_count() {
+    let (l, port) = listener().await;
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let head = read_head(&mut s, &mut buf).await;
+        while find(&buf, b"\r\n\r\n").is_none() {
+            let mut c = [0u8; 256];
+            let n = s.read(&mut c).await.unwrap();
+            assert!(n > 0);
+            buf.extend_from_slice(&c[..n]);
+        }
+        s.write_all(b"HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nContent-Length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        (head, String::from_utf8(buf).unwrap())
+    });
+    let agent = keep_alive_agent();
+    let mut o = opts(format!("http://127.0.0.1:{port}/"), &agent).method("POST");
+    o.max_headers_count = Some(2);
+    let mut req = request(o).unwrap();
+    req.set_header("Trailer", "X-Sum").unwrap();
+    req.append_header("X-List", "a").unwrap();
+    req.append_header("X-List", "b").unwrap();
+    assert!(req.has_header("x-list"));
+    assert_eq!(
+        req.get_header_names(),
+        ["host", "trailer", "x-list"],
+        "CLI-9: Host is set by the constructor"
+    );
+    req.write("abc").await.unwrap();
+    req.add_trailers(&[("X-Sum", "42")]).unwrap();
+    req.end(None).unwrap();
+    let err = req.response().await.unwrap_err();
+    assert_eq!(err.code(), "HPE_HEADER_OVERFLOW");
+    let (head, body) = server.await.unwrap();
+    assert!(head.contains("X-List: a\r\nX-List: b\r\n"), "{head}");
+    assert_eq!(body, "3\r\nabc\r\n0\r\nX-Sum: 42\r\n\r\n");
+}

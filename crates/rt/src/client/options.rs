@@ -69,6 +69,9 @@ pub struct ClientOptions {
     pub family: Option<u8>,
     /// `agent` (CLI-2).
     pub agent: AgentChoice,
+    /// `req.maxHeadersCount` (CLI-27, MSG-6): set here, since the response parser
+    /// takes it when the request gets its socket (`None` = Node's `null`, 1000).
+    pub max_headers_count: Option<usize>,
 }
 
 impl ClientOptions {
@@ -182,7 +185,8 @@ impl ClientOptions {
         let agent = self.resolve_agent();
         let request = self.merged(&agent)?;
         let timeout = request.timeout;
-        let req = ProtoRequest::new(request)?;
+        let mut req = ProtoRequest::new(request)?;
+        req.set_max_headers_count(self.max_headers_count);
         if let Some(f) = self.family {
             if !matches!(f, 0 | 4 | 6) {
                 return Err(ClientOptionsError::InvalidFamily { received: f });

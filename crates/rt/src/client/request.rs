@@ -271,6 +271,39 @@ impl ClientRequest {
         self.with_req(|r| r.get_header(name).cloned()).flatten()
     }
 
+    /// `appendHeader(name, value)` (RES-5).
+    pub fn append_header(
+        &mut self,
+        name: &str,
+        value: impl Into<HeaderValue>,
+    ) -> Result<(), OutgoingError> {
+        let value = value.into();
+        self.with_req(|r| r.append_header(name, value).map(|_| ()))
+            .unwrap_or(Err(OutgoingError::HeadersSentAppend))
+    }
+
+    /// `hasHeader(name)`.
+    pub fn has_header(&self, name: &str) -> bool {
+        self.with_req(|r| r.has_header(name)).unwrap_or(false)
+    }
+
+    /// `getHeaderNames()`: lower-cased, in the order set.
+    pub fn get_header_names(&self) -> Vec<String> {
+        self.with_req(|r| {
+            r.get_header_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    /// `addTrailers(headers)` (RES-20): sent after a chunked body.
+    pub fn add_trailers(&mut self, trailers: &[(&str, &str)]) -> Result<(), OutgoingError> {
+        self.with_req(|r| r.add_trailers(trailers.iter().map(|&(n, v)| (n, HeaderValue::from(v)))))
+            .unwrap_or(Err(OutgoingError::Destroyed))
+    }
+
     /// `removeHeader(name)` (RES-4, CLI-25).
     pub fn remove_header(&mut self, name: &str) -> Result<(), OutgoingError> {
         self.with_req(|r| r.remove_header(name).map(|_| ()))
