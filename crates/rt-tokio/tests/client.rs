@@ -1396,3 +1396,82 @@ async fn request_trailers_and_header_count() {
     assert!(head.contains("X-List: a\r\nX-List: b\r\n"), "{head}");
     assert_eq!(body, "3\r\nabc\r\n0\r\nX-Sum: 42\r\n\r\n");
 }
+
+/// A server whose n-th connection answers every request with body `n`, the first
+/// answer delayed by (`n` + 1) × 40 ms (so sockets are freed in accept order).
+async fn tagging_server() -> u16 {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        for n in 0.. {
+            let (mut s, _) = l.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut first = true;
+                loop {
+                    read_request(&mut s, &mut buf).await;
+                    if first {
+                        tokio::time::sleep(Duration::from_millis(40 * (n + 1))).await;
+                        first = false;
+                    }
+                    let body = n.to_string();
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if s.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+async fn body_of(mut req: courier_rt_tokio::ClientRequest) -> String {
+    let mut res = req.response().await.unwrap();
+    String::from_utf8(res.read_body().await.unwrap().to_vec()).unwrap()
+}
+
+/// AGT-5: three sockets freed in order A, B, C: `lifo` reuses C, `fifo` A; AGT-7:
+/// `maxFreeSockets` caps the free list.
+#[tokio::test]
+async fn scheduling_and_max_free_sockets() {
+    for (scheduling, max_free, expect_reused, expect_free) in [
+        (courier_rt_tokio::Scheduling::Lifo, 256, "2", 3),
+        (courier_rt_tokio::Scheduling::Fifo, 256, "0", 3),
+        (courier_rt_tokio::Scheduling::Lifo, 1, "0", 1),
+    ] {
+        let port = tagging_server().await;
+        let agent = Agent::new(AgentOptions {
+            keep_alive: true,
+            scheduling,
+            max_free_sockets: max_free,
+            ..AgentOptions::default()
+        })
+        .unwrap();
+        let url = format!("http://127.0.0.1:{port}/");
+        let mut first = Vec::new();
+        for _ in 0..3 {
+            first.push(get(opts(url.clone(), &agent)).unwrap());
+            // one connection at a time, so that accept order is request order
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut bodies = Vec::new();
+        for r in first {
+            bodies.push(body_of(r).await);
+        }
+        assert_eq!(bodies, ["0", "1", "2"]);
+        until("the free sockets", || {
+            agent.free_sockets().first().map(|f| f.1) == Some(expect_free)
+        })
+        .await;
+        let next = get(opts(url, &agent)).unwrap();
+        assert_eq!(
+            body_of(next).await,
+            expect_reused,
+            "{scheduling:?} max_free {max_free}"
+        );
+        agent.destroy();
+    }
+}

@@ -693,9 +693,7 @@ impl ClientDriver<'_> {
             });
             self.core.current = None;
         }
-        if !self.core.closed || self.core.upgrade.is_none() {
-            self.core.notes.push(Note::Closed);
-        }
+        self.core.notes.push(Note::Closed);
         self.core.closed = true;
         self.core.wake_drain_waiters();
         self.core.io_waker = None;
