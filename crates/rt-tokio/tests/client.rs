@@ -1475,3 +1475,51 @@ async fn scheduling_and_max_free_sockets() {
         agent.destroy();
     }
 }
+
+/// Many requests from many tasks on a multi-threaded runtime, through one agent
+/// with a socket cap, against our own server: every response arrives whole, the
+/// agent ends with only free sockets, within its caps (AGT-5, AGT-7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_tasks_on_a_multi_threaded_runtime() {
+    let server = create_server(ServerOptions::default(), |mut req, mut res| async move {
+        let body = req.read_body().await.unwrap_or_default();
+        let mut out = req.url().into_owned().into_bytes();
+        out.extend_from_slice(&body);
+        res.end(Some(Bytes::from(out))).await.unwrap();
+    })
+    .unwrap();
+    let addr = server.listen("127.0.0.1:0").await.unwrap();
+    let agent = Agent::new(AgentOptions {
+        keep_alive: true,
+        max_sockets: Some(8),
+        ..AgentOptions::default()
+    })
+    .unwrap();
+    let tasks: Vec<_> = (0..32)
+        .map(|t| {
+            let agent = agent.clone();
+            tokio::spawn(async move {
+                for i in 0..25 {
+                    let path = format!("/{t}/{i}");
+                    let mut req =
+                        request(opts(format!("http://{addr}{path}"), &agent).method("POST"))
+                            .unwrap();
+                    req.write("x").await.unwrap();
+                    req.end(Some(Bytes::from_static(b"y"))).unwrap();
+                    let mut res = req.response().await.unwrap();
+                    assert_eq!(res.read_body().await.unwrap(), format!("{path}xy"));
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        tokio::time::timeout(Duration::from_secs(30), t)
+            .await
+            .expect("no request hangs")
+            .unwrap();
+    }
+    until("every socket free", || agent.sockets().is_empty()).await;
+    let free: usize = agent.free_sockets().iter().map(|f| f.1).sum();
+    assert!(free >= 1 && free <= 8, "{free}");
+    assert!(agent.requests().is_empty());
+}
