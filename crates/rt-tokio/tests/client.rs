@@ -1523,3 +1523,73 @@ async fn many_tasks_on_a_multi_threaded_runtime() {
     assert!((1..=8).contains(&free), "{free}");
     assert!(agent.requests().is_empty());
 }
+
+/// CLI-9, CLI-10: headers as a raw list (head rendered at once, no `Host`, later
+/// `setHeader` refused), `setHost: false`, `defaultPort` leaving the port out of
+/// `Host`; CLI-27: `insecureHTTPParser` accepts an obs-fold in the response.
+#[tokio::test]
+async fn request_option_forms() {
+    let (l, port) = listener().await;
+    let server = tokio::spawn(async move {
+        let mut heads = Vec::new();
+        for reply in [
+            OK_HELLO,
+            OK_HELLO,
+            b"HTTP/1.1 200 OK\r\nX-Fold: a\r\n b\r\nContent-Length: 0\r\n\r\n".as_slice(),
+        ] {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = Vec::new();
+            heads.push(read_request(&mut s, &mut buf).await);
+            s.write_all(reply).await.unwrap();
+        }
+        heads
+    });
+    let base = RequestOptions {
+        hostname: Some("127.0.0.1".into()),
+        port: Some(port),
+        ..RequestOptions::default()
+    };
+    let one_off = |r: RequestOptions| ClientOptions::from(r).agent(AgentChoice::OneOff);
+
+    let mut req = request(one_off(RequestOptions {
+        headers: courier_rt_tokio::RequestHeaders::Array(vec![
+            ("X-A".into(), "1".into()),
+            ("X-A".into(), "2".into()),
+        ]),
+        ..base.clone()
+    }))
+    .unwrap();
+    assert_eq!(
+        req.set_header("X-B", "3").unwrap_err().code(),
+        "ERR_HTTP_HEADERS_SENT"
+    );
+    req.response().await.unwrap().read_body().await.unwrap();
+
+    let mut req = get(one_off(RequestOptions {
+        set_host: false,
+        default_port: Some(port),
+        ..base.clone()
+    }))
+    .unwrap();
+    req.response().await.unwrap().read_body().await.unwrap();
+
+    let mut req = get(one_off(RequestOptions {
+        default_port: Some(port),
+        insecure_http_parser: Some(true),
+        ..base.clone()
+    }))
+    .unwrap();
+    let res = req.response().await.unwrap();
+    assert_eq!(res.headers().get_str("x-fold").as_deref(), Some("a b"));
+
+    let heads = server.await.unwrap();
+    assert_eq!(
+        heads[0],
+        "GET / HTTP/1.1\r\nX-A: 1\r\nX-A: 2\r\nConnection: close\r\n\r\n"
+    );
+    assert_eq!(heads[1], "GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert_eq!(
+        heads[2],
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    );
+}
