@@ -1593,3 +1593,38 @@ async fn request_option_forms() {
         "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     );
 }
+
+/// CLI-21 while the socket connects (Node v20 observed: `socket`, `abort`,
+/// `error` `socket hang up`, `close`): the connection that comes up is closed.
+#[tokio::test]
+async fn abort_while_connecting() {
+    struct Slow;
+    impl Connector for Slow {
+        fn connect(&self, target: &ConnectTarget) -> courier_rt::client::ConnectFuture {
+            let t = target.clone();
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                let s = TokioConnector::connect_socket(&t).await?;
+                Ok(Box::new(s) as Box<dyn Transport>)
+            })
+        }
+    }
+    let (l, port) = listener().await;
+    let accepted = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut c = [0u8; 16];
+        s.read(&mut c).await.unwrap()
+    });
+    let agent = keep_alive_agent();
+    agent.set_connector(Arc::new(Slow));
+    let mut req = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
+    assert_eq!(req.next_event().await, Some(RequestEvent::Socket));
+    req.abort();
+    assert_eq!(
+        events(&mut req).await,
+        [RequestEvent::Abort, RequestEvent::Close]
+    );
+    assert_eq!(req.error(), Some(ClientError::HangUp));
+    assert_eq!(accepted.await.unwrap(), 0, "the socket is closed unused");
+    until("no socket", || agent.total_socket_count() == 0).await;
+}

@@ -439,11 +439,13 @@ impl ClientRequest {
             if st.pending.is_none() {
                 return false;
             }
-            // Node's order (CLI-21): bound to a socket (even a connecting one),
-            // 'abort' then 'close'; before any socket, 'close' then 'abort'.
+            // Node's order (CLI-21): before any socket, 'close' then 'abort' and no
+            // error; bound to a connecting socket, 'abort', then the socket's close
+            // fails the request with `socket hang up` (as Node v20 does), 'close'.
             let bound = st.socket_emitted;
             if abort && bound {
                 st.push(RequestEvent::Abort);
+                st.fail(ClientError::HangUp);
             }
             st.end_pending(err);
             if abort && !bound {
