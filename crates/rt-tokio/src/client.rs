@@ -266,34 +266,33 @@ impl TokioConnector {
             }
         }
         let host = target.host.as_str();
+        // An IP address is used as it is (Node ignores `family` for it); a name is
+        // resolved and filtered by `family` and by the local address's family.
         let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, target.port)],
-            Err(_) => tokio::net::lookup_host((host, target.port))
-                .await
-                .map_err(|_| {
-                    ClientError::io("ENOTFOUND", &format!("getaddrinfo ENOTFOUND {host}"))
-                })?
-                .collect(),
+            Err(_) => {
+                let not_found =
+                    || ClientError::io("ENOTFOUND", &format!("getaddrinfo ENOTFOUND {host}"));
+                let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, target.port))
+                    .await
+                    .map_err(|_| not_found())?
+                    .filter(|a| match target.family {
+                        Some(4) => a.is_ipv4(),
+                        Some(6) => a.is_ipv6(),
+                        _ => true,
+                    })
+                    .filter(|a| match target.local_address {
+                        Some(IpAddr::V4(_)) => a.is_ipv4(),
+                        Some(IpAddr::V6(_)) => a.is_ipv6(),
+                        None => true,
+                    })
+                    .collect();
+                if addrs.is_empty() {
+                    return Err(not_found());
+                }
+                addrs
+            }
         };
-        let addrs: Vec<SocketAddr> = addrs
-            .into_iter()
-            .filter(|a| match target.family {
-                Some(4) => a.is_ipv4(),
-                Some(6) => a.is_ipv6(),
-                _ => true,
-            })
-            .filter(|a| match target.local_address {
-                Some(IpAddr::V4(_)) => a.is_ipv4(),
-                Some(IpAddr::V6(_)) => a.is_ipv6(),
-                None => true,
-            })
-            .collect();
-        if addrs.is_empty() {
-            return Err(ClientError::io(
-                "ENOTFOUND",
-                &format!("getaddrinfo ENOTFOUND {host}"),
-            ));
-        }
         let mut last = None;
         for addr in addrs {
             match Self::connect_addr(addr, target).await {
@@ -317,7 +316,8 @@ impl TokioConnector {
         addr: SocketAddr,
         target: &ConnectTarget,
     ) -> Result<TcpStream, ClientError> {
-        let detail = addr.to_string();
+        // Node writes `::1:80`, without brackets.
+        let detail = format!("{}:{}", addr.ip(), addr.port());
         let err = |e: io::Error| sys_error("connect", &e, &detail);
         let sock = if addr.is_ipv4() {
             TcpSocket::new_v4()

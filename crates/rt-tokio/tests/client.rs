@@ -1628,3 +1628,53 @@ async fn abort_while_connecting() {
     assert_eq!(accepted.await.unwrap(), 0, "the socket is closed unused");
     until("no socket", || agent.total_socket_count() == 0).await;
 }
+
+/// `family` and the error messages of `connect` (Node v20 observed): an IPv6
+/// literal is written without brackets; a name resolves to the family asked for;
+/// an IP literal ignores `family`.
+#[tokio::test]
+async fn family_and_ipv6_messages() {
+    let v6 = std::net::TcpListener::bind("[::1]:0");
+    let agent = keep_alive_agent();
+    if let Ok(l) = v6 {
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        let mut req = get(ClientOptions::from(RequestOptions {
+            hostname: Some("::1".into()),
+            port: Some(port),
+            ..RequestOptions::default()
+        })
+        .agent(AgentChoice::Agent(agent.clone())))
+        .unwrap();
+        let err = req.response().await.unwrap_err();
+        assert_eq!(err.to_string(), format!("connect ECONNREFUSED ::1:{port}"));
+    }
+    let (l, port) = listener().await;
+    let server = tokio::spawn(async move {
+        for _ in 0..2 {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = Vec::new();
+            read_request(&mut s, &mut buf).await;
+            s.write_all(OK_HELLO).await.unwrap();
+        }
+    });
+    // An IPv4 literal with family 6 still connects.
+    let o = ClientOptions::url(format!("http://127.0.0.1:{port}/"))
+        .family(6)
+        .agent(AgentChoice::OneOff);
+    let mut req = get(o).unwrap();
+    assert_eq!(
+        req.response().await.unwrap().read_body().await.unwrap(),
+        "hello"
+    );
+    // `localhost` with family 4 reaches the IPv4 listener.
+    let o = ClientOptions::url(format!("http://localhost:{port}/"))
+        .family(4)
+        .agent(AgentChoice::OneOff);
+    let mut req = get(o).unwrap();
+    assert_eq!(
+        req.response().await.unwrap().read_body().await.unwrap(),
+        "hello"
+    );
+    server.await.unwrap();
+}
