@@ -99,6 +99,11 @@ impl ReqShared {
         })
     }
 
+    /// Runs `f` on the state, waking nobody (for a handle's own polls).
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut ReqState) -> R) -> R {
+        f(&mut self.lock())
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, ReqState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -547,7 +552,9 @@ impl ClientRequest {
             let _ = self.end(None);
         }
         core::future::poll_fn(|cx| {
-            self.shared.update(|st| {
+            // `lock`, not `update`: waking the waiters here would wake this very
+            // call again at once.
+            self.shared.with(|st| {
                 if let Some(r) = st.response.take() {
                     return Poll::Ready(Ok(r));
                 }
@@ -573,7 +580,9 @@ impl ClientRequest {
             let _ = self.end(None);
         }
         core::future::poll_fn(|cx| {
-            self.shared.update(|st| {
+            // `lock`, not `update`: waking the waiters here would wake this very
+            // call again at once.
+            self.shared.with(|st| {
                 if let Some(u) = st.upgrade.take() {
                     return Poll::Ready(Ok(u));
                 }
