@@ -1,4 +1,4 @@
-//! Node.js v20's `http` server over tokio.
+//! Node.js v20's `http` server and client over tokio.
 //!
 //! The adapter is only an I/O loop: accept, read into the connection's receive
 //! buffer, write its output vectored, sleep until its next deadline, spawn a task per
@@ -54,14 +54,36 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! The client ([`request`], [`get`], [`Agent`]) is Node's `http.request`:
+//!
+//! ```no_run
+//! use courier_rt_tokio::get;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut req = get("http://127.0.0.1:8080/")?;
+//! let mut res = req.response().await?;
+//! println!("{} {:?}", res.status_code(), res.read_body().await?);
+//! assert!(!req.reused_socket());
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
+pub mod client;
 mod drive;
 mod server;
 mod upgraded;
 
+pub use client::{TokioConnector, TokioRuntime, TokioSocket, get, request};
+pub use courier_rt::client::{
+    Agent, AgentChoice, AgentOptions, AgentOptionsError, ClientError, ClientOptions,
+    ClientOptionsError, ClientRequest, ClientResponse, ClientUpgrade, ConnectTarget, Connector,
+    PoolOptions, RequestEvent, RequestHeaders, RequestOptions, Scheduling, SocketInfo, Transport,
+    global_agent,
+};
 pub use courier_rt::{
-    ClientError, ConfigError, DateCache, HeaderValue, IncomingMessage, OutgoingError, ReqId,
+    ClientErrorEvent, ConfigError, DateCache, HeaderValue, IncomingMessage, OutgoingError, ReqId,
     ResponseEvents, ServerOptions, ServerResponse, Socket, TimeoutListener,
 };
 pub use server::{DEFAULT_BACKLOG, ListenAddr, Server, create_server};

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use courier_proto::server::{Listeners, ServerConfig};
 use courier_rt::{
-    ClientError, ConfigError, Connection, Handover, IncomingMessage, ServerOptions, ServerResponse,
-    Socket,
+    ClientErrorEvent, ConfigError, Connection, Handover, IncomingMessage, ServerOptions,
+    ServerResponse, Socket,
 };
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Notify;
@@ -30,7 +30,7 @@ pub(crate) type Handler = Arc<dyn Fn(IncomingMessage, ServerResponse) -> BoxFutu
 /// An `'upgrade'` or `'connect'` handler, boxed.
 type UpgradeHandler = Arc<dyn Fn(IncomingMessage, Upgraded, Bytes) -> BoxFuture + Send + Sync>;
 /// A `'clientError'` handler, boxed.
-type ClientErrorHandler = Arc<dyn Fn(ClientError, Upgraded) -> BoxFuture + Send + Sync>;
+type ClientErrorHandler = Arc<dyn Fn(ClientErrorEvent, Upgraded) -> BoxFuture + Send + Sync>;
 /// A listener given the socket.
 type SocketListener = Arc<dyn Fn(Socket) + Send + Sync>;
 /// A `'dropRequest'` listener.
@@ -569,7 +569,7 @@ impl Server {
     /// (SRV-12).
     pub fn on_client_error<H, F>(&self, handler: H) -> &Self
     where
-        H: Fn(ClientError, Upgraded) -> F + Send + Sync + 'static,
+        H: Fn(ClientErrorEvent, Upgraded) -> F + Send + Sync + 'static,
         F: Future<Output = ()> + Send + 'static,
     {
         let h: ClientErrorHandler = Arc::new(move |err, io| boxed(handler(err, io)));

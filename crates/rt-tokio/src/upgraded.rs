@@ -113,7 +113,7 @@ impl Drop for OpenGuard {
 /// `101` the application wrote through a response, nothing for a client error) was
 /// written first. Bytes the server had already read after the request head are not
 /// in the stream: they are the `head` argument of the event (SRV-8, SRV-9) or the
-/// error's [`crate::ClientError::raw_packet`].
+/// error's [`crate::ClientErrorEvent::raw_packet`].
 ///
 /// It counts as one of the server's open connections ([`crate::Server::closed`] and
 /// the `'close'` event wait for it) until it is dropped or [`Upgraded::into_inner`]

@@ -36,7 +36,9 @@ use courier_proto::server::{
 };
 
 use crate::date::DateCache;
-use crate::events::{ClientError, ConnEvent, Handover, RequestKind, Signal, Socket, TimeoutTarget};
+use crate::events::{
+    ClientErrorEvent, ConnEvent, Handover, RequestKind, Signal, Socket, TimeoutTarget,
+};
 use crate::message::IncomingMessage;
 use crate::response::ServerResponse;
 
@@ -479,7 +481,7 @@ impl Driver<'_> {
                 if self.core.conn.config().listeners.client_error {
                     let raw = Bytes::copy_from_slice(&self.core.conn.recv_buf()[..]);
                     self.core.pending_handover =
-                        Some(Handover::ClientError(ClientError::new(error, raw)));
+                        Some(Handover::ClientError(ClientErrorEvent::new(error, raw)));
                 }
             }
             ServerEvent::Timeout { request, response } => {

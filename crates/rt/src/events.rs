@@ -78,18 +78,18 @@ pub enum Handover {
     },
     /// `'clientError'(err, socket)` with a listener (SRV-11): nothing was written; the
     /// application owns the socket (write a raw reply, end it, or drop it).
-    ClientError(ClientError),
+    ClientError(ClientErrorEvent),
 }
 
 /// A parse error or request timeout on a connection (Node's `'clientError'` error,
 /// SRV-11).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientError {
+pub struct ClientErrorEvent {
     error: Error,
     raw_packet: Bytes,
 }
 
-impl ClientError {
+impl ClientErrorEvent {
     pub(crate) fn new(error: Error, raw_packet: Bytes) -> Self {
         Self { error, raw_packet }
     }
@@ -124,13 +124,13 @@ impl ClientError {
     }
 }
 
-impl fmt::Display for ClientError {
+impl fmt::Display for ClientErrorEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.error, f)
     }
 }
 
-impl std::error::Error for ClientError {
+impl std::error::Error for ClientErrorEvent {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.error)
     }

@@ -9,7 +9,10 @@
 //! * [`Connection`] / [`Driver`]: the per-connection driver core that owns the
 //!   [`ServerConn`](courier_proto::server::ServerConn), routes its events to the
 //!   handles and carries back-pressure both ways;
-//! * [`DateCache`]: the per-second `Date` value.
+//! * [`DateCache`]: the per-second `Date` value;
+//! * [`client`]: Node's `http` client (options, `ClientRequest`, the response,
+//!   `Agent`) and its per-connection driver core;
+//! * [`body`]: the bounded body queue between a connection and a message handle.
 //!
 //! An adapter is then only its I/O loop: accept, read into [`Driver::recv_buf`], write
 //! [`Driver::outgoing`] vectored, sleep until [`Driver::poll_timeout`], spawn the
@@ -20,6 +23,8 @@
 //! for a synchronous step, so the handles work under any executor.
 #![forbid(unsafe_code)]
 
+pub mod body;
+pub mod client;
 pub mod conn;
 mod date;
 mod events;
@@ -30,7 +35,7 @@ mod response;
 pub use conn::{Connection, Driver};
 pub use date::DateCache;
 pub use events::{
-    ClientError, ConnEvent, Handover, RequestKind, ResponseEvents, Socket, TimeoutListener,
+    ClientErrorEvent, ConnEvent, Handover, RequestKind, ResponseEvents, Socket, TimeoutListener,
 };
 pub use message::IncomingMessage;
 pub use options::ServerOptions;

@@ -1,0 +1,378 @@
+//! A bounded body queue: one producer (the connection's driver) and one consumer (the
+//! application's message handle).
+//!
+//! The producer pushes body pieces as the machine parses them and stops reading from
+//! the socket while [`BodySender::is_full`]; the consumer pops them, and the producer's
+//! waker is called as soon as the queue drops below the high-water mark again. The
+//! queue ends with the message's trailers, or fails (Node's `aborted`, MSG-10).
+//!
+//! Dropping the consumer discards everything queued and everything pushed later
+//! (Node reads and discards a body nobody listens to, MSG-12, MSG-13); the producer
+//! then never stops for it.
+//!
+//! The queue has a lock of its own, held only for a push or a pop, and wakers are
+//! called after it is released, so either side may hold any other lock meanwhile.
+
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use bytes::{Bytes, BytesMut};
+use courier_proto::Headers;
+use futures_core::Stream;
+
+/// How the body ended.
+#[derive(Debug, Clone)]
+enum End {
+    /// Complete, with its trailers (empty without).
+    Complete(Headers),
+    /// Cut short: the error the consumer gets once the queue is empty.
+    Failed(io::ErrorKind, &'static str),
+}
+
+#[derive(Debug)]
+struct Queue {
+    pieces: VecDeque<Bytes>,
+    queued: usize,
+    high_water: usize,
+    end: Option<End>,
+    consumer_gone: bool,
+    producer_gone: bool,
+    reader: Option<Waker>,
+    writer: Option<Waker>,
+}
+
+fn lock(q: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+    q.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A new body queue that holds up to `high_water` unread bytes before
+/// [`BodySender::is_full`] says stop (a single piece may exceed it).
+pub fn channel(high_water: usize) -> (BodySender, BodyReceiver) {
+    let q = Arc::new(Mutex::new(Queue {
+        pieces: VecDeque::new(),
+        queued: 0,
+        high_water: high_water.max(1),
+        end: None,
+        consumer_gone: false,
+        producer_gone: false,
+        reader: None,
+        writer: None,
+    }));
+    (
+        BodySender { q: Arc::clone(&q) },
+        BodyReceiver {
+            q,
+            done: false,
+            pending: Bytes::new(),
+        },
+    )
+}
+
+/// The producing half of a body queue.
+#[derive(Debug)]
+pub struct BodySender {
+    q: Arc<Mutex<Queue>>,
+}
+
+impl BodySender {
+    /// Queues a piece. Discarded when the consumer is gone or the body ended.
+    pub fn push(&self, piece: Bytes) {
+        if piece.is_empty() {
+            return;
+        }
+        let waker = {
+            let mut q = lock(&self.q);
+            if q.consumer_gone || q.end.is_some() {
+                return;
+            }
+            q.queued += piece.len();
+            q.pieces.push_back(piece);
+            q.reader.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// The body is complete, with `trailers` (MSG-8, MSG-9).
+    pub fn end(&self, trailers: Headers) {
+        self.finish(End::Complete(trailers));
+    }
+
+    /// The body was cut short: after the queued pieces the consumer reads one error
+    /// of `kind` with `message` (Node's `ECONNRESET` / `aborted`, MSG-10).
+    pub fn fail(&self, kind: io::ErrorKind, message: &'static str) {
+        self.finish(End::Failed(kind, message));
+    }
+
+    fn finish(&self, end: End) {
+        let waker = {
+            let mut q = lock(&self.q);
+            if q.end.is_some() {
+                return;
+            }
+            q.end = Some(end);
+            q.reader.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Whether the consumer holds `high_water` unread bytes or more: stop reading.
+    pub fn is_full(&self) -> bool {
+        let q = lock(&self.q);
+        !q.consumer_gone && q.queued >= q.high_water
+    }
+
+    /// [`Self::is_full`], registering `waker` to be woken when the queue drains
+    /// below the mark (or the consumer goes away).
+    pub fn poll_full(&self, waker: &Waker) -> bool {
+        let mut q = lock(&self.q);
+        let full = !q.consumer_gone && q.queued >= q.high_water;
+        if full {
+            match &q.writer {
+                Some(w) if w.will_wake(waker) => {}
+                _ => q.writer = Some(waker.clone()),
+            }
+        }
+        full
+    }
+
+    /// Whether the body ended (completely or not).
+    pub fn is_ended(&self) -> bool {
+        lock(&self.q).end.is_some()
+    }
+
+    /// Whether the consumer was dropped.
+    pub fn is_discarding(&self) -> bool {
+        lock(&self.q).consumer_gone
+    }
+}
+
+impl Drop for BodySender {
+    fn drop(&mut self) {
+        let waker = {
+            let mut q = lock(&self.q);
+            q.producer_gone = true;
+            q.reader.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+/// The consuming half of a body queue: a [`Stream`] of pieces that ends with `None`
+/// after a complete body and yields one error after a cut-short one.
+#[derive(Debug)]
+pub struct BodyReceiver {
+    q: Arc<Mutex<Queue>>,
+    done: bool,
+    /// The unread rest of a piece partly consumed through `AsyncRead`.
+    pending: Bytes,
+}
+
+impl BodyReceiver {
+    /// The next piece; `Ready(None)` at the end of a complete body.
+    pub fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        if !self.pending.is_empty() {
+            return Poll::Ready(Some(Ok(core::mem::take(&mut self.pending))));
+        }
+        if self.done {
+            return Poll::Ready(None);
+        }
+        let (out, waker) = {
+            let mut q = lock(&self.q);
+            if let Some(piece) = q.pieces.pop_front() {
+                let was_full = q.queued >= q.high_water;
+                q.queued -= piece.len();
+                let w = if was_full && q.queued < q.high_water {
+                    q.writer.take()
+                } else {
+                    None
+                };
+                (Poll::Ready(Some(Ok(piece))), w)
+            } else {
+                match &q.end {
+                    Some(End::Complete(_)) => {
+                        self.done = true;
+                        (Poll::Ready(None), None)
+                    }
+                    Some(End::Failed(kind, msg)) => {
+                        self.done = true;
+                        (Poll::Ready(Some(Err(io::Error::new(*kind, *msg)))), None)
+                    }
+                    None if q.producer_gone => {
+                        self.done = true;
+                        let e = io::Error::new(io::ErrorKind::ConnectionReset, "aborted");
+                        (Poll::Ready(Some(Err(e))), None)
+                    }
+                    None => {
+                        match &q.reader {
+                            Some(w) if w.will_wake(cx.waker()) => {}
+                            _ => q.reader = Some(cx.waker().clone()),
+                        }
+                        (Poll::Pending, None)
+                    }
+                }
+            }
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+        out
+    }
+
+    /// The next piece; `None` at the end of a complete body.
+    pub async fn chunk(&mut self) -> Option<io::Result<Bytes>> {
+        core::future::poll_fn(|cx| self.poll_chunk(cx)).await
+    }
+
+    /// Reads the rest of the body into one buffer (no copy when it is one piece).
+    pub async fn read_all(&mut self) -> io::Result<Bytes> {
+        let mut first: Option<Bytes> = None;
+        let mut all = BytesMut::new();
+        while let Some(piece) = self.chunk().await {
+            let piece = piece?;
+            if let Some(f) = first.take() {
+                all.extend_from_slice(&f);
+            }
+            if all.is_empty() {
+                first = Some(piece);
+            } else {
+                all.extend_from_slice(&piece);
+            }
+        }
+        Ok(first.unwrap_or_else(|| all.freeze()))
+    }
+
+    /// The trailers, once the body is complete (`None` before and after a failure).
+    pub fn trailers(&self) -> Option<Headers> {
+        match &lock(&self.q).end {
+            Some(End::Complete(t)) => Some(t.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether the whole body was received (Node's `complete`, MSG-9).
+    pub fn is_complete(&self) -> bool {
+        matches!(lock(&self.q).end, Some(End::Complete(_)))
+    }
+
+    /// Whether the body was cut short (Node's `aborted`, MSG-10).
+    pub fn is_aborted(&self) -> bool {
+        let q = lock(&self.q);
+        matches!(q.end, Some(End::Failed(..))) || (q.end.is_none() && q.producer_gone)
+    }
+
+    /// Unread bytes in the queue.
+    pub fn queued(&self) -> usize {
+        lock(&self.q).queued + self.pending.len()
+    }
+}
+
+impl Stream for BodyReceiver {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_chunk(cx)
+    }
+}
+
+#[cfg(feature = "tokio-io")]
+impl tokio::io::AsyncRead for BodyReceiver {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.pending.is_empty() {
+            match this.poll_chunk(cx) {
+                Poll::Ready(Some(Ok(piece))) => this.pending = piece,
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
+                Poll::Ready(None) => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        let n = this.pending.len().min(buf.remaining());
+        buf.put_slice(&this.pending.split_to(n));
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for BodyReceiver {
+    fn drop(&mut self) {
+        let waker = {
+            let mut q = lock(&self.q);
+            q.consumer_gone = true;
+            q.pieces.clear();
+            q.queued = 0;
+            q.writer.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn back_pressure_and_end() {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::clone(&count));
+        let mut cx = Context::from_waker(&waker);
+        let (tx, mut rx) = channel(4);
+        tx.push(Bytes::from_static(b"abc"));
+        assert!(!tx.poll_full(&waker));
+        tx.push(Bytes::from_static(b"de"));
+        assert!(tx.poll_full(&waker));
+        assert!(matches!(rx.poll_chunk(&mut cx), Poll::Ready(Some(Ok(b))) if b == "abc"));
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            1,
+            "the producer is woken below the mark"
+        );
+        assert!(!tx.is_full());
+        tx.end(Headers::new());
+        assert!(matches!(rx.poll_chunk(&mut cx), Poll::Ready(Some(Ok(b))) if b == "de"));
+        assert!(matches!(rx.poll_chunk(&mut cx), Poll::Ready(None)));
+        assert!(rx.is_complete() && !rx.is_aborted());
+    }
+
+    #[test]
+    fn failure_and_discard() {
+        let waker = Waker::from(Arc::new(Count(AtomicUsize::new(0))));
+        let mut cx = Context::from_waker(&waker);
+        let (tx, mut rx) = channel(4);
+        tx.push(Bytes::from_static(b"x"));
+        tx.fail(io::ErrorKind::ConnectionReset, "aborted");
+        assert!(matches!(rx.poll_chunk(&mut cx), Poll::Ready(Some(Ok(_)))));
+        let Poll::Ready(Some(Err(e))) = rx.poll_chunk(&mut cx) else {
+            panic!("an error")
+        };
+        assert_eq!(e.to_string(), "aborted");
+        assert!(rx.is_aborted());
+
+        let (tx, rx) = channel(1);
+        drop(rx);
+        tx.push(Bytes::from_static(b"never held"));
+        assert!(!tx.is_full() && tx.is_discarding());
+    }
+}

@@ -1,0 +1,391 @@
+//! `http.request` options: the URL form (CLI-1), the connection options (CLI-5) and
+//! the agent choice (CLI-2), validated as Node validates them.
+
+use core::fmt;
+use core::time::Duration;
+use std::net::IpAddr;
+
+use courier_proto::agent::{AgentOptionsError, NameOptions};
+use courier_proto::outgoing::{
+    ClientRequest as ProtoRequest, HeaderValue, OutgoingError, RequestAgent, RequestHeaders,
+    RequestOptions, UrlParts,
+};
+use url::Url;
+
+use super::ConnectTarget;
+use super::agent::{Agent, global_agent};
+
+/// The `url` argument of `http.request(url[, options])`: a string, parsed when the
+/// request is made (a bad one fails there, as Node's `new URL()` throws), or a URL
+/// parsed already.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlArg {
+    /// A URL string.
+    Text(String),
+    /// A parsed URL.
+    Parsed(Url),
+}
+
+/// The `agent` option (CLI-2).
+#[derive(Debug, Clone, Default)]
+pub enum AgentChoice {
+    /// `undefined`: [`global_agent`] (keep-alive, timeout 5 s, AGT-2).
+    #[default]
+    Global,
+    /// `agent: false`: a brand-new agent with default options, used by this request
+    /// only (so `Connection: close`, CLI-11).
+    OneOff,
+    /// An agent of the application's.
+    Agent(Agent),
+}
+
+/// Everything `http.request` takes: an optional URL, the request options (which win
+/// over the URL's parts, CLI-1), the connection options and the agent.
+///
+/// ```
+/// use courier_rt::client::{ClientOptions, RequestOptions};
+///
+/// let o = ClientOptions::url("http://127.0.0.1:8080/p?q=1").with(RequestOptions {
+///     method: Some("POST".into()),
+///     ..RequestOptions::default()
+/// });
+/// assert_eq!(o.request.method.as_deref(), Some("POST"));
+/// let o: ClientOptions = "http://127.0.0.1/".into();
+/// assert!(o.url.is_some());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// The URL, if the request was given one.
+    pub url: Option<UrlArg>,
+    /// The request options: method, path, host, port, headers, auth, timeout, …
+    /// Their `agent` field is replaced by the one [`Self::agent`] resolves to.
+    pub request: RequestOptions,
+    /// `socketPath`: a Unix socket to connect to (the `Host` field still uses
+    /// host and port, CLI-5).
+    pub socket_path: Option<String>,
+    /// `localAddress`: an IP address to bind the socket to.
+    pub local_address: Option<String>,
+    /// `family`: 0, 4 or 6 (`ERR_INVALID_ARG_VALUE` otherwise).
+    pub family: Option<u8>,
+    /// `agent` (CLI-2).
+    pub agent: AgentChoice,
+    /// `req.maxHeadersCount` (CLI-27, MSG-6): set here, since the response parser
+    /// takes it when the request gets its socket (`None` = Node's `null`, 1000).
+    pub max_headers_count: Option<usize>,
+}
+
+impl ClientOptions {
+    /// Options for `url` (a `&str`, `String` or [`Url`]).
+    pub fn url(url: impl Into<UrlArg>) -> Self {
+        Self {
+            url: Some(url.into()),
+            ..Self::default()
+        }
+    }
+
+    /// `request(url, options)`: these request options over the URL's (CLI-1).
+    pub fn with(mut self, request: RequestOptions) -> Self {
+        self.request = request;
+        self
+    }
+
+    /// `method`.
+    pub fn method(mut self, method: &str) -> Self {
+        self.request.method = Some(method.to_owned());
+        self
+    }
+
+    /// Adds one field to the `headers` option (object form).
+    pub fn header(mut self, name: &str, value: impl Into<HeaderValue>) -> Self {
+        let value = value.into();
+        match &mut self.request.headers {
+            RequestHeaders::Object(v) | RequestHeaders::Array(v) => {
+                v.push((name.to_owned(), value));
+            }
+        }
+        self
+    }
+
+    /// `timeout` (CLI-23).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.request.timeout = Some(timeout);
+        self
+    }
+
+    /// `socketPath`.
+    pub fn socket_path(mut self, path: impl Into<String>) -> Self {
+        self.socket_path = Some(path.into());
+        self
+    }
+
+    /// `localAddress`.
+    pub fn local_address(mut self, address: impl Into<String>) -> Self {
+        self.local_address = Some(address.into());
+        self
+    }
+
+    /// `family`.
+    pub fn family(mut self, family: u8) -> Self {
+        self.family = Some(family);
+        self
+    }
+
+    /// `agent`.
+    pub fn agent(mut self, agent: AgentChoice) -> Self {
+        self.agent = agent;
+        self
+    }
+
+    /// The request options with the URL merged in, ignoring a URL that does not
+    /// parse (for naming only).
+    pub(crate) fn merged_request(&self) -> RequestOptions {
+        let parts = match &self.url {
+            None => None,
+            Some(UrlArg::Text(s)) => parse_url(s).ok(),
+            Some(UrlArg::Parsed(u)) => Some(url_parts(u)),
+        };
+        match parts {
+            Some(p) => self
+                .request
+                .clone()
+                .with_url(&p)
+                .unwrap_or_else(|_| self.request.clone()),
+            None => self.request.clone(),
+        }
+    }
+
+    /// The agent these options resolve to (a one-off agent is made here).
+    pub(crate) fn resolve_agent(&self) -> Agent {
+        match &self.agent {
+            AgentChoice::Global => global_agent(),
+            AgentChoice::OneOff => Agent::one_off(),
+            AgentChoice::Agent(a) => a.clone(),
+        }
+    }
+
+    /// The request options with the URL merged in and the agent set (CLI-1, CLI-2).
+    fn merged(&self, agent: &Agent) -> Result<RequestOptions, ClientOptionsError> {
+        let mut request = self.request.clone();
+        request.agent = Some(RequestAgent::from_options(&agent.options()));
+        match &self.url {
+            None => Ok(request),
+            Some(u) => {
+                let parts = match u {
+                    UrlArg::Text(s) => parse_url(s)?,
+                    UrlArg::Parsed(u) => url_parts(u),
+                };
+                Ok(request.with_url(&parts)?)
+            }
+        }
+    }
+
+    /// Validates everything, in Node's order: the URL, the request (CLI-3 … CLI-10),
+    /// then the connection options.
+    pub(crate) fn resolve(&self) -> Result<Resolved, ClientOptionsError> {
+        let agent = self.resolve_agent();
+        let request = self.merged(&agent)?;
+        let timeout = request.timeout;
+        let mut req = ProtoRequest::new(request)?;
+        req.set_max_headers_count(self.max_headers_count);
+        if let Some(f) = self.family {
+            if !matches!(f, 0 | 4 | 6) {
+                return Err(ClientOptionsError::InvalidFamily { received: f });
+            }
+        }
+        let local_address =
+            match self.local_address.as_deref().filter(|s| !s.is_empty()) {
+                None => None,
+                Some(s) => Some(s.parse::<IpAddr>().map_err(|_| {
+                    ClientOptionsError::InvalidLocalAddress {
+                        received: s.to_owned(),
+                    }
+                })?),
+            };
+        let socket_path = self.socket_path.clone().filter(|s| !s.is_empty());
+        let family = self.family.filter(|&f| f != 0);
+        let name = NameOptions {
+            host: Some(req.host()),
+            port: Some(req.port()),
+            local_address: self.local_address.as_deref(),
+            family,
+            socket_path: socket_path.as_deref(),
+        }
+        .get_name();
+        let aopts = agent.options();
+        let target = ConnectTarget {
+            host: req.host().to_owned(),
+            port: req.port(),
+            socket_path,
+            local_address,
+            family,
+            no_delay: aopts.no_delay,
+            keep_alive: aopts.tcp_keep_alive(),
+        };
+        Ok(Resolved {
+            req,
+            agent,
+            target,
+            name,
+            timeout,
+        })
+    }
+}
+
+/// Validated options, ready to become a request.
+pub(crate) struct Resolved {
+    pub(crate) req: ProtoRequest,
+    pub(crate) agent: Agent,
+    pub(crate) target: ConnectTarget,
+    pub(crate) name: courier_proto::agent::PoolKey,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl From<&str> for UrlArg {
+    fn from(s: &str) -> Self {
+        Self::Text(s.to_owned())
+    }
+}
+
+impl From<String> for UrlArg {
+    fn from(s: String) -> Self {
+        Self::Text(s)
+    }
+}
+
+impl From<Url> for UrlArg {
+    fn from(u: Url) -> Self {
+        Self::Parsed(u)
+    }
+}
+
+impl From<&str> for ClientOptions {
+    fn from(s: &str) -> Self {
+        Self::url(s)
+    }
+}
+
+impl From<String> for ClientOptions {
+    fn from(s: String) -> Self {
+        Self::url(s)
+    }
+}
+
+impl From<Url> for ClientOptions {
+    fn from(u: Url) -> Self {
+        Self::url(u)
+    }
+}
+
+impl From<RequestOptions> for ClientOptions {
+    fn from(request: RequestOptions) -> Self {
+        Self {
+            request,
+            ..Self::default()
+        }
+    }
+}
+
+/// Parses a URL string as Node's `new URL()` does (WHATWG) into the parts
+/// `urlToHttpOptions` reads; `ERR_INVALID_URL` when it does not parse.
+///
+/// ```
+/// use courier_rt::client::parse_url;
+/// let p = parse_url("http://u:p@[::1]:8080/a b?q#h").unwrap();
+/// assert_eq!((p.hostname.as_str(), p.port, p.path()), ("[::1]", Some(8080), "/a%20b?q".to_owned()));
+/// assert_eq!(parse_url("nope").unwrap_err().code(), "ERR_INVALID_URL");
+/// ```
+pub fn parse_url(input: &str) -> Result<UrlParts, ClientOptionsError> {
+    Url::parse(input)
+        .map(|u| url_parts(&u))
+        .map_err(|_| ClientOptionsError::InvalidUrl {
+            input: input.to_owned(),
+        })
+}
+
+/// The parts of a parsed URL as Node's URL API exposes them.
+pub fn url_parts(u: &Url) -> UrlParts {
+    let with = |mark: &str, s: Option<&str>| match s {
+        Some(s) if !s.is_empty() => format!("{mark}{s}"),
+        _ => String::new(),
+    };
+    UrlParts {
+        protocol: format!("{}:", u.scheme()),
+        hostname: u.host_str().unwrap_or_default().to_owned(),
+        port: u.port(),
+        pathname: u.path().to_owned(),
+        search: with("?", u.query()),
+        hash: with("#", u.fragment()),
+        username: u.username().to_owned(),
+        password: u.password().unwrap_or_default().to_owned(),
+    }
+}
+
+/// An `http.request` call Node would throw from, with Node's code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientOptionsError {
+    /// The URL string does not parse: `ERR_INVALID_URL`, `Invalid URL` (CLI-1).
+    InvalidUrl {
+        /// The string given (Node's `err.input`).
+        input: String,
+    },
+    /// The request options (path, protocol, method, headers, user info; CLI-3 …
+    /// CLI-10): `ERR_INVALID_PROTOCOL`, `ERR_UNESCAPED_CHARACTERS`, …
+    Request(OutgoingError),
+    /// `family` other than 0, 4, 6: `ERR_INVALID_ARG_VALUE`.
+    InvalidFamily {
+        /// The value given.
+        received: u8,
+    },
+    /// `localAddress` that is not an IP address: `ERR_INVALID_IP_ADDRESS`.
+    InvalidLocalAddress {
+        /// The value given.
+        received: String,
+    },
+    /// Invalid agent options (AGT-1).
+    Agent(AgentOptionsError),
+}
+
+impl ClientOptionsError {
+    /// Node's `err.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidUrl { .. } => "ERR_INVALID_URL",
+            Self::Request(e) => e.code(),
+            Self::InvalidFamily { .. } => "ERR_INVALID_ARG_VALUE",
+            Self::InvalidLocalAddress { .. } => "ERR_INVALID_IP_ADDRESS",
+            Self::Agent(e) => e.code(),
+        }
+    }
+}
+
+impl fmt::Display for ClientOptionsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidUrl { .. } => f.write_str("Invalid URL"),
+            Self::Request(e) => e.fmt(f),
+            Self::InvalidFamily { received } => write!(
+                f,
+                "The property 'options.family' must be one of: 0, 4, 6. Received {received}"
+            ),
+            Self::InvalidLocalAddress { received } => {
+                write!(f, "Invalid IP address: {received}")
+            }
+            Self::Agent(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ClientOptionsError {}
+
+impl From<OutgoingError> for ClientOptionsError {
+    fn from(e: OutgoingError) -> Self {
+        Self::Request(e)
+    }
+}
+
+impl From<AgentOptionsError> for ClientOptionsError {
+    fn from(e: AgentOptionsError) -> Self {
+        Self::Agent(e)
+    }
+}
