@@ -5,9 +5,11 @@
 //! 2. `cargo clippy --workspace --all-targets --all-features -- -D warnings`
 //! 3. `cargo test --workspace --all-features` (unit, integration, property and doc tests;
 //!    `PROPTEST_CASES` defaults to 256)
-//! 4. `cargo xtask codegen --check` (in process)
-//! 5. `RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps`
-//! 6. fuzz-corpus replay: `cargo test -p courier-proto --features fuzzing --test corpus_replay`,
+//! 4. the self-checking examples: `cargo run -p courier-rt-tokio --example` `tour`,
+//!    `upgrade-echo`, `connect-proxy` (each exits non-zero if a step misbehaves)
+//! 5. `cargo xtask codegen --check` (in process)
+//! 6. `RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps`
+//! 7. fuzz-corpus replay: `cargo test -p courier-proto --features fuzzing --test corpus_replay`,
 //!    skipped when `fuzz/` or `crates/proto/tests/corpus_replay.rs` is missing
 //!
 //! Each step prints a header and its wall time. The run ends with the totals of every
@@ -21,7 +23,11 @@ use std::time::{Duration, Instant};
 const USAGE: &str = "usage: cargo xtask ci
 
 Runs fmt --check, clippy -D warnings, the whole test suite (doc tests included),
-codegen --check, rustdoc -D warnings and the fuzz-corpus replay; stops at the first failure.";
+the self-checking examples, codegen --check, rustdoc -D warnings and the fuzz-corpus replay; stops at the first failure.";
+
+/// The examples that run a self-contained demo on loopback and exit 0 when every
+/// step behaved as Node's `http` does.
+const EXAMPLES: [&str; 3] = ["tour", "upgrade-echo", "connect-proxy"];
 
 /// How many cases each proptest runs when `PROPTEST_CASES` is not set.
 const DEFAULT_PROPTEST_CASES: &str = "256";
@@ -86,6 +92,18 @@ impl Ci {
         self.step("test", "cargo test --workspace --all-features", |counts| {
             cargo(&["test", "--workspace", "--all-features"]).tests(counts)
         })?;
+        self.step(
+            "examples",
+            "cargo run -p courier-rt-tokio --example tour|upgrade-echo|connect-proxy",
+            |_| {
+                for example in EXAMPLES {
+                    cargo(&["run", "-q", "-p", "courier-rt-tokio", "--example", example])
+                        .status_ok()
+                        .map_err(|e| format!("example {example}: {e}"))?;
+                }
+                Ok(())
+            },
+        )?;
         // Doc tests of every library already ran in `cargo test --workspace --all-features`.
         println!("\n--- doc tests: already run by `cargo test --workspace`; no separate step");
         self.step("codegen", "cargo xtask codegen --check", |_| {

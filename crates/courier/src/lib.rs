@@ -6,7 +6,8 @@
 //! [`rt`], and Node's module-level functions and constants at the root
 //! ([`STATUS_CODES`], [`METHODS`], [`MAX_HEADER_SIZE`], [`validate_header_name`],
 //! [`validate_header_value`]). With the `tokio` feature: the tokio adapter as
-//! `courier::tokio`, and its `create_server`, `request` and `get` at the root.
+//! `courier::tokio`, and its `create_server`, `request`, `get`, `Agent` and
+//! `global_agent` at the root.
 //! `docs/node-mapping.md` maps every API of Node's `http` module to its courier name.
 #![forbid(unsafe_code)]
 
@@ -22,4 +23,7 @@ pub use courier_rt::{IncomingMessage, ServerOptions, ServerResponse};
 #[cfg(feature = "tokio")]
 pub use courier_rt_tokio as tokio;
 #[cfg(feature = "tokio")]
-pub use courier_rt_tokio::{Server, create_server};
+pub use courier_rt_tokio::{
+    Agent, AgentOptions, ClientOptions, ClientRequest, ClientResponse, Server, create_server, get,
+    global_agent, request,
+};

@@ -1387,6 +1387,10 @@ async fn request_trailers_and_header_count() {
         ["host", "trailer", "x-list"],
         "CLI-9: Host is set by the constructor"
     );
+    assert_eq!(req.get_raw_header_names(), ["Host", "Trailer", "X-List"]);
+    let all = req.get_headers();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2].0, "x-list");
     req.write("abc").await.unwrap();
     req.add_trailers(&[("X-Sum", "42")]).unwrap();
     req.end(None).unwrap();

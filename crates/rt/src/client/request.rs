@@ -303,6 +303,29 @@ impl ClientRequest {
         .unwrap_or_default()
     }
 
+    /// `getRawHeaderNames()`: each name in the casing of its last `set_header`, in the
+    /// order set (CLI-25).
+    pub fn get_raw_header_names(&self) -> Vec<String> {
+        self.with_req(|r| {
+            r.get_raw_header_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    /// `getHeaders()`: `(lower-cased name, value)` pairs in the order set (CLI-25).
+    pub fn get_headers(&self) -> Vec<(String, HeaderValue)> {
+        self.with_req(|r| {
+            r.get_headers()
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
     /// `addTrailers(headers)` (RES-20): sent after a chunked body.
     pub fn add_trailers(&mut self, trailers: &[(&str, &str)]) -> Result<(), OutgoingError> {
         self.with_req(|r| r.add_trailers(trailers.iter().map(|&(n, v)| (n, HeaderValue::from(v)))))
