@@ -556,9 +556,11 @@ impl ClientConn {
 
     // ------------------------------------------------------- the application --
 
-    /// `req.abort()` (CLI-21): `'abort'`, then, during a response body, `res`
-    /// `'aborted'`; then `'close'`. No `'error'`. Returns false when there is no
-    /// request or it was aborted already.
+    /// `req.abort()` (CLI-21): `'abort'`; then, before a response, `'error'`
+    /// `ECONNRESET` `socket hang up` (Node v20 observed: the socket is destroyed under a
+    /// request still waiting for its response), or during a response body, `res`
+    /// `'aborted'` and no request `'error'`; then `'close'`. Returns false when there
+    /// is no request or it was aborted already.
     pub fn abort(&mut self) -> bool {
         if self.state != State::Active {
             return false;
@@ -569,9 +571,15 @@ impl ClientConn {
         if !ex.req.abort() {
             return false;
         }
-        // No 'error' follows an abort.
-        ex.error_sent = true;
+        let waiting = ex.resp == Resp::Waiting;
+        if !waiting {
+            // No 'error' follows an abort once the response has arrived.
+            ex.error_sent = true;
+        }
         self.events.push_back(ClientEvent::Abort);
+        if waiting {
+            self.error(ClientError::HangUp);
+        }
         self.out.clear();
         self.connection_gone();
         true
