@@ -1682,3 +1682,24 @@ async fn family_and_ipv6_messages() {
     );
     server.await.unwrap();
 }
+
+/// AGT-7, CLI-24: a socket is back in the agent's free list before the application
+/// sees its response end (Node frees it before the next tick), so sequential requests
+/// on a multi-threaded runtime always reuse the one socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_requests_always_reuse_the_released_socket() {
+    let server = create_server(ServerOptions::default(), |_req, mut res| async move {
+        res.end(Some(Bytes::from_static(b"ok"))).await.unwrap();
+    })
+    .unwrap();
+    let addr = server.listen("127.0.0.1:0").await.unwrap();
+    let agent = keep_alive_agent();
+    for i in 0..200 {
+        let mut req = get(opts(format!("http://{addr}/"), &agent)).unwrap();
+        let mut res = req.response().await.unwrap();
+        assert_eq!(&res.read_body().await.unwrap()[..], b"ok");
+        assert_eq!(req.reused_socket(), i > 0, "request {i}");
+    }
+    assert_eq!(agent.total_socket_count(), 1);
+    agent.destroy();
+}

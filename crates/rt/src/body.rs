@@ -108,18 +108,26 @@ impl BodySender {
         self.finish(End::Failed(kind, message));
     }
 
+    /// [`Self::end`], returning the consumer's waker instead of calling it, for a
+    /// caller that must finish other bookkeeping first (the client releases the
+    /// socket to its agent before the application sees the end).
+    pub fn end_deferred(&self, trailers: Headers) -> Option<Waker> {
+        self.finish_deferred(End::Complete(trailers))
+    }
+
     fn finish(&self, end: End) {
-        let waker = {
-            let mut q = lock(&self.q);
-            if q.end.is_some() {
-                return;
-            }
-            q.end = Some(end);
-            q.reader.take()
-        };
-        if let Some(w) = waker {
+        if let Some(w) = self.finish_deferred(end) {
             w.wake();
         }
+    }
+
+    fn finish_deferred(&self, end: End) -> Option<Waker> {
+        let mut q = lock(&self.q);
+        if q.end.is_some() {
+            return None;
+        }
+        q.end = Some(end);
+        q.reader.take()
     }
 
     /// Whether the consumer holds `high_water` unread bytes or more: stop reading.

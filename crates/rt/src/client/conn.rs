@@ -164,8 +164,10 @@ impl Core {
                     }
                 }
                 ClientEvent::End { trailers } => {
+                    // The reader is woken with the connection's other wakers: after
+                    // the agent heard the socket's release (see `Locked::drop`).
                     if let Some(b) = self.body.take() {
-                        b.end(trailers);
+                        self.wake_later.extend(b.end_deferred(trailers));
                     }
                 }
                 ClientEvent::Finish => {
@@ -200,7 +202,8 @@ impl Core {
                 ClientEvent::Aborted { complete } => {
                     if let Some(b) = self.body.take() {
                         if complete {
-                            b.end(courier_proto::Headers::new());
+                            self.wake_later
+                                .extend(b.end_deferred(courier_proto::Headers::new()));
                         } else {
                             b.fail(std::io::ErrorKind::ConnectionReset, "aborted");
                         }
@@ -279,6 +282,14 @@ impl core::ops::DerefMut for Locked<'_> {
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
         let wakers = match self.guard.as_mut() {
+            // Notes for the agent are pending (a released socket, say): the
+            // application's wakers wait until `ClientConnection::settle` has told the
+            // agent, so that a request made as soon as a response ends finds the
+            // socket free, as in Node (whose agent frees it before the application's
+            // next tick). Only the loop's own waker is called now, so it settles.
+            Some(g) if !g.notes.is_empty() && g.io_waker.is_some() => {
+                g.io_waker.clone().into_iter().collect()
+            }
             Some(g) => std::mem::take(&mut g.wake_later),
             None => Vec::new(),
         };
@@ -535,11 +546,20 @@ impl ClientConnection {
     /// detached, poisoned, gone) and runs what the agent decides (AGT-7, AGT-9).
     /// Call after every step of the loop, with no lock held.
     pub fn settle(&self, now: Instant) {
-        let (notes, sock) = {
+        let (notes, sock, held) = {
             let mut core = self.core();
-            (std::mem::take(&mut core.notes), core.sock)
+            let notes = std::mem::take(&mut core.notes);
+            let held = if notes.is_empty() {
+                Vec::new()
+            } else {
+                std::mem::take(&mut core.wake_later)
+            };
+            (notes, core.sock, held)
         };
         self.shared.agent.handle_notes(self, sock, notes, now);
+        for w in held {
+            w.wake();
+        }
     }
 }
 
