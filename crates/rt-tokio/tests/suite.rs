@@ -132,3 +132,116 @@ impl Adapter for Tokio {
 }
 
 courier_suite::server_suite!(Tokio);
+
+// ------------------------------------------------------------------- client --
+
+use courier_rt_tokio::{ClientError, ClientRequest, RequestEvent, request};
+use courier_suite::client::{ClientAdapter, Exchange, Outcome, event_name};
+use tokio::io::AsyncReadExt;
+
+/// One runtime for every client exchange of the test binary: pooled sockets live on it.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+fn failed(out: &mut Outcome, e: &ClientError) {
+    out.error = Some(e.code().to_owned());
+    out.message = e.to_string();
+}
+
+async fn drain_events(req: &mut ClientRequest, out: &mut Outcome) {
+    while let Some(e) = req.next_event().await {
+        out.events.push(event_name(&e));
+    }
+}
+
+async fn exchange(x: Exchange) -> Outcome {
+    let mut out = Outcome::default();
+    let mut req = match request(x.options) {
+        Ok(req) => req,
+        Err(e) => {
+            out.error = Some(e.code().to_owned());
+            out.message = e.to_string();
+            return out;
+        }
+    };
+    if x.wait_for_continue {
+        req.flush_headers().unwrap();
+        while let Some(e) = req.next_event().await {
+            out.events.push(event_name(&e));
+            if e == RequestEvent::Continue {
+                break;
+            }
+        }
+    }
+    for chunk in x.writes {
+        req.write(chunk).await.unwrap();
+    }
+    if !x.trailers.is_empty() {
+        req.add_trailers(&x.trailers).unwrap();
+    }
+    req.end(x.end).unwrap();
+    if x.destroy_on_timeout {
+        while let Some(e) = req.next_event().await {
+            out.events.push(event_name(&e));
+            if e == RequestEvent::Timeout {
+                req.destroy();
+                break;
+            }
+        }
+    }
+    if let Some((send, n)) = x.upgrade {
+        match req.upgrade().await {
+            Ok(mut up) => {
+                out.status = up.status_code();
+                up.write_all(&send).await.unwrap();
+                let mut back = vec![0u8; n];
+                up.read_exact(&mut back).await.unwrap();
+                out.body = back.into();
+            }
+            Err(e) => failed(&mut out, &e),
+        }
+        return out;
+    }
+    match req.response().await {
+        Ok(mut res) => {
+            out.status = res.status_code();
+            out.status_message = res.status_message().into_owned();
+            out.headers = res
+                .headers()
+                .iter()
+                .map(|(n, _)| (n.to_owned(), res.headers().get_str(n).unwrap_or_default()))
+                .collect();
+            match res.read_body().await {
+                Ok(body) => out.body = body,
+                Err(e) => out.error = Some(e.to_string()),
+            }
+            out.complete = res.complete();
+            if let Some(t) = res.trailers() {
+                out.trailers = t
+                    .iter()
+                    .map(|(n, _)| (n.to_owned(), t.get_str(n).unwrap_or_default()))
+                    .collect();
+            }
+        }
+        Err(e) => failed(&mut out, &e),
+    }
+    out.reused_socket = req.reused_socket();
+    drain_events(&mut req, &mut out).await;
+    out
+}
+
+impl ClientAdapter for Tokio {
+    fn exchange(x: Exchange) -> Outcome {
+        runtime().block_on(exchange(x))
+    }
+}
+
+courier_suite::client_suite!(Tokio);

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod client;
 pub mod server;
 pub mod wire;
 

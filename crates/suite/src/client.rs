@@ -1,0 +1,528 @@
+//! The client scenarios: each adapter's `request()` against raw `std::net` servers
+//! that check the exact bytes Node's client sends and answer with exact bytes.
+//!
+//! Options, Agents and events are `courier-rt`'s, the same for every adapter, so an
+//! adapter only carries out an [`Exchange`] ([`ClientAdapter::exchange`]) and reports
+//! the [`Outcome`].
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+use courier_rt::client::{Agent, AgentChoice, AgentOptions, ClientOptions, RequestEvent};
+
+use crate::wire::SAFETY_TIMEOUT;
+
+/// One request to carry out.
+#[derive(Debug, Default)]
+pub struct Exchange {
+    /// What to pass to the adapter's `request()`.
+    pub options: ClientOptions,
+    /// `req.write(chunk)` calls, in order, before `end`.
+    pub writes: Vec<Bytes>,
+    /// `req.addTrailers(…)` before `end`, when not empty.
+    pub trailers: Vec<(&'static str, &'static str)>,
+    /// `req.end(chunk)`.
+    pub end: Option<Bytes>,
+    /// Flush the head, wait for the `'continue'` event, then write and end.
+    pub wait_for_continue: bool,
+    /// On a `'timeout'` event, `req.destroy()` (Node's documented pattern).
+    pub destroy_on_timeout: bool,
+    /// Take the socket with `upgrade()` instead of `response()`; write these bytes on
+    /// it, then read `.1` bytes back.
+    pub upgrade: Option<(Bytes, usize)>,
+}
+
+/// What happened.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The error code (`ECONNRESET`, `ECONNREFUSED`, `HPE_*`, `ERR_*`), if the request
+    /// failed.
+    pub error: Option<String>,
+    /// The error's message.
+    pub message: String,
+    /// `res.statusCode` (0 without a response).
+    pub status: u16,
+    /// `res.statusMessage`.
+    pub status_message: String,
+    /// `res.headers` as `(name, value)` pairs.
+    pub headers: Vec<(String, String)>,
+    /// The body, read to its end (for an upgrade: the `.1` bytes read back, the
+    /// `head` bytes first).
+    pub body: Bytes,
+    /// `res.trailers` as pairs.
+    pub trailers: Vec<(String, String)>,
+    /// `res.complete`.
+    pub complete: bool,
+    /// `req.reusedSocket`.
+    pub reused_socket: bool,
+    /// The request's events, named as Node names them ([`event_name`]).
+    pub events: Vec<String>,
+}
+
+impl Outcome {
+    /// The value of response header `name`, or `""`.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// Node's name of a request event (`information 103` for an interim response).
+pub fn event_name(e: &RequestEvent) -> String {
+    match e {
+        RequestEvent::Socket => "socket".into(),
+        RequestEvent::Continue => "continue".into(),
+        RequestEvent::Information { status, .. } => format!("information {status}"),
+        RequestEvent::Finish => "finish".into(),
+        RequestEvent::Timeout => "timeout".into(),
+        RequestEvent::Abort => "abort".into(),
+        RequestEvent::Close => "close".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A runtime adapter's client under test.
+pub trait ClientAdapter {
+    /// Carries out `x` with the adapter's `request()` and reports what happened. The
+    /// adapter's runtime must outlive the call (Agents keep pooled sockets on it).
+    fn exchange(x: Exchange) -> Outcome;
+}
+
+/// Generates every client scenario of this module as a `#[test]` for `$adapter`.
+#[macro_export]
+macro_rules! client_suite {
+    ($adapter:ty) => {
+        $crate::client_suite!(@tests $adapter;
+            a_get_sends_nodes_exact_head,
+            a_keep_alive_agent_reuses_the_socket,
+            a_body_without_length_is_chunked_with_trailers,
+            a_content_length_body_is_sent_as_is,
+            response_bodies_by_length_chunked_and_close,
+            response_trailers_and_interim_responses,
+            expect_100_continue_waits_for_the_server,
+            an_upgrade_hands_over_the_socket,
+            a_connect_tunnel,
+            a_refused_connection_is_econnrefused,
+            a_hang_up_before_the_response_is_econnreset,
+            a_malformed_response_is_a_parse_error,
+            a_timeout_is_only_an_event_until_destroyed,
+        );
+    };
+    (@tests $adapter:ty; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::client::$name::<$adapter>();
+            }
+        )*
+    };
+}
+
+/// A raw server: for each accepted connection, the `scripts` entry of that index runs
+/// (reading requests and writing exact answers); the thread returns every request
+/// head and body it read.
+struct RawServer {
+    addr: SocketAddr,
+    thread: JoinHandle<Vec<String>>,
+}
+
+/// One step of a raw connection script.
+#[derive(Clone)]
+enum Step {
+    /// Read one whole request (head and body) and record it.
+    Read,
+    /// Read just a head and record it.
+    ReadHead,
+    /// Read exactly this many bytes and record them.
+    ReadN(usize),
+    /// Write these bytes.
+    Write(&'static [u8]),
+    /// Write these bytes, built at run time.
+    WriteOwned(Vec<u8>),
+    /// Wait this long.
+    Pause(Duration),
+    /// Close the connection.
+    Close,
+}
+
+impl RawServer {
+    fn start(scripts: Vec<Vec<Step>>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let thread = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for script in scripts {
+                let (mut s, _) = listener.accept().unwrap();
+                s.set_read_timeout(Some(SAFETY_TIMEOUT)).unwrap();
+                let mut buf = Vec::new();
+                for step in script {
+                    match step {
+                        Step::Read => seen.push(read_message(&mut s, &mut buf, false)),
+                        Step::ReadHead => seen.push(read_message(&mut s, &mut buf, true)),
+                        Step::ReadN(n) => seen.push(read_n(&mut s, &mut buf, n)),
+                        Step::Write(b) => s.write_all(b).unwrap(),
+                        Step::WriteOwned(b) => s.write_all(&b).unwrap(),
+                        Step::Pause(d) => std::thread::sleep(d),
+                        Step::Close => break,
+                    }
+                }
+            }
+            seen
+        });
+        Self { addr, thread }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn seen(self) -> Vec<String> {
+        self.thread.join().expect("the raw server")
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn fill(s: &mut TcpStream, buf: &mut Vec<u8>) -> usize {
+    let mut c = [0u8; 16 * 1024];
+    let n = s.read(&mut c).unwrap_or(0);
+    buf.extend_from_slice(&c[..n]);
+    n
+}
+
+fn read_n(s: &mut TcpStream, buf: &mut Vec<u8>, n: usize) -> String {
+    while buf.len() < n {
+        assert!(fill(s, buf) > 0, "EOF in a raw read");
+    }
+    String::from_utf8_lossy(&buf.drain(..n).collect::<Vec<_>>()).into_owned()
+}
+
+fn read_message(s: &mut TcpStream, buf: &mut Vec<u8>, head_only: bool) -> String {
+    loop {
+        if let Some(h) = find(buf, b"\r\n\r\n") {
+            let end = h + 4;
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let total = if head_only {
+                Some(end)
+            } else if let Some(l) = head.lines().find(|l| l.starts_with("content-length:")) {
+                let n: usize = l["content-length:".len()..].trim().parse().unwrap();
+                (buf.len() >= end + n).then_some(end + n)
+            } else if head.contains("transfer-encoding: chunked") {
+                find(&buf[end..], b"\r\n0\r\n")
+                    .and_then(|i| {
+                        find(&buf[end + i + 5..], b"\r\n\r\n").map(|j| end + i + 5 + j + 4)
+                    })
+                    .or_else(|| buf[end..].starts_with(b"0\r\n\r\n").then_some(end + 5))
+            } else {
+                Some(end)
+            };
+            if let Some(total) = total {
+                return String::from_utf8_lossy(&buf.drain(..total).collect::<Vec<_>>())
+                    .into_owned();
+            }
+        }
+        assert!(fill(s, buf) > 0, "EOF before a whole request");
+    }
+}
+
+fn one_off(url: String) -> ClientOptions {
+    ClientOptions::url(url).agent(AgentChoice::OneOff)
+}
+
+fn keep_alive_agent() -> Agent {
+    Agent::new(AgentOptions {
+        keep_alive: true,
+        ..AgentOptions::default()
+    })
+    .unwrap()
+}
+
+const OK_HELLO: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+
+/// CLI-8, CLI-9, CLI-11: Node's request line, `Host` and `Connection: close` for a
+/// request without a keep-alive agent; events `socket`, `finish`, `close` (CLI-19).
+pub fn a_get_sends_nodes_exact_head<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![Step::Read, Step::Write(OK_HELLO)]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/a/b?c=d")),
+        ..Exchange::default()
+    });
+    assert_eq!(out.error, None);
+    assert_eq!((out.status, out.body.as_ref()), (200, &b"hello"[..]));
+    assert!(out.complete);
+    assert_eq!(out.events, ["socket", "finish", "close"]);
+    let port = server.addr.port();
+    assert_eq!(
+        server.seen(),
+        [format!(
+            "GET /a/b?c=d HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        )]
+    );
+}
+
+/// CLI-11, CLI-24, AGT-7: a keep-alive agent sends `Connection: keep-alive` and
+/// carries the second request on the same socket (`reusedSocket`).
+pub fn a_keep_alive_agent_reuses_the_socket<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Write(OK_HELLO),
+        Step::Read,
+        Step::Write(OK_HELLO),
+    ]]);
+    let agent = keep_alive_agent();
+    let url = server.url("/");
+    let x = || Exchange {
+        options: ClientOptions::url(url.as_str()).agent(AgentChoice::Agent(agent.clone())),
+        ..Exchange::default()
+    };
+    let first = A::exchange(x());
+    let second = A::exchange(x());
+    assert_eq!((first.status, first.reused_socket), (200, false));
+    assert_eq!(
+        (second.status, second.reused_socket),
+        (200, true),
+        "{second:?}"
+    );
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2, "two requests on one connection");
+    assert!(
+        seen[1].ends_with("\r\nConnection: keep-alive\r\n\r\n"),
+        "{seen:?}"
+    );
+    agent.destroy();
+}
+
+/// CLI-12, RES-20: writes without a length go out chunked; trailers follow.
+pub fn a_body_without_length_is_chunked_with_trailers<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![Step::Read, Step::Write(OK_HELLO)]]);
+    let options = one_off(server.url("/up"))
+        .method("PUT")
+        .header("Trailer", "X-Sum");
+    let out = A::exchange(Exchange {
+        options,
+        writes: vec![Bytes::from_static(b"abc"), Bytes::from_static(b"de")],
+        trailers: vec![("X-Sum", "42")],
+        ..Exchange::default()
+    });
+    assert_eq!(out.status, 200);
+    let seen = server.seen();
+    assert!(
+        seen[0].ends_with(
+            "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nX-Sum: 42\r\n\r\n"
+        ),
+        "{seen:?}"
+    );
+}
+
+/// CLI-12: with `Content-Length` the body goes out as is.
+pub fn a_content_length_body_is_sent_as_is<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![Step::Read, Step::Write(OK_HELLO)]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/"))
+            .method("POST")
+            .header("Content-Length", 5),
+        end: Some(Bytes::from_static(b"hello")),
+        ..Exchange::default()
+    });
+    assert_eq!(out.status, 200);
+    let port = server.addr.port();
+    assert_eq!(
+        server.seen(),
+        [format!(
+            "POST / HTTP/1.1\r\nContent-Length: 5\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\nhello"
+        )]
+    );
+}
+
+/// MSG-9, MSG-11: bodies framed by length, by chunks and by the connection's close
+/// all arrive whole; `complete` is true for each.
+pub fn response_bodies_by_length_chunked_and_close<A: ClientAdapter>() {
+    for answer in [
+        &b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world"[..],
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n\r\nhello world",
+    ] {
+        let server = RawServer::start(vec![vec![Step::Read, Step::Write(answer), Step::Close]]);
+        let out = A::exchange(Exchange {
+            options: one_off(server.url("/")),
+            ..Exchange::default()
+        });
+        assert_eq!(out.error, None, "{answer:?}");
+        assert_eq!(out.body.as_ref(), b"hello world", "{answer:?}");
+        assert!(out.complete, "{answer:?}");
+        server.seen();
+    }
+}
+
+/// MSG-8, CLI-15: response trailers; `102` and `103` arrive as 'information' events
+/// before the response.
+pub fn response_trailers_and_interim_responses<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Write(b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"),
+        Step::Write(b"HTTP/1.1 200 OK\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 42\r\n\r\n"),
+    ]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/")),
+        ..Exchange::default()
+    });
+    assert_eq!(out.body.as_ref(), b"abc");
+    assert_eq!(out.trailers, [("x-sum".to_owned(), "42".to_owned())]);
+    assert_eq!(
+        out.events,
+        [
+            "socket",
+            "finish",
+            "information 102",
+            "information 103",
+            "close"
+        ]
+    );
+    server.seen();
+}
+
+/// CLI-14, CLI-15: with `Expect: 100-continue` the body waits for the server's
+/// `100 Continue` ('continue' event).
+pub fn expect_100_continue_waits_for_the_server<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::ReadHead,
+        Step::Write(b"HTTP/1.1 100 Continue\r\n\r\n"),
+        Step::ReadN(4),
+        Step::Write(OK_HELLO),
+    ]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/"))
+            .method("PUT")
+            .header("Expect", "100-continue")
+            .header("Content-Length", 4),
+        end: Some(Bytes::from_static(b"body")),
+        wait_for_continue: true,
+        ..Exchange::default()
+    });
+    assert_eq!(out.status, 200);
+    assert!(
+        out.events
+            .starts_with(&["socket".to_owned(), "continue".to_owned()]),
+        "{:?}",
+        out.events
+    );
+    let seen = server.seen();
+    assert!(seen[0].contains("\r\nExpect: 100-continue\r\n"));
+    assert_eq!(seen[1], "body");
+}
+
+/// CLI-16: a `101` hands the socket over with the bytes that followed the head.
+pub fn an_upgrade_hands_over_the_socket<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::ReadHead,
+        Step::Write(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nfirst"),
+        Step::ReadN(4),
+        Step::Write(b"pong"),
+    ]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/ws"))
+            .header("Connection", "Upgrade")
+            .header("Upgrade", "echo"),
+        upgrade: Some((Bytes::from_static(b"ping"), 9)),
+        ..Exchange::default()
+    });
+    assert_eq!(out.status, 101);
+    assert_eq!(out.body.as_ref(), b"firstpong");
+    assert_eq!(server.seen()[1], "ping");
+}
+
+/// CLI-16: any answer to `CONNECT` hands the socket over.
+pub fn a_connect_tunnel<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::ReadHead,
+        Step::Write(b"HTTP/1.1 200 Connection Established\r\n\r\n"),
+        Step::ReadN(5),
+        Step::Write(b"olleh"),
+    ]]);
+    let mut options = one_off(server.url("/")).method("CONNECT");
+    options.request.path = Some("example.com:443".into());
+    let out = A::exchange(Exchange {
+        options,
+        upgrade: Some((Bytes::from_static(b"hello"), 5)),
+        ..Exchange::default()
+    });
+    assert_eq!((out.status, out.body.as_ref()), (200, &b"olleh"[..]));
+    let seen = server.seen();
+    assert!(
+        seen[0].starts_with("CONNECT example.com:443 HTTP/1.1\r\n"),
+        "{seen:?}"
+    );
+}
+
+/// CLI-20: a refused connection fails with `ECONNREFUSED`, then 'close'.
+pub fn a_refused_connection_is_econnrefused<A: ClientAdapter>() {
+    // Port 1 (tcpmux) has no listener on any machine here; a port freed by this test
+    // could be taken at once by a concurrent test's server.
+    let port = 1;
+    let out = A::exchange(Exchange {
+        options: one_off(format!("http://127.0.0.1:{port}/")),
+        ..Exchange::default()
+    });
+    assert_eq!(out.error.as_deref(), Some("ECONNREFUSED"));
+    assert_eq!(
+        out.message,
+        format!("connect ECONNREFUSED 127.0.0.1:{port}")
+    );
+    assert_eq!(out.events.last().map(String::as_str), Some("close"));
+}
+
+/// CLI-20: the server closing before any response is `ECONNRESET` `socket hang up`.
+pub fn a_hang_up_before_the_response_is_econnreset<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![Step::Read, Step::Close]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/")),
+        ..Exchange::default()
+    });
+    assert_eq!(out.error.as_deref(), Some("ECONNRESET"));
+    assert_eq!(out.message, "socket hang up");
+    server.seen();
+}
+
+/// CLI-20, PRS: a malformed response fails with Node's parse error code.
+pub fn a_malformed_response_is_a_parse_error<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello"),
+    ]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/")),
+        ..Exchange::default()
+    });
+    assert_eq!(out.error.as_deref(), Some("HPE_UNEXPECTED_CONTENT_LENGTH"));
+    server.seen();
+}
+
+/// CLI-23: a timeout is only an event; the application destroys the request, which
+/// then fails with `socket hang up`.
+pub fn a_timeout_is_only_an_event_until_destroyed<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Pause(Duration::from_millis(600)),
+        Step::WriteOwned(OK_HELLO.to_vec()),
+    ]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/")).timeout(Duration::from_millis(100)),
+        destroy_on_timeout: true,
+        ..Exchange::default()
+    });
+    assert!(
+        out.events.contains(&"timeout".to_owned()),
+        "{:?}",
+        out.events
+    );
+    assert_eq!(out.error.as_deref(), Some("ECONNRESET"));
+    assert_eq!(out.message, "socket hang up");
+    server.seen();
+}
