@@ -27,6 +27,7 @@
 //! after the locks are released.
 
 pub mod conn;
+pub mod sys;
 
 mod agent;
 mod options;
