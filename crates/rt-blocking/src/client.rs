@@ -30,7 +30,7 @@ use courier_rt::client::{
     Connector, RequestEvent, Transport,
 };
 
-use crate::io::{IoWaker, READ_CHUNK, Stream, block_on, is_timeout, timeout_until, write_out};
+use crate::io::{IoWaker, READ_CHUNK, Stream, Writer, block_on, is_timeout, timeout_until};
 
 /// `http.request(options)` (CLI-1 … CLI-7): a request bound to its agent's socket at
 /// once or when one frees up. Fails as Node's synchronous throws do.
@@ -237,15 +237,24 @@ impl Transport for Stream {
 
 /// A wake from another thread: it writes the output itself and shuts the socket
 /// down when the connection wants it closed (a blocked read then returns).
-fn foreign_flush(conn: &ClientConnection, writer: &Stream, detached: &AtomicBool) {
-    let mut d = conn.lock();
-    if detached.load(Ordering::Acquire) {
+fn foreign_flush(conn: &ClientConnection, stream: &Stream, writer: &Writer, detached: &AtomicBool) {
+    if close_if_wanted(conn, stream, detached) {
         return;
     }
-    match write_out(&mut d, writer) {
+    match writer.flush(stream, || conn.lock(), false) {
         Ok(()) => {}
-        Err(e) if is_timeout(&e) => d.handle_timeout(Instant::now()),
-        Err(e) => d.socket_error(sys_error("write", &e, "")),
+        Err(e) if is_timeout(&e) => conn.lock().handle_timeout(Instant::now()),
+        Err(e) => conn.lock().socket_error(sys_error("write", &e, "")),
+    }
+    close_if_wanted(conn, stream, detached);
+}
+
+/// Shuts the socket down if the connection wants it closed; true when there is
+/// nothing more to do on it.
+fn close_if_wanted(conn: &ClientConnection, stream: &Stream, detached: &AtomicBool) -> bool {
+    let mut d = conn.lock();
+    if detached.load(Ordering::Acquire) {
+        return true;
     }
     let close = match d.wants_close() {
         Some(Close::Now) => true,
@@ -253,8 +262,9 @@ fn foreign_flush(conn: &ClientConnection, writer: &Stream, detached: &AtomicBool
         None => false,
     };
     if close {
-        let _ = writer.shutdown(Shutdown::Both);
+        let _ = stream.shutdown(Shutdown::Both);
     }
+    close
 }
 
 /// Runs one client connection on the current thread until its socket is closed or
@@ -263,11 +273,13 @@ fn drive(stream: Stream, conn: ClientConnection) {
     let waker = IoWaker::current();
     let task_waker = Waker::from(Arc::clone(&waker));
     let detached = Arc::new(AtomicBool::new(false));
-    if let Ok(writer) = stream.try_clone() {
+    let writer = Arc::new(Writer::default());
+    if let Ok(stream2) = stream.try_clone() {
         let c = conn.clone();
         let detached = Arc::clone(&detached);
+        let writer = Arc::clone(&writer);
         waker.set_flush(Some(Box::new(move || {
-            foreign_flush(&c, &writer, &detached)
+            foreign_flush(&c, &stream2, &writer, &detached);
         })));
     }
     let mut stream = Some(stream);
@@ -301,20 +313,22 @@ fn drive(stream: Stream, conn: ClientConnection) {
             }
         }
 
-        // 3. write
-        match write_out(&mut d, s) {
+        drop(d);
+
+        // 3. write, without the connection's lock
+        match writer.flush(s, || conn.lock(), true) {
             Ok(()) => {}
             Err(e) if is_timeout(&e) => {
-                d.handle_timeout(Instant::now());
-                drop(d);
+                conn.lock().handle_timeout(Instant::now());
                 conn.settle(Instant::now());
                 continue;
             }
             Err(e) => {
-                d.socket_error(sys_error("write", &e, ""));
+                conn.lock().socket_error(sys_error("write", &e, ""));
                 break;
             }
         }
+        let mut d = conn.lock();
 
         // 4. close
         match d.wants_close() {

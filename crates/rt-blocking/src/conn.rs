@@ -26,9 +26,7 @@ use std::time::{Instant, SystemTime};
 
 use courier_rt::{Close, ConnEvent, Connection, Handover, RequestKind, Socket};
 
-use crate::io::{
-    IoWaker, READ_CHUNK, Stream, block_on, is_timeout, lock, timeout_until, write_out,
-};
+use crate::io::{IoWaker, READ_CHUNK, Stream, Writer, block_on, is_timeout, lock, timeout_until};
 use crate::message::{BlockingRequest, BlockingResponse};
 use crate::server::Handlers;
 
@@ -59,6 +57,8 @@ pub(crate) struct Pump {
     state: Mutex<State>,
     /// Set once the socket was handed over: a foreign wake must not touch it.
     detached: Arc<AtomicBool>,
+    /// The socket's one writer at a time.
+    writer: Arc<Writer>,
 }
 
 impl core::fmt::Debug for Pump {
@@ -77,11 +77,13 @@ pub(crate) fn serve(
 ) -> Option<(Handover, Stream)> {
     let waker = IoWaker::current();
     let detached = Arc::new(AtomicBool::new(false));
-    if let Ok(writer) = stream.try_clone() {
+    let writer = Arc::new(Writer::default());
+    if let Ok(stream2) = stream.try_clone() {
         let c = conn.clone();
         let detached = Arc::clone(&detached);
+        let writer = Arc::clone(&writer);
         waker.set_flush(Some(Box::new(move || {
-            foreign_flush(&c, &writer, &detached)
+            foreign_flush(&c, &stream2, &writer, &detached);
         })));
     }
     let pump = Arc::new(Pump {
@@ -96,6 +98,7 @@ pub(crate) fn serve(
             buf: vec![0; READ_CHUNK],
         }),
         detached,
+        writer,
     });
     pump.run();
     pump.waker.set_flush(None);
@@ -109,15 +112,24 @@ pub(crate) fn serve(
 
 /// A wake from another thread: that thread writes the output and, when the
 /// connection wants to close, shuts the socket down so that a blocked read returns.
-fn foreign_flush(conn: &Connection, writer: &Stream, detached: &AtomicBool) {
-    let mut d = conn.lock();
-    if detached.load(Ordering::Acquire) {
+fn foreign_flush(conn: &Connection, stream: &Stream, writer: &Writer, detached: &AtomicBool) {
+    if close_if_wanted(conn, stream, detached) {
         return;
     }
-    match write_out(&mut d, writer) {
+    match writer.flush(stream, || conn.lock(), false) {
         Ok(()) => {}
-        Err(e) if is_timeout(&e) => d.handle_timeout(Instant::now()),
-        Err(_) => d.socket_error(),
+        Err(e) if is_timeout(&e) => conn.lock().handle_timeout(Instant::now()),
+        Err(_) => conn.lock().socket_error(),
+    }
+    close_if_wanted(conn, stream, detached);
+}
+
+/// Shuts the socket down if the connection wants it closed now (or after its output,
+/// which is all written); true when there is nothing more to do on it.
+fn close_if_wanted(conn: &Connection, stream: &Stream, detached: &AtomicBool) -> bool {
+    let mut d = conn.lock();
+    if detached.load(Ordering::Acquire) {
+        return true;
     }
     let close = match d.wants_close() {
         Some(Close::Now) => true,
@@ -125,8 +137,9 @@ fn foreign_flush(conn: &Connection, writer: &Stream, detached: &AtomicBool) {
         None => false,
     };
     if close {
-        let _ = writer.shutdown(Shutdown::Both);
+        let _ = stream.shutdown(Shutdown::Both);
     }
+    close
 }
 
 impl Pump {
@@ -218,33 +231,35 @@ impl Pump {
             return;
         };
         let mut timeouts = Vec::new();
-        let mut d = self.conn.lock();
-        d.register(&self.task_waker);
-        d.set_wall_clock(SystemTime::now());
+        {
+            let mut d = self.conn.lock();
+            d.register(&self.task_waker);
+            d.set_wall_clock(SystemTime::now());
 
-        // 1. events for the application
-        while let Some(event) = d.next_event() {
-            match event {
-                ConnEvent::Timeout { socket } => timeouts.push(socket),
-                e => st.events.push_back(e),
+            // 1. events for the application
+            while let Some(event) = d.next_event() {
+                match event {
+                    ConnEvent::Timeout { socket } => timeouts.push(socket),
+                    e => st.events.push_back(e),
+                }
             }
         }
 
-        // 2. write
-        match write_out(&mut d, stream) {
+        // 2. write, without the connection's lock
+        match self.writer.flush(stream, || self.conn.lock(), true) {
             Ok(()) => {}
             Err(e) if is_timeout(&e) => {
                 // The deadline came while the peer was not reading: run the timers,
                 // then write again at the next step (never read with output pending).
-                d.handle_timeout(Instant::now());
-                drop(d);
+                self.conn.lock().handle_timeout(Instant::now());
                 for s in &timeouts {
                     self.fire_timeout(s);
                 }
                 return;
             }
-            Err(_) => d.socket_error(),
+            Err(_) => self.conn.lock().socket_error(),
         }
+        let mut d = self.conn.lock();
 
         // 3. the socket leaving HTTP, once the output before it is written
         if let Some(h) = d.take_handover() {

@@ -195,6 +195,8 @@ pub(crate) trait Output {
     fn out(&mut self) -> &OutQueue;
     fn sent(&mut self, now: Instant, n: usize);
     fn deadline(&self) -> Option<Instant>;
+    /// The connection is destroyed: its output is dropped, nothing more to write.
+    fn dead(&mut self) -> bool;
 }
 
 impl Output for courier_rt::Driver<'_> {
@@ -206,6 +208,9 @@ impl Output for courier_rt::Driver<'_> {
     }
     fn deadline(&self) -> Option<Instant> {
         self.poll_timeout()
+    }
+    fn dead(&mut self) -> bool {
+        self.wants_close() == Some(courier_rt::Close::Now)
     }
 }
 
@@ -219,45 +224,116 @@ impl Output for courier_rt::client::ClientDriver<'_> {
     fn deadline(&self) -> Option<Instant> {
         self.poll_timeout()
     }
+    fn dead(&mut self) -> bool {
+        self.wants_close() == Some(courier_proto::client::Close::Now)
+    }
 }
 
-/// Writes the driver's whole output queue with blocking writes, the socket's write
-/// timeout set to the driver's next deadline. A timeout comes back as an error for
-/// which [`is_timeout`] holds: the caller runs the driver's timers and goes on.
-pub(crate) fn write_out(d: &mut impl Output, stream: &Stream) -> io::Result<()> {
-    let mut armed = false;
-    loop {
-        let now = Instant::now();
-        let timeout = timeout_until(d.deadline(), now);
-        let result = {
-            let out = d.out();
-            if out.is_empty() {
-                break;
-            }
-            if timeout.is_some() || armed {
-                stream.set_write_timeout(timeout)?;
-                armed = timeout.is_some();
-            }
-            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-            let n = out.chunks_vectored(&mut slices);
-            (&*stream).write_vectored(&slices[..n])
-        };
-        match result {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => d.sent(Instant::now(), n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                if armed {
-                    let _ = stream.set_write_timeout(None);
+/// Bytes copied out of the output queue for one write.
+const WRITE_CHUNK: usize = 64 * 1024;
+
+/// The one writer of a connection's socket at a time.
+///
+/// Writes happen without the connection's lock (a peer that does not read must not
+/// block every handle of the connection, nor `server.close()`): the writer copies
+/// the front of the output queue under the lock, writes it unlocked, and reports it
+/// under the lock. Whoever holds the writer (the connection's thread or a thread
+/// whose wake flushes) drains the queue; a thread that finds it held marks it dirty
+/// and the holder drains again before letting go.
+#[derive(Debug, Default)]
+pub(crate) struct Writer {
+    lock: Mutex<()>,
+    dirty: AtomicBool,
+}
+
+impl Writer {
+    /// Writes the driver's whole output queue with blocking writes, the socket's
+    /// write timeout set to the driver's next deadline. `wait`: wait for the writer
+    /// when another thread holds it (otherwise leave the work to that thread).
+    ///
+    /// A timeout comes back as an error for which [`is_timeout`] holds: the caller
+    /// runs the driver's timers and goes on.
+    pub(crate) fn flush<D: Output>(
+        &self,
+        stream: &Stream,
+        mut lock_driver: impl FnMut() -> D,
+        wait: bool,
+    ) -> io::Result<()> {
+        self.dirty.store(true, Ordering::Release);
+        loop {
+            let guard = if wait {
+                lock(&self.lock)
+            } else {
+                match self.lock.try_lock() {
+                    Ok(g) => g,
+                    Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                    Err(std::sync::TryLockError::WouldBlock) => return Ok(()),
                 }
-                return Err(e);
+            };
+            while self.dirty.swap(false, Ordering::AcqRel) {
+                if let Err(e) = drain(stream, &mut lock_driver) {
+                    // Whoever comes next retries what is left.
+                    self.dirty.store(true, Ordering::Release);
+                    return Err(e);
+                }
+            }
+            drop(guard);
+            if !self.dirty.load(Ordering::Acquire) {
+                return Ok(());
             }
         }
     }
+}
+
+/// Writes until the output queue is empty (see [`Writer::flush`]).
+fn drain<D: Output>(stream: &Stream, lock_driver: &mut impl FnMut() -> D) -> io::Result<()> {
+    let mut buf = Vec::new();
+    let mut armed = false;
+    let result = loop {
+        let now = Instant::now();
+        let timeout = {
+            let mut d = lock_driver();
+            if d.dead() {
+                break Ok(());
+            }
+            let out = d.out();
+            if out.is_empty() {
+                break Ok(());
+            }
+            buf.clear();
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let n = out.chunks_vectored(&mut slices);
+            for s in &slices[..n] {
+                let room = WRITE_CHUNK.saturating_sub(buf.len());
+                if room == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&s[..s.len().min(room)]);
+            }
+            timeout_until(d.deadline(), now)
+        };
+        if timeout.is_some() || armed {
+            if let Err(e) = stream.set_write_timeout(timeout) {
+                break Err(e);
+            }
+            armed = timeout.is_some();
+        }
+        match (&*stream).write(&buf) {
+            Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                let mut d = lock_driver();
+                if !d.dead() {
+                    d.sent(Instant::now(), n);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
+        }
+    };
     if armed {
         let _ = stream.set_write_timeout(None);
     }
-    Ok(())
+    result
 }
 
 /// Wakes a parked thread.

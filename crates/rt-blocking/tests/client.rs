@@ -180,6 +180,9 @@ fn post_with_content_length_and_chunked_upload() {
         req.set_header("X", "1").unwrap_err().code(),
         "ERR_HTTP_HEADERS_SENT"
     );
+    // The socket goes back to the pool once the exchange is over (else the agent
+    // would open a second connection, which this raw server never accepts).
+    until("the free socket", || agent.free_sockets().len() == 1);
 
     let mut req = request(opts(format!("http://127.0.0.1:{port}/"), &agent).method("PUT")).unwrap();
     req.write("ab").unwrap();

@@ -464,3 +464,38 @@ fn response_header_store_views_and_destroy() {
     assert!(!String::from_utf8_lossy(&rest).contains("0\r\n\r\n"));
     server.close();
 }
+
+/// Socket writes happen without the connection's lock: a peer that stops reading
+/// blocks its connection's thread only, not `close()` from another thread;
+/// `closeAllConnections()` (SRV-22) then ends the blocked write.
+#[test]
+fn a_peer_that_does_not_read_blocks_neither_close_nor_close_all() {
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let server = create_server(ServerOptions::default(), move |_req, mut res| {
+        let mut sent = 0usize;
+        while sent < 64 * 1024 * 1024 {
+            if res.write(vec![b'z'; 65_536]).is_err() {
+                break;
+            }
+            sent += 65_536;
+        }
+        let _ = tx.lock().unwrap().send(sent);
+    })
+    .unwrap();
+    let addr = server.listen("127.0.0.1:0").unwrap();
+    let mut client = connect(addr);
+    send(&mut client, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    std::thread::sleep(Duration::from_millis(200));
+    let start = std::time::Instant::now();
+    server.close();
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "close() did not wait"
+    );
+    assert_eq!(server.connection_count(), 1, "still writing");
+    server.close_all_connections();
+    let sent = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(sent < 64 * 1024 * 1024, "the write failed once destroyed");
+    server.wait();
+}
