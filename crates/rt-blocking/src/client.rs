@@ -30,7 +30,7 @@ use courier_rt::client::{
     Connector, RequestEvent, Transport,
 };
 
-use crate::io::{IoWaker, READ_CHUNK, Stream, Writer, block_on, is_timeout, timeout_until};
+use crate::io::{IoWaker, READ_CHUNK, Stream, Writer, block_on, is_timeout, read_timeout};
 
 /// `http.request(options)` (CLI-1 … CLI-7): a request bound to its agent's socket at
 /// once or when one frees up. Fails as Node's synchronous throws do.
@@ -366,7 +366,7 @@ fn drive(stream: Stream, conn: ClientConnection) {
             waker.park(deadline);
             continue;
         }
-        let _ = s.set_read_timeout(timeout_until(deadline, now));
+        let _ = s.set_read_timeout(read_timeout(deadline, now));
         let mut reader = s;
         let result = reader.read(&mut buf);
         let now = Instant::now();
@@ -375,6 +375,11 @@ fn drive(stream: Stream, conn: ClientConnection) {
             Ok(n) => {
                 d.recv_buf().extend_from_slice(&buf[..n]);
                 d.received(now, n);
+                // Tell the agent at once what became of the socket (a response that
+                // ended frees it): the woken caller may ask for it right away.
+                drop(d);
+                conn.settle(now);
+                continue;
             }
             Err(e) if is_timeout(&e) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

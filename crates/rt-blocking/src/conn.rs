@@ -26,7 +26,7 @@ use std::time::{Instant, SystemTime};
 
 use courier_rt::{Close, ConnEvent, Connection, Handover, RequestKind, Socket};
 
-use crate::io::{IoWaker, READ_CHUNK, Stream, Writer, block_on, is_timeout, lock, timeout_until};
+use crate::io::{IoWaker, READ_CHUNK, Stream, Writer, block_on, is_timeout, lock, read_timeout};
 use crate::message::{BlockingRequest, BlockingResponse};
 use crate::server::Handlers;
 
@@ -315,7 +315,7 @@ impl Pump {
             self.waker.park(deadline);
             return;
         }
-        let _ = stream.set_read_timeout(timeout_until(deadline, now));
+        let _ = stream.set_read_timeout(read_timeout(deadline, now));
         let mut reader = stream;
         let result = reader.read(&mut st.buf);
         let now = Instant::now();

@@ -190,6 +190,18 @@ pub(crate) fn timeout_until(deadline: Option<Instant>, now: Instant) -> Option<D
     })
 }
 
+/// The longest a connection's thread blocks in a read before it looks at its
+/// deadlines again. A read in progress cannot be shortened, and another thread may
+/// bring a deadline forward (`setTimeout` on a handle used elsewhere): that deadline
+/// is then honoured at most this late. Wakes that need the thread sooner (output,
+/// a close) do not wait for it: see [`IoWaker`].
+pub(crate) const RECHECK: Duration = Duration::from_millis(100);
+
+/// The read timeout of a blocking read: until `deadline`, at most [`RECHECK`].
+pub(crate) fn read_timeout(deadline: Option<Instant>, now: Instant) -> Option<Duration> {
+    Some(timeout_until(deadline, now).map_or(RECHECK, |t| t.min(RECHECK)))
+}
+
 /// What writing a driver's output needs from it (server and client drivers alike).
 pub(crate) trait Output {
     fn out(&mut self) -> &OutQueue;

@@ -580,3 +580,22 @@ fn against_our_server() {
     server.close_all_connections();
     server.close();
 }
+
+/// CLI-23: `setTimeout` on a request already running on its socket (the connection's
+/// thread is blocked reading) still fires.
+#[test]
+fn set_timeout_after_the_socket_is_assigned() {
+    let (l, port) = listener();
+    serve_one(l, |s| {
+        read_request(s, &mut Vec::new());
+        thread::sleep(Duration::from_secs(2));
+    });
+    let agent = keep_alive_agent();
+    let mut req = get(opts(format!("http://127.0.0.1:{port}/"), &agent)).unwrap();
+    assert_eq!(req.next_event(), Some(RequestEvent::Socket));
+    assert_eq!(req.next_event(), Some(RequestEvent::Finish));
+    req.set_timeout(Some(Duration::from_millis(50)));
+    assert_eq!(req.next_event(), Some(RequestEvent::Timeout));
+    req.destroy();
+    assert_eq!(req.response().unwrap_err(), ClientError::HangUp);
+}
