@@ -365,34 +365,34 @@ fn close_and_close_all_connections() {
 /// the first is closed.
 #[test]
 fn connections_past_max_threads_wait_in_the_backlog() {
-    let (server, mut first) = hello_server();
+    let server = create_server(ServerOptions::default(), |_req, mut res| {
+        res.end(Some(Bytes::from_static(b"Hello, World!"))).unwrap();
+    })
+    .unwrap();
     server.set_max_threads(1);
-    let addr = server.local_addr().unwrap();
-    // The accept loop had already taken a slot for the next accept under the default
-    // bound; let the first connection be served under the new one.
+    assert_eq!(server.max_threads(), 1);
+    let addr = server.listen("127.0.0.1:0").unwrap();
+    let mut first = connect(addr);
     send(&mut first, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     read_response(&mut first, &mut Vec::new());
+    // Connected (the kernel's backlog) and sent, but not served: the one thread is
+    // `first`'s, kept alive.
     let mut second = connect(addr);
     send(&mut second, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-    let mut third = connect(addr);
-    send(&mut third, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-    // `second` was accepted by the slot the loop held; `third` waits for a thread.
-    read_response(&mut second, &mut Vec::new());
-    third
+    second
         .set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
-    let mut b = [0u8; 1];
-    let waited = third.read(&mut b);
+    let waited = second.read(&mut [0u8; 1]);
     assert!(
         waited.is_err(),
         "not served while the pool is full: {waited:?}"
     );
+    assert_eq!(server.connection_count(), 1);
     drop(first);
-    drop(second);
-    third
+    second
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let resp = read_response(&mut third, &mut Vec::new());
+    let resp = read_response(&mut second, &mut Vec::new());
     assert!(resp.ends_with(b"Hello, World!"));
     server.close_all_connections();
     server.close();
