@@ -193,15 +193,19 @@ impl Connector for BlockingConnector {
     }
 }
 
-/// The stream as rt's poll-based transport: every call blocks and is ready (the
-/// handed-over socket of an upgrade, a [`BlockingConnector`] transport).
+/// The stream as rt's poll-based transport (the handed-over socket of an upgrade, a
+/// [`BlockingConnector`] transport): writes block; a read blocks for at most
+/// [`RECHECK`](crate::io::RECHECK), then returns `Pending` with the task already
+/// woken, so that a poll loop driving it gets to its other work (output queued by
+/// another thread) at least that often.
 impl Transport for Stream {
     fn poll_read_buf(
         &mut self,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
         let mut tmp = [0u8; READ_CHUNK];
+        let _ = self.set_read_timeout(Some(crate::io::RECHECK));
         loop {
             match self.read(&mut tmp) {
                 Ok(n) => {
@@ -209,6 +213,10 @@ impl Transport for Stream {
                     return Poll::Ready(Ok(n));
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_timeout(&e) => {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }

@@ -90,9 +90,9 @@ pub use client::{
 };
 pub use courier_rt::client::{
     Agent, AgentChoice, AgentOptions, AgentOptionsError, ClientError, ClientOptions,
-    ClientOptionsError, ClientRequest, ClientResponse, ClientUpgrade, ConnectTarget, Connector,
-    PoolOptions, RequestEvent, RequestHeaders, RequestOptions, Scheduling, SocketInfo, Transport,
-    global_agent,
+    ClientOptionsError, ClientRequest, ClientResponse, ClientUpgrade, ConnectFuture, ConnectTarget,
+    Connector, PoolOptions, RequestEvent, RequestHeaders, RequestOptions, Scheduling, SocketInfo,
+    Transport, global_agent,
 };
 pub use courier_rt::{
     ClientErrorEvent, ConfigError, DateCache, HeaderValue, IncomingMessage, OutgoingError, ReqId,

@@ -599,3 +599,55 @@ fn set_timeout_after_the_socket_is_assigned() {
     req.destroy();
     assert_eq!(req.response().unwrap_err(), ClientError::HangUp);
 }
+
+/// AGT-10: a connector replaces `createConnection`; its transport (here the
+/// adapter's own `Stream`) is driven by the poll loop, also when the socket is
+/// reused from the pool.
+#[test]
+fn connector_hook() {
+    use courier_rt_blocking::{BlockingConnector, ConnectTarget, Connector, Transport};
+    struct Redirect {
+        port: u16,
+        calls: AtomicUsize,
+    }
+    impl Connector for Redirect {
+        fn connect(&self, target: &ConnectTarget) -> courier_rt_blocking::ConnectFuture {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            assert_eq!(target.host, "example.invalid");
+            let mut t = target.clone();
+            t.host = "127.0.0.1".into();
+            t.port = self.port;
+            Box::pin(async move {
+                let s = BlockingConnector::connect_stream(&t)?;
+                Ok(Box::new(s) as Box<dyn Transport>)
+            })
+        }
+    }
+    let (l, port) = listener();
+    let server = serve_one(l, |s| {
+        let mut buf = Vec::new();
+        let a = read_request(s, &mut buf);
+        s.write_all(OK_HELLO).unwrap();
+        let b = read_request(s, &mut buf);
+        s.write_all(OK_HELLO).unwrap();
+        (a, b)
+    });
+    let agent = keep_alive_agent();
+    let hook = Arc::new(Redirect {
+        port,
+        calls: AtomicUsize::new(0),
+    });
+    agent.set_connector(hook.clone());
+    let mut req = get(opts("http://example.invalid/".into(), &agent)).unwrap();
+    assert_eq!(req.response().unwrap().read_body().unwrap(), "hello");
+    until("the free socket", || agent.free_sockets().len() == 1);
+    let mut req = request(opts("http://example.invalid/2".into(), &agent).method("POST")).unwrap();
+    req.write("late ").unwrap();
+    req.end(Some("body".into())).unwrap();
+    assert_eq!(req.response().unwrap().read_body().unwrap(), "hello");
+    assert!(req.reused_socket());
+    assert_eq!(hook.calls.load(Ordering::SeqCst), 1);
+    let (a, b) = server.join().unwrap();
+    assert!(a.contains("Host: example.invalid\r\n"));
+    assert!(b.ends_with("5\r\nlate \r\n4\r\nbody\r\n0\r\n\r\n"), "{b}");
+}
