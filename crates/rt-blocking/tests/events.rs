@@ -453,3 +453,37 @@ fn connection_listener_gets_the_socket() {
     server.close_all_connections();
     server.close();
 }
+
+/// SRV-8 over a Unix socket: the handover gives the Unix stream.
+#[cfg(unix)]
+#[test]
+fn a_unix_socket_upgrade_hands_over_the_unix_stream() {
+    use courier_rt_blocking::Stream;
+    let dir = std::env::temp_dir().join(format!("courier-blocking-up-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("up.sock");
+    let _ = std::fs::remove_file(&path);
+    let (server, _) = counting_server(ServerOptions::default());
+    server.on_upgrade(|_req, io, head| {
+        assert!(io.remote_addr().is_none());
+        let Stream::Unix(mut s) = io.into_inner() else {
+            panic!("a Unix stream");
+        };
+        s.write_all(b"HTTP/1.1 101 Switching Protocols\r\n\r\n")
+            .unwrap();
+        s.write_all(&head).unwrap();
+    });
+    server.listen_unix(&path).unwrap();
+    let mut client = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    send(
+        &mut client,
+        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\nhead",
+    );
+    assert_eq!(
+        text(read_to_end(&mut client)),
+        "HTTP/1.1 101 Switching Protocols\r\n\r\nhead"
+    );
+    server.close();
+    server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
