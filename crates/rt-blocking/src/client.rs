@@ -30,7 +30,9 @@ use courier_rt::client::{
     Connector, RequestEvent, Transport,
 };
 
-use crate::io::{IoWaker, READ_CHUNK, Stream, Writer, block_on, is_timeout, read_timeout};
+use crate::io::{
+    IoWaker, READ_CHUNK, Stream, Writer, block_on, foreign_flush_fn, is_timeout, read_timeout,
+};
 
 /// `http.request(options)` (CLI-1 … CLI-7): a request bound to its agent's socket at
 /// once or when one frees up. Fails as Node's synchronous throws do.
@@ -243,36 +245,17 @@ impl Transport for Stream {
     }
 }
 
-/// A wake from another thread: it writes the output itself and shuts the socket
-/// down when the connection wants it closed (a blocked read then returns).
-fn foreign_flush(conn: &ClientConnection, stream: &Stream, writer: &Writer, detached: &AtomicBool) {
-    if close_if_wanted(conn, stream, detached) {
-        return;
+/// Applies the socket options the running request asked for (CLI-26); best effort,
+/// as in Node.
+fn apply_socket_options(d: &mut courier_rt::client::ClientDriver<'_>, t: &dyn Transport) {
+    if let Some(opts) = d.take_socket_options() {
+        if let Some(on) = opts.no_delay {
+            let _ = t.set_no_delay(on);
+        }
+        if let Some((on, delay)) = opts.keep_alive {
+            let _ = t.set_keep_alive(on, delay);
+        }
     }
-    match writer.flush(stream, || conn.lock(), false) {
-        Ok(()) => {}
-        Err(e) if is_timeout(&e) => conn.lock().handle_timeout(Instant::now()),
-        Err(e) => conn.lock().socket_error(sys_error("write", &e, "")),
-    }
-    close_if_wanted(conn, stream, detached);
-}
-
-/// Shuts the socket down if the connection wants it closed; true when there is
-/// nothing more to do on it.
-fn close_if_wanted(conn: &ClientConnection, stream: &Stream, detached: &AtomicBool) -> bool {
-    let mut d = conn.lock();
-    if detached.load(Ordering::Acquire) {
-        return true;
-    }
-    let close = match d.wants_close() {
-        Some(Close::Now) => true,
-        Some(Close::AfterFlush) => d.outgoing().is_empty(),
-        None => false,
-    };
-    if close {
-        let _ = stream.shutdown(Shutdown::Both);
-    }
-    close
 }
 
 /// Runs one client connection on the current thread until its socket is closed or
@@ -283,12 +266,12 @@ fn drive(stream: Stream, conn: ClientConnection) {
     let detached = Arc::new(AtomicBool::new(false));
     let writer = Arc::new(Writer::default());
     if let Ok(stream2) = stream.try_clone() {
-        let c = conn.clone();
-        let detached = Arc::clone(&detached);
-        let writer = Arc::clone(&writer);
-        waker.set_flush(Some(Box::new(move || {
-            foreign_flush(&c, &stream2, &writer, &detached);
-        })));
+        waker.set_flush(Some(foreign_flush_fn(
+            conn.clone(),
+            stream2,
+            Arc::clone(&writer),
+            Arc::clone(&detached),
+        )));
     }
     let mut stream = Some(stream);
     let mut buf = vec![0u8; READ_CHUNK];
@@ -312,14 +295,7 @@ fn drive(stream: Stream, conn: ClientConnection) {
         }
 
         // 2. socket options (CLI-26)
-        if let Some(opts) = d.take_socket_options() {
-            if let Some(on) = opts.no_delay {
-                let _ = s.set_nodelay(on);
-            }
-            if let Some((on, delay)) = opts.keep_alive {
-                let _ = s.set_keep_alive(on, delay);
-            }
-        }
+        apply_socket_options(&mut d, s);
 
         drop(d);
 
@@ -425,14 +401,7 @@ fn drive_transport(io: Box<dyn Transport>, conn: ClientConnection) {
             }
             break;
         }
-        if let Some(opts) = d.take_socket_options() {
-            if let Some(on) = opts.no_delay {
-                let _ = t.set_no_delay(on);
-            }
-            if let Some((on, delay)) = opts.keep_alive {
-                let _ = t.set_keep_alive(on, delay);
-            }
-        }
+        apply_socket_options(&mut d, &**t);
         let mut failed = false;
         loop {
             let written = {

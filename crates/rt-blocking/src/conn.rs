@@ -26,7 +26,9 @@ use std::time::{Instant, SystemTime};
 
 use courier_rt::{Close, ConnEvent, Connection, Handover, RequestKind, Socket};
 
-use crate::io::{IoWaker, READ_CHUNK, Stream, Writer, block_on, is_timeout, lock, read_timeout};
+use crate::io::{
+    IoWaker, READ_CHUNK, Stream, Writer, block_on, foreign_flush_fn, is_timeout, lock, read_timeout,
+};
 use crate::message::{BlockingRequest, BlockingResponse};
 use crate::server::Handlers;
 
@@ -79,12 +81,12 @@ pub(crate) fn serve(
     let detached = Arc::new(AtomicBool::new(false));
     let writer = Arc::new(Writer::default());
     if let Ok(stream2) = stream.try_clone() {
-        let c = conn.clone();
-        let detached = Arc::clone(&detached);
-        let writer = Arc::clone(&writer);
-        waker.set_flush(Some(Box::new(move || {
-            foreign_flush(&c, &stream2, &writer, &detached);
-        })));
+        waker.set_flush(Some(foreign_flush_fn(
+            conn.clone(),
+            stream2,
+            Arc::clone(&writer),
+            Arc::clone(&detached),
+        )));
     }
     let pump = Arc::new(Pump {
         conn,
@@ -108,38 +110,6 @@ pub(crate) fn serve(
         Some(End::Handover(h)) => stream.map(|s| (h, s)),
         _ => None,
     }
-}
-
-/// A wake from another thread: that thread writes the output and, when the
-/// connection wants to close, shuts the socket down so that a blocked read returns.
-fn foreign_flush(conn: &Connection, stream: &Stream, writer: &Writer, detached: &AtomicBool) {
-    if close_if_wanted(conn, stream, detached) {
-        return;
-    }
-    match writer.flush(stream, || conn.lock(), false) {
-        Ok(()) => {}
-        Err(e) if is_timeout(&e) => conn.lock().handle_timeout(Instant::now()),
-        Err(_) => conn.lock().socket_error(),
-    }
-    close_if_wanted(conn, stream, detached);
-}
-
-/// Shuts the socket down if the connection wants it closed now (or after its output,
-/// which is all written); true when there is nothing more to do on it.
-fn close_if_wanted(conn: &Connection, stream: &Stream, detached: &AtomicBool) -> bool {
-    let mut d = conn.lock();
-    if detached.load(Ordering::Acquire) {
-        return true;
-    }
-    let close = match d.wants_close() {
-        Some(Close::Now) => true,
-        Some(Close::AfterFlush) => d.outgoing().is_empty(),
-        None => false,
-    };
-    if close {
-        let _ = stream.shutdown(Shutdown::Both);
-    }
-    close
 }
 
 impl Pump {

@@ -15,7 +15,7 @@ use std::thread::{self, Thread, ThreadId};
 use std::time::Instant;
 
 use bytes::Buf;
-use courier_proto::conn::OutQueue;
+use courier_proto::conn::{Close, OutQueue};
 
 /// Segments handed to one vectored write.
 const MAX_IOVECS: usize = 64;
@@ -202,13 +202,19 @@ pub(crate) fn read_timeout(deadline: Option<Instant>, now: Instant) -> Option<Du
     Some(timeout_until(deadline, now).map_or(RECHECK, |t| t.min(RECHECK)))
 }
 
-/// What writing a driver's output needs from it (server and client drivers alike).
+/// What the blocking loops need from a locked driver (server and client alike).
 pub(crate) trait Output {
     fn out(&mut self) -> &OutQueue;
     fn sent(&mut self, now: Instant, n: usize);
     fn deadline(&self) -> Option<Instant>;
+    fn close(&mut self) -> Option<Close>;
+    fn timers(&mut self, now: Instant);
+    /// A write failed.
+    fn write_failed(&mut self, e: &io::Error);
     /// The connection is destroyed: its output is dropped, nothing more to write.
-    fn dead(&mut self) -> bool;
+    fn dead(&mut self) -> bool {
+        self.close() == Some(Close::Now)
+    }
 }
 
 impl Output for courier_rt::Driver<'_> {
@@ -221,8 +227,14 @@ impl Output for courier_rt::Driver<'_> {
     fn deadline(&self) -> Option<Instant> {
         self.poll_timeout()
     }
-    fn dead(&mut self) -> bool {
-        self.wants_close() == Some(courier_rt::Close::Now)
+    fn close(&mut self) -> Option<Close> {
+        self.wants_close()
+    }
+    fn timers(&mut self, now: Instant) {
+        self.handle_timeout(now);
+    }
+    fn write_failed(&mut self, _e: &io::Error) {
+        self.socket_error();
     }
 }
 
@@ -236,9 +248,81 @@ impl Output for courier_rt::client::ClientDriver<'_> {
     fn deadline(&self) -> Option<Instant> {
         self.poll_timeout()
     }
-    fn dead(&mut self) -> bool {
-        self.wants_close() == Some(courier_proto::client::Close::Now)
+    fn close(&mut self) -> Option<Close> {
+        self.wants_close()
     }
+    fn timers(&mut self, now: Instant) {
+        self.handle_timeout(now);
+    }
+    fn write_failed(&mut self, e: &io::Error) {
+        self.socket_error(courier_rt::client::sys::sys_error("write", e, ""));
+    }
+}
+
+/// A connection whose driver the blocking loops lock.
+pub(crate) trait Lockable: Send + 'static {
+    type Locked<'a>: Output
+    where
+        Self: 'a;
+    fn lock_driver(&self) -> Self::Locked<'_>;
+}
+
+impl Lockable for courier_rt::Connection {
+    type Locked<'a> = courier_rt::Driver<'a>;
+    fn lock_driver(&self) -> Self::Locked<'_> {
+        self.lock()
+    }
+}
+
+impl Lockable for courier_rt::client::ClientConnection {
+    type Locked<'a> = courier_rt::client::ClientDriver<'a>;
+    fn lock_driver(&self) -> Self::Locked<'_> {
+        self.lock()
+    }
+}
+
+/// The [`IoWaker`] flush of a connection: on a wake from another thread, that thread
+/// writes the output and, when the connection wants to close, shuts the socket down
+/// so that a read blocked on the connection's thread returns. Nothing once the socket
+/// was handed over (`detached`).
+pub(crate) fn foreign_flush_fn<C: Lockable>(
+    conn: C,
+    stream: Stream,
+    writer: Arc<Writer>,
+    detached: Arc<AtomicBool>,
+) -> Box<dyn Fn() + Send> {
+    Box::new(move || {
+        if close_if_wanted(&conn, &stream, &detached) {
+            return;
+        }
+        if let Err(e) = writer.flush(&stream, || conn.lock_driver(), false) {
+            let mut d = conn.lock_driver();
+            if is_timeout(&e) {
+                d.timers(Instant::now());
+            } else {
+                d.write_failed(&e);
+            }
+        }
+        close_if_wanted(&conn, &stream, &detached);
+    })
+}
+
+/// Shuts the socket down if the connection wants it closed now (or after its output,
+/// which is all written); true when there is nothing more to do on it.
+fn close_if_wanted<C: Lockable>(conn: &C, stream: &Stream, detached: &AtomicBool) -> bool {
+    let mut d = conn.lock_driver();
+    if detached.load(Ordering::Acquire) {
+        return true;
+    }
+    let close = match d.close() {
+        Some(Close::Now) => true,
+        Some(Close::AfterFlush) => d.out().is_empty(),
+        None => false,
+    };
+    if close {
+        let _ = stream.shutdown(Shutdown::Both);
+    }
+    close
 }
 
 /// Bytes copied out of the output queue for one write.
