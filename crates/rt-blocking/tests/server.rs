@@ -341,13 +341,23 @@ fn close_idle_connections_spares_a_connection_mid_request() {
 /// whose thread is blocked reading; 'close' fires once everything is gone.
 #[test]
 fn close_and_close_all_connections() {
-    let (server, mut client) = hello_server();
-    let addr = server.local_addr().unwrap();
+    // The handler holds its request until told: the connection is busy, not idle.
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let go_rx = std::sync::Mutex::new(go_rx);
+    let server = create_server(ServerOptions::default(), move |_req, mut res| {
+        let _ = go_rx.lock().unwrap().recv_timeout(Duration::from_secs(10));
+        let _ = res.end(Some(Bytes::from_static(b"late")));
+    })
+    .unwrap();
+    let addr = server.listen("127.0.0.1:0").unwrap();
+    let mut client = connect(addr);
     let (tx, rx) = mpsc::channel();
     let tx = std::sync::Mutex::new(tx);
     server.on_close(move || tx.lock().unwrap().send(()).unwrap());
     send(&mut client, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-    read_response(&mut client, &mut Vec::new());
+    while server.connection_count() == 0 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     server.close();
     assert!(!server.listening());
     assert!(
@@ -355,8 +365,12 @@ fn close_and_close_all_connections() {
         "no longer accepting"
     );
     assert!(rx.try_recv().is_err(), "a connection is still open");
+    assert_eq!(server.connection_count(), 1);
+    // The connection's thread is inside the handler: closeAllConnections still ends
+    // the socket at once.
     server.close_all_connections();
     assert_eq!(client.read(&mut [0u8; 8]).unwrap_or(0), 0);
+    go_tx.send(()).unwrap();
     server.wait();
     rx.recv_timeout(Duration::from_secs(5)).unwrap();
 }
