@@ -243,6 +243,14 @@ impl Transport for Stream {
     fn set_keep_alive(&self, enable: bool, initial_delay: Duration) -> io::Result<()> {
         Stream::set_keep_alive(self, enable, initial_delay)
     }
+
+    fn as_any(&self) -> Option<&(dyn core::any::Any + Send)> {
+        Some(self)
+    }
+
+    fn into_any(self: Box<Self>) -> Option<Box<dyn core::any::Any + Send>> {
+        Some(self)
+    }
 }
 
 /// Applies the socket options the running request asked for (CLI-26); best effort,
@@ -798,7 +806,7 @@ impl Read for BlockingClientResponse {
 pub struct BlockingUpgrade {
     io: Box<dyn Transport>,
     head: Bytes,
-    response: ResponseHead,
+    response: Box<ResponseHead>,
 }
 
 impl core::fmt::Debug for BlockingUpgrade {
@@ -812,7 +820,7 @@ impl core::fmt::Debug for BlockingUpgrade {
 
 impl BlockingUpgrade {
     fn new(up: ClientUpgrade) -> Self {
-        let response = up.response().clone();
+        let response = Box::new(up.response().clone());
         let (io, head) = up.into_parts();
         Self { io, head, response }
     }
@@ -836,6 +844,23 @@ impl BlockingUpgrade {
     /// and the unread `head` bytes.
     pub fn into_parts(self) -> (Box<dyn Transport>, Bytes) {
         (self.io, self.head)
+    }
+
+    /// The std stream (`Stream::Tcp` / `Stream::Unix`, blocking, no timeouts set)
+    /// and the unread `head` bytes: Node's `'upgrade'` / `'connect'` arguments.
+    /// Fails (giving `self` back) when the socket came from a custom
+    /// [`Connector`] with a transport of its own.
+    pub fn into_stream(self) -> Result<(Stream, Bytes), Self> {
+        if !self.io.as_any().is_some_and(|a| a.is::<Stream>()) {
+            return Err(self);
+        }
+        let Self { io, head, .. } = self;
+        let stream = io
+            .into_any()
+            .and_then(|a| a.downcast::<Stream>().ok())
+            .expect("checked to be a Stream");
+        let _ = stream.set_read_timeout(None);
+        Ok((*stream, head))
     }
 
     fn poll<R>(&mut self, f: impl FnMut(&mut dyn Transport, &mut Context<'_>) -> Poll<R>) -> R {

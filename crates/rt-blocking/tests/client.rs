@@ -414,6 +414,10 @@ fn connect_tunnel() {
     let up = req.upgrade().unwrap();
     assert_eq!(up.status_code(), 200);
     assert_eq!(up.head(), "tunnel");
+    // The std stream itself, and the bytes after the head.
+    let (stream, head) = up.into_stream().unwrap();
+    assert!(matches!(stream, courier_rt_blocking::Stream::Tcp(_)));
+    assert_eq!(head, "tunnel");
     assert_eq!(
         server.join().unwrap(),
         format!(
