@@ -197,7 +197,7 @@ impl Connector for BlockingConnector {
 
 /// The stream as rt's poll-based transport (the handed-over socket of an upgrade, a
 /// [`BlockingConnector`] transport): writes block; a read blocks for at most
-/// [`RECHECK`](crate::io::RECHECK), then returns `Pending` with the task already
+/// 100 ms, then returns `Pending` with the task already
 /// woken, so that a poll loop driving it gets to its other work (output queued by
 /// another thread) at least that often.
 impl Transport for Stream {
