@@ -27,6 +27,7 @@
 //! after the locks are released.
 
 pub mod conn;
+pub mod sys;
 
 mod agent;
 mod options;
@@ -87,6 +88,19 @@ pub trait Transport: Send + Unpin + 'static {
     /// `socket.setKeepAlive(enable, initialDelay)`; transports without TCP ignore it.
     fn set_keep_alive(&self, _enable: bool, _initial_delay: Duration) -> io::Result<()> {
         Ok(())
+    }
+
+    /// The transport as [`Any`](core::any::Any), so that an adapter can recognise its
+    /// own stream type in a [`ClientUpgrade`] (`None` by default).
+    fn as_any(&self) -> Option<&(dyn core::any::Any + Send)> {
+        None
+    }
+
+    /// The transport as a boxed [`Any`](core::any::Any), so that an adapter can take
+    /// its own stream back out of a [`ClientUpgrade`] (`None` by default: the
+    /// transport is dropped).
+    fn into_any(self: Box<Self>) -> Option<Box<dyn core::any::Any + Send>> {
+        None
     }
 }
 
