@@ -1022,3 +1022,27 @@ fn cli_26_socket_options_wait_for_the_socket() {
     assert_eq!(opts.no_delay, Some(false));
     assert_eq!(opts.keep_alive, Some((true, Duration::from_millis(1500))));
 }
+
+/// CLI-19: a response that ends (and closes the connection) while request bytes are
+/// still unsent waits for them: `'finish'` comes before `'close'`, as Node ends the
+/// socket only after its pending writes.
+#[test]
+fn cli_19_finish_precedes_close_when_the_response_beats_the_request_bytes() {
+    let (mut conn, t0) = running(request(|_| {}), Assignment::default());
+    conn.feed(
+        t0,
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+    );
+    assert_eq!(
+        names(&events(&mut conn)),
+        ["response 200", "data ok", "end"]
+    );
+    assert_eq!(
+        conn.wants_close(),
+        None,
+        "the request's bytes are still queued"
+    );
+    flush(&mut conn, t0);
+    assert_eq!(names(&events(&mut conn)), ["finish", CLOSE]);
+    assert_eq!(conn.wants_close(), Some(Close::AfterFlush));
+}

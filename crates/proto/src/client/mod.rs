@@ -246,6 +246,10 @@ struct Exchange {
     parser_freed: bool,
     /// `'finish'` was reported.
     finished: bool,
+    /// The response ended and the connection will not be kept, but request bytes are
+    /// still unsent: the exchange closes after `'finish'` (Node ends the socket after
+    /// its pending writes, so `'finish'` precedes `'close'`).
+    close_after_finish: bool,
     /// The request's first segment (its head) went to the queue.
     head_queued: bool,
     hold: Hold,
@@ -376,6 +380,7 @@ impl ClientConn {
             hint: None,
             parser_freed: false,
             finished: false,
+            close_after_finish: false,
             head_queued: false,
             hold,
             held: VecDeque::new(),
@@ -739,6 +744,10 @@ impl ClientConn {
         {
             ex.finished = true;
             self.events.push_back(ClientEvent::Finish);
+            if ex.close_after_finish {
+                self.end_exchange(Disposition::Close, Close::AfterFlush);
+                return;
+            }
         }
         self.maybe_keep();
     }
@@ -788,8 +797,13 @@ impl ClientConn {
             // Node frees the parser after the read that completed the response
             // (CLI-17); a response that cannot keep the connection closes it.
             ex.parser_freed = true;
+            let unfinished = !ex.finished && ex.req.is_complete() && ex.hold == Hold::Off;
             if self.keeps_connection() {
                 self.maybe_keep();
+            } else if unfinished {
+                if let Some(ex) = self.ex.as_mut() {
+                    ex.close_after_finish = true;
+                }
             } else {
                 self.end_exchange(Disposition::Close, Close::AfterFlush);
             }
