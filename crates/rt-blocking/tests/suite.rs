@@ -1,0 +1,205 @@
+//! The shared behavioural suite (`courier-suite`) against the blocking adapter.
+
+use std::io::{Read, Write};
+
+use courier_proto::NodeHeaders;
+use courier_rt_blocking::{
+    BlockingRequest, BlockingResponse, ClientError, RequestEvent, Server, create_server, request,
+};
+use courier_suite::app::{self, Reply, Request};
+use courier_suite::client::{ClientAdapter, Exchange, Outcome, event_name};
+use courier_suite::{Adapter, Running, ServerSpec};
+
+fn pairs(h: &NodeHeaders) -> Vec<(String, String)> {
+    h.iter()
+        .map(|(n, _)| (n.to_owned(), h.get_str(n).unwrap_or_default()))
+        .collect()
+}
+
+/// What the suite's app sees of `req`, its body read whole.
+fn request_of(req: &mut BlockingRequest) -> Request {
+    let body = req.read_body().unwrap_or_default();
+    Request {
+        method: req.method().to_owned(),
+        url: req.url().into_owned(),
+        headers: pairs(req.headers()),
+        body,
+        trailers: req.trailers().as_ref().map(pairs).unwrap_or_default(),
+    }
+}
+
+/// Carries out the app's reply.
+fn perform(reply: Reply, mut res: BlockingResponse) {
+    if reply.drop_unended {
+        return;
+    }
+    res.set_status_code(reply.status).unwrap();
+    for (name, value) in reply.headers {
+        res.set_header(name, value).unwrap();
+    }
+    for chunk in reply.writes {
+        res.write(chunk).unwrap();
+    }
+    if !reply.trailers.is_empty() {
+        let trailers: Vec<_> = reply
+            .trailers
+            .iter()
+            .map(|(n, v)| (*n, v.as_str().into()))
+            .collect();
+        res.add_trailers(trailers).unwrap();
+    }
+    res.end(reply.end).unwrap();
+}
+
+fn handle(mut req: BlockingRequest, res: BlockingResponse) {
+    let r = request_of(&mut req);
+    perform(app::reply(&r), res);
+}
+
+/// Echoes until the peer closes.
+fn echo(mut io: impl Read + Write) {
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = io.read(&mut buf) {
+        if n == 0 || io.write_all(&buf[..n]).is_err() {
+            return;
+        }
+    }
+}
+
+fn server(spec: &ServerSpec) -> Server {
+    let server = create_server(spec.options.clone(), handle).unwrap();
+    let l = spec.listeners;
+    if l.check_continue {
+        server.on_check_continue(|mut req, mut res| {
+            let head_only = Request {
+                url: req.url().into_owned(),
+                ..Request::default()
+            };
+            if app::check_continue(&head_only) {
+                res.write_continue().unwrap();
+                let r = request_of(&mut req);
+                perform(app::reply(&r), res);
+            } else {
+                perform(app::reply(&head_only), res);
+            }
+        });
+    }
+    if l.check_expectation {
+        server.on_check_expectation(handle);
+    }
+    if l.upgrade {
+        server.on_upgrade(|_req, mut io, head| {
+            io.write_all(app::UPGRADE_101).unwrap();
+            io.write_all(&head).unwrap();
+            echo(io);
+        });
+    }
+    if l.connect {
+        server.on_connect(|req, mut io, head| {
+            io.write_all(&app::connect_reply(&req.url())).unwrap();
+            io.write_all(&head).unwrap();
+            echo(io);
+        });
+    }
+    if l.client_error {
+        server.on_client_error(|err, mut io| {
+            let _ = io.write_all(&app::client_error_reply(err.code()));
+        });
+    }
+    server
+}
+
+struct Blocking;
+
+impl Adapter for Blocking {
+    fn start(spec: ServerSpec) -> Running {
+        let server = server(&spec);
+        let addr = server.listen("127.0.0.1:0").unwrap();
+        Running::new(addr, move || {
+            server.close();
+            server.close_all_connections();
+        })
+    }
+}
+
+courier_suite::server_suite!(Blocking);
+
+// ------------------------------------------------------------------- client --
+
+fn failed(out: &mut Outcome, e: &ClientError) {
+    out.error = Some(e.code().to_owned());
+    out.message = e.to_string();
+}
+
+impl ClientAdapter for Blocking {
+    fn exchange(x: Exchange) -> Outcome {
+        let mut out = Outcome::default();
+        let mut req = match request(x.options) {
+            Ok(req) => req,
+            Err(e) => {
+                out.error = Some(e.code().to_owned());
+                out.message = e.to_string();
+                return out;
+            }
+        };
+        if x.wait_for_continue {
+            req.flush_headers().unwrap();
+            while let Some(e) = req.next_event() {
+                out.events.push(event_name(&e));
+                if e == RequestEvent::Continue {
+                    break;
+                }
+            }
+        }
+        for chunk in x.writes {
+            req.write(chunk).unwrap();
+        }
+        if !x.trailers.is_empty() {
+            req.add_trailers(&x.trailers).unwrap();
+        }
+        req.end(x.end).unwrap();
+        if x.destroy_on_timeout {
+            while let Some(e) = req.next_event() {
+                out.events.push(event_name(&e));
+                if e == RequestEvent::Timeout {
+                    req.destroy();
+                    break;
+                }
+            }
+        }
+        if let Some((send, n)) = x.upgrade {
+            match req.upgrade() {
+                Ok(mut up) => {
+                    out.status = up.status_code();
+                    up.write_all(&send).unwrap();
+                    let mut back = vec![0u8; n];
+                    up.read_exact(&mut back).unwrap();
+                    out.body = back.into();
+                }
+                Err(e) => failed(&mut out, &e),
+            }
+            return out;
+        }
+        match req.response() {
+            Ok(mut res) => {
+                out.status = res.status_code();
+                out.status_message = res.inner().status_message().into_owned();
+                out.headers = pairs(res.inner().headers());
+                match res.read_body() {
+                    Ok(body) => out.body = body,
+                    Err(e) => out.error = Some(e.to_string()),
+                }
+                out.complete = res.complete();
+                out.trailers = res.trailers().as_ref().map(pairs).unwrap_or_default();
+            }
+            Err(e) => failed(&mut out, &e),
+        }
+        out.reused_socket = req.reused_socket();
+        while let Some(e) = req.next_event() {
+            out.events.push(event_name(&e));
+        }
+        out
+    }
+}
+
+courier_suite::client_suite!(Blocking);
