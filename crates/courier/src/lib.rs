@@ -7,7 +7,8 @@
 //! ([`STATUS_CODES`], [`METHODS`], [`MAX_HEADER_SIZE`], [`validate_header_name`],
 //! [`validate_header_value`]). With the `tokio` feature: the tokio adapter as
 //! `courier::tokio`, and its `create_server`, `request`, `get`, `Agent` and
-//! `global_agent` at the root.
+//! `global_agent` at the root. With the `blocking` feature: the `std::net` adapter as
+//! `courier::blocking` (no async runtime).
 //! `docs/node-mapping.md` maps every API of Node's `http` module to its courier name.
 #![forbid(unsafe_code)]
 
@@ -27,3 +28,8 @@ pub use courier_rt_tokio::{
     Agent, AgentOptions, ClientOptions, ClientRequest, ClientResponse, Server, create_server, get,
     global_agent, request,
 };
+
+/// The blocking adapter (`courier-rt-blocking`): Node's `http` on `std::net`, no
+/// async runtime.
+#[cfg(feature = "blocking")]
+pub use courier_rt_blocking as blocking;

@@ -38,3 +38,21 @@ async fn a_server_made_through_the_facade_answers() {
     assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
     assert!(out.ends_with("\r\n\r\nhi"), "{out}");
 }
+
+#[cfg(feature = "blocking")]
+#[test]
+fn a_blocking_server_and_client_through_the_facade() {
+    use courier::blocking::{create_server, get};
+
+    let server = create_server(courier::ServerOptions::default(), |req, mut res| {
+        let body = format!("blocking {}", req.url());
+        res.end(Some(body.into())).unwrap();
+    })
+    .unwrap();
+    let addr = server.listen("127.0.0.1:0").unwrap();
+    let mut req = get(format!("http://{addr}/x")).unwrap();
+    let mut res = req.response().unwrap();
+    assert_eq!(res.status_code(), 200);
+    assert_eq!(&res.read_body().unwrap()[..], b"blocking /x");
+    server.close();
+}
