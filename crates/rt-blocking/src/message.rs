@@ -1,19 +1,12 @@
 //! The handler's request and response: rt's handles, with blocking calls that pump
 //! the connection on the handler's thread.
 
-use core::time::Duration;
-use std::borrow::Cow;
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
-use courier_proto::head::RequestHead;
-use courier_proto::{Headers, NodeDistinct, NodeHeaders, Version};
-use courier_rt::{
-    HeaderValue, IncomingMessage, OutgoingError, ReqId, ResponseEvents, ServerResponse, Socket,
-    TimeoutListener,
-};
+use courier_rt::{IncomingMessage, OutgoingError, ServerResponse};
 
 use crate::conn::Pump;
 use crate::io::block_on;
@@ -65,91 +58,6 @@ impl BlockingRequest {
         self.inner
     }
 
-    /// `req.method`, e.g. `"GET"`.
-    pub fn method(&self) -> &str {
-        self.inner.method()
-    }
-
-    /// `req.url`: the request-target as sent.
-    pub fn url(&self) -> Cow<'_, str> {
-        self.inner.url()
-    }
-
-    /// `req.httpVersion`, e.g. `"1.1"`.
-    pub fn http_version(&self) -> String {
-        self.inner.http_version()
-    }
-
-    /// The version as a value.
-    pub fn version(&self) -> Version {
-        self.inner.version()
-    }
-
-    /// `req.headers` (MSG-3, MSG-4).
-    pub fn headers(&self) -> &NodeHeaders {
-        self.inner.headers()
-    }
-
-    /// `req.headersDistinct`.
-    pub fn headers_distinct(&self) -> &NodeDistinct {
-        self.inner.headers_distinct()
-    }
-
-    /// `req.rawHeaders`.
-    pub fn raw_headers(&self) -> Vec<Bytes> {
-        self.inner.raw_headers()
-    }
-
-    /// The header fields in wire order.
-    pub fn header_fields(&self) -> &Headers {
-        self.inner.header_fields()
-    }
-
-    /// The whole parsed head.
-    pub fn head(&self) -> &RequestHead {
-        self.inner.head()
-    }
-
-    /// The request's id on its connection.
-    pub fn id(&self) -> ReqId {
-        self.inner.id()
-    }
-
-    /// `req.trailers` once the body ended (`None` before).
-    pub fn trailers(&self) -> Option<NodeHeaders> {
-        self.inner.trailers()
-    }
-
-    /// `req.rawTrailers` once the body ended (`None` before).
-    pub fn raw_trailers(&self) -> Option<Vec<Bytes>> {
-        self.inner.raw_trailers()
-    }
-
-    /// `req.complete`.
-    pub fn complete(&self) -> bool {
-        self.inner.complete()
-    }
-
-    /// `req.aborted`.
-    pub fn aborted(&self) -> bool {
-        self.inner.aborted()
-    }
-
-    /// `req.socket`.
-    pub fn socket(&self) -> Socket {
-        self.inner.socket()
-    }
-
-    /// `req.setTimeout(ms)` (SRV-19).
-    pub fn set_timeout(&self, timeout: Duration) {
-        self.inner.set_timeout(timeout);
-    }
-
-    /// `req.setTimeout(ms, cb)`: see [`IncomingMessage::set_timeout_notify`].
-    pub fn set_timeout_notify(&self, timeout: Duration) -> TimeoutListener {
-        self.inner.set_timeout_notify(timeout)
-    }
-
     /// `req.destroy(err)` (MSG-10).
     pub fn destroy(&mut self, err: Option<io::Error>) {
         self.pending = Bytes::new();
@@ -177,6 +85,22 @@ impl BlockingRequest {
         all.extend_from_slice(&pending);
         all.extend_from_slice(&rest);
         Ok(all.into())
+    }
+}
+
+/// Every other `IncomingMessage` accessor (`method`, `url`, `headers`, `trailers`,
+/// `socket`, `set_timeout`, …) is rt's, reached through `Deref`; only the body
+/// calls block here.
+impl core::ops::Deref for BlockingRequest {
+    type Target = IncomingMessage;
+    fn deref(&self) -> &IncomingMessage {
+        &self.inner
+    }
+}
+
+impl core::ops::DerefMut for BlockingRequest {
+    fn deref_mut(&mut self) -> &mut IncomingMessage {
+        &mut self.inner
     }
 }
 
@@ -237,198 +161,10 @@ impl BlockingResponse {
         self.inner
     }
 
-    /// `'finish'` / `'close'`: see [`ServerResponse::events`].
-    pub fn events(&self) -> ResponseEvents {
-        self.inner.events()
-    }
-
     /// Blocks until the response finished (`true`: its last byte was written,
     /// Node's `'finish'`) or closed without finishing (`false`).
     pub fn wait_finished(&self) -> bool {
         run(self.pump.as_ref(), self.inner.events())
-    }
-
-    /// `res.socket`.
-    pub fn socket(&self) -> Socket {
-        self.inner.socket()
-    }
-
-    /// `res.setTimeout(ms)`.
-    pub fn set_timeout(&self, timeout: Duration) {
-        self.inner.set_timeout(timeout);
-    }
-
-    /// `res.setTimeout(ms, cb)`: see [`ServerResponse::set_timeout_notify`].
-    pub fn set_timeout_notify(&self, timeout: Duration) -> TimeoutListener {
-        self.inner.set_timeout_notify(timeout)
-    }
-
-    /// The response's id on its connection.
-    pub fn id(&self) -> ReqId {
-        self.inner.id()
-    }
-
-    /// `res.statusCode`.
-    pub fn status_code(&self) -> u16 {
-        self.inner.status_code()
-    }
-
-    /// `res.statusCode = code`.
-    pub fn set_status_code(&mut self, code: u16) -> Result<(), OutgoingError> {
-        self.inner.set_status_code(code)
-    }
-
-    /// `res.statusMessage = message`.
-    pub fn set_status_message(&mut self, message: &str) -> Result<(), OutgoingError> {
-        self.inner.set_status_message(message)
-    }
-
-    /// `res.sendDate = on`.
-    pub fn set_send_date(&mut self, on: bool) -> Result<(), OutgoingError> {
-        self.inner.set_send_date(on)
-    }
-
-    /// `res.strictContentLength = on`.
-    pub fn set_strict_content_length(&mut self, on: bool) -> Result<(), OutgoingError> {
-        self.inner.set_strict_content_length(on)
-    }
-
-    /// `res.setHeader(name, value)`.
-    pub fn set_header(
-        &mut self,
-        name: &str,
-        value: impl Into<HeaderValue>,
-    ) -> Result<&mut Self, OutgoingError> {
-        self.inner.set_header(name, value)?;
-        Ok(self)
-    }
-
-    /// `res.appendHeader(name, value)`.
-    pub fn append_header(
-        &mut self,
-        name: &str,
-        value: impl Into<HeaderValue>,
-    ) -> Result<&mut Self, OutgoingError> {
-        self.inner.append_header(name, value)?;
-        Ok(self)
-    }
-
-    /// `res.removeHeader(name)`.
-    pub fn remove_header(&mut self, name: &str) -> Result<&mut Self, OutgoingError> {
-        self.inner.remove_header(name)?;
-        Ok(self)
-    }
-
-    /// `res.getHeader(name)`.
-    pub fn get_header(&self, name: &str) -> Option<HeaderValue> {
-        self.inner.get_header(name)
-    }
-
-    /// `res.hasHeader(name)`.
-    pub fn has_header(&self, name: &str) -> bool {
-        self.inner.has_header(name)
-    }
-
-    /// `res.getHeaderNames()`.
-    pub fn get_header_names(&self) -> Vec<String> {
-        self.inner.get_header_names()
-    }
-
-    /// `res.getRawHeaderNames()`.
-    pub fn get_raw_header_names(&self) -> Vec<String> {
-        self.inner.get_raw_header_names()
-    }
-
-    /// `res.getHeaders()`.
-    pub fn get_headers(&self) -> Vec<(String, HeaderValue)> {
-        self.inner.get_headers()
-    }
-
-    /// `res.setHeaders(headers)`.
-    pub fn set_headers<'a>(
-        &mut self,
-        headers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
-    ) -> Result<&mut Self, OutgoingError> {
-        self.inner.set_headers(headers)?;
-        Ok(self)
-    }
-
-    /// `res.statusMessage`.
-    pub fn status_message(&self) -> Option<String> {
-        self.inner.status_message()
-    }
-
-    /// `res.sendDate`.
-    pub fn send_date(&self) -> bool {
-        self.inner.send_date()
-    }
-
-    /// `res.strictContentLength`.
-    pub fn strict_content_length(&self) -> bool {
-        self.inner.strict_content_length()
-    }
-
-    /// `res.writableFinished`.
-    pub fn writable_finished(&self) -> bool {
-        self.inner.writable_finished()
-    }
-
-    /// `res.destroy()`.
-    pub fn destroy(&mut self) {
-        self.inner.destroy();
-    }
-
-    /// `res.writeHead(status, reason, headers)`.
-    pub fn write_head<'a>(
-        &mut self,
-        status: u16,
-        reason: Option<&str>,
-        headers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
-    ) -> Result<&mut Self, OutgoingError> {
-        self.inner.write_head(status, reason, headers)?;
-        Ok(self)
-    }
-
-    /// `res.headersSent`.
-    pub fn headers_sent(&self) -> bool {
-        self.inner.headers_sent()
-    }
-
-    /// `res.writableEnded`.
-    pub fn writable_ended(&self) -> bool {
-        self.inner.writable_ended()
-    }
-
-    /// `res.flushHeaders()` (RES-21).
-    pub fn flush_headers(&mut self) -> Result<(), OutgoingError> {
-        self.inner.flush_headers()
-    }
-
-    /// `res.addTrailers(headers)` (RES-20).
-    pub fn add_trailers<'a>(
-        &mut self,
-        trailers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
-    ) -> Result<(), OutgoingError> {
-        self.inner.add_trailers(trailers)
-    }
-
-    /// `res.writeContinue()` (SRV-7).
-    pub fn write_continue(&mut self) -> Result<(), OutgoingError> {
-        self.inner.write_continue()
-    }
-
-    /// `res.writeProcessing()`.
-    pub fn write_processing(&mut self) -> Result<(), OutgoingError> {
-        self.inner.write_processing()
-    }
-
-    /// `res.writeEarlyHints(hints)`.
-    pub fn write_early_hints<'l, 'e>(
-        &mut self,
-        links: impl IntoIterator<Item = &'l str>,
-        extra: impl IntoIterator<Item = (&'e str, HeaderValue)>,
-    ) -> Result<(), OutgoingError> {
-        self.inner.write_early_hints(links, extra)
     }
 
     /// `res.write(chunk)` (RES-23), then blocks while the connection holds more than
@@ -438,27 +174,34 @@ impl BlockingResponse {
         run(self.pump.as_ref(), inner.write(chunk))
     }
 
-    /// `res.write(chunk)` without blocking: `Ok(false)` means wait for
-    /// [`Self::drained`] before writing more.
-    pub fn write_now(&mut self, chunk: impl Into<Bytes>) -> Result<bool, OutgoingError> {
-        self.inner.write_now(chunk)
-    }
-
     /// `res.end(chunk)` (RES-24), then blocks like [`Self::write`].
     pub fn end(&mut self, chunk: Option<Bytes>) -> Result<(), OutgoingError> {
         let inner = &mut self.inner;
         run(self.pump.as_ref(), inner.end(chunk))
     }
 
-    /// `res.end(chunk)` without blocking.
-    pub fn end_now(&mut self, chunk: Option<Bytes>) -> Result<(), OutgoingError> {
-        self.inner.end_now(chunk)
-    }
-
     /// Blocks until the unsent bytes are below the high-water mark (Node's
     /// `'drain'`).
     pub fn drained(&self) {
         run(self.pump.as_ref(), self.inner.drained());
+    }
+}
+
+/// Every non-blocking `ServerResponse` method (`set_header`, `write_head`,
+/// `add_trailers`, `write_continue`, `write_now`, `end_now`, `socket`, …) is rt's,
+/// reached through `Deref`. Those that return the handle for chaining return rt's
+/// `ServerResponse`, whose `write` / `end` are `async`: call the blocking ones on
+/// this wrapper.
+impl core::ops::Deref for BlockingResponse {
+    type Target = ServerResponse;
+    fn deref(&self) -> &ServerResponse {
+        &self.inner
+    }
+}
+
+impl core::ops::DerefMut for BlockingResponse {
+    fn deref_mut(&mut self) -> &mut ServerResponse {
+        &mut self.inner
     }
 }
 
