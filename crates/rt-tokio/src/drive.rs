@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
@@ -11,6 +12,7 @@ use courier_rt::{Close, ConnEvent, Connection, Handover, RequestKind};
 use tokio::io::AsyncWrite;
 use tokio::time::Sleep;
 
+use crate::handler::Runner;
 use crate::server::Handlers;
 use crate::upgraded::RawStream;
 
@@ -70,6 +72,7 @@ pub(crate) async fn drive<T: Transport>(
         sleep: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
         armed: None,
         ready: Vec::new(),
+        runners: [None, None, None],
         handover: None,
     };
     core::future::poll_fn(|cx| state.poll(cx)).await;
@@ -91,6 +94,9 @@ struct Loop<'h, T> {
     armed: Option<Instant>,
     /// Events found under the lock, handed to the application after it is released.
     ready: Vec<ConnEvent>,
+    /// The runners of the `'request'`, `'checkContinue'` and `'checkExpectation'`
+    /// handlers, made at their first request.
+    runners: [Option<Box<dyn Runner>>; 3],
     /// The socket's handover, once due.
     handover: Option<Handover>,
 }
@@ -111,18 +117,24 @@ enum Step {
 
 impl<T: Transport> Loop<'_, T> {
     /// Gives the application one event (with the connection's lock released).
-    fn dispatch(&self, event: ConnEvent) {
+    fn dispatch(&mut self, event: ConnEvent, cx: &mut Context<'_>) {
         let h = self.handlers;
         match event {
             ConnEvent::Request { kind, req, res } => {
-                let handler = match kind {
-                    RequestKind::Request => &h.request,
-                    RequestKind::CheckContinue => h.check_continue.as_ref().unwrap_or(&h.request),
-                    RequestKind::CheckExpectation => {
-                        h.check_expectation.as_ref().unwrap_or(&h.request)
-                    }
+                let (slot, handler) = match kind {
+                    RequestKind::Request => (0, &h.request),
+                    RequestKind::CheckContinue => match &h.check_continue {
+                        Some(c) => (1, c),
+                        None => (0, &h.request),
+                    },
+                    RequestKind::CheckExpectation => match &h.check_expectation {
+                        Some(c) => (2, c),
+                        None => (0, &h.request),
+                    },
                 };
-                tokio::spawn(handler(req, res));
+                self.runners[slot]
+                    .get_or_insert_with(|| Arc::clone(handler).runner())
+                    .run(req, res, cx);
             }
             ConnEvent::DropRequest { req } => {
                 if let Some(cb) = &h.drop_request {
@@ -141,9 +153,13 @@ impl<T: Transport> Loop<'_, T> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             let step = self.step(cx);
-            let ready = std::mem::take(&mut self.ready);
-            for event in ready {
-                self.dispatch(event);
+            if !self.ready.is_empty() {
+                let mut ready = std::mem::take(&mut self.ready);
+                for event in ready.drain(..) {
+                    self.dispatch(event, cx);
+                }
+                // Keep the vector's capacity for the next batch.
+                self.ready = ready;
             }
             match step {
                 Step::Handover(h) => {

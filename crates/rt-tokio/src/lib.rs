@@ -57,6 +57,7 @@
 #![forbid(unsafe_code)]
 
 mod drive;
+mod handler;
 mod server;
 mod upgraded;
 
