@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
 use bytes::{Buf, BytesMut};
-use courier_rt::{Close, ConnEvent, Connection, Handover, RequestKind};
+use courier_rt::{Close, ConnEvent, Connection, Driver, Handover, RequestKind};
 use tokio::io::AsyncWrite;
 use tokio::time::Sleep;
 
@@ -151,8 +151,11 @@ impl<T: Transport> Loop<'_, T> {
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // The clocks are read once per wake-up (the Date value changes once a second).
+        let now = now();
+        let wall = SystemTime::now();
         loop {
-            let step = self.step(cx);
+            let step = self.step(cx, now, wall);
             if !self.ready.is_empty() {
                 let mut ready = std::mem::take(&mut self.ready);
                 for event in ready.drain(..) {
@@ -177,11 +180,22 @@ impl<T: Transport> Loop<'_, T> {
         }
     }
 
-    fn step(&mut self, cx: &mut Context<'_>) -> Step {
-        let now = now();
-        let mut d = self.conn.lock();
+    fn step(&mut self, cx: &mut Context<'_>, now: Instant, wall: SystemTime) -> Step {
+        let conn = self.conn.clone();
+        let mut d = conn.lock();
         d.register(cx.waker());
-        d.set_wall_clock(SystemTime::now());
+        // Handles used while this task runs (a handler polled inline) need not wake
+        // it: another step follows every step that made progress.
+        d.set_driving(true);
+        d.set_wall_clock(wall);
+        let step = self.step_locked(&mut d, cx, now);
+        if !matches!(step, Step::Again) {
+            d.set_driving(false);
+        }
+        step
+    }
+
+    fn step_locked(&mut self, d: &mut Driver<'_>, cx: &mut Context<'_>, now: Instant) -> Step {
         let mut progress = false;
 
         // 1. events for the application

@@ -9,7 +9,7 @@ use courier_proto::outgoing::{HeaderValue, OutgoingError};
 use courier_proto::server::{ReqId, Responder};
 
 use crate::conn::{Locked, Shared};
-use crate::events::{ResponseEvents, Signal, Socket, TimeoutListener, TimeoutTarget};
+use crate::events::{ResponseEvents, Socket, TimeoutListener, TimeoutTarget};
 
 /// The response to one request (Node's `ServerResponse`, RES-1 … RES-31).
 ///
@@ -29,7 +29,6 @@ use crate::events::{ResponseEvents, Signal, Socket, TimeoutListener, TimeoutTarg
 pub struct ServerResponse {
     shared: Arc<Shared>,
     id: ReqId,
-    signal: Arc<Signal>,
 }
 
 impl core::fmt::Debug for ServerResponse {
@@ -41,15 +40,15 @@ impl core::fmt::Debug for ServerResponse {
 }
 
 impl ServerResponse {
-    pub(crate) fn new(shared: Arc<Shared>, id: ReqId, signal: Arc<Signal>) -> Self {
-        Self { shared, id, signal }
+    pub(crate) fn new(shared: Arc<Shared>, id: ReqId) -> Self {
+        Self { shared, id }
     }
 
     /// The response's `'finish'` / `'close'` (RES-27): a future resolving to `true`
     /// once every byte of the response was written to the socket, `false` when it
     /// never will be (connection destroyed, client gone, response dropped unended).
     pub fn events(&self) -> ResponseEvents {
-        ResponseEvents::new(Arc::clone(&self.signal))
+        ResponseEvents::new(self.shared.lock().response_signal(self.id))
     }
 
     /// `res.socket`: the connection's socket.
@@ -343,7 +342,7 @@ impl ServerResponse {
             return Err(OutgoingError::Destroyed);
         }
         let destroyed = core.conn.wants_close() == Some(courier_proto::server::Close::Now)
-            || self.events().outcome() == Some(false);
+            || core.response_outcome(self.id) == Some(false);
         let result = match core.conn.response(self.id) {
             Some(mut r) => r.end(chunk),
             // Dropped by a destroyed connection rather than finished.
@@ -383,5 +382,6 @@ impl Drop for ServerResponse {
             core.conn.destroy();
             core.wake_io();
         }
+        core.response_handle_dropped(self.id);
     }
 }
