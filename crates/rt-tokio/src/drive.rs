@@ -67,10 +67,11 @@ pub(crate) async fn drive<T: Transport>(
 ) -> Option<(Handover, T)> {
     let mut state = Loop {
         io,
-        conn: conn.clone(),
+        conn: &conn,
         handlers,
         sleep: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
         armed: None,
+        sleep_polled: false,
         ready: Vec::new(),
         runners: [None, None, None],
         handover: None,
@@ -87,11 +88,15 @@ pub(crate) async fn drive<T: Transport>(
 
 struct Loop<'h, T> {
     io: T,
-    conn: Connection,
+    conn: &'h Connection,
     handlers: &'h Handlers,
     sleep: Pin<Box<Sleep>>,
-    /// The deadline `sleep` is set to.
+    /// The deadline `sleep` is set to: never later than the machine's next deadline
+    /// (it is moved only when that one comes earlier; a sleep that fires before the
+    /// machine's deadline is simply set again).
     armed: Option<Instant>,
+    /// `sleep` was polled (its waker registered) since it was last set.
+    sleep_polled: bool,
     /// Events found under the lock, handed to the application after it is released.
     ready: Vec<ConnEvent>,
     /// The runners of the `'request'`, `'checkContinue'` and `'checkExpectation'`
@@ -181,7 +186,7 @@ impl<T: Transport> Loop<'_, T> {
     }
 
     fn step(&mut self, cx: &mut Context<'_>, now: Instant, wall: SystemTime) -> Step {
-        let conn = self.conn.clone();
+        let conn = self.conn;
         let mut d = conn.lock();
         d.register(cx.waker());
         // Handles used while this task runs (a handler polled inline) need not wake
@@ -259,7 +264,8 @@ impl<T: Transport> Loop<'_, T> {
                     d.socket_error();
                     return Step::Done;
                 }
-                Poll::Pending => {}
+                // Nothing to read: an idle connection keeps no receive buffer.
+                Poll::Pending => d.release_recv_buf(),
             }
         }
 
@@ -271,14 +277,23 @@ impl<T: Transport> Loop<'_, T> {
                 progress = true;
             }
             Some(t) => {
-                if self.armed != Some(t) {
+                // Deadlines mostly move later (every request pushes the socket's
+                // inactivity deadline): only an earlier one resets the timer.
+                if self.armed.is_none_or(|a| t < a) {
                     self.sleep.as_mut().reset(tokio::time::Instant::from_std(t));
                     self.armed = Some(t);
+                    self.sleep_polled = false;
                 }
-                if self.sleep.as_mut().poll(cx).is_ready() {
-                    self.armed = None;
-                    d.handle_timeout(now.max(t));
+                // A sleep already registered cannot have fired before its deadline.
+                let due = self.armed.is_some_and(|a| a <= now);
+                if (due || !self.sleep_polled) && self.sleep.as_mut().poll(cx).is_ready() {
+                    // Fired at the armed time: the machine's deadline or earlier.
+                    if self.armed.take() == Some(t) {
+                        d.handle_timeout(now.max(t));
+                    }
                     progress = true;
+                } else {
+                    self.sleep_polled = true;
                 }
             }
             None => self.armed = None,

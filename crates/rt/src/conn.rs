@@ -715,6 +715,16 @@ impl Driver<'_> {
         buf
     }
 
+    /// Frees the receive buffer if it holds no bytes: for an adapter with nothing to
+    /// read right now, so that an idle connection keeps no buffer. The next
+    /// [`Driver::recv_buf`] allocates a new one.
+    pub fn release_recv_buf(&mut self) {
+        let buf = self.core.conn.recv_buf();
+        if buf.is_empty() && buf.capacity() > 0 {
+            *buf = BytesMut::new();
+        }
+    }
+
     /// `n` bytes were appended to [`Driver::recv_buf`] at `now`; `n == 0` is the end
     /// of input.
     pub fn received(&mut self, now: Instant, n: usize) {
