@@ -209,7 +209,11 @@ impl<T: Transport> Loop<'_, T> {
             progress = true;
         }
 
-        // 2. write
+        // 2. write. A write alone needs no further step: what it changes (responses
+        // retired, the queue emptied) is looked at by the sections below and by the
+        // events poll at the end.
+        let mut wrote = false;
+        let mut write_blocked = false;
         loop {
             let written = {
                 let out = d.outgoing();
@@ -223,13 +227,16 @@ impl<T: Transport> Loop<'_, T> {
             match written {
                 Poll::Ready(Ok(n)) if n > 0 => {
                     d.transmitted(now, n);
-                    progress = true;
+                    wrote = true;
                 }
                 Poll::Ready(_) => {
                     d.socket_error();
                     return Step::Done;
                 }
-                Poll::Pending => break,
+                Poll::Pending => {
+                    write_blocked = true;
+                    break;
+                }
             }
         }
 
@@ -247,31 +254,41 @@ impl<T: Transport> Loop<'_, T> {
 
         // 5. read
         if d.wants_read() {
-            match self.io.poll_read_ready(cx) {
-                Poll::Ready(Ok(())) => match self.io.try_read_buf(d.recv_buf()) {
-                    Ok(n) => {
-                        d.received(now, n);
-                        progress = true;
-                    }
-                    // The readiness was stale (tokio cleared it): poll it again.
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => progress = true,
-                    Err(_) => {
+            loop {
+                match self.io.poll_read_ready(cx) {
+                    Poll::Ready(Ok(())) => match self.io.try_read_buf(d.recv_buf()) {
+                        Ok(n) => {
+                            d.received(now, n);
+                            progress = true;
+                            break;
+                        }
+                        // The readiness was stale (tokio cleared it): poll it again,
+                        // which registers the waker.
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(_) => {
+                            d.socket_error();
+                            return Step::Done;
+                        }
+                    },
+                    Poll::Ready(Err(_)) => {
                         d.socket_error();
                         return Step::Done;
                     }
-                },
-                Poll::Ready(Err(_)) => {
-                    d.socket_error();
-                    return Step::Done;
+                    // Nothing to read: an idle connection keeps no receive buffer.
+                    Poll::Pending => {
+                        d.release_recv_buf();
+                        break;
+                    }
                 }
-                // Nothing to read: an idle connection keeps no receive buffer.
-                Poll::Pending => d.release_recv_buf(),
             }
         }
 
-        // 6. timers: compare with the clock before polling the sleep, so an expired
-        // deadline is handled even when the task's budget makes the sleep pend.
-        match d.poll_timeout() {
+        // 6. timers, in a step that found nothing else to do (every wake-up ends with
+        // one: a step that made progress is followed by another). Compare with the
+        // clock before polling the sleep, so an expired deadline is handled even when
+        // the task's budget makes the sleep pend.
+        let timers = if progress { None } else { d.poll_timeout() };
+        match timers {
             Some(t) if t <= now => {
                 d.handle_timeout(now);
                 progress = true;
@@ -296,7 +313,21 @@ impl<T: Transport> Loop<'_, T> {
                     self.sleep_polled = true;
                 }
             }
-            None => self.armed = None,
+            None if !progress => self.armed = None,
+            None => {}
+        }
+
+        // 7. events again: requests just read, responses the write retired.
+        while let Some(event) = d.next_event() {
+            self.ready.push(event);
+            progress = true;
+        }
+        if !progress {
+            // Output queued by the machine itself (an automatic reply) while the
+            // socket takes more; or, after a write, a close or handover that became
+            // due: one more step. Neither can repeat without new output or input.
+            progress = (!write_blocked && !d.outgoing().is_empty())
+                || (wrote && (d.wants_close().is_some() || d.handover_pending()));
         }
 
         if progress { Step::Again } else { Step::Wait }

@@ -700,6 +700,13 @@ impl Driver<'_> {
         handover
     }
 
+    /// Whether a handover is waiting (for the output before it, or for the responses
+    /// before it to finish): [`Driver::take_handover`] has something to return once
+    /// it is due.
+    pub fn handover_pending(&self) -> bool {
+        self.core.pending_handover.is_some()
+    }
+
     /// Whether the adapter should read now: the machine wants input and no request
     /// body holds more unread bytes than the high-water mark.
     pub fn wants_read(&self) -> bool {
