@@ -158,9 +158,9 @@ impl<T: Transport> Loop<'_, T> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         // The clocks are read once per wake-up (the Date value changes once a second).
         let now = now();
-        let wall = SystemTime::now();
+        let mut wall = Some(SystemTime::now());
         loop {
-            let step = self.step(cx, now, wall);
+            let step = self.step(cx, now, wall.take());
             if !self.ready.is_empty() {
                 let mut ready = std::mem::take(&mut self.ready);
                 for event in ready.drain(..) {
@@ -185,14 +185,16 @@ impl<T: Transport> Loop<'_, T> {
         }
     }
 
-    fn step(&mut self, cx: &mut Context<'_>, now: Instant, wall: SystemTime) -> Step {
+    fn step(&mut self, cx: &mut Context<'_>, now: Instant, wall: Option<SystemTime>) -> Step {
         let conn = self.conn;
         let mut d = conn.lock();
         d.register(cx.waker());
         // Handles used while this task runs (a handler polled inline) need not wake
         // it: another step follows every step that made progress.
         d.set_driving(true);
-        d.set_wall_clock(wall);
+        if let Some(wall) = wall {
+            d.set_wall_clock(wall);
+        }
         let step = self.step_locked(&mut d, cx, now);
         if !matches!(step, Step::Again) {
             d.set_driving(false);

@@ -84,10 +84,20 @@ impl<V> IdMap<V> {
         }
     }
 
-    /// Removes the value for `id`, keeping the others in order.
+    /// Removes the value for `id` (the last entry takes its place).
     pub(crate) fn remove(&mut self, id: &ReqId) -> Option<V> {
         let i = self.position(*id)?;
-        Some(self.entries.remove(i).1)
+        Some(self.entries.swap_remove(i).1)
+    }
+
+    /// Drops the value for `id` in place, after `f` looked at it.
+    pub(crate) fn discard<R>(&mut self, id: &ReqId, f: impl FnOnce(&V) -> R) -> Option<R> {
+        let i = self.position(*id)?;
+        let r = f(&self.entries[i].1);
+        let last = self.entries.len() - 1;
+        self.entries.swap(i, last);
+        self.entries.truncate(last);
+        Some(r)
     }
 
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
@@ -600,11 +610,16 @@ impl Driver<'_> {
                 if open {
                     // The response's last bytes are now in the output queue: it has
                     // finished once the socket took everything queued so far.
-                    let mark = self.core.transmitted_total + self.core.conn.outgoing().len() as u64;
+                    let queued = self.core.conn.outgoing().len() as u64;
+                    let mark = self.core.transmitted_total + queued;
                     if let Some(e) = self.core.responses.get_mut(&id) {
                         e.state = ResState::Finishing(mark);
                     }
-                    self.core.settle_finishing();
+                    // Responses finishing earlier were settled when their bytes were
+                    // written; this one can be only if nothing is queued.
+                    if queued == 0 {
+                        self.core.settle_finishing();
+                    }
                 }
                 self.core.wake_drain_waiters();
             }
