@@ -19,6 +19,47 @@ use crate::upgraded::RawStream;
 /// Segments handed to one vectored write.
 const MAX_IOVECS: usize = 64;
 
+/// Output of more than [`GATHER_MIN_SEGMENTS`] segments up to this size is copied into one buffer and written
+/// with a plain `write`: cheaper for the kernel than a `writev` of many small
+/// segments (a pipelined batch is two segments per response), and the copy is small.
+const COALESCE_MAX: usize = 16 * 1024;
+
+/// One response (head + body, two segments) goes out vectored: for so few segments
+/// the copy costs more than it saves.
+const GATHER_MIN_SEGMENTS: usize = 2;
+
+std::thread_local! {
+    /// The buffer small outputs are gathered in: one per thread, not per connection,
+    /// so idle connections hold none.
+    static GATHER: core::cell::RefCell<Vec<u8>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// Writes `slices` (`total` bytes): gathered into one buffer when there are several
+/// and they are small, vectored otherwise.
+fn poll_write_out<T: AsyncWrite + Unpin>(
+    io: &mut T,
+    cx: &mut Context<'_>,
+    slices: &[IoSlice<'_>],
+    total: usize,
+) -> Poll<io::Result<usize>> {
+    if slices.len() > GATHER_MIN_SEGMENTS && total <= COALESCE_MAX {
+        let gathered = GATHER.with(|g| {
+            let Ok(mut buf) = g.try_borrow_mut() else {
+                return None;
+            };
+            buf.clear();
+            for s in slices {
+                buf.extend_from_slice(s);
+            }
+            Some(Pin::new(&mut *io).poll_write(cx, &buf))
+        });
+        if let Some(poll) = gathered {
+            return poll;
+        }
+    }
+    Pin::new(io).poll_write_vectored(cx, slices)
+}
+
 /// What the loop needs from a stream: readiness plus a read into spare capacity
 /// (tokio's own safe `try_read_buf`), and `AsyncWrite`.
 pub(crate) trait Transport: AsyncWrite + Unpin + Send + 'static {
@@ -224,7 +265,8 @@ impl<T: Transport> Loop<'_, T> {
                 }
                 let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
                 let n = out.chunks_vectored(&mut slices);
-                Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..n])
+                let total = slices[..n].iter().map(|s| s.len()).sum();
+                poll_write_out(&mut self.io, cx, &slices[..n], total)
             };
             match written {
                 Poll::Ready(Ok(n)) if n > 0 => {
