@@ -16,6 +16,14 @@ use crate::handler::Runner;
 use crate::server::Handlers;
 use crate::upgraded::RawStream;
 
+/// The smallest read: a small request fits, and an allocation this size is cheap
+/// to make again after the buffer was freed while idle (glibc serves it from its
+/// per-thread cache).
+const READ_MIN: usize = 1000;
+
+/// The largest read the spare capacity grows to.
+const READ_MAX: usize = 16 * 1024;
+
 /// Segments handed to one vectored write.
 const MAX_IOVECS: usize = 64;
 
@@ -113,6 +121,7 @@ pub(crate) async fn drive<T: Transport>(
         sleep: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
         armed: None,
         sleep_polled: false,
+        read_size: READ_MIN,
         ready: Vec::new(),
         runners: [None, None, None],
         handover: None,
@@ -138,6 +147,9 @@ struct Loop<'h, T> {
     armed: Option<Instant>,
     /// `sleep` was polled (its waker registered) since it was last set.
     sleep_polled: bool,
+    /// The spare capacity to read into: grows when a read fills it (pipelined
+    /// batches, bodies), so a connection reading small requests keeps a small buffer.
+    read_size: usize,
     /// Events found under the lock, handed to the application after it is released.
     ready: Vec<ConnEvent>,
     /// The runners of the `'request'`, `'checkContinue'` and `'checkExpectation'`
@@ -300,20 +312,27 @@ impl<T: Transport> Loop<'_, T> {
         if d.wants_read() {
             loop {
                 match self.io.poll_read_ready(cx) {
-                    Poll::Ready(Ok(())) => match self.io.try_read_buf(d.recv_buf()) {
-                        Ok(n) => {
-                            d.received(now, n);
-                            progress = true;
-                            break;
+                    Poll::Ready(Ok(())) => {
+                        let buf = d.recv_buf_with(self.read_size);
+                        let spare = buf.capacity() - buf.len();
+                        match self.io.try_read_buf(buf) {
+                            Ok(n) => {
+                                if n == spare && self.read_size < READ_MAX {
+                                    self.read_size = (self.read_size * 8).min(READ_MAX);
+                                }
+                                d.received(now, n);
+                                progress = true;
+                                break;
+                            }
+                            // The readiness was stale (tokio cleared it): poll it again,
+                            // which registers the waker.
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                            Err(_) => {
+                                d.socket_error();
+                                return Step::Done;
+                            }
                         }
-                        // The readiness was stale (tokio cleared it): poll it again,
-                        // which registers the waker.
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                        Err(_) => {
-                            d.socket_error();
-                            return Step::Done;
-                        }
-                    },
+                    }
                     Poll::Ready(Err(_)) => {
                         d.socket_error();
                         return Step::Done;

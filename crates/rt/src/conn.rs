@@ -730,9 +730,16 @@ impl Driver<'_> {
 
     /// The receive buffer, with at least 8 KiB of spare capacity to read into.
     pub fn recv_buf(&mut self) -> &mut BytesMut {
+        self.recv_buf_with(READ_RESERVE)
+    }
+
+    /// The receive buffer, with `spare` bytes of spare capacity to read into when it
+    /// has less than half of that (an adapter sizing its reads to what arrives: small
+    /// buffers are cheap to allocate again after [`Driver::release_recv_buf`]).
+    pub fn recv_buf_with(&mut self, spare: usize) -> &mut BytesMut {
         let buf = self.core.conn.recv_buf();
-        if buf.capacity() - buf.len() < READ_RESERVE / 2 {
-            buf.reserve(READ_RESERVE);
+        if buf.capacity() - buf.len() < spare / 2 {
+            buf.reserve(spare);
         }
         buf
     }
