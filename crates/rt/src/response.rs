@@ -356,10 +356,7 @@ impl ServerResponse {
             return Err(OutgoingError::Destroyed);
         }
         let mut chunk = chunk;
-        let ended = match core.conn.response(self.id) {
-            Some(mut r) => Some(r.end(chunk.take())),
-            None => None,
-        };
+        let ended = core.conn.response(self.id).map(|mut r| r.end(chunk.take()));
         let result = match ended {
             Some(result) => result,
             None => {
