@@ -356,7 +356,14 @@ impl ServerResponse {
             return Err(OutgoingError::Destroyed);
         }
         let mut chunk = chunk;
-        let ended = core.conn.response(self.id).map(|mut r| r.end(chunk.take()));
+        // The response's own unsent bytes after the end (an upper bound: some may move
+        // to the connection's queue when the view is dropped).
+        let mut buffered = 0;
+        let ended = core.conn.response(self.id).map(|mut r| {
+            let result = r.end(chunk.take());
+            buffered = r.buffered_len();
+            result
+        });
         let result = match ended {
             Some(result) => result,
             None => {
@@ -378,7 +385,13 @@ impl ServerResponse {
         }
         core.wake_io();
         result?;
-        Ok(!check || core.writable(self.id))
+        if !check {
+            return Ok(true);
+        }
+        // Below the mark even counting those bytes twice: writable without looking the
+        // response up again.
+        let queued = core.conn.outgoing().len();
+        Ok(queued + buffered < core.write_high_water || core.writable(self.id))
     }
 
     /// Resolves once the unsent bytes ahead of and in this response are below the
