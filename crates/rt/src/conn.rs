@@ -84,6 +84,12 @@ impl<V> IdMap<V> {
         }
     }
 
+    /// Adds the value for a new `id` (request ids are never reused: no search).
+    fn push_new(&mut self, id: ReqId, value: V) {
+        debug_assert!(self.position(id).is_none(), "request ids are unique");
+        self.entries.push((id, value));
+    }
+
     /// Removes the value for `id` (the last entry takes its place).
     pub(crate) fn remove(&mut self, id: &ReqId) -> Option<V> {
         let i = self.position(*id)?;
@@ -543,7 +549,7 @@ impl Driver<'_> {
         head: Box<courier_proto::head::RequestHead>,
     ) -> IncomingMessage {
         let join = self.core.conn.config().join_duplicate_headers;
-        self.core.bodies.insert(id, BodyState::default());
+        self.core.bodies.push_new(id, BodyState::default());
         IncomingMessage::new(Arc::clone(self.shared), id, head, join)
     }
 
@@ -562,7 +568,7 @@ impl Driver<'_> {
                     Dispatch::Answered => return None,
                 };
                 let req = self.new_request(id, head);
-                self.core.responses.insert(
+                self.core.responses.push_new(
                     id,
                     ResEntry {
                         state: ResState::Open,
@@ -589,7 +595,9 @@ impl Driver<'_> {
                 if let Some(body) = self.core.bodies.get_mut(&id) {
                     body.ended = true;
                     body.trailers = Some(trailers);
-                    self.core.wake_body(id);
+                    if let Some(w) = body.waker.take() {
+                        self.core.wake_later.push(w);
+                    }
                 }
             }
             ServerEvent::Aborted { id } => {
@@ -602,19 +610,18 @@ impl Driver<'_> {
                 }
             }
             ServerEvent::Finished { id, .. } => {
-                let open = self
-                    .core
-                    .responses
-                    .get(&id)
-                    .is_some_and(|e| e.state == ResState::Open);
-                if open {
-                    // The response's last bytes are now in the output queue: it has
-                    // finished once the socket took everything queued so far.
-                    let queued = self.core.conn.outgoing().len() as u64;
-                    let mark = self.core.transmitted_total + queued;
-                    if let Some(e) = self.core.responses.get_mut(&id) {
+                // The response's last bytes are now in the output queue: it has
+                // finished once the socket took everything queued so far.
+                let queued = self.core.conn.outgoing().len() as u64;
+                let mark = self.core.transmitted_total + queued;
+                let open = match self.core.responses.get_mut(&id) {
+                    Some(e) if e.state == ResState::Open => {
                         e.state = ResState::Finishing(mark);
+                        true
                     }
+                    _ => false,
+                };
+                if open {
                     // Responses finishing earlier were settled when their bytes were
                     // written; this one can be only if nothing is queued.
                     if queued == 0 {
