@@ -33,8 +33,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     runtime.block_on(async move {
         let server = create_server(ServerOptions::default(), |_req, mut res| async move {
-            // Fixed, valid values: these calls cannot fail on a live response.
-            let _ = res.set_header("Content-Type", "text/plain");
+            // Fixed, valid values: these calls cannot fail on a live response. A static
+            // value is not copied (as hyper's anchor uses `HeaderValue::from_static`).
+            let _ = res.set_header("Content-Type", Bytes::from_static(b"text/plain"));
             let _ = res.end(Some(Bytes::from_static(b"Hello, World!"))).await;
         })?;
         let addr = server.listen(("127.0.0.1", port)).await?;

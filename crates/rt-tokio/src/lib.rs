@@ -1,8 +1,9 @@
 //! Node.js v20's `http` server and client over tokio.
 //!
 //! The adapter is only an I/O loop: accept, read into the connection's receive
-//! buffer, write its output vectored, sleep until its next deadline, spawn a task per
-//! request. Every HTTP decision is `courier-proto`'s, and everything runtime-neutral
+//! buffer, write its output vectored, sleep until its next deadline, run each request's
+//! handler (polled once on the connection's task, on a task of its own only if it
+//! waits). Every HTTP decision is `courier-proto`'s, and everything runtime-neutral
 //! (options, message handles, event routing, back-pressure, the `Date` cache) is
 //! `courier-rt`'s, re-exported here.
 //!
@@ -72,6 +73,7 @@
 
 pub mod client;
 mod drive;
+mod handler;
 mod server;
 mod upgraded;
 

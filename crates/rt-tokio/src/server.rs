@@ -21,12 +21,14 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::drive::{Transport, boxed, drive};
+use crate::handler::{FnHandler, RequestHandler};
 use crate::upgraded::{OpenGuard, Upgraded};
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// The application's request handler, boxed.
-pub(crate) type Handler = Arc<dyn Fn(IncomingMessage, ServerResponse) -> BoxFuture + Send + Sync>;
+/// The application's request handler (unboxed behind the trait: each connection
+/// polls its futures in place, see [`crate::handler`]).
+pub(crate) type Handler = Arc<dyn RequestHandler>;
 /// An `'upgrade'` or `'connect'` handler, boxed.
 type UpgradeHandler = Arc<dyn Fn(IncomingMessage, Upgraded, Bytes) -> BoxFuture + Send + Sync>;
 /// A `'clientError'` handler, boxed.
@@ -85,7 +87,10 @@ struct ServerListeners {
 pub const DEFAULT_BACKLOG: u32 = 511;
 
 /// `http.createServer(options, requestListener)`: a server that calls `handler` for
-/// every request (Node's `'request'` event), each call on a task of its own.
+/// every request (Node's `'request'` event). The handler's future is first polled on
+/// the connection's task; if it does not complete there it continues on a task of its
+/// own (a handler that answers at once costs no task). A panicking handler is
+/// reported by the panic hook and its response dropped (the connection is destroyed).
 ///
 /// Fails as Node's constructor does on invalid options (SRV-1). Must be listened on
 /// from within a tokio runtime.
@@ -110,7 +115,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let base = options.to_config()?;
-    let handler: Handler = Arc::new(move |req, res| boxed(handler(req, res)));
+    let handler: Handler = Arc::new(FnHandler(handler));
     let mut handlers = Handlers {
         request: handler,
         check_continue: None,
@@ -493,7 +498,8 @@ fn hand_over(handlers: &Handlers, handover: Handover, upgraded: Upgraded) {
 /// listeners it was accepted with. Where Node's defaults depend on whether a listener
 /// exists (SRV-6, SRV-8, SRV-9, SRV-11, SRV-19) the connection behaves as Node does
 /// with or without one. Handlers given a request, a response or a socket that left
-/// HTTP return a future that runs on a task of its own, like the request handler; a
+/// HTTP return a future that runs on a task of its own (the request handlers' futures
+/// are first polled on the connection's task, see [`create_server`]); a
 /// second registration replaces the first. The plain callbacks (`Fn(Socket)` and the
 /// like) run on the connection's task and must not block; each registration adds one.
 impl Server {
@@ -515,7 +521,7 @@ impl Server {
         H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
         F: Future<Output = ()> + Send + 'static,
     {
-        let h: Handler = Arc::new(move |req, res| boxed(handler(req, res)));
+        let h: Handler = Arc::new(FnHandler(handler));
         self.update(|s| s.check_continue = Some(h));
         self
     }
@@ -528,7 +534,7 @@ impl Server {
         H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
         F: Future<Output = ()> + Send + 'static,
     {
-        let h: Handler = Arc::new(move |req, res| boxed(handler(req, res)));
+        let h: Handler = Arc::new(FnHandler(handler));
         self.update(|s| s.check_expectation = Some(h));
         self
     }

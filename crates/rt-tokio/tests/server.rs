@@ -266,6 +266,49 @@ async fn a_response_dropped_without_end_destroys_the_connection() {
     assert!(all.is_empty(), "{:?}", String::from_utf8_lossy(&all));
 }
 
+/// A handler that panics, at once (polled on the connection's task) or after a
+/// pending first poll (on a task of its own): its response is dropped, so that
+/// connection is destroyed, and the server goes on serving other connections.
+#[tokio::test]
+async fn a_panicking_handler_destroys_only_its_connection() {
+    let server = create_server(ServerOptions::default(), |req, mut res| async move {
+        match req.url().as_ref() {
+            "/now" => panic!("handler panics in its first poll"),
+            "/later" => {
+                tokio::task::yield_now().await;
+                panic!("handler panics on its own task");
+            }
+            _ => {
+                res.end(Some(Bytes::from_static(b"ok"))).await.unwrap();
+            }
+        }
+    })
+    .unwrap();
+    let addr = server.listen("127.0.0.1:0").await.unwrap();
+    for path in ["/now", "/later"] {
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let req =
+            format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        send(&mut client, req.as_bytes()).await;
+        let mut all = Vec::new();
+        let _ = client.read_to_end(&mut all).await;
+        assert!(
+            all.is_empty(),
+            "{path}: {:?}",
+            String::from_utf8_lossy(&all)
+        );
+    }
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    send(&mut client, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    let mut buf = Vec::new();
+    let resp = read_response(&mut client, &mut buf).await;
+    assert!(
+        resp.ends_with(b"\r\n\r\nok"),
+        "{:?}",
+        String::from_utf8_lossy(&resp)
+    );
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn listens_on_a_unix_socket() {

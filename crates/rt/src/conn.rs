@@ -45,6 +45,105 @@ use crate::response::ServerResponse;
 /// Spare capacity the receive buffer gets before each read.
 const READ_RESERVE: usize = 8 * 1024;
 
+/// A map keyed by request id, for the few requests a connection has in flight (at
+/// most the pipelining bound plus the ones whose handles are still alive): a vector
+/// searched linearly, which keeps its capacity, so a steady stream of requests
+/// allocates nothing and hashes nothing.
+#[derive(Debug)]
+pub(crate) struct IdMap<V> {
+    entries: Vec<(ReqId, V)>,
+}
+
+impl<V> Default for IdMap<V> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<V> IdMap<V> {
+    fn position(&self, id: ReqId) -> Option<usize> {
+        // Newest entries are the likeliest to be looked up: search from the end.
+        self.entries.iter().rposition(|(k, _)| *k == id)
+    }
+
+    pub(crate) fn get(&self, id: &ReqId) -> Option<&V> {
+        let i = self.position(*id)?;
+        Some(&self.entries[i].1)
+    }
+
+    pub(crate) fn get_mut(&mut self, id: &ReqId) -> Option<&mut V> {
+        let i = self.position(*id)?;
+        Some(&mut self.entries[i].1)
+    }
+
+    /// Inserts or replaces the value for `id`.
+    pub(crate) fn insert(&mut self, id: ReqId, value: V) {
+        match self.position(id) {
+            Some(i) => self.entries[i].1 = value,
+            None => self.entries.push((id, value)),
+        }
+    }
+
+    /// Adds the value for a new `id` (request ids are never reused: no search).
+    fn push_new(&mut self, id: ReqId, value: V) {
+        debug_assert!(self.position(id).is_none(), "request ids are unique");
+        self.entries.push((id, value));
+    }
+
+    /// Removes the value for `id` (the last entry takes its place).
+    pub(crate) fn remove(&mut self, id: &ReqId) -> Option<V> {
+        let i = self.position(*id)?;
+        Some(self.entries.swap_remove(i).1)
+    }
+
+    /// Drops the value for `id` in place, after `f` looked at it.
+    pub(crate) fn discard<R>(&mut self, id: &ReqId, f: impl FnOnce(&V) -> R) -> Option<R> {
+        let i = self.position(*id)?;
+        let r = f(&self.entries[i].1);
+        let last = self.entries.len() - 1;
+        self.entries.swap(i, last);
+        self.entries.truncate(last);
+        Some(r)
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = (ReqId, &mut V)> {
+        self.entries.iter_mut().map(|(k, v)| (*k, v))
+    }
+
+    fn retain(&mut self, f: impl FnMut(&mut (ReqId, V)) -> bool) {
+        self.entries.retain_mut(f);
+    }
+}
+
+/// Where a response with a live handle or unresolved `'finish'`/`'close'` stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResState {
+    /// Not finished yet.
+    Open,
+    /// Finished: its last bytes end at this offset of the output stream; `'finish'`
+    /// once the socket took them.
+    Finishing(u64),
+    /// `'finish'` (`true`) or `'close'` without it (`false`).
+    Done(bool),
+}
+
+/// One response's `'finish'`/`'close'` bookkeeping. The [`Signal`] that
+/// [`ResponseEvents`](crate::ResponseEvents) waits on is made only when
+/// [`ServerResponse::events`] is called.
+#[derive(Debug)]
+pub(crate) struct ResEntry {
+    state: ResState,
+    signal: Option<Arc<Signal>>,
+    /// The [`ServerResponse`] handle is alive.
+    handle: bool,
+}
+
 /// What the connection knows about one request body that the application may read.
 #[derive(Debug, Default)]
 pub(crate) struct BodyState {
@@ -61,12 +160,16 @@ pub(crate) struct BodyState {
 pub(crate) struct Core {
     pub(crate) conn: ServerConn,
     /// Bodies whose `IncomingMessage` is alive.
-    pub(crate) bodies: HashMap<ReqId, BodyState>,
+    pub(crate) bodies: IdMap<BodyState>,
     /// Unread body bytes above which the connection stops reading.
     pub(crate) body_high_water: usize,
     /// Unsent response bytes above which `write` waits.
     pub(crate) write_high_water: usize,
     io_waker: Option<Waker>,
+    /// The adapter's task is running a step or handing out its events, and will run
+    /// another step before it waits: waking it is not needed (see
+    /// [`Driver::register`]).
+    driving: bool,
     pub(crate) drain_waiters: Vec<Waker>,
     /// Wakers to call once the lock is released.
     wake_later: Vec<Waker>,
@@ -79,11 +182,9 @@ pub(crate) struct Core {
     pub(crate) local_addr: Option<SocketAddr>,
     /// Bytes written to the socket so far.
     transmitted_total: u64,
-    /// `'finish'`/`'close'` of responses not yet finished, by id.
-    res_signals: HashMap<ReqId, Arc<Signal>>,
-    /// Finished responses whose bytes end at this offset of the output stream, waiting
-    /// for the socket to take them.
-    finishing: Vec<(u64, Arc<Signal>)>,
+    /// `'finish'`/`'close'` of the responses handed out: kept while the handle lives
+    /// or the outcome is not known yet.
+    responses: IdMap<ResEntry>,
     /// `'timeout'` listeners on requests and responses.
     pub(crate) timeout_listeners: HashMap<TimeoutTarget, Vec<Arc<Signal>>>,
     /// A handover waiting for the output to be flushed.
@@ -96,8 +197,12 @@ pub(crate) struct Core {
 const UPGRADE_ID: ReqId = ReqId(u64::MAX);
 
 impl Core {
-    /// Schedules the adapter's task (after the lock is released).
+    /// Schedules the adapter's task (after the lock is released), unless it is
+    /// driving the connection right now and will look again anyway.
     pub(crate) fn wake_io(&mut self) {
+        if self.driving {
+            return;
+        }
         if let Some(w) = &self.io_waker {
             self.wake_later.push(w.clone());
         }
@@ -119,32 +224,78 @@ impl Core {
         self.wake_later.extend(wakers);
     }
 
+    /// Resolves every response `pick` chooses (given its state) to the outcome it
+    /// returns: wakes its listeners, and forgets it when its handle is gone.
+    fn resolve_responses(&mut self, mut pick: impl FnMut(ReqId, ResState) -> Option<bool>) {
+        let wake_later = &mut self.wake_later;
+        self.responses.retain(|(id, e)| {
+            if let Some(v) = pick(*id, e.state) {
+                e.state = ResState::Done(v);
+                if let Some(sig) = &e.signal {
+                    wake_later.extend(sig.resolve(v));
+                }
+            }
+            e.handle || !matches!(e.state, ResState::Done(_))
+        });
+    }
+
     /// Resolves `'finish'` for every finished response whose bytes are all written.
     fn settle_finishing(&mut self) {
         let done = self.transmitted_total;
-        let mut i = 0;
-        while i < self.finishing.len() {
-            if self.finishing[i].0 <= done {
-                let (_, sig) = self.finishing.swap_remove(i);
-                let w = sig.resolve(true);
-                self.schedule(w);
-            } else {
-                i += 1;
-            }
-        }
+        self.resolve_responses(|_, s| match s {
+            ResState::Finishing(mark) if mark <= done => Some(true),
+            _ => None,
+        });
     }
 
     /// Resolves `'close'` for every response that will not finish now.
     fn close_all_signals(&mut self) {
-        let pending: Vec<Arc<Signal>> = self
-            .res_signals
-            .drain()
-            .map(|(_, s)| s)
-            .chain(self.finishing.drain(..).map(|(_, s)| s))
-            .collect();
-        for s in pending {
-            let w = s.resolve(false);
-            self.schedule(w);
+        self.resolve_responses(|_, s| match s {
+            ResState::Open | ResState::Finishing(_) => Some(false),
+            ResState::Done(_) => None,
+        });
+    }
+
+    /// Response `id` will not finish (dropped by the machine): `'close'`.
+    fn close_response(&mut self, id: ReqId) {
+        self.resolve_responses(|k, s| (k == id && s == ResState::Open).then_some(false));
+    }
+
+    /// The `'finish'`/`'close'` signal of response `id`, made on first use.
+    pub(crate) fn response_signal(&mut self, id: ReqId) -> Arc<Signal> {
+        let Some(e) = self.responses.get_mut(&id) else {
+            // Not handed out by this connection: it will never finish.
+            let sig = Arc::new(Signal::default());
+            let _ = sig.resolve(false);
+            return sig;
+        };
+        if let Some(sig) = &e.signal {
+            return Arc::clone(sig);
+        }
+        let sig = Arc::new(Signal::default());
+        if let ResState::Done(v) = e.state {
+            let _ = sig.resolve(v);
+        }
+        e.signal = Some(Arc::clone(&sig));
+        sig
+    }
+
+    /// The outcome of response `id`, once known: `Some(true)` finished,
+    /// `Some(false)` closed without finishing.
+    pub(crate) fn response_outcome(&self, id: ReqId) -> Option<bool> {
+        match self.responses.get(&id)?.state {
+            ResState::Done(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The handle of response `id` was dropped.
+    pub(crate) fn response_handle_dropped(&mut self, id: ReqId) {
+        if let Some(e) = self.responses.get_mut(&id) {
+            e.handle = false;
+            if matches!(e.state, ResState::Done(_)) {
+                self.responses.remove(&id);
+            }
         }
     }
 
@@ -207,6 +358,11 @@ impl core::ops::DerefMut for Locked<'_> {
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
+        if let Some(g) = &self.guard {
+            if g.wake_later.is_empty() && g.drop_later.is_empty() {
+                return;
+            }
+        }
         let (wakers, handles) = match self.guard.as_mut() {
             Some(g) => (
                 std::mem::take(&mut g.wake_later),
@@ -249,10 +405,11 @@ impl Connection {
         conn.set_check_origin(check_origin);
         let core = Core {
             conn,
-            bodies: HashMap::new(),
+            bodies: IdMap::default(),
             body_high_water,
             write_high_water,
             io_waker: None,
+            driving: false,
             drain_waiters: Vec::new(),
             wake_later: Vec::new(),
             drop_later: Vec::new(),
@@ -261,8 +418,7 @@ impl Connection {
             remote_addr: None,
             local_addr: None,
             transmitted_total: 0,
-            res_signals: HashMap::new(),
-            finishing: Vec::new(),
+            responses: IdMap::default(),
             timeout_listeners: HashMap::new(),
             pending_handover: None,
             receiving: None,
@@ -355,6 +511,16 @@ impl Driver<'_> {
         }
     }
 
+    /// Whether the adapter's task is driving the connection: while on, the handles do
+    /// not wake the task (the waker registered with [`Driver::register`]), which saves
+    /// a pointless wake-up when the application runs on that task (a handler polled
+    /// inline). An adapter turning it on promises to take the lock for another step
+    /// before it waits, and turns it off in the step after which it waits (under the
+    /// same lock as its last look at the state, so no change is missed).
+    pub fn set_driving(&mut self, on: bool) {
+        self.core.driving = on;
+    }
+
     /// The wall-clock time, for the automatic `Date` value (re-rendered once a second).
     pub fn set_wall_clock(&mut self, now: SystemTime) {
         if let Some(date) = self.core.date.refresh(now) {
@@ -385,7 +551,7 @@ impl Driver<'_> {
         head: Box<courier_proto::head::RequestHead>,
     ) -> IncomingMessage {
         let join = self.core.conn.config().join_duplicate_headers;
-        self.core.bodies.insert(id, BodyState::default());
+        self.core.bodies.push_new(id, BodyState::default());
         IncomingMessage::new(Arc::clone(self.shared), id, head, join)
     }
 
@@ -404,9 +570,15 @@ impl Driver<'_> {
                     Dispatch::Answered => return None,
                 };
                 let req = self.new_request(id, head);
-                let signal = Arc::new(Signal::default());
-                self.core.res_signals.insert(id, Arc::clone(&signal));
-                let res = ServerResponse::new(Arc::clone(self.shared), id, signal);
+                self.core.responses.push_new(
+                    id,
+                    ResEntry {
+                        state: ResState::Open,
+                        signal: None,
+                        handle: true,
+                    },
+                );
+                let res = ServerResponse::new(Arc::clone(self.shared), id);
                 return Some(ConnEvent::Request { kind, req, res });
             }
             ServerEvent::Data { id, data } => {
@@ -425,7 +597,9 @@ impl Driver<'_> {
                 if let Some(body) = self.core.bodies.get_mut(&id) {
                     body.ended = true;
                     body.trailers = Some(trailers);
-                    self.core.wake_body(id);
+                    if let Some(w) = body.waker.take() {
+                        self.core.wake_later.push(w);
+                    }
                 }
             }
             ServerEvent::Aborted { id } => {
@@ -438,20 +612,28 @@ impl Driver<'_> {
                 }
             }
             ServerEvent::Finished { id, .. } => {
-                if let Some(signal) = self.core.res_signals.remove(&id) {
-                    // The response's last bytes are now in the output queue: it has
-                    // finished once the socket took everything queued so far.
-                    let mark = self.core.transmitted_total + self.core.conn.outgoing().len() as u64;
-                    self.core.finishing.push((mark, signal));
-                    self.core.settle_finishing();
+                // The response's last bytes are now in the output queue: it has
+                // finished once the socket took everything queued so far.
+                let queued = self.core.conn.outgoing().len() as u64;
+                let mark = self.core.transmitted_total + queued;
+                let open = match self.core.responses.get_mut(&id) {
+                    Some(e) if e.state == ResState::Open => {
+                        e.state = ResState::Finishing(mark);
+                        true
+                    }
+                    _ => false,
+                };
+                if open {
+                    // Responses finishing earlier were settled when their bytes were
+                    // written; this one can be only if nothing is queued.
+                    if queued == 0 {
+                        self.core.settle_finishing();
+                    }
                 }
                 self.core.wake_drain_waiters();
             }
             ServerEvent::Dropped { id } => {
-                if let Some(signal) = self.core.res_signals.remove(&id) {
-                    let w = signal.resolve(false);
-                    self.core.schedule(w);
-                }
+                self.core.close_response(id);
                 self.core.wake_drain_waiters();
             }
             ServerEvent::Upgrade {
@@ -529,9 +711,10 @@ impl Driver<'_> {
         } else {
             let receiving = self.core.receiving;
             self.core
-                .res_signals
-                .keys()
-                .any(|id| Some(*id) != receiving)
+                .responses
+                .entries
+                .iter()
+                .any(|(id, e)| e.state == ResState::Open && Some(*id) != receiving)
         };
         if waiting {
             return None;
@@ -539,6 +722,13 @@ impl Driver<'_> {
         let handover = self.core.pending_handover.take();
         self.detach();
         handover
+    }
+
+    /// Whether a handover is waiting (for the output before it, or for the responses
+    /// before it to finish): [`Driver::take_handover`] has something to return once
+    /// it is due.
+    pub fn handover_pending(&self) -> bool {
+        self.core.pending_handover.is_some()
     }
 
     /// Whether the adapter should read now: the machine wants input and no request
@@ -549,11 +739,28 @@ impl Driver<'_> {
 
     /// The receive buffer, with at least 8 KiB of spare capacity to read into.
     pub fn recv_buf(&mut self) -> &mut BytesMut {
+        self.recv_buf_with(READ_RESERVE)
+    }
+
+    /// The receive buffer, with `spare` bytes of spare capacity to read into when it
+    /// has less than half of that (an adapter sizing its reads to what arrives: small
+    /// buffers are cheap to allocate again after [`Driver::release_recv_buf`]).
+    pub fn recv_buf_with(&mut self, spare: usize) -> &mut BytesMut {
         let buf = self.core.conn.recv_buf();
-        if buf.capacity() - buf.len() < READ_RESERVE / 2 {
-            buf.reserve(READ_RESERVE);
+        if buf.capacity() - buf.len() < spare / 2 {
+            buf.reserve(spare);
         }
         buf
+    }
+
+    /// Frees the receive buffer if it holds no bytes: for an adapter with nothing to
+    /// read right now, so that an idle connection keeps no buffer. The next
+    /// [`Driver::recv_buf`] allocates a new one.
+    pub fn release_recv_buf(&mut self) {
+        let buf = self.core.conn.recv_buf();
+        if buf.is_empty() && buf.capacity() > 0 {
+            *buf = BytesMut::new();
+        }
     }
 
     /// `n` bytes were appended to [`Driver::recv_buf`] at `now`; `n == 0` is the end
@@ -575,7 +782,12 @@ impl Driver<'_> {
     pub fn transmitted(&mut self, now: Instant, n: usize) {
         self.core.conn.transmitted(now, n);
         self.core.transmitted_total += n as u64;
-        if !self.core.finishing.is_empty() {
+        if self
+            .core
+            .responses
+            .values()
+            .any(|e| matches!(e.state, ResState::Finishing(_)))
+        {
             self.core.settle_finishing();
         }
         if !self.core.drain_waiters.is_empty() {
@@ -628,18 +840,18 @@ impl Driver<'_> {
             }
         }
         self.core.closed = true;
-        let ids: Vec<ReqId> = self.core.bodies.keys().copied().collect();
-        for id in ids {
-            if let Some(body) = self.core.bodies.get_mut(&id) {
-                if !body.ended {
-                    body.aborted = true;
-                }
+        let mut woken = Vec::new();
+        for (_, body) in self.core.bodies.iter_mut() {
+            if !body.ended {
+                body.aborted = true;
             }
-            self.core.wake_body(id);
+            woken.extend(body.waker.take());
         }
+        self.core.schedule(woken);
         self.core.close_all_signals();
         self.core.timeout_listeners.clear();
         self.core.wake_drain_waiters();
         self.core.io_waker = None;
+        self.core.driving = false;
     }
 }

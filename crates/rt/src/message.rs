@@ -322,10 +322,13 @@ impl Drop for IncomingMessage {
         // Nobody reads this body any more: later pieces are discarded, and a reader that
         // held the connection back lets it read again.
         let mut core = self.shared.lock();
-        if let Some(body) = core.bodies.remove(&self.id) {
-            if body.queued >= core.body_high_water {
-                core.wake_io();
-            }
+        let high_water = core.body_high_water;
+        if core
+            .bodies
+            .discard(&self.id, |body| body.queued >= high_water)
+            == Some(true)
+        {
+            core.wake_io();
         }
     }
 }

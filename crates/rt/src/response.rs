@@ -9,7 +9,7 @@ use courier_proto::outgoing::{HeaderValue, OutgoingError};
 use courier_proto::server::{ReqId, Responder};
 
 use crate::conn::{Locked, Shared};
-use crate::events::{ResponseEvents, Signal, Socket, TimeoutListener, TimeoutTarget};
+use crate::events::{ResponseEvents, Socket, TimeoutListener, TimeoutTarget};
 
 /// The response to one request (Node's `ServerResponse`, RES-1 … RES-31).
 ///
@@ -29,7 +29,8 @@ use crate::events::{ResponseEvents, Signal, Socket, TimeoutListener, TimeoutTarg
 pub struct ServerResponse {
     shared: Arc<Shared>,
     id: ReqId,
-    signal: Arc<Signal>,
+    /// `end` succeeded through this handle: dropping it destroys nothing.
+    ended: bool,
 }
 
 impl core::fmt::Debug for ServerResponse {
@@ -41,15 +42,19 @@ impl core::fmt::Debug for ServerResponse {
 }
 
 impl ServerResponse {
-    pub(crate) fn new(shared: Arc<Shared>, id: ReqId, signal: Arc<Signal>) -> Self {
-        Self { shared, id, signal }
+    pub(crate) fn new(shared: Arc<Shared>, id: ReqId) -> Self {
+        Self {
+            shared,
+            id,
+            ended: false,
+        }
     }
 
     /// The response's `'finish'` / `'close'` (RES-27): a future resolving to `true`
     /// once every byte of the response was written to the socket, `false` when it
     /// never will be (connection destroyed, client gone, response dropped unended).
     pub fn events(&self) -> ResponseEvents {
-        ResponseEvents::new(Arc::clone(&self.signal))
+        ResponseEvents::new(self.shared.lock().response_signal(self.id))
     }
 
     /// `res.socket`: the connection's socket.
@@ -331,29 +336,62 @@ impl ServerResponse {
     /// `res.end(chunk)` (RES-24), then waits like [`Self::write`]. A second `end(None)`
     /// is a no-op.
     pub async fn end(&mut self, chunk: Option<Bytes>) -> Result<(), OutgoingError> {
-        self.end_now(chunk)?;
-        self.drained().await;
+        // One lock for the end and the first look at the output (`drained`).
+        if !self.end_inner(chunk, true)? {
+            self.drained().await;
+        }
         Ok(())
     }
 
     /// `res.end(chunk)` without waiting for the output to drain.
     pub fn end_now(&mut self, chunk: Option<Bytes>) -> Result<(), OutgoingError> {
+        self.end_inner(chunk, false).map(|_| ())
+    }
+
+    /// Ends the response; with `check`, returns whether the output is below the mark
+    /// already (what [`Self::drained`] looks at first), else `true`.
+    fn end_inner(&mut self, chunk: Option<Bytes>, check: bool) -> Result<bool, OutgoingError> {
         let mut core = self.shared.lock();
         if core.closed {
             return Err(OutgoingError::Destroyed);
         }
-        let destroyed = core.conn.wants_close() == Some(courier_proto::server::Close::Now)
-            || self.events().outcome() == Some(false);
-        let result = match core.conn.response(self.id) {
-            Some(mut r) => r.end(chunk),
-            // Dropped by a destroyed connection rather than finished.
-            None if destroyed => Err(OutgoingError::Destroyed),
-            // Finished already: a second `end` is a no-op unless it carries data.
-            None if chunk.is_none_or(|c| c.is_empty()) => Ok(()),
-            None => Err(OutgoingError::WriteAfterEnd),
+        let mut chunk = chunk;
+        // The response's own unsent bytes after the end (an upper bound: some may move
+        // to the connection's queue when the view is dropped).
+        let mut buffered = 0;
+        let ended = core.conn.response(self.id).map(|mut r| {
+            let result = r.end(chunk.take());
+            buffered = r.buffered_len();
+            result
+        });
+        let result = match ended {
+            Some(result) => result,
+            None => {
+                // Dropped by a destroyed connection rather than finished?
+                let destroyed = core.conn.wants_close() == Some(courier_proto::server::Close::Now)
+                    || core.response_outcome(self.id) == Some(false);
+                if destroyed {
+                    Err(OutgoingError::Destroyed)
+                } else if chunk.is_none_or(|c| c.is_empty()) {
+                    // Finished already: a second `end` is a no-op unless it carries data.
+                    Ok(())
+                } else {
+                    Err(OutgoingError::WriteAfterEnd)
+                }
+            }
         };
+        if result.is_ok() {
+            self.ended = true;
+        }
         core.wake_io();
-        result
+        result?;
+        if !check {
+            return Ok(true);
+        }
+        // Below the mark even counting those bytes twice: writable without looking the
+        // response up again.
+        let queued = core.conn.outgoing().len();
+        Ok(queued + buffered < core.write_high_water || core.writable(self.id))
     }
 
     /// Resolves once the unsent bytes ahead of and in this response are below the
@@ -374,14 +412,17 @@ impl ServerResponse {
 impl Drop for ServerResponse {
     fn drop(&mut self) {
         let mut core = self.shared.lock();
-        let unended = core
-            .conn
-            .response(self.id)
-            .is_some_and(|r| !r.writable_ended());
+        // Once ended through this handle it stays ended: no need to look.
+        let unended = !self.ended
+            && core
+                .conn
+                .response(self.id)
+                .is_some_and(|r| !r.writable_ended());
         if unended {
             // See the type's docs: Node's `res.destroy()`.
             core.conn.destroy();
             core.wake_io();
         }
+        core.response_handle_dropped(self.id);
     }
 }

@@ -94,6 +94,48 @@ fn close_when_the_connection_is_destroyed_first() {
     drop((req, res));
 }
 
+/// RES-27: the `'finish'`/`'close'` signal is made on the first `events()` call: one
+/// asked for only after the response was written, or after its connection was
+/// destroyed, resolves at once with the right outcome.
+#[test]
+fn events_asked_for_late_resolve_with_the_known_outcome() {
+    let conn = connection(Listeners::default(), ServerOptions::default());
+    feed(
+        &conn,
+        b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    let mut evs = events(&conn);
+    assert_eq!(evs.len(), 2);
+    let Some(ConnEvent::Request {
+        req: req2,
+        res: res2,
+        ..
+    }) = evs.pop()
+    else {
+        panic!("the second request");
+    };
+    let Some(ConnEvent::Request { req, mut res, .. }) = evs.pop() else {
+        panic!("the first request");
+    };
+    res.end_now(Some("one".into())).unwrap();
+    assert!(events(&conn).is_empty());
+    assert_eq!(res.events().outcome(), None, "ended, not written yet");
+    let _ = write(&conn, usize::MAX);
+    assert_eq!(res.events().outcome(), Some(true));
+    assert_eq!(poll_once(res.events()), Poll::Ready(true));
+    // The second response is dropped by a destroyed connection.
+    req2.socket().destroy();
+    let _ = events(&conn);
+    assert_eq!(res2.events().outcome(), Some(false));
+    assert_eq!(
+        res.events().outcome(),
+        Some(true),
+        "the first one stays finished"
+    );
+    conn.lock().finish();
+    drop((req, res, req2, res2));
+}
+
 /// SRV-8: the upgrade is handed over only after the earlier response was written.
 #[test]
 fn an_upgrade_is_handed_over_after_the_output_before_it() {
