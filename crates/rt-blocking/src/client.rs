@@ -361,6 +361,9 @@ fn drive(stream: Stream, conn: ClientConnection) {
         let _ = s.set_read_timeout(read_timeout(deadline, now));
         let mut reader = s;
         let result = reader.read(&mut buf);
+        if matches!(result, Ok(n) if n > 0) {
+            writer.settle_in_flight();
+        }
         let now = Instant::now();
         let mut d = conn.lock();
         match result {

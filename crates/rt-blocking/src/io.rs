@@ -328,6 +328,10 @@ fn close_if_wanted<C: Lockable>(conn: &C, stream: &Stream, detached: &AtomicBool
 /// Bytes copied out of the output queue for one write.
 const WRITE_CHUNK: usize = 64 * 1024;
 
+/// How long a reader waits for a write in progress to be reported
+/// ([`Writer::settle_in_flight`]).
+const SETTLE_WAIT: Duration = Duration::from_millis(20);
+
 /// The one writer of a connection's socket at a time.
 ///
 /// Writes happen without the connection's lock (a peer that does not read must not
@@ -343,6 +347,24 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
+    /// Waits (at most [`SETTLE_WAIT`]) for a write in progress on another thread to
+    /// be reported, so that bytes just read are fed to the driver after the bytes
+    /// written before them: the peer answered what it received, and Node reports
+    /// `'finish'` before any response to it. Bounded, because a peer that stops
+    /// reading while it sends must not leave the reader waiting on a blocked write.
+    pub(crate) fn settle_in_flight(&self) {
+        let start = Instant::now();
+        loop {
+            match self.lock.try_lock() {
+                Ok(_) | Err(std::sync::TryLockError::Poisoned(_)) => return,
+                Err(std::sync::TryLockError::WouldBlock) if start.elapsed() < SETTLE_WAIT => {
+                    std::thread::sleep(Duration::from_micros(50));
+                }
+                Err(std::sync::TryLockError::WouldBlock) => return,
+            }
+        }
+    }
+
     /// Writes the driver's whole output queue with blocking writes, the socket's
     /// write timeout set to the driver's next deadline. `wait`: wait for the writer
     /// when another thread holds it (otherwise leave the work to that thread).
