@@ -61,6 +61,10 @@ struct Core {
     drain_waiters: Vec<Waker>,
     wake_later: Vec<Waker>,
     notes: Vec<Note>,
+    /// A response body that ended while the agent had not yet heard what became of
+    /// the socket: it is ended (made visible to the application) by
+    /// [`ClientConnection::settle`], after the agent took the socket back.
+    pending_end: Option<(BodySender, courier_proto::Headers)>,
     /// The socket is gone.
     closed: bool,
     /// Reading into `scratch` (no response being read: bytes here poison the idle
@@ -124,6 +128,20 @@ impl Core {
 
     /// Routes the machine's events to the request and response handles.
     fn route(&mut self) {
+        self.route_events();
+        if self.notes.is_empty() {
+            self.deliver_end();
+        }
+    }
+
+    /// Ends the body whose end was held back (see `pending_end`).
+    fn deliver_end(&mut self) {
+        if let Some((b, trailers)) = self.pending_end.take() {
+            self.wake_later.extend(b.end_deferred(trailers));
+        }
+    }
+
+    fn route_events(&mut self) {
         while let Some(ev) = self.conn.poll_event() {
             match ev {
                 ClientEvent::Continue => {
@@ -164,10 +182,10 @@ impl Core {
                     }
                 }
                 ClientEvent::End { trailers } => {
-                    // The reader is woken with the connection's other wakers: after
-                    // the agent heard the socket's release (see `Locked::drop`).
+                    // Ended at the end of this routing, or after the agent heard the
+                    // socket's release when that is pending (`settle`).
                     if let Some(b) = self.body.take() {
-                        self.wake_later.extend(b.end_deferred(trailers));
+                        self.pending_end = Some((b, trailers));
                     }
                 }
                 ClientEvent::Finish => {
@@ -202,8 +220,7 @@ impl Core {
                 ClientEvent::Aborted { complete } => {
                     if let Some(b) = self.body.take() {
                         if complete {
-                            self.wake_later
-                                .extend(b.end_deferred(courier_proto::Headers::new()));
+                            self.pending_end = Some((b, courier_proto::Headers::new()));
                         } else {
                             b.fail(std::io::ErrorKind::ConnectionReset, "aborted");
                         }
@@ -340,6 +357,7 @@ impl ClientConnection {
                     notes: Vec::new(),
                     closed: false,
                     scratch: None,
+                    pending_end: None,
                     upgrade: None,
                     socket_options: None,
                     hold_until: None,
@@ -557,7 +575,12 @@ impl ClientConnection {
             (notes, core.sock, held)
         };
         self.shared.agent.handle_notes(self, sock, notes, now);
-        for w in held {
+        let ended = {
+            let mut core = self.core();
+            core.deliver_end();
+            std::mem::take(&mut core.wake_later)
+        };
+        for w in held.into_iter().chain(ended) {
             w.wake();
         }
     }
