@@ -643,7 +643,7 @@ impl Server {
     }
 
     /// `server.on('checkContinue', (req, res) => …)` (SRV-6, SRV-7): no automatic
-    /// `100 Continue`; call [`BlockingResponse::write_continue`] to get the body.
+    /// `100 Continue`; call [`ServerResponse::write_continue`](courier_rt::ServerResponse::write_continue) (through `Deref`) to get the body.
     pub fn on_check_continue(
         &self,
         handler: impl Fn(BlockingRequest, BlockingResponse) + Send + Sync + 'static,
