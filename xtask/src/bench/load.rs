@@ -313,7 +313,7 @@ impl Verdict {
         };
         let op = if self.at_least { ">=" } else { "<=" };
         format!(
-            "{word}  {}: {:.2} ({op} {})",
+            "{word}  {}: {:.2} ({op} {:.2})",
             self.what, self.value, self.bound
         )
     }
