@@ -8,7 +8,7 @@
 //! nothing. Every name and value is checked again as it is written: no CR, LF or NUL
 //! can reach the wire from a field.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use super::error::{OutgoingError, js_to_number};
 use super::store::HeaderStore;
@@ -172,10 +172,10 @@ impl Render<'_> {
     fn line(&mut self, name: &str, value: &[u8]) -> Result<(), OutgoingError> {
         validate_value_bytes(HEADER_CONTENT, name.as_bytes(), value)?;
         self.out.reserve(name.len() + value.len() + 4);
-        self.out.put_slice(name.as_bytes());
-        self.out.put_slice(b": ");
-        self.out.put_slice(value);
-        self.out.put_slice(b"\r\n");
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b": ");
+        self.out.extend_from_slice(value);
+        self.out.extend_from_slice(b"\r\n");
         self.matched(name, value);
         Ok(())
     }
@@ -215,11 +215,11 @@ impl Render<'_> {
         }
     }
 
-    fn auto(&mut self, name: &[u8], value: &[u8]) {
-        self.out.put_slice(name);
-        self.out.put_slice(b": ");
-        self.out.put_slice(value);
-        self.out.put_slice(b"\r\n");
+    /// An automatic field: `prefix` is `"Name: "`.
+    fn auto(&mut self, prefix: &[u8], value: &[u8]) {
+        self.out.extend_from_slice(prefix);
+        self.out.extend_from_slice(value);
+        self.out.extend_from_slice(b"\r\n");
     }
 
     /// The automatic fields and the framing decision (RES-13 … RES-18, RES-20).
@@ -227,7 +227,7 @@ impl Render<'_> {
         let p = self.policy;
         if !self.seen.date {
             if let Some(date) = p.date {
-                self.auto(b"Date", date);
+                self.auto(b"Date: ", date);
             }
         }
         // RES-17: no chunk coding for 204/304, and no persistence either.
@@ -242,21 +242,34 @@ impl Render<'_> {
             let persist =
                 self.keep_alive && (self.seen.content_length || p.chunked_by_default || p.agent);
             if persist && p.limit_reached {
-                self.auto(b"Connection", b"close");
+                self.out.extend_from_slice(b"Connection: close\r\n");
             } else if persist {
-                self.auto(b"Connection", b"keep-alive");
                 if p.keep_alive_timeout_ms > 0 && !self.seen.keep_alive {
-                    let mut v = String::from("timeout=");
-                    v.push_str(itoa::Buffer::new().format(p.keep_alive_timeout_ms / 1000));
-                    if p.max_requests > 0 {
-                        v.push_str(", max=");
-                        v.push_str(itoa::Buffer::new().format(p.max_requests));
+                    let secs = p.keep_alive_timeout_ms / 1000;
+                    if secs == 5 && p.max_requests == 0 {
+                        // Node's default keepAliveTimeout: one copy for both fields.
+                        self.out.extend_from_slice(
+                            b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n",
+                        );
+                    } else {
+                        self.out
+                            .extend_from_slice(b"Connection: keep-alive\r\nKeep-Alive: timeout=");
+                        self.out
+                            .extend_from_slice(itoa::Buffer::new().format(secs).as_bytes());
+                        if p.max_requests > 0 {
+                            self.out.extend_from_slice(b", max=");
+                            self.out.extend_from_slice(
+                                itoa::Buffer::new().format(p.max_requests).as_bytes(),
+                            );
+                        }
+                        self.out.extend_from_slice(b"\r\n");
                     }
-                    self.auto(b"Keep-Alive", v.as_bytes());
+                } else {
+                    self.out.extend_from_slice(b"Connection: keep-alive\r\n");
                 }
             } else {
                 self.last = true;
-                self.auto(b"Connection", b"close");
+                self.out.extend_from_slice(b"Connection: close\r\n");
             }
         }
         // RES-15: framing when the user gave neither Content-Length nor Transfer-Encoding.
@@ -270,9 +283,13 @@ impl Render<'_> {
                 self.removed.content_length,
                 p.known_length,
             ) {
-                self.auto(b"Content-Length", itoa::Buffer::new().format(n).as_bytes());
+                self.auto(
+                    b"Content-Length: ",
+                    itoa::Buffer::new().format(n).as_bytes(),
+                );
             } else if !self.removed.transfer_encoding {
-                self.auto(b"Transfer-Encoding", b"chunked");
+                self.out
+                    .extend_from_slice(b"Transfer-Encoding: chunked\r\n");
                 self.chunked = true;
             } else {
                 self.last = true;
@@ -282,7 +299,7 @@ impl Render<'_> {
         if self.seen.trailer && !self.chunked {
             return Err(OutgoingError::TrailerInvalid);
         }
-        self.out.put_slice(b"\r\n");
+        self.out.extend_from_slice(b"\r\n");
         Ok(Rendered {
             head: self.out.freeze(),
             chunked: self.chunked,
@@ -295,15 +312,19 @@ impl Render<'_> {
     }
 }
 
-/// Renders `first_line` (already checked, ending in CRLF), the user fields and the
-/// automatic fields, and takes Node's framing and persistence decisions.
+/// Renders the first line (the concatenation of `first_line`, already checked,
+/// ending in CRLF), the user fields and the automatic fields into one buffer, and
+/// takes Node's framing and persistence decisions.
 pub(crate) fn render(
-    first_line: &[u8],
+    first_line: &[&[u8]],
     fields: Fields<'_>,
     policy: &Policy<'_>,
 ) -> Result<Rendered, OutgoingError> {
+    let line_len: usize = first_line.iter().map(|p| p.len()).sum();
     let mut r = Render {
-        out: BytesMut::with_capacity(first_line.len() + 160),
+        // Room for the usual automatic fields (Date, Connection, Keep-Alive,
+        // Content-Length: about 120 bytes) plus a few short user fields.
+        out: BytesMut::with_capacity(line_len + 232),
         seen: Seen::default(),
         policy,
         last: policy.last,
@@ -312,7 +333,9 @@ pub(crate) fn render(
         removed: policy.removed,
         content_length: policy.known_length.map(|n| n as f64),
     };
-    r.out.put_slice(first_line);
+    for part in first_line {
+        r.out.extend_from_slice(part);
+    }
     match fields {
         Fields::Store(store) => {
             for (name, value) in store.iter() {

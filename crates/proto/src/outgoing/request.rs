@@ -635,7 +635,7 @@ impl ClientRequest {
             max_requests: 0,
             limit_reached: false,
         };
-        render(&self.first_line, fields, &policy)
+        render(&[&self.first_line], fields, &policy)
     }
 
     /// Takes the state a successful render decided; an `Expect` field sends the

@@ -5,6 +5,7 @@
 //! caller can see (the header block rendered by a `write` that then fails with
 //! `ERR_HTTP_BODY_NOT_ALLOWED`, RES-16).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -80,7 +81,7 @@ impl ResponseSetup {
 /// A header block ready to be committed.
 struct Head {
     status: u16,
-    reason: String,
+    reason: Cow<'static, str>,
     has_body: bool,
     /// The store with `writeHead`'s headers applied (RES-8), when they went through it.
     store: Option<HeaderStore>,
@@ -122,7 +123,7 @@ pub struct ServerResponse {
     setup: ResponseSetup,
     store: HeaderStore,
     status_code: u16,
-    status_message: Option<String>,
+    status_message: Option<Cow<'static, str>>,
     send_date: bool,
     clock_date: Option<Bytes>,
     strict_content_length: bool,
@@ -208,7 +209,7 @@ impl ServerResponse {
     /// `statusMessage = message` (`None` = `undefined`). An empty message counts as
     /// unset when the reason phrase is chosen (RES-7).
     pub fn set_status_message(&mut self, message: Option<&str>) {
-        self.status_message = message.map(str::to_owned);
+        self.status_message = message.map(|m| Cow::Owned(m.to_owned()));
     }
 
     /// `sendDate`.
@@ -263,10 +264,10 @@ impl ServerResponse {
         if !(100..=999).contains(&status) {
             return Err(OutgoingError::InvalidStatusCode(status));
         }
-        let reason = match (reason, self.status_message.as_deref()) {
-            (Some(r), _) => r.to_owned(),
-            (None, Some(m)) if !m.is_empty() => m.to_owned(),
-            (None, _) => status_text(status).unwrap_or("unknown").to_owned(),
+        let reason: Cow<'static, str> = match (reason, &self.status_message) {
+            (Some(r), _) => Cow::Owned(r.to_owned()),
+            (None, Some(m)) if !m.is_empty() => m.clone(),
+            (None, _) => Cow::Borrowed(status_text(status).unwrap_or("unknown")),
         };
         // RES-8: through the store once it was used, else rendered as given.
         let through_store = self.store.was_used();
@@ -284,12 +285,18 @@ impl ServerResponse {
         }
         validate_status_message(&reason)?;
 
-        let mut line = BytesMut::with_capacity(15 + reason.len());
-        line.put_slice(b"HTTP/1.1 ");
-        line.put_slice(itoa::Buffer::new().format(status).as_bytes());
-        line.put_u8(b' ');
-        line.put_slice(&latin1_bytes(&reason));
-        line.put_slice(b"\r\n");
+        // `HTTP/1.1 NNN reason\r\n`, rendered straight into the header block.
+        let mut prefix = *b"HTTP/1.1 000 ";
+        prefix[9] += (status / 100) as u8;
+        prefix[10] += (status / 10 % 10) as u8;
+        prefix[11] += (status % 10) as u8;
+        let latin1;
+        let reason_bytes: &[u8] = if reason.is_ascii() {
+            reason.as_bytes()
+        } else {
+            latin1 = latin1_bytes(&reason);
+            &latin1
+        };
 
         let has_body = response_body_allowed(status, self.setup.head_request);
         // SRV-7: a final status before any 100 Continue ends the connection.
@@ -314,7 +321,7 @@ impl ServerResponse {
         } else {
             Fields::Direct(headers)
         };
-        let rendered = render(&line, fields, &policy)?;
+        let rendered = render(&[&prefix, reason_bytes, b"\r\n"], fields, &policy)?;
         Ok(Head {
             status,
             reason,
