@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 
 use bytes::Bytes;
+use smallvec::SmallVec;
 
 use crate::body::Encoder;
 use crate::headers::Headers;
@@ -18,7 +19,9 @@ pub(crate) struct Output {
     held: Option<Bytes>,
     /// The header block was released to the queue (Node's `_headerSent`).
     head_released: bool,
-    queue: VecDeque<Bytes>,
+    /// Inline room for a header block and one body piece: a response that ends
+    /// with its body queues nothing on the heap.
+    queue: SmallVec<[Bytes; 2]>,
     /// Bytes in `queue`.
     queued: usize,
     /// [`Output::close`] was called: everything is dropped from now on.
@@ -50,7 +53,7 @@ impl Output {
     pub(crate) fn push(&mut self, seg: Bytes) {
         if !seg.is_empty() && !self.closed {
             self.queued += seg.len();
-            self.queue.push_back(seg);
+            self.queue.push(seg);
         }
     }
 
@@ -94,8 +97,13 @@ impl Output {
 
     /// Moves every queued segment to `dst`, in order.
     pub(crate) fn take(&mut self, dst: &mut VecDeque<Bytes>) {
+        self.take_each(|seg| dst.push_back(seg));
+    }
+
+    /// Hands every queued segment to `f`, in order.
+    pub(crate) fn take_each(&mut self, f: impl FnMut(Bytes)) {
         self.queued = 0;
-        dst.extend(self.queue.drain(..));
+        self.queue.drain(..).for_each(f);
     }
 
     /// Drops everything queued or held, and everything queued from now on (the

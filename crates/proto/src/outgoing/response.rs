@@ -696,6 +696,11 @@ impl ServerResponse {
         self.out.take(dst);
     }
 
+    /// Hands every queued wire segment to `f`, in order.
+    pub(crate) fn take_output_each(&mut self, f: impl FnMut(Bytes)) {
+        self.out.take_each(f);
+    }
+
     /// Ended, and every byte taken: the connection may treat it as finished once its
     /// socket flushed them (`writableFinished`, RES-27).
     pub fn is_complete(&self) -> bool {

@@ -160,6 +160,8 @@ struct Slot {
     head_handed: bool,
     /// Someone listens for `'timeout'` on this response (RES-29).
     timeout_listener: bool,
+    /// The [`ServerConn::set_date`] generation the response's clock date comes from.
+    date_gen: u64,
 }
 
 /// The request whose body is being parsed.
@@ -198,6 +200,9 @@ pub struct ServerConn {
     /// HTTP/1.1 requests counted for `maxRequestsPerSocket` (SRV-5).
     requests_counted: u32,
     date: Option<Bytes>,
+    /// Counts [`ServerConn::set_date`] calls: a response takes the date again only
+    /// when it changed.
+    date_gen: u64,
     eof_seen: bool,
     eof_handled: bool,
     /// Nothing more is parsed: the parser failed, or a declined upgrade ended.
@@ -236,6 +241,7 @@ impl ServerConn {
             next_id: 0,
             requests_counted: 0,
             date: None,
+            date_gen: 0,
             eof_seen: false,
             eof_handled: false,
             parse_stopped: false,
@@ -274,6 +280,7 @@ impl ServerConn {
     /// refreshes it once a second; without it no `Date` field is sent.
     pub fn set_date(&mut self, imf_fixdate: Bytes) {
         self.date = Some(imf_fixdate);
+        self.date_gen += 1;
     }
 
     // ------------------------------------------------------------------ input --
@@ -641,6 +648,7 @@ impl ServerConn {
             res,
             head_handed: false,
             timeout_listener: false,
+            date_gen: self.date_gen,
         });
     }
 
@@ -720,11 +728,8 @@ impl ServerConn {
         let mut finished_any = false;
         while let Some(head) = self.slots.front_mut() {
             if head.res.buffered_len() > 0 {
-                let mut segs = VecDeque::new();
-                head.res.take_output(&mut segs);
-                for s in segs {
-                    self.out.push(s);
-                }
+                let out = &mut self.out;
+                head.res.take_output_each(|seg| out.push(seg));
             }
             if head.res.headers_sent() && head.res.header_flushed() {
                 head.head_handed = true;
@@ -767,10 +772,22 @@ impl ServerConn {
     /// The response to request `id`, while it is unfinished. Dropping the view lets
     /// the connection pick up what was written.
     pub fn response(&mut self, id: ReqId) -> Option<Responder<'_>> {
-        let idx = self.slots.iter().position(|s| s.id == id)?;
-        if let Some(d) = &self.date {
-            let d = d.clone();
-            self.slots[idx].res.set_clock_date(d);
+        // Slots hold increasing ids, nearly always consecutive: try the offset first.
+        let front = self.slots.front()?.id.0;
+        let guess =
+            id.0.checked_sub(front)
+                .and_then(|d| usize::try_from(d).ok());
+        let idx = match guess {
+            Some(i) if self.slots.get(i).is_some_and(|s| s.id == id) => i,
+            _ => self.slots.iter().position(|s| s.id == id)?,
+        };
+        let slot = &mut self.slots[idx];
+        if slot.date_gen != self.date_gen {
+            // A new date since this response last saw one.
+            slot.date_gen = self.date_gen;
+            if let Some(d) = &self.date {
+                slot.res.set_clock_date(d.clone());
+            }
         }
         Some(Responder { conn: self, idx })
     }
