@@ -89,7 +89,7 @@ pub(crate) struct Policy<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct Rendered {
     /// The whole block, first line to the empty line.
-    pub(crate) head: Bytes,
+    pub(crate) head: BytesMut,
     /// The body uses chunked coding.
     pub(crate) chunked: bool,
     /// The connection ends after this message (`_last`).
@@ -102,6 +102,8 @@ pub(crate) struct Rendered {
     pub(crate) content_length: Option<f64>,
     /// The user sent an `Expect` field: the block is to be sent at once.
     pub(crate) expect: bool,
+    /// The block was rendered into a lent buffer (a server connection's).
+    pub(crate) lent: bool,
 }
 
 /// Which fields the user supplied (Node's `state` in `_storeHeader`).
@@ -118,7 +120,7 @@ struct Seen {
 }
 
 struct Render<'p> {
-    out: BytesMut,
+    out: &'p mut BytesMut,
     seen: Seen,
     policy: &'p Policy<'p>,
     last: bool,
@@ -126,6 +128,10 @@ struct Render<'p> {
     chunked: bool,
     removed: Removed,
     content_length: Option<f64>,
+    /// `out` came with capacity (a connection's buffer lent for rendering).
+    lent: bool,
+    /// Bytes to keep free behind the block.
+    room: usize,
 }
 
 /// `(?:^|\W)word(?:$|\W)`, case-insensitive: `word` as a whole word anywhere in `value`
@@ -300,14 +306,24 @@ impl Render<'_> {
             return Err(OutgoingError::TrailerInvalid);
         }
         self.out.extend_from_slice(b"\r\n");
+        // A lent buffer keeps its spare capacity for the next block, less the room
+        // asked for behind this one.
+        let head = if self.lent {
+            let at = (self.out.len() + self.room).min(self.out.capacity());
+            let rest = self.out.split_off(at);
+            core::mem::replace(self.out, rest)
+        } else {
+            core::mem::take(self.out)
+        };
         Ok(Rendered {
-            head: self.out.freeze(),
+            head,
             chunked: self.chunked,
             last: self.last,
             keep_alive: self.keep_alive,
             removed: self.removed,
             content_length: self.content_length,
             expect: self.seen.expect,
+            lent: self.lent,
         })
     }
 }
@@ -315,16 +331,35 @@ impl Render<'_> {
 /// Renders the first line (the concatenation of `first_line`, already checked,
 /// ending in CRLF), the user fields and the automatic fields into one buffer, and
 /// takes Node's framing and persistence decisions.
+///
+/// The block is written at the end of `out` (empty on entry), with `room` more
+/// bytes reserved behind it (for a small body, [`super::output::Output::body`]).
+/// An `out` with spare capacity is a lent buffer: the block is split off it and
+/// the rest of its capacity stays for later blocks; an `out` without is taken
+/// whole. On failure `out` is left empty.
 pub(crate) fn render(
+    out: &mut BytesMut,
     first_line: &[&[u8]],
     fields: Fields<'_>,
     policy: &Policy<'_>,
+    room: usize,
 ) -> Result<Rendered, OutgoingError> {
+    out.clear();
+    let lent = out.capacity() > 0;
     let line_len: usize = first_line.iter().map(|p| p.len()).sum();
+    // Room for the usual automatic fields (Date, Connection, Keep-Alive,
+    // Content-Length: about 120 bytes) plus a few short user fields.
+    let need = line_len + 232 + room;
+    if lent && out.capacity() < need {
+        // A new block for this and later header blocks.
+        out.reserve(need.max(LENT_BLOCK));
+    } else {
+        out.reserve(need);
+    }
     let mut r = Render {
-        // Room for the usual automatic fields (Date, Connection, Keep-Alive,
-        // Content-Length: about 120 bytes) plus a few short user fields.
-        out: BytesMut::with_capacity(line_len + 232),
+        out,
+        lent,
+        room,
         seen: Seen::default(),
         policy,
         last: policy.last,
@@ -336,20 +371,23 @@ pub(crate) fn render(
     for part in first_line {
         r.out.extend_from_slice(part);
     }
-    match fields {
-        Fields::Store(store) => {
-            for (name, value) in store.iter() {
-                r.header(name, value)?;
-            }
-        }
-        Fields::Direct(list) => {
-            for (name, value) in list {
-                r.header(name, value)?;
-            }
-        }
+    let fields = match fields {
+        Fields::Store(store) => store
+            .iter()
+            .try_for_each(|(name, value)| r.header(name, value)),
+        Fields::Direct(list) => list
+            .iter()
+            .try_for_each(|(name, value)| r.header(name, value)),
+    };
+    let done = fields.and_then(|()| r.finish());
+    if done.is_err() {
+        out.clear();
     }
-    r.finish()
+    done
 }
+
+/// The size of a new block for a lent buffer: a few dozen usual header blocks.
+pub(crate) const LENT_BLOCK: usize = 1024;
 
 /// `addTrailers(headers)` (RES-20): the trailer fields to write, names checked with
 /// the label `Trailer name` and values with `trailer content`; a list is one line per

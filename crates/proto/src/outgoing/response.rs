@@ -13,7 +13,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::error::OutgoingError;
 use super::hints::{inspect_str, is_link};
-use super::output::Output;
+use super::output::{MERGE_MAX, Output};
 use super::render::{Fields, Policy, Removed, Rendered, render, strict_target, trailer_fields};
 use super::store::{HeaderStore, check_header, header_store_methods};
 use super::value::{HeaderValue, latin1_bytes};
@@ -147,6 +147,8 @@ pub struct ServerResponse {
     destroyed: bool,
     sent_continue: bool,
     out: Output,
+    /// A buffer lent by the connection to render into (empty when none).
+    lent: BytesMut,
 }
 
 impl ServerResponse {
@@ -176,6 +178,7 @@ impl ServerResponse {
             destroyed: false,
             sent_continue: false,
             out: Output::default(),
+            lent: BytesMut::new(),
         }
     }
 
@@ -256,6 +259,7 @@ impl ServerResponse {
     /// Renders a header block without changing anything (see [`Self::commit`]).
     fn prepare(
         &self,
+        buf: &mut BytesMut,
         status: u16,
         reason: Option<&str>,
         headers: &[(&str, HeaderValue)],
@@ -321,7 +325,18 @@ impl ServerResponse {
         } else {
             Fields::Direct(headers)
         };
-        let rendered = render(&[&prefix, reason_bytes, b"\r\n"], fields, &policy)?;
+        // Room for a body that `end()` will copy behind the block (Output::body).
+        let room = match known_length {
+            Some(n) if has_body && n <= MERGE_MAX as u64 => n as usize,
+            _ => 0,
+        };
+        let rendered = render(
+            buf,
+            &[&prefix, reason_bytes, b"\r\n"],
+            fields,
+            &policy,
+            room,
+        )?;
         Ok(Head {
             status,
             reason,
@@ -329,6 +344,32 @@ impl ServerResponse {
             store,
             rendered,
         })
+    }
+
+    /// [`Self::prepare`] into the lent buffer, if any (see [`Self::lend_buf`]).
+    fn prepare_lent(
+        &mut self,
+        status: u16,
+        reason: Option<&str>,
+        headers: &[(&str, HeaderValue)],
+        known_length: Option<u64>,
+    ) -> Result<Head, OutgoingError> {
+        let mut buf = core::mem::take(&mut self.lent);
+        let head = self.prepare(&mut buf, status, reason, headers, known_length);
+        self.lent = buf;
+        head
+    }
+
+    /// Lends a buffer to render the header block into: the block is split off it
+    /// and the rest stays for [`Self::take_lent_buf`], so that a connection renders
+    /// many responses into one allocation.
+    pub(crate) fn lend_buf(&mut self, buf: BytesMut) {
+        self.lent = buf;
+    }
+
+    /// Takes back what is left of the buffer given to [`Self::lend_buf`].
+    pub(crate) fn take_lent_buf(&mut self) -> BytesMut {
+        core::mem::take(&mut self.lent)
     }
 
     /// Takes the state a successful render decided.
@@ -346,7 +387,7 @@ impl ServerResponse {
         self.removed = r.removed;
         self.content_length = r.content_length;
         self.rendered = true;
-        self.out.hold_head(r.head);
+        self.out.hold_head(r.head, r.lent);
         if r.expect {
             self.out.release_head();
         }
@@ -402,7 +443,7 @@ impl ServerResponse {
             return Err(OutgoingError::HeadersSentWrite);
         }
         let headers: Vec<(&str, HeaderValue)> = headers.into_iter().collect();
-        let head = self.prepare(status, reason, &headers, None)?;
+        let head = self.prepare_lent(status, reason, &headers, None)?;
         self.commit(head);
         Ok(self)
     }
@@ -410,7 +451,7 @@ impl ServerResponse {
     /// Renders the implicit header block (RES-10) if there is none yet.
     fn implicit_head(&mut self) -> Result<(), OutgoingError> {
         if !self.rendered {
-            let head = self.prepare(self.status_code, None, &[], None)?;
+            let head = self.prepare_lent(self.status_code, None, &[], None)?;
             self.commit(head);
         }
         Ok(())
@@ -475,7 +516,7 @@ impl ServerResponse {
                         }
                     }
                 } else {
-                    let head = self.prepare(self.status_code, None, &[], Some(len))?;
+                    let head = self.prepare_lent(self.status_code, None, &[], Some(len))?;
                     // Node throws only after queuing; nothing is queued here (RES-28).
                     if let Some(cl) = self.strict_target_of(&head) {
                         if total as f64 != cl {
@@ -504,7 +545,7 @@ impl ServerResponse {
                     return Ok(());
                 }
                 if !self.rendered {
-                    let head = self.prepare(self.status_code, None, &[], Some(0))?;
+                    let head = self.prepare_lent(self.status_code, None, &[], Some(0))?;
                     if let Some(cl) = self.strict_target_of(&head) {
                         if self.bytes_written as f64 != cl {
                             return Err(OutgoingError::length_mismatch(self.bytes_written, cl));

@@ -40,7 +40,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 pub use crate::conn::{Close, OutQueue};
 pub use config::{ConfigError, Listeners, ServerConfig};
@@ -200,6 +200,10 @@ pub struct ServerConn {
     /// HTTP/1.1 requests counted for `maxRequestsPerSocket` (SRV-5).
     requests_counted: u32,
     date: Option<Bytes>,
+    /// The buffer header blocks are rendered into, lent to each response while the
+    /// application holds its [`Responder`]: one allocation serves many responses.
+    /// Released when the connection goes idle.
+    head_buf: BytesMut,
     /// Counts [`ServerConn::set_date`] calls: a response takes the date again only
     /// when it changed.
     date_gen: u64,
@@ -241,6 +245,7 @@ impl ServerConn {
             next_id: 0,
             requests_counted: 0,
             date: None,
+            head_buf: BytesMut::new(),
             date_gen: 0,
             eof_seen: false,
             eof_handled: false,
@@ -782,6 +787,10 @@ impl ServerConn {
             _ => self.slots.iter().position(|s| s.id == id)?,
         };
         let slot = &mut self.slots[idx];
+        if self.head_buf.capacity() == 0 {
+            self.head_buf.reserve(crate::outgoing::LENT_BLOCK);
+        }
+        slot.res.lend_buf(core::mem::take(&mut self.head_buf));
         if slot.date_gen != self.date_gen {
             // A new date since this response last saw one.
             slot.date_gen = self.date_gen;
@@ -929,6 +938,7 @@ impl DerefMut for Responder<'_> {
 
 impl Drop for Responder<'_> {
     fn drop(&mut self) {
+        self.conn.head_buf = self.conn.slots[self.idx].res.take_lent_buf();
         self.conn.sync();
     }
 }
