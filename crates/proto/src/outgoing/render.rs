@@ -306,12 +306,15 @@ impl Render<'_> {
             return Err(OutgoingError::TrailerInvalid);
         }
         self.out.extend_from_slice(b"\r\n");
-        // A lent buffer keeps its spare capacity for the next block, less the room
-        // asked for behind this one.
+        // From a lent buffer (reused for every block of a connection) the block is
+        // copied into an allocation of its exact size plus the room asked for: one
+        // allocation per block, which `freeze` keeps (no shared header) when the
+        // room is filled.
         let head = if self.lent {
-            let at = (self.out.len() + self.room).min(self.out.capacity());
-            let rest = self.out.split_off(at);
-            core::mem::replace(self.out, rest)
+            let mut head = BytesMut::with_capacity(self.out.len() + self.room);
+            head.extend_from_slice(self.out);
+            self.out.clear();
+            head
         } else {
             core::mem::take(self.out)
         };
@@ -332,11 +335,11 @@ impl Render<'_> {
 /// ending in CRLF), the user fields and the automatic fields into one buffer, and
 /// takes Node's framing and persistence decisions.
 ///
-/// The block is written at the end of `out` (empty on entry), with `room` more
-/// bytes reserved behind it (for a small body, [`super::output::Output::body`]).
-/// An `out` with spare capacity is a lent buffer: the block is split off it and
-/// the rest of its capacity stays for later blocks; an `out` without is taken
-/// whole. On failure `out` is left empty.
+/// `out` (cleared first) is where the block is written. An `out` with capacity is
+/// a lent buffer, kept for later blocks: the block is copied out of it into an
+/// allocation with `room` more bytes (for a small body,
+/// [`super::output::Output::body`]). An `out` without capacity is taken whole.
+/// On failure `out` is left empty.
 pub(crate) fn render(
     out: &mut BytesMut,
     first_line: &[&[u8]],
@@ -349,13 +352,7 @@ pub(crate) fn render(
     let line_len: usize = first_line.iter().map(|p| p.len()).sum();
     // Room for the usual automatic fields (Date, Connection, Keep-Alive,
     // Content-Length: about 120 bytes) plus a few short user fields.
-    let need = line_len + 232 + room;
-    if lent && out.capacity() < need {
-        // A new block for this and later header blocks.
-        out.reserve(need.max(LENT_BLOCK));
-    } else {
-        out.reserve(need);
-    }
+    out.reserve(line_len + 232 + if lent { 0 } else { room });
     let mut r = Render {
         out,
         lent,
@@ -386,8 +383,8 @@ pub(crate) fn render(
     done
 }
 
-/// The size of a new block for a lent buffer: a few dozen usual header blocks.
-pub(crate) const LENT_BLOCK: usize = 1024;
+/// The initial capacity of a connection's rendering buffer: a usual header block.
+pub(crate) const LENT_BLOCK: usize = 512;
 
 /// `addTrailers(headers)` (RES-20): the trailer fields to write, names checked with
 /// the label `Trailer name` and values with `trailer content`; a list is one line per

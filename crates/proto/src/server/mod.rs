@@ -763,6 +763,8 @@ impl ServerConn {
             }
         }
         if finished_any && self.slots.is_empty() && matches!(self.state, State::Open) {
+            // Idle between requests: an idle connection holds no receive buffer.
+            self.parser.release_idle_buffer();
             // SRV-18: keep-alive timer while waiting for the next request.
             if !self.cfg.keep_alive_timeout.is_zero() {
                 self.keep_alive_armed = true;
@@ -955,4 +957,68 @@ pub fn default_reply(kind: ErrorKind) -> &'static [u8] {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `bytes` and returns the ids of the requests they held.
+    fn requests(conn: &mut ServerConn, now: Instant, bytes: &[u8]) -> Vec<ReqId> {
+        conn.recv_buf().reserve(8192);
+        conn.recv_buf().extend_from_slice(bytes);
+        conn.received(now);
+        let mut ids = Vec::new();
+        while let Some(ev) = conn.poll_event() {
+            if let ServerEvent::Request { id, .. } = ev {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    fn answer(conn: &mut ServerConn, id: ReqId, body: &'static [u8]) {
+        let mut r = conn.response(id).expect("open");
+        r.set_header("Content-Type", "text/plain").expect("valid");
+        r.end(Some(Bytes::from_static(body))).expect("ends");
+    }
+
+    #[test]
+    fn an_idle_connection_gives_its_receive_buffer_back() {
+        let now = Instant::now();
+        let mut conn = ServerConn::new(Arc::new(ServerConfig::default()), now);
+        let ids = requests(&mut conn, now, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert!(conn.recv_buf().capacity() > 0);
+        answer(&mut conn, ids[0], b"hi");
+        assert_eq!(conn.recv_buf().capacity(), 0, "idle: no receive buffer");
+        // Not while a pipelined request is unanswered.
+        let ids = requests(
+            &mut conn,
+            now,
+            b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n",
+        );
+        answer(&mut conn, ids[0], b"1");
+        assert!(conn.recv_buf().capacity() > 0);
+        answer(&mut conn, ids[1], b"2");
+        assert_eq!(conn.recv_buf().capacity(), 0);
+        let wire: Vec<u8> = conn.outgoing().iter().flat_map(|b| b.to_vec()).collect();
+        assert_eq!(
+            wire.windows(12).filter(|w| w == b"HTTP/1.1 200").count(),
+            3,
+            "three responses"
+        );
+        assert!(wire.ends_with(b"Content-Length: 1\r\n\r\n2"));
+    }
+
+    #[test]
+    fn a_small_body_goes_out_with_its_head() {
+        let now = Instant::now();
+        let mut conn = ServerConn::new(Arc::new(ServerConfig::default()), now);
+        let ids = requests(&mut conn, now, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        answer(&mut conn, ids[0], b"Hello, World!");
+        let segs: Vec<&Bytes> = conn.outgoing().iter().collect();
+        assert_eq!(segs.len(), 1);
+        assert!(segs[0].starts_with(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"));
+        assert!(segs[0].ends_with(b"Content-Length: 13\r\n\r\nHello, World!"));
+    }
 }
