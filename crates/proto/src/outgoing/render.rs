@@ -5,14 +5,16 @@
 //! Everything a message decides here (chunked or not, whether the connection ends
 //! after it, the Content-Length it compares against) comes back in [`Rendered`]; the
 //! caller commits it only when rendering succeeded, so a failed render changes
-//! nothing. Every name and value is checked again as it is written: no CR, LF or NUL
-//! can reach the wire from a field.
+//! nothing. No CR, LF or NUL can reach the wire from a field: `writeHead` fields
+//! rendered directly are checked as they are written, and the header store checks
+//! every name and value on the way in and holds nothing unchecked (debug builds
+//! check them again here).
 
 use bytes::{Bytes, BytesMut};
 
 use super::error::{OutgoingError, js_to_number};
 use super::store::HeaderStore;
-use super::value::{HeaderValue, int_bytes, join};
+use super::value::{HeaderValue, join};
 use crate::headers::Headers;
 use crate::validate::{
     HEADER_CONTENT, TRAILER_CONTENT, TRAILER_NAME, validate_header_name, validate_token,
@@ -158,25 +160,45 @@ impl Render<'_> {
     /// One header as Node's `processHeader`: list values become one line per element,
     /// except `cookie` with two or more elements and `uniqueHeaders` names, which are
     /// joined with `"; "` (RES-12).
-    fn header(&mut self, name: &str, value: &HeaderValue) -> Result<(), OutgoingError> {
-        validate_header_name(name)?;
+    ///
+    /// `checked`: the name and value were validated on their way into the header
+    /// store (VAL-1, VAL-2), which holds nothing else, so they are not checked
+    /// again; `writeHead` headers rendered directly are checked here.
+    fn header(
+        &mut self,
+        name: &str,
+        value: &HeaderValue,
+        checked: bool,
+    ) -> Result<(), OutgoingError> {
+        if checked {
+            debug_assert!(super::store::check_header(name, value).is_ok());
+        } else {
+            validate_header_name(name)?;
+        }
         match value {
-            HeaderValue::Text(b) => self.line(name, b),
-            HeaderValue::Int(n) => self.line(name, &int_bytes(*n)),
+            HeaderValue::Text(b) => self.line(name, b, checked),
+            HeaderValue::Int(n) => {
+                self.line(name, itoa::Buffer::new().format(*n).as_bytes(), checked)
+            }
             HeaderValue::List(items) => {
                 let cookie = items.len() >= 2 && name.eq_ignore_ascii_case("cookie");
                 if cookie || is_unique(self.policy.unique, name) {
-                    self.line(name, &join(items, b"; "))
+                    self.line(name, &join(items, b"; "), checked)
                 } else {
-                    items.iter().try_for_each(|item| self.line(name, item))
+                    items
+                        .iter()
+                        .try_for_each(|item| self.line(name, item, checked))
                 }
             }
         }
     }
 
-    /// `name: value\r\n` after checking the value, then Node's `matchHeader`.
-    fn line(&mut self, name: &str, value: &[u8]) -> Result<(), OutgoingError> {
-        validate_value_bytes(HEADER_CONTENT, name.as_bytes(), value)?;
+    /// `name: value\r\n` after checking the value (unless `checked`), then Node's
+    /// `matchHeader`.
+    fn line(&mut self, name: &str, value: &[u8], checked: bool) -> Result<(), OutgoingError> {
+        if !checked {
+            validate_value_bytes(HEADER_CONTENT, name.as_bytes(), value)?;
+        }
         self.out.reserve(name.len() + value.len() + 4);
         self.out.extend_from_slice(name.as_bytes());
         self.out.extend_from_slice(b": ");
@@ -371,10 +393,10 @@ pub(crate) fn render(
     let fields = match fields {
         Fields::Store(store) => store
             .iter()
-            .try_for_each(|(name, value)| r.header(name, value)),
+            .try_for_each(|(name, value)| r.header(name, value, true)),
         Fields::Direct(list) => list
             .iter()
-            .try_for_each(|(name, value)| r.header(name, value)),
+            .try_for_each(|(name, value)| r.header(name, value, false)),
     };
     let done = fields.and_then(|()| r.finish());
     if done.is_err() {

@@ -287,7 +287,10 @@ impl ServerResponse {
             }
             store = Some(s);
         }
-        validate_status_message(&reason)?;
+        if let Cow::Owned(r) = &reason {
+            // STATUS_CODES' texts (the borrowed case) are valid as they are.
+            validate_status_message(r)?;
+        }
 
         // `HTTP/1.1 NNN reason\r\n`, rendered straight into the header block.
         let mut prefix = *b"HTTP/1.1 000 ";
