@@ -186,10 +186,20 @@ impl ServerResponse {
     /// (RES-13). Without one there is no automatic `Date`. A value holding a byte
     /// that no field value may hold is ignored.
     pub fn set_clock_date(&mut self, imf_fixdate: Bytes) {
-        self.clock_date = imf_fixdate
+        self.clock_date = Self::checked_clock_date(imf_fixdate);
+    }
+
+    /// What [`Self::set_clock_date`] keeps of `imf_fixdate`.
+    pub(crate) fn checked_clock_date(imf_fixdate: Bytes) -> Option<Bytes> {
+        imf_fixdate
             .iter()
             .all(|&b| is_field_value_byte(b))
-            .then_some(imf_fixdate);
+            .then_some(imf_fixdate)
+    }
+
+    /// [`Self::set_clock_date`] with a value [`Self::checked_clock_date`] returned.
+    pub(crate) fn set_clock_date_checked(&mut self, date: Option<Bytes>) {
+        self.clock_date = date;
     }
 
     // ----- status and flags (RES-1) -----

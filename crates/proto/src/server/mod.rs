@@ -199,7 +199,9 @@ pub struct ServerConn {
     next_id: u64,
     /// HTTP/1.1 requests counted for `maxRequestsPerSocket` (SRV-5).
     requests_counted: u32,
-    date: Option<Bytes>,
+    /// The last [`ServerConn::set_date`] value, checked: `Some(None)` for one that
+    /// is not a valid field value.
+    date: Option<Option<Bytes>>,
     /// The buffer header blocks are rendered into, lent to each response while the
     /// application holds its [`Responder`]: one allocation serves many responses.
     /// Released when the connection goes idle.
@@ -284,7 +286,10 @@ impl ServerConn {
     /// The value of the automatic `Date` field (an IMF-fixdate, CONST-10). The caller
     /// refreshes it once a second; without it no `Date` field is sent.
     pub fn set_date(&mut self, imf_fixdate: Bytes) {
-        self.date = Some(imf_fixdate);
+        // Checked once here rather than by every response that takes it: a value
+        // no field value may hold gives responses no clock date, as
+        // `ServerResponse::set_clock_date` would.
+        self.date = Some(ServerResponse::checked_clock_date(imf_fixdate));
         self.date_gen += 1;
     }
 
@@ -621,7 +626,7 @@ impl ServerConn {
         }
         let mut res = ServerResponse::new(setup);
         if let Some(d) = &self.date {
-            res.set_clock_date(d.clone());
+            res.set_clock_date_checked(d.clone());
         }
         // Node's automatic replies cannot fail: fixed, valid statuses and fields.
         match answer {
@@ -797,7 +802,7 @@ impl ServerConn {
             // A new date since this response last saw one.
             slot.date_gen = self.date_gen;
             if let Some(d) = &self.date {
-                slot.res.set_clock_date(d.clone());
+                slot.res.set_clock_date_checked(d.clone());
             }
         }
         Some(Responder { conn: self, idx })
