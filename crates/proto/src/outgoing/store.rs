@@ -8,6 +8,8 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 
+use smallvec::SmallVec;
+
 use super::value::HeaderValue;
 use crate::validate::{HEADER_CONTENT, InvalidHeader, validate_header_name, validate_value_bytes};
 
@@ -82,7 +84,7 @@ fn name_and_key(name: &str) -> (Cow<'static, str>, Cow<'static, str>) {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeaderStore {
-    entries: Vec<Entry>,
+    entries: SmallVec<[Entry; 2]>,
     /// A `set` or `append` happened at some point (Node's `kOutHeaders !== null`);
     /// stays true when every entry was removed again (RES-8 picks its path on it).
     used: bool,
