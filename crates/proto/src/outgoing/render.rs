@@ -406,7 +406,7 @@ pub(crate) fn render(
 }
 
 /// The initial capacity of a connection's rendering buffer: a usual header block.
-pub(crate) const LENT_BLOCK: usize = 512;
+pub(crate) const LENT_BLOCK: usize = 256;
 
 /// `addTrailers(headers)` (RES-20): the trailer fields to write, names checked with
 /// the label `Trailer name` and values with `trailer content`; a list is one line per

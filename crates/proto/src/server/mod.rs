@@ -241,7 +241,9 @@ impl ServerConn {
             parser,
             state: State::Open,
             out: OutQueue::default(),
-            slots: VecDeque::new(),
+            // One slot is all a connection without pipelining needs; a VecDeque grows
+            // to four at its first push (four responses: ~2.4 KiB per connection).
+            slots: VecDeque::with_capacity(1),
             reading: None,
             events: VecDeque::new(),
             next_id: 0,
