@@ -3,7 +3,8 @@
 //! coding through [`crate::body::Encoder`] (RES-19), which never copies the caller's
 //! bytes. The one copy: a server connection's response that ends with a small body
 //! (at most [`MERGE_MAX`] bytes, unchunked) gets it behind its header block, in the
-//! connection's rendering buffer, so that both go out as one segment.
+//! block's allocation (sized for it when `end()` renders the block), so that both
+//! go out as one segment.
 
 use std::collections::VecDeque;
 

@@ -373,14 +373,14 @@ impl ServerResponse {
         head
     }
 
-    /// Lends a buffer to render the header block into: the block is split off it
-    /// and the rest stays for [`Self::take_lent_buf`], so that a connection renders
-    /// many responses into one allocation.
+    /// Lends a reusable buffer to render the header block into (the block is then
+    /// copied into an allocation of its exact size); [`Self::take_lent_buf`] gives
+    /// it back, so that a connection renders every response in one scratch buffer.
     pub(crate) fn lend_buf(&mut self, buf: BytesMut) {
         self.lent = buf;
     }
 
-    /// Takes back what is left of the buffer given to [`Self::lend_buf`].
+    /// Takes back the buffer given to [`Self::lend_buf`].
     pub(crate) fn take_lent_buf(&mut self) -> BytesMut {
         core::mem::take(&mut self.lent)
     }

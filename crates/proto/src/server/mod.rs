@@ -203,8 +203,9 @@ pub struct ServerConn {
     /// is not a valid field value.
     date: Option<Option<Bytes>>,
     /// The buffer header blocks are rendered into, lent to each response while the
-    /// application holds its [`Responder`]: one allocation serves many responses.
-    /// Released when the connection goes idle.
+    /// application holds its [`Responder`]: rendering grows no buffer of its own,
+    /// and each block is then copied into one allocation of its exact size (plus a
+    /// small body that joins it).
     head_buf: BytesMut,
     /// Counts [`ServerConn::set_date`] calls: a response takes the date again only
     /// when it changed.
