@@ -1,4 +1,5 @@
-//! `cargo xtask bench parse [--quick] [--icount] [--compare]`.
+//! `cargo xtask bench parse [--quick] [--icount] [--compare]`, plus
+//! `bench server` and `bench client` (in [`load`]).
 //!
 //! Builds the benchmark binary (`courier-benches`' `bench-parse`) and the
 //! `parse-bench` example in release mode with the anchors' profile (fat LTO, one
@@ -21,28 +22,41 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+mod load;
+
 const USAGE: &str = "usage: cargo xtask bench parse [--quick] [--icount] [--compare]
+       cargo xtask bench server [--quick] [--rounds N] [--nice N] [--modes M] [--cmd CMD] [--icount]
+       cargo xtask bench client [--quick] [--rounds N] [--nice N] [--modes M] [--cmd CMD]
+       (see `cargo xtask bench server --help`)
   --quick     short batches and few rounds (a smoke run, ~10 s)
   --icount    also count instructions per operation under callgrind (valgrind)
   --compare   also run ../shared/bench/parse-compare.sh (httparse, pico, llhttp anchors)
 env: BENCH_CPU (CPU to pin to; default the last), PIN=0 (no pinning)";
 
-/// The anchors' release profile, applied to our release build through cargo's
-/// environment overrides so that the comparison with them is like for like.
-const PROFILE_ENV: &[(&str, &str)] = &[
-    ("CARGO_PROFILE_RELEASE_LTO", "fat"),
-    ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1"),
-    ("CARGO_PROFILE_RELEASE_PANIC", "abort"),
-];
+/// The anchors' release profile (fat LTO, one codegen unit, `panic = "abort"`):
+/// `[profile.bench-lto]` in the root `Cargo.toml`, so that the comparison with them
+/// is like for like.
+pub(crate) const PROFILE: &str = "bench-lto";
 
 pub(crate) fn run(args: &[String]) -> crate::Result {
     match args.split_first() {
         Some((what, rest)) if what == "parse" => parse(rest),
-        Some((what, _)) if what == "server" || what == "client" => {
-            Err(format!("`bench {what}` is not implemented yet\n{USAGE}"))
-        }
+        Some((what, rest)) if what == "server" => load::server(rest),
+        Some((what, rest)) if what == "client" => load::client(rest),
         _ => Err(USAGE.to_string()),
     }
+}
+
+/// Cargo's target directory: `$CARGO_TARGET_DIR`, else `target/` in the workspace.
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::root().join("target"))
+}
+
+/// Where binaries built with [`PROFILE`] land.
+pub(crate) fn profile_dir() -> PathBuf {
+    target_dir().join(PROFILE)
 }
 
 struct Flags {
@@ -67,8 +81,8 @@ fn parse(args: &[String]) -> crate::Result {
     }
     let root = crate::root();
     build(&root)?;
-    let bin = root.join("target/release/bench-parse");
-    let example = root.join("target/release/examples/parse-bench");
+    let bin = profile_dir().join("bench-parse");
+    let example = profile_dir().join("examples/parse-bench");
     let pin = pin_prefix();
     println!("== machine: {}", machine_summary(&pin));
 
@@ -106,7 +120,8 @@ fn build(root: &Path) -> crate::Result {
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root).args([
         "build",
-        "--release",
+        "--profile",
+        PROFILE,
         "-p",
         "courier-benches",
         "--bin",
@@ -116,14 +131,11 @@ fn build(root: &Path) -> crate::Result {
         "--example",
         "parse-bench",
     ]);
-    for (k, v) in PROFILE_ENV {
-        cmd.env(k, v);
-    }
     status(&mut cmd).map_err(|e| format!("release build failed: {e}"))
 }
 
 /// `taskset -c CPU` when pinning is possible and wanted.
-fn pin_prefix() -> Vec<String> {
+pub(crate) fn pin_prefix() -> Vec<String> {
     if std::env::var("PIN").is_ok_and(|p| p == "0") || !on_path("taskset") {
         return Vec::new();
     }
@@ -134,7 +146,7 @@ fn pin_prefix() -> Vec<String> {
     vec!["taskset".into(), "-c".into(), cpu]
 }
 
-fn on_path(prog: &str) -> bool {
+pub(crate) fn on_path(prog: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(prog).is_file()))
 }
@@ -150,7 +162,7 @@ fn command(prefix: &[String], prog: &Path) -> Command {
     }
 }
 
-fn status(cmd: &mut Command) -> crate::Result {
+pub(crate) fn status(cmd: &mut Command) -> crate::Result {
     let st = cmd
         .status()
         .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
@@ -161,7 +173,7 @@ fn status(cmd: &mut Command) -> crate::Result {
     }
 }
 
-fn machine_summary(pin: &[String]) -> String {
+pub(crate) fn machine_summary(pin: &[String]) -> String {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -184,7 +196,7 @@ fn machine_summary(pin: &[String]) -> String {
 }
 
 /// Instructions executed by `bin args…` under callgrind (its "Collected" total).
-fn callgrind_total(bin: &Path, args: &[&str]) -> Result<u64, String> {
+pub(crate) fn callgrind_total(bin: &Path, args: &[&str]) -> Result<u64, String> {
     let out = Command::new("valgrind")
         .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
         .arg(bin)
@@ -263,6 +275,37 @@ fn icount(bin: &Path) -> crate::Result {
     Ok(())
 }
 
+/// The directory of the anchor binaries: `$ANCHORS_BIN`, else
+/// `.tools/anchors-target/release`, built there (once) when one of `need` is missing.
+/// `pico`: try the C picohttpparser feature first.
+pub(crate) fn anchors(root: &Path, need: &[&str], pico: bool) -> crate::Result<PathBuf> {
+    if let Some(p) = std::env::var_os("ANCHORS_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let bench = crate::shared().join("bench");
+    let target = root.join(".tools/anchors-target");
+    let bin = target.join("release");
+    if need.iter().all(|b| bin.join(b).is_file()) {
+        return Ok(bin);
+    }
+    println!("\n== building the anchors into {}", target.display());
+    let build = |features: &[&str]| {
+        let mut cmd = Command::new("cargo");
+        cmd.current_dir(bench.join("anchors"))
+            .args(["build", "--release"])
+            .args(features)
+            .env("CARGO_TARGET_DIR", &target);
+        status(&mut cmd)
+    };
+    if !pico || build(&["--features", "pico"]).is_err() {
+        if pico {
+            println!("(picohttpparser did not build; anchors without it)");
+        }
+        build(&[])?;
+    }
+    Ok(bin)
+}
+
 /// Runs `../shared/bench/parse-compare.sh` on our example, building the anchors into
 /// `.tools/anchors-target` first if `ANCHORS_BIN` is unset and they are not there.
 fn compare(root: &Path, example: &Path, quick: bool) -> crate::Result {
@@ -271,29 +314,7 @@ fn compare(root: &Path, example: &Path, quick: bool) -> crate::Result {
     if !script.is_file() {
         return Err(format!("{} not found", script.display()));
     }
-    let anchors_bin = match std::env::var_os("ANCHORS_BIN") {
-        Some(p) => PathBuf::from(p),
-        None => {
-            let target = root.join(".tools/anchors-target");
-            let bin = target.join("release");
-            if !bin.join("parse-bench").is_file() {
-                println!("\n== building the anchors into {}", target.display());
-                let mut cmd = Command::new("cargo");
-                cmd.current_dir(bench.join("anchors"))
-                    .args(["build", "--release", "--features", "pico"])
-                    .env("CARGO_TARGET_DIR", &target);
-                if status(&mut cmd).is_err() {
-                    println!("(picohttpparser did not build; anchors without it)");
-                    let mut cmd = Command::new("cargo");
-                    cmd.current_dir(bench.join("anchors"))
-                        .args(["build", "--release"])
-                        .env("CARGO_TARGET_DIR", &target);
-                    status(&mut cmd)?;
-                }
-            }
-            bin
-        }
-    };
+    let anchors_bin = anchors(root, &["parse-bench"], true)?;
     println!("\n== ../shared/bench/parse-compare.sh");
     let mut cmd = Command::new(&script);
     cmd.current_dir(root)

@@ -234,6 +234,22 @@ impl Parser {
         self.buf.split().freeze()
     }
 
+    /// Gives the receive buffer's memory back when it holds no unparsed byte and no
+    /// message is under way (an idle keep-alive connection); the next
+    /// [`Parser::recv_buf`] or [`Parser::feed`] starts a new one. Returns whether it
+    /// did. Slices handed out earlier (heads, body data) keep their bytes.
+    pub fn release_idle_buffer(&mut self) -> bool {
+        let idle = self.buf.is_empty()
+            && self.buf.capacity() > 0
+            && matches!(self.phase, Phase::Head)
+            && self.scanner.at_start()
+            && self.scanner.pos == 0;
+        if idle {
+            self.buf = BytesMut::new();
+        }
+        idle
+    }
+
     /// Bytes received and not yet consumed by parsing.
     pub fn buffered(&self) -> usize {
         self.buf.len()

@@ -268,16 +268,29 @@ impl Headers {
 
     /// The first value of `name`, ignoring case.
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| v)
+        let name = name.as_bytes();
+        self.slots
+            .iter()
+            .find(|s| self.name_is(s.name, name))
+            .map(|s| self.piece(s.value))
+    }
+
+    /// Whether the name piece `p` equals `name`, ignoring ASCII case (the length is
+    /// compared before any byte is sliced).
+    #[inline]
+    fn name_is(&self, p: Piece, name: &[u8]) -> bool {
+        match p {
+            Piece::Shared { len, .. } if len as usize != name.len() => false,
+            _ => self.piece(p).eq_ignore_ascii_case(name),
+        }
     }
 
     /// Every value of `name` in wire order, ignoring case (one `headersDistinct` entry).
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| v)
+        self.slots
+            .iter()
+            .filter(move |s| self.name_is(s.name, name.as_bytes()))
+            .map(|s| self.piece(s.value))
     }
 
     /// Whether any field is called `name`, ignoring case.

@@ -1,24 +1,35 @@
 //! The wire output of an outgoing message: a queue of [`Bytes`] segments, the
 //! rendered header block held back until the first body bytes (RES-21), and body
 //! coding through [`crate::body::Encoder`] (RES-19), which never copies the caller's
-//! bytes.
+//! bytes. The one copy: a server connection's response that ends with a small body
+//! (at most [`MERGE_MAX`] bytes, unchunked) gets it behind its header block, in the
+//! block's allocation (sized for it when `end()` renders the block), so that both
+//! go out as one segment.
 
 use std::collections::VecDeque;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use smallvec::SmallVec;
 
 use crate::body::Encoder;
 use crate::headers::Headers;
+
+/// The largest body piece copied behind its header block (see [`Output::body`]).
+pub(crate) const MERGE_MAX: usize = 512;
 
 /// Queued segments plus the held-back header block.
 #[derive(Debug, Default)]
 pub(crate) struct Output {
     /// The rendered header block, not yet released (Node's `_header` while
     /// `_headerSent` is false).
-    held: Option<Bytes>,
+    held: Option<BytesMut>,
     /// The header block was released to the queue (Node's `_headerSent`).
     head_released: bool,
-    queue: VecDeque<Bytes>,
+    /// A small first body piece may be copied behind the held header block.
+    merge: bool,
+    /// Inline room for a header block and one body piece: a response that ends
+    /// with its body queues nothing on the heap.
+    queue: SmallVec<[Bytes; 2]>,
     /// Bytes in `queue`.
     queued: usize,
     /// [`Output::close`] was called: everything is dropped from now on.
@@ -27,9 +38,11 @@ pub(crate) struct Output {
 
 impl Output {
     /// Holds the rendered header block back until [`Output::release_head`].
-    pub(crate) fn hold_head(&mut self, head: Bytes) {
+    /// With `merge`, a small body piece is copied behind it (see [`Output::body`]).
+    pub(crate) fn hold_head(&mut self, head: BytesMut, merge: bool) {
         if !self.closed {
             self.held = Some(head);
+            self.merge = merge;
         }
     }
 
@@ -37,7 +50,7 @@ impl Output {
     pub(crate) fn release_head(&mut self) {
         if let Some(head) = self.held.take() {
             self.head_released = true;
-            self.push(head);
+            self.push(head.freeze());
         }
     }
 
@@ -50,13 +63,25 @@ impl Output {
     pub(crate) fn push(&mut self, seg: Bytes) {
         if !seg.is_empty() && !self.closed {
             self.queued += seg.len();
-            self.queue.push_back(seg);
+            self.queue.push(seg);
         }
     }
 
     /// Releases the header block, then queues one piece of body: as it is, or as a
     /// chunk (size line, the same `Bytes`, CRLF; nothing for an empty piece).
+    ///
+    /// When the head was held with `merge` (a server connection's response), a
+    /// piece of at most [`MERGE_MAX`] bytes that follows the header block unchunked
+    /// is copied behind it: one segment (one `iovec`) instead of two. Otherwise
+    /// body bytes are never copied.
     pub(crate) fn body(&mut self, data: Bytes, chunked: bool) {
+        if self.merge && !chunked && data.len() <= MERGE_MAX {
+            if let Some(head) = &mut self.held {
+                head.extend_from_slice(&data);
+                self.release_head();
+                return;
+            }
+        }
         self.release_head();
         if chunked {
             for seg in Encoder::Chunked.encode(data) {
@@ -94,8 +119,13 @@ impl Output {
 
     /// Moves every queued segment to `dst`, in order.
     pub(crate) fn take(&mut self, dst: &mut VecDeque<Bytes>) {
+        self.take_each(|seg| dst.push_back(seg));
+    }
+
+    /// Hands every queued segment to `f`, in order.
+    pub(crate) fn take_each(&mut self, f: impl FnMut(Bytes)) {
         self.queued = 0;
-        dst.extend(self.queue.drain(..));
+        self.queue.drain(..).for_each(f);
     }
 
     /// Drops everything queued or held, and everything queued from now on (the
@@ -113,10 +143,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_small_body_joins_the_head() {
+        let mut o = Output::default();
+        o.hold_head(BytesMut::from(&b"H\r\n\r\n"[..]), true);
+        o.body(Bytes::from_static(b"abc"), false);
+        assert!(o.head_released());
+        o.body(Bytes::from_static(b"def"), false);
+        let mut dst = VecDeque::new();
+        o.take(&mut dst);
+        assert_eq!(dst, [&b"H\r\n\r\nabc"[..], &b"def"[..]]);
+        let mut o = Output::default();
+        o.hold_head(BytesMut::from(&b"H\r\n\r\n"[..]), true);
+        let big = Bytes::from(vec![b'x'; MERGE_MAX + 1]);
+        o.body(big.clone(), false);
+        o.take(&mut dst);
+        assert_eq!(dst.len(), 4);
+        assert_eq!(dst[3].as_ptr(), big.as_ptr(), "a large body is not copied");
+    }
+
+    #[test]
     fn head_waits_for_the_body() {
         let mut o = Output::default();
         o.push(Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n"));
-        o.hold_head(Bytes::from_static(b"H\r\n\r\n"));
+        o.hold_head(BytesMut::from(&b"H\r\n\r\n"[..]), true);
         assert_eq!(o.len(), 25);
         assert!(!o.head_released());
         let body = Bytes::from_static(b"abc");

@@ -5,14 +5,16 @@
 //! Everything a message decides here (chunked or not, whether the connection ends
 //! after it, the Content-Length it compares against) comes back in [`Rendered`]; the
 //! caller commits it only when rendering succeeded, so a failed render changes
-//! nothing. Every name and value is checked again as it is written: no CR, LF or NUL
-//! can reach the wire from a field.
+//! nothing. No CR, LF or NUL can reach the wire from a field: `writeHead` fields
+//! rendered directly are checked as they are written, and the header store checks
+//! every name and value on the way in and holds nothing unchecked (debug builds
+//! check them again here).
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use super::error::{OutgoingError, js_to_number};
 use super::store::HeaderStore;
-use super::value::{HeaderValue, int_bytes, join};
+use super::value::{HeaderValue, join};
 use crate::headers::Headers;
 use crate::validate::{
     HEADER_CONTENT, TRAILER_CONTENT, TRAILER_NAME, validate_header_name, validate_token,
@@ -89,7 +91,7 @@ pub(crate) struct Policy<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct Rendered {
     /// The whole block, first line to the empty line.
-    pub(crate) head: Bytes,
+    pub(crate) head: BytesMut,
     /// The body uses chunked coding.
     pub(crate) chunked: bool,
     /// The connection ends after this message (`_last`).
@@ -102,6 +104,8 @@ pub(crate) struct Rendered {
     pub(crate) content_length: Option<f64>,
     /// The user sent an `Expect` field: the block is to be sent at once.
     pub(crate) expect: bool,
+    /// The block was rendered into a lent buffer (a server connection's).
+    pub(crate) lent: bool,
 }
 
 /// Which fields the user supplied (Node's `state` in `_storeHeader`).
@@ -118,7 +122,7 @@ struct Seen {
 }
 
 struct Render<'p> {
-    out: BytesMut,
+    out: &'p mut BytesMut,
     seen: Seen,
     policy: &'p Policy<'p>,
     last: bool,
@@ -126,6 +130,10 @@ struct Render<'p> {
     chunked: bool,
     removed: Removed,
     content_length: Option<f64>,
+    /// `out` came with capacity (a connection's buffer lent for rendering).
+    lent: bool,
+    /// Bytes to keep free behind the block.
+    room: usize,
 }
 
 /// `(?:^|\W)word(?:$|\W)`, case-insensitive: `word` as a whole word anywhere in `value`
@@ -152,30 +160,50 @@ impl Render<'_> {
     /// One header as Node's `processHeader`: list values become one line per element,
     /// except `cookie` with two or more elements and `uniqueHeaders` names, which are
     /// joined with `"; "` (RES-12).
-    fn header(&mut self, name: &str, value: &HeaderValue) -> Result<(), OutgoingError> {
-        validate_header_name(name)?;
+    ///
+    /// `checked`: the name and value were validated on their way into the header
+    /// store (VAL-1, VAL-2), which holds nothing else, so they are not checked
+    /// again; `writeHead` headers rendered directly are checked here.
+    fn header(
+        &mut self,
+        name: &str,
+        value: &HeaderValue,
+        checked: bool,
+    ) -> Result<(), OutgoingError> {
+        if checked {
+            debug_assert!(super::store::check_header(name, value).is_ok());
+        } else {
+            validate_header_name(name)?;
+        }
         match value {
-            HeaderValue::Text(b) => self.line(name, b),
-            HeaderValue::Int(n) => self.line(name, &int_bytes(*n)),
+            HeaderValue::Text(b) => self.line(name, b, checked),
+            HeaderValue::Int(n) => {
+                self.line(name, itoa::Buffer::new().format(*n).as_bytes(), checked)
+            }
             HeaderValue::List(items) => {
                 let cookie = items.len() >= 2 && name.eq_ignore_ascii_case("cookie");
                 if cookie || is_unique(self.policy.unique, name) {
-                    self.line(name, &join(items, b"; "))
+                    self.line(name, &join(items, b"; "), checked)
                 } else {
-                    items.iter().try_for_each(|item| self.line(name, item))
+                    items
+                        .iter()
+                        .try_for_each(|item| self.line(name, item, checked))
                 }
             }
         }
     }
 
-    /// `name: value\r\n` after checking the value, then Node's `matchHeader`.
-    fn line(&mut self, name: &str, value: &[u8]) -> Result<(), OutgoingError> {
-        validate_value_bytes(HEADER_CONTENT, name.as_bytes(), value)?;
+    /// `name: value\r\n` after checking the value (unless `checked`), then Node's
+    /// `matchHeader`.
+    fn line(&mut self, name: &str, value: &[u8], checked: bool) -> Result<(), OutgoingError> {
+        if !checked {
+            validate_value_bytes(HEADER_CONTENT, name.as_bytes(), value)?;
+        }
         self.out.reserve(name.len() + value.len() + 4);
-        self.out.put_slice(name.as_bytes());
-        self.out.put_slice(b": ");
-        self.out.put_slice(value);
-        self.out.put_slice(b"\r\n");
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b": ");
+        self.out.extend_from_slice(value);
+        self.out.extend_from_slice(b"\r\n");
         self.matched(name, value);
         Ok(())
     }
@@ -215,11 +243,11 @@ impl Render<'_> {
         }
     }
 
-    fn auto(&mut self, name: &[u8], value: &[u8]) {
-        self.out.put_slice(name);
-        self.out.put_slice(b": ");
-        self.out.put_slice(value);
-        self.out.put_slice(b"\r\n");
+    /// An automatic field: `prefix` is `"Name: "`.
+    fn auto(&mut self, prefix: &[u8], value: &[u8]) {
+        self.out.extend_from_slice(prefix);
+        self.out.extend_from_slice(value);
+        self.out.extend_from_slice(b"\r\n");
     }
 
     /// The automatic fields and the framing decision (RES-13 … RES-18, RES-20).
@@ -227,7 +255,7 @@ impl Render<'_> {
         let p = self.policy;
         if !self.seen.date {
             if let Some(date) = p.date {
-                self.auto(b"Date", date);
+                self.auto(b"Date: ", date);
             }
         }
         // RES-17: no chunk coding for 204/304, and no persistence either.
@@ -242,21 +270,34 @@ impl Render<'_> {
             let persist =
                 self.keep_alive && (self.seen.content_length || p.chunked_by_default || p.agent);
             if persist && p.limit_reached {
-                self.auto(b"Connection", b"close");
+                self.out.extend_from_slice(b"Connection: close\r\n");
             } else if persist {
-                self.auto(b"Connection", b"keep-alive");
                 if p.keep_alive_timeout_ms > 0 && !self.seen.keep_alive {
-                    let mut v = String::from("timeout=");
-                    v.push_str(itoa::Buffer::new().format(p.keep_alive_timeout_ms / 1000));
-                    if p.max_requests > 0 {
-                        v.push_str(", max=");
-                        v.push_str(itoa::Buffer::new().format(p.max_requests));
+                    let secs = p.keep_alive_timeout_ms / 1000;
+                    if secs == 5 && p.max_requests == 0 {
+                        // Node's default keepAliveTimeout: one copy for both fields.
+                        self.out.extend_from_slice(
+                            b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n",
+                        );
+                    } else {
+                        self.out
+                            .extend_from_slice(b"Connection: keep-alive\r\nKeep-Alive: timeout=");
+                        self.out
+                            .extend_from_slice(itoa::Buffer::new().format(secs).as_bytes());
+                        if p.max_requests > 0 {
+                            self.out.extend_from_slice(b", max=");
+                            self.out.extend_from_slice(
+                                itoa::Buffer::new().format(p.max_requests).as_bytes(),
+                            );
+                        }
+                        self.out.extend_from_slice(b"\r\n");
                     }
-                    self.auto(b"Keep-Alive", v.as_bytes());
+                } else {
+                    self.out.extend_from_slice(b"Connection: keep-alive\r\n");
                 }
             } else {
                 self.last = true;
-                self.auto(b"Connection", b"close");
+                self.out.extend_from_slice(b"Connection: close\r\n");
             }
         }
         // RES-15: framing when the user gave neither Content-Length nor Transfer-Encoding.
@@ -270,9 +311,13 @@ impl Render<'_> {
                 self.removed.content_length,
                 p.known_length,
             ) {
-                self.auto(b"Content-Length", itoa::Buffer::new().format(n).as_bytes());
+                self.auto(
+                    b"Content-Length: ",
+                    itoa::Buffer::new().format(n).as_bytes(),
+                );
             } else if !self.removed.transfer_encoding {
-                self.auto(b"Transfer-Encoding", b"chunked");
+                self.out
+                    .extend_from_slice(b"Transfer-Encoding: chunked\r\n");
                 self.chunked = true;
             } else {
                 self.last = true;
@@ -282,28 +327,58 @@ impl Render<'_> {
         if self.seen.trailer && !self.chunked {
             return Err(OutgoingError::TrailerInvalid);
         }
-        self.out.put_slice(b"\r\n");
+        self.out.extend_from_slice(b"\r\n");
+        // From a lent buffer (reused for every block of a connection) the block is
+        // copied into an allocation of its exact size plus the room asked for: one
+        // allocation per block, which `freeze` keeps (no shared header) when the
+        // room is filled.
+        let head = if self.lent {
+            let mut head = BytesMut::with_capacity(self.out.len() + self.room);
+            head.extend_from_slice(self.out);
+            self.out.clear();
+            head
+        } else {
+            core::mem::take(self.out)
+        };
         Ok(Rendered {
-            head: self.out.freeze(),
+            head,
             chunked: self.chunked,
             last: self.last,
             keep_alive: self.keep_alive,
             removed: self.removed,
             content_length: self.content_length,
             expect: self.seen.expect,
+            lent: self.lent,
         })
     }
 }
 
-/// Renders `first_line` (already checked, ending in CRLF), the user fields and the
-/// automatic fields, and takes Node's framing and persistence decisions.
+/// Renders the first line (the concatenation of `first_line`, already checked,
+/// ending in CRLF), the user fields and the automatic fields into one buffer, and
+/// takes Node's framing and persistence decisions.
+///
+/// `out` (cleared first) is where the block is written. An `out` with capacity is
+/// a lent buffer, kept for later blocks: the block is copied out of it into an
+/// allocation with `room` more bytes (for a small body,
+/// [`super::output::Output::body`]). An `out` without capacity is taken whole.
+/// On failure `out` is left empty.
 pub(crate) fn render(
-    first_line: &[u8],
+    out: &mut BytesMut,
+    first_line: &[&[u8]],
     fields: Fields<'_>,
     policy: &Policy<'_>,
+    room: usize,
 ) -> Result<Rendered, OutgoingError> {
+    out.clear();
+    let lent = out.capacity() > 0;
+    let line_len: usize = first_line.iter().map(|p| p.len()).sum();
+    // Room for the usual automatic fields (Date, Connection, Keep-Alive,
+    // Content-Length: about 120 bytes) plus a few short user fields.
+    out.reserve(line_len + 232 + if lent { 0 } else { room });
     let mut r = Render {
-        out: BytesMut::with_capacity(first_line.len() + 160),
+        out,
+        lent,
+        room,
         seen: Seen::default(),
         policy,
         last: policy.last,
@@ -312,21 +387,26 @@ pub(crate) fn render(
         removed: policy.removed,
         content_length: policy.known_length.map(|n| n as f64),
     };
-    r.out.put_slice(first_line);
-    match fields {
-        Fields::Store(store) => {
-            for (name, value) in store.iter() {
-                r.header(name, value)?;
-            }
-        }
-        Fields::Direct(list) => {
-            for (name, value) in list {
-                r.header(name, value)?;
-            }
-        }
+    for part in first_line {
+        r.out.extend_from_slice(part);
     }
-    r.finish()
+    let fields = match fields {
+        Fields::Store(store) => store
+            .iter()
+            .try_for_each(|(name, value)| r.header(name, value, true)),
+        Fields::Direct(list) => list
+            .iter()
+            .try_for_each(|(name, value)| r.header(name, value, false)),
+    };
+    let done = fields.and_then(|()| r.finish());
+    if done.is_err() {
+        out.clear();
+    }
+    done
 }
+
+/// The initial capacity of a connection's rendering buffer: a usual header block.
+pub(crate) const LENT_BLOCK: usize = 256;
 
 /// `addTrailers(headers)` (RES-20): the trailer fields to write, names checked with
 /// the label `Trailer name` and values with `trailer content`; a list is one line per

@@ -635,7 +635,13 @@ impl ClientRequest {
             max_requests: 0,
             limit_reached: false,
         };
-        render(&self.first_line, fields, &policy)
+        render(
+            &mut BytesMut::new(),
+            &[&self.first_line],
+            fields,
+            &policy,
+            0,
+        )
     }
 
     /// Takes the state a successful render decided; an `Expect` field sends the
@@ -648,7 +654,7 @@ impl ClientRequest {
         self.content_length = r.content_length;
         self.expect_continue = expect_continue;
         self.rendered = true;
-        self.out.hold_head(r.head);
+        self.out.hold_head(r.head, false);
         if r.expect {
             self.out.release_head();
         }

@@ -5,6 +5,7 @@
 //! caller can see (the header block rendered by a `write` that then fails with
 //! `ERR_HTTP_BODY_NOT_ALLOWED`, RES-16).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::error::OutgoingError;
 use super::hints::{inspect_str, is_link};
-use super::output::Output;
+use super::output::{MERGE_MAX, Output};
 use super::render::{Fields, Policy, Removed, Rendered, render, strict_target, trailer_fields};
 use super::store::{HeaderStore, check_header, header_store_methods};
 use super::value::{HeaderValue, latin1_bytes};
@@ -80,7 +81,7 @@ impl ResponseSetup {
 /// A header block ready to be committed.
 struct Head {
     status: u16,
-    reason: String,
+    reason: Cow<'static, str>,
     has_body: bool,
     /// The store with `writeHead`'s headers applied (RES-8), when they went through it.
     store: Option<HeaderStore>,
@@ -122,7 +123,7 @@ pub struct ServerResponse {
     setup: ResponseSetup,
     store: HeaderStore,
     status_code: u16,
-    status_message: Option<String>,
+    status_message: Option<Cow<'static, str>>,
     send_date: bool,
     clock_date: Option<Bytes>,
     strict_content_length: bool,
@@ -146,6 +147,8 @@ pub struct ServerResponse {
     destroyed: bool,
     sent_continue: bool,
     out: Output,
+    /// A buffer lent by the connection to render into (empty when none).
+    lent: BytesMut,
 }
 
 impl ServerResponse {
@@ -175,6 +178,7 @@ impl ServerResponse {
             destroyed: false,
             sent_continue: false,
             out: Output::default(),
+            lent: BytesMut::new(),
         }
     }
 
@@ -182,10 +186,20 @@ impl ServerResponse {
     /// (RES-13). Without one there is no automatic `Date`. A value holding a byte
     /// that no field value may hold is ignored.
     pub fn set_clock_date(&mut self, imf_fixdate: Bytes) {
-        self.clock_date = imf_fixdate
+        self.clock_date = Self::checked_clock_date(imf_fixdate);
+    }
+
+    /// What [`Self::set_clock_date`] keeps of `imf_fixdate`.
+    pub(crate) fn checked_clock_date(imf_fixdate: Bytes) -> Option<Bytes> {
+        imf_fixdate
             .iter()
             .all(|&b| is_field_value_byte(b))
-            .then_some(imf_fixdate);
+            .then_some(imf_fixdate)
+    }
+
+    /// [`Self::set_clock_date`] with a value [`Self::checked_clock_date`] returned.
+    pub(crate) fn set_clock_date_checked(&mut self, date: Option<Bytes>) {
+        self.clock_date = date;
     }
 
     // ----- status and flags (RES-1) -----
@@ -208,7 +222,7 @@ impl ServerResponse {
     /// `statusMessage = message` (`None` = `undefined`). An empty message counts as
     /// unset when the reason phrase is chosen (RES-7).
     pub fn set_status_message(&mut self, message: Option<&str>) {
-        self.status_message = message.map(str::to_owned);
+        self.status_message = message.map(|m| Cow::Owned(m.to_owned()));
     }
 
     /// `sendDate`.
@@ -255,6 +269,7 @@ impl ServerResponse {
     /// Renders a header block without changing anything (see [`Self::commit`]).
     fn prepare(
         &self,
+        buf: &mut BytesMut,
         status: u16,
         reason: Option<&str>,
         headers: &[(&str, HeaderValue)],
@@ -263,10 +278,10 @@ impl ServerResponse {
         if !(100..=999).contains(&status) {
             return Err(OutgoingError::InvalidStatusCode(status));
         }
-        let reason = match (reason, self.status_message.as_deref()) {
-            (Some(r), _) => r.to_owned(),
-            (None, Some(m)) if !m.is_empty() => m.to_owned(),
-            (None, _) => status_text(status).unwrap_or("unknown").to_owned(),
+        let reason: Cow<'static, str> = match (reason, &self.status_message) {
+            (Some(r), _) => Cow::Owned(r.to_owned()),
+            (None, Some(m)) if !m.is_empty() => m.clone(),
+            (None, _) => Cow::Borrowed(status_text(status).unwrap_or("unknown")),
         };
         // RES-8: through the store once it was used, else rendered as given.
         let through_store = self.store.was_used();
@@ -282,14 +297,23 @@ impl ServerResponse {
             }
             store = Some(s);
         }
-        validate_status_message(&reason)?;
+        if let Cow::Owned(r) = &reason {
+            // STATUS_CODES' texts (the borrowed case) are valid as they are.
+            validate_status_message(r)?;
+        }
 
-        let mut line = BytesMut::with_capacity(15 + reason.len());
-        line.put_slice(b"HTTP/1.1 ");
-        line.put_slice(itoa::Buffer::new().format(status).as_bytes());
-        line.put_u8(b' ');
-        line.put_slice(&latin1_bytes(&reason));
-        line.put_slice(b"\r\n");
+        // `HTTP/1.1 NNN reason\r\n`, rendered straight into the header block.
+        let mut prefix = *b"HTTP/1.1 000 ";
+        prefix[9] += (status / 100) as u8;
+        prefix[10] += (status / 10 % 10) as u8;
+        prefix[11] += (status % 10) as u8;
+        let latin1;
+        let reason_bytes: &[u8] = if reason.is_ascii() {
+            reason.as_bytes()
+        } else {
+            latin1 = latin1_bytes(&reason);
+            &latin1
+        };
 
         let has_body = response_body_allowed(status, self.setup.head_request);
         // SRV-7: a final status before any 100 Continue ends the connection.
@@ -314,7 +338,18 @@ impl ServerResponse {
         } else {
             Fields::Direct(headers)
         };
-        let rendered = render(&line, fields, &policy)?;
+        // Room for a body that `end()` will copy behind the block (Output::body).
+        let room = match known_length {
+            Some(n) if has_body && n <= MERGE_MAX as u64 => n as usize,
+            _ => 0,
+        };
+        let rendered = render(
+            buf,
+            &[&prefix, reason_bytes, b"\r\n"],
+            fields,
+            &policy,
+            room,
+        )?;
         Ok(Head {
             status,
             reason,
@@ -322,6 +357,32 @@ impl ServerResponse {
             store,
             rendered,
         })
+    }
+
+    /// [`Self::prepare`] into the lent buffer, if any (see [`Self::lend_buf`]).
+    fn prepare_lent(
+        &mut self,
+        status: u16,
+        reason: Option<&str>,
+        headers: &[(&str, HeaderValue)],
+        known_length: Option<u64>,
+    ) -> Result<Head, OutgoingError> {
+        let mut buf = core::mem::take(&mut self.lent);
+        let head = self.prepare(&mut buf, status, reason, headers, known_length);
+        self.lent = buf;
+        head
+    }
+
+    /// Lends a reusable buffer to render the header block into (the block is then
+    /// copied into an allocation of its exact size); [`Self::take_lent_buf`] gives
+    /// it back, so that a connection renders every response in one scratch buffer.
+    pub(crate) fn lend_buf(&mut self, buf: BytesMut) {
+        self.lent = buf;
+    }
+
+    /// Takes back the buffer given to [`Self::lend_buf`].
+    pub(crate) fn take_lent_buf(&mut self) -> BytesMut {
+        core::mem::take(&mut self.lent)
     }
 
     /// Takes the state a successful render decided.
@@ -339,7 +400,7 @@ impl ServerResponse {
         self.removed = r.removed;
         self.content_length = r.content_length;
         self.rendered = true;
-        self.out.hold_head(r.head);
+        self.out.hold_head(r.head, r.lent);
         if r.expect {
             self.out.release_head();
         }
@@ -395,7 +456,7 @@ impl ServerResponse {
             return Err(OutgoingError::HeadersSentWrite);
         }
         let headers: Vec<(&str, HeaderValue)> = headers.into_iter().collect();
-        let head = self.prepare(status, reason, &headers, None)?;
+        let head = self.prepare_lent(status, reason, &headers, None)?;
         self.commit(head);
         Ok(self)
     }
@@ -403,7 +464,7 @@ impl ServerResponse {
     /// Renders the implicit header block (RES-10) if there is none yet.
     fn implicit_head(&mut self) -> Result<(), OutgoingError> {
         if !self.rendered {
-            let head = self.prepare(self.status_code, None, &[], None)?;
+            let head = self.prepare_lent(self.status_code, None, &[], None)?;
             self.commit(head);
         }
         Ok(())
@@ -468,7 +529,7 @@ impl ServerResponse {
                         }
                     }
                 } else {
-                    let head = self.prepare(self.status_code, None, &[], Some(len))?;
+                    let head = self.prepare_lent(self.status_code, None, &[], Some(len))?;
                     // Node throws only after queuing; nothing is queued here (RES-28).
                     if let Some(cl) = self.strict_target_of(&head) {
                         if total as f64 != cl {
@@ -497,7 +558,7 @@ impl ServerResponse {
                     return Ok(());
                 }
                 if !self.rendered {
-                    let head = self.prepare(self.status_code, None, &[], Some(0))?;
+                    let head = self.prepare_lent(self.status_code, None, &[], Some(0))?;
                     if let Some(cl) = self.strict_target_of(&head) {
                         if self.bytes_written as f64 != cl {
                             return Err(OutgoingError::length_mismatch(self.bytes_written, cl));
@@ -687,6 +748,11 @@ impl ServerResponse {
     /// Moves every queued wire segment to `dst`, in order.
     pub fn take_output(&mut self, dst: &mut VecDeque<Bytes>) {
         self.out.take(dst);
+    }
+
+    /// Hands every queued wire segment to `f`, in order.
+    pub(crate) fn take_output_each(&mut self, f: impl FnMut(Bytes)) {
+        self.out.take_each(f);
     }
 
     /// Ended, and every byte taken: the connection may treat it as finished once its

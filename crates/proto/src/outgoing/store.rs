@@ -4,7 +4,11 @@
 //! casing of the last `set` and the value as given. Values are validated on the way
 //! in (VAL-1, VAL-2); the renderer checks them again before they reach the wire.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
+
+use smallvec::SmallVec;
 
 use super::value::HeaderValue;
 use crate::validate::{HEADER_CONTENT, InvalidHeader, validate_header_name, validate_value_bytes};
@@ -13,10 +17,55 @@ use crate::validate::{HEADER_CONTENT, InvalidHeader, validate_header_name, valid
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
     /// The lower-cased name (the store key).
-    key: Box<str>,
+    key: Cow<'static, str>,
     /// The name with the casing of the last `set`.
-    name: Box<str>,
+    name: Cow<'static, str>,
     value: HeaderValue,
+}
+
+/// Common field names in their usual casing and lower-cased: a name spelt either
+/// way is stored without allocating.
+const KNOWN: &[(&str, &str)] = &[
+    ("Content-Type", "content-type"),
+    ("Content-Length", "content-length"),
+    ("Server", "server"),
+    ("Date", "date"),
+    ("Connection", "connection"),
+    ("Cache-Control", "cache-control"),
+    ("Set-Cookie", "set-cookie"),
+    ("Location", "location"),
+    ("Content-Encoding", "content-encoding"),
+    ("Transfer-Encoding", "transfer-encoding"),
+    ("Keep-Alive", "keep-alive"),
+    ("ETag", "etag"),
+    ("Last-Modified", "last-modified"),
+    ("Vary", "vary"),
+    ("Expires", "expires"),
+    ("Access-Control-Allow-Origin", "access-control-allow-origin"),
+    ("X-Powered-By", "x-powered-by"),
+    ("Host", "host"),
+    ("User-Agent", "user-agent"),
+    ("Accept", "accept"),
+    ("Authorization", "authorization"),
+    ("Cookie", "cookie"),
+];
+
+/// `(name as given, lower-cased name)`, borrowed from [`KNOWN`] when it is there.
+fn name_and_key(name: &str) -> (Cow<'static, str>, Cow<'static, str>) {
+    for &(canonical, lower) in KNOWN {
+        if canonical.len() == name.len() {
+            if canonical == name {
+                return (Cow::Borrowed(canonical), Cow::Borrowed(lower));
+            }
+            if lower == name {
+                return (Cow::Borrowed(lower), Cow::Borrowed(lower));
+            }
+        }
+    }
+    (
+        Cow::Owned(name.to_owned()),
+        Cow::Owned(name.to_ascii_lowercase()),
+    )
 }
 
 /// Node's outgoing header store: ordered, case-insensitive, one entry per name.
@@ -35,7 +84,7 @@ struct Entry {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeaderStore {
-    entries: Vec<Entry>,
+    entries: SmallVec<[Entry; 2]>,
     /// A `set` or `append` happened at some point (Node's `kOutHeaders !== null`);
     /// stays true when every entry was removed again (RES-8 picks its path on it).
     used: bool,
@@ -95,14 +144,15 @@ impl HeaderStore {
         match self.position(name) {
             Some(i) => {
                 let e = &mut self.entries[i];
-                e.name = name.into();
+                if e.name != name {
+                    e.name = name_and_key(name).0;
+                }
                 e.value = value;
             }
-            None => self.entries.push(Entry {
-                key: name.to_ascii_lowercase().into(),
-                name: name.into(),
-                value,
-            }),
+            None => {
+                let (name, key) = name_and_key(name);
+                self.entries.push(Entry { key, name, value });
+            }
         }
     }
 
@@ -315,6 +365,26 @@ mod tests {
         assert_eq!(h.get("A"), Some(&HeaderValue::from(vec!["1", "2", "3"])));
         h.append("New", "x".into()).unwrap();
         assert_eq!(h.get("new"), Some(&HeaderValue::from("x")));
+    }
+
+    #[test]
+    fn known_names_keep_their_casing() {
+        let mut h = HeaderStore::new();
+        h.set("content-type", "a".into()).unwrap();
+        h.set("Server", "b".into()).unwrap();
+        h.set("X-Custom", "c".into()).unwrap();
+        h.set("CONTENT-TYPE", "d".into()).unwrap();
+        h.set("SERVER", "e".into()).unwrap();
+        h.set("server", "f".into()).unwrap();
+        assert_eq!(
+            h.names().collect::<Vec<_>>(),
+            ["content-type", "server", "x-custom"]
+        );
+        assert_eq!(
+            h.raw_names().collect::<Vec<_>>(),
+            ["CONTENT-TYPE", "server", "X-Custom"]
+        );
+        assert_eq!(h.get("Content-Type"), Some(&HeaderValue::from("d")));
     }
 
     #[test]

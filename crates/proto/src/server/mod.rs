@@ -40,7 +40,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 pub use crate::conn::{Close, OutQueue};
 pub use config::{ConfigError, Listeners, ServerConfig};
@@ -160,6 +160,8 @@ struct Slot {
     head_handed: bool,
     /// Someone listens for `'timeout'` on this response (RES-29).
     timeout_listener: bool,
+    /// The [`ServerConn::set_date`] generation the response's clock date comes from.
+    date_gen: u64,
 }
 
 /// The request whose body is being parsed.
@@ -199,7 +201,17 @@ pub struct ServerConn {
     next_id: u64,
     /// HTTP/1.1 requests counted for `maxRequestsPerSocket` (SRV-5).
     requests_counted: u32,
-    date: Option<Bytes>,
+    /// The last [`ServerConn::set_date`] value, checked: `Some(None)` for one that
+    /// is not a valid field value.
+    date: Option<Option<Bytes>>,
+    /// The buffer header blocks are rendered into, lent to each response while the
+    /// application holds its [`Responder`]: rendering grows no buffer of its own,
+    /// and each block is then copied into one allocation of its exact size (plus a
+    /// small body that joins it).
+    head_buf: BytesMut,
+    /// Counts [`ServerConn::set_date`] calls: a response takes the date again only
+    /// when it changed.
+    date_gen: u64,
     eof_seen: bool,
     eof_handled: bool,
     /// Nothing more is parsed: the parser failed, or a declined upgrade ended.
@@ -232,12 +244,16 @@ impl ServerConn {
             parser,
             state: State::Open,
             out: OutQueue::default(),
-            slots: VecDeque::new(),
+            // One slot is all a connection without pipelining needs; a VecDeque grows
+            // to four at its first push (four responses: ~2.4 KiB per connection).
+            slots: VecDeque::with_capacity(1),
             reading: None,
             events: VecDeque::new(),
             next_id: 0,
             requests_counted: 0,
             date: None,
+            head_buf: BytesMut::new(),
+            date_gen: 0,
             eof_seen: false,
             eof_handled: false,
             parse_stopped: false,
@@ -275,7 +291,11 @@ impl ServerConn {
     /// The value of the automatic `Date` field (an IMF-fixdate, CONST-10). The caller
     /// refreshes it once a second; without it no `Date` field is sent.
     pub fn set_date(&mut self, imf_fixdate: Bytes) {
-        self.date = Some(imf_fixdate);
+        // Checked once here rather than by every response that takes it: a value
+        // no field value may hold gives responses no clock date, as
+        // `ServerResponse::set_clock_date` would.
+        self.date = Some(ServerResponse::checked_clock_date(imf_fixdate));
+        self.date_gen += 1;
     }
 
     // ------------------------------------------------------------------ input --
@@ -612,7 +632,7 @@ impl ServerConn {
         }
         let mut res = ServerResponse::new(setup);
         if let Some(d) = &self.date {
-            res.set_clock_date(d.clone());
+            res.set_clock_date_checked(d.clone());
         }
         // Node's automatic replies cannot fail: fixed, valid statuses and fields.
         match answer {
@@ -644,6 +664,7 @@ impl ServerConn {
             res,
             head_handed: false,
             timeout_listener: false,
+            date_gen: self.date_gen,
         });
     }
 
@@ -723,11 +744,8 @@ impl ServerConn {
         let mut finished_any = false;
         while let Some(head) = self.slots.front_mut() {
             if head.res.buffered_len() > 0 {
-                let mut segs = VecDeque::new();
-                head.res.take_output(&mut segs);
-                for s in segs {
-                    self.out.push(s);
-                }
+                let out = &mut self.out;
+                head.res.take_output_each(|seg| out.push(seg));
             }
             if head.res.headers_sent() && head.res.header_flushed() {
                 head.head_handed = true;
@@ -756,6 +774,8 @@ impl ServerConn {
             }
         }
         if finished_any && self.slots.is_empty() && matches!(self.state, State::Open) {
+            // Idle between requests: an idle connection holds no receive buffer.
+            self.parser.release_idle_buffer();
             // SRV-18: keep-alive timer while waiting for the next request.
             if !self.cfg.keep_alive_timeout.is_zero() {
                 self.keep_alive_armed = true;
@@ -770,10 +790,26 @@ impl ServerConn {
     /// The response to request `id`, while it is unfinished. Dropping the view lets
     /// the connection pick up what was written.
     pub fn response(&mut self, id: ReqId) -> Option<Responder<'_>> {
-        let idx = self.slots.iter().position(|s| s.id == id)?;
-        if let Some(d) = &self.date {
-            let d = d.clone();
-            self.slots[idx].res.set_clock_date(d);
+        // Slots hold increasing ids, nearly always consecutive: try the offset first.
+        let front = self.slots.front()?.id.0;
+        let guess =
+            id.0.checked_sub(front)
+                .and_then(|d| usize::try_from(d).ok());
+        let idx = match guess {
+            Some(i) if self.slots.get(i).is_some_and(|s| s.id == id) => i,
+            _ => self.slots.iter().position(|s| s.id == id)?,
+        };
+        let slot = &mut self.slots[idx];
+        if self.head_buf.capacity() == 0 {
+            self.head_buf.reserve(crate::outgoing::LENT_BLOCK);
+        }
+        slot.res.lend_buf(core::mem::take(&mut self.head_buf));
+        if slot.date_gen != self.date_gen {
+            // A new date since this response last saw one.
+            slot.date_gen = self.date_gen;
+            if let Some(d) = &self.date {
+                slot.res.set_clock_date_checked(d.clone());
+            }
         }
         Some(Responder { conn: self, idx })
     }
@@ -936,6 +972,7 @@ impl DerefMut for Responder<'_> {
 
 impl Drop for Responder<'_> {
     fn drop(&mut self) {
+        self.conn.head_buf = self.conn.slots[self.idx].res.take_lent_buf();
         self.conn.sync();
     }
 }
@@ -952,4 +989,68 @@ pub fn default_reply(kind: ErrorKind) -> &'static [u8] {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `bytes` and returns the ids of the requests they held.
+    fn requests(conn: &mut ServerConn, now: Instant, bytes: &[u8]) -> Vec<ReqId> {
+        conn.recv_buf().reserve(8192);
+        conn.recv_buf().extend_from_slice(bytes);
+        conn.received(now);
+        let mut ids = Vec::new();
+        while let Some(ev) = conn.poll_event() {
+            if let ServerEvent::Request { id, .. } = ev {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    fn answer(conn: &mut ServerConn, id: ReqId, body: &'static [u8]) {
+        let mut r = conn.response(id).expect("open");
+        r.set_header("Content-Type", "text/plain").expect("valid");
+        r.end(Some(Bytes::from_static(body))).expect("ends");
+    }
+
+    #[test]
+    fn an_idle_connection_gives_its_receive_buffer_back() {
+        let now = Instant::now();
+        let mut conn = ServerConn::new(Arc::new(ServerConfig::default()), now);
+        let ids = requests(&mut conn, now, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert!(conn.recv_buf().capacity() > 0);
+        answer(&mut conn, ids[0], b"hi");
+        assert_eq!(conn.recv_buf().capacity(), 0, "idle: no receive buffer");
+        // Not while a pipelined request is unanswered.
+        let ids = requests(
+            &mut conn,
+            now,
+            b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n",
+        );
+        answer(&mut conn, ids[0], b"1");
+        assert!(conn.recv_buf().capacity() > 0);
+        answer(&mut conn, ids[1], b"2");
+        assert_eq!(conn.recv_buf().capacity(), 0);
+        let wire: Vec<u8> = conn.outgoing().iter().flat_map(|b| b.to_vec()).collect();
+        assert_eq!(
+            wire.windows(12).filter(|w| w == b"HTTP/1.1 200").count(),
+            3,
+            "three responses"
+        );
+        assert!(wire.ends_with(b"Content-Length: 1\r\n\r\n2"));
+    }
+
+    #[test]
+    fn a_small_body_goes_out_with_its_head() {
+        let now = Instant::now();
+        let mut conn = ServerConn::new(Arc::new(ServerConfig::default()), now);
+        let ids = requests(&mut conn, now, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        answer(&mut conn, ids[0], b"Hello, World!");
+        let segs: Vec<&Bytes> = conn.outgoing().iter().collect();
+        assert_eq!(segs.len(), 1);
+        assert!(segs[0].starts_with(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"));
+        assert!(segs[0].ends_with(b"Content-Length: 13\r\n\r\nHello, World!"));
+    }
 }

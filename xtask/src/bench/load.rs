@@ -1,0 +1,825 @@
+//! `cargo xtask bench server` and `cargo xtask bench client`: our tokio server and
+//! client under `../shared/bench/server-compare.sh` / `client-compare.sh`, beside the
+//! anchors (hyper, raw tokio, Node; hyper-util, ureq, Node), then our same-run ratios
+//! with PASS/FAIL against the targets of issue 5.
+//!
+//! Both build our program with the anchors' profile ([`super::PROFILE`]), build the
+//! anchors once into `.tools/anchors-target` (unless `ANCHORS_BIN` is set), install
+//! `wrk` from Debian when it is missing, and exit 0 after reporting: this is a
+//! measurement, not a test. The parsing and arithmetic below are pure and unit-tested.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{PROFILE, anchors, callgrind_total, on_path, profile_dir, status};
+
+const SERVER_USAGE: &str = "usage: cargo xtask bench server [FLAGS]
+  runs ../shared/bench/server-compare.sh with our hello-server beside hyper, raw tokio
+  and Node (split layout: server on CPU 0, wrk -t1 on CPU 1), then prints our ratios
+  and PASS/FAIL against the targets (plain: req/s >= 1.0x hyper, CPU/req <= 0.95x;
+  pipe16: req/s >= 1.2x, CPU/req <= 0.7x; idle keep-alive connection <= 8 KiB).
+  --quick        1 round of 3 s, 200 idle connections (a smoke run, ~1 min)
+  --rounds N     interleaved rounds (default 3; 5 for figures worth reporting)
+  --nice N       NICE for the scripts (-10 recommended: own session, autogroup nice)
+  --modes M      wrk modes, e.g. 'plain pipe16' (the default) or 'pipe16'
+  --cmd CMD      our server command ('... --port {port} --threads {threads}');
+                 default: our hello-server example, built with the bench-lto profile
+  --icount       also count instructions per request of the proto side under
+                 callgrind (the server-pipeline example, depth 16 and 1)
+env: SERVERS (default 'hyper raw node ours'), DURATION, WARMUP, IDLE_CONNS, ANCHORS_BIN";
+
+const CLIENT_USAGE: &str = "usage: cargo xtask bench client [FLAGS]
+  runs ../shared/bench/client-compare.sh with our load-client beside hyper-util and
+  Node against the raw anchor server, then prints our ratios and PASS/FAIL against the
+  targets (64 in flight: req/s >= 1.1x hyper-util; sequential: >= 1.0x).
+  --quick        1 round, 5,000 sequential / 20,000 concurrent requests
+  --rounds N     interleaved rounds (default 3)
+  --nice N       NICE for the script (-10 recommended)
+  --modes M      'seq conc' (the default), 'seq' or 'conc'
+  --cmd CMD      our client command ('... --url {url} --n {n} --conc {conc}');
+                 default: courier-rt-tokio's load-client example (bench-lto profile)
+env: CLIENTS (default 'hyper node ours'), N_SEQ, N_CONC, ANCHORS_BIN";
+
+/// The command-line knobs shared by both subcommands.
+#[derive(Debug, Default, PartialEq)]
+struct Flags {
+    quick: bool,
+    rounds: Option<u32>,
+    nice: i32,
+    modes: Option<String>,
+    cmd: Option<String>,
+    icount: bool,
+}
+
+fn flags(args: &[String], usage: &str, icount_ok: bool) -> crate::Result<Flags> {
+    let mut f = Flags::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value\n{usage}"))
+        };
+        match a.as_str() {
+            "--quick" => f.quick = true,
+            "--icount" if icount_ok => f.icount = true,
+            "--rounds" => {
+                let v = value("--rounds")?;
+                f.rounds = Some(v.parse().map_err(|e| format!("--rounds {v}: {e}"))?);
+            }
+            "--nice" => {
+                let v = value("--nice")?;
+                f.nice = v.parse().map_err(|e| format!("--nice {v}: {e}"))?;
+            }
+            "--modes" => f.modes = Some(value("--modes")?),
+            "--cmd" => f.cmd = Some(value("--cmd")?),
+            other => return Err(format!("unknown flag `{other}`\n{usage}")),
+        }
+    }
+    Ok(f)
+}
+
+// ------------------------------------------------------------------- server --
+
+pub(crate) fn server(args: &[String]) -> crate::Result {
+    if crate::help_asked(args, SERVER_USAGE) {
+        return Ok(());
+    }
+    let f = flags(args, SERVER_USAGE, true)?;
+    let root = crate::root();
+    let ours = match &f.cmd {
+        Some(c) => c.clone(),
+        None => {
+            build(
+                &root,
+                &["-p", "courier-rt-tokio", "--example", "hello-server"],
+            )?;
+            format!(
+                "{} --port {{port}} --threads {{threads}}",
+                profile_dir().join("examples/hello-server").display()
+            )
+        }
+    };
+    if f.icount {
+        icount(&root)?;
+    }
+    let anchors_bin = anchors(&root, &["hyper-server", "raw-server"], false)?;
+    ensure_wrk()?;
+    let results = results_dir(&root, "server");
+    let script = crate::shared().join("bench/server-compare.sh");
+    let mut cmd = Command::new(&script);
+    cmd.current_dir(&root)
+        .arg(&ours)
+        .env("ANCHORS_BIN", &anchors_bin)
+        .env("RESULTS_DIR", &results)
+        .env("NICE", f.nice.to_string());
+    if std::env::var_os("SERVERS").is_none() {
+        cmd.env("SERVERS", "hyper raw node ours");
+    }
+    if let Some(m) = &f.modes {
+        cmd.env("MODES", m);
+    }
+    let rounds = f.rounds.unwrap_or(if f.quick { 1 } else { 3 });
+    cmd.env("ROUNDS", rounds.to_string());
+    if f.quick {
+        for (k, v) in [("DURATION", "3"), ("WARMUP", "1"), ("IDLE_CONNS", "200")] {
+            if std::env::var_os(k).is_none() {
+                cmd.env(k, v);
+            }
+        }
+    }
+    println!(
+        "\n== {} (results in {})",
+        script.display(),
+        results.display()
+    );
+    status(&mut cmd)?;
+    let tsv = read(&results.join("results.tsv"))?;
+    let idle = std::fs::read_to_string(results.join("idle.txt")).unwrap_or_default();
+    let summary = ServerSummary::parse(&tsv, &idle)?;
+    print!("\n{}", summary.report());
+    Ok(())
+}
+
+/// Instructions per request of the proto side (the `server-pipeline` example).
+fn icount(root: &Path) -> crate::Result {
+    if !on_path("valgrind") {
+        return Err("--icount needs valgrind (apt-get install -y valgrind)".into());
+    }
+    build(
+        root,
+        &["-p", "courier-proto", "--example", "server-pipeline"],
+    )?;
+    let bin = profile_dir().join("examples/server-pipeline");
+    println!(
+        "\n== proto instructions per request (callgrind, (I(2N) - I(N)) / N; \
+         ServerConn + ServerResponse, no runtime)"
+    );
+    for depth in ["16", "1"] {
+        let n = 20_000u64;
+        let count =
+            |iters: u64| callgrind_total(&bin, &["--iters", &iters.to_string(), "--depth", depth]);
+        let per = (count(2 * n)? as f64 - count(n)? as f64) / n as f64;
+        println!("depth {depth:>2}: {per:>8.0} instructions/request");
+    }
+    Ok(())
+}
+
+/// One row of `server-compare.sh`'s `results.tsv`.
+#[derive(Debug, Clone, PartialEq)]
+struct ServerRow {
+    round: u32,
+    server: String,
+    mode: String,
+    rps: f64,
+    errors: u64,
+    us_per_req: f64,
+    other_pct: f64,
+}
+
+/// Parses `results.tsv` (header line first; columns by name).
+fn parse_server_tsv(tsv: &str) -> crate::Result<Vec<ServerRow>> {
+    let mut lines = tsv.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> = lines
+        .next()
+        .ok_or("results.tsv is empty")?
+        .split('\t')
+        .collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .ok_or_else(|| format!("results.tsv has no `{name}` column"))
+    };
+    let (c_round, c_server, c_mode, c_rps) =
+        (col("round")?, col("server")?, col("mode")?, col("rps")?);
+    let (c_err, c_us, c_other) = (
+        col("errors")?,
+        col("srv_us_per_req")?,
+        col("other_cpu_pct")?,
+    );
+    let num = |f: &[&str], i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
+    let mut rows = Vec::new();
+    for line in lines {
+        let f: Vec<&str> = line.split('\t').collect();
+        let bad = || format!("bad results.tsv line `{line}`");
+        rows.push(ServerRow {
+            round: f
+                .get(c_round)
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(bad)?,
+            server: f.get(c_server).ok_or_else(bad)?.to_string(),
+            mode: f.get(c_mode).ok_or_else(bad)?.to_string(),
+            rps: num(&f, c_rps).ok_or_else(bad)?,
+            errors: f.get(c_err).and_then(|v| v.parse().ok()).unwrap_or(0),
+            us_per_req: num(&f, c_us).unwrap_or(f64::NAN),
+            other_pct: num(&f, c_other).unwrap_or(f64::NAN),
+        });
+    }
+    Ok(rows)
+}
+
+/// `per_conn_bytes` of each server in `idle.txt` (`<server> IDLE conns=.. per_conn_bytes=N ..`).
+fn parse_idle(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let server = words.next()?;
+            let bytes = words.find_map(|w| w.strip_prefix("per_conn_bytes="))?;
+            Some((server.to_string(), bytes.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The median of the finite values (NaN when there are none).
+fn median(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Medians of one server in one mode, and its ratios to another server of the same
+/// run: `paired` = median over rounds of the per-round ratio (each round's anchor
+/// ran minutes apart from the next round's), `of_medians` = ratio of the medians.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Ratio {
+    paired: f64,
+    of_medians: f64,
+}
+
+impl Ratio {
+    /// The figure the verdicts use: paired when there are pairs.
+    fn value(self) -> f64 {
+        if self.paired.is_finite() {
+            self.paired
+        } else {
+            self.of_medians
+        }
+    }
+}
+
+fn ratio_of<T>(
+    ours: &[&T],
+    base: &[&T],
+    round: impl Fn(&T) -> u32,
+    metric: impl Fn(&T) -> f64,
+) -> Ratio {
+    let paired = median(ours.iter().filter_map(|o| {
+        let b = base.iter().find(|b| round(b) == round(o))?;
+        Some(metric(o) / metric(b))
+    }));
+    let of_medians =
+        median(ours.iter().map(|o| metric(o))) / median(base.iter().map(|b| metric(b)));
+    Ratio { paired, of_medians }
+}
+
+/// One verdict line.
+#[derive(Debug, Clone, PartialEq)]
+struct Verdict {
+    what: String,
+    value: f64,
+    bound: f64,
+    /// `true`: the value must be at least the bound; `false`: at most.
+    at_least: bool,
+}
+
+impl Verdict {
+    fn pass(&self) -> Option<bool> {
+        if !self.value.is_finite() {
+            return None;
+        }
+        Some(if self.at_least {
+            self.value >= self.bound
+        } else {
+            self.value <= self.bound
+        })
+    }
+
+    fn line(&self) -> String {
+        let word = match self.pass() {
+            Some(true) => "PASS",
+            Some(false) => "FAIL",
+            None => "n/a ",
+        };
+        let op = if self.at_least { ">=" } else { "<=" };
+        format!(
+            "{word}  {}: {:.2} ({op} {:.2})",
+            self.what, self.value, self.bound
+        )
+    }
+}
+
+/// Everything `bench server` reports.
+#[derive(Debug)]
+struct ServerSummary {
+    rows: Vec<ServerRow>,
+    idle: BTreeMap<String, f64>,
+}
+
+/// Issue 5's server targets per mode: (min req/s ratio, max CPU-per-request ratio).
+fn server_targets(mode: &str) -> Option<(f64, f64)> {
+    match mode {
+        "plain" => Some((1.0, 0.95)),
+        "pipe16" => Some((1.2, 0.7)),
+        _ => None,
+    }
+}
+
+/// Issue 5's bound on RSS per idle keep-alive connection.
+const IDLE_BYTES_MAX: f64 = 8192.0;
+
+impl ServerSummary {
+    fn parse(tsv: &str, idle: &str) -> crate::Result<Self> {
+        Ok(Self {
+            rows: parse_server_tsv(tsv)?,
+            idle: parse_idle(idle),
+        })
+    }
+
+    fn modes(&self) -> Vec<&str> {
+        let mut m: Vec<&str> = Vec::new();
+        for r in &self.rows {
+            if !m.contains(&r.mode.as_str()) {
+                m.push(&r.mode);
+            }
+        }
+        m
+    }
+
+    fn servers(&self) -> Vec<&str> {
+        let mut s: Vec<&str> = Vec::new();
+        for r in &self.rows {
+            if !s.contains(&r.server.as_str()) {
+                s.push(&r.server);
+            }
+        }
+        s
+    }
+
+    fn select(&self, server: &str, mode: &str) -> Vec<&ServerRow> {
+        self.rows
+            .iter()
+            .filter(|r| r.server == server && r.mode == mode)
+            .collect()
+    }
+
+    fn ratio(&self, server: &str, base: &str, mode: &str, cpu: bool) -> Ratio {
+        let metric = |r: &ServerRow| if cpu { r.us_per_req } else { r.rps };
+        ratio_of(
+            &self.select(server, mode),
+            &self.select(base, mode),
+            |r| r.round,
+            metric,
+        )
+    }
+
+    fn verdicts(&self) -> Vec<Verdict> {
+        let mut v = Vec::new();
+        for mode in self.modes() {
+            let Some((rps_min, cpu_max)) = server_targets(mode) else {
+                continue;
+            };
+            if self.select("ours", mode).is_empty() || self.select("hyper", mode).is_empty() {
+                continue;
+            }
+            v.push(Verdict {
+                what: format!("{mode}: req/s x hyper"),
+                value: self.ratio("ours", "hyper", mode, false).value(),
+                bound: rps_min,
+                at_least: true,
+            });
+            v.push(Verdict {
+                what: format!("{mode}: server CPU per request x hyper"),
+                value: self.ratio("ours", "hyper", mode, true).value(),
+                bound: cpu_max,
+                at_least: false,
+            });
+        }
+        if let Some(&b) = self.idle.get("ours") {
+            v.push(Verdict {
+                what: "RSS per idle keep-alive connection, bytes".into(),
+                value: b,
+                bound: IDLE_BYTES_MAX,
+                at_least: false,
+            });
+        }
+        v
+    }
+
+    fn report(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "== our server vs the anchors (medians over rounds; x = paired per-round ratio, \
+             [ratio of medians])"
+        );
+        let _ = writeln!(
+            s,
+            "{:<7} {:<7} {:>10} {:>16} {:>16} {:>8} {:>16} {:>7} {:>6} {:>11}",
+            "mode",
+            "server",
+            "req/s",
+            "x hyper",
+            "x node",
+            "us/req",
+            "x hyper",
+            "other%",
+            "errors",
+            "idle B/conn"
+        );
+        let fmt = |r: Ratio| format!("{:.2} [{:.2}]", r.paired, r.of_medians);
+        for mode in self.modes() {
+            for server in self.servers() {
+                let rows = self.select(server, mode);
+                if rows.is_empty() {
+                    continue;
+                }
+                let rps = median(rows.iter().map(|r| r.rps));
+                let us = median(rows.iter().map(|r| r.us_per_req));
+                let other = rows.iter().map(|r| r.other_pct).fold(f64::NAN, f64::max);
+                let errors: u64 = rows.iter().map(|r| r.errors).sum();
+                let idle = self
+                    .idle
+                    .get(server)
+                    .map_or("-".to_string(), |b| format!("{b:.0}"));
+                let _ = writeln!(
+                    s,
+                    "{:<7} {:<7} {:>10.0} {:>16} {:>16} {:>8.2} {:>16} {:>7.0} {:>6} {:>11}",
+                    mode,
+                    server,
+                    rps,
+                    fmt(self.ratio(server, "hyper", mode, false)),
+                    fmt(self.ratio(server, "node", mode, false)),
+                    us,
+                    fmt(self.ratio(server, "hyper", mode, true)),
+                    other,
+                    errors,
+                    idle
+                );
+            }
+        }
+        let noisy = self.rows.iter().any(|r| r.other_pct > 20.0);
+        if noisy {
+            let _ = writeln!(
+                s,
+                "warning: some run had other% > 20 (other sessions' load): re-run before believing it"
+            );
+        }
+        if self.rows.iter().any(|r| r.errors > 0) {
+            let _ = writeln!(s, "warning: socket errors or non-2xx responses in some run");
+        }
+        let _ = writeln!(s, "\n== targets (issue 5)");
+        for v in self.verdicts() {
+            let _ = writeln!(s, "{}", v.line());
+        }
+        s
+    }
+}
+
+// ------------------------------------------------------------------- client --
+
+pub(crate) fn client(args: &[String]) -> crate::Result {
+    if crate::help_asked(args, CLIENT_USAGE) {
+        return Ok(());
+    }
+    let f = flags(args, CLIENT_USAGE, false)?;
+    let root = crate::root();
+    let ours = match &f.cmd {
+        Some(c) => c.clone(),
+        None => {
+            let example = root.join("crates/rt-tokio/examples/load-client.rs");
+            if !example.is_file() {
+                println!(
+                    "bench client: {} does not exist yet on this branch; nothing to measure.\n\
+                     (It comes with the tokio client: a courier-rt-tokio example `load-client` \
+                     taking --url U --n N --conc C and printing `RESULT ... rps=`. Or pass \
+                     --cmd '... --url {{url}} --n {{n}} --conc {{conc}}'.)",
+                    example.display()
+                );
+                return Ok(());
+            }
+            build(
+                &root,
+                &["-p", "courier-rt-tokio", "--example", "load-client"],
+            )?;
+            format!(
+                "{} --url {{url}} --n {{n}} --conc {{conc}}",
+                profile_dir().join("examples/load-client").display()
+            )
+        }
+    };
+    let anchors_bin = anchors(&root, &["raw-server", "hyper-client", "ureq-client"], false)?;
+    let results = results_dir(&root, "client");
+    let script = crate::shared().join("bench/client-compare.sh");
+    let mut cmd = Command::new(&script);
+    cmd.current_dir(&root)
+        .arg(&ours)
+        .env("ANCHORS_BIN", &anchors_bin)
+        .env("RESULTS_DIR", &results)
+        .env("NICE", f.nice.to_string());
+    if std::env::var_os("CLIENTS").is_none() {
+        let node = if on_path("node") { " node" } else { "" };
+        cmd.env("CLIENTS", format!("hyper{node} ours"));
+    }
+    if let Some(m) = &f.modes {
+        cmd.env("MODES", m);
+    }
+    let rounds = f.rounds.unwrap_or(if f.quick { 1 } else { 3 });
+    cmd.env("ROUNDS", rounds.to_string());
+    if f.quick {
+        for (k, v) in [("N_SEQ", "5000"), ("N_CONC", "20000")] {
+            if std::env::var_os(k).is_none() {
+                cmd.env(k, v);
+            }
+        }
+    }
+    println!(
+        "\n== {} (results in {})",
+        script.display(),
+        results.display()
+    );
+    status(&mut cmd)?;
+    let rows = parse_client_tsv(&read(&results.join("results.tsv"))?)?;
+    print!("\n{}", client_report(&rows));
+    Ok(())
+}
+
+/// One row of `client-compare.sh`'s `results.tsv`.
+#[derive(Debug, Clone, PartialEq)]
+struct ClientRow {
+    round: u32,
+    client: String,
+    mode: String,
+    n: f64,
+    rps: f64,
+    /// Client CPU seconds (`NaN` when not measured).
+    cpu_s: f64,
+}
+
+fn parse_client_tsv(tsv: &str) -> crate::Result<Vec<ClientRow>> {
+    let mut lines = tsv.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> = lines
+        .next()
+        .ok_or("results.tsv is empty")?
+        .split('\t')
+        .collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .ok_or_else(|| format!("results.tsv has no `{name}` column"))
+    };
+    let (c_round, c_client, c_mode, c_n, c_rps, c_cpu) = (
+        col("round")?,
+        col("client")?,
+        col("mode")?,
+        col("n")?,
+        col("rps")?,
+        col("client_cpu_s")?,
+    );
+    let num = |f: &[&str], i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
+    let mut rows = Vec::new();
+    for line in lines {
+        let f: Vec<&str> = line.split('\t').collect();
+        let bad = || format!("bad results.tsv line `{line}`");
+        rows.push(ClientRow {
+            round: f
+                .get(c_round)
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(bad)?,
+            client: f.get(c_client).ok_or_else(bad)?.to_string(),
+            mode: f.get(c_mode).ok_or_else(bad)?.to_string(),
+            n: num(&f, c_n).ok_or_else(bad)?,
+            rps: num(&f, c_rps).ok_or_else(bad)?,
+            cpu_s: num(&f, c_cpu).unwrap_or(f64::NAN),
+        });
+    }
+    Ok(rows)
+}
+
+/// Issue 5's client targets: minimum req/s ratio to hyper-util per mode.
+fn client_target(mode: &str) -> Option<f64> {
+    match mode {
+        "seq" => Some(1.0),
+        "conc" => Some(1.1),
+        _ => None,
+    }
+}
+
+fn client_report(rows: &[ClientRow]) -> String {
+    let mut s = String::new();
+    let mut modes: Vec<&str> = Vec::new();
+    let mut clients: Vec<&str> = Vec::new();
+    for r in rows {
+        if !modes.contains(&r.mode.as_str()) {
+            modes.push(&r.mode);
+        }
+        if !clients.contains(&r.client.as_str()) {
+            clients.push(&r.client);
+        }
+    }
+    let sel = |c: &str, m: &str| -> Vec<&ClientRow> {
+        rows.iter()
+            .filter(|r| r.client == c && r.mode == m)
+            .collect()
+    };
+    let _ = writeln!(
+        s,
+        "== our client vs the anchors (medians; x = paired per-round ratio [ratio of medians])"
+    );
+    let _ = writeln!(
+        s,
+        "{:<5} {:<7} {:>10} {:>16} {:>16} {:>12}",
+        "mode", "client", "req/s", "x hyper", "x node", "cpu us/req"
+    );
+    let mut verdicts = Vec::new();
+    for &m in &modes {
+        for &c in &clients {
+            let ours = sel(c, m);
+            if ours.is_empty() {
+                continue;
+            }
+            let rps = median(ours.iter().map(|r| r.rps));
+            let cpu = median(ours.iter().map(|r| r.cpu_s * 1e6 / r.n));
+            let vs = |base: &str| ratio_of(&ours, &sel(base, m), |r| r.round, |r| r.rps);
+            let (h, n) = (vs("hyper"), vs("node"));
+            let _ = writeln!(
+                s,
+                "{:<5} {:<7} {:>10.0} {:>16} {:>16} {:>12.1}",
+                m,
+                c,
+                rps,
+                format!("{:.2} [{:.2}]", h.paired, h.of_medians),
+                format!("{:.2} [{:.2}]", n.paired, n.of_medians),
+                cpu
+            );
+            if c == "ours" {
+                if let Some(bound) = client_target(m) {
+                    verdicts.push(Verdict {
+                        what: format!("{m}: req/s x hyper-util"),
+                        value: h.value(),
+                        bound,
+                        at_least: true,
+                    });
+                }
+            }
+        }
+    }
+    let _ = writeln!(s, "\n== targets (issue 5)");
+    for v in verdicts {
+        let _ = writeln!(s, "{}", v.line());
+    }
+    s
+}
+
+// ------------------------------------------------------------------ helpers --
+
+/// `cargo build --profile bench-lto ARGS` in the workspace.
+fn build(root: &Path, args: &[&str]) -> crate::Result {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .args(["build", "--profile", PROFILE])
+        .args(args);
+    status(&mut cmd).map_err(|e| format!("build failed: {e}"))
+}
+
+/// Installs wrk from Debian when it is not on PATH.
+fn ensure_wrk() -> crate::Result {
+    if on_path("wrk") {
+        return Ok(());
+    }
+    println!("== installing wrk (apt-get install -y wrk)");
+    let install = || status(Command::new("apt-get").args(["install", "-y", "wrk"]));
+    if install().is_err() {
+        status(Command::new("apt-get").arg("update"))?;
+        install()?;
+    }
+    Ok(())
+}
+
+fn results_dir(root: &Path, kind: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    root.join(".tools/results").join(format!("{kind}-{secs}"))
+}
+
+fn read(path: &Path) -> crate::Result<String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TSV: &str = "round\tserver\tmode\trps\tp99_ms\terrors\tpeak_rss_kb\tsrv_us_per_req\tsrv_cpu_pct\twrk_cpu_pct\tother_cpu_pct
+1\thyper\tplain\t100000\t1.00\t0\t3400\t8.00\t90\t97\t3
+1\tnode\tplain\t40000\t4.00\t0\t66000\t20.00\t99\t60\t2
+1\tours\tplain\t110000\t0.90\t0\t3000\t7.20\t88\t98\t4
+2\thyper\tplain\t120000\t1.00\t0\t3400\t7.00\t90\t97\t3
+2\tnode\tplain\t50000\t4.00\t0\t66000\t21.00\t99\t60\t2
+2\tours\tplain\t120000\t0.90\t0\t3000\t7.00\t88\t98\t25
+1\thyper\tpipe16\t900000\t-\t0\t3600\t1.00\t98\t84\t1
+1\tours\tpipe16\t1000000\t-\t2\t3100\t0.80\t98\t90\t1
+";
+
+    #[test]
+    fn server_rows_and_ratios() {
+        let idle = "hyper IDLE conns=1000 base_kb=2500 loaded_kb=12900 per_conn_bytes=10658 alive=1000\n\
+                    ours IDLE conns=1000 base_kb=2400 loaded_kb=9000 per_conn_bytes=6760 alive=1000\n\
+                    node\n";
+        let s = ServerSummary::parse(TSV, idle).unwrap();
+        assert_eq!(s.rows.len(), 8);
+        assert_eq!(s.modes(), ["plain", "pipe16"]);
+        assert_eq!(s.servers(), ["hyper", "node", "ours"]);
+        assert_eq!(s.idle.get("ours"), Some(&6760.0));
+        assert_eq!(s.idle.get("node"), None);
+        // per round: 1.1 and 1.0 -> median 1.05; medians 115k / 110k
+        let r = s.ratio("ours", "hyper", "plain", false);
+        assert!((r.paired - 1.05).abs() < 1e-9, "{r:?}");
+        assert!((r.of_medians - 115_000.0 / 110_000.0).abs() < 1e-9);
+        // CPU: 0.9 and 1.0 -> 0.95
+        let c = s.ratio("ours", "hyper", "plain", true);
+        assert!((c.paired - 0.95).abs() < 1e-9, "{c:?}");
+        let v = s.verdicts();
+        let lines: Vec<String> = v.iter().map(Verdict::line).collect();
+        assert_eq!(lines.len(), 5, "{lines:?}");
+        assert!(
+            lines[0].starts_with("PASS  plain: req/s x hyper: 1.05"),
+            "{lines:?}"
+        );
+        assert!(lines[1].starts_with("PASS  plain: server CPU"), "{lines:?}");
+        assert!(
+            lines[2].starts_with("FAIL  pipe16: req/s x hyper: 1.11"),
+            "{lines:?}"
+        );
+        assert!(lines[3].starts_with("FAIL  pipe16: server CPU per request x hyper: 0.80"));
+        assert!(lines[4].starts_with("PASS  RSS per idle"));
+        let report = s.report();
+        assert!(report.contains("other% > 20"), "{report}");
+        assert!(report.contains("socket errors"), "{report}");
+    }
+
+    #[test]
+    fn server_tsv_errors() {
+        assert!(parse_server_tsv("").is_err());
+        assert!(parse_server_tsv("round\tserver\n1\tx\n").is_err());
+        let bad = TSV.replace("110000", "fast");
+        assert!(parse_server_tsv(&bad).is_err());
+    }
+
+    #[test]
+    fn medians() {
+        assert!(median([]).is_nan());
+        assert_eq!(median([3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median([4.0, 1.0, f64::NAN, 2.0, 3.0]), 2.5);
+    }
+
+    #[test]
+    fn client_rows_and_verdicts() {
+        let tsv = "round\tclient\tmode\tn\tconc\trps\twall_s\tclient_cpu_s
+1\thyper\tseq\t20000\t1\t11000\t1.9\t0.80
+1\tours\tseq\t20000\t1\t12100\t1.7\t0.70
+1\thyper\tconc\t100000\t64\t86000\t1.2\t1.10
+1\tours\tconc\t100000\t64\t90300\t1.1\t-
+";
+        let rows = parse_client_tsv(tsv).unwrap();
+        assert_eq!(rows.len(), 4);
+        assert!(rows[3].cpu_s.is_nan());
+        let r = client_report(&rows);
+        assert!(r.contains("PASS  seq: req/s x hyper-util: 1.10"), "{r}");
+        assert!(
+            r.contains("FAIL  conc: req/s x hyper-util: 1.05 (>= 1.10)"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn flag_parsing() {
+        let a: Vec<String> = [
+            "--quick", "--rounds", "5", "--nice", "-10", "--modes", "pipe16",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let f = flags(&a, "", true).unwrap();
+        assert!(f.quick && !f.icount);
+        assert_eq!(
+            (f.rounds, f.nice, f.modes.as_deref()),
+            (Some(5), -10, Some("pipe16"))
+        );
+        assert!(flags(&["--icount".to_string()], "", false).is_err());
+        assert!(flags(&["--rounds".to_string()], "", true).is_err());
+    }
+}
