@@ -43,6 +43,13 @@ impl NodeServer {
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
+
+    /// Options for `path` on a connection of its own (`agent: false`): the tests of
+    /// this binary run on runtimes of their own, and a global-agent socket pooled by
+    /// one test must not be handed to another.
+    fn own(&self, path: &str) -> ClientOptions {
+        ClientOptions::url(self.url(path)).agent(AgentChoice::OneOff)
+    }
 }
 
 impl Drop for NodeServer {
@@ -123,7 +130,7 @@ async fn queued_requests_share_one_socket_in_order() {
 #[tokio::test]
 async fn chunked_upload() {
     let node = NodeServer::start();
-    let mut req = request(ClientOptions::url(node.url("/echo")).method("PUT")).unwrap();
+    let mut req = request(node.own("/echo").method("PUT")).unwrap();
     req.write(Bytes::from_static(b"one,")).await.unwrap();
     req.write(Bytes::from_static(b"two,")).await.unwrap();
     req.end(Some(Bytes::from_static(b"three"))).unwrap();
@@ -140,7 +147,7 @@ async fn chunked_upload() {
 async fn expect_100_continue() {
     let node = NodeServer::start();
     let mut req = request(
-        ClientOptions::url(node.url("/echo"))
+        node.own("/echo")
             .method("POST")
             .header("Expect", "100-continue")
             .header("Content-Length", 4),
@@ -167,7 +174,7 @@ async fn expect_100_continue() {
 #[tokio::test]
 async fn early_hints_are_information() {
     let node = NodeServer::start();
-    let mut req = get(node.url("/hints")).unwrap();
+    let mut req = get(node.own("/hints")).unwrap();
     let mut res = req.response().await.unwrap();
     assert_eq!(res.status_code(), 200);
     assert_eq!(body(&mut res).await, "done");
@@ -189,19 +196,14 @@ async fn early_hints_are_information() {
 #[tokio::test]
 async fn trailers_both_ways() {
     let node = NodeServer::start();
-    let mut req = get(node.url("/trailers")).unwrap();
+    let mut req = get(node.own("/trailers")).unwrap();
     let mut res = req.response().await.unwrap();
     assert_eq!(body(&mut res).await, "part1,part2");
     assert!(res.complete());
     let trailers = res.trailers().unwrap();
     assert_eq!(trailers.get_str("x-checksum").as_deref(), Some("abc123"));
 
-    let mut req = request(
-        ClientOptions::url(node.url("/echo"))
-            .method("POST")
-            .header("Trailer", "X-Sum"),
-    )
-    .unwrap();
+    let mut req = request(node.own("/echo").method("POST").header("Trailer", "X-Sum")).unwrap();
     req.write(Bytes::from_static(b"abc")).await.unwrap();
     req.add_trailers(&[("X-Sum", "42")]).unwrap();
     req.end(None).unwrap();
@@ -216,7 +218,7 @@ async fn trailers_both_ways() {
 async fn upgrade() {
     let node = NodeServer::start();
     let mut req = request(
-        ClientOptions::url(node.url("/chat"))
+        node.own("/chat")
             .header("Connection", "Upgrade")
             .header("Upgrade", "echo"),
     )
@@ -239,13 +241,16 @@ async fn upgrade() {
 #[tokio::test]
 async fn connect_tunnel() {
     let node = NodeServer::start();
-    let mut req = request(ClientOptions::from(RequestOptions {
-        method: Some("CONNECT".into()),
-        path: Some("example.test:443".into()),
-        hostname: Some("127.0.0.1".into()),
-        port: Some(node.port),
-        ..RequestOptions::default()
-    }))
+    let mut req = request(
+        ClientOptions::from(RequestOptions {
+            method: Some("CONNECT".into()),
+            path: Some("example.test:443".into()),
+            hostname: Some("127.0.0.1".into()),
+            port: Some(node.port),
+            ..RequestOptions::default()
+        })
+        .agent(AgentChoice::OneOff),
+    )
     .unwrap();
     let mut up = req.upgrade().await.unwrap();
     assert_eq!(up.status_code(), 200);
