@@ -30,15 +30,15 @@ fn request_of(req: &mut BlockingRequest) -> Request {
 
 /// Carries out the app's reply.
 fn perform(reply: Reply, mut res: BlockingResponse) {
-    if reply.drop_unended {
-        return;
-    }
     res.set_status_code(reply.status).unwrap();
     for (name, value) in reply.headers {
         res.set_header(name, value).unwrap();
     }
     for chunk in reply.writes {
         res.write(chunk).unwrap();
+    }
+    if reply.drop_unended {
+        return;
     }
     if !reply.trailers.is_empty() {
         let trailers: Vec<_> = reply

@@ -20,12 +20,15 @@ use crate::events::{ResponseEvents, Socket, TimeoutListener, TimeoutTarget};
 /// pipelined requests may be written in any order: each goes out when the ones
 /// before it have finished (RES-30).
 ///
-/// **Dropped without [`Self::end`]**: Node never ends a response by itself; an
-/// unended response keeps its socket until some timeout or the client gives up. A
-/// Rust handle that is dropped can never be ended later, so the connection is
-/// destroyed at once, as Node's `res.destroy()` does: unsent bytes are dropped, the
-/// client sees the connection close (a truncated body, or no response), and requests
-/// pipelined behind it are abandoned. End every response you mean to send.
+/// **Dropped without [`Self::end`]**: a Rust handle that is dropped can never be
+/// ended later (in Node an unended response holds its socket until a timeout), so
+/// the drop ends it as Node's `res.end()` would when nothing of it was sent yet: the
+/// status and headers set so far, an empty body (`Content-Length: 0`), and the
+/// connection goes on. Once part of it was sent (`headers_sent`), or when the handle
+/// is dropped by a panic, ending it would pass a truncated body off as complete, so
+/// the connection is destroyed instead, as Node's `res.destroy()` does: unsent bytes
+/// are dropped, the client sees the connection close, and requests pipelined behind
+/// it are abandoned.
 pub struct ServerResponse {
     shared: Arc<Shared>,
     id: ReqId,
@@ -419,8 +422,21 @@ impl Drop for ServerResponse {
                 .response(self.id)
                 .is_some_and(|r| !r.writable_ended());
         if unended {
-            // See the type's docs: Node's `res.destroy()`.
-            core.conn.destroy();
+            // See the type's docs: Node's `res.end()` when nothing was sent yet,
+            // Node's `res.destroy()` once part of the response left (or in a panic).
+            let fresh = core
+                .conn
+                .response(self.id)
+                .is_some_and(|r| !r.headers_sent());
+            let ended = fresh
+                && !std::thread::panicking()
+                && core
+                    .conn
+                    .response(self.id)
+                    .is_some_and(|mut r| r.end(None).is_ok());
+            if !ended {
+                core.conn.destroy();
+            }
             core.wake_io();
         }
         core.response_handle_dropped(self.id);

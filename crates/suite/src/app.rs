@@ -4,8 +4,8 @@
 //! An adapter's request listener reads the whole body, builds a [`Request`], calls
 //! [`reply`] and performs the [`Reply`] on its `ServerResponse`:
 //! `set_status_code`, each `set_header`, each of `writes` with `write`, then
-//! `add_trailers` when there are trailers, then `end(end)`; or, for
-//! [`Reply::drop_unended`], drops the response without ending it.
+//! `add_trailers` when there are trailers, then `end(end)`; for
+//! [`Reply::drop_unended`] it drops the response after the writes, without `end`.
 //!
 //! Routes:
 //! * `/hello`: `200`, `Content-Type: text/plain`, `end("Hello, World!")`;
@@ -14,7 +14,8 @@
 //! * `/chunks`: two `write`s and an empty `end` (a chunked response);
 //! * `/trailers`: `Trailer: X-Checksum`, two `write`s, the trailer `X-Checksum: abc123`;
 //! * `/big`: 1 MiB of `y` in 64 KiB writes;
-//! * `/drop`: dropped without `end`;
+//! * `/drop`: `X-Dropped: yes`, then dropped without `end` (nothing sent yet);
+//! * `/drop-mid`: one `write`, then dropped without `end`;
 //! * `/refuse`: `413` (used by the `'checkContinue'` listener without `100`);
 //! * anything else: the method and URL as the body.
 
@@ -58,7 +59,7 @@ pub struct Reply {
     pub trailers: Vec<(&'static str, String)>,
     /// `res.end(chunk)`.
     pub end: Option<Bytes>,
-    /// Drop the response without `end` (Node's `res.destroy()` in courier).
+    /// Drop the response after the writes, without `end`.
     pub drop_unended: bool,
 }
 
@@ -99,7 +100,14 @@ pub fn reply(req: &Request) -> Reply {
             let chunk = Bytes::from(vec![b'y'; 64 * 1024]);
             r.writes = vec![chunk; BIG_LEN / (64 * 1024)];
         }
-        "/drop" => r.drop_unended = true,
+        "/drop" => {
+            r.headers.push(("X-Dropped", "yes".into()));
+            r.drop_unended = true;
+        }
+        "/drop-mid" => {
+            r.writes = vec![Bytes::from_static(b"partial")];
+            r.drop_unended = true;
+        }
         "/refuse" => r.status = 413,
         _ => r.end = Some(format!("{} {}", req.method, req.url).into()),
     }

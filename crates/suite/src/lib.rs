@@ -138,7 +138,8 @@ macro_rules! server_suite {
             a_client_error_listener_writes_its_own_reply,
             over_max_requests_per_socket_gets_nodes_503,
             an_idle_keep_alive_connection_closes_after_the_timeout,
-            a_response_dropped_without_end_destroys_the_connection,
+            a_response_dropped_unsent_is_ended_as_node_ends_it,
+            a_response_dropped_mid_body_destroys_the_connection,
             connection_close_is_honoured,
             http_1_0_closes_after_the_response,
         );

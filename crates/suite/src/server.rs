@@ -292,12 +292,29 @@ pub fn an_idle_keep_alive_connection_closes_after_the_timeout<A: Adapter>() {
     assert_eq!(c.until_closed(), "");
 }
 
-/// A response dropped without `end` destroys its connection (courier: a dropped
-/// handle can never be ended; `docs/deviations.md`).
-pub fn a_response_dropped_without_end_destroys_the_connection<A: Adapter>() {
+/// A response dropped without `end` before anything of it was sent is ended as
+/// Node's `res.end()` ends it: its head as set, an empty body; the connection goes on.
+pub fn a_response_dropped_unsent_is_ended_as_node_ends_it<A: Adapter>() {
     let (_server, mut c) = start::<A>();
     c.send(b"GET /drop HTTP/1.1\r\nHost: a\r\n\r\n");
-    assert_eq!(c.until_closed(), "");
+    assert_eq!(
+        c.response(false),
+        format!(
+            "HTTP/1.1 200 OK\r\nX-Dropped: yes\r\nDate: <date>\r\n{KEEP_ALIVE}Content-Length: 0\r\n\r\n"
+        )
+    );
+    c.send(b"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(c.response(false), hello_bytes(KEEP_ALIVE));
+}
+
+/// A response dropped without `end` after part of it was sent destroys its
+/// connection (Node's `res.destroy()`): no terminating chunk passes the truncated
+/// body off as complete.
+pub fn a_response_dropped_mid_body_destroys_the_connection<A: Adapter>() {
+    let (_server, mut c) = start::<A>();
+    c.send(b"GET /drop-mid HTTP/1.1\r\nHost: a\r\n\r\n");
+    let all = c.until_closed();
+    assert!(!all.contains("0\r\n\r\n"), "{all}");
 }
 
 /// RES-14, SRV-14: `Connection: close` from the client is answered with
