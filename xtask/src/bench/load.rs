@@ -26,6 +26,9 @@ const SERVER_USAGE: &str = "usage: cargo xtask bench server [FLAGS]
   --modes M      wrk modes, e.g. 'plain pipe16' (the default) or 'pipe16'
   --cmd CMD      our server command ('... --port {port} --threads {threads}');
                  default: our hello-server example, built with the bench-lto profile
+  --runtime R    whose hello-server is ours: tokio (default), async-std or blocking
+                 (the targets are the tokio adapter's; for another runtime compare
+                 its ratio to hyper with the tokio adapter's from the same session)
   --icount       also count instructions per request of the proto side under
                  callgrind (the server-pipeline example, depth 16 and 1)
 env: SERVERS (default 'hyper raw node ours'), DURATION, WARMUP, IDLE_CONNS, ANCHORS_BIN";
@@ -51,6 +54,7 @@ struct Flags {
     modes: Option<String>,
     cmd: Option<String>,
     icount: bool,
+    runtime: Option<String>,
 }
 
 fn flags(args: &[String], usage: &str, icount_ok: bool) -> crate::Result<Flags> {
@@ -75,6 +79,15 @@ fn flags(args: &[String], usage: &str, icount_ok: bool) -> crate::Result<Flags> 
             }
             "--modes" => f.modes = Some(value("--modes")?),
             "--cmd" => f.cmd = Some(value("--cmd")?),
+            "--runtime" if icount_ok => {
+                let v = value("--runtime")?;
+                if !["tokio", "async-std", "blocking"].contains(&v.as_str()) {
+                    return Err(format!(
+                        "--runtime {v}: tokio, async-std or blocking\n{usage}"
+                    ));
+                }
+                f.runtime = Some(v);
+            }
             other => return Err(format!("unknown flag `{other}`\n{usage}")),
         }
     }
@@ -92,10 +105,8 @@ pub(crate) fn server(args: &[String]) -> crate::Result {
     let ours = match &f.cmd {
         Some(c) => c.clone(),
         None => {
-            build(
-                &root,
-                &["-p", "courier-rt-tokio", "--example", "hello-server"],
-            )?;
+            let package = format!("courier-rt-{}", f.runtime.as_deref().unwrap_or("tokio"));
+            build(&root, &["-p", &package, "--example", "hello-server"])?;
             format!(
                 "{} --port {{port}} --threads {{threads}}",
                 profile_dir().join("examples/hello-server").display()
@@ -821,5 +832,8 @@ mod tests {
         );
         assert!(flags(&["--icount".to_string()], "", false).is_err());
         assert!(flags(&["--rounds".to_string()], "", true).is_err());
+        let rt = |v: &str| flags(&["--runtime".to_string(), v.to_string()], "", true);
+        assert_eq!(rt("blocking").unwrap().runtime.as_deref(), Some("blocking"));
+        assert!(rt("glommio").is_err());
     }
 }
