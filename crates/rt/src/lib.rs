@@ -12,7 +12,8 @@
 //! * [`DateCache`]: the per-second `Date` value;
 //! * [`client`]: Node's `http` client (options, `ClientRequest`, the response,
 //!   `Agent`) and its per-connection driver core;
-//! * [`body`]: the bounded body queue between a connection and a message handle.
+//! * [`body`]: the bounded body queue between a connection and a message handle (the
+//!   request's and the response's).
 //!
 //! An adapter is then only its I/O loop: accept, read into [`Driver::recv_buf`], write
 //! [`Driver::outgoing`] vectored, sleep until [`Driver::poll_timeout`], spawn the
@@ -31,6 +32,7 @@ mod events;
 mod message;
 mod options;
 mod response;
+mod views;
 
 pub use conn::{Connection, Driver};
 pub use date::DateCache;

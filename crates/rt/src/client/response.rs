@@ -2,22 +2,23 @@
 
 use std::borrow::Cow;
 use std::io::{self, IoSlice};
+#[cfg(feature = "tokio-io")]
 use std::pin::Pin;
-use std::sync::OnceLock;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use courier_proto::head::ResponseHead;
 use courier_proto::headers::latin1;
-use courier_proto::{Headers, NodeDistinct, NodeHeaders, Version};
-use futures_core::Stream;
+use courier_proto::{NodeDistinct, NodeHeaders, Version};
 
 use super::Transport;
-use crate::body::BodyReceiver;
+use crate::body::{BodyReceiver, body_stream};
+use crate::views::HeadViews;
 
 /// A response (Node's `IncomingMessage` on the client side, MSG-1 … MSG-11).
 ///
-/// The head is available at once; the body is a [`Stream`] of [`Bytes`] pieces
+/// The head is available at once; the body is a [`Stream`](futures_core::Stream) of
+/// [`Bytes`] pieces
 /// (also [`Self::chunk`], [`Self::read_body`], and `tokio::io::AsyncRead` with the
 /// `tokio-io` feature). Unread body bytes are bounded: while the high-water mark of
 /// them waits, the connection stops reading the socket. A body cut short yields
@@ -25,11 +26,8 @@ use crate::body::BodyReceiver;
 /// [`Self::aborted`] becomes true. Dropping the response discards the rest of the
 /// body, which is still read so that the connection can be reused (MSG-13).
 pub struct ClientResponse {
-    head: Box<ResponseHead>,
+    head: HeadViews<ResponseHead>,
     body: BodyReceiver,
-    join_duplicates: bool,
-    headers: OnceLock<NodeHeaders>,
-    distinct: OnceLock<NodeDistinct>,
 }
 
 impl core::fmt::Debug for ClientResponse {
@@ -43,11 +41,8 @@ impl core::fmt::Debug for ClientResponse {
 impl ClientResponse {
     pub(crate) fn new(head: Box<ResponseHead>, body: BodyReceiver, join: bool) -> Self {
         Self {
-            head,
+            head: HeadViews::new(head, join),
             body,
-            join_duplicates: join,
-            headers: OnceLock::new(),
-            distinct: OnceLock::new(),
         }
     }
 
@@ -77,18 +72,17 @@ impl ClientResponse {
     /// `res.headers`: lower-cased names, duplicates merged by Node's rules (MSG-3,
     /// MSG-4 with the request's `joinDuplicateHeaders`).
     pub fn headers(&self) -> &NodeHeaders {
-        self.headers
-            .get_or_init(|| self.head.headers.node_view(self.join_duplicates))
+        self.head.headers()
     }
 
     /// `res.headersDistinct` (MSG-5).
     pub fn headers_distinct(&self) -> &NodeDistinct {
-        self.distinct.get_or_init(|| self.head.headers.distinct())
+        self.head.distinct()
     }
 
     /// `res.rawHeaders` (MSG-2).
     pub fn raw_headers(&self) -> Vec<Bytes> {
-        self.head.headers.raw()
+        self.head.raw()
     }
 
     /// The whole parsed head.
@@ -99,14 +93,12 @@ impl ClientResponse {
     /// `res.trailers` once the body is complete (`None` before; empty without
     /// trailers, MSG-8).
     pub fn trailers(&self) -> Option<NodeHeaders> {
-        self.body
-            .trailers()
-            .map(|t: Headers| t.node_view(self.join_duplicates))
+        self.head.trailers(&self.body)
     }
 
     /// `res.rawTrailers` once the body is complete.
     pub fn raw_trailers(&self) -> Option<Vec<Bytes>> {
-        self.body.trailers().map(|t| t.raw())
+        self.head.raw_trailers(&self.body)
     }
 
     /// `res.complete` (MSG-9).
@@ -140,24 +132,7 @@ impl ClientResponse {
     }
 }
 
-impl Stream for ClientResponse {
-    type Item = io::Result<Bytes>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().body.poll_chunk(cx)
-    }
-}
-
-#[cfg(feature = "tokio-io")]
-impl tokio::io::AsyncRead for ClientResponse {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().body).poll_read(cx, buf)
-    }
-}
+body_stream!(ClientResponse, body);
 
 /// The connection after an upgrade or a CONNECT (Node's `'upgrade'` / `'connect'`
 /// arguments, CLI-16): the socket, left to the application, the bytes received
@@ -225,8 +200,7 @@ impl tokio::io::AsyncRead for ClientUpgrade {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if !this.head.is_empty() {
-            let n = this.head.len().min(buf.remaining());
-            buf.put_slice(&this.head.split_to(n));
+            crate::body::read_front(&mut this.head, buf);
             return Poll::Ready(Ok(()));
         }
         let mut tmp = bytes::BytesMut::with_capacity(buf.remaining().min(64 * 1024));
