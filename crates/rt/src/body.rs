@@ -374,11 +374,26 @@ impl BodyReceiver {
     }
 }
 
-/// Copies the front of `src` into `buf` (as much as fits) and removes it from `src`.
+/// `AsyncRead` over pieces: copies the front of `held` (bytes taken earlier, not read
+/// yet) into `buf`, as much as fits; when nothing is held, first takes the next piece
+/// from `next`, which is told how much `buf` has room for (`None`: the end).
 #[cfg(feature = "tokio-io")]
-pub(crate) fn read_front(src: &mut Bytes, buf: &mut tokio::io::ReadBuf<'_>) {
-    let n = src.len().min(buf.remaining());
-    buf.put_slice(&src.split_to(n));
+pub(crate) fn poll_read_held(
+    held: &mut Bytes,
+    buf: &mut tokio::io::ReadBuf<'_>,
+    next: impl FnOnce(usize) -> Poll<Option<io::Result<Bytes>>>,
+) -> Poll<io::Result<()>> {
+    if held.is_empty() {
+        match next(buf.remaining()) {
+            Poll::Ready(Some(Ok(piece))) => *held = piece,
+            Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
+            Poll::Ready(None) => return Poll::Ready(Ok(())),
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+    let n = held.len().min(buf.remaining());
+    buf.put_slice(&held.split_to(n));
+    Poll::Ready(Ok(()))
 }
 
 impl Stream for BodyReceiver {
@@ -397,16 +412,10 @@ impl tokio::io::AsyncRead for BodyReceiver {
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.pending.is_empty() {
-            match this.poll_chunk(cx) {
-                Poll::Ready(Some(Ok(piece))) => this.pending = piece,
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
-                Poll::Ready(None) => return Poll::Ready(Ok(())),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        read_front(&mut this.pending, buf);
-        Poll::Ready(Ok(()))
+        let mut held = core::mem::take(&mut this.pending);
+        let read = poll_read_held(&mut held, buf, |_| this.poll_chunk(cx));
+        this.pending = held;
+        read
     }
 }
 
@@ -415,36 +424,6 @@ impl Drop for BodyReceiver {
         self.discard();
     }
 }
-
-/// A message type whose body is a [`BodyReceiver`] field is a [`Stream`] of its pieces
-/// and, with the `tokio-io` feature, `tokio::io::AsyncRead`.
-macro_rules! body_stream {
-    ($ty:ty, $field:ident) => {
-        impl futures_core::Stream for $ty {
-            type Item = std::io::Result<bytes::Bytes>;
-
-            fn poll_next(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<Option<Self::Item>> {
-                self.get_mut().$field.poll_chunk(cx)
-            }
-        }
-
-        #[cfg(feature = "tokio-io")]
-        impl tokio::io::AsyncRead for $ty {
-            fn poll_read(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &mut tokio::io::ReadBuf<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                let body = std::pin::Pin::new(&mut self.get_mut().$field);
-                tokio::io::AsyncRead::poll_read(body, cx, buf)
-            }
-        }
-    };
-}
-pub(crate) use body_stream;
 
 #[cfg(test)]
 mod tests {

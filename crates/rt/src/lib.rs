@@ -5,7 +5,8 @@
 //!
 //! * [`ServerOptions`]: every `http.createServer` option, validated as Node validates
 //!   them, mapped onto the machine's [`ServerConfig`](courier_proto::server::ServerConfig);
-//! * [`IncomingMessage`] and [`ServerResponse`]: the handles the application gets;
+//! * [`IncomingMessage`] and [`ServerResponse`]: the handles the application gets
+//!   ([`Received`]: what a request and the client's response share);
 //! * [`Connection`] / [`Driver`]: the per-connection driver core that owns the
 //!   [`ServerConn`](courier_proto::server::ServerConn), routes its events to the
 //!   handles and carries back-pressure both ways;
@@ -31,8 +32,8 @@ mod date;
 mod events;
 mod message;
 mod options;
+mod received;
 mod response;
-mod views;
 
 pub use conn::{Connection, Driver};
 pub use date::DateCache;
@@ -41,6 +42,7 @@ pub use events::{
 };
 pub use message::IncomingMessage;
 pub use options::ServerOptions;
+pub use received::{Received, ReceivedHead};
 pub use response::ServerResponse;
 
 pub use courier_proto::outgoing::{HeaderValue, OutgoingError};
