@@ -18,9 +18,11 @@
 //! 7. when the socket is gone (closed, failed), call [`Driver::finish`].
 //!
 //! Handles never touch the socket: they change the machine under the lock and wake the
-//! adapter's task, which then writes. Back-pressure runs both ways: the connection stops
-//! reading while a request body holds more than the high-water mark of unread bytes,
-//! and `ServerResponse::write` waits while the connection holds more than the mark of
+//! adapter's task, which then writes. Request bodies go from the driver to their
+//! [`IncomingMessage`] through a [`crate::body`] queue (made only for a request whose
+//! head announces a body). Back-pressure runs both ways: the connection stops reading
+//! while a request body holds more than the high-water mark of unread bytes, and
+//! `ServerResponse::write` waits while the connection holds more than the mark of
 //! unsent bytes.
 
 use std::collections::HashMap;
@@ -488,7 +490,9 @@ impl Driver<'_> {
     /// a pointless wake-up when the application runs on that task (a handler polled
     /// inline). An adapter turning it on promises to take the lock for another step
     /// before it waits, and turns it off in the step after which it waits (under the
-    /// same lock as its last look at the state, so no change is missed).
+    /// same lock as its last look at the state, so no change is missed). A body queue
+    /// that held the connection back wakes the task regardless when it drains (it
+    /// has a lock of its own; this happens only at the high-water mark).
     pub fn set_driving(&mut self, on: bool) {
         self.core.driving = on;
     }
