@@ -345,7 +345,7 @@ impl BodyReceiver {
     /// read returns `err` (if given), then the end. Returns whether the body was cut
     /// short, i.e. its end had not been read: it is then [aborted](Self::is_aborted)
     /// (Node's `IncomingMessage._destroy`, MSG-10).
-    pub fn destroy(&mut self, err: Option<io::Error>) -> bool {
+    pub(crate) fn destroy(&mut self, err: Option<io::Error>) -> bool {
         let early = !self.read_ended;
         if early {
             self.destroyed_early = true;
@@ -479,5 +479,33 @@ mod tests {
         drop(rx);
         tx.push(Bytes::from_static(b"never held"));
         assert!(!tx.is_full() && tx.is_discarding());
+    }
+
+    #[test]
+    fn empty_and_destroy() {
+        let waker = Waker::from(Arc::new(Count(AtomicUsize::new(0))));
+        let mut cx = Context::from_waker(&waker);
+        let mut rx = BodyReceiver::empty();
+        assert!(rx.is_complete() && !rx.is_aborted());
+        assert_eq!(rx.trailers().map(|t| t.len()), Some(0));
+        assert!(rx.destroy(None), "its end was not read yet: cut short");
+        assert!(
+            rx.is_aborted() && rx.is_complete(),
+            "Node: aborted, still complete"
+        );
+
+        let mut rx = BodyReceiver::empty();
+        assert!(matches!(rx.poll_chunk(&mut cx), Poll::Ready(None)));
+        assert!(!rx.destroy(Some(io::Error::other("late"))));
+        assert!(!rx.is_aborted(), "read to its end first");
+        assert!(matches!(rx.poll_chunk(&mut cx), Poll::Ready(Some(Err(_)))));
+        assert!(matches!(rx.poll_chunk(&mut cx), Poll::Ready(None)));
+
+        let (tx, mut rx) = channel(2);
+        tx.push(Bytes::from_static(b"abc"));
+        assert!(tx.is_full());
+        assert!(rx.destroy(None));
+        assert!(!tx.is_full() && tx.is_discarding(), "the producer goes on");
+        assert!(matches!(rx.poll_chunk(&mut cx), Poll::Ready(None)));
     }
 }
