@@ -1,5 +1,6 @@
-//! A bounded body queue: one producer (the connection's driver) and one consumer (the
-//! application's message handle).
+//! The bounded body queue of a received message (the server's `IncomingMessage`, the
+//! client's `ClientResponse`): one producer (the connection's driver) and one consumer
+//! (the application's message handle).
 //!
 //! The producer pushes body pieces as the machine parses them and stops reading from
 //! the socket while [`BodySender::is_full`]; the consumer pops them, and the producer's
@@ -11,7 +12,12 @@
 //! then never stops for it.
 //!
 //! The queue has a lock of its own, held only for a push or a pop, and wakers are
-//! called after it is released, so either side may hold any other lock meanwhile.
+//! called after it is released, so either side may hold any other lock meanwhile (the
+//! `_deferred` calls return the waker instead, for a producer that wakes only after
+//! releasing its own lock).
+//!
+//! A message known to have no body gets [`BodyReceiver::empty`]: complete, no
+//! trailers, and no queue (nothing is allocated).
 
 use std::collections::VecDeque;
 use std::io;
@@ -61,14 +67,7 @@ pub fn channel(high_water: usize) -> (BodySender, BodyReceiver) {
         reader: None,
         writer: None,
     }));
-    (
-        BodySender { q: Arc::clone(&q) },
-        BodyReceiver {
-            q,
-            done: false,
-            pending: Bytes::new(),
-        },
-    )
+    (BodySender { q: Arc::clone(&q) }, BodyReceiver::new(Some(q)))
 }
 
 /// The producing half of a body queue.
@@ -80,21 +79,23 @@ pub struct BodySender {
 impl BodySender {
     /// Queues a piece. Discarded when the consumer is gone or the body ended.
     pub fn push(&self, piece: Bytes) {
-        if piece.is_empty() {
-            return;
-        }
-        let waker = {
-            let mut q = lock(&self.q);
-            if q.consumer_gone || q.end.is_some() {
-                return;
-            }
-            q.queued += piece.len();
-            q.pieces.push_back(piece);
-            q.reader.take()
-        };
-        if let Some(w) = waker {
+        if let Some(w) = self.push_deferred(piece) {
             w.wake();
         }
+    }
+
+    /// [`Self::push`], returning the consumer's waker instead of calling it.
+    pub fn push_deferred(&self, piece: Bytes) -> Option<Waker> {
+        if piece.is_empty() {
+            return None;
+        }
+        let mut q = lock(&self.q);
+        if q.consumer_gone || q.end.is_some() {
+            return None;
+        }
+        q.queued += piece.len();
+        q.pieces.push_back(piece);
+        q.reader.take()
     }
 
     /// The body is complete, with `trailers` (MSG-8, MSG-9).
@@ -106,6 +107,11 @@ impl BodySender {
     /// of `kind` with `message` (Node's `ECONNRESET` / `aborted`, MSG-10).
     pub fn fail(&self, kind: io::ErrorKind, message: &'static str) {
         self.finish(End::Failed(kind, message));
+    }
+
+    /// [`Self::fail`], returning the consumer's waker instead of calling it.
+    pub fn fail_deferred(&self, kind: io::ErrorKind, message: &'static str) -> Option<Waker> {
+        self.finish_deferred(End::Failed(kind, message))
     }
 
     /// [`Self::end`], returning the consumer's waker instead of calling it, for a
@@ -132,16 +138,15 @@ impl BodySender {
 
     /// Whether the consumer holds `high_water` unread bytes or more: stop reading.
     pub fn is_full(&self) -> bool {
-        let q = lock(&self.q);
-        !q.consumer_gone && q.queued >= q.high_water
+        self.poll_full(None)
     }
 
-    /// [`Self::is_full`], registering `waker` to be woken when the queue drains
-    /// below the mark (or the consumer goes away).
-    pub fn poll_full(&self, waker: &Waker) -> bool {
+    /// [`Self::is_full`], registering `waker` (if any) to be woken when the queue
+    /// drains below the mark (or the consumer goes away).
+    pub fn poll_full(&self, waker: Option<&Waker>) -> bool {
         let mut q = lock(&self.q);
         let full = !q.consumer_gone && q.queued >= q.high_water;
-        if full {
+        if let (true, Some(waker)) = (full, waker) {
             match &q.writer {
                 Some(w) if w.will_wake(waker) => {}
                 _ => q.writer = Some(waker.clone()),
@@ -174,27 +179,61 @@ impl Drop for BodySender {
     }
 }
 
-/// The consuming half of a body queue: a [`Stream`] of pieces that ends with `None`
-/// after a complete body and yields one error after a cut-short one.
+/// The consuming half of a body queue: a [`Stream`] of pieces (also
+/// `tokio::io::AsyncRead` with the `tokio-io` feature) that ends with `None` after a
+/// complete body and yields one error after a cut-short one.
 #[derive(Debug)]
 pub struct BodyReceiver {
-    q: Arc<Mutex<Queue>>,
+    /// `None`: a body known to be empty ([`Self::empty`]).
+    q: Option<Arc<Mutex<Queue>>>,
+    /// The stream returned its end (or its error).
     done: bool,
+    /// The stream returned its end (Node's `readableEnded`).
+    read_ended: bool,
+    /// Destroyed before its end was read ([`Self::destroy`]).
+    destroyed_early: bool,
+    /// The error given to [`Self::destroy`], returned by the next read.
+    destroy_error: Option<io::Error>,
     /// The unread rest of a piece partly consumed through `AsyncRead`.
     pending: Bytes,
 }
 
 impl BodyReceiver {
+    /// The body of a message that has none: complete, without trailers, and
+    /// allocating nothing.
+    pub fn empty() -> Self {
+        Self::new(None)
+    }
+
+    fn new(q: Option<Arc<Mutex<Queue>>>) -> Self {
+        Self {
+            q,
+            done: false,
+            read_ended: false,
+            destroyed_early: false,
+            destroy_error: None,
+            pending: Bytes::new(),
+        }
+    }
+
     /// The next piece; `Ready(None)` at the end of a complete body.
     pub fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        if let Some(e) = self.destroy_error.take() {
+            return Poll::Ready(Some(Err(e)));
+        }
         if !self.pending.is_empty() {
             return Poll::Ready(Some(Ok(core::mem::take(&mut self.pending))));
         }
         if self.done {
             return Poll::Ready(None);
         }
+        let Some(q) = &self.q else {
+            self.done = true;
+            self.read_ended = true;
+            return Poll::Ready(None);
+        };
         let (out, waker) = {
-            let mut q = lock(&self.q);
+            let mut q = lock(q);
             if let Some(piece) = q.pieces.pop_front() {
                 let was_full = q.queued >= q.high_water;
                 q.queued -= piece.len();
@@ -208,6 +247,7 @@ impl BodyReceiver {
                 match &q.end {
                     Some(End::Complete(_)) => {
                         self.done = true;
+                        self.read_ended = true;
                         (Poll::Ready(None), None)
                     }
                     Some(End::Failed(kind, msg)) => {
@@ -258,29 +298,102 @@ impl BodyReceiver {
         Ok(first.unwrap_or_else(|| all.freeze()))
     }
 
-    /// The trailers, once the body is complete (`None` before and after a failure).
-    pub fn trailers(&self) -> Option<Headers> {
-        match &lock(&self.q).end {
-            Some(End::Complete(t)) => Some(t.clone()),
+    /// Runs `f` on the trailers once the body is complete (`None` before and after a
+    /// failure; empty fields without trailers).
+    pub fn with_trailers<R>(&self, f: impl FnOnce(&Headers) -> R) -> Option<R> {
+        let Some(q) = &self.q else {
+            return Some(f(&Headers::new()));
+        };
+        match &lock(q).end {
+            Some(End::Complete(t)) => Some(f(t)),
             _ => None,
         }
     }
 
-    /// Whether the whole body was received (Node's `complete`, MSG-9).
-    pub fn is_complete(&self) -> bool {
-        matches!(lock(&self.q).end, Some(End::Complete(_)))
+    /// The trailers, once the body is complete (`None` before and after a failure).
+    pub fn trailers(&self) -> Option<Headers> {
+        self.with_trailers(Headers::clone)
     }
 
-    /// Whether the body was cut short (Node's `aborted`, MSG-10).
+    /// Whether the whole body was received (Node's `complete`, MSG-9).
+    pub fn is_complete(&self) -> bool {
+        match &self.q {
+            None => true,
+            Some(q) => matches!(lock(q).end, Some(End::Complete(_))),
+        }
+    }
+
+    /// Whether the body was cut short (Node's `aborted`, MSG-10): by the producer, or
+    /// by [`Self::destroy`] before its end was read.
     pub fn is_aborted(&self) -> bool {
-        let q = lock(&self.q);
+        if self.destroyed_early {
+            return true;
+        }
+        let Some(q) = &self.q else { return false };
+        let q = lock(q);
         matches!(q.end, Some(End::Failed(..))) || (q.end.is_none() && q.producer_gone)
     }
 
     /// Unread bytes in the queue.
     pub fn queued(&self) -> usize {
-        lock(&self.q).queued + self.pending.len()
+        let queued = self.q.as_ref().map_or(0, |q| lock(q).queued);
+        queued + self.pending.len()
     }
+
+    /// Node's `destroy(err)` on the readable side: nothing more is read (the unread
+    /// pieces are discarded, the producer never stops for this body again); the next
+    /// read returns `err` (if given), then the end. Returns whether the body was cut
+    /// short, i.e. its end had not been read: it is then [aborted](Self::is_aborted)
+    /// (Node's `IncomingMessage._destroy`, MSG-10).
+    pub(crate) fn destroy(&mut self, err: Option<io::Error>) -> bool {
+        let early = !self.read_ended;
+        if early {
+            self.destroyed_early = true;
+            self.discard();
+        }
+        self.pending = Bytes::new();
+        self.done = true;
+        self.destroy_error = err;
+        early
+    }
+
+    /// The consumer reads no more: queued and later pieces are dropped and a producer
+    /// held back by this body may go on.
+    fn discard(&self) {
+        let Some(q) = &self.q else { return };
+        let waker = {
+            let mut q = lock(q);
+            q.consumer_gone = true;
+            q.pieces.clear();
+            q.queued = 0;
+            q.writer.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+/// `AsyncRead` over pieces: copies the front of `held` (bytes taken earlier, not read
+/// yet) into `buf`, as much as fits; when nothing is held, first takes the next piece
+/// from `next`, which is told how much `buf` has room for (`None`: the end).
+#[cfg(feature = "tokio-io")]
+pub(crate) fn poll_read_held(
+    held: &mut Bytes,
+    buf: &mut tokio::io::ReadBuf<'_>,
+    next: impl FnOnce(usize) -> Poll<Option<io::Result<Bytes>>>,
+) -> Poll<io::Result<()>> {
+    if held.is_empty() {
+        match next(buf.remaining()) {
+            Poll::Ready(Some(Ok(piece))) => *held = piece,
+            Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
+            Poll::Ready(None) => return Poll::Ready(Ok(())),
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+    let n = held.len().min(buf.remaining());
+    buf.put_slice(&held.split_to(n));
+    Poll::Ready(Ok(()))
 }
 
 impl Stream for BodyReceiver {
@@ -299,32 +412,16 @@ impl tokio::io::AsyncRead for BodyReceiver {
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.pending.is_empty() {
-            match this.poll_chunk(cx) {
-                Poll::Ready(Some(Ok(piece))) => this.pending = piece,
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
-                Poll::Ready(None) => return Poll::Ready(Ok(())),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        let n = this.pending.len().min(buf.remaining());
-        buf.put_slice(&this.pending.split_to(n));
-        Poll::Ready(Ok(()))
+        let mut held = core::mem::take(&mut this.pending);
+        let read = poll_read_held(&mut held, buf, |_| this.poll_chunk(cx));
+        this.pending = held;
+        read
     }
 }
 
 impl Drop for BodyReceiver {
     fn drop(&mut self) {
-        let waker = {
-            let mut q = lock(&self.q);
-            q.consumer_gone = true;
-            q.pieces.clear();
-            q.queued = 0;
-            q.writer.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
+        self.discard();
     }
 }
 
@@ -348,9 +445,9 @@ mod tests {
         let mut cx = Context::from_waker(&waker);
         let (tx, mut rx) = channel(4);
         tx.push(Bytes::from_static(b"abc"));
-        assert!(!tx.poll_full(&waker));
+        assert!(!tx.poll_full(Some(&waker)));
         tx.push(Bytes::from_static(b"de"));
-        assert!(tx.poll_full(&waker));
+        assert!(tx.poll_full(Some(&waker)));
         assert!(matches!(rx.poll_chunk(&mut cx), Poll::Ready(Some(Ok(b))) if b == "abc"));
         assert_eq!(
             count.0.load(Ordering::SeqCst),
@@ -382,5 +479,33 @@ mod tests {
         drop(rx);
         tx.push(Bytes::from_static(b"never held"));
         assert!(!tx.is_full() && tx.is_discarding());
+    }
+
+    #[test]
+    fn empty_and_destroy() {
+        let waker = Waker::from(Arc::new(Count(AtomicUsize::new(0))));
+        let mut cx = Context::from_waker(&waker);
+        let mut rx = BodyReceiver::empty();
+        assert!(rx.is_complete() && !rx.is_aborted());
+        assert_eq!(rx.trailers().map(|t| t.len()), Some(0));
+        assert!(rx.destroy(None), "its end was not read yet: cut short");
+        assert!(
+            rx.is_aborted() && rx.is_complete(),
+            "Node: aborted, still complete"
+        );
+
+        let mut rx = BodyReceiver::empty();
+        assert!(matches!(rx.poll_chunk(&mut cx), Poll::Ready(None)));
+        assert!(!rx.destroy(Some(io::Error::other("late"))));
+        assert!(!rx.is_aborted(), "read to its end first");
+        assert!(matches!(rx.poll_chunk(&mut cx), Poll::Ready(Some(Err(_)))));
+        assert!(matches!(rx.poll_chunk(&mut cx), Poll::Ready(None)));
+
+        let (tx, mut rx) = channel(2);
+        tx.push(Bytes::from_static(b"abc"));
+        assert!(tx.is_full());
+        assert!(rx.destroy(None));
+        assert!(!tx.is_full() && tx.is_discarding(), "the producer goes on");
+        assert!(matches!(rx.poll_chunk(&mut cx), Poll::Ready(None)));
     }
 }

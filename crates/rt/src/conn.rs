@@ -18,23 +18,26 @@
 //! 7. when the socket is gone (closed, failed), call [`Driver::finish`].
 //!
 //! Handles never touch the socket: they change the machine under the lock and wake the
-//! adapter's task, which then writes. Back-pressure runs both ways: the connection stops
-//! reading while a request body holds more than the high-water mark of unread bytes,
-//! and `ServerResponse::write` waits while the connection holds more than the mark of
+//! adapter's task, which then writes. Request bodies go from the driver to their
+//! [`IncomingMessage`] through a [`crate::body`] queue (made only for a request whose
+//! head announces a body). Back-pressure runs both ways: the connection stops reading
+//! while a request body holds more than the high-water mark of unread bytes, and
+//! `ServerResponse::write` waits while the connection holds more than the mark of
 //! unsent bytes.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::{Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use courier_proto::Headers;
+use courier_proto::head::{BodyKind, RequestHead};
 use courier_proto::server::{
     Close, Dispatch, OutQueue, ReqId, ServerConfig, ServerConn, ServerEvent,
 };
 
+use crate::body::{self, BodyReceiver, BodySender};
 use crate::date::DateCache;
 use crate::events::{
     ClientErrorEvent, ConnEvent, Handover, RequestKind, Signal, Socket, TimeoutTarget,
@@ -78,14 +81,6 @@ impl<V> IdMap<V> {
         Some(&mut self.entries[i].1)
     }
 
-    /// Inserts or replaces the value for `id`.
-    pub(crate) fn insert(&mut self, id: ReqId, value: V) {
-        match self.position(id) {
-            Some(i) => self.entries[i].1 = value,
-            None => self.entries.push((id, value)),
-        }
-    }
-
     /// Adds the value for a new `id` (request ids are never reused: no search).
     fn push_new(&mut self, id: ReqId, value: V) {
         debug_assert!(self.position(id).is_none(), "request ids are unique");
@@ -98,22 +93,8 @@ impl<V> IdMap<V> {
         Some(self.entries.swap_remove(i).1)
     }
 
-    /// Drops the value for `id` in place, after `f` looked at it.
-    pub(crate) fn discard<R>(&mut self, id: &ReqId, f: impl FnOnce(&V) -> R) -> Option<R> {
-        let i = self.position(*id)?;
-        let r = f(&self.entries[i].1);
-        let last = self.entries.len() - 1;
-        self.entries.swap(i, last);
-        self.entries.truncate(last);
-        Some(r)
-    }
-
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
         self.entries.iter().map(|(_, v)| v)
-    }
-
-    fn iter_mut(&mut self) -> impl Iterator<Item = (ReqId, &mut V)> {
-        self.entries.iter_mut().map(|(k, v)| (*k, v))
     }
 
     fn retain(&mut self, f: impl FnMut(&mut (ReqId, V)) -> bool) {
@@ -144,25 +125,15 @@ pub(crate) struct ResEntry {
     handle: bool,
 }
 
-/// What the connection knows about one request body that the application may read.
-#[derive(Debug, Default)]
-pub(crate) struct BodyState {
-    pub(crate) queue: VecDeque<Bytes>,
-    pub(crate) queued: usize,
-    pub(crate) ended: bool,
-    pub(crate) aborted: bool,
-    pub(crate) trailers: Option<Headers>,
-    pub(crate) waker: Option<Waker>,
-}
-
 /// Everything behind the connection's lock.
 #[derive(Debug)]
 pub(crate) struct Core {
     pub(crate) conn: ServerConn,
-    /// Bodies whose `IncomingMessage` is alive.
-    pub(crate) bodies: IdMap<BodyState>,
+    /// The producing ends of the request bodies still being received (a request
+    /// without a body has none).
+    bodies: IdMap<BodySender>,
     /// Unread body bytes above which the connection stops reading.
-    pub(crate) body_high_water: usize,
+    body_high_water: usize,
     /// Unsent response bytes above which `write` waits.
     pub(crate) write_high_water: usize,
     io_waker: Option<Waker>,
@@ -212,12 +183,6 @@ impl Core {
     fn wake_drain_waiters(&mut self) {
         let waiters = std::mem::take(&mut self.drain_waiters);
         self.wake_later.extend(waiters);
-    }
-
-    fn wake_body(&mut self, id: ReqId) {
-        if let Some(w) = self.bodies.get_mut(&id).and_then(|b| b.waker.take()) {
-            self.wake_later.push(w);
-        }
     }
 
     fn schedule(&mut self, wakers: Vec<Waker>) {
@@ -311,10 +276,19 @@ impl Core {
         }
     }
 
+    /// Whether a body holds the high-water mark of unread bytes; the adapter's task
+    /// is woken when it drains below.
     fn body_full(&self) -> bool {
-        self.bodies
-            .values()
-            .any(|b| b.queued >= self.body_high_water)
+        let waker = self.io_waker.as_ref();
+        self.bodies.values().any(|b| b.poll_full(waker))
+    }
+
+    /// Request `id`'s body will get no more pieces: `aborted` for its reader.
+    fn abort_body(&mut self, id: ReqId) {
+        if let Some(b) = self.bodies.remove(&id) {
+            let w = b.fail_deferred(std::io::ErrorKind::ConnectionReset, "aborted");
+            self.wake_later.extend(w);
+        }
     }
 
     /// Whether response `id` may take more bytes without waiting: it is gone (finished
@@ -516,7 +490,9 @@ impl Driver<'_> {
     /// a pointless wake-up when the application runs on that task (a handler polled
     /// inline). An adapter turning it on promises to take the lock for another step
     /// before it waits, and turns it off in the step after which it waits (under the
-    /// same lock as its last look at the state, so no change is missed).
+    /// same lock as its last look at the state, so no change is missed). A body queue
+    /// that held the connection back wakes the task regardless when it drains (it
+    /// has a lock of its own; this happens only at the high-water mark).
     pub fn set_driving(&mut self, on: bool) {
         self.core.driving = on;
     }
@@ -545,14 +521,19 @@ impl Driver<'_> {
         }
     }
 
-    fn new_request(
-        &mut self,
-        id: ReqId,
-        head: Box<courier_proto::head::RequestHead>,
-    ) -> IncomingMessage {
+    /// The handle of request `id`. Its body queue is made only when the head says a
+    /// body follows: a request without one allocates none.
+    fn new_request(&mut self, id: ReqId, head: Box<RequestHead>) -> IncomingMessage {
+        let body = match head.info.body {
+            BodyKind::None | BodyKind::Length(0) => BodyReceiver::empty(),
+            _ => {
+                let (tx, rx) = body::channel(self.core.body_high_water);
+                self.core.bodies.push_new(id, tx);
+                rx
+            }
+        };
         let join = self.core.conn.config().join_duplicate_headers;
-        self.core.bodies.push_new(id, BodyState::default());
-        IncomingMessage::new(Arc::clone(self.shared), id, head, join)
+        IncomingMessage::new(Arc::clone(self.shared), id, head, join, body)
     }
 
     fn route(&mut self, event: ServerEvent) -> Option<ConnEvent> {
@@ -582,34 +563,27 @@ impl Driver<'_> {
                 return Some(ConnEvent::Request { kind, req, res });
             }
             ServerEvent::Data { id, data } => {
-                if let Some(body) = self.core.bodies.get_mut(&id) {
-                    if !body.ended && !body.aborted {
-                        body.queued += data.len();
-                        body.queue.push_back(data);
-                        self.core.wake_body(id);
-                    }
+                // Pieces of a body nobody reads any more (MSG-12) are dropped by its
+                // queue; those of a request not handed out have no queue.
+                if let Some(b) = self.core.bodies.get(&id) {
+                    let w = b.push_deferred(data);
+                    self.core.wake_later.extend(w);
                 }
             }
             ServerEvent::End { id, trailers } => {
                 if self.core.receiving == Some(id) {
                     self.core.receiving = None;
                 }
-                if let Some(body) = self.core.bodies.get_mut(&id) {
-                    body.ended = true;
-                    body.trailers = Some(trailers);
-                    if let Some(w) = body.waker.take() {
-                        self.core.wake_later.push(w);
-                    }
+                if let Some(b) = self.core.bodies.remove(&id) {
+                    let w = b.end_deferred(trailers);
+                    self.core.wake_later.extend(w);
                 }
             }
             ServerEvent::Aborted { id } => {
                 if self.core.receiving == Some(id) {
                     self.core.receiving = None;
                 }
-                if let Some(body) = self.core.bodies.get_mut(&id) {
-                    body.aborted = true;
-                    self.core.wake_body(id);
-                }
+                self.core.abort_body(id);
             }
             ServerEvent::Finished { id, .. } => {
                 // The response's last bytes are now in the output queue: it has
@@ -641,16 +615,12 @@ impl Driver<'_> {
                 leftover,
                 connect,
             } => {
+                // The connection leaves HTTP: what follows the head is the upgraded
+                // protocol's (`leftover`), the request itself has no body.
                 let join = self.core.conn.config().join_duplicate_headers;
-                self.core.bodies.insert(
-                    UPGRADE_ID,
-                    BodyState {
-                        ended: true,
-                        trailers: Some(Headers::default()),
-                        ..BodyState::default()
-                    },
-                );
-                let req = IncomingMessage::new(Arc::clone(self.shared), UPGRADE_ID, head, join);
+                let shared = Arc::clone(self.shared);
+                let body = BodyReceiver::empty();
+                let req = IncomingMessage::new(shared, UPGRADE_ID, head, join, body);
                 self.core.pending_handover = Some(Handover::Upgrade {
                     req,
                     head: leftover,
@@ -840,14 +810,10 @@ impl Driver<'_> {
             }
         }
         self.core.closed = true;
-        let mut woken = Vec::new();
-        for (_, body) in self.core.bodies.iter_mut() {
-            if !body.ended {
-                body.aborted = true;
-            }
-            woken.extend(body.waker.take());
+        for (_, b) in std::mem::take(&mut self.core.bodies.entries) {
+            let w = b.fail_deferred(std::io::ErrorKind::ConnectionReset, "aborted");
+            self.core.wake_later.extend(w);
         }
-        self.core.schedule(woken);
         self.core.close_all_signals();
         self.core.timeout_listeners.clear();
         self.core.wake_drain_waiters();

@@ -5,14 +5,16 @@
 //!
 //! * [`ServerOptions`]: every `http.createServer` option, validated as Node validates
 //!   them, mapped onto the machine's [`ServerConfig`](courier_proto::server::ServerConfig);
-//! * [`IncomingMessage`] and [`ServerResponse`]: the handles the application gets;
+//! * [`IncomingMessage`] and [`ServerResponse`]: the handles the application gets
+//!   ([`Received`]: what a request and the client's response share);
 //! * [`Connection`] / [`Driver`]: the per-connection driver core that owns the
 //!   [`ServerConn`](courier_proto::server::ServerConn), routes its events to the
 //!   handles and carries back-pressure both ways;
 //! * [`DateCache`]: the per-second `Date` value;
 //! * [`client`]: Node's `http` client (options, `ClientRequest`, the response,
 //!   `Agent`) and its per-connection driver core;
-//! * [`body`]: the bounded body queue between a connection and a message handle.
+//! * [`body`]: the bounded body queue between a connection and a message handle (the
+//!   request's and the response's).
 //!
 //! An adapter is then only its I/O loop: accept, read into [`Driver::recv_buf`], write
 //! [`Driver::outgoing`] vectored, sleep until [`Driver::poll_timeout`], spawn the
@@ -30,6 +32,7 @@ mod date;
 mod events;
 mod message;
 mod options;
+mod received;
 mod response;
 
 pub use conn::{Connection, Driver};
@@ -39,6 +42,7 @@ pub use events::{
 };
 pub use message::IncomingMessage;
 pub use options::ServerOptions;
+pub use received::{Received, ReceivedHead};
 pub use response::ServerResponse;
 
 pub use courier_proto::outgoing::{HeaderValue, OutgoingError};

@@ -4,11 +4,15 @@
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
-use bytes::Buf;
-use courier_rt::{ConnEvent, Connection, Handover, Listeners, RequestKind, ServerOptions};
+use bytes::{Buf, Bytes};
+use courier_rt::{
+    Close, ConnEvent, Connection, Handover, IncomingMessage, Listeners, RequestKind, ServerOptions,
+    ServerResponse,
+};
 
 fn connection(listeners: Listeners, options: ServerOptions) -> Connection {
     let mut cfg = options.to_config().unwrap();
@@ -176,6 +180,9 @@ fn an_upgrade_is_handed_over_after_the_output_before_it() {
     assert_eq!(&head[..], b"NEXT");
     assert!(!connect);
     assert!(up.socket().is_destroyed(), "the socket left HTTP");
+    // The upgrade request has no body: what follows its head is `head`.
+    assert!(up.complete() && !up.aborted());
+    assert_eq!(up.trailers().map(|t| t.len()), Some(0));
     drop((req, res, up));
 }
 
@@ -199,4 +206,149 @@ fn a_request_over_the_limit_is_a_drop_request_event() {
     assert!(matches!(&evs[0], ConnEvent::Request { req, .. } if req.url() == "/1"));
     assert!(matches!(&evs[1], ConnEvent::DropRequest { req } if req.url() == "/2"));
     drop(evs);
+}
+
+fn request(conn: &Connection) -> (IncomingMessage, ServerResponse) {
+    match events(conn).pop() {
+        Some(ConnEvent::Request { req, res, .. }) => (req, res),
+        other => panic!("a request, not {other:?}"),
+    }
+}
+
+fn poll_chunk(req: &mut IncomingMessage) -> Poll<Option<std::io::Result<Bytes>>> {
+    req.poll_chunk(&mut Context::from_waker(Waker::noop()))
+}
+
+/// Counts its wakes.
+struct Count(AtomicUsize);
+
+impl Wake for Count {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Back-pressure: the connection stops reading while a body holds the high-water mark
+/// of unread bytes, and its task is woken when the reader drains it below.
+#[test]
+fn a_body_at_the_mark_stops_reading_until_it_is_read() {
+    let conn = connection(
+        Listeners::default(),
+        ServerOptions {
+            high_water_mark: 4,
+            ..ServerOptions::default()
+        },
+    );
+    let count = Arc::new(Count(AtomicUsize::new(0)));
+    conn.lock().register(&Waker::from(Arc::clone(&count)));
+    feed(
+        &conn,
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab",
+    );
+    let (mut req, res) = request(&conn);
+    assert!(conn.lock().wants_read(), "2 bytes unread, below the mark");
+    feed(&conn, b"cde");
+    assert!(events(&conn).is_empty());
+    assert!(!conn.lock().wants_read(), "5 bytes unread");
+    assert!(!req.complete());
+    assert!(matches!(poll_chunk(&mut req), Poll::Ready(Some(Ok(b))) if b == "ab"));
+    assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken below the mark");
+    assert!(conn.lock().wants_read());
+    feed(&conn, b"fghij");
+    let _ = events(&conn);
+    assert!(req.complete() && !req.aborted());
+    assert!(matches!(poll_chunk(&mut req), Poll::Ready(Some(Ok(b))) if b == "cde"));
+    assert!(matches!(poll_chunk(&mut req), Poll::Ready(Some(Ok(b))) if b == "fghij"));
+    assert!(matches!(poll_chunk(&mut req), Poll::Ready(None)));
+    drop((req, res));
+}
+
+/// MSG-8, MSG-9: the trailers come with the end; MSG-12: a dropped request's unread
+/// body no longer holds the connection back.
+#[test]
+fn trailers_after_the_end_and_a_dropped_body_is_discarded() {
+    let conn = connection(
+        Listeners::default(),
+        ServerOptions {
+            high_water_mark: 4,
+            ..ServerOptions::default()
+        },
+    );
+    feed(
+        &conn,
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    );
+    let (req, res) = request(&conn);
+    assert!(!conn.lock().wants_read());
+    assert_eq!(req.trailers(), None);
+    drop(req);
+    assert!(conn.lock().wants_read(), "nobody reads the body: discarded");
+    feed(&conn, b"0\r\nX-Sum: 1\r\n\r\n");
+    assert!(events(&conn).is_empty());
+    drop(res);
+
+    let conn = connection(Listeners::default(), ServerOptions::default());
+    feed(
+        &conn,
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\
+          2\r\nhi\r\n0\r\nX-Sum: 1\r\n\r\n",
+    );
+    let (mut req, res) = request(&conn);
+    assert!(req.complete());
+    let trailers = req.trailers().expect("the body ended");
+    assert_eq!(trailers.get_str("x-sum").as_deref(), Some("1"));
+    assert_eq!(req.raw_trailers().map(|t| t.len()), Some(2));
+    assert!(matches!(poll_once(req.read_body()), Poll::Ready(Ok(b)) if b == "hi"));
+    drop((req, res));
+}
+
+/// MSG-10: the connection going away mid-body aborts the request: one
+/// `ECONNRESET` `aborted` error after the pieces received.
+#[test]
+fn a_body_cut_short_is_aborted() {
+    let conn = connection(Listeners::default(), ServerOptions::default());
+    feed(
+        &conn,
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab",
+    );
+    let (mut req, res) = request(&conn);
+    conn.lock().finish();
+    assert!(req.aborted() && !req.complete());
+    assert!(matches!(poll_chunk(&mut req), Poll::Ready(Some(Ok(b))) if b == "ab"));
+    let Poll::Ready(Some(Err(e))) = poll_chunk(&mut req) else {
+        panic!("an error");
+    };
+    assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
+    assert_eq!(e.to_string(), "aborted");
+    assert!(matches!(poll_chunk(&mut req), Poll::Ready(None)));
+    drop((req, res));
+}
+
+/// MSG-10: `destroy` before the end was read aborts the request and destroys the
+/// socket; after it, the stream returns the given error once, then its end.
+#[test]
+fn destroy_before_the_end_aborts_and_destroys_the_socket() {
+    let conn = connection(Listeners::default(), ServerOptions::default());
+    feed(
+        &conn,
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab",
+    );
+    let (mut req, res) = request(&conn);
+    req.destroy(Some(std::io::Error::other("mine")));
+    assert!(req.aborted());
+    assert_eq!(conn.lock().wants_close(), Some(Close::Now));
+    assert!(matches!(poll_chunk(&mut req), Poll::Ready(Some(Err(e))) if e.to_string() == "mine"));
+    assert!(matches!(poll_chunk(&mut req), Poll::Ready(None)));
+    drop((req, res));
+
+    // Read to its end first: only the stream ends.
+    let conn = connection(Listeners::default(), ServerOptions::default());
+    feed(&conn, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    let (mut req, res) = request(&conn);
+    assert!(req.complete(), "no body: complete at once");
+    assert!(matches!(poll_chunk(&mut req), Poll::Ready(None)));
+    req.destroy(None);
+    assert!(!req.aborted());
+    assert_eq!(conn.lock().wants_close(), None);
+    drop((req, res));
 }

@@ -24,7 +24,7 @@ use super::Transport;
 use super::agent::{Agent, SockId};
 use super::request::{ReqShared, RequestEvent};
 use super::response::{ClientResponse, ClientUpgrade};
-use crate::body::{self, BodySender};
+use crate::body::{self, BodyReceiver, BodySender};
 
 /// Spare capacity the receive buffer gets before each read.
 const READ_RESERVE: usize = 8 * 1024;
@@ -200,9 +200,7 @@ impl Core {
                             leftover,
                         });
                     }
-                    let (tx, rx) = body::channel(1);
-                    tx.end(courier_proto::Headers::new());
-                    let res = ClientResponse::new(head, rx, false);
+                    let res = ClientResponse::new(head, BodyReceiver::empty(), false);
                     self.with_current(|st| {
                         st.upgraded = true;
                         if !st.discard {
@@ -633,11 +631,9 @@ impl ClientDriver<'_> {
         if self.core.closed || !self.core.conn.wants_read() {
             return false;
         }
-        let waker = self.core.io_waker.clone();
-        match (&self.core.body, waker) {
-            (Some(b), Some(w)) => !b.poll_full(&w),
-            (Some(b), None) => !b.is_full(),
-            _ => true,
+        match &self.core.body {
+            Some(b) => !b.poll_full(self.core.io_waker.as_ref()),
+            None => true,
         }
     }
 

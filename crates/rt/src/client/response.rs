@@ -2,40 +2,39 @@
 
 use std::borrow::Cow;
 use std::io::{self, IoSlice};
+#[cfg(feature = "tokio-io")]
 use std::pin::Pin;
-use std::sync::OnceLock;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use courier_proto::head::ResponseHead;
-use courier_proto::headers::latin1;
-use courier_proto::{Headers, NodeDistinct, NodeHeaders, Version};
-use futures_core::Stream;
 
 use super::Transport;
 use crate::body::BodyReceiver;
+use crate::received::{Received, node_string, received_message};
 
 /// A response (Node's `IncomingMessage` on the client side, MSG-1 … MSG-11).
 ///
-/// The head is available at once; the body is a [`Stream`] of [`Bytes`] pieces
-/// (also [`Self::chunk`], [`Self::read_body`], and `tokio::io::AsyncRead` with the
-/// `tokio-io` feature). Unread body bytes are bounded: while the high-water mark of
-/// them waits, the connection stops reading the socket. A body cut short yields
-/// one `ConnectionReset` error, `aborted` (Node's `ECONNRESET`, MSG-10), and
-/// [`Self::aborted`] becomes true. Dropping the response discards the rest of the
-/// body, which is still read so that the connection can be reused (MSG-13).
+/// A [`Received`] message (its head, header and trailer views, `complete`, `aborted`
+/// and body reads are there, through `Deref`) with the status.
+///
+/// The body is a [`Stream`](futures_core::Stream) of [`Bytes`] pieces (also
+/// `tokio::io::AsyncRead` with the `tokio-io` feature). Unread body bytes are
+/// bounded: while the high-water mark of them waits, the connection stops reading
+/// the socket. A body cut short yields one `ConnectionReset` error, `aborted`
+/// (Node's `ECONNRESET`, MSG-10), and [`aborted`](Received::aborted) becomes true.
+/// Dropping the response discards the rest of the body, which is still read so that
+/// the connection can be reused (MSG-13).
 pub struct ClientResponse {
-    head: Box<ResponseHead>,
-    body: BodyReceiver,
-    join_duplicates: bool,
-    headers: OnceLock<NodeHeaders>,
-    distinct: OnceLock<NodeDistinct>,
+    msg: Received<ResponseHead>,
 }
+
+received_message!(ClientResponse, ResponseHead, msg);
 
 impl core::fmt::Debug for ClientResponse {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ClientResponse")
-            .field("status", &self.head.status)
+            .field("status", &self.status_code())
             .finish_non_exhaustive()
     }
 }
@@ -43,119 +42,18 @@ impl core::fmt::Debug for ClientResponse {
 impl ClientResponse {
     pub(crate) fn new(head: Box<ResponseHead>, body: BodyReceiver, join: bool) -> Self {
         Self {
-            head,
-            body,
-            join_duplicates: join,
-            headers: OnceLock::new(),
-            distinct: OnceLock::new(),
+            msg: Received::new(head, join, body),
         }
     }
 
     /// `res.statusCode`.
     pub fn status_code(&self) -> u16 {
-        self.head.status
+        self.head().status
     }
 
     /// `res.statusMessage`: the reason phrase, `""` when absent.
     pub fn status_message(&self) -> Cow<'_, str> {
-        match core::str::from_utf8(&self.head.reason) {
-            Ok(s) if s.is_ascii() => Cow::Borrowed(s),
-            _ => Cow::Owned(latin1(&self.head.reason)),
-        }
-    }
-
-    /// `res.httpVersion`, e.g. `"1.1"`.
-    pub fn http_version(&self) -> String {
-        self.head.version.to_node_string()
-    }
-
-    /// The version as a value.
-    pub fn version(&self) -> Version {
-        self.head.version
-    }
-
-    /// `res.headers`: lower-cased names, duplicates merged by Node's rules (MSG-3,
-    /// MSG-4 with the request's `joinDuplicateHeaders`).
-    pub fn headers(&self) -> &NodeHeaders {
-        self.headers
-            .get_or_init(|| self.head.headers.node_view(self.join_duplicates))
-    }
-
-    /// `res.headersDistinct` (MSG-5).
-    pub fn headers_distinct(&self) -> &NodeDistinct {
-        self.distinct.get_or_init(|| self.head.headers.distinct())
-    }
-
-    /// `res.rawHeaders` (MSG-2).
-    pub fn raw_headers(&self) -> Vec<Bytes> {
-        self.head.headers.raw()
-    }
-
-    /// The whole parsed head.
-    pub fn head(&self) -> &ResponseHead {
-        &self.head
-    }
-
-    /// `res.trailers` once the body is complete (`None` before; empty without
-    /// trailers, MSG-8).
-    pub fn trailers(&self) -> Option<NodeHeaders> {
-        self.body
-            .trailers()
-            .map(|t: Headers| t.node_view(self.join_duplicates))
-    }
-
-    /// `res.rawTrailers` once the body is complete.
-    pub fn raw_trailers(&self) -> Option<Vec<Bytes>> {
-        self.body.trailers().map(|t| t.raw())
-    }
-
-    /// `res.complete` (MSG-9).
-    pub fn complete(&self) -> bool {
-        self.body.is_complete()
-    }
-
-    /// `res.aborted` (MSG-10).
-    pub fn aborted(&self) -> bool {
-        self.body.is_aborted()
-    }
-
-    /// The next body piece; `None` at the end of a complete body.
-    pub async fn chunk(&mut self) -> Option<io::Result<Bytes>> {
-        self.body.chunk().await
-    }
-
-    /// Reads the rest of the body into one buffer.
-    pub async fn read_body(&mut self) -> io::Result<Bytes> {
-        self.body.read_all().await
-    }
-
-    /// The body, polled directly.
-    pub fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
-        self.body.poll_chunk(cx)
-    }
-
-    /// The body queue itself.
-    pub fn body_mut(&mut self) -> &mut BodyReceiver {
-        &mut self.body
-    }
-}
-
-impl Stream for ClientResponse {
-    type Item = io::Result<Bytes>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().body.poll_chunk(cx)
-    }
-}
-
-#[cfg(feature = "tokio-io")]
-impl tokio::io::AsyncRead for ClientResponse {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().body).poll_read(cx, buf)
+        node_string(&self.head().reason)
     }
 }
 
@@ -223,21 +121,18 @@ impl tokio::io::AsyncRead for ClientUpgrade {
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if !this.head.is_empty() {
-            let n = this.head.len().min(buf.remaining());
-            buf.put_slice(&this.head.split_to(n));
-            return Poll::Ready(Ok(()));
-        }
-        let mut tmp = bytes::BytesMut::with_capacity(buf.remaining().min(64 * 1024));
-        match this.io.poll_read_buf(cx, &mut tmp) {
-            Poll::Ready(Ok(_)) => {
-                buf.put_slice(&tmp);
-                Poll::Ready(Ok(()))
+        // The `head` bytes first; then what the socket gives (a read larger than
+        // `buf` keeps its rest there).
+        let Self { io, head, .. } = self.get_mut();
+        crate::body::poll_read_held(head, buf, |room| {
+            let mut read = bytes::BytesMut::with_capacity(room.min(64 * 1024));
+            match io.poll_read_buf(cx, &mut read) {
+                Poll::Ready(Ok(0)) => Poll::Ready(None),
+                Poll::Ready(Ok(_)) => Poll::Ready(Some(Ok(read.freeze()))),
+                Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+                Poll::Pending => Poll::Pending,
             }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        })
     }
 }
 
