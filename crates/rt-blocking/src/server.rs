@@ -136,6 +136,7 @@ where
             handed_over: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
             close_emitted: AtomicBool::new(false),
+            close_done: AtomicBool::new(false),
             conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(0),
             listeners: Mutex::new(Vec::new()),
@@ -197,6 +198,8 @@ pub(crate) struct Inner {
     handed_over: AtomicUsize,
     closing: AtomicBool,
     close_emitted: AtomicBool,
+    /// The `'close'` listeners ran.
+    close_done: AtomicBool,
     conns: Mutex<HashMap<u64, Entry>>,
     next_conn: AtomicU64,
     listeners: Mutex<Vec<Listener>>,
@@ -243,18 +246,30 @@ impl Inner {
     /// Wakes the waiters and emits `'close'` once nothing is open after `close()`
     /// (SRV-21).
     fn check_closed(&self) {
+        if self.open_count() == 0
+            && self.closing.load(Ordering::SeqCst)
+            && !self.close_emitted.swap(true, Ordering::SeqCst)
         {
-            let _g = lock(&self.changed_lock);
-            self.changed.notify_all();
-        }
-        if self.open_count() != 0 {
-            return;
-        }
-        if self.closing.load(Ordering::SeqCst) && !self.close_emitted.swap(true, Ordering::SeqCst) {
             let listeners = lock(&self.server_listeners).close.clone();
             for cb in listeners {
                 cb();
             }
+            self.close_done.store(true, Ordering::SeqCst);
+        }
+        let _g = lock(&self.changed_lock);
+        self.changed.notify_all();
+    }
+
+    /// Blocks until the `'close'` listeners ran, if `close_emitted` says another
+    /// thread is running them.
+    fn wait_close_done(&self) {
+        let mut g = lock(&self.changed_lock);
+        while self.close_emitted.load(Ordering::SeqCst) && !self.close_done.load(Ordering::SeqCst) {
+            g = self
+                .changed
+                .wait_timeout(g, Duration::from_millis(100))
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
         }
     }
 
@@ -544,6 +559,7 @@ impl Server {
         }
         drop(g);
         self.inner.check_closed();
+        self.inner.wait_close_done();
     }
 
     /// Blocks until the server was closed ([`Server::close`], from any thread or a
@@ -561,6 +577,7 @@ impl Server {
         }
         drop(g);
         self.inner.check_closed();
+        self.inner.wait_close_done();
     }
 
     /// `server.closeIdleConnections()` (SRV-23).
