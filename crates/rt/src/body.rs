@@ -324,7 +324,7 @@ impl BodyReceiver {
     }
 
     /// Whether the body was cut short (Node's `aborted`, MSG-10): by the producer, or
-    /// by [`Self::destroy`] before its end was read.
+    /// by `IncomingMessage::destroy` before its end was read.
     pub fn is_aborted(&self) -> bool {
         if self.destroyed_early {
             return true;
