@@ -5,83 +5,28 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use courier_proto::server::{Listeners, ServerConfig};
+use courier_rt::drive::{
+    AsyncRegistry, ClientErrorHandler, FnHandler, Runtime, UpgradeHandler, hand_over,
+    serve_connection,
+};
 use courier_rt::{
-    ClientErrorEvent, ConfigError, Connection, Handover, IncomingMessage, ServerOptions,
-    ServerResponse, Socket,
+    ClientErrorEvent, ConfigError, Connection, IncomingMessage, ServerOptions, ServerResponse,
+    Socket,
 };
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::drive::{Transport, boxed, drive};
-use crate::handler::{FnHandler, RequestHandler};
-use crate::upgraded::{OpenGuard, Upgraded};
+use crate::drive::{Tokio, boxed};
+use crate::upgraded::{OpenGuard, RawStream, Upgraded};
 
-type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// The application's request handler (unboxed behind the trait: each connection
-/// polls its futures in place, see [`crate::handler`]).
-pub(crate) type Handler = Arc<dyn RequestHandler>;
-/// An `'upgrade'` or `'connect'` handler, boxed.
-type UpgradeHandler = Arc<dyn Fn(IncomingMessage, Upgraded, Bytes) -> BoxFuture + Send + Sync>;
-/// A `'clientError'` handler, boxed.
-type ClientErrorHandler = Arc<dyn Fn(ClientErrorEvent, Upgraded) -> BoxFuture + Send + Sync>;
-/// A listener given the socket.
-type SocketListener = Arc<dyn Fn(Socket) + Send + Sync>;
-/// A `'dropRequest'` listener.
-type DropListener = Arc<dyn Fn(IncomingMessage, Socket) + Send + Sync>;
-
-/// The listeners a connection is served with: a snapshot taken at accept.
-#[derive(Clone)]
-pub(crate) struct Handlers {
-    pub(crate) request: Handler,
-    pub(crate) check_continue: Option<Handler>,
-    pub(crate) check_expectation: Option<Handler>,
-    upgrade: Option<UpgradeHandler>,
-    connect: Option<UpgradeHandler>,
-    client_error: Option<ClientErrorHandler>,
-    pub(crate) drop_request: Option<DropListener>,
-    pub(crate) timeout: Vec<SocketListener>,
-    connection: Vec<SocketListener>,
-    /// `server.setTimeout(ms)`, over the option.
-    timeout_ms: Option<Duration>,
-    /// The machine's configuration, with these listeners.
-    config: Arc<ServerConfig>,
-}
-
-impl Handlers {
-    /// Recomputes the machine's configuration from the listeners (SRV-6, SRV-8,
-    /// SRV-9, SRV-11, SRV-19).
-    fn reconfigure(&mut self, base: &ServerConfig) {
-        let mut cfg = base.clone();
-        cfg.listeners = Listeners {
-            check_continue: self.check_continue.is_some(),
-            check_expectation: self.check_expectation.is_some(),
-            upgrade: self.upgrade.is_some(),
-            connect: self.connect.is_some(),
-            client_error: self.client_error.is_some(),
-            timeout: !self.timeout.is_empty(),
-        };
-        if let Some(t) = self.timeout_ms {
-            cfg.timeout = t;
-        }
-        self.config = Arc::new(cfg);
-    }
-}
-
-/// Server-level listeners, read when the event happens.
-#[derive(Default)]
-struct ServerListeners {
-    close: Vec<Arc<dyn Fn() + Send + Sync>>,
-    error: Option<Arc<dyn Fn(io::Error) + Send + Sync>>,
-}
+/// The server's listeners (the registry is `courier-rt`'s).
+type Registry = AsyncRegistry<Tokio, Upgraded>;
 
 /// Node's default `backlog` for `server.listen`.
 pub const DEFAULT_BACKLOG: u32 = 511;
@@ -115,27 +60,10 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let base = options.to_config()?;
-    let handler: Handler = Arc::new(FnHandler(handler));
-    let mut handlers = Handlers {
-        request: handler,
-        check_continue: None,
-        check_expectation: None,
-        upgrade: None,
-        connect: None,
-        client_error: None,
-        drop_request: None,
-        timeout: Vec::new(),
-        connection: Vec::new(),
-        timeout_ms: None,
-        config: Arc::new(base.clone()),
-    };
-    handlers.reconfigure(&base);
     Ok(Server {
         inner: Arc::new(Inner {
-            base,
+            registry: Registry::new(base, FnHandler::new(handler)),
             options,
-            handlers: Mutex::new(Arc::new(handlers)),
-            server_listeners: Mutex::new(ServerListeners::default()),
             handed_over: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
             close_emitted: AtomicBool::new(false),
@@ -179,12 +107,9 @@ struct Listener {
 }
 
 pub(crate) struct Inner {
-    /// The options' configuration, without listeners.
-    base: ServerConfig,
+    /// The listeners, over the options' configuration.
+    registry: Registry,
     options: ServerOptions,
-    /// The listeners new connections get.
-    handlers: Mutex<Arc<Handlers>>,
-    server_listeners: Mutex<ServerListeners>,
     /// Handed-over sockets still open ([`Upgraded`]).
     handed_over: AtomicUsize,
     /// `close()` was called: `'close'` fires when the last connection is gone.
@@ -204,7 +129,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Inner {
     fn origin(&self) -> Instant {
-        *lock(&self.origin).get_or_insert_with(|| tokio::time::Instant::now().into_std())
+        *lock(&self.origin).get_or_insert_with(|| Tokio.now())
     }
 
     /// Open connections: HTTP ones and handed-over sockets.
@@ -229,50 +154,36 @@ impl Inner {
         }
         self.all_closed.notify_waiters();
         if self.closing.load(Ordering::SeqCst) && !self.close_emitted.swap(true, Ordering::SeqCst) {
-            let listeners = lock(&self.server_listeners).close.clone();
-            for cb in listeners {
-                cb();
-            }
+            self.registry.emit_close();
         }
     }
 
     /// The accept loop hit an error (Node's `'error'` on the server).
     fn accept_error(&self, e: io::Error) {
-        let cb = lock(&self.server_listeners).error.clone();
-        if let Some(cb) = cb {
-            cb(e);
-        }
+        self.registry.emit_error(e);
     }
 
     /// Registers an accepted stream, emits `'connection'` and spawns its I/O loop.
-    fn serve<T: Transport>(
-        self: &Arc<Self>,
-        io: T,
-        remote: Option<SocketAddr>,
-        local: Option<SocketAddr>,
-    ) {
-        let handlers = Arc::clone(&lock(&self.handlers));
-        let now = tokio::time::Instant::now().into_std();
-        let conn = Connection::new(Arc::clone(&handlers.config), now, self.origin());
+    fn serve(self: &Arc<Self>, io: RawStream, remote: Option<SocketAddr>, local: Option<SocketAddr>) {
+        let handlers = self.registry.snapshot();
+        let conn = Connection::new(Arc::clone(handlers.config()), Tokio.now(), self.origin());
         conn.set_addresses(remote, local);
         let key = self.next_conn.fetch_add(1, Ordering::Relaxed);
         lock(&self.conns).insert(key, conn.clone());
-        for cb in &handlers.connection {
-            cb(conn.socket());
-        }
+        handlers.emit_connection(&conn.socket());
         let this = Arc::clone(self);
         tokio::spawn(async move {
-            let handover = drive(io, conn, &handlers).await;
+            let handover = serve_connection(io, conn, &handlers, &Tokio).await;
             // A handed-over socket stays counted: take it over before the connection
             // leaves the list.
             let app = handover.map(|(h, io)| {
                 let open = OpenGuard::new(Arc::clone(&this));
-                (h, Upgraded::new(io.into_raw(), remote, local, open))
+                (h, Upgraded::new(io, remote, local, open))
             });
             lock(&this.conns).remove(&key);
             this.check_closed();
             if let Some((h, upgraded)) = app {
-                hand_over(&handlers, h, upgraded);
+                hand_over(&Tokio, &handlers, h, upgraded);
             }
         });
     }
@@ -326,7 +237,7 @@ impl Server {
                     Ok((stream, remote)) => {
                         inner.tune(&stream);
                         let local = stream.local_addr().ok();
-                        inner.serve(stream, Some(remote), local);
+                        inner.serve(RawStream::Tcp(stream), Some(remote), local);
                     }
                     // Node reports the error and goes on accepting; a short pause
                     // keeps a persistent failure (EMFILE) from spinning.
@@ -355,7 +266,7 @@ impl Server {
         let accept = tokio::spawn(async move {
             loop {
                 match listener.accept().await {
-                    Ok((stream, _)) => inner.serve(stream, None, None),
+                    Ok((stream, _)) => inner.serve(RawStream::Unix(stream), None, None),
                     Err(e) => {
                         inner.accept_error(e);
                         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -466,29 +377,6 @@ fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
     socket.listen(backlog)
 }
 
-/// Gives a socket that left HTTP to its listener, on a task of its own.
-fn hand_over(handlers: &Handlers, handover: Handover, upgraded: Upgraded) {
-    match handover {
-        Handover::Upgrade { req, head, connect } => {
-            let handler = if connect {
-                &handlers.connect
-            } else {
-                &handlers.upgrade
-            };
-            // The machine hands over only with a listener; without one the socket is
-            // dropped (closed), as Node destroys an untaken CONNECT (SRV-9).
-            if let Some(h) = handler {
-                tokio::spawn(h(req, upgraded, head));
-            }
-        }
-        Handover::ClientError(err) => {
-            if let Some(h) = &handlers.client_error {
-                tokio::spawn(h(err, upgraded));
-            }
-        }
-    }
-}
-
 /// Event listeners (SRV-24).
 ///
 /// Listeners that receive the connection's socket or requests (`'checkContinue'`,
@@ -503,14 +391,6 @@ fn hand_over(handlers: &Handlers, handover: Handover, upgraded: Upgraded) {
 /// second registration replaces the first. The plain callbacks (`Fn(Socket)` and the
 /// like) run on the connection's task and must not block; each registration adds one.
 impl Server {
-    fn update(&self, f: impl FnOnce(&mut Handlers)) {
-        let mut slot = lock(&self.inner.handlers);
-        let mut h = Handlers::clone(&slot);
-        f(&mut h);
-        h.reconfigure(&self.inner.base);
-        *slot = Arc::new(h);
-    }
-
     /// `server.on('checkContinue', (req, res) => …)`: requests with
     /// `Expect: 100-continue` go to `handler` instead of the request handler, and no
     /// `100 Continue` is written automatically: call
@@ -521,8 +401,9 @@ impl Server {
         H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
         F: Future<Output = ()> + Send + 'static,
     {
-        let h: Handler = Arc::new(FnHandler(handler));
-        self.update(|s| s.check_continue = Some(h));
+        self.inner
+            .registry
+            .set_check_continue(FnHandler::new(handler));
         self
     }
 
@@ -534,8 +415,9 @@ impl Server {
         H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
         F: Future<Output = ()> + Send + 'static,
     {
-        let h: Handler = Arc::new(FnHandler(handler));
-        self.update(|s| s.check_expectation = Some(h));
+        self.inner
+            .registry
+            .set_check_expectation(FnHandler::new(handler));
         self
     }
 
@@ -550,8 +432,9 @@ impl Server {
         H: Fn(IncomingMessage, Upgraded, Bytes) -> F + Send + Sync + 'static,
         F: Future<Output = ()> + Send + 'static,
     {
-        let h: UpgradeHandler = Arc::new(move |req, io, head| boxed(handler(req, io, head)));
-        self.update(|s| s.upgrade = Some(h));
+        let h: UpgradeHandler<Upgraded> =
+            Arc::new(move |req, io, head| boxed(handler(req, io, head)));
+        self.inner.registry.set_upgrade(h);
         self
     }
 
@@ -563,8 +446,9 @@ impl Server {
         H: Fn(IncomingMessage, Upgraded, Bytes) -> F + Send + Sync + 'static,
         F: Future<Output = ()> + Send + 'static,
     {
-        let h: UpgradeHandler = Arc::new(move |req, io, head| boxed(handler(req, io, head)));
-        self.update(|s| s.connect = Some(h));
+        let h: UpgradeHandler<Upgraded> =
+            Arc::new(move |req, io, head| boxed(handler(req, io, head)));
+        self.inner.registry.set_connect(h);
         self
     }
 
@@ -578,8 +462,8 @@ impl Server {
         H: Fn(ClientErrorEvent, Upgraded) -> F + Send + Sync + 'static,
         F: Future<Output = ()> + Send + 'static,
     {
-        let h: ClientErrorHandler = Arc::new(move |err, io| boxed(handler(err, io)));
-        self.update(|s| s.client_error = Some(h));
+        let h: ClientErrorHandler<Upgraded> = Arc::new(move |err, io| boxed(handler(err, io)));
+        self.inner.registry.set_client_error(h);
         self
     }
 
@@ -590,8 +474,7 @@ impl Server {
         &self,
         listener: impl Fn(IncomingMessage, Socket) + Send + Sync + 'static,
     ) -> &Self {
-        let l: DropListener = Arc::new(listener);
-        self.update(|s| s.drop_request = Some(l));
+        self.inner.registry.set_drop_request(Arc::new(listener));
         self
     }
 
@@ -599,8 +482,7 @@ impl Server {
     /// listener an expired socket is no longer destroyed: the listener decides
     /// (for example [`Socket::destroy`]). That includes idle keep-alive connections.
     pub fn on_timeout(&self, listener: impl Fn(Socket) + Send + Sync + 'static) -> &Self {
-        let l: SocketListener = Arc::new(listener);
-        self.update(|s| s.timeout.push(l));
+        self.inner.registry.add_timeout(Arc::new(listener));
         self
     }
 
@@ -611,19 +493,14 @@ impl Server {
         timeout: Duration,
         listener: impl Fn(Socket) + Send + Sync + 'static,
     ) -> &Self {
-        let l: SocketListener = Arc::new(listener);
-        self.update(|s| {
-            s.timeout_ms = Some(timeout);
-            s.timeout.push(l);
-        });
+        self.inner.registry.set_timeout(timeout, Arc::new(listener));
         self
     }
 
     /// `server.on('connection', socket => …)`: every accepted connection, before its
     /// first byte is read.
     pub fn on_connection(&self, listener: impl Fn(Socket) + Send + Sync + 'static) -> &Self {
-        let l: SocketListener = Arc::new(listener);
-        self.update(|s| s.connection.push(l));
+        self.inner.registry.add_connection(Arc::new(listener));
         self
     }
 
@@ -631,16 +508,14 @@ impl Server {
     /// (handed-over sockets included) is gone (SRV-21). Runs once, on the task that
     /// closed the last connection, or within `close()` when nothing was open.
     pub fn on_close(&self, listener: impl Fn() + Send + Sync + 'static) -> &Self {
-        lock(&self.inner.server_listeners)
-            .close
-            .push(Arc::new(listener));
+        self.inner.registry.add_close(Arc::new(listener));
         self
     }
 
     /// `server.on('error', err => …)`: an accept failed (for example `EMFILE`); the
     /// server goes on accepting. A second registration replaces the first.
     pub fn on_error(&self, listener: impl Fn(io::Error) + Send + Sync + 'static) -> &Self {
-        lock(&self.inner.server_listeners).error = Some(Arc::new(listener));
+        self.inner.registry.set_error(Arc::new(listener));
         self
     }
 }

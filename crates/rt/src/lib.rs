@@ -12,7 +12,11 @@
 //! * [`DateCache`]: the per-second `Date` value;
 //! * [`client`]: Node's `http` client (options, `ClientRequest`, the response,
 //!   `Agent`) and its per-connection driver core;
-//! * [`body`]: the bounded body queue between a connection and a message handle.
+//! * [`body`]: the bounded body queue between a connection and a message handle;
+//! * [`registry`]: the server's listeners, the snapshot each connection is served
+//!   with and where a handed-over socket goes;
+//! * [`drive`]: the server and client I/O loops of the async adapters, over small
+//!   traits (stream, timer, clock, spawner) each adapter implements.
 //!
 //! An adapter is then only its I/O loop: accept, read into [`Driver::recv_buf`], write
 //! [`Driver::outgoing`] vectored, sleep until [`Driver::poll_timeout`], spawn the
@@ -26,10 +30,12 @@
 pub mod body;
 pub mod client;
 pub mod conn;
+pub mod drive;
 mod date;
 mod events;
 mod message;
 mod options;
+pub mod registry;
 mod response;
 
 pub use conn::{Connection, Driver};
