@@ -194,8 +194,8 @@ impl AsyncConnector {
             return async_net::TcpStream::connect(addr).await.map_err(err);
         };
         use socket2::{Domain, Protocol, Socket, Type};
-        let sock =
-            Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(err)?;
+        let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+            .map_err(err)?;
         sock.bind(&SocketAddr::new(local, 0).into())
             .map_err(|e| sys_error("bind", &e, &local.to_string()))?;
         sock.set_nonblocking(true).map_err(err)?;

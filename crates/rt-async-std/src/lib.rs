@@ -71,9 +71,9 @@ mod rt;
 mod server;
 mod stream;
 
+pub use client::{AsyncConnector, Client};
 #[cfg(feature = "smol")]
 pub use client::{get, request};
-pub use client::{AsyncConnector, Client};
 pub use courier_rt::client::{
     Agent, AgentChoice, AgentOptions, AgentOptionsError, ClientError, ClientOptions,
     ClientOptionsError, ClientRequest, ClientResponse, ClientUpgrade, ConnectTarget, Connector,

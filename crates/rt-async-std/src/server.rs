@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use courier_rt::drive::{
-    AsyncRegistry, BoxFuture, ClientErrorHandler, FnHandler, Runtime, UpgradeHandler, hand_over,
-    serve_connection,
+    AsyncRegistry, BoxFuture, ClientErrorHandler, Runtime, UpgradeHandler, hand_over,
+    request_handler, serve_connection,
 };
 use courier_rt::{
     ClientErrorEvent, ConfigError, Connection, IncomingMessage, ServerOptions, ServerResponse,
@@ -103,7 +103,7 @@ where
     let base = options.to_config()?;
     Ok(Server {
         inner: Arc::new(Inner {
-            registry: Registry::new(base, FnHandler::new(handler)),
+            registry: Registry::new(base, request_handler(handler)),
             options,
             rt,
             handed_over: AtomicUsize::new(0),
@@ -499,7 +499,7 @@ impl Server {
     {
         self.inner
             .registry
-            .set_check_continue(FnHandler::new(handler));
+            .set_check_continue(request_handler(handler));
         self
     }
 
@@ -513,7 +513,7 @@ impl Server {
     {
         self.inner
             .registry
-            .set_check_expectation(FnHandler::new(handler));
+            .set_check_expectation(request_handler(handler));
         self
     }
 
@@ -586,9 +586,7 @@ impl Server {
         timeout: Duration,
         listener: impl Fn(Socket) + Send + Sync + 'static,
     ) -> &Self {
-        self.inner
-            .registry
-            .set_timeout(timeout, Arc::new(listener));
+        self.inner.registry.set_timeout(timeout, Arc::new(listener));
         self
     }
 

@@ -36,7 +36,8 @@ fn runs_inside_async_std_block_on() {
 
         let client = Client::new(async_std_spawner());
         // POST: Node sends a GET's body unframed (no Content-Length), as courier does.
-        let opts = courier_rt_async_std::ClientOptions::url(format!("http://{addr}/x")).method("POST");
+        let opts =
+            courier_rt_async_std::ClientOptions::url(format!("http://{addr}/x")).method("POST");
         let mut req = client.request(opts).unwrap();
         req.end(Some("abc".into())).unwrap();
         let mut res = req.response().await.unwrap();
@@ -76,8 +77,10 @@ fn listens_on_a_unix_socket() {
         // An existing file makes a second listen fail, as in Node.
         assert!(server.listen_unix(&path).is_err());
 
-        let mut opts = courier_rt_async_std::ClientOptions::default();
-        opts.socket_path = Some(path.to_string_lossy().into_owned());
+        let mut opts = courier_rt_async_std::ClientOptions {
+            socket_path: Some(path.to_string_lossy().into_owned()),
+            ..Default::default()
+        };
         opts.request.path = Some("/over-unix".into());
         let mut req = request(opts).unwrap();
         req.end(None).unwrap();
@@ -102,8 +105,10 @@ fn listens_on_a_unix_socket() {
 #[test]
 fn timeouts_fire_on_async_io_timers() {
     smol::block_on(async {
-        let mut options = ServerOptions::default();
-        options.keep_alive_timeout = Duration::from_millis(100);
+        let options = ServerOptions {
+            keep_alive_timeout: Duration::from_millis(100),
+            ..ServerOptions::default()
+        };
         let server = create_server(options, |_req, mut res| async move {
             res.end(Some("ok".into())).await.unwrap();
         })
@@ -111,7 +116,9 @@ fn timeouts_fire_on_async_io_timers() {
         let addr = server.listen("127.0.0.1:0").await.unwrap();
 
         let mut s = async_net::TcpStream::connect(addr).await.unwrap();
-        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
         let start = Instant::now();
         let mut out = Vec::new();
         s.read_to_end(&mut out).await.unwrap();

@@ -31,7 +31,8 @@ type UpgradeHandler = Arc<dyn Fn(BlockingRequest, Upgraded, Bytes) + Send + Sync
 type ClientErrorHandler = Arc<dyn Fn(ClientErrorEvent, Upgraded) + Send + Sync>;
 
 /// The listeners a connection is served with (the registry is `courier-rt`'s).
-pub(crate) type Handlers = courier_rt::registry::Handlers<Handler, UpgradeHandler, ClientErrorHandler>;
+pub(crate) type Handlers =
+    courier_rt::registry::Handlers<Handler, UpgradeHandler, ClientErrorHandler>;
 type Registry = courier_rt::registry::Registry<Handler, UpgradeHandler, ClientErrorHandler>;
 
 /// Node's default `backlog` for `server.listen`.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use courier_rt::drive::{
-    AsyncRegistry, ClientErrorHandler, FnHandler, Runtime, UpgradeHandler, hand_over,
+    AsyncRegistry, ClientErrorHandler, Runtime, UpgradeHandler, hand_over, request_handler,
     serve_connection,
 };
 use courier_rt::{
@@ -62,7 +62,7 @@ where
     let base = options.to_config()?;
     Ok(Server {
         inner: Arc::new(Inner {
-            registry: Registry::new(base, FnHandler::new(handler)),
+            registry: Registry::new(base, request_handler(handler)),
             options,
             handed_over: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
@@ -164,7 +164,12 @@ impl Inner {
     }
 
     /// Registers an accepted stream, emits `'connection'` and spawns its I/O loop.
-    fn serve(self: &Arc<Self>, io: RawStream, remote: Option<SocketAddr>, local: Option<SocketAddr>) {
+    fn serve(
+        self: &Arc<Self>,
+        io: RawStream,
+        remote: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+    ) {
         let handlers = self.registry.snapshot();
         let conn = Connection::new(Arc::clone(handlers.config()), Tokio.now(), self.origin());
         conn.set_addresses(remote, local);
@@ -403,7 +408,7 @@ impl Server {
     {
         self.inner
             .registry
-            .set_check_continue(FnHandler::new(handler));
+            .set_check_continue(request_handler(handler));
         self
     }
 
@@ -417,7 +422,7 @@ impl Server {
     {
         self.inner
             .registry
-            .set_check_expectation(FnHandler::new(handler));
+            .set_check_expectation(request_handler(handler));
         self
     }
 

@@ -81,16 +81,14 @@ pub type Handler<R> = Arc<dyn RequestHandler<R>>;
 /// The application's closure as a [`RequestHandler`].
 pub struct FnHandler<H>(pub H);
 
-impl<H> FnHandler<H> {
-    /// `handler` as a [`Handler`].
-    pub fn new<R, F>(handler: H) -> Handler<R>
-    where
-        R: Runtime,
-        H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
-        F: Future<Output = ()> + Send + 'static,
-    {
-        Arc::new(FnHandler(handler))
-    }
+/// The application's closure as a [`Handler`].
+pub fn request_handler<R, H, F>(handler: H) -> Handler<R>
+where
+    R: Runtime,
+    H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    Arc::new(FnHandler(handler))
 }
 
 impl<R, H, F> RequestHandler<R> for FnHandler<H>
@@ -183,11 +181,11 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// An `'upgrade'` or `'connect'` listener of an async server, given the handed-over
 /// stream `U`.
-pub type UpgradeHandler<U> = Arc<dyn Fn(IncomingMessage, U, bytes::Bytes) -> BoxFuture + Send + Sync>;
+pub type UpgradeHandler<U> =
+    Arc<dyn Fn(IncomingMessage, U, bytes::Bytes) -> BoxFuture + Send + Sync>;
 
 /// A `'clientError'` listener of an async server, given the handed-over stream `U`.
-pub type ClientErrorHandler<U> =
-    Arc<dyn Fn(crate::ClientErrorEvent, U) -> BoxFuture + Send + Sync>;
+pub type ClientErrorHandler<U> = Arc<dyn Fn(crate::ClientErrorEvent, U) -> BoxFuture + Send + Sync>;
 
 /// The listeners of an async server on runtime `R` handing over streams `U`.
 pub type AsyncHandlers<R, U> = Handlers<Handler<R>, UpgradeHandler<U>, ClientErrorHandler<U>>;
@@ -771,4 +769,3 @@ pub fn poll_read_into_slice(
     buf.truncate(len + n);
     r
 }
-

@@ -30,8 +30,8 @@
 pub mod body;
 pub mod client;
 pub mod conn;
-pub mod drive;
 mod date;
+pub mod drive;
 mod events;
 mod message;
 mod options;
