@@ -1,31 +1,24 @@
 //! `http.createServer` over async-io: accept loops and connections on the
 //! application's executor.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+#[cfg(unix)]
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bytes::Bytes;
 use courier_rt::drive::{
-    AsyncRegistry, BoxFuture, ClientErrorHandler, Runtime, UpgradeHandler, hand_over,
-    request_handler, serve_connection,
+    AsyncRegistry, AsyncState, Runtime, hand_over, request_handler, serve_connection,
 };
-use courier_rt::{
-    ClientErrorEvent, ConfigError, Connection, IncomingMessage, ServerOptions, ServerResponse,
-    Socket,
-};
+pub use courier_rt::serving::ListenAddr;
+use courier_rt::{ConfigError, Connection, IncomingMessage, ServerOptions, ServerResponse};
 
 use crate::rt::{AsyncRt, Spawn};
-use crate::stream::{AsyncSocket, OpenGuard, Upgraded, set_keep_alive};
-
-/// The server's listeners (the registry is `courier-rt`'s).
-type Registry = AsyncRegistry<AsyncRt, Upgraded>;
+use crate::stream::{AsyncSocket, Upgraded, set_keep_alive};
 
 /// Node's default `backlog` for `server.listen`.
 pub const DEFAULT_BACKLOG: i32 = 511;
@@ -103,17 +96,12 @@ where
     let base = options.to_config()?;
     Ok(Server {
         inner: Arc::new(Inner {
-            registry: Registry::new(base, request_handler(handler)),
+            state: Arc::new(AsyncState::new(AsyncRegistry::new(
+                base,
+                request_handler(handler),
+            ))),
             options,
             rt,
-            handed_over: AtomicUsize::new(0),
-            closing: AtomicBool::new(false),
-            close_emitted: AtomicBool::new(false),
-            conns: Mutex::new(HashMap::new()),
-            next_conn: AtomicU64::new(0),
-            listeners: Mutex::new(Vec::new()),
-            origin: Mutex::new(None),
-            closed_waiters: Mutex::new(Vec::new()),
         }),
     })
 }
@@ -132,15 +120,6 @@ impl core::fmt::Debug for Server {
             .field("connections", &self.connection_count())
             .finish_non_exhaustive()
     }
-}
-
-/// Where a server listens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ListenAddr {
-    /// A TCP address.
-    Tcp(SocketAddr),
-    /// A Unix socket path.
-    Unix(PathBuf),
 }
 
 /// Stops an accept loop: set, then wake it.
@@ -171,28 +150,11 @@ impl Stop {
     }
 }
 
-struct Listener {
-    addr: ListenAddr,
-    stop: Arc<Stop>,
-}
-
 pub(crate) struct Inner {
-    /// The listeners, over the options' configuration.
-    registry: Registry,
+    /// The listeners, connections and listening sockets.
+    state: Arc<AsyncState<AsyncRt, Upgraded>>,
     options: ServerOptions,
     rt: AsyncRt,
-    /// Handed-over sockets still open ([`Upgraded`]).
-    handed_over: AtomicUsize,
-    /// `close()` was called: `'close'` fires when the last connection is gone.
-    closing: AtomicBool,
-    close_emitted: AtomicBool,
-    conns: Mutex<HashMap<u64, Connection>>,
-    next_conn: AtomicU64,
-    listeners: Mutex<Vec<Listener>>,
-    /// When the server first started listening: the request-timeout checker's origin.
-    origin: Mutex<Option<Instant>>,
-    /// [`Server::closed`] callers.
-    closed_waiters: Mutex<Vec<Waker>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -200,38 +162,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Inner {
-    fn origin(&self) -> Instant {
-        *lock(&self.origin).get_or_insert_with(|| self.rt.now())
-    }
-
-    /// Open connections: HTTP ones and handed-over sockets.
-    fn open_count(&self) -> usize {
-        lock(&self.conns).len() + self.handed_over.load(Ordering::SeqCst)
-    }
-
-    pub(crate) fn open_handed_over(&self) {
-        self.handed_over.fetch_add(1, Ordering::SeqCst);
-    }
-
-    pub(crate) fn close_handed_over(&self) {
-        self.handed_over.fetch_sub(1, Ordering::SeqCst);
-        self.check_closed();
-    }
-
-    /// Wakes [`Server::closed`] and emits `'close'` once nothing is open after
-    /// `close()` (SRV-21).
-    fn check_closed(&self) {
-        if self.open_count() != 0 {
-            return;
-        }
-        for w in std::mem::take(&mut *lock(&self.closed_waiters)) {
-            w.wake();
-        }
-        if self.closing.load(Ordering::SeqCst) && !self.close_emitted.swap(true, Ordering::SeqCst) {
-            self.registry.emit_close();
-        }
-    }
-
     /// Registers an accepted stream, emits `'connection'` and spawns its I/O loop.
     fn serve(
         self: &Arc<Self>,
@@ -239,24 +169,24 @@ impl Inner {
         remote: Option<SocketAddr>,
         local: Option<SocketAddr>,
     ) {
-        let handlers = self.registry.snapshot();
-        let conn = Connection::new(Arc::clone(handlers.config()), self.rt.now(), self.origin());
+        let state = &self.state;
+        let handlers = state.registry().snapshot();
+        let now = self.rt.now();
+        let conn = Connection::new(Arc::clone(handlers.config()), now, state.origin(now));
         conn.set_addresses(remote, local);
-        let key = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        lock(&self.conns).insert(key, conn.clone());
+        let key = state.add_connection(conn.clone());
         handlers.emit_connection(&conn.socket());
-        let this = Arc::clone(self);
+        let state = Arc::clone(state);
+        let rt = self.rt.clone();
         self.rt.spawn(async move {
-            let rt = this.rt.clone();
             let handover = serve_connection(io, conn, &handlers, &rt).await;
             // A handed-over socket stays counted: take it over before the connection
             // leaves the list.
             let app = handover.map(|(h, io)| {
-                let open = OpenGuard::new(Arc::clone(&this));
+                let open = state.handover_guard();
                 (h, Upgraded::new(io, remote, local, open))
             });
-            lock(&this.conns).remove(&key);
-            this.check_closed();
+            state.remove_connection(key);
             if let Some((h, upgraded)) = app {
                 hand_over(&rt, &handlers, h, upgraded);
             }
@@ -297,7 +227,7 @@ impl Inner {
                         inner.serve(stream, remote, local);
                     }
                     Some(Err(e)) => {
-                        inner.registry.emit_error(e);
+                        inner.state.registry().emit_error(e);
                         async_io::Timer::after(Duration::from_millis(10)).await;
                     }
                 }
@@ -334,7 +264,7 @@ impl Server {
     /// `server.listen(handle)`: accepts on an already bound listener.
     pub fn listen_on(&self, listener: async_net::TcpListener) -> io::Result<SocketAddr> {
         let addr = listener.local_addr()?;
-        self.inner.origin();
+        self.inner.state.origin(self.inner.rt.now());
         let stop = Arc::new(Stop::default());
         self.inner.spawn_accept(Arc::clone(&stop), move || {
             let listener = listener.clone();
@@ -343,10 +273,9 @@ impl Server {
                 Ok((AsyncSocket::Tcp(s), Some(remote)))
             }
         });
-        lock(&self.inner.listeners).push(Listener {
-            addr: ListenAddr::Tcp(addr),
-            stop,
-        });
+        self.inner
+            .state
+            .add_listener(ListenAddr::Tcp(addr), move || stop.stop());
         Ok(addr)
     }
 
@@ -356,7 +285,7 @@ impl Server {
     pub fn listen_unix(&self, path: impl AsRef<Path>) -> io::Result<()> {
         let path = path.as_ref().to_path_buf();
         let listener = async_net::unix::UnixListener::bind(&path)?;
-        self.inner.origin();
+        self.inner.state.origin(self.inner.rt.now());
         let stop = Arc::new(Stop::default());
         self.inner.spawn_accept(Arc::clone(&stop), move || {
             let listener = listener.clone();
@@ -365,95 +294,10 @@ impl Server {
                 Ok((AsyncSocket::Unix(s), None))
             }
         });
-        lock(&self.inner.listeners).push(Listener {
-            addr: ListenAddr::Unix(path),
-            stop,
-        });
+        self.inner
+            .state
+            .add_listener(ListenAddr::Unix(path), move || stop.stop());
         Ok(())
-    }
-
-    /// `server.address()` for the first TCP listener.
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        lock(&self.inner.listeners)
-            .iter()
-            .find_map(|l| match l.addr {
-                ListenAddr::Tcp(a) => Some(a),
-                ListenAddr::Unix(_) => None,
-            })
-    }
-
-    /// Every address the server listens on.
-    pub fn addresses(&self) -> Vec<ListenAddr> {
-        lock(&self.inner.listeners)
-            .iter()
-            .map(|l| l.addr.clone())
-            .collect()
-    }
-
-    /// `server.listening`.
-    pub fn listening(&self) -> bool {
-        !lock(&self.inner.listeners).is_empty()
-    }
-
-    /// Open connections, handed-over sockets ([`Upgraded`]) included.
-    pub fn connection_count(&self) -> usize {
-        self.inner.open_count()
-    }
-
-    fn connections(&self) -> Vec<Connection> {
-        lock(&self.inner.conns).values().cloned().collect()
-    }
-
-    /// `server.close()` (SRV-21): stops accepting, removes Unix socket files,
-    /// destroys idle connections; active ones finish their requests (without the
-    /// request timeout checks) and then end by the keep-alive timeout. Use
-    /// [`Server::closed`] to wait for the last one; [`Server::on_close`] listeners run
-    /// then (handed-over sockets count until dropped).
-    pub fn close(&self) {
-        self.inner.closing.store(true, Ordering::SeqCst);
-        let listeners: Vec<Listener> = lock(&self.inner.listeners).drain(..).collect();
-        for l in listeners {
-            l.stop.stop();
-            if let ListenAddr::Unix(path) = l.addr {
-                let _ = std::fs::remove_file(path);
-            }
-        }
-        for c in self.connections() {
-            c.server_close();
-        }
-        self.inner.check_closed();
-    }
-
-    /// Resolves when no connection is open, handed-over sockets included (Node's
-    /// `'close'` after `close()`).
-    pub async fn closed(&self) {
-        core::future::poll_fn(|cx| {
-            lock(&self.inner.closed_waiters).push(cx.waker().clone());
-            if self.inner.open_count() == 0 {
-                // The last connection may be between leaving the list and running
-                // the `'close'` listeners: make sure they ran.
-                self.inner.check_closed();
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await;
-    }
-
-    /// `server.closeIdleConnections()` (SRV-23): destroys every connection with no
-    /// request in progress and no response unfinished.
-    pub fn close_idle_connections(&self) {
-        for c in self.connections() {
-            c.close_if_idle();
-        }
-    }
-
-    /// `server.closeAllConnections()` (SRV-22): destroys every connection now.
-    pub fn close_all_connections(&self) {
-        for c in self.connections() {
-            c.destroy();
-        }
     }
 }
 
@@ -467,10 +311,6 @@ fn bind(addr: SocketAddr, backlog: i32) -> io::Result<std::net::TcpListener> {
     socket.listen(backlog)?;
     socket.set_nonblocking(true)?;
     Ok(socket.into())
-}
-
-fn boxed<F: Future<Output = ()> + Send + 'static>(f: F) -> BoxFuture {
-    Box::pin(f)
 }
 
 /// Event listeners (SRV-24).
@@ -487,127 +327,9 @@ fn boxed<F: Future<Output = ()> + Send + 'static>(f: F) -> BoxFuture {
 /// first. The plain callbacks (`Fn(Socket)` and the like) run on the connection's
 /// task and must not block; each registration adds one.
 impl Server {
-    /// `server.on('checkContinue', (req, res) => …)`: requests with
-    /// `Expect: 100-continue` go to `handler` instead of the request handler, and no
-    /// `100 Continue` is written automatically: call
-    /// [`ServerResponse::write_continue`] to get the body, or answer at once (SRV-6,
-    /// SRV-7).
-    pub fn on_check_continue<H, F>(&self, handler: H) -> &Self
-    where
-        H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
-        F: Future<Output = ()> + Send + 'static,
-    {
-        self.inner
-            .registry
-            .set_check_continue(request_handler(handler));
-        self
+    fn state(&self) -> &AsyncState<AsyncRt, Upgraded> {
+        &self.inner.state
     }
 
-    /// `server.on('checkExpectation', (req, res) => …)`: requests with an `Expect`
-    /// value other than `100-continue` go to `handler` instead of being answered `417`
-    /// (SRV-6).
-    pub fn on_check_expectation<H, F>(&self, handler: H) -> &Self
-    where
-        H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
-        F: Future<Output = ()> + Send + 'static,
-    {
-        self.inner
-            .registry
-            .set_check_expectation(request_handler(handler));
-        self
-    }
-
-    /// `server.on('upgrade', (req, socket, head) => …)`: a request with
-    /// `Connection: upgrade` and `Upgrade` leaves HTTP (SRV-8). Once the responses
-    /// before it are written, `handler` gets the request, the socket and `head`: every
-    /// byte already received after the request head. The handler writes its own
-    /// `101` (or refusal) on the socket. Without this listener such a request is an
-    /// ordinary request (Node v20).
-    pub fn on_upgrade<H, F>(&self, handler: H) -> &Self
-    where
-        H: Fn(IncomingMessage, Upgraded, Bytes) -> F + Send + Sync + 'static,
-        F: Future<Output = ()> + Send + 'static,
-    {
-        let h: UpgradeHandler<Upgraded> =
-            Arc::new(move |req, io, head| boxed(handler(req, io, head)));
-        self.inner.registry.set_upgrade(h);
-        self
-    }
-
-    /// `server.on('connect', (req, socket, head) => …)`: a `CONNECT` request leaves
-    /// HTTP and goes to `handler` like an upgrade (SRV-9). Without this listener the
-    /// connection is closed with no bytes written.
-    pub fn on_connect<H, F>(&self, handler: H) -> &Self
-    where
-        H: Fn(IncomingMessage, Upgraded, Bytes) -> F + Send + Sync + 'static,
-        F: Future<Output = ()> + Send + 'static,
-    {
-        let h: UpgradeHandler<Upgraded> =
-            Arc::new(move |req, io, head| boxed(handler(req, io, head)));
-        self.inner.registry.set_connect(h);
-        self
-    }
-
-    /// `server.on('clientError', (err, socket) => …)`: on a parse error or request
-    /// timeout nothing is written and the socket goes to `handler` once the output
-    /// before the error is written (SRV-11). Without this listener Node's default
-    /// reply is sent and the connection closed (SRV-12).
-    pub fn on_client_error<H, F>(&self, handler: H) -> &Self
-    where
-        H: Fn(ClientErrorEvent, Upgraded) -> F + Send + Sync + 'static,
-        F: Future<Output = ()> + Send + 'static,
-    {
-        let h: ClientErrorHandler<Upgraded> = Arc::new(move |err, io| boxed(handler(err, io)));
-        self.inner.registry.set_client_error(h);
-        self
-    }
-
-    /// `server.on('dropRequest', (req, socket) => …)`: a request over
-    /// `maxRequestsPerSocket`, already answered `503` (SRV-5).
-    pub fn on_drop_request(
-        &self,
-        listener: impl Fn(IncomingMessage, Socket) + Send + Sync + 'static,
-    ) -> &Self {
-        self.inner.registry.set_drop_request(Arc::new(listener));
-        self
-    }
-
-    /// `server.on('timeout', socket => …)`: socket inactivity (SRV-19). With this
-    /// listener an expired socket is no longer destroyed: the listener decides.
-    pub fn on_timeout(&self, listener: impl Fn(Socket) + Send + Sync + 'static) -> &Self {
-        self.inner.registry.add_timeout(Arc::new(listener));
-        self
-    }
-
-    /// `server.setTimeout(ms, cb)` (SRV-20): the inactivity timeout of new connections
-    /// (zero turns it off) and a `'timeout'` listener, as [`Server::on_timeout`].
-    pub fn set_timeout(
-        &self,
-        timeout: Duration,
-        listener: impl Fn(Socket) + Send + Sync + 'static,
-    ) -> &Self {
-        self.inner.registry.set_timeout(timeout, Arc::new(listener));
-        self
-    }
-
-    /// `server.on('connection', socket => …)`: every accepted connection, before its
-    /// first byte is read.
-    pub fn on_connection(&self, listener: impl Fn(Socket) + Send + Sync + 'static) -> &Self {
-        self.inner.registry.add_connection(Arc::new(listener));
-        self
-    }
-
-    /// `server.on('close', …)`: after [`Server::close`], once the last connection
-    /// (handed-over sockets included) is gone (SRV-21). Runs once.
-    pub fn on_close(&self, listener: impl Fn() + Send + Sync + 'static) -> &Self {
-        self.inner.registry.add_close(Arc::new(listener));
-        self
-    }
-
-    /// `server.on('error', err => …)`: an accept failed (for example `EMFILE`); the
-    /// server goes on accepting. A second registration replaces the first.
-    pub fn on_error(&self, listener: impl Fn(io::Error) + Send + Sync + 'static) -> &Self {
-        self.inner.registry.set_error(Arc::new(listener));
-        self
-    }
+    courier_rt::async_server_methods!(AsyncRt, Upgraded);
 }

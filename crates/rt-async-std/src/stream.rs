@@ -5,16 +5,14 @@
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use courier_rt::client::ClientUpgrade;
 use courier_rt::drive::{Transport, poll_read_into_slice};
+use courier_rt::serving::HandoverGuard;
 use futures_io::{AsyncRead, AsyncWrite};
-
-use crate::server::Inner;
 
 /// A socket from async-net: TCP or a Unix socket.
 #[derive(Debug)]
@@ -166,24 +164,6 @@ pub(crate) fn set_keep_alive(
     sock.set_tcp_keepalive(&ka)
 }
 
-/// Keeps a handed-over socket counted among the server's open connections.
-pub(crate) struct OpenGuard {
-    inner: Arc<Inner>,
-}
-
-impl OpenGuard {
-    pub(crate) fn new(inner: Arc<Inner>) -> Self {
-        inner.open_handed_over();
-        Self { inner }
-    }
-}
-
-impl Drop for OpenGuard {
-    fn drop(&mut self) {
-        self.inner.close_handed_over();
-    }
-}
-
 /// A socket that left HTTP: the `socket` of Node's `'upgrade'`, `'connect'` and
 /// `'clientError'` events, a futures-io [`AsyncRead`] + [`AsyncWrite`] stream.
 ///
@@ -199,7 +179,7 @@ pub struct Upgraded {
     stream: AsyncSocket,
     remote: Option<SocketAddr>,
     local: Option<SocketAddr>,
-    _open: OpenGuard,
+    _open: HandoverGuard,
 }
 
 impl core::fmt::Debug for Upgraded {
@@ -215,7 +195,7 @@ impl Upgraded {
         stream: AsyncSocket,
         remote: Option<SocketAddr>,
         local: Option<SocketAddr>,
-        open: OpenGuard,
+        open: HandoverGuard,
     ) -> Self {
         Self {
             stream,

@@ -152,11 +152,3 @@ impl Transport for RawStream {
         }
     }
 }
-
-/// Boxes a handover listener's future.
-pub(crate) fn boxed<F>(f: F) -> courier_rt::drive::BoxFuture
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    Box::pin(f)
-}

@@ -190,6 +190,10 @@ pub type ClientErrorHandler<U> = Arc<dyn Fn(crate::ClientErrorEvent, U) -> BoxFu
 /// The listeners of an async server on runtime `R` handing over streams `U`.
 pub type AsyncHandlers<R, U> = Handlers<Handler<R>, UpgradeHandler<U>, ClientErrorHandler<U>>;
 
+/// The shared state of an async server on runtime `R` handing over streams `U`.
+pub type AsyncState<R, U> =
+    crate::serving::ServerState<Handler<R>, UpgradeHandler<U>, ClientErrorHandler<U>>;
+
 /// The registry of an async server on runtime `R` handing over streams `U`.
 pub type AsyncRegistry<R, U> =
     crate::registry::Registry<Handler<R>, UpgradeHandler<U>, ClientErrorHandler<U>>;
@@ -211,6 +215,223 @@ pub fn hand_over<R: Runtime, U>(
         None => {}
     }
 }
+
+/// Generates the methods an async adapter's `Server` shares with the others, inside
+/// its `impl Server { … }`: the event listeners (Node's `server.on(…)`, SRV-24),
+/// `close*`, `closed`, the addresses. The adapter provides a method
+/// `fn state(&self) -> &AsyncState<R, U>` and names its runtime `R` and its
+/// handed-over stream type `U`.
+#[macro_export]
+macro_rules! async_server_methods {
+    ($rt:ty, $upgraded:ty) => {
+        fn registry(&self) -> &$crate::drive::AsyncRegistry<$rt, $upgraded> {
+            self.state().registry()
+        }
+
+        /// `server.address()` for the first TCP listener.
+        pub fn local_addr(&self) -> ::core::option::Option<::std::net::SocketAddr> {
+            self.state().local_addr()
+        }
+
+        /// Every address the server listens on.
+        pub fn addresses(&self) -> ::std::vec::Vec<$crate::serving::ListenAddr> {
+            self.state().addresses()
+        }
+
+        /// `server.listening`.
+        pub fn listening(&self) -> bool {
+            self.state().listening()
+        }
+
+        /// Open connections, handed-over sockets included.
+        pub fn connection_count(&self) -> usize {
+            self.state().open_count()
+        }
+
+        /// `server.close()` (SRV-21): stops accepting, removes Unix socket files,
+        /// destroys idle connections; active ones finish their requests (without the
+        /// request timeout checks) and then end by the keep-alive timeout. Use
+        /// `closed()` to wait for the last one; `on_close` listeners run then
+        /// (handed-over sockets count until dropped).
+        pub fn close(&self) {
+            self.state().close();
+        }
+
+        /// Resolves when no connection is open, handed-over sockets included (Node's
+        /// `'close'` after `close()`).
+        pub async fn closed(&self) {
+            ::core::future::poll_fn(|cx| self.state().poll_closed(cx)).await;
+        }
+
+        /// `server.closeIdleConnections()` (SRV-23): destroys every connection with no
+        /// request in progress and no response unfinished.
+        pub fn close_idle_connections(&self) {
+            self.state().close_idle_connections();
+        }
+
+        /// `server.closeAllConnections()` (SRV-22): destroys every connection now.
+        pub fn close_all_connections(&self) {
+            self.state().close_all_connections();
+        }
+
+        /// `server.on('checkContinue', (req, res) => …)`: requests with
+        /// `Expect: 100-continue` go to `handler` instead of the request handler, and no
+        /// `100 Continue` is written automatically: call
+        /// `ServerResponse::write_continue` to get the body, or answer at once (SRV-6,
+        /// SRV-7).
+        pub fn on_check_continue<H, F>(&self, handler: H) -> &Self
+        where
+            H: Fn($crate::IncomingMessage, $crate::ServerResponse) -> F + Send + Sync + 'static,
+            F: ::core::future::Future<Output = ()> + Send + 'static,
+        {
+            self.registry()
+                .set_check_continue($crate::drive::request_handler(handler));
+            self
+        }
+
+        /// `server.on('checkExpectation', (req, res) => …)`: requests with an `Expect`
+        /// value other than `100-continue` go to `handler` instead of being answered `417`
+        /// (SRV-6).
+        pub fn on_check_expectation<H, F>(&self, handler: H) -> &Self
+        where
+            H: Fn($crate::IncomingMessage, $crate::ServerResponse) -> F + Send + Sync + 'static,
+            F: ::core::future::Future<Output = ()> + Send + 'static,
+        {
+            self.registry()
+                .set_check_expectation($crate::drive::request_handler(handler));
+            self
+        }
+
+        /// `server.on('upgrade', (req, socket, head) => …)`: a request with
+        /// `Connection: upgrade` and `Upgrade` leaves HTTP (SRV-8). Once the responses
+        /// before it are written, `handler` gets the request, the socket and `head`: every
+        /// byte already received after the request head. Nothing is written for it: the
+        /// handler writes its own `101` (or refusal) on the socket. Without this listener
+        /// such a request is an ordinary request (Node v20).
+        pub fn on_upgrade<H, F>(&self, handler: H) -> &Self
+        where
+            H: Fn($crate::IncomingMessage, $upgraded, $crate::drive::Bytes) -> F
+                + Send
+                + Sync
+                + 'static,
+            F: ::core::future::Future<Output = ()> + Send + 'static,
+        {
+            let h: $crate::drive::UpgradeHandler<$upgraded> =
+                ::std::sync::Arc::new(move |req, io, head| {
+                    $crate::drive::box_future(handler(req, io, head))
+                });
+            self.registry().set_upgrade(h);
+            self
+        }
+
+        /// `server.on('connect', (req, socket, head) => …)`: a `CONNECT` request leaves
+        /// HTTP and goes to `handler` like an upgrade (SRV-9). Without this listener the
+        /// connection is closed with no bytes written.
+        pub fn on_connect<H, F>(&self, handler: H) -> &Self
+        where
+            H: Fn($crate::IncomingMessage, $upgraded, $crate::drive::Bytes) -> F
+                + Send
+                + Sync
+                + 'static,
+            F: ::core::future::Future<Output = ()> + Send + 'static,
+        {
+            let h: $crate::drive::UpgradeHandler<$upgraded> =
+                ::std::sync::Arc::new(move |req, io, head| {
+                    $crate::drive::box_future(handler(req, io, head))
+                });
+            self.registry().set_connect(h);
+            self
+        }
+
+        /// `server.on('clientError', (err, socket) => …)`: on a parse error or request
+        /// timeout nothing is written and the socket goes to `handler` once the output
+        /// before the error is written (SRV-11); it may write a raw reply and close.
+        /// Without this listener Node's default reply is sent and the connection closed
+        /// (SRV-12).
+        pub fn on_client_error<H, F>(&self, handler: H) -> &Self
+        where
+            H: Fn($crate::ClientErrorEvent, $upgraded) -> F + Send + Sync + 'static,
+            F: ::core::future::Future<Output = ()> + Send + 'static,
+        {
+            let h: $crate::drive::ClientErrorHandler<$upgraded> =
+                ::std::sync::Arc::new(move |err, io| $crate::drive::box_future(handler(err, io)));
+            self.registry().set_client_error(h);
+            self
+        }
+
+        /// `server.on('dropRequest', (req, socket) => …)`: a request over
+        /// `maxRequestsPerSocket`, already answered `503` (SRV-5). Runs on the connection's
+        /// task; dropping `req` discards its body.
+        pub fn on_drop_request(
+            &self,
+            listener: impl Fn($crate::IncomingMessage, $crate::Socket) + Send + Sync + 'static,
+        ) -> &Self {
+            self.registry()
+                .set_drop_request(::std::sync::Arc::new(listener));
+            self
+        }
+
+        /// `server.on('timeout', socket => …)`: socket inactivity (SRV-19). With this
+        /// listener an expired socket is no longer destroyed: the listener decides
+        /// (for example `Socket::destroy`). That includes idle keep-alive connections.
+        pub fn on_timeout(
+            &self,
+            listener: impl Fn($crate::Socket) + Send + Sync + 'static,
+        ) -> &Self {
+            self.registry().add_timeout(::std::sync::Arc::new(listener));
+            self
+        }
+
+        /// `server.setTimeout(ms, cb)` (SRV-20): the inactivity timeout of new connections
+        /// (zero turns it off) and a `'timeout'` listener, as `Server::on_timeout`.
+        pub fn set_timeout(
+            &self,
+            timeout: ::core::time::Duration,
+            listener: impl Fn($crate::Socket) + Send + Sync + 'static,
+        ) -> &Self {
+            self.registry()
+                .set_timeout(timeout, ::std::sync::Arc::new(listener));
+            self
+        }
+
+        /// `server.on('connection', socket => …)`: every accepted connection, before its
+        /// first byte is read.
+        pub fn on_connection(
+            &self,
+            listener: impl Fn($crate::Socket) + Send + Sync + 'static,
+        ) -> &Self {
+            self.registry()
+                .add_connection(::std::sync::Arc::new(listener));
+            self
+        }
+
+        /// `server.on('close', …)`: after `Server::close`, once the last connection
+        /// (handed-over sockets included) is gone (SRV-21). Runs once, on the task that
+        /// closed the last connection, or within `close()` when nothing was open.
+        pub fn on_close(&self, listener: impl Fn() + Send + Sync + 'static) -> &Self {
+            self.registry().add_close(::std::sync::Arc::new(listener));
+            self
+        }
+
+        /// `server.on('error', err => …)`: an accept failed (for example `EMFILE`); the
+        /// server goes on accepting. A second registration replaces the first.
+        pub fn on_error(
+            &self,
+            listener: impl Fn(::std::io::Error) + Send + Sync + 'static,
+        ) -> &Self {
+            self.registry().set_error(::std::sync::Arc::new(listener));
+            self
+        }
+    };
+}
+
+/// Boxes a handover listener's future.
+pub fn box_future<F: Future<Output = ()> + Send + 'static>(f: F) -> BoxFuture {
+    Box::pin(f)
+}
+
+#[doc(hidden)]
+pub use bytes::Bytes;
 
 // ---------------------------------------------------------------- the server --
 

@@ -37,6 +37,7 @@ mod message;
 mod options;
 pub mod registry;
 mod response;
+pub mod serving;
 
 pub use conn::{Connection, Driver};
 pub use date::DateCache;
