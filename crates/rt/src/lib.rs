@@ -21,7 +21,11 @@
 //! An adapter is then only its I/O loop: accept, read into [`Driver::recv_buf`], write
 //! [`Driver::outgoing`] vectored, sleep until [`Driver::poll_timeout`], spawn the
 //! handler for each [`Driver::next_event`], and give the transport away at
-//! [`Driver::take_handover`]. See [`conn`] for the loop's steps.
+//! [`Driver::take_handover`]. See [`conn`] for the loop's steps. An async adapter does
+//! not even write that loop: [`drive::serve_connection`] and
+//! [`drive::drive_client_connection`] are it, over the adapter's stream, timer and
+//! spawner, and [`serving::ServerState`] with `async_server_methods!` is the rest of
+//! its `Server`.
 //!
 //! Wakers are plain [`std::task::Waker`]s and locks are `std::sync::Mutex`es held only
 //! for a synchronous step, so the handles work under any executor.
