@@ -8,7 +8,8 @@
 //! [`validate_header_value`]). With the `tokio` feature: the tokio adapter as
 //! `courier::tokio`, and its `create_server`, `request`, `get`, `Agent` and
 //! `global_agent` at the root. With the `blocking` feature: the `std::net` adapter as
-//! `courier::blocking` (no async runtime).
+//! `courier::blocking` (no async runtime). With the `async-std` feature: the
+//! futures-io adapter for smol and async-std as `courier::async_std`.
 //! `docs/node-mapping.md` maps every API of Node's `http` module to its courier name.
 #![forbid(unsafe_code)]
 
@@ -33,3 +34,8 @@ pub use courier_rt_tokio::{
 /// async runtime.
 #[cfg(feature = "blocking")]
 pub use courier_rt_blocking as blocking;
+
+/// The futures-io adapter (`courier-rt-async-std`): Node's `http` over async-io and
+/// async-net, for smol and async-std alike.
+#[cfg(feature = "async-std")]
+pub use courier_rt_async_std as async_std;

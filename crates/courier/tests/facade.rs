@@ -56,3 +56,26 @@ fn a_blocking_server_and_client_through_the_facade() {
     assert_eq!(&res.read_body().unwrap()[..], b"blocking /x");
     server.close();
 }
+
+#[cfg(feature = "async-std")]
+#[test]
+fn an_async_std_server_and_client_through_the_facade() {
+    use courier::async_std::{create_server, get};
+
+    smol::block_on(async {
+        let server = create_server(
+            courier::ServerOptions::default(),
+            |req, mut res| async move {
+                let body = format!("smol {}", req.url());
+                res.end(Some(body.into())).await.unwrap();
+            },
+        )
+        .unwrap();
+        let addr = server.listen("127.0.0.1:0").await.unwrap();
+        let mut req = get(format!("http://{addr}/x")).unwrap();
+        let mut res = req.response().await.unwrap();
+        assert_eq!(res.status_code(), 200);
+        assert_eq!(&res.read_body().await.unwrap()[..], b"smol /x");
+        server.close();
+    });
+}

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Instant, SystemTime};
 
-use courier_rt::{Close, ConnEvent, Connection, Handover, RequestKind, Socket};
+use courier_rt::{Close, ConnEvent, Connection, Handover, Socket};
 
 use crate::io::{
     IoWaker, READ_CHUNK, Stream, Writer, block_on, foreign_flush_fn, is_timeout, lock, read_timeout,
@@ -138,33 +138,20 @@ impl Pump {
         let h = &self.handlers;
         match event {
             ConnEvent::Request { kind, req, res } => {
-                let handler = match kind {
-                    RequestKind::Request => &h.request,
-                    RequestKind::CheckContinue => h.check_continue.as_ref().unwrap_or(&h.request),
-                    RequestKind::CheckExpectation => {
-                        h.check_expectation.as_ref().unwrap_or(&h.request)
-                    }
-                };
+                let (_, handler) = h.request_handler(kind);
                 let req = BlockingRequest::new(req, Some(Arc::clone(self)));
                 let res = BlockingResponse::new(res, Some(Arc::clone(self)));
                 // A panicking handler ends its own request only (its response is
                 // dropped: rt's drop behaviour), as a panicking task does on tokio.
                 let _ = catch_unwind(AssertUnwindSafe(|| handler(req, res)));
             }
-            ConnEvent::DropRequest { req } => {
-                if let Some(cb) = &h.drop_request {
-                    let socket = req.socket();
-                    cb(req, socket);
-                }
-            }
+            ConnEvent::DropRequest { req } => h.emit_drop_request(req),
             ConnEvent::Timeout { socket } => self.fire_timeout(&socket),
         }
     }
 
     fn fire_timeout(&self, socket: &Socket) {
-        for cb in &self.handlers.timeout {
-            cb(socket.clone());
-        }
+        self.handlers.emit_timeout(socket);
     }
 
     /// Runs `fut` to completion. On the connection's thread, while it is pending, the

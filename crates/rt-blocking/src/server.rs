@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use courier_proto::server::{Listeners, ServerConfig};
+use courier_rt::registry::Route;
 use courier_rt::{
     ClientErrorEvent, ConfigError, Connection, Handover, IncomingMessage, ServerOptions, Socket,
 };
@@ -29,55 +29,11 @@ pub(crate) type Handler = Arc<dyn Fn(BlockingRequest, BlockingResponse) + Send +
 type UpgradeHandler = Arc<dyn Fn(BlockingRequest, Upgraded, Bytes) + Send + Sync>;
 /// A `'clientError'` handler.
 type ClientErrorHandler = Arc<dyn Fn(ClientErrorEvent, Upgraded) + Send + Sync>;
-/// A listener given the socket.
-pub(crate) type SocketListener = Arc<dyn Fn(Socket) + Send + Sync>;
-/// A `'dropRequest'` listener.
-type DropListener = Arc<dyn Fn(IncomingMessage, Socket) + Send + Sync>;
 
-/// The listeners a connection is served with: a snapshot taken at accept.
-#[derive(Clone)]
-pub(crate) struct Handlers {
-    pub(crate) request: Handler,
-    pub(crate) check_continue: Option<Handler>,
-    pub(crate) check_expectation: Option<Handler>,
-    upgrade: Option<UpgradeHandler>,
-    connect: Option<UpgradeHandler>,
-    client_error: Option<ClientErrorHandler>,
-    pub(crate) drop_request: Option<DropListener>,
-    pub(crate) timeout: Vec<SocketListener>,
-    connection: Vec<SocketListener>,
-    /// `server.setTimeout(ms)`, over the option.
-    timeout_ms: Option<Duration>,
-    /// The machine's configuration, with these listeners.
-    config: Arc<ServerConfig>,
-}
-
-impl Handlers {
-    /// Recomputes the machine's configuration from the listeners (SRV-6, SRV-8,
-    /// SRV-9, SRV-11, SRV-19).
-    fn reconfigure(&mut self, base: &ServerConfig) {
-        let mut cfg = base.clone();
-        cfg.listeners = Listeners {
-            check_continue: self.check_continue.is_some(),
-            check_expectation: self.check_expectation.is_some(),
-            upgrade: self.upgrade.is_some(),
-            connect: self.connect.is_some(),
-            client_error: self.client_error.is_some(),
-            timeout: !self.timeout.is_empty(),
-        };
-        if let Some(t) = self.timeout_ms {
-            cfg.timeout = t;
-        }
-        self.config = Arc::new(cfg);
-    }
-}
-
-/// Server-level listeners, read when the event happens.
-#[derive(Default)]
-struct ServerListeners {
-    close: Vec<Arc<dyn Fn() + Send + Sync>>,
-    error: Option<Arc<dyn Fn(io::Error) + Send + Sync>>,
-}
+/// The listeners a connection is served with (the registry is `courier-rt`'s).
+pub(crate) type Handlers =
+    courier_rt::registry::Handlers<Handler, UpgradeHandler, ClientErrorHandler>;
+type Registry = courier_rt::registry::Registry<Handler, UpgradeHandler, ClientErrorHandler>;
 
 /// Node's default `backlog` for `server.listen`.
 pub const DEFAULT_BACKLOG: i32 = 511;
@@ -113,26 +69,11 @@ where
     H: Fn(BlockingRequest, BlockingResponse) + Send + Sync + 'static,
 {
     let base = options.to_config()?;
-    let mut handlers = Handlers {
-        request: Arc::new(handler),
-        check_continue: None,
-        check_expectation: None,
-        upgrade: None,
-        connect: None,
-        client_error: None,
-        drop_request: None,
-        timeout: Vec::new(),
-        connection: Vec::new(),
-        timeout_ms: None,
-        config: Arc::new(base.clone()),
-    };
-    handlers.reconfigure(&base);
+    let handler: Handler = Arc::new(handler);
     Ok(Server {
         inner: Arc::new(Inner {
-            base,
+            registry: Registry::new(base, handler),
             options,
-            handlers: Mutex::new(Arc::new(handlers)),
-            server_listeners: Mutex::new(ServerListeners::default()),
             handed_over: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
             close_emitted: AtomicBool::new(false),
@@ -191,10 +132,8 @@ struct Entry {
 }
 
 pub(crate) struct Inner {
-    base: ServerConfig,
+    registry: Registry,
     options: ServerOptions,
-    handlers: Mutex<Arc<Handlers>>,
-    server_listeners: Mutex<ServerListeners>,
     handed_over: AtomicUsize,
     closing: AtomicBool,
     close_emitted: AtomicBool,
@@ -250,10 +189,7 @@ impl Inner {
             && self.closing.load(Ordering::SeqCst)
             && !self.close_emitted.swap(true, Ordering::SeqCst)
         {
-            let listeners = lock(&self.server_listeners).close.clone();
-            for cb in listeners {
-                cb();
-            }
+            self.registry.emit_close();
             self.close_done.store(true, Ordering::SeqCst);
         }
         let _g = lock(&self.changed_lock);
@@ -274,10 +210,7 @@ impl Inner {
     }
 
     fn accept_error(&self, e: io::Error) {
-        let cb = lock(&self.server_listeners).error.clone();
-        if let Some(cb) = cb {
-            cb(e);
-        }
+        self.registry.emit_error(e);
     }
 
     /// Waits for a free connection thread; `None` once `stop` is set.
@@ -315,8 +248,8 @@ impl Inner {
 
     /// Registers an accepted stream, emits `'connection'` and serves it on a thread.
     fn serve(self: &Arc<Self>, stream: Stream, slot: Slot) {
-        let handlers = Arc::clone(&lock(&self.handlers));
-        let conn = Connection::new(Arc::clone(&handlers.config), Instant::now(), self.origin());
+        let handlers = self.registry.snapshot();
+        let conn = Connection::new(Arc::clone(handlers.config()), Instant::now(), self.origin());
         conn.set_addresses(stream.peer_addr(), stream.local_addr());
         let key = self.next_conn.fetch_add(1, Ordering::Relaxed);
         lock(&self.conns).insert(
@@ -326,9 +259,7 @@ impl Inner {
                 stream: stream.try_clone().ok(),
             },
         );
-        for cb in &handlers.connection {
-            cb(conn.socket());
-        }
+        handlers.emit_connection(&conn.socket());
         let this = Arc::clone(self);
         let spawned = std::thread::Builder::new()
             .name("courier-conn".into())
@@ -615,30 +546,17 @@ fn bind(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
 
 /// Gives a socket that left HTTP to its listener, on the connection's thread.
 fn hand_over(handlers: &Handlers, handover: Handover, upgraded: Upgraded) {
-    match handover {
-        Handover::Upgrade { req, head, connect } => {
-            let handler = if connect {
-                &handlers.connect
-            } else {
-                &handlers.upgrade
-            };
-            // Without a listener the socket is dropped (closed), as Node destroys an
-            // untaken CONNECT (SRV-9).
-            if let Some(h) = handler {
-                let req = BlockingRequest::new(req, None);
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    h(req, upgraded, head);
-                }));
+    // Without a listener the socket is dropped (closed), as Node destroys an
+    // untaken CONNECT (SRV-9).
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        match handlers.route(handover) {
+            Some(Route::Upgrade { handler, req, head }) => {
+                handler(BlockingRequest::new(req, None), upgraded, head);
             }
+            Some(Route::ClientError { handler, err }) => handler(err, upgraded),
+            None => {}
         }
-        Handover::ClientError(err) => {
-            if let Some(h) = &handlers.client_error {
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    h(err, upgraded);
-                }));
-            }
-        }
-    }
+    }));
 }
 
 /// Event listeners (SRV-24).
@@ -651,22 +569,13 @@ fn hand_over(handlers: &Handlers, handover: Handover, upgraded: Upgraded) {
 /// run on the connection's thread (`'connection'`: on the accept thread) and should
 /// not block; each registration adds one.
 impl Server {
-    fn update(&self, f: impl FnOnce(&mut Handlers)) {
-        let mut slot = lock(&self.inner.handlers);
-        let mut h = Handlers::clone(&slot);
-        f(&mut h);
-        h.reconfigure(&self.inner.base);
-        *slot = Arc::new(h);
-    }
-
     /// `server.on('checkContinue', (req, res) => …)` (SRV-6, SRV-7): no automatic
     /// `100 Continue`; call [`ServerResponse::write_continue`](courier_rt::ServerResponse::write_continue) (through `Deref`) to get the body.
     pub fn on_check_continue(
         &self,
         handler: impl Fn(BlockingRequest, BlockingResponse) + Send + Sync + 'static,
     ) -> &Self {
-        let h: Handler = Arc::new(handler);
-        self.update(|s| s.check_continue = Some(h));
+        self.inner.registry.set_check_continue(Arc::new(handler));
         self
     }
 
@@ -675,8 +584,7 @@ impl Server {
         &self,
         handler: impl Fn(BlockingRequest, BlockingResponse) + Send + Sync + 'static,
     ) -> &Self {
-        let h: Handler = Arc::new(handler);
-        self.update(|s| s.check_expectation = Some(h));
+        self.inner.registry.set_check_expectation(Arc::new(handler));
         self
     }
 
@@ -688,8 +596,7 @@ impl Server {
         &self,
         handler: impl Fn(BlockingRequest, Upgraded, Bytes) + Send + Sync + 'static,
     ) -> &Self {
-        let h: UpgradeHandler = Arc::new(handler);
-        self.update(|s| s.upgrade = Some(h));
+        self.inner.registry.set_upgrade(Arc::new(handler));
         self
     }
 
@@ -699,8 +606,7 @@ impl Server {
         &self,
         handler: impl Fn(BlockingRequest, Upgraded, Bytes) + Send + Sync + 'static,
     ) -> &Self {
-        let h: UpgradeHandler = Arc::new(handler);
-        self.update(|s| s.connect = Some(h));
+        self.inner.registry.set_connect(Arc::new(handler));
         self
     }
 
@@ -711,8 +617,7 @@ impl Server {
         &self,
         handler: impl Fn(ClientErrorEvent, Upgraded) + Send + Sync + 'static,
     ) -> &Self {
-        let h: ClientErrorHandler = Arc::new(handler);
-        self.update(|s| s.client_error = Some(h));
+        self.inner.registry.set_client_error(Arc::new(handler));
         self
     }
 
@@ -721,16 +626,14 @@ impl Server {
         &self,
         listener: impl Fn(IncomingMessage, Socket) + Send + Sync + 'static,
     ) -> &Self {
-        let l: DropListener = Arc::new(listener);
-        self.update(|s| s.drop_request = Some(l));
+        self.inner.registry.set_drop_request(Arc::new(listener));
         self
     }
 
     /// `server.on('timeout', socket => …)` (SRV-19): with it an expired socket is
     /// no longer destroyed; the listener decides.
     pub fn on_timeout(&self, listener: impl Fn(Socket) + Send + Sync + 'static) -> &Self {
-        let l: SocketListener = Arc::new(listener);
-        self.update(|s| s.timeout.push(l));
+        self.inner.registry.add_timeout(Arc::new(listener));
         self
     }
 
@@ -740,34 +643,27 @@ impl Server {
         timeout: Duration,
         listener: impl Fn(Socket) + Send + Sync + 'static,
     ) -> &Self {
-        let l: SocketListener = Arc::new(listener);
-        self.update(|s| {
-            s.timeout_ms = Some(timeout);
-            s.timeout.push(l);
-        });
+        self.inner.registry.set_timeout(timeout, Arc::new(listener));
         self
     }
 
     /// `server.on('connection', socket => …)`: every accepted connection, before its
     /// first byte is read.
     pub fn on_connection(&self, listener: impl Fn(Socket) + Send + Sync + 'static) -> &Self {
-        let l: SocketListener = Arc::new(listener);
-        self.update(|s| s.connection.push(l));
+        self.inner.registry.add_connection(Arc::new(listener));
         self
     }
 
     /// `server.on('close', …)` (SRV-21): after [`Server::close`], once the last
     /// connection is gone. Runs once.
     pub fn on_close(&self, listener: impl Fn() + Send + Sync + 'static) -> &Self {
-        lock(&self.inner.server_listeners)
-            .close
-            .push(Arc::new(listener));
+        self.inner.registry.add_close(Arc::new(listener));
         self
     }
 
     /// `server.on('error', err => …)`: an accept failed; the server goes on.
     pub fn on_error(&self, listener: impl Fn(io::Error) + Send + Sync + 'static) -> &Self {
-        lock(&self.inner.server_listeners).error = Some(Arc::new(listener));
+        self.inner.registry.set_error(Arc::new(listener));
         self
     }
 }

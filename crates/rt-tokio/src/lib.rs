@@ -73,7 +73,6 @@
 
 pub mod client;
 mod drive;
-mod handler;
 mod server;
 mod upgraded;
 

@@ -1,87 +1,22 @@
 //! `http.createServer` over tokio.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+#[cfg(unix)]
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
-use bytes::Bytes;
-use courier_proto::server::{Listeners, ServerConfig};
-use courier_rt::{
-    ClientErrorEvent, ConfigError, Connection, Handover, IncomingMessage, ServerOptions,
-    ServerResponse, Socket,
+use courier_rt::drive::{
+    AsyncRegistry, AsyncState, Runtime, hand_over, request_handler, serve_connection,
 };
+pub use courier_rt::serving::ListenAddr;
+use courier_rt::{ConfigError, Connection, IncomingMessage, ServerOptions, ServerResponse};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 
-use crate::drive::{Transport, boxed, drive};
-use crate::handler::{FnHandler, RequestHandler};
-use crate::upgraded::{OpenGuard, Upgraded};
-
-type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// The application's request handler (unboxed behind the trait: each connection
-/// polls its futures in place, see [`crate::handler`]).
-pub(crate) type Handler = Arc<dyn RequestHandler>;
-/// An `'upgrade'` or `'connect'` handler, boxed.
-type UpgradeHandler = Arc<dyn Fn(IncomingMessage, Upgraded, Bytes) -> BoxFuture + Send + Sync>;
-/// A `'clientError'` handler, boxed.
-type ClientErrorHandler = Arc<dyn Fn(ClientErrorEvent, Upgraded) -> BoxFuture + Send + Sync>;
-/// A listener given the socket.
-type SocketListener = Arc<dyn Fn(Socket) + Send + Sync>;
-/// A `'dropRequest'` listener.
-type DropListener = Arc<dyn Fn(IncomingMessage, Socket) + Send + Sync>;
-
-/// The listeners a connection is served with: a snapshot taken at accept.
-#[derive(Clone)]
-pub(crate) struct Handlers {
-    pub(crate) request: Handler,
-    pub(crate) check_continue: Option<Handler>,
-    pub(crate) check_expectation: Option<Handler>,
-    upgrade: Option<UpgradeHandler>,
-    connect: Option<UpgradeHandler>,
-    client_error: Option<ClientErrorHandler>,
-    pub(crate) drop_request: Option<DropListener>,
-    pub(crate) timeout: Vec<SocketListener>,
-    connection: Vec<SocketListener>,
-    /// `server.setTimeout(ms)`, over the option.
-    timeout_ms: Option<Duration>,
-    /// The machine's configuration, with these listeners.
-    config: Arc<ServerConfig>,
-}
-
-impl Handlers {
-    /// Recomputes the machine's configuration from the listeners (SRV-6, SRV-8,
-    /// SRV-9, SRV-11, SRV-19).
-    fn reconfigure(&mut self, base: &ServerConfig) {
-        let mut cfg = base.clone();
-        cfg.listeners = Listeners {
-            check_continue: self.check_continue.is_some(),
-            check_expectation: self.check_expectation.is_some(),
-            upgrade: self.upgrade.is_some(),
-            connect: self.connect.is_some(),
-            client_error: self.client_error.is_some(),
-            timeout: !self.timeout.is_empty(),
-        };
-        if let Some(t) = self.timeout_ms {
-            cfg.timeout = t;
-        }
-        self.config = Arc::new(cfg);
-    }
-}
-
-/// Server-level listeners, read when the event happens.
-#[derive(Default)]
-struct ServerListeners {
-    close: Vec<Arc<dyn Fn() + Send + Sync>>,
-    error: Option<Arc<dyn Fn(io::Error) + Send + Sync>>,
-}
+use crate::drive::Tokio;
+use crate::upgraded::{RawStream, Upgraded};
 
 /// Node's default `backlog` for `server.listen`.
 pub const DEFAULT_BACKLOG: u32 = 511;
@@ -115,35 +50,13 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let base = options.to_config()?;
-    let handler: Handler = Arc::new(FnHandler(handler));
-    let mut handlers = Handlers {
-        request: handler,
-        check_continue: None,
-        check_expectation: None,
-        upgrade: None,
-        connect: None,
-        client_error: None,
-        drop_request: None,
-        timeout: Vec::new(),
-        connection: Vec::new(),
-        timeout_ms: None,
-        config: Arc::new(base.clone()),
-    };
-    handlers.reconfigure(&base);
     Ok(Server {
         inner: Arc::new(Inner {
-            base,
+            state: Arc::new(AsyncState::new(AsyncRegistry::new(
+                base,
+                request_handler(handler),
+            ))),
             options,
-            handlers: Mutex::new(Arc::new(handlers)),
-            server_listeners: Mutex::new(ServerListeners::default()),
-            handed_over: AtomicUsize::new(0),
-            closing: AtomicBool::new(false),
-            close_emitted: AtomicBool::new(false),
-            conns: Mutex::new(HashMap::new()),
-            next_conn: AtomicU64::new(0),
-            listeners: Mutex::new(Vec::new()),
-            origin: Mutex::new(None),
-            all_closed: Notify::new(),
         }),
     })
 }
@@ -164,115 +77,39 @@ impl core::fmt::Debug for Server {
     }
 }
 
-/// Where a server listens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ListenAddr {
-    /// A TCP address.
-    Tcp(SocketAddr),
-    /// A Unix socket path.
-    Unix(PathBuf),
-}
-
-struct Listener {
-    addr: ListenAddr,
-    accept: JoinHandle<()>,
-}
-
 pub(crate) struct Inner {
-    /// The options' configuration, without listeners.
-    base: ServerConfig,
+    /// The listeners, connections and listening sockets.
+    state: Arc<AsyncState<Tokio, Upgraded>>,
     options: ServerOptions,
-    /// The listeners new connections get.
-    handlers: Mutex<Arc<Handlers>>,
-    server_listeners: Mutex<ServerListeners>,
-    /// Handed-over sockets still open ([`Upgraded`]).
-    handed_over: AtomicUsize,
-    /// `close()` was called: `'close'` fires when the last connection is gone.
-    closing: AtomicBool,
-    close_emitted: AtomicBool,
-    conns: Mutex<HashMap<u64, Connection>>,
-    next_conn: AtomicU64,
-    listeners: Mutex<Vec<Listener>>,
-    /// When the server first started listening: the request-timeout checker's origin.
-    origin: Mutex<Option<Instant>>,
-    all_closed: Notify,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Inner {
-    fn origin(&self) -> Instant {
-        *lock(&self.origin).get_or_insert_with(|| tokio::time::Instant::now().into_std())
-    }
-
-    /// Open connections: HTTP ones and handed-over sockets.
-    fn open_count(&self) -> usize {
-        lock(&self.conns).len() + self.handed_over.load(Ordering::SeqCst)
-    }
-
-    pub(crate) fn open_handed_over(&self) {
-        self.handed_over.fetch_add(1, Ordering::SeqCst);
-    }
-
-    pub(crate) fn close_handed_over(&self) {
-        self.handed_over.fetch_sub(1, Ordering::SeqCst);
-        self.check_closed();
-    }
-
-    /// Wakes [`Server::closed`] and emits `'close'` once nothing is open after
-    /// `close()` (SRV-21).
-    fn check_closed(&self) {
-        if self.open_count() != 0 {
-            return;
-        }
-        self.all_closed.notify_waiters();
-        if self.closing.load(Ordering::SeqCst) && !self.close_emitted.swap(true, Ordering::SeqCst) {
-            let listeners = lock(&self.server_listeners).close.clone();
-            for cb in listeners {
-                cb();
-            }
-        }
-    }
-
-    /// The accept loop hit an error (Node's `'error'` on the server).
-    fn accept_error(&self, e: io::Error) {
-        let cb = lock(&self.server_listeners).error.clone();
-        if let Some(cb) = cb {
-            cb(e);
-        }
-    }
-
     /// Registers an accepted stream, emits `'connection'` and spawns its I/O loop.
-    fn serve<T: Transport>(
+    fn serve(
         self: &Arc<Self>,
-        io: T,
+        io: RawStream,
         remote: Option<SocketAddr>,
         local: Option<SocketAddr>,
     ) {
-        let handlers = Arc::clone(&lock(&self.handlers));
-        let now = tokio::time::Instant::now().into_std();
-        let conn = Connection::new(Arc::clone(&handlers.config), now, self.origin());
+        let state = &self.state;
+        let handlers = state.registry().snapshot();
+        let now = Tokio.now();
+        let conn = Connection::new(Arc::clone(handlers.config()), now, state.origin(now));
         conn.set_addresses(remote, local);
-        let key = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        lock(&self.conns).insert(key, conn.clone());
-        for cb in &handlers.connection {
-            cb(conn.socket());
-        }
-        let this = Arc::clone(self);
+        let key = state.add_connection(conn.clone());
+        handlers.emit_connection(&conn.socket());
+        let state = Arc::clone(state);
         tokio::spawn(async move {
-            let handover = drive(io, conn, &handlers).await;
+            let handover = serve_connection(io, conn, &handlers, &Tokio).await;
             // A handed-over socket stays counted: take it over before the connection
             // leaves the list.
             let app = handover.map(|(h, io)| {
-                let open = OpenGuard::new(Arc::clone(&this));
-                (h, Upgraded::new(io.into_raw(), remote, local, open))
+                let open = state.handover_guard();
+                (h, Upgraded::new(io, remote, local, open))
             });
-            lock(&this.conns).remove(&key);
-            this.check_closed();
+            state.remove_connection(key);
             if let Some((h, upgraded)) = app {
-                hand_over(&handlers, h, upgraded);
+                hand_over(&Tokio, &handlers, h, upgraded);
             }
         });
     }
@@ -318,7 +155,7 @@ impl Server {
     /// `server.listen(handle)`: accepts on an already bound listener.
     pub fn listen_on(&self, listener: TcpListener) -> io::Result<SocketAddr> {
         let addr = listener.local_addr()?;
-        self.inner.origin();
+        self.inner.state.origin(Tokio.now());
         let inner = Arc::clone(&self.inner);
         let accept = tokio::spawn(async move {
             loop {
@@ -326,21 +163,20 @@ impl Server {
                     Ok((stream, remote)) => {
                         inner.tune(&stream);
                         let local = stream.local_addr().ok();
-                        inner.serve(stream, Some(remote), local);
+                        inner.serve(RawStream::Tcp(stream), Some(remote), local);
                     }
                     // Node reports the error and goes on accepting; a short pause
                     // keeps a persistent failure (EMFILE) from spinning.
                     Err(e) => {
-                        inner.accept_error(e);
+                        inner.state.registry().emit_error(e);
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
                 }
             }
         });
-        lock(&self.inner.listeners).push(Listener {
-            addr: ListenAddr::Tcp(addr),
-            accept,
-        });
+        self.inner
+            .state
+            .add_listener(ListenAddr::Tcp(addr), move || accept.abort());
         Ok(addr)
     }
 
@@ -350,106 +186,23 @@ impl Server {
     pub fn listen_unix(&self, path: impl AsRef<Path>) -> io::Result<()> {
         let path = path.as_ref().to_path_buf();
         let listener = tokio::net::UnixListener::bind(&path)?;
-        self.inner.origin();
+        self.inner.state.origin(Tokio.now());
         let inner = Arc::clone(&self.inner);
         let accept = tokio::spawn(async move {
             loop {
                 match listener.accept().await {
-                    Ok((stream, _)) => inner.serve(stream, None, None),
+                    Ok((stream, _)) => inner.serve(RawStream::Unix(stream), None, None),
                     Err(e) => {
-                        inner.accept_error(e);
+                        inner.state.registry().emit_error(e);
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
                 }
             }
         });
-        lock(&self.inner.listeners).push(Listener {
-            addr: ListenAddr::Unix(path),
-            accept,
-        });
+        self.inner
+            .state
+            .add_listener(ListenAddr::Unix(path), move || accept.abort());
         Ok(())
-    }
-
-    /// `server.address()` for the first TCP listener.
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        lock(&self.inner.listeners)
-            .iter()
-            .find_map(|l| match l.addr {
-                ListenAddr::Tcp(a) => Some(a),
-                ListenAddr::Unix(_) => None,
-            })
-    }
-
-    /// Every address the server listens on.
-    pub fn addresses(&self) -> Vec<ListenAddr> {
-        lock(&self.inner.listeners)
-            .iter()
-            .map(|l| l.addr.clone())
-            .collect()
-    }
-
-    /// `server.listening`.
-    pub fn listening(&self) -> bool {
-        !lock(&self.inner.listeners).is_empty()
-    }
-
-    /// Open connections, handed-over sockets ([`Upgraded`]) included.
-    pub fn connection_count(&self) -> usize {
-        self.inner.open_count()
-    }
-
-    fn connections(&self) -> Vec<Connection> {
-        lock(&self.inner.conns).values().cloned().collect()
-    }
-
-    /// `server.close()` (SRV-21): stops accepting, removes Unix socket files,
-    /// destroys idle connections; active ones finish their requests (without the
-    /// request timeout checks) and then end by the keep-alive timeout. Use
-    /// [`Server::closed`] to wait for the last one; [`Server::on_close`] listeners run
-    /// then (handed-over sockets count until dropped).
-    pub fn close(&self) {
-        self.inner.closing.store(true, Ordering::SeqCst);
-        let listeners: Vec<Listener> = lock(&self.inner.listeners).drain(..).collect();
-        for l in listeners {
-            l.accept.abort();
-            if let ListenAddr::Unix(path) = l.addr {
-                let _ = std::fs::remove_file(path);
-            }
-        }
-        for c in self.connections() {
-            c.server_close();
-        }
-        self.inner.check_closed();
-    }
-
-    /// Resolves when no connection is open, handed-over sockets included (Node's
-    /// `'close'` after `close()`).
-    pub async fn closed(&self) {
-        loop {
-            let notified = self.inner.all_closed.notified();
-            if self.inner.open_count() == 0 {
-                // The last connection may be between leaving the list and running
-                // the `'close'` listeners: make sure they ran.
-                self.inner.check_closed();
-                return;
-            }
-            notified.await;
-        }
-    }
-
-    /// `server.closeIdleConnections()` (SRV-23): destroys every connection with no
-    /// request in progress and no response unfinished.
-    pub fn close_idle_connections(&self) {
-        for c in self.connections() {
-            c.close_if_idle();
-        }
-    }
-
-    /// `server.closeAllConnections()` (SRV-22): destroys every connection now.
-    pub fn close_all_connections(&self) {
-        for c in self.connections() {
-            c.destroy();
-        }
     }
 }
 
@@ -466,29 +219,6 @@ fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
     socket.listen(backlog)
 }
 
-/// Gives a socket that left HTTP to its listener, on a task of its own.
-fn hand_over(handlers: &Handlers, handover: Handover, upgraded: Upgraded) {
-    match handover {
-        Handover::Upgrade { req, head, connect } => {
-            let handler = if connect {
-                &handlers.connect
-            } else {
-                &handlers.upgrade
-            };
-            // The machine hands over only with a listener; without one the socket is
-            // dropped (closed), as Node destroys an untaken CONNECT (SRV-9).
-            if let Some(h) = handler {
-                tokio::spawn(h(req, upgraded, head));
-            }
-        }
-        Handover::ClientError(err) => {
-            if let Some(h) = &handlers.client_error {
-                tokio::spawn(h(err, upgraded));
-            }
-        }
-    }
-}
-
 /// Event listeners (SRV-24).
 ///
 /// Listeners that receive the connection's socket or requests (`'checkContinue'`,
@@ -503,144 +233,9 @@ fn hand_over(handlers: &Handlers, handover: Handover, upgraded: Upgraded) {
 /// second registration replaces the first. The plain callbacks (`Fn(Socket)` and the
 /// like) run on the connection's task and must not block; each registration adds one.
 impl Server {
-    fn update(&self, f: impl FnOnce(&mut Handlers)) {
-        let mut slot = lock(&self.inner.handlers);
-        let mut h = Handlers::clone(&slot);
-        f(&mut h);
-        h.reconfigure(&self.inner.base);
-        *slot = Arc::new(h);
+    fn state(&self) -> &AsyncState<Tokio, Upgraded> {
+        &self.inner.state
     }
 
-    /// `server.on('checkContinue', (req, res) => …)`: requests with
-    /// `Expect: 100-continue` go to `handler` instead of the request handler, and no
-    /// `100 Continue` is written automatically: call
-    /// [`ServerResponse::write_continue`] to get the body, or answer at once (SRV-6,
-    /// SRV-7).
-    pub fn on_check_continue<H, F>(&self, handler: H) -> &Self
-    where
-        H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
-        F: Future<Output = ()> + Send + 'static,
-    {
-        let h: Handler = Arc::new(FnHandler(handler));
-        self.update(|s| s.check_continue = Some(h));
-        self
-    }
-
-    /// `server.on('checkExpectation', (req, res) => …)`: requests with an `Expect`
-    /// value other than `100-continue` go to `handler` instead of being answered `417`
-    /// (SRV-6).
-    pub fn on_check_expectation<H, F>(&self, handler: H) -> &Self
-    where
-        H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
-        F: Future<Output = ()> + Send + 'static,
-    {
-        let h: Handler = Arc::new(FnHandler(handler));
-        self.update(|s| s.check_expectation = Some(h));
-        self
-    }
-
-    /// `server.on('upgrade', (req, socket, head) => …)`: a request with
-    /// `Connection: upgrade` and `Upgrade` leaves HTTP (SRV-8). Once the responses
-    /// before it are written, `handler` gets the request, the socket and `head`: every
-    /// byte already received after the request head. Nothing is written for it: the
-    /// handler writes its own `101` (or refusal) on the socket. Without this listener
-    /// such a request is an ordinary request (Node v20).
-    pub fn on_upgrade<H, F>(&self, handler: H) -> &Self
-    where
-        H: Fn(IncomingMessage, Upgraded, Bytes) -> F + Send + Sync + 'static,
-        F: Future<Output = ()> + Send + 'static,
-    {
-        let h: UpgradeHandler = Arc::new(move |req, io, head| boxed(handler(req, io, head)));
-        self.update(|s| s.upgrade = Some(h));
-        self
-    }
-
-    /// `server.on('connect', (req, socket, head) => …)`: a `CONNECT` request leaves
-    /// HTTP and goes to `handler` like an upgrade (SRV-9). Without this listener the
-    /// connection is closed with no bytes written.
-    pub fn on_connect<H, F>(&self, handler: H) -> &Self
-    where
-        H: Fn(IncomingMessage, Upgraded, Bytes) -> F + Send + Sync + 'static,
-        F: Future<Output = ()> + Send + 'static,
-    {
-        let h: UpgradeHandler = Arc::new(move |req, io, head| boxed(handler(req, io, head)));
-        self.update(|s| s.connect = Some(h));
-        self
-    }
-
-    /// `server.on('clientError', (err, socket) => …)`: on a parse error or request
-    /// timeout nothing is written and the socket goes to `handler` once the output
-    /// before the error is written (SRV-11); it may write a raw reply and close.
-    /// Without this listener Node's default reply is sent and the connection closed
-    /// (SRV-12).
-    pub fn on_client_error<H, F>(&self, handler: H) -> &Self
-    where
-        H: Fn(ClientErrorEvent, Upgraded) -> F + Send + Sync + 'static,
-        F: Future<Output = ()> + Send + 'static,
-    {
-        let h: ClientErrorHandler = Arc::new(move |err, io| boxed(handler(err, io)));
-        self.update(|s| s.client_error = Some(h));
-        self
-    }
-
-    /// `server.on('dropRequest', (req, socket) => …)`: a request over
-    /// `maxRequestsPerSocket`, already answered `503` (SRV-5). Runs on the connection's
-    /// task; dropping `req` discards its body.
-    pub fn on_drop_request(
-        &self,
-        listener: impl Fn(IncomingMessage, Socket) + Send + Sync + 'static,
-    ) -> &Self {
-        let l: DropListener = Arc::new(listener);
-        self.update(|s| s.drop_request = Some(l));
-        self
-    }
-
-    /// `server.on('timeout', socket => …)`: socket inactivity (SRV-19). With this
-    /// listener an expired socket is no longer destroyed: the listener decides
-    /// (for example [`Socket::destroy`]). That includes idle keep-alive connections.
-    pub fn on_timeout(&self, listener: impl Fn(Socket) + Send + Sync + 'static) -> &Self {
-        let l: SocketListener = Arc::new(listener);
-        self.update(|s| s.timeout.push(l));
-        self
-    }
-
-    /// `server.setTimeout(ms, cb)` (SRV-20): the inactivity timeout of new connections
-    /// (zero turns it off) and a `'timeout'` listener, as [`Server::on_timeout`].
-    pub fn set_timeout(
-        &self,
-        timeout: Duration,
-        listener: impl Fn(Socket) + Send + Sync + 'static,
-    ) -> &Self {
-        let l: SocketListener = Arc::new(listener);
-        self.update(|s| {
-            s.timeout_ms = Some(timeout);
-            s.timeout.push(l);
-        });
-        self
-    }
-
-    /// `server.on('connection', socket => …)`: every accepted connection, before its
-    /// first byte is read.
-    pub fn on_connection(&self, listener: impl Fn(Socket) + Send + Sync + 'static) -> &Self {
-        let l: SocketListener = Arc::new(listener);
-        self.update(|s| s.connection.push(l));
-        self
-    }
-
-    /// `server.on('close', …)`: after [`Server::close`], once the last connection
-    /// (handed-over sockets included) is gone (SRV-21). Runs once, on the task that
-    /// closed the last connection, or within `close()` when nothing was open.
-    pub fn on_close(&self, listener: impl Fn() + Send + Sync + 'static) -> &Self {
-        lock(&self.inner.server_listeners)
-            .close
-            .push(Arc::new(listener));
-        self
-    }
-
-    /// `server.on('error', err => …)`: an accept failed (for example `EMFILE`); the
-    /// server goes on accepting. A second registration replaces the first.
-    pub fn on_error(&self, listener: impl Fn(io::Error) + Send + Sync + 'static) -> &Self {
-        lock(&self.inner.server_listeners).error = Some(Arc::new(listener));
-        self
-    }
+    courier_rt::async_server_methods!(Tokio, Upgraded);
 }

@@ -3,7 +3,6 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -11,7 +10,7 @@ use tokio::net::TcpStream;
 #[cfg(unix)]
 use tokio::net::UnixStream;
 
-use crate::server::Inner;
+use courier_rt::serving::HandoverGuard;
 
 /// An accepted stream, as it came from the listener.
 #[derive(Debug)]
@@ -87,24 +86,6 @@ impl AsyncWrite for RawStream {
     }
 }
 
-/// Keeps a handed-over socket counted among the server's open connections.
-pub(crate) struct OpenGuard {
-    inner: Arc<Inner>,
-}
-
-impl OpenGuard {
-    pub(crate) fn new(inner: Arc<Inner>) -> Self {
-        inner.open_handed_over();
-        Self { inner }
-    }
-}
-
-impl Drop for OpenGuard {
-    fn drop(&mut self) {
-        self.inner.close_handed_over();
-    }
-}
-
 /// A socket that left HTTP: the `socket` of Node's `'upgrade'`, `'connect'` and
 /// `'clientError'` events.
 ///
@@ -123,7 +104,7 @@ pub struct Upgraded {
     stream: RawStream,
     remote: Option<SocketAddr>,
     local: Option<SocketAddr>,
-    _open: OpenGuard,
+    _open: HandoverGuard,
 }
 
 impl core::fmt::Debug for Upgraded {
@@ -139,7 +120,7 @@ impl Upgraded {
         stream: RawStream,
         remote: Option<SocketAddr>,
         local: Option<SocketAddr>,
-        open: OpenGuard,
+        open: HandoverGuard,
     ) -> Self {
         Self {
             stream,

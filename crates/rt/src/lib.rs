@@ -14,12 +14,20 @@
 //! * [`client`]: Node's `http` client (options, `ClientRequest`, the response,
 //!   `Agent`) and its per-connection driver core;
 //! * [`body`]: the bounded body queue between a connection and a message handle (the
-//!   request's and the response's).
+//!   request's and the response's);
+//! * [`registry`]: the server's listeners, the snapshot each connection is served
+//!   with and where a handed-over socket goes;
+//! * [`drive`]: the server and client I/O loops of the async adapters, over small
+//!   traits (stream, timer, clock, spawner) each adapter implements.
 //!
 //! An adapter is then only its I/O loop: accept, read into [`Driver::recv_buf`], write
 //! [`Driver::outgoing`] vectored, sleep until [`Driver::poll_timeout`], spawn the
 //! handler for each [`Driver::next_event`], and give the transport away at
-//! [`Driver::take_handover`]. See [`conn`] for the loop's steps.
+//! [`Driver::take_handover`]. See [`conn`] for the loop's steps. An async adapter does
+//! not even write that loop: [`drive::serve_connection`] and
+//! [`drive::drive_client_connection`] are it, over the adapter's stream, timer and
+//! spawner, and [`serving::ServerState`] with `async_server_methods!` is the rest of
+//! its `Server`.
 //!
 //! Wakers are plain [`std::task::Waker`]s and locks are `std::sync::Mutex`es held only
 //! for a synchronous step, so the handles work under any executor.
@@ -29,11 +37,14 @@ pub mod body;
 pub mod client;
 pub mod conn;
 mod date;
+pub mod drive;
 mod events;
 mod message;
 mod options;
 mod received;
+pub mod registry;
 mod response;
+pub mod serving;
 
 pub use conn::{Connection, Driver};
 pub use date::DateCache;

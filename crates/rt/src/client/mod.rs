@@ -65,6 +65,19 @@ pub trait Transport: Send + Unpin + 'static {
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>>;
 
+    /// `Ready` when a read may find bytes (registering `cx`'s waker otherwise): a
+    /// runtime with readiness reports it here, so that the server allocates its
+    /// receive buffer only for a read that may fill it. `Ready` by default (the read
+    /// itself then waits).
+    fn poll_read_ready(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes some of `buf` (by default a vectored write of one slice).
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, &[IoSlice::new(buf)])
+    }
+
     /// Writes some of `bufs`, in order.
     fn poll_write_vectored(
         &mut self,

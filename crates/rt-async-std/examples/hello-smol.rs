@@ -1,0 +1,46 @@
+//! The plaintext benchmark server on the futures-io adapter (the same answer as the
+//! tokio adapter's `hello-server`): `200`, `Content-Type: text/plain`, `Date`,
+//! `Content-Length: 13` and `Hello, World!`, keep-alive and pipelining included.
+//! Connections run on a `smol::Executor` driven by `--threads` threads.
+//!
+//! ```sh
+//! cargo run --release -p courier-rt-async-std --example hello-smol -- --port 8080 --threads 1
+//! ```
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use courier_rt_async_std::{ServerOptions, create_server_with};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut port: u16 = 8080;
+    let mut threads: usize = 1;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
+        match arg.as_str() {
+            "--port" => port = value.parse()?,
+            "--threads" => threads = value.parse()?,
+            other => return Err(format!("unknown option {other}").into()),
+        }
+    }
+    let ex = Arc::new(smol::Executor::new());
+    let spawner = Arc::clone(&ex);
+    let server = create_server_with(
+        ServerOptions::default(),
+        move |f| spawner.spawn(f).detach(),
+        |_req, mut res| async move {
+            let _ = res.set_header("Content-Type", Bytes::from_static(b"text/plain"));
+            let _ = res.end(Some(Bytes::from_static(b"Hello, World!"))).await;
+        },
+    )?;
+    for _ in 1..threads.max(1) {
+        let ex = Arc::clone(&ex);
+        std::thread::spawn(move || smol::block_on(ex.run(std::future::pending::<()>())));
+    }
+    smol::block_on(ex.run(async move {
+        let addr = server.listen(("127.0.0.1", port)).await?;
+        eprintln!("hello-smol listening on http://{addr}/ ({threads} thread(s))");
+        std::future::pending::<Result<(), Box<dyn std::error::Error>>>().await
+    }))
+}

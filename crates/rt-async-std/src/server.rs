@@ -1,0 +1,335 @@
+//! `http.createServer` over async-io: accept loops and connections on the
+//! application's executor.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+#[cfg(unix)]
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use courier_rt::drive::{
+    AsyncRegistry, AsyncState, Runtime, hand_over, request_handler, serve_connection,
+};
+pub use courier_rt::serving::ListenAddr;
+use courier_rt::{ConfigError, Connection, IncomingMessage, ServerOptions, ServerResponse};
+
+use crate::rt::{AsyncRt, Spawn};
+use crate::stream::{AsyncSocket, Upgraded, set_keep_alive};
+
+/// Node's default `backlog` for `server.listen`.
+pub const DEFAULT_BACKLOG: i32 = 511;
+
+/// `http.createServer(options, requestListener)` on smol's global executor: see
+/// [`create_server_with`].
+///
+/// ```no_run
+/// use courier_rt_async_std::{ServerOptions, create_server};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let server = create_server(ServerOptions::default(), |_req, mut res| async move {
+///     let _ = res.set_header("Content-Type", "text/plain");
+///     let _ = res.end(Some("Hello, World!".into())).await;
+/// })
+/// .expect("valid options");
+/// let addr = server.listen("127.0.0.1:0").await?;
+/// println!("listening on {addr}");
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "smol")]
+pub fn create_server<H, F>(options: ServerOptions, handler: H) -> Result<Server, ConfigError>
+where
+    H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    create_server_on(options, AsyncRt::smol(), handler)
+}
+
+/// `http.createServer(options, requestListener)`: a server that calls `handler` for
+/// every request (Node's `'request'` event), its connections and waiting handlers
+/// spawned with `spawner`. The handler's future is first polled on the connection's
+/// task; if it does not complete there it continues on a task of its own. A
+/// panicking handler is reported by the panic hook and its response dropped (the
+/// connection is destroyed).
+///
+/// Fails as Node's constructor does on invalid options (SRV-1).
+///
+/// ```no_run
+/// use courier_rt_async_std::{ServerOptions, create_server_with};
+///
+/// let server = create_server_with(
+///     ServerOptions::default(),
+///     |f| smol::spawn(f).detach(),
+///     |_req, mut res| async move {
+///         let _ = res.end(Some("hi".into())).await;
+///     },
+/// )
+/// .expect("valid options");
+/// # drop(server);
+/// ```
+pub fn create_server_with<S, H, F>(
+    options: ServerOptions,
+    spawner: S,
+    handler: H,
+) -> Result<Server, ConfigError>
+where
+    S: Spawn,
+    H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    create_server_on(options, AsyncRt::new(Arc::new(spawner)), handler)
+}
+
+fn create_server_on<H, F>(
+    options: ServerOptions,
+    rt: AsyncRt,
+    handler: H,
+) -> Result<Server, ConfigError>
+where
+    H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let base = options.to_config()?;
+    Ok(Server {
+        inner: Arc::new(Inner {
+            state: Arc::new(AsyncState::new(AsyncRegistry::new(
+                base,
+                request_handler(handler),
+            ))),
+            options,
+            rt,
+        }),
+    })
+}
+
+/// A listening (or not yet listening) HTTP server. Cloning gives another handle to
+/// the same server.
+#[derive(Clone)]
+pub struct Server {
+    inner: Arc<Inner>,
+}
+
+impl core::fmt::Debug for Server {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Server")
+            .field("addresses", &self.addresses())
+            .field("connections", &self.connection_count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Stops an accept loop: set, then wake it.
+#[derive(Default)]
+struct Stop {
+    stopped: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Stop {
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        if let Some(w) = lock(&self.waker).take() {
+            w.wake();
+        }
+    }
+
+    async fn stopped(&self) {
+        core::future::poll_fn(|cx| {
+            *lock(&self.waker) = Some(cx.waker().clone());
+            if self.stopped.load(Ordering::SeqCst) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+    }
+}
+
+pub(crate) struct Inner {
+    /// The listeners, connections and listening sockets.
+    state: Arc<AsyncState<AsyncRt, Upgraded>>,
+    options: ServerOptions,
+    rt: AsyncRt,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Inner {
+    /// Registers an accepted stream, emits `'connection'` and spawns its I/O loop.
+    fn serve(
+        self: &Arc<Self>,
+        io: AsyncSocket,
+        remote: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+    ) {
+        let state = &self.state;
+        let handlers = state.registry().snapshot();
+        let now = self.rt.now();
+        let conn = Connection::new(Arc::clone(handlers.config()), now, state.origin(now));
+        conn.set_addresses(remote, local);
+        let key = state.add_connection(conn.clone());
+        handlers.emit_connection(&conn.socket());
+        let state = Arc::clone(state);
+        let rt = self.rt.clone();
+        self.rt.spawn(async move {
+            let handover = serve_connection(io, conn, &handlers, &rt).await;
+            // A handed-over socket stays counted: take it over before the connection
+            // leaves the list.
+            let app = handover.map(|(h, io)| {
+                let open = state.handover_guard();
+                (h, Upgraded::new(io, remote, local, open))
+            });
+            state.remove_connection(key);
+            if let Some((h, upgraded)) = app {
+                hand_over(&rt, &handlers, h, upgraded);
+            }
+        });
+    }
+
+    fn tune(&self, stream: &async_net::TcpStream) {
+        // Socket options are best effort, as in Node (a failure is not reported).
+        let _ = stream.set_nodelay(self.options.no_delay);
+        if self.options.keep_alive {
+            let _ = set_keep_alive(stream, true, self.options.keep_alive_initial_delay);
+        }
+    }
+
+    /// Accepts with `accept` until `stop`; an accept error is Node's `'error'` on
+    /// the server, which goes on accepting (a short pause keeps a persistent failure,
+    /// `EMFILE`, from spinning).
+    fn spawn_accept<A, Fut>(self: &Arc<Self>, stop: Arc<Stop>, accept: A)
+    where
+        A: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = io::Result<(AsyncSocket, Option<SocketAddr>)>> + Send,
+    {
+        let inner = Arc::clone(self);
+        self.rt.spawn(async move {
+            loop {
+                let next = futures_lite::future::or(async { Some(accept().await) }, async {
+                    stop.stopped().await;
+                    None
+                })
+                .await;
+                match next {
+                    None => return,
+                    Some(Ok((stream, remote))) => {
+                        if let AsyncSocket::Tcp(s) = &stream {
+                            inner.tune(s);
+                        }
+                        let local = stream.local_addr();
+                        inner.serve(stream, remote, local);
+                    }
+                    Some(Err(e)) => {
+                        inner.state.registry().emit_error(e);
+                        async_io::Timer::after(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+        });
+    }
+}
+
+impl Server {
+    /// `server.listen(port, host)`: binds `addr` (`"127.0.0.1:0"` picks a free port)
+    /// with Node's backlog of 511 and starts accepting. Returns the bound address.
+    pub async fn listen(&self, addr: impl async_net::AsyncToSocketAddrs) -> io::Result<SocketAddr> {
+        self.listen_with_backlog(addr, DEFAULT_BACKLOG).await
+    }
+
+    /// `server.listen({ port, host, backlog })`.
+    pub async fn listen_with_backlog(
+        &self,
+        addr: impl async_net::AsyncToSocketAddrs,
+        backlog: i32,
+    ) -> io::Result<SocketAddr> {
+        let mut last = None;
+        for a in async_net::resolve(addr).await? {
+            match bind(a, backlog) {
+                Ok(listener) => return self.listen_on(listener.try_into()?),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")
+        }))
+    }
+
+    /// `server.listen(handle)`: accepts on an already bound listener.
+    pub fn listen_on(&self, listener: async_net::TcpListener) -> io::Result<SocketAddr> {
+        let addr = listener.local_addr()?;
+        self.inner.state.origin(self.inner.rt.now());
+        let stop = Arc::new(Stop::default());
+        self.inner.spawn_accept(Arc::clone(&stop), move || {
+            let listener = listener.clone();
+            async move {
+                let (s, remote) = listener.accept().await?;
+                Ok((AsyncSocket::Tcp(s), Some(remote)))
+            }
+        });
+        self.inner
+            .state
+            .add_listener(ListenAddr::Tcp(addr), move || stop.stop());
+        Ok(addr)
+    }
+
+    /// `server.listen(path)`: listens on a Unix socket. As in Node, an existing file
+    /// at `path` makes this fail (`EADDRINUSE`); [`Server::close`] removes the file.
+    #[cfg(unix)]
+    pub fn listen_unix(&self, path: impl AsRef<Path>) -> io::Result<()> {
+        let path = path.as_ref().to_path_buf();
+        let listener = async_net::unix::UnixListener::bind(&path)?;
+        self.inner.state.origin(self.inner.rt.now());
+        let stop = Arc::new(Stop::default());
+        self.inner.spawn_accept(Arc::clone(&stop), move || {
+            let listener = listener.clone();
+            async move {
+                let (s, _) = listener.accept().await?;
+                Ok((AsyncSocket::Unix(s), None))
+            }
+        });
+        self.inner
+            .state
+            .add_listener(ListenAddr::Unix(path), move || stop.stop());
+        Ok(())
+    }
+}
+
+/// Binds a TCP listener as Node does: `SO_REUSEADDR` on Unix, then `listen(backlog)`.
+fn bind(addr: SocketAddr, backlog: i32) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket as RawSocket, Type};
+    let socket = RawSocket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// Event listeners (SRV-24).
+///
+/// Listeners that receive the connection's socket or requests (`'checkContinue'`,
+/// `'checkExpectation'`, `'upgrade'`, `'connect'`, `'clientError'`, `'dropRequest'`,
+/// `'timeout'`, `'connection'`) and `set_timeout` apply to connections accepted
+/// **after** the call: register them before [`Server::listen`]. A connection keeps the
+/// listeners it was accepted with. Where Node's defaults depend on whether a listener
+/// exists (SRV-6, SRV-8, SRV-9, SRV-11, SRV-19) the connection behaves as Node does
+/// with or without one. Handlers given a request, a response or a socket that left
+/// HTTP return a future that runs on a task of its own (the request handlers' futures
+/// are first polled on the connection's task); a second registration replaces the
+/// first. The plain callbacks (`Fn(Socket)` and the like) run on the connection's
+/// task and must not block; each registration adds one.
+impl Server {
+    fn state(&self) -> &AsyncState<AsyncRt, Upgraded> {
+        &self.inner.state
+    }
+
+    courier_rt::async_server_methods!(AsyncRt, Upgraded);
+}

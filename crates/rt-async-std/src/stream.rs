@@ -1,0 +1,364 @@
+//! The streams: accepted and connected sockets (TCP or Unix), the socket handed to
+//! the application when it leaves HTTP, and a client's upgraded connection, all
+//! futures-io `AsyncRead` + `AsyncWrite`.
+
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use courier_rt::client::ClientUpgrade;
+use courier_rt::drive::{Transport, poll_read_into_slice};
+use courier_rt::serving::HandoverGuard;
+use futures_io::{AsyncRead, AsyncWrite};
+
+/// A socket from async-net: TCP or a Unix socket.
+#[derive(Debug)]
+pub enum AsyncSocket {
+    /// A TCP connection.
+    Tcp(async_net::TcpStream),
+    /// A Unix socket connection.
+    #[cfg(unix)]
+    Unix(async_net::unix::UnixStream),
+}
+
+macro_rules! each {
+    ($self:expr, $s:ident => $e:expr) => {
+        match $self {
+            AsyncSocket::Tcp($s) => $e,
+            #[cfg(unix)]
+            AsyncSocket::Unix($s) => $e,
+        }
+    };
+}
+
+impl AsyncSocket {
+    /// The local address of a TCP socket.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Self::Tcp(s) => s.local_addr().ok(),
+            #[cfg(unix)]
+            Self::Unix(_) => None,
+        }
+    }
+
+    /// The peer's address of a TCP socket.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Self::Tcp(s) => s.peer_addr().ok(),
+            #[cfg(unix)]
+            Self::Unix(_) => None,
+        }
+    }
+}
+
+impl AsyncRead for AsyncSocket {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        each!(self.get_mut(), s => Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for AsyncSocket {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        each!(self.get_mut(), s => Pin::new(s).poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        each!(self.get_mut(), s => Pin::new(s).poll_write_vectored(cx, bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each!(self.get_mut(), s => Pin::new(s).poll_flush(cx))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each!(self.get_mut(), s => Pin::new(s).poll_close(cx))
+    }
+}
+
+/// The shared loops' view: futures-io reads into an initialised slice of the
+/// receive buffer, writes vectored, shutdown is `poll_close` (for sockets, a
+/// write-side shutdown).
+impl Transport for AsyncSocket {
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
+        poll_read_into_slice(buf, |slice| AsyncRead::poll_read(Pin::new(self), cx, slice))
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        AsyncWrite::poll_write(Pin::new(self), cx, buf)
+    }
+
+    fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        AsyncWrite::poll_write_vectored(Pin::new(self), cx, bufs)
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        AsyncWrite::poll_flush(Pin::new(self), cx)
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        AsyncWrite::poll_close(Pin::new(self), cx)
+    }
+
+    fn set_no_delay(&self, on: bool) -> io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.set_nodelay(on),
+            #[cfg(unix)]
+            Self::Unix(_) => Ok(()),
+        }
+    }
+
+    fn set_keep_alive(&self, enable: bool, initial_delay: Duration) -> io::Result<()> {
+        match self {
+            Self::Tcp(s) => set_keep_alive(s, enable, initial_delay),
+            #[cfg(unix)]
+            Self::Unix(_) => Ok(()),
+        }
+    }
+
+    fn as_any(&self) -> Option<&(dyn core::any::Any + Send)> {
+        Some(self)
+    }
+
+    fn into_any(self: Box<Self>) -> Option<Box<dyn core::any::Any + Send>> {
+        Some(self)
+    }
+}
+
+/// TCP keep-alive with Node's initial delay (zero keeps the system's).
+pub(crate) fn set_keep_alive(
+    s: &async_net::TcpStream,
+    enable: bool,
+    initial_delay: Duration,
+) -> io::Result<()> {
+    let sock = socket2::SockRef::from(s);
+    if !enable {
+        return sock.set_keepalive(false);
+    }
+    let mut ka = socket2::TcpKeepalive::new();
+    if !initial_delay.is_zero() {
+        ka = ka.with_time(initial_delay);
+    }
+    sock.set_tcp_keepalive(&ka)
+}
+
+/// A socket that left HTTP: the `socket` of Node's `'upgrade'`, `'connect'` and
+/// `'clientError'` events, a futures-io [`AsyncRead`] + [`AsyncWrite`] stream.
+///
+/// Everything the server had to write before the handover was written first. Bytes
+/// the server had already read after the request head are not in the stream: they
+/// are the `head` argument of the event (SRV-8, SRV-9) or the error's
+/// [`crate::ClientErrorEvent::raw_packet`].
+///
+/// It counts as one of the server's open connections ([`crate::Server::closed`] and
+/// the `'close'` event wait for it) until it is dropped or [`Upgraded::into_inner`]
+/// takes the stream out.
+pub struct Upgraded {
+    stream: AsyncSocket,
+    remote: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+    _open: HandoverGuard,
+}
+
+impl core::fmt::Debug for Upgraded {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Upgraded")
+            .field("stream", &self.stream)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Upgraded {
+    pub(crate) fn new(
+        stream: AsyncSocket,
+        remote: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+        open: HandoverGuard,
+    ) -> Self {
+        Self {
+            stream,
+            remote,
+            local,
+            _open: open,
+        }
+    }
+
+    /// The peer's address; `None` on a Unix socket.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote
+    }
+
+    /// The local address; `None` on a Unix socket.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local
+    }
+
+    /// The stream.
+    pub fn get_ref(&self) -> &AsyncSocket {
+        &self.stream
+    }
+
+    /// The stream, mutably.
+    pub fn get_mut(&mut self) -> &mut AsyncSocket {
+        &mut self.stream
+    }
+
+    /// Takes the stream out. From then on the server no longer counts it as an open
+    /// connection.
+    pub fn into_inner(self) -> AsyncSocket {
+        self.stream
+    }
+}
+
+impl AsyncRead for Upgraded {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Upgraded {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_close(cx)
+    }
+}
+
+/// A client connection after an upgrade or a CONNECT, as a futures-io stream:
+/// reads give the bytes that followed the response head first, then the socket's.
+pub struct ClientStream {
+    io: Box<dyn Transport>,
+    head: Bytes,
+    status: u16,
+}
+
+impl core::fmt::Debug for ClientStream {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ClientStream")
+            .field("status", &self.status)
+            .field("head", &self.head)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientStream {
+    /// The response's status code (101, or the CONNECT answer's).
+    pub fn status_code(&self) -> u16 {
+        self.status
+    }
+
+    /// The socket, as the connector made it ([`AsyncSocket`] for the default one),
+    /// and the bytes after the head not yet read.
+    pub fn into_parts(self) -> (Box<dyn Transport>, Bytes) {
+        (self.io, self.head)
+    }
+}
+
+impl From<ClientUpgrade> for ClientStream {
+    fn from(up: ClientUpgrade) -> Self {
+        let status = up.status_code();
+        let (io, head) = up.into_parts();
+        Self { io, head, status }
+    }
+}
+
+impl AsyncRead for ClientStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if !this.head.is_empty() {
+            let n = this.head.len().min(buf.len());
+            buf[..n].copy_from_slice(&this.head.split_to(n));
+            return Poll::Ready(Ok(n));
+        }
+        let mut tmp = BytesMut::with_capacity(buf.len().clamp(1, 64 * 1024));
+        match this.io.poll_read_ready(cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        }
+        match this.io.poll_read_buf(cx, &mut tmp) {
+            Poll::Ready(Ok(_)) => {
+                let n = tmp.len().min(buf.len());
+                buf[..n].copy_from_slice(&tmp[..n]);
+                // A read larger than `buf` keeps the rest for the next one.
+                this.head = tmp.split_off(n).freeze();
+                Poll::Ready(Ok(n))
+            }
+            other => other,
+        }
+    }
+}
+
+impl AsyncWrite for ClientStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().io.poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().io.poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().io.poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().io.poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,225 @@
+//! The shared behavioural suite (`courier-suite`) against the futures-io adapter,
+//! on smol's global executor.
+
+use std::sync::mpsc;
+
+use courier_rt_async_std::{IncomingMessage, Server, ServerResponse, create_server};
+use courier_suite::app::{self, Reply, Request};
+use courier_suite::{Adapter, Running, ServerSpec};
+use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// What the suite's app sees of `req`, its body read whole.
+async fn request_of(req: &mut IncomingMessage) -> Request {
+    let body = req.read_body().await.unwrap_or_default();
+    let pairs = |h: &courier_proto::NodeHeaders| {
+        h.iter()
+            .map(|(n, _)| (n.to_owned(), h.get_str(n).unwrap_or_default()))
+            .collect::<Vec<_>>()
+    };
+    Request {
+        method: req.method().to_owned(),
+        url: req.url().into_owned(),
+        headers: pairs(req.headers()),
+        body,
+        trailers: req.trailers().as_ref().map(pairs).unwrap_or_default(),
+    }
+}
+
+/// Carries out the app's reply.
+async fn perform(reply: Reply, mut res: ServerResponse) {
+    if reply.drop_unended {
+        return;
+    }
+    res.set_status_code(reply.status).unwrap();
+    for (name, value) in reply.headers {
+        res.set_header(name, value).unwrap();
+    }
+    for chunk in reply.writes {
+        res.write(chunk).await.unwrap();
+    }
+    if !reply.trailers.is_empty() {
+        let trailers: Vec<_> = reply
+            .trailers
+            .iter()
+            .map(|(n, v)| (*n, v.as_str().into()))
+            .collect();
+        res.add_trailers(trailers).unwrap();
+    }
+    res.end(reply.end).await.unwrap();
+}
+
+async fn handle(mut req: IncomingMessage, res: ServerResponse) {
+    let r = request_of(&mut req).await;
+    perform(app::reply(&r), res).await;
+}
+
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(io: S) {
+    let (rd, mut wr) = futures_lite::io::split(io);
+    let _ = futures_lite::io::copy(rd, &mut wr).await;
+}
+
+fn server(spec: &ServerSpec) -> Server {
+    let server = create_server(spec.options.clone(), handle).unwrap();
+    let l = spec.listeners;
+    if l.check_continue {
+        server.on_check_continue(|mut req, mut res| async move {
+            let head_only = Request {
+                url: req.url().into_owned(),
+                ..Request::default()
+            };
+            if app::check_continue(&head_only) {
+                res.write_continue().unwrap();
+                let r = request_of(&mut req).await;
+                perform(app::reply(&r), res).await;
+            } else {
+                perform(app::reply(&head_only), res).await;
+            }
+        });
+    }
+    if l.check_expectation {
+        server.on_check_expectation(handle);
+    }
+    if l.upgrade {
+        server.on_upgrade(|_req, mut io, head| async move {
+            io.write_all(app::UPGRADE_101).await.unwrap();
+            io.write_all(&head).await.unwrap();
+            echo(io).await;
+        });
+    }
+    if l.connect {
+        server.on_connect(|req, mut io, head| async move {
+            io.write_all(&app::connect_reply(&req.url())).await.unwrap();
+            io.write_all(&head).await.unwrap();
+            echo(io).await;
+        });
+    }
+    if l.client_error {
+        server.on_client_error(|err, mut io| async move {
+            let _ = io.write_all(&app::client_error_reply(err.code())).await;
+            let _ = io.close().await;
+        });
+    }
+    server
+}
+
+struct Smol;
+
+impl Adapter for Smol {
+    fn start(spec: ServerSpec) -> Running {
+        let server = server(&spec);
+        let addr = smol::block_on(server.listen("127.0.0.1:0")).unwrap();
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let _ = stop_rx.recv();
+            server.close();
+            server.close_all_connections();
+        });
+        Running::new(addr, move || {
+            let _ = stop_tx.send(());
+            let _ = thread.join();
+        })
+    }
+}
+
+courier_suite::server_suite!(Smol);
+
+// ------------------------------------------------------------------- client --
+
+use courier_rt_async_std::{ClientError, ClientRequest, ClientStream, RequestEvent, request};
+use courier_suite::client::{ClientAdapter, Exchange, Outcome, event_name};
+
+fn failed(out: &mut Outcome, e: &ClientError) {
+    out.error = Some(e.code().to_owned());
+    out.message = e.to_string();
+}
+
+async fn drain_events(req: &mut ClientRequest, out: &mut Outcome) {
+    while let Some(e) = req.next_event().await {
+        out.events.push(event_name(&e));
+    }
+}
+
+async fn exchange(x: Exchange) -> Outcome {
+    let mut out = Outcome::default();
+    let mut req = match request(x.options) {
+        Ok(req) => req,
+        Err(e) => {
+            out.error = Some(e.code().to_owned());
+            out.message = e.to_string();
+            return out;
+        }
+    };
+    if x.wait_for_continue {
+        req.flush_headers().unwrap();
+        while let Some(e) = req.next_event().await {
+            out.events.push(event_name(&e));
+            if e == RequestEvent::Continue {
+                break;
+            }
+        }
+    }
+    for chunk in x.writes {
+        req.write(chunk).await.unwrap();
+    }
+    if !x.trailers.is_empty() {
+        req.add_trailers(&x.trailers).unwrap();
+    }
+    req.end(x.end).unwrap();
+    if x.destroy_on_timeout {
+        while let Some(e) = req.next_event().await {
+            out.events.push(event_name(&e));
+            if e == RequestEvent::Timeout {
+                req.destroy();
+                break;
+            }
+        }
+    }
+    if let Some((send, n)) = x.upgrade {
+        match req.upgrade().await {
+            Ok(up) => {
+                let mut up = ClientStream::from(up);
+                out.status = up.status_code();
+                up.write_all(&send).await.unwrap();
+                let mut back = vec![0u8; n];
+                up.read_exact(&mut back).await.unwrap();
+                out.body = back.into();
+            }
+            Err(e) => failed(&mut out, &e),
+        }
+        return out;
+    }
+    match req.response().await {
+        Ok(mut res) => {
+            out.status = res.status_code();
+            out.status_message = res.status_message().into_owned();
+            out.headers = res
+                .headers()
+                .iter()
+                .map(|(n, _)| (n.to_owned(), res.headers().get_str(n).unwrap_or_default()))
+                .collect();
+            match res.read_body().await {
+                Ok(body) => out.body = body,
+                Err(e) => out.error = Some(e.to_string()),
+            }
+            out.complete = res.complete();
+            if let Some(t) = res.trailers() {
+                out.trailers = t
+                    .iter()
+                    .map(|(n, _)| (n.to_owned(), t.get_str(n).unwrap_or_default()))
+                    .collect();
+            }
+        }
+        Err(e) => failed(&mut out, &e),
+    }
+    out.reused_socket = req.reused_socket();
+    drain_events(&mut req, &mut out).await;
+    out
+}
+
+impl ClientAdapter for Smol {
+    fn exchange(x: Exchange) -> Outcome {
+        smol::block_on(exchange(x))
+    }
+}
+
+courier_suite::client_suite!(Smol);

@@ -1,0 +1,992 @@
+//! The connection I/O loops, written once for every async runtime: the server's
+//! ([`serve_connection`]) and the client's ([`drive_client_connection`]).
+//!
+//! The loops only call traits the adapter implements, so nothing here touches a
+//! socket, a timer or a spawn itself:
+//!
+//! * the stream is a [`Transport`]: a read into the driver's receive buffer (a
+//!   runtime with readiness, as tokio, reads straight into the spare capacity; a
+//!   futures-io stream reads into an initialised slice), vectored and plain writes,
+//!   shutdown;
+//! * the [`Runtime`] gives the clock ([`Runtime::now`]), a [`Timer`] set to proto's
+//!   deadlines, and spawns the handler futures that do not complete in their first
+//!   poll.
+//!
+//! The server loop is the one described in [`crate::conn`]: events to the
+//! application (request handlers first polled inline on the connection's task),
+//! output written gathered or vectored, handover, close, read (the receive buffer
+//! sized by the reads and freed while idle), timers.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime};
+
+use bytes::{Buf, BytesMut};
+use courier_proto::client::Close as ClientClose;
+
+use crate::client::{ClientConnection, ClientError, sys::sys_error};
+use crate::registry::Handlers;
+use crate::{Close, ConnEvent, Connection, Driver, Handover, IncomingMessage, ServerResponse};
+
+pub use crate::client::Transport;
+
+/// A timer the loops set to proto's deadlines.
+pub trait Timer: Send + Unpin + 'static {
+    /// Sets the timer to fire at `deadline` (replacing any earlier setting).
+    fn reset(&mut self, deadline: Instant);
+    /// `Ready` once the deadline it was last set to has passed (registering `cx`'s
+    /// waker otherwise).
+    fn poll_fired(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+}
+
+/// What the loops need from a runtime: its clock, its timers and a spawner. The
+/// executor stays the application's: the adapter decides where a spawned future runs.
+pub trait Runtime: Clone + Send + Sync + 'static {
+    /// The runtime's timer.
+    type Timer: Timer;
+    /// The clock (a runtime with virtual time returns its own).
+    fn now(&self) -> Instant;
+    /// A timer, not yet set.
+    fn timer(&self) -> Self::Timer;
+    /// Runs `future` on a task of its own.
+    fn spawn<F: Future<Output = ()> + Send + 'static>(&self, future: F);
+}
+
+// ------------------------------------------------------------------ handlers --
+
+/// A request handler (`'request'`, `'checkContinue'`, `'checkExpectation'`) of an
+/// async server.
+pub trait RequestHandler<R>: Send + Sync + 'static {
+    /// A runner for one connection, spawning on `rt`.
+    fn runner(self: Arc<Self>, rt: &R) -> Box<dyn Runner>;
+}
+
+/// Runs a handler for the requests of one connection.
+pub trait Runner: Send {
+    /// Calls the handler for one request and polls its future once with `cx` (the
+    /// connection task's context); a future still pending continues on a task of its
+    /// own. A panic in the handler is caught (and reported by the panic hook): the
+    /// future and its handles are dropped, so an unended response destroys its
+    /// connection, as a dropped response always does.
+    fn run(&mut self, req: IncomingMessage, res: ServerResponse, cx: &mut Context<'_>);
+}
+
+/// A request handler as the async loops take it.
+pub type Handler<R> = Arc<dyn RequestHandler<R>>;
+
+/// The application's closure as a [`RequestHandler`].
+pub struct FnHandler<H>(pub H);
+
+/// The application's closure as a [`Handler`].
+pub fn request_handler<R, H, F>(handler: H) -> Handler<R>
+where
+    R: Runtime,
+    H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    Arc::new(FnHandler(handler))
+}
+
+impl<R, H, F> RequestHandler<R> for FnHandler<H>
+where
+    R: Runtime,
+    H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    fn runner(self: Arc<Self>, rt: &R) -> Box<dyn Runner> {
+        Box::new(FnRunner::<R, H, F> {
+            handler: self,
+            rt: rt.clone(),
+            slot: None,
+        })
+    }
+}
+
+/// A place for the handler's future that does not move once it is polled.
+type Slot<F> = Pin<Box<Option<F>>>;
+
+/// Most handlers answer at once (`res.end(…)` without waiting for anything):
+/// polling them inline saves the task allocation, the spawn and the extra wake-ups,
+/// and lets the connection write the answers of a whole pipelined batch in one go.
+/// Each connection keeps one reusable slot per handler, so a handler that completes
+/// in its first poll costs no allocation; a pending one takes its slot along to its
+/// task and the connection makes a new slot for the next request.
+struct FnRunner<R, H, F> {
+    handler: Arc<FnHandler<H>>,
+    rt: R,
+    /// Reused while the handler's futures complete in their first poll.
+    slot: Option<Slot<F>>,
+}
+
+impl<R, H, F> Runner for FnRunner<R, H, F>
+where
+    R: Runtime,
+    H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    fn run(&mut self, req: IncomingMessage, res: ServerResponse, cx: &mut Context<'_>) {
+        let handler = &self.handler.0;
+        let slot = self.slot.get_or_insert_with(|| Box::pin(None));
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            slot.set(Some(handler(req, res)));
+            match slot.as_mut().as_pin_mut() {
+                Some(f) => f.poll(cx),
+                None => Poll::Ready(()),
+            }
+        }));
+        match polled {
+            Ok(Poll::Ready(())) => {
+                // Empty the slot for the next request (the finished future owns
+                // nothing any more, but drop it in place all the same).
+                let emptied = catch_unwind(AssertUnwindSafe(|| slot.set(None)));
+                if emptied.is_err() {
+                    self.slot = None;
+                }
+            }
+            Ok(Poll::Pending) => {
+                if let Some(slot) = self.slot.take() {
+                    self.rt.spawn(Spawned(slot));
+                }
+            }
+            Err(_panic) => {
+                // Drop the future (and the handles it holds); a panic while dropping
+                // is swallowed as well, as an executor does for a task.
+                let slot = self.slot.take();
+                let _ = catch_unwind(AssertUnwindSafe(move || drop(slot)));
+            }
+        }
+    }
+}
+
+/// A handler's future that went pending in its first poll, on a task of its own.
+struct Spawned<F>(Slot<F>);
+
+impl<F: Future<Output = ()>> Future for Spawned<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match self.get_mut().0.as_mut().as_pin_mut() {
+            Some(f) => f.poll(cx),
+            None => Poll::Ready(()),
+        }
+    }
+}
+
+/// A boxed future of a handover listener.
+pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// An `'upgrade'` or `'connect'` listener of an async server, given the handed-over
+/// stream `U`.
+pub type UpgradeHandler<U> =
+    Arc<dyn Fn(IncomingMessage, U, bytes::Bytes) -> BoxFuture + Send + Sync>;
+
+/// A `'clientError'` listener of an async server, given the handed-over stream `U`.
+pub type ClientErrorHandler<U> = Arc<dyn Fn(crate::ClientErrorEvent, U) -> BoxFuture + Send + Sync>;
+
+/// The listeners of an async server on runtime `R` handing over streams `U`.
+pub type AsyncHandlers<R, U> = Handlers<Handler<R>, UpgradeHandler<U>, ClientErrorHandler<U>>;
+
+/// The shared state of an async server on runtime `R` handing over streams `U`.
+pub type AsyncState<R, U> =
+    crate::serving::ServerState<Handler<R>, UpgradeHandler<U>, ClientErrorHandler<U>>;
+
+/// The registry of an async server on runtime `R` handing over streams `U`.
+pub type AsyncRegistry<R, U> =
+    crate::registry::Registry<Handler<R>, UpgradeHandler<U>, ClientErrorHandler<U>>;
+
+/// Gives a socket that left HTTP to its listener, on a task of its own.
+pub fn hand_over<R: Runtime, U>(
+    rt: &R,
+    handlers: &AsyncHandlers<R, U>,
+    handover: Handover,
+    upgraded: U,
+) {
+    match handlers.route(handover) {
+        Some(crate::registry::Route::Upgrade { handler, req, head }) => {
+            rt.spawn(handler(req, upgraded, head));
+        }
+        Some(crate::registry::Route::ClientError { handler, err }) => {
+            rt.spawn(handler(err, upgraded));
+        }
+        None => {}
+    }
+}
+
+/// Generates the methods an async adapter's `Server` shares with the others, inside
+/// its `impl Server { … }`: the event listeners (Node's `server.on(…)`, SRV-24),
+/// `close*`, `closed`, the addresses. The adapter provides a method
+/// `fn state(&self) -> &AsyncState<R, U>` and names its runtime `R` and its
+/// handed-over stream type `U`.
+#[macro_export]
+macro_rules! async_server_methods {
+    ($rt:ty, $upgraded:ty) => {
+        fn registry(&self) -> &$crate::drive::AsyncRegistry<$rt, $upgraded> {
+            self.state().registry()
+        }
+
+        /// `server.address()` for the first TCP listener.
+        pub fn local_addr(&self) -> ::core::option::Option<::std::net::SocketAddr> {
+            self.state().local_addr()
+        }
+
+        /// Every address the server listens on.
+        pub fn addresses(&self) -> ::std::vec::Vec<$crate::serving::ListenAddr> {
+            self.state().addresses()
+        }
+
+        /// `server.listening`.
+        pub fn listening(&self) -> bool {
+            self.state().listening()
+        }
+
+        /// Open connections, handed-over sockets included.
+        pub fn connection_count(&self) -> usize {
+            self.state().open_count()
+        }
+
+        /// `server.close()` (SRV-21): stops accepting, removes Unix socket files,
+        /// destroys idle connections; active ones finish their requests (without the
+        /// request timeout checks) and then end by the keep-alive timeout. Use
+        /// `closed()` to wait for the last one; `on_close` listeners run then
+        /// (handed-over sockets count until dropped).
+        pub fn close(&self) {
+            self.state().close();
+        }
+
+        /// Resolves when no connection is open, handed-over sockets included (Node's
+        /// `'close'` after `close()`).
+        pub async fn closed(&self) {
+            ::core::future::poll_fn(|cx| self.state().poll_closed(cx)).await;
+        }
+
+        /// `server.closeIdleConnections()` (SRV-23): destroys every connection with no
+        /// request in progress and no response unfinished.
+        pub fn close_idle_connections(&self) {
+            self.state().close_idle_connections();
+        }
+
+        /// `server.closeAllConnections()` (SRV-22): destroys every connection now.
+        pub fn close_all_connections(&self) {
+            self.state().close_all_connections();
+        }
+
+        /// `server.on('checkContinue', (req, res) => …)`: requests with
+        /// `Expect: 100-continue` go to `handler` instead of the request handler, and no
+        /// `100 Continue` is written automatically: call
+        /// `ServerResponse::write_continue` to get the body, or answer at once (SRV-6,
+        /// SRV-7).
+        pub fn on_check_continue<H, F>(&self, handler: H) -> &Self
+        where
+            H: Fn($crate::IncomingMessage, $crate::ServerResponse) -> F + Send + Sync + 'static,
+            F: ::core::future::Future<Output = ()> + Send + 'static,
+        {
+            self.registry()
+                .set_check_continue($crate::drive::request_handler(handler));
+            self
+        }
+
+        /// `server.on('checkExpectation', (req, res) => …)`: requests with an `Expect`
+        /// value other than `100-continue` go to `handler` instead of being answered `417`
+        /// (SRV-6).
+        pub fn on_check_expectation<H, F>(&self, handler: H) -> &Self
+        where
+            H: Fn($crate::IncomingMessage, $crate::ServerResponse) -> F + Send + Sync + 'static,
+            F: ::core::future::Future<Output = ()> + Send + 'static,
+        {
+            self.registry()
+                .set_check_expectation($crate::drive::request_handler(handler));
+            self
+        }
+
+        /// `server.on('upgrade', (req, socket, head) => …)`: a request with
+        /// `Connection: upgrade` and `Upgrade` leaves HTTP (SRV-8). Once the responses
+        /// before it are written, `handler` gets the request, the socket and `head`: every
+        /// byte already received after the request head. Nothing is written for it: the
+        /// handler writes its own `101` (or refusal) on the socket. Without this listener
+        /// such a request is an ordinary request (Node v20).
+        pub fn on_upgrade<H, F>(&self, handler: H) -> &Self
+        where
+            H: Fn($crate::IncomingMessage, $upgraded, $crate::drive::Bytes) -> F
+                + Send
+                + Sync
+                + 'static,
+            F: ::core::future::Future<Output = ()> + Send + 'static,
+        {
+            let h: $crate::drive::UpgradeHandler<$upgraded> =
+                ::std::sync::Arc::new(move |req, io, head| {
+                    $crate::drive::box_future(handler(req, io, head))
+                });
+            self.registry().set_upgrade(h);
+            self
+        }
+
+        /// `server.on('connect', (req, socket, head) => …)`: a `CONNECT` request leaves
+        /// HTTP and goes to `handler` like an upgrade (SRV-9). Without this listener the
+        /// connection is closed with no bytes written.
+        pub fn on_connect<H, F>(&self, handler: H) -> &Self
+        where
+            H: Fn($crate::IncomingMessage, $upgraded, $crate::drive::Bytes) -> F
+                + Send
+                + Sync
+                + 'static,
+            F: ::core::future::Future<Output = ()> + Send + 'static,
+        {
+            let h: $crate::drive::UpgradeHandler<$upgraded> =
+                ::std::sync::Arc::new(move |req, io, head| {
+                    $crate::drive::box_future(handler(req, io, head))
+                });
+            self.registry().set_connect(h);
+            self
+        }
+
+        /// `server.on('clientError', (err, socket) => …)`: on a parse error or request
+        /// timeout nothing is written and the socket goes to `handler` once the output
+        /// before the error is written (SRV-11); it may write a raw reply and close.
+        /// Without this listener Node's default reply is sent and the connection closed
+        /// (SRV-12).
+        pub fn on_client_error<H, F>(&self, handler: H) -> &Self
+        where
+            H: Fn($crate::ClientErrorEvent, $upgraded) -> F + Send + Sync + 'static,
+            F: ::core::future::Future<Output = ()> + Send + 'static,
+        {
+            let h: $crate::drive::ClientErrorHandler<$upgraded> =
+                ::std::sync::Arc::new(move |err, io| $crate::drive::box_future(handler(err, io)));
+            self.registry().set_client_error(h);
+            self
+        }
+
+        /// `server.on('dropRequest', (req, socket) => …)`: a request over
+        /// `maxRequestsPerSocket`, already answered `503` (SRV-5). Runs on the connection's
+        /// task; dropping `req` discards its body.
+        pub fn on_drop_request(
+            &self,
+            listener: impl Fn($crate::IncomingMessage, $crate::Socket) + Send + Sync + 'static,
+        ) -> &Self {
+            self.registry()
+                .set_drop_request(::std::sync::Arc::new(listener));
+            self
+        }
+
+        /// `server.on('timeout', socket => …)`: socket inactivity (SRV-19). With this
+        /// listener an expired socket is no longer destroyed: the listener decides
+        /// (for example `Socket::destroy`). That includes idle keep-alive connections.
+        pub fn on_timeout(
+            &self,
+            listener: impl Fn($crate::Socket) + Send + Sync + 'static,
+        ) -> &Self {
+            self.registry().add_timeout(::std::sync::Arc::new(listener));
+            self
+        }
+
+        /// `server.setTimeout(ms, cb)` (SRV-20): the inactivity timeout of new connections
+        /// (zero turns it off) and a `'timeout'` listener, as `Server::on_timeout`.
+        pub fn set_timeout(
+            &self,
+            timeout: ::core::time::Duration,
+            listener: impl Fn($crate::Socket) + Send + Sync + 'static,
+        ) -> &Self {
+            self.registry()
+                .set_timeout(timeout, ::std::sync::Arc::new(listener));
+            self
+        }
+
+        /// `server.on('connection', socket => …)`: every accepted connection, before its
+        /// first byte is read.
+        pub fn on_connection(
+            &self,
+            listener: impl Fn($crate::Socket) + Send + Sync + 'static,
+        ) -> &Self {
+            self.registry()
+                .add_connection(::std::sync::Arc::new(listener));
+            self
+        }
+
+        /// `server.on('close', …)`: after `Server::close`, once the last connection
+        /// (handed-over sockets included) is gone (SRV-21). Runs once, on the task that
+        /// closed the last connection, or within `close()` when nothing was open.
+        pub fn on_close(&self, listener: impl Fn() + Send + Sync + 'static) -> &Self {
+            self.registry().add_close(::std::sync::Arc::new(listener));
+            self
+        }
+
+        /// `server.on('error', err => …)`: an accept failed (for example `EMFILE`); the
+        /// server goes on accepting. A second registration replaces the first.
+        pub fn on_error(
+            &self,
+            listener: impl Fn(::std::io::Error) + Send + Sync + 'static,
+        ) -> &Self {
+            self.registry().set_error(::std::sync::Arc::new(listener));
+            self
+        }
+    };
+}
+
+/// Boxes a handover listener's future.
+pub fn box_future<F: Future<Output = ()> + Send + 'static>(f: F) -> BoxFuture {
+    Box::pin(f)
+}
+
+#[doc(hidden)]
+pub use bytes::Bytes;
+
+// ---------------------------------------------------------------- the server --
+
+/// The smallest read: a small request fits, and an allocation this size is cheap
+/// to make again after the buffer was freed while idle (glibc serves it from its
+/// per-thread cache).
+const READ_MIN: usize = 1000;
+
+/// The largest read the spare capacity grows to.
+const READ_MAX: usize = 16 * 1024;
+
+/// Segments handed to one vectored write.
+const MAX_IOVECS: usize = 64;
+
+/// Output of more than [`GATHER_MIN_SEGMENTS`] segments up to this size is copied into one buffer and written
+/// with a plain `write`: cheaper for the kernel than a `writev` of many small
+/// segments (a pipelined batch is two segments per response), and the copy is small.
+const COALESCE_MAX: usize = 16 * 1024;
+
+/// One response (head + body, two segments) goes out vectored: for so few segments
+/// the copy costs more than it saves.
+const GATHER_MIN_SEGMENTS: usize = 2;
+
+std::thread_local! {
+    /// The buffer small outputs are gathered in: one per thread, not per connection,
+    /// so idle connections hold none.
+    static GATHER: core::cell::RefCell<Vec<u8>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// Writes `slices` (`total` bytes): gathered into one buffer when there are several
+/// and they are small, vectored otherwise.
+fn poll_write_out<T: Transport>(
+    io: &mut T,
+    cx: &mut Context<'_>,
+    slices: &[IoSlice<'_>],
+    total: usize,
+) -> Poll<io::Result<usize>> {
+    if slices.len() > GATHER_MIN_SEGMENTS && total <= COALESCE_MAX {
+        let gathered = GATHER.with(|g| {
+            let Ok(mut buf) = g.try_borrow_mut() else {
+                return None;
+            };
+            buf.clear();
+            for s in slices {
+                buf.extend_from_slice(s);
+            }
+            Some(io.poll_write(cx, &buf))
+        });
+        if let Some(poll) = gathered {
+            return poll;
+        }
+    }
+    io.poll_write_vectored(cx, slices)
+}
+
+/// Serves one connection until its socket is closed (`None`) or handed over: then
+/// the handover and the stream are returned, the output before it written.
+pub async fn serve_connection<T, R, U>(
+    io: T,
+    conn: Connection,
+    handlers: &AsyncHandlers<R, U>,
+    rt: &R,
+) -> Option<(Handover, T)>
+where
+    T: Transport,
+    R: Runtime,
+{
+    let mut state = ServerLoop {
+        io,
+        conn: &conn,
+        handlers,
+        rt,
+        timer: rt.timer(),
+        armed: None,
+        timer_polled: false,
+        read_size: READ_MIN,
+        ready: Vec::new(),
+        runners: [None, None, None],
+        handover: None,
+    };
+    core::future::poll_fn(|cx| state.poll(cx)).await;
+    match state.handover.take() {
+        Some(h) => Some((h, state.io)),
+        None => {
+            conn.lock().finish();
+            None
+        }
+    }
+}
+
+struct ServerLoop<'h, T, R: Runtime, U> {
+    io: T,
+    conn: &'h Connection,
+    handlers: &'h AsyncHandlers<R, U>,
+    rt: &'h R,
+    timer: R::Timer,
+    /// The deadline `timer` is set to: never later than the machine's next deadline
+    /// (it is moved only when that one comes earlier; a timer that fires before the
+    /// machine's deadline is simply set again).
+    armed: Option<Instant>,
+    /// `timer` was polled (its waker registered) since it was last set.
+    timer_polled: bool,
+    /// The spare capacity to read into: grows when a read fills it (pipelined
+    /// batches, bodies), so a connection reading small requests keeps a small buffer.
+    read_size: usize,
+    /// Events found under the lock, handed to the application after it is released.
+    ready: Vec<ConnEvent>,
+    /// The runners of the `'request'`, `'checkContinue'` and `'checkExpectation'`
+    /// handlers, made at their first request.
+    runners: [Option<Box<dyn Runner>>; 3],
+    /// The socket's handover, once due.
+    handover: Option<Handover>,
+}
+
+/// What one step decided.
+enum Step {
+    /// Something changed: run another step.
+    Again,
+    /// Nothing to do until a waker fires.
+    Wait,
+    /// Shut the write side down, then end.
+    Shutdown,
+    /// The socket leaves HTTP: end without closing it.
+    Handover(Handover),
+    /// End now.
+    Done,
+}
+
+impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
+    /// Gives the application one event (with the connection's lock released).
+    fn dispatch(&mut self, event: ConnEvent, cx: &mut Context<'_>) {
+        let h = self.handlers;
+        match event {
+            ConnEvent::Request { kind, req, res } => {
+                let (slot, handler) = h.request_handler(kind);
+                let rt = self.rt;
+                self.runners[slot]
+                    .get_or_insert_with(|| Arc::clone(handler).runner(rt))
+                    .run(req, res, cx);
+            }
+            ConnEvent::DropRequest { req } => h.emit_drop_request(req),
+            ConnEvent::Timeout { socket } => h.emit_timeout(&socket),
+        }
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // The clocks are read once per wake-up (the Date value changes once a second).
+        let now = self.rt.now();
+        let mut wall = Some(SystemTime::now());
+        loop {
+            let step = self.step(cx, now, wall.take());
+            if !self.ready.is_empty() {
+                let mut ready = std::mem::take(&mut self.ready);
+                for event in ready.drain(..) {
+                    self.dispatch(event, cx);
+                }
+                // Keep the vector's capacity for the next batch.
+                self.ready = ready;
+            }
+            match step {
+                Step::Handover(h) => {
+                    self.handover = Some(h);
+                    return Poll::Ready(());
+                }
+                Step::Again => {}
+                Step::Wait => return Poll::Pending,
+                Step::Done => return Poll::Ready(()),
+                Step::Shutdown => {
+                    // A failed shutdown changes nothing: the socket is dropped next.
+                    return self.io.poll_shutdown(cx).map(|_| ());
+                }
+            }
+        }
+    }
+
+    fn step(&mut self, cx: &mut Context<'_>, now: Instant, wall: Option<SystemTime>) -> Step {
+        let conn = self.conn;
+        let mut d = conn.lock();
+        d.register(cx.waker());
+        // Handles used while this task runs (a handler polled inline) need not wake
+        // it: another step follows every step that made progress.
+        d.set_driving(true);
+        if let Some(wall) = wall {
+            d.set_wall_clock(wall);
+        }
+        let step = self.step_locked(&mut d, cx, now);
+        if !matches!(step, Step::Again) {
+            d.set_driving(false);
+        }
+        step
+    }
+
+    fn step_locked(&mut self, d: &mut Driver<'_>, cx: &mut Context<'_>, now: Instant) -> Step {
+        let mut progress = false;
+
+        // 1. events for the application
+        while let Some(event) = d.next_event() {
+            self.ready.push(event);
+            progress = true;
+        }
+
+        // 2. write. A write alone needs no further step: what it changes (responses
+        // retired, the queue emptied) is looked at by the sections below and by the
+        // events poll at the end.
+        let mut wrote = false;
+        let mut write_blocked = false;
+        loop {
+            let written = {
+                let out = d.outgoing();
+                if out.is_empty() {
+                    break;
+                }
+                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let n = out.chunks_vectored(&mut slices);
+                let total = slices[..n].iter().map(|s| s.len()).sum();
+                poll_write_out(&mut self.io, cx, &slices[..n], total)
+            };
+            match written {
+                Poll::Ready(Ok(n)) if n > 0 => {
+                    d.transmitted(now, n);
+                    wrote = true;
+                }
+                Poll::Ready(_) => {
+                    d.socket_error();
+                    return Step::Done;
+                }
+                Poll::Pending => {
+                    write_blocked = true;
+                    break;
+                }
+            }
+        }
+
+        // 3. the socket leaving HTTP, once the output before it is written
+        if let Some(h) = d.take_handover() {
+            return Step::Handover(h);
+        }
+
+        // 4. close
+        match d.wants_close() {
+            Some(Close::Now) => return Step::Done,
+            Some(Close::AfterFlush) if d.outgoing().is_empty() => return Step::Shutdown,
+            _ => {}
+        }
+
+        // 5. read
+        if d.wants_read() {
+            match self.io.poll_read_ready(cx) {
+                Poll::Ready(Ok(())) => {
+                    let buf = d.recv_buf_with(self.read_size);
+                    let spare = buf.capacity() - buf.len();
+                    match self.io.poll_read_buf(cx, buf) {
+                        Poll::Ready(Ok(n)) => {
+                            if n == spare && self.read_size < READ_MAX {
+                                self.read_size = (self.read_size * 8).min(READ_MAX);
+                            }
+                            d.received(now, n);
+                            progress = true;
+                        }
+                        Poll::Ready(Err(_)) => {
+                            d.socket_error();
+                            return Step::Done;
+                        }
+                        // Nothing to read: an idle connection keeps no receive buffer.
+                        Poll::Pending => d.release_recv_buf(),
+                    }
+                }
+                Poll::Ready(Err(_)) => {
+                    d.socket_error();
+                    return Step::Done;
+                }
+                Poll::Pending => d.release_recv_buf(),
+            }
+        }
+
+        // 6. timers, in a step that found nothing else to do (every wake-up ends with
+        // one: a step that made progress is followed by another). Compare with the
+        // clock before polling the timer, so an expired deadline is handled even when
+        // the task's budget makes the timer pend.
+        let timers = if progress { None } else { d.poll_timeout() };
+        match timers {
+            Some(t) if t <= now => {
+                d.handle_timeout(now);
+                progress = true;
+            }
+            Some(t) => {
+                // Deadlines mostly move later (every request pushes the socket's
+                // inactivity deadline): only an earlier one resets the timer.
+                if self.armed.is_none_or(|a| t < a) {
+                    self.timer.reset(t);
+                    self.armed = Some(t);
+                    self.timer_polled = false;
+                }
+                // A timer already registered cannot have fired before its deadline.
+                let due = self.armed.is_some_and(|a| a <= now);
+                if (due || !self.timer_polled) && self.timer.poll_fired(cx).is_ready() {
+                    // Fired at the armed time: the machine's deadline or earlier.
+                    if self.armed.take() == Some(t) {
+                        d.handle_timeout(now.max(t));
+                    }
+                    progress = true;
+                } else {
+                    self.timer_polled = true;
+                }
+            }
+            None if !progress => self.armed = None,
+            None => {}
+        }
+
+        // 7. events again: requests just read, responses the write retired.
+        while let Some(event) = d.next_event() {
+            self.ready.push(event);
+            progress = true;
+        }
+        if !progress {
+            // Output queued by the machine itself (an automatic reply) while the
+            // socket takes more; or, after a write, a close or handover that became
+            // due: one more step. Neither can repeat without new output or input.
+            progress = (!write_blocked && !d.outgoing().is_empty())
+                || (wrote && (d.wants_close().is_some() || d.handover_pending()));
+        }
+
+        if progress { Step::Again } else { Step::Wait }
+    }
+}
+
+// ---------------------------------------------------------------- the client --
+
+/// Drives one client connection until its socket is closed or handed over (an
+/// upgrade takes the transport). However it ends, also when the executor drops the
+/// future, the connection is finished: its request fails and the agent forgets the
+/// socket.
+pub async fn drive_client_connection<R: Runtime>(
+    io: Box<dyn Transport>,
+    conn: ClientConnection,
+    rt: R,
+) {
+    let guard = FinishGuard(Some(conn.clone()), rt.clone());
+    let mut state = ClientLoop {
+        io: Some(io),
+        conn,
+        timer: rt.timer(),
+        rt,
+        armed: None,
+        read_error: false,
+    };
+    core::future::poll_fn(|cx| state.poll(cx)).await;
+    drop(state);
+    drop(guard);
+}
+
+struct FinishGuard<R: Runtime>(Option<ClientConnection>, R);
+
+impl<R: Runtime> Drop for FinishGuard<R> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            conn.lock().finish();
+            conn.settle(self.1.now());
+        }
+    }
+}
+
+struct ClientLoop<R: Runtime> {
+    io: Option<Box<dyn Transport>>,
+    conn: ClientConnection,
+    rt: R,
+    timer: R::Timer,
+    armed: Option<Instant>,
+    read_error: bool,
+}
+
+enum ClientStep {
+    Again,
+    Wait,
+    Shutdown,
+    Done,
+}
+
+impl<R: Runtime> ClientLoop<R> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            let step = self.step(cx);
+            self.conn.settle(self.rt.now());
+            match step {
+                ClientStep::Again => {}
+                ClientStep::Wait => {
+                    // The agent's free-socket deadline may have moved meanwhile.
+                    if self.arm(cx) {
+                        continue;
+                    }
+                    return Poll::Pending;
+                }
+                ClientStep::Done => return Poll::Ready(()),
+                ClientStep::Shutdown => {
+                    return match self.io.as_mut() {
+                        Some(io) => io.poll_shutdown(cx).map(|_| ()),
+                        None => Poll::Ready(()),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Arms the timer for the connection's next deadline; true when it is due.
+    fn arm(&mut self, cx: &mut Context<'_>) -> bool {
+        match self.conn.poll_timeout() {
+            Some(t) if t <= self.rt.now() => true,
+            Some(t) => {
+                if self.armed != Some(t) {
+                    self.timer.reset(t);
+                    self.armed = Some(t);
+                }
+                if self.timer.poll_fired(cx).is_ready() {
+                    self.armed = None;
+                    true
+                } else {
+                    false
+                }
+            }
+            None => {
+                self.armed = None;
+                false
+            }
+        }
+    }
+
+    fn step(&mut self, cx: &mut Context<'_>) -> ClientStep {
+        let now = self.rt.now();
+        let Some(io) = self.io.as_mut() else {
+            return ClientStep::Done;
+        };
+        let mut d = self.conn.lock();
+        d.register(cx.waker());
+        d.process();
+        let mut progress = false;
+
+        // 1. an upgrade takes the socket
+        if let Some(h) = d.take_upgrade() {
+            drop(d);
+            if let Some(io) = self.io.take() {
+                h.complete(io);
+            }
+            return ClientStep::Done;
+        }
+
+        // 2. socket options (CLI-26)
+        if let Some(opts) = d.take_socket_options() {
+            if let Some(on) = opts.no_delay {
+                let _ = io.set_no_delay(on);
+            }
+            if let Some((on, delay)) = opts.keep_alive {
+                let _ = io.set_keep_alive(on, delay);
+            }
+        }
+
+        // 3. write
+        loop {
+            let written = {
+                let out = d.outgoing();
+                if out.is_empty() {
+                    break;
+                }
+                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let n = out.chunks_vectored(&mut slices);
+                io.poll_write_vectored(cx, &slices[..n])
+            };
+            match written {
+                Poll::Ready(Ok(n)) if n > 0 => {
+                    d.transmitted(now, n);
+                    progress = true;
+                }
+                Poll::Ready(Ok(_)) => {
+                    d.socket_error(ClientError::io("EPIPE", "write EPIPE"));
+                    return ClientStep::Done;
+                }
+                Poll::Ready(Err(e)) => {
+                    d.socket_error(sys_error("write", &e, ""));
+                    return ClientStep::Done;
+                }
+                Poll::Pending => break,
+            }
+        }
+
+        // 4. close
+        match d.wants_close() {
+            Some(ClientClose::Now) => return ClientStep::Done,
+            Some(ClientClose::AfterFlush) if d.outgoing().is_empty() => {
+                return ClientStep::Shutdown;
+            }
+            _ => {}
+        }
+
+        // 5. read (idle sockets too: a close or stray bytes take them out of the
+        // pool, AGT-9)
+        if !self.read_error && d.wants_read() {
+            let read = match io.poll_read_ready(cx) {
+                Poll::Ready(Ok(())) => io.poll_read_buf(cx, d.recv_buf()),
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            };
+            match read {
+                Poll::Ready(Ok(n)) => {
+                    d.received(now, n);
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) => {
+                    self.read_error = true;
+                    d.socket_error(sys_error("read", &e, ""));
+                    return ClientStep::Done;
+                }
+                Poll::Pending => {}
+            }
+        }
+
+        // 6. the connection's own timers
+        if d.poll_timeout().is_some_and(|t| t <= now) {
+            d.handle_timeout(now);
+            progress = true;
+        }
+        drop(d);
+        if !progress && self.conn.poll_timeout().is_some_and(|t| t <= now) {
+            // A due deadline of the agent's: settle expires the free sockets.
+            self.conn.settle(now);
+            let mut d = self.conn.lock();
+            d.handle_timeout(now);
+            progress = true;
+        }
+        if progress {
+            ClientStep::Again
+        } else {
+            ClientStep::Wait
+        }
+    }
+}
+
+/// A [`Transport`] over any futures-io style stream: reads go into an initialised
+/// slice of the receive buffer's spare capacity.
+///
+/// `read` is the stream's `poll_read`; the spare capacity is zeroed once per
+/// growth (the bytes past the length stay initialised between reads).
+pub fn poll_read_into_slice(
+    buf: &mut BytesMut,
+    read: impl FnOnce(&mut [u8]) -> Poll<io::Result<usize>>,
+) -> Poll<io::Result<usize>> {
+    if buf.capacity() == buf.len() {
+        buf.reserve(8 * 1024);
+    }
+    let len = buf.len();
+    let spare = buf.capacity() - len;
+    buf.resize(len + spare, 0);
+    let r = read(&mut buf[len..]);
+    let n = match &r {
+        Poll::Ready(Ok(n)) => *n,
+        _ => 0,
+    };
+    buf.truncate(len + n);
+    r
+}

@@ -1,0 +1,237 @@
+//! A server's shared state, for the adapters whose connections are tasks: the
+//! listener registry, the open connections and handed-over sockets, the listening
+//! sockets, and `close()` / `'close'` (SRV-21).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use crate::Connection;
+use crate::registry::Registry;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Where a server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenAddr {
+    /// A TCP address.
+    Tcp(SocketAddr),
+    /// A Unix socket path.
+    Unix(PathBuf),
+}
+
+struct Listening {
+    addr: ListenAddr,
+    /// Stops its accept loop.
+    stop: Box<dyn FnOnce() + Send>,
+}
+
+/// A server's state shared by its handle, accept loops and connections.
+pub struct ServerState<Req, Up, Err> {
+    registry: Registry<Req, Up, Err>,
+    /// Handed-over sockets still open.
+    handed_over: AtomicUsize,
+    /// `close()` was called: `'close'` fires when the last connection is gone.
+    closing: AtomicBool,
+    close_emitted: AtomicBool,
+    conns: Mutex<HashMap<u64, Connection>>,
+    next_conn: AtomicU64,
+    listening: Mutex<Vec<Listening>>,
+    /// When the server first started listening: the request-timeout checker's origin.
+    origin: Mutex<Option<Instant>>,
+    /// Waiting for no connection to be open.
+    closed_waiters: Mutex<Vec<Waker>>,
+}
+
+impl<Req, Up, Err> ServerState<Req, Up, Err>
+where
+    Req: Clone + Send + Sync + 'static,
+    Up: Clone + Send + Sync + 'static,
+    Err: Clone + Send + Sync + 'static,
+{
+    /// A server with these listeners, not listening.
+    pub fn new(registry: Registry<Req, Up, Err>) -> Self {
+        Self {
+            registry,
+            handed_over: AtomicUsize::new(0),
+            closing: AtomicBool::new(false),
+            close_emitted: AtomicBool::new(false),
+            conns: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(0),
+            listening: Mutex::new(Vec::new()),
+            origin: Mutex::new(None),
+            closed_waiters: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The listeners.
+    pub fn registry(&self) -> &Registry<Req, Up, Err> {
+        &self.registry
+    }
+
+    /// The request-timeout checker's origin: `now` the first time it is asked.
+    pub fn origin(&self, now: Instant) -> Instant {
+        *lock(&self.origin).get_or_insert(now)
+    }
+
+    /// Open connections: HTTP ones and handed-over sockets.
+    pub fn open_count(&self) -> usize {
+        lock(&self.conns).len() + self.handed_over.load(Ordering::SeqCst)
+    }
+
+    /// Counts an accepted connection as open; the key removes it.
+    pub fn add_connection(&self, conn: Connection) -> u64 {
+        let key = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        lock(&self.conns).insert(key, conn);
+        key
+    }
+
+    /// The connection of `key` is gone (its socket closed or handed over: take a
+    /// [`ServerState::handover_guard`] first, so that the socket stays counted).
+    pub fn remove_connection(&self, key: u64) {
+        lock(&self.conns).remove(&key);
+        self.check_closed();
+    }
+
+    /// Counts a handed-over socket as open until the guard is dropped.
+    pub fn handover_guard(self: &Arc<Self>) -> HandoverGuard {
+        self.handed_over.fetch_add(1, Ordering::SeqCst);
+        HandoverGuard(Arc::clone(self) as Arc<dyn Counted>)
+    }
+
+    /// Records a listening socket; `stop` ends its accept loop at `close()`.
+    pub fn add_listener(&self, addr: ListenAddr, stop: impl FnOnce() + Send + 'static) {
+        lock(&self.listening).push(Listening {
+            addr,
+            stop: Box::new(stop),
+        });
+    }
+
+    /// `server.address()` for the first TCP listener.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        lock(&self.listening).iter().find_map(|l| match l.addr {
+            ListenAddr::Tcp(a) => Some(a),
+            ListenAddr::Unix(_) => None,
+        })
+    }
+
+    /// Every address the server listens on.
+    pub fn addresses(&self) -> Vec<ListenAddr> {
+        lock(&self.listening)
+            .iter()
+            .map(|l| l.addr.clone())
+            .collect()
+    }
+
+    /// `server.listening`.
+    pub fn listening(&self) -> bool {
+        !lock(&self.listening).is_empty()
+    }
+
+    fn connections(&self) -> Vec<Connection> {
+        lock(&self.conns).values().cloned().collect()
+    }
+
+    /// `server.close()` (SRV-21): stops accepting, removes Unix socket files, closes
+    /// idle connections and lets active ones finish.
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        let listening: Vec<Listening> = lock(&self.listening).drain(..).collect();
+        for l in listening {
+            (l.stop)();
+            if let ListenAddr::Unix(path) = l.addr {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        for c in self.connections() {
+            c.server_close();
+        }
+        self.check_closed();
+    }
+
+    /// `server.closeIdleConnections()` (SRV-23).
+    pub fn close_idle_connections(&self) {
+        for c in self.connections() {
+            c.close_if_idle();
+        }
+    }
+
+    /// `server.closeAllConnections()` (SRV-22).
+    pub fn close_all_connections(&self) {
+        for c in self.connections() {
+            c.destroy();
+        }
+    }
+
+    /// `Ready` once no connection is open (handed-over sockets included), the
+    /// `'close'` listeners run if `close()` was called.
+    pub fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        lock(&self.closed_waiters).push(cx.waker().clone());
+        if self.open_count() == 0 {
+            // The last connection may be between leaving the list and running the
+            // `'close'` listeners: make sure they ran.
+            self.check_closed();
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+trait Counted: Send + Sync {
+    fn release(&self);
+}
+
+impl<Req, Up, Err> Counted for ServerState<Req, Up, Err>
+where
+    Req: Clone + Send + Sync + 'static,
+    Up: Clone + Send + Sync + 'static,
+    Err: Clone + Send + Sync + 'static,
+{
+    fn release(&self) {
+        self.handed_over.fetch_sub(1, Ordering::SeqCst);
+        self.check_closed();
+    }
+}
+
+impl<Req, Up, Err> ServerState<Req, Up, Err>
+where
+    Req: Clone + Send + Sync + 'static,
+    Up: Clone + Send + Sync + 'static,
+    Err: Clone + Send + Sync + 'static,
+{
+    /// Wakes the waiters and emits `'close'` once nothing is open after `close()`.
+    fn check_closed(&self) {
+        if self.open_count() != 0 {
+            return;
+        }
+        for w in std::mem::take(&mut *lock(&self.closed_waiters)) {
+            w.wake();
+        }
+        if self.closing.load(Ordering::SeqCst) && !self.close_emitted.swap(true, Ordering::SeqCst) {
+            self.registry.emit_close();
+        }
+    }
+}
+
+/// Keeps a handed-over socket counted among the server's open connections until
+/// dropped.
+pub struct HandoverGuard(Arc<dyn Counted>);
+
+impl core::fmt::Debug for HandoverGuard {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("HandoverGuard")
+    }
+}
+
+impl Drop for HandoverGuard {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
