@@ -27,15 +27,15 @@ async fn request_of(req: &mut IncomingMessage) -> Request {
 
 /// Carries out the app's reply.
 async fn perform(reply: Reply, mut res: ServerResponse) {
-    if reply.drop_unended {
-        return;
-    }
     res.set_status_code(reply.status).unwrap();
     for (name, value) in reply.headers {
         res.set_header(name, value).unwrap();
     }
     for chunk in reply.writes {
         res.write(chunk).await.unwrap();
+    }
+    if reply.drop_unended {
+        return;
     }
     if !reply.trailers.is_empty() {
         let trailers: Vec<_> = reply
