@@ -105,11 +105,18 @@ pub(crate) fn server(args: &[String]) -> crate::Result {
     let ours = match &f.cmd {
         Some(c) => c.clone(),
         None => {
-            let package = format!("courier-rt-{}", f.runtime.as_deref().unwrap_or("tokio"));
-            build(&root, &["-p", &package, "--example", "hello-server"])?;
+            let runtime = f.runtime.as_deref().unwrap_or("tokio");
+            let package = format!("courier-rt-{runtime}");
+            // The async-std adapter's benchmark server runs on smol's executor.
+            let example = if runtime == "async-std" {
+                "hello-smol"
+            } else {
+                "hello-server"
+            };
+            build(&root, &["-p", &package, "--example", example])?;
             format!(
                 "{} --port {{port}} --threads {{threads}}",
-                profile_dir().join("examples/hello-server").display()
+                profile_dir().join("examples").join(example).display()
             )
         }
     };
