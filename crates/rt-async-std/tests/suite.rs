@@ -220,6 +220,17 @@ impl ClientAdapter for Smol {
     fn exchange(x: Exchange) -> Outcome {
         smol::block_on(exchange(x))
     }
+
+    fn exchange_all(xs: Vec<Exchange>) -> Vec<Outcome> {
+        smol::block_on(async {
+            let tasks: Vec<_> = xs.into_iter().map(|x| smol::spawn(exchange(x))).collect();
+            let mut outs = Vec::new();
+            for t in tasks {
+                outs.push(t.await);
+            }
+            outs
+        })
+    }
 }
 
 courier_suite::client_suite!(Smol);

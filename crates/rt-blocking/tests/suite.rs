@@ -132,6 +132,16 @@ fn failed(out: &mut Outcome, e: &ClientError) {
 }
 
 impl ClientAdapter for Blocking {
+    fn exchange_all(xs: Vec<Exchange>) -> Vec<Outcome> {
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = xs
+                .into_iter()
+                .map(|x| scope.spawn(move || Self::exchange(x)))
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        })
+    }
+
     fn exchange(x: Exchange) -> Outcome {
         let mut out = Outcome::default();
         let mut req = match request(x.options) {

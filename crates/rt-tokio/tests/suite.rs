@@ -242,6 +242,17 @@ impl ClientAdapter for Tokio {
     fn exchange(x: Exchange) -> Outcome {
         runtime().block_on(exchange(x))
     }
+
+    fn exchange_all(xs: Vec<Exchange>) -> Vec<Outcome> {
+        runtime().block_on(async {
+            let tasks: Vec<_> = xs.into_iter().map(|x| tokio::spawn(exchange(x))).collect();
+            let mut outs = Vec::new();
+            for t in tasks {
+                outs.push(t.await.unwrap());
+            }
+            outs
+        })
+    }
 }
 
 courier_suite::client_suite!(Tokio);

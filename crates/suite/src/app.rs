@@ -8,7 +8,7 @@
 //! [`Reply::drop_unended`] it drops the response after the writes, without `end`.
 //!
 //! Routes:
-//! * `/hello`: `200`, `Content-Type: text/plain`, `end("Hello, World!")`;
+//! * `/hello` (any query): `200`, `Content-Type: text/plain`, `end("Hello, World!")`;
 //! * `/echo`: the body back via `end`, with `X-Method`, `X-Te` (the request's
 //!   `transfer-encoding`), `X-Expect` and `X-Trailers` (`name=value;…`);
 //! * `/chunks`: two `write`s and an empty `end` (a chunked response);
@@ -70,7 +70,7 @@ pub fn reply(req: &Request) -> Reply {
         ..Reply::default()
     };
     match req.url.as_str() {
-        "/hello" => {
+        url if url == "/hello" || url.starts_with("/hello?") => {
             r.headers.push(("Content-Type", "text/plain".into()));
             r.end = Some(Bytes::from_static(b"Hello, World!"));
         }

@@ -91,13 +91,18 @@ pub trait ClientAdapter {
     /// Carries out `x` with the adapter's `request()` and reports what happened. The
     /// adapter's runtime must outlive the call (Agents keep pooled sockets on it).
     fn exchange(x: Exchange) -> Outcome;
+
+    /// Carries out every exchange of `xs` at once (each `request()` made before any
+    /// response is awaited; for the blocking adapter, each on a thread of its own)
+    /// and reports the outcomes in the order of `xs`.
+    fn exchange_all(xs: Vec<Exchange>) -> Vec<Outcome>;
 }
 
 /// Generates every client scenario of this module as a `#[test]` for `$adapter`.
 #[macro_export]
 macro_rules! client_suite {
     ($adapter:ty) => {
-        $crate::client_suite!(@tests $adapter;
+        $crate::client_suite!(@tests $adapter; client;
             a_get_sends_nodes_exact_head,
             a_keep_alive_agent_reuses_the_socket,
             a_body_without_length_is_chunked_with_trailers,
@@ -112,12 +117,22 @@ macro_rules! client_suite {
             a_malformed_response_is_a_parse_error,
             a_timeout_is_only_an_event_until_destroyed,
         );
+        $crate::client_suite!(@tests $adapter; peers;
+            node_server_keep_alive_agent_reuses_one_connection,
+            node_server_queued_requests_share_one_socket,
+            node_server_chunked_upload,
+            node_server_expect_100_continue,
+            node_server_early_hints_are_information,
+            node_server_trailers_both_ways,
+            node_server_upgrade,
+            node_server_connect_tunnel,
+        );
     };
-    (@tests $adapter:ty; $($name:ident),* $(,)?) => {
+    (@tests $adapter:ty; $module:ident; $($name:ident),* $(,)?) => {
         $(
             #[test]
             fn $name() {
-                $crate::client::$name::<$adapter>();
+                $crate::$module::$name::<$adapter>();
             }
         )*
     };

@@ -17,6 +17,7 @@
 
 pub mod app;
 pub mod client;
+pub mod peers;
 pub mod server;
 pub mod wire;
 
@@ -117,7 +118,7 @@ pub trait Adapter {
 #[macro_export]
 macro_rules! server_suite {
     ($adapter:ty) => {
-        $crate::server_suite!(@tests $adapter;
+        $crate::server_suite!(@tests $adapter; server;
             hello_has_nodes_exact_bytes,
             keep_alive_and_pipelining_answer_in_order,
             content_length_body_is_echoed,
@@ -143,12 +144,24 @@ macro_rules! server_suite {
             connection_close_is_honoured,
             http_1_0_closes_after_the_response,
         );
+        $crate::server_suite!(@tests $adapter; peers;
+            node_client_keep_alive_agent_reuses_one_connection,
+            node_raw_socket_pipelining_answers_in_order,
+            node_client_chunked_upload,
+            node_client_expect_100_continue,
+            node_client_trailers_both_ways,
+            node_client_upgrade,
+            node_client_connect_tunnel,
+            curl_keep_alive_reuse,
+            curl_chunked_upload,
+            curl_expect_100_continue,
+        );
     };
-    (@tests $adapter:ty; $($name:ident),* $(,)?) => {
+    (@tests $adapter:ty; $module:ident; $($name:ident),* $(,)?) => {
         $(
             #[test]
             fn $name() {
-                $crate::server::$name::<$adapter>();
+                $crate::$module::$name::<$adapter>();
             }
         )*
     };
