@@ -1,11 +1,11 @@
 //! The shared behavioural suite (`courier-suite`) against the futures-io adapter,
 //! on smol's global executor.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use courier_rt_async_std::{IncomingMessage, Server, ServerResponse, create_server};
 use courier_suite::app::{self, Reply, Request};
-use courier_suite::{Adapter, Running, ServerSpec};
+use courier_suite::{Adapter, Controls, Running, ServerSpec};
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// What the suite's app sees of `req`, its body read whole.
@@ -59,8 +59,23 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(io: S) {
 }
 
 fn server(spec: &ServerSpec) -> Server {
-    let server = create_server(spec.options.clone(), handle).unwrap();
+    let ev = Arc::clone(&spec.events);
+    let server = create_server(spec.options.clone(), move |req, res| {
+        ev.request();
+        handle(req, res)
+    })
+    .unwrap();
+    let ev = Arc::clone(&spec.events);
+    server.on_drop_request(move |req, _socket| ev.drop_request(&req.url()));
+    let ev = Arc::clone(&spec.events);
+    server.on_connection(move |socket| ev.connection(socket.remote_addr(), socket.local_addr()));
+    let ev = Arc::clone(&spec.events);
+    server.on_close(move || ev.close());
     let l = spec.listeners;
+    if l.timeout {
+        let ev = Arc::clone(&spec.events);
+        server.on_timeout(move |_socket| ev.timeout());
+    }
     if l.check_continue {
         server.on_check_continue(|mut req, mut res| async move {
             let head_only = Request {
@@ -108,13 +123,27 @@ impl Adapter for Smol {
     fn start(spec: ServerSpec) -> Running {
         let server = server(&spec);
         let addr = smol::block_on(server.listen("127.0.0.1:0")).unwrap();
+        let controls = Controls {
+            close: Box::new({
+                let s = server.clone();
+                move || s.close()
+            }),
+            close_idle_connections: Box::new({
+                let s = server.clone();
+                move || s.close_idle_connections()
+            }),
+            connection_count: Box::new({
+                let s = server.clone();
+                move || s.connection_count()
+            }),
+        };
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
             let _ = stop_rx.recv();
             server.close();
             server.close_all_connections();
         });
-        Running::new(addr, move || {
+        Running::new(addr, controls, move || {
             let _ = stop_tx.send(());
             let _ = thread.join();
         })

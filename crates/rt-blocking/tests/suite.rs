@@ -1,6 +1,7 @@
 //! The shared behavioural suite (`courier-suite`) against the blocking adapter.
 
 use std::io::{Read, Write};
+use std::sync::Arc;
 
 use courier_proto::NodeHeaders;
 use courier_rt_blocking::{
@@ -8,7 +9,7 @@ use courier_rt_blocking::{
 };
 use courier_suite::app::{self, Reply, Request};
 use courier_suite::client::{ClientAdapter, Exchange, Outcome, event_name};
-use courier_suite::{Adapter, Running, ServerSpec};
+use courier_suite::{Adapter, Controls, Running, ServerSpec};
 
 fn pairs(h: &NodeHeaders) -> Vec<(String, String)> {
     h.iter()
@@ -67,8 +68,23 @@ fn echo(mut io: impl Read + Write) {
 }
 
 fn server(spec: &ServerSpec) -> Server {
-    let server = create_server(spec.options.clone(), handle).unwrap();
+    let ev = Arc::clone(&spec.events);
+    let server = create_server(spec.options.clone(), move |req, res| {
+        ev.request();
+        handle(req, res)
+    })
+    .unwrap();
+    let ev = Arc::clone(&spec.events);
+    server.on_drop_request(move |req, _socket| ev.drop_request(&req.url()));
+    let ev = Arc::clone(&spec.events);
+    server.on_connection(move |socket| ev.connection(socket.remote_addr(), socket.local_addr()));
+    let ev = Arc::clone(&spec.events);
+    server.on_close(move || ev.close());
     let l = spec.listeners;
+    if l.timeout {
+        let ev = Arc::clone(&spec.events);
+        server.on_timeout(move |_socket| ev.timeout());
+    }
     if l.check_continue {
         server.on_check_continue(|mut req, mut res| {
             let head_only = Request {
@@ -115,7 +131,21 @@ impl Adapter for Blocking {
     fn start(spec: ServerSpec) -> Running {
         let server = server(&spec);
         let addr = server.listen("127.0.0.1:0").unwrap();
-        Running::new(addr, move || {
+        let controls = Controls {
+            close: Box::new({
+                let s = server.clone();
+                move || s.close()
+            }),
+            close_idle_connections: Box::new({
+                let s = server.clone();
+                move || s.close_idle_connections()
+            }),
+            connection_count: Box::new({
+                let s = server.clone();
+                move || s.connection_count()
+            }),
+        };
+        Running::new(addr, controls, move || {
             server.close();
             server.close_all_connections();
         })

@@ -1,10 +1,10 @@
 //! The shared behavioural suite (`courier-suite`) against the tokio adapter.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use courier_rt_tokio::{IncomingMessage, Server, ServerResponse, create_server};
 use courier_suite::app::{self, Reply, Request};
-use courier_suite::{Adapter, Running, ServerSpec};
+use courier_suite::{Adapter, Controls, Running, ServerSpec};
 use tokio::io::AsyncWriteExt;
 
 /// What the suite's app sees of `req`, its body read whole.
@@ -58,8 +58,23 @@ async fn echo<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(io: S) {
 }
 
 fn server(spec: &ServerSpec) -> Server {
-    let server = create_server(spec.options.clone(), handle).unwrap();
+    let ev = Arc::clone(&spec.events);
+    let server = create_server(spec.options.clone(), move |req, res| {
+        ev.request();
+        handle(req, res)
+    })
+    .unwrap();
+    let ev = Arc::clone(&spec.events);
+    server.on_drop_request(move |req, _socket| ev.drop_request(&req.url()));
+    let ev = Arc::clone(&spec.events);
+    server.on_connection(move |socket| ev.connection(socket.remote_addr(), socket.local_addr()));
+    let ev = Arc::clone(&spec.events);
+    server.on_close(move || ev.close());
     let l = spec.listeners;
+    if l.timeout {
+        let ev = Arc::clone(&spec.events);
+        server.on_timeout(move |_socket| ev.timeout());
+    }
     if l.check_continue {
         server.on_check_continue(|mut req, mut res| async move {
             let head_only = Request {
@@ -115,16 +130,29 @@ impl Adapter for Tokio {
                 .unwrap();
             rt.block_on(async move {
                 let server = server(&spec);
-                addr_tx
-                    .send(server.listen("127.0.0.1:0").await.unwrap())
-                    .unwrap();
+                let addr = server.listen("127.0.0.1:0").await.unwrap();
+                addr_tx.send((addr, server.clone())).unwrap();
                 let _ = stop_rx.await;
                 server.close();
                 server.close_all_connections();
             });
         });
-        let addr = addr_rx.recv().unwrap();
-        Running::new(addr, move || {
+        let (addr, server) = addr_rx.recv().unwrap();
+        let controls = Controls {
+            close: Box::new({
+                let s = server.clone();
+                move || s.close()
+            }),
+            close_idle_connections: Box::new({
+                let s = server.clone();
+                move || s.close_idle_connections()
+            }),
+            connection_count: Box::new({
+                let s = server.clone();
+                move || s.connection_count()
+            }),
+        };
+        Running::new(addr, controls, move || {
             let _ = stop_tx.send(());
             let _ = thread.join();
         })

@@ -16,6 +16,7 @@
 //! * `/big`: 1 MiB of `y` in 64 KiB writes;
 //! * `/drop`: `X-Dropped: yes`, then dropped without `end` (nothing sent yet);
 //! * `/drop-mid`: one `write`, then dropped without `end`;
+//! * `/status/<code>`: that status, `end()` without a body;
 //! * `/refuse`: `413` (used by the `'checkContinue'` listener without `100`);
 //! * anything else: the method and URL as the body.
 
@@ -109,6 +110,9 @@ pub fn reply(req: &Request) -> Reply {
             r.drop_unended = true;
         }
         "/refuse" => r.status = 413,
+        url if url.starts_with("/status/") => {
+            r.status = url["/status/".len()..].parse().unwrap_or(500);
+        }
         _ => r.end = Some(format!("{} {}", req.method, req.url).into()),
     }
     r

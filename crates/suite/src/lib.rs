@@ -17,11 +17,15 @@
 
 pub mod app;
 pub mod client;
+pub mod events;
 pub mod peers;
 pub mod server;
 pub mod wire;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 pub use courier_rt::ServerOptions;
 
@@ -39,6 +43,62 @@ pub struct Listeners {
     pub connect: bool,
     /// `'clientError'`: [`app::client_error_reply`] on the handed-over socket.
     pub client_error: bool,
+    /// `'timeout'`: counts in [`Events::timeouts`] and keeps the socket (SRV-19).
+    pub timeout: bool,
+}
+
+/// What the server's listeners saw. The adapter always registers the listeners
+/// that do not change Node's behaviour (`'dropRequest'`, `'connection'`, `'close'`)
+/// and records here, as does the request handler and the `'timeout'` listener when
+/// [`Listeners::timeout`] asks for it.
+#[derive(Debug, Default)]
+pub struct Events {
+    /// `'request'` handler calls (not `'checkContinue'`/`'checkExpectation'`).
+    pub requests: AtomicUsize,
+    /// `req.url` of each `'dropRequest'`.
+    pub dropped: Mutex<Vec<String>>,
+    /// `(remote, local)` addresses of each `'connection'` socket.
+    pub connections: Mutex<Vec<(Option<SocketAddr>, Option<SocketAddr>)>>,
+    /// `'timeout'` listener calls.
+    pub timeouts: AtomicUsize,
+    /// `'close'` listener calls.
+    pub closes: AtomicUsize,
+}
+
+impl Events {
+    /// Records a `'request'`.
+    pub fn request(&self) {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Records a `'dropRequest'` for `url`.
+    pub fn drop_request(&self, url: &str) {
+        self.dropped.lock().unwrap().push(url.to_owned());
+    }
+
+    /// Records a `'connection'`.
+    pub fn connection(&self, remote: Option<SocketAddr>, local: Option<SocketAddr>) {
+        self.connections.lock().unwrap().push((remote, local));
+    }
+
+    /// Records a `'timeout'`.
+    pub fn timeout(&self) {
+        self.timeouts.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Records a `'close'`.
+    pub fn close(&self) {
+        self.closes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Waits until `cond` holds, failing the scenario after [`wire::SAFETY_TIMEOUT`].
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < wire::SAFETY_TIMEOUT, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// What to start.
@@ -48,6 +108,8 @@ pub struct ServerSpec {
     pub options: ServerOptions,
     /// The listeners to register.
     pub listeners: Listeners,
+    /// Where the listeners record what they saw.
+    pub events: Arc<Events>,
 }
 
 impl ServerSpec {
@@ -69,18 +131,32 @@ impl ServerSpec {
     }
 }
 
+/// The server's methods a scenario calls while it runs (each adapter's `Server`
+/// methods of the same names).
+pub struct Controls {
+    /// `server.close()`.
+    pub close: Box<dyn Fn() + Send + Sync>,
+    /// `server.closeIdleConnections()`.
+    pub close_idle_connections: Box<dyn Fn() + Send + Sync>,
+    /// Open connections (handed-over sockets included).
+    pub connection_count: Box<dyn Fn() -> usize + Send + Sync>,
+}
+
 /// A server an adapter started; stopped (closed, every connection destroyed) when
 /// dropped.
 pub struct Running {
     addr: SocketAddr,
+    controls: Controls,
     stop: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl Running {
-    /// A server listening on `addr`; `stop` closes it and waits for it to end.
-    pub fn new(addr: SocketAddr, stop: impl FnOnce() + Send + 'static) -> Self {
+    /// A server listening on `addr`, driven by `controls`; `stop` closes it, destroys
+    /// every connection and waits for it to end.
+    pub fn new(addr: SocketAddr, controls: Controls, stop: impl FnOnce() + Send + 'static) -> Self {
         Self {
             addr,
+            controls,
             stop: Some(Box::new(stop)),
         }
     }
@@ -88,6 +164,21 @@ impl Running {
     /// The listening address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `server.close()`.
+    pub fn close(&self) {
+        (self.controls.close)();
+    }
+
+    /// `server.closeIdleConnections()`.
+    pub fn close_idle_connections(&self) {
+        (self.controls.close_idle_connections)();
+    }
+
+    /// Open connections.
+    pub fn connection_count(&self) -> usize {
+        (self.controls.connection_count)()
     }
 }
 
@@ -155,6 +246,22 @@ macro_rules! server_suite {
             curl_keep_alive_reuse,
             curl_chunked_upload,
             curl_expect_100_continue,
+        );
+        $crate::server_suite!(@tests $adapter; events;
+            a_request_over_max_requests_per_socket_goes_to_drop_request,
+            the_connection_event_gets_the_addresses,
+            close_waits_for_an_active_connection_before_the_close_event,
+            the_close_event_fires_at_once_without_connections,
+            a_timeout_listener_keeps_the_inactive_socket,
+            without_a_timeout_listener_the_inactive_socket_is_destroyed,
+            a_timeout_listener_keeps_an_idle_keep_alive_connection,
+            an_incomplete_head_gets_nodes_408,
+            a_trickling_body_gets_nodes_408_at_the_request_timeout,
+            a_bad_request_pipelined_behind_a_request_gets_only_the_400,
+            close_idle_connections_spares_an_active_request,
+            an_upgrade_waits_for_the_earlier_pipelined_response,
+            no_body_responses_have_no_framing,
+            a_large_request_body_arrives_whole,
         );
     };
     (@tests $adapter:ty; $module:ident; $($name:ident),* $(,)?) => {

@@ -32,6 +32,7 @@ fn all_listeners() -> Listeners {
         upgrade: true,
         connect: true,
         client_error: true,
+        timeout: false,
     }
 }
 

@@ -31,6 +31,15 @@ impl Client {
         }
     }
 
+    /// Another handle on the same connection (for writing from another thread), with
+    /// an empty buffer.
+    pub fn try_clone(&self) -> Self {
+        Self {
+            stream: self.stream.try_clone().expect("clone the connection"),
+            buf: Vec::new(),
+        }
+    }
+
     /// Writes `bytes`.
     pub fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write to the server");
