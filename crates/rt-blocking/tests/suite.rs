@@ -207,6 +207,15 @@ impl ClientAdapter for Blocking {
                 }
             }
         }
+        if x.abort_after_finish {
+            while let Some(e) = req.next_event() {
+                out.events.push(event_name(&e));
+                if e == RequestEvent::Finish {
+                    req.abort();
+                    break;
+                }
+            }
+        }
         if let Some((send, n)) = x.upgrade {
             match req.upgrade() {
                 Ok(mut up) => {

@@ -225,6 +225,15 @@ async fn exchange(x: Exchange) -> Outcome {
             }
         }
     }
+    if x.abort_after_finish {
+        while let Some(e) = req.next_event().await {
+            out.events.push(event_name(&e));
+            if e == RequestEvent::Finish {
+                req.abort();
+                break;
+            }
+        }
+    }
     if let Some((send, n)) = x.upgrade {
         match req.upgrade().await {
             Ok(mut up) => {

@@ -11,8 +11,11 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::Bytes;
-use courier_rt::client::{Agent, AgentChoice, AgentOptions, ClientOptions, RequestEvent};
+use courier_rt::client::{
+    Agent, AgentChoice, AgentOptions, ClientOptions, RequestEvent, RequestOptions,
+};
 
+use crate::wait_until;
 use crate::wire::SAFETY_TIMEOUT;
 
 /// One request to carry out.
@@ -30,6 +33,9 @@ pub struct Exchange {
     pub wait_for_continue: bool,
     /// On a `'timeout'` event, `req.destroy()` (Node's documented pattern).
     pub destroy_on_timeout: bool,
+    /// On the `'finish'` event (the whole request handed to the socket),
+    /// `req.abort()`.
+    pub abort_after_finish: bool,
     /// Take the socket with `upgrade()` instead of `response()`; write these bytes on
     /// it, then read `.1` bytes back.
     pub upgrade: Option<(Bytes, usize)>,
@@ -116,6 +122,13 @@ macro_rules! client_suite {
             a_hang_up_before_the_response_is_econnreset,
             a_malformed_response_is_a_parse_error,
             a_timeout_is_only_an_event_until_destroyed,
+            max_sockets_queues_requests_on_one_socket,
+            a_free_socket_closed_by_the_server_is_not_reused,
+            a_hang_up_on_a_reused_socket_says_reused,
+            abort_before_the_response,
+            join_duplicate_headers_and_max_header_size_apply_to_the_response,
+            head_and_304_responses_have_no_body,
+            a_large_response_body_arrives_whole,
         );
         $crate::client_suite!(@tests $adapter; peers;
             node_server_keep_alive_agent_reuses_one_connection,
@@ -539,5 +552,239 @@ pub fn a_timeout_is_only_an_event_until_destroyed<A: ClientAdapter>() {
     );
     assert_eq!(out.error.as_deref(), Some("ECONNRESET"));
     assert_eq!(out.message, "socket hang up");
+    server.seen();
+}
+
+fn with_agent(url: &str, agent: &Agent) -> ClientOptions {
+    ClientOptions::url(url).agent(AgentChoice::Agent(agent.clone()))
+}
+
+/// AGT-5, AGT-7, CLI-24: with `maxSockets: 1` requests made at once wait in the
+/// agent's queue and go out one after another on the one socket; a socket handed over
+/// from the queue is not `reusedSocket`.
+pub fn max_sockets_queues_requests_on_one_socket<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Write(OK_HELLO),
+        Step::Read,
+        Step::Write(OK_HELLO),
+        Step::Read,
+        Step::Write(OK_HELLO),
+    ]]);
+    let agent = Agent::new(AgentOptions {
+        keep_alive: true,
+        max_sockets: Some(1),
+        ..AgentOptions::default()
+    })
+    .unwrap();
+    let url = server.url("/");
+    let outs = A::exchange_all(
+        (0..3)
+            .map(|_| Exchange {
+                options: with_agent(&url, &agent),
+                ..Exchange::default()
+            })
+            .collect(),
+    );
+    for out in &outs {
+        assert_eq!((out.error.as_deref(), out.status), (None, 200), "{out:?}");
+        assert_eq!(out.body.as_ref(), b"hello");
+        assert!(!out.reused_socket, "AGT-7: {out:?}");
+    }
+    assert_eq!(
+        server.seen().len(),
+        3,
+        "three requests on the one connection"
+    );
+    agent.destroy();
+}
+
+/// AGT-9: a free socket the server closes leaves the pool; the next request gets a
+/// new connection.
+pub fn a_free_socket_closed_by_the_server_is_not_reused<A: ClientAdapter>() {
+    let server = RawServer::start(vec![
+        vec![Step::Read, Step::Write(OK_HELLO), Step::Close],
+        vec![Step::Read, Step::Write(OK_HELLO)],
+    ]);
+    let agent = keep_alive_agent();
+    let url = server.url("/");
+    let first = A::exchange(Exchange {
+        options: with_agent(&url, &agent),
+        ..Exchange::default()
+    });
+    assert_eq!(first.status, 200, "{first:?}");
+    wait_until("the closed socket to leave the pool", || {
+        agent.total_socket_count() == 0
+    });
+    let second = A::exchange(Exchange {
+        options: with_agent(&url, &agent),
+        ..Exchange::default()
+    });
+    assert_eq!(
+        (second.error.as_deref(), second.status),
+        (None, 200),
+        "{second:?}"
+    );
+    assert!(!second.reused_socket);
+    assert_eq!(server.seen().len(), 2);
+    agent.destroy();
+}
+
+/// CLI-24, CLI-20: the server drops a request sent on a reused socket: `ECONNRESET`
+/// `socket hang up` with `reusedSocket` true (the condition for a safe retry).
+pub fn a_hang_up_on_a_reused_socket_says_reused<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Write(OK_HELLO),
+        Step::Read,
+        Step::Close,
+    ]]);
+    let agent = keep_alive_agent();
+    let url = server.url("/");
+    let first = A::exchange(Exchange {
+        options: with_agent(&url, &agent),
+        ..Exchange::default()
+    });
+    assert_eq!(first.status, 200, "{first:?}");
+    let second = A::exchange(Exchange {
+        options: with_agent(&url, &agent),
+        ..Exchange::default()
+    });
+    assert_eq!(
+        (second.error.as_deref(), second.message.as_str()),
+        (Some("ECONNRESET"), "socket hang up"),
+        "{second:?}"
+    );
+    assert!(second.reused_socket);
+    server.seen();
+    agent.destroy();
+}
+
+/// CLI-21: `abort()` after the request went out, before any response (Node v20
+/// observed: `socket`, `finish`, `abort`, `'error'` `ECONNRESET` `socket hang up`,
+/// `close`).
+pub fn abort_before_the_response<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Pause(Duration::from_millis(300)),
+    ]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/")),
+        abort_after_finish: true,
+        ..Exchange::default()
+    });
+    assert_eq!(
+        (out.error.as_deref(), out.message.as_str()),
+        (Some("ECONNRESET"), "socket hang up"),
+        "{out:?}"
+    );
+    assert_eq!(out.events, ["socket", "finish", "abort", "close"]);
+    server.seen();
+}
+
+/// CLI-27, MSG-4: the request's `joinDuplicateHeaders` and `maxHeaderSize` apply to
+/// its response.
+pub fn join_duplicate_headers_and_max_header_size_apply_to_the_response<A: ClientAdapter>() {
+    let server = RawServer::start(vec![
+        vec![
+            Step::Read,
+            Step::Write(b"HTTP/1.1 200 OK\r\nLocation: /a\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n"),
+        ],
+        vec![
+            Step::Read,
+            Step::Write(b"HTTP/1.1 200 OK\r\nLocation: /a\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n"),
+        ],
+        vec![
+            Step::Read,
+            Step::Write(b"HTTP/1.1 200 OK\r\nX-Big: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"),
+        ],
+    ]);
+    let with = |r: RequestOptions| one_off(server.url("/")).with(r);
+    let joined = A::exchange(Exchange {
+        options: with(RequestOptions {
+            join_duplicate_headers: Some(true),
+            ..RequestOptions::default()
+        }),
+        ..Exchange::default()
+    });
+    assert_eq!(joined.header("location"), "/a, /b", "{joined:?}");
+    let plain = A::exchange(Exchange {
+        options: with(RequestOptions::default()),
+        ..Exchange::default()
+    });
+    // MSG-4: without joining, a duplicate `Location` keeps the first value.
+    assert_eq!(plain.header("location"), "/a", "{plain:?}");
+    let small = A::exchange(Exchange {
+        options: with(RequestOptions {
+            max_header_size: Some(40),
+            ..RequestOptions::default()
+        }),
+        ..Exchange::default()
+    });
+    assert_eq!(
+        small.error.as_deref(),
+        Some("HPE_HEADER_OVERFLOW"),
+        "{small:?}"
+    );
+    server.seen();
+}
+
+/// MSG-9, CLI-17: a response to `HEAD` and a `304` have no body whatever their
+/// `Content-Length` says, and are complete at once; the connection is kept for the
+/// next request.
+pub fn head_and_304_responses_have_no_body<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Write(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"),
+        Step::Read,
+        Step::Write(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n"),
+        Step::Read,
+        Step::Write(OK_HELLO),
+    ]]);
+    let agent = keep_alive_agent();
+    let url = server.url("/");
+    let head = A::exchange(Exchange {
+        options: with_agent(&url, &agent).method("HEAD"),
+        ..Exchange::default()
+    });
+    assert_eq!(head.header("content-length"), "99");
+    assert_eq!(
+        (head.body.as_ref(), head.complete),
+        (&b""[..], true),
+        "{head:?}"
+    );
+    let cached = A::exchange(Exchange {
+        options: with_agent(&url, &agent),
+        ..Exchange::default()
+    });
+    assert_eq!(
+        (cached.status, cached.status_message.as_str()),
+        (304, "Not Modified")
+    );
+    assert_eq!((cached.body.as_ref(), cached.complete), (&b""[..], true));
+    let last = A::exchange(Exchange {
+        options: with_agent(&url, &agent),
+        ..Exchange::default()
+    });
+    assert_eq!(last.body.as_ref(), b"hello");
+    assert!(cached.reused_socket && last.reused_socket);
+    assert_eq!(server.seen().len(), 3);
+    agent.destroy();
+}
+
+/// MSG-11: a response body far above every buffer (4 MiB) arrives whole.
+pub fn a_large_response_body_arrives_whole<A: ClientAdapter>() {
+    const LEN: usize = 4 * 1024 * 1024;
+    let mut answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {LEN}\r\n\r\n").into_bytes();
+    answer.extend(std::iter::repeat_n(b'q', LEN));
+    let server = RawServer::start(vec![vec![Step::Read, Step::WriteOwned(answer)]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/big")),
+        ..Exchange::default()
+    });
+    assert_eq!(out.error, None);
+    assert_eq!(out.body.len(), LEN);
+    assert!(out.body.iter().all(|&b| b == b'q'));
+    assert!(out.complete);
     server.seen();
 }
