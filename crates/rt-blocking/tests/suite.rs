@@ -31,6 +31,7 @@ fn request_of(req: &mut BlockingRequest) -> Request {
 
 /// Carries out the app's reply.
 fn perform(reply: Reply, mut res: BlockingResponse) {
+    assert!(!reply.panic, "the suite app's /panic");
     res.set_status_code(reply.status).unwrap();
     for (name, value) in reply.headers {
         res.set_header(name, value).unwrap();

@@ -26,6 +26,7 @@ async fn request_of(req: &mut IncomingMessage) -> Request {
 
 /// Carries out the app's reply.
 async fn perform(reply: Reply, mut res: ServerResponse) {
+    assert!(!reply.panic, "the suite app's /panic");
     res.set_status_code(reply.status).unwrap();
     for (name, value) in reply.headers {
         res.set_header(name, value).unwrap();

@@ -17,6 +17,8 @@
 //! * `/drop`: `X-Dropped: yes`, then dropped without `end` (nothing sent yet);
 //! * `/drop-mid`: one `write`, then dropped without `end`;
 //! * `/status/<code>`: that status, `end()` without a body;
+//! * `/panic`: the handler panics ([`Reply::panic`]: the adapter's `perform`
+//!   panics before touching the response);
 //! * `/refuse`: `413` (used by the `'checkContinue'` listener without `100`);
 //! * anything else: the method and URL as the body.
 
@@ -62,6 +64,8 @@ pub struct Reply {
     pub end: Option<Bytes>,
     /// Drop the response after the writes, without `end`.
     pub drop_unended: bool,
+    /// Panic in the handler instead of answering (`/panic`).
+    pub panic: bool,
 }
 
 /// The application's reply to `req`.
@@ -110,6 +114,7 @@ pub fn reply(req: &Request) -> Reply {
             r.drop_unended = true;
         }
         "/refuse" => r.status = 413,
+        "/panic" => r.panic = true,
         url if url.starts_with("/status/") => {
             r.status = url["/status/".len()..].parse().unwrap_or(500);
         }

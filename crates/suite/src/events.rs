@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::app::UPGRADE_101;
+use crate::app::{self, UPGRADE_101};
 use crate::wire::Client;
 use crate::{Adapter, Listeners, ServerSpec, wait_until};
 
@@ -256,4 +256,98 @@ pub fn a_large_request_body_arrives_whole<A: Adapter>() {
         &r[..200]
     );
     assert_eq!(r.bytes().filter(|&b| b == b'z').count(), LEN);
+}
+
+/// SRV-11, SRV-13: with a `'clientError'` listener the response to the request
+/// before the bad one is written first, then the socket goes to the listener.
+pub fn a_client_error_listener_gets_the_socket_after_earlier_responses<A: Adapter>() {
+    let server = A::start(ServerSpec::new().listeners(Listeners {
+        client_error: true,
+        ..Listeners::default()
+    }));
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nBAD / HTTP/1.1\r\n\r\n");
+    assert_eq!(
+        c.until_closed(),
+        format!(
+            "HTTP/1.1 200 OK\r\nDate: <date>\r\n{KEEP_ALIVE}Content-Length: 6\r\n\r\nGET /1{}",
+            String::from_utf8_lossy(&app::client_error_reply("HPE_INVALID_METHOD"))
+        )
+    );
+}
+
+/// SRV-11, SRV-17: with a `'clientError'` listener a request timeout goes to it as
+/// `ERR_HTTP_REQUEST_TIMEOUT`; no default `408` is written.
+pub fn a_request_timeout_goes_to_the_client_error_listener<A: Adapter>() {
+    let server = A::start(
+        ServerSpec::new()
+            .options(|o| {
+                o.headers_timeout = Some(ms(200));
+                o.request_timeout = ms(400);
+                o.connections_checking_interval = ms(50);
+            })
+            .listeners(Listeners {
+                client_error: true,
+                ..Listeners::default()
+            }),
+    );
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET / HTTP/1.1\r\nHost: a\r\n");
+    assert_eq!(
+        c.until_closed().into_bytes(),
+        app::client_error_reply("ERR_HTTP_REQUEST_TIMEOUT")
+    );
+}
+
+/// SRV-8: a declared body of an upgrade request is part of `head` (Node v20:
+/// `Content-Length: 3` + `"abcREST"` → head `"abcREST"`).
+pub fn an_upgrade_requests_body_is_part_of_head<A: Adapter>() {
+    let server = A::start(ServerSpec::new().listeners(Listeners {
+        upgrade: true,
+        ..Listeners::default()
+    }));
+    let mut c = Client::connect(server.addr());
+    c.send(
+        b"POST /up HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: echo\r\n\
+          Content-Length: 3\r\n\r\nabcREST",
+    );
+    let want = format!("{}abcREST", String::from_utf8_lossy(UPGRADE_101));
+    assert_eq!(c.exactly(want.len()), want);
+}
+
+/// SRV-8, SRV-21: a handed-over socket counts as an open connection until the
+/// application drops it; `'close'` after `close()` waits for it.
+pub fn a_handed_over_socket_counts_until_dropped<A: Adapter>() {
+    let spec = ServerSpec::new().listeners(Listeners {
+        upgrade: true,
+        ..Listeners::default()
+    });
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n");
+    assert_eq!(c.exactly(UPGRADE_101.len()).as_bytes(), UPGRADE_101);
+    assert_eq!(server.connection_count(), 1);
+    server.close();
+    std::thread::sleep(ms(50));
+    assert_eq!(server.connection_count(), 1, "the application owns it");
+    assert_eq!(events.closes.load(Ordering::SeqCst), 0, "'close' waits");
+    c.send(b"ping");
+    assert_eq!(c.exactly(4), "ping");
+    // The client's end of stream ends the app's echo, which drops the socket.
+    drop(c);
+    wait_until("'close'", || events.closes.load(Ordering::SeqCst) == 1);
+    assert_eq!(server.connection_count(), 0);
+}
+
+/// A panicking handler destroys only its own connection (no bytes, the pipelined
+/// request after it unanswered); the server goes on serving.
+pub fn a_panicking_handler_destroys_only_its_connection<A: Adapter>() {
+    let server = A::start(ServerSpec::new());
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /panic HTTP/1.1\r\nHost: a\r\n\r\nGET /after HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(c.until_closed(), "");
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert!(c.response(false).ends_with("Hello, World!"));
 }

@@ -262,6 +262,11 @@ macro_rules! server_suite {
             an_upgrade_waits_for_the_earlier_pipelined_response,
             no_body_responses_have_no_framing,
             a_large_request_body_arrives_whole,
+            a_client_error_listener_gets_the_socket_after_earlier_responses,
+            a_request_timeout_goes_to_the_client_error_listener,
+            an_upgrade_requests_body_is_part_of_head,
+            a_handed_over_socket_counts_until_dropped,
+            a_panicking_handler_destroys_only_its_connection,
         );
     };
     (@tests $adapter:ty; $module:ident; $($name:ident),* $(,)?) => {
