@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use courier_proto::NodeHeaders;
 use courier_rt_blocking::{
-    BlockingRequest, BlockingResponse, ClientError, RequestEvent, Server, create_server, request,
+    BlockingClientRequest, BlockingRequest, BlockingResponse, ClientError, RequestEvent, Server,
+    create_server, request,
 };
 use courier_suite::app::{self, Reply, Request};
 use courier_suite::client::{ClientAdapter, Exchange, Outcome, event_name};
@@ -164,92 +165,107 @@ fn failed(out: &mut Outcome, e: &ClientError) {
 
 impl ClientAdapter for Blocking {
     fn exchange_all(xs: Vec<Exchange>) -> Vec<Outcome> {
+        // Every request() first, so that all of them are made before any answer.
+        let begun: Vec<_> = xs.into_iter().map(|mut x| (begin(&mut x), x)).collect();
         std::thread::scope(|scope| {
-            let threads: Vec<_> = xs
+            let threads: Vec<_> = begun
                 .into_iter()
-                .map(|x| scope.spawn(move || Self::exchange(x)))
+                .map(|(b, x)| scope.spawn(move || carry_out(b, x)))
                 .collect();
             threads.into_iter().map(|t| t.join().unwrap()).collect()
         })
     }
 
-    fn exchange(x: Exchange) -> Outcome {
-        let mut out = Outcome::default();
-        let mut req = match request(x.options) {
-            Ok(req) => req,
-            Err(e) => {
-                out.error = Some(e.code().to_owned());
-                out.message = e.to_string();
-                return out;
-            }
-        };
-        if x.wait_for_continue {
-            req.flush_headers().unwrap();
-            while let Some(e) = req.next_event() {
-                out.events.push(event_name(&e));
-                if e == RequestEvent::Continue {
-                    break;
-                }
-            }
-        }
-        for chunk in x.writes {
-            req.write(chunk).unwrap();
-        }
-        if !x.trailers.is_empty() {
-            req.add_trailers(&x.trailers).unwrap();
-        }
-        req.end(x.end).unwrap();
-        if x.destroy_on_timeout {
-            while let Some(e) = req.next_event() {
-                out.events.push(event_name(&e));
-                if e == RequestEvent::Timeout {
-                    req.destroy();
-                    break;
-                }
+    fn exchange(mut x: Exchange) -> Outcome {
+        let begun = begin(&mut x);
+        carry_out(begun, x)
+    }
+}
+
+/// `request()` for `x` (its options taken), or the outcome of a refusal.
+fn begin(x: &mut Exchange) -> Result<BlockingClientRequest, Box<Outcome>> {
+    request(std::mem::take(&mut x.options)).map_err(|e| {
+        Box::new(Outcome {
+            error: Some(e.code().to_owned()),
+            message: e.to_string(),
+            ..Outcome::default()
+        })
+    })
+}
+
+/// Carries out `x` on the request [`begin`] made.
+fn carry_out(begun: Result<BlockingClientRequest, Box<Outcome>>, x: Exchange) -> Outcome {
+    let mut out = Outcome::default();
+    let mut req = match begun {
+        Ok(req) => req,
+        Err(out) => return *out,
+    };
+    if x.wait_for_continue {
+        req.flush_headers().unwrap();
+        while let Some(e) = req.next_event() {
+            out.events.push(event_name(&e));
+            if e == RequestEvent::Continue {
+                break;
             }
         }
-        if x.abort_after_finish {
-            while let Some(e) = req.next_event() {
-                out.events.push(event_name(&e));
-                if e == RequestEvent::Finish {
-                    req.abort();
-                    break;
-                }
+    }
+    for chunk in x.writes {
+        req.write(chunk).unwrap();
+    }
+    if !x.trailers.is_empty() {
+        req.add_trailers(&x.trailers).unwrap();
+    }
+    req.end(x.end).unwrap();
+    if x.destroy_on_timeout {
+        while let Some(e) = req.next_event() {
+            out.events.push(event_name(&e));
+            if e == RequestEvent::Timeout {
+                req.destroy();
+                break;
             }
         }
-        if let Some((send, n)) = x.upgrade {
-            match req.upgrade() {
-                Ok(mut up) => {
-                    out.status = up.status_code();
-                    up.write_all(&send).unwrap();
-                    let mut back = vec![0u8; n];
-                    up.read_exact(&mut back).unwrap();
-                    out.body = back.into();
-                }
-                Err(e) => failed(&mut out, &e),
+    }
+    if x.abort_after_finish {
+        while let Some(e) = req.next_event() {
+            out.events.push(event_name(&e));
+            if e == RequestEvent::Finish {
+                req.abort();
+                break;
             }
-            return out;
         }
-        match req.response() {
-            Ok(mut res) => {
-                out.status = res.status_code();
-                out.status_message = res.inner().status_message().into_owned();
-                out.headers = pairs(res.inner().headers());
-                match res.read_body() {
-                    Ok(body) => out.body = body,
-                    Err(e) => out.error = Some(e.to_string()),
-                }
-                out.complete = res.complete();
-                out.trailers = res.trailers().as_ref().map(pairs).unwrap_or_default();
+    }
+    if let Some((send, n)) = x.upgrade {
+        match req.upgrade() {
+            Ok(mut up) => {
+                out.status = up.status_code();
+                up.write_all(&send).unwrap();
+                let mut back = vec![0u8; n];
+                up.read_exact(&mut back).unwrap();
+                out.body = back.into();
             }
             Err(e) => failed(&mut out, &e),
         }
-        out.reused_socket = req.reused_socket();
-        while let Some(e) = req.next_event() {
-            out.events.push(event_name(&e));
-        }
-        out
+        return out;
     }
+    match req.response() {
+        Ok(mut res) => {
+            out.status = res.status_code();
+            out.status_message = res.inner().status_message().into_owned();
+            out.headers = pairs(res.inner().headers());
+            match res.read_body() {
+                Ok(body) => out.body = body,
+                Err(e) => out.error = Some(e.to_string()),
+            }
+            out.complete = res.complete();
+            out.trailers = res.trailers().as_ref().map(pairs).unwrap_or_default();
+        }
+        Err(e) => failed(&mut out, &e),
+    }
+    out.reused_socket = req.reused_socket();
+    while let Some(e) = req.next_event() {
+        out.events.push(event_name(&e));
+    }
+    out
 }
 
 courier_suite::client_suite!(Blocking);

@@ -191,15 +191,28 @@ async fn drain_events(req: &mut ClientRequest, out: &mut Outcome) {
     }
 }
 
-async fn exchange(x: Exchange) -> Outcome {
+/// `request()` for `x` (its options taken), or the outcome of a refusal.
+fn begin(x: &mut Exchange) -> Result<ClientRequest, Box<Outcome>> {
+    request(std::mem::take(&mut x.options)).map_err(|e| {
+        Box::new(Outcome {
+            error: Some(e.code().to_owned()),
+            message: e.to_string(),
+            ..Outcome::default()
+        })
+    })
+}
+
+async fn exchange(mut x: Exchange) -> Outcome {
+    let begun = begin(&mut x);
+    carry_out(begun, x).await
+}
+
+/// Carries out `x` on the request [`begin`] made.
+async fn carry_out(begun: Result<ClientRequest, Box<Outcome>>, x: Exchange) -> Outcome {
     let mut out = Outcome::default();
-    let mut req = match request(x.options) {
+    let mut req = match begun {
         Ok(req) => req,
-        Err(e) => {
-            out.error = Some(e.code().to_owned());
-            out.message = e.to_string();
-            return out;
-        }
+        Err(out) => return *out,
     };
     if x.wait_for_continue {
         req.flush_headers().unwrap();
@@ -283,7 +296,12 @@ impl ClientAdapter for Tokio {
 
     fn exchange_all(xs: Vec<Exchange>) -> Vec<Outcome> {
         runtime().block_on(async {
-            let tasks: Vec<_> = xs.into_iter().map(|x| tokio::spawn(exchange(x))).collect();
+            // Every request() first, so that all of them are made before any answer.
+            let begun: Vec<_> = xs.into_iter().map(|mut x| (begin(&mut x), x)).collect();
+            let tasks: Vec<_> = begun
+                .into_iter()
+                .map(|(b, x)| tokio::spawn(carry_out(b, x)))
+                .collect();
             let mut outs = Vec::new();
             for t in tasks {
                 outs.push(t.await.unwrap());
