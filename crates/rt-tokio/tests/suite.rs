@@ -239,11 +239,15 @@ async fn carry_out(begun: Result<ClientRequest, Box<Outcome>>, x: Exchange) -> O
             }
         }
     }
-    if x.abort_after_finish {
+    if x.abort_after_finish || x.destroy_after_finish {
         while let Some(e) = req.next_event().await {
             out.events.push(event_name(&e));
-            if e == RequestEvent::Finish {
+            if e == RequestEvent::Finish && x.abort_after_finish {
                 req.abort();
+                break;
+            }
+            if e == RequestEvent::Finish && x.destroy_after_finish {
+                req.destroy();
                 break;
             }
         }

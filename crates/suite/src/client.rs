@@ -36,6 +36,8 @@ pub struct Exchange {
     /// On the `'finish'` event (the whole request handed to the socket),
     /// `req.abort()`.
     pub abort_after_finish: bool,
+    /// On the `'finish'` event, `req.destroy()`.
+    pub destroy_after_finish: bool,
     /// Take the socket with `upgrade()` instead of `response()`; write these bytes on
     /// it, then read `.1` bytes back.
     pub upgrade: Option<(Bytes, usize)>,
@@ -129,6 +131,8 @@ macro_rules! client_suite {
             join_duplicate_headers_and_max_header_size_apply_to_the_response,
             head_and_304_responses_have_no_body,
             a_large_response_body_arrives_whole,
+            destroy_before_the_response,
+            a_truncated_response_body_is_aborted,
         );
         $crate::client_suite!(@tests $adapter; peers;
             node_server_keep_alive_agent_reuses_one_connection,
@@ -786,5 +790,45 @@ pub fn a_large_response_body_arrives_whole<A: ClientAdapter>() {
     assert_eq!(out.body.len(), LEN);
     assert!(out.body.iter().all(|&b| b == b'q'));
     assert!(out.complete);
+    server.seen();
+}
+
+/// CLI-21: `destroy()` after the request went out, before any response: `'error'`
+/// `ECONNRESET` `socket hang up`, then `'close'`; no `'abort'`.
+pub fn destroy_before_the_response<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Pause(Duration::from_millis(300)),
+    ]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/")),
+        destroy_after_finish: true,
+        ..Exchange::default()
+    });
+    assert_eq!(
+        (out.error.as_deref(), out.message.as_str()),
+        (Some("ECONNRESET"), "socket hang up"),
+        "{out:?}"
+    );
+    assert_eq!(out.events, ["socket", "finish", "close"]);
+    server.seen();
+}
+
+/// CLI-20, MSG-10: a response body cut short by the server's close (EOF before its
+/// `Content-Length`) ends with `aborted`; the response is not `complete`.
+pub fn a_truncated_response_body_is_aborted<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhal"),
+        Step::Close,
+    ]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/")),
+        ..Exchange::default()
+    });
+    assert_eq!(out.status, 200);
+    // The adapters report a body error by its message.
+    assert_eq!(out.error.as_deref(), Some("aborted"), "{out:?}");
+    assert!(!out.complete);
     server.seen();
 }

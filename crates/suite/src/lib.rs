@@ -234,6 +234,9 @@ macro_rules! server_suite {
             a_response_dropped_mid_body_destroys_the_connection,
             connection_close_is_honoured,
             http_1_0_closes_after_the_response,
+            keep_alive_timeout_zero_sends_no_keep_alive_field,
+            http_1_0_keep_alive_with_an_end_body_still_closes,
+            the_max_header_size_option_bounds_the_head,
         );
         $crate::server_suite!(@tests $adapter; peers;
             node_client_keep_alive_agent_reuses_one_connection,
