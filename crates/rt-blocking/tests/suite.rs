@@ -55,6 +55,10 @@ fn perform(reply: Reply, mut res: BlockingResponse) {
 }
 
 fn handle(mut req: BlockingRequest, res: BlockingResponse) {
+    let pause = app::read_delay(&req.url());
+    if !pause.is_zero() {
+        std::thread::sleep(pause);
+    }
     let r = request_of(&mut req);
     perform(app::reply(&r), res);
 }

@@ -49,6 +49,10 @@ async fn perform(reply: Reply, mut res: ServerResponse) {
 }
 
 async fn handle(mut req: IncomingMessage, res: ServerResponse) {
+    let pause = app::read_delay(&req.url());
+    if !pause.is_zero() {
+        tokio::time::sleep(pause).await;
+    }
     let r = request_of(&mut req).await;
     perform(app::reply(&r), res).await;
 }

@@ -17,6 +17,7 @@
 //! * `/drop`: `X-Dropped: yes`, then dropped without `end` (nothing sent yet);
 //! * `/drop-mid`: one `write`, then dropped without `end`;
 //! * `/status/<code>`: that status, `end()` without a body;
+//! * `/paused-count`: read after [`read_delay`]; the body's length as the body;
 //! * `/panic`: the handler panics ([`Reply::panic`]: the adapter's `perform`
 //!   panics before touching the response);
 //! * `/refuse`: `413` (used by the `'checkContinue'` listener without `100`);
@@ -115,6 +116,7 @@ pub fn reply(req: &Request) -> Reply {
         }
         "/refuse" => r.status = 413,
         "/panic" => r.panic = true,
+        "/paused-count" => r.end = Some(req.body.len().to_string().into()),
         url if url.starts_with("/status/") => {
             r.status = url["/status/".len()..].parse().unwrap_or(500);
         }
@@ -122,6 +124,20 @@ pub fn reply(req: &Request) -> Reply {
     }
     r
 }
+
+/// How long the request handler waits before it reads the body: [`PAUSE`] for
+/// `/paused-count`, else zero. An adapter's handler sleeps that long (its runtime's
+/// sleep) before reading, so that a scenario can see the server stop reading.
+pub fn read_delay(url: &str) -> std::time::Duration {
+    if url == "/paused-count" {
+        PAUSE
+    } else {
+        std::time::Duration::ZERO
+    }
+}
+
+/// The handler's pause before reading `/paused-count`'s body.
+pub const PAUSE: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// The length of `/big`'s body.
 pub const BIG_LEN: usize = 1024 * 1024;

@@ -351,3 +351,38 @@ pub fn a_panicking_handler_destroys_only_its_connection<A: Adapter>() {
     c.send(b"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
     assert!(c.response(false).ends_with("Hello, World!"));
 }
+
+/// SRV-15, MSG-11: back-pressure on a request body: while the handler does not read
+/// (it pauses first), the server stops reading the socket, so the client's writes
+/// stall long before a 64 MiB body is sent; once the handler reads, every byte arrives.
+pub fn a_request_body_not_read_stops_the_server_reading<A: Adapter>() {
+    const LEN: usize = 64 * 1024 * 1024;
+    let server = A::start(ServerSpec::new());
+    let mut c = Client::connect(server.addr());
+    c.send(
+        format!("POST /paused-count HTTP/1.1\r\nHost: a\r\nContent-Length: {LEN}\r\n\r\n")
+            .as_bytes(),
+    );
+    let chunk = vec![b'b'; 64 * 1024];
+    let mut sent = 0;
+    // Well within the handler's pause: the first write that makes no progress for
+    // 200 ms shows the server is not reading.
+    while sent < LEN {
+        match c.send_within(&chunk[..chunk.len().min(LEN - sent)], ms(200)) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    assert!(sent < LEN, "the whole body went in while nothing read it");
+    let mut rest = c.try_clone();
+    let writer = std::thread::spawn(move || {
+        while sent < LEN {
+            let n = chunk.len().min(LEN - sent);
+            rest.send(&chunk[..n]);
+            sent += n;
+        }
+    });
+    let r = c.response(false);
+    writer.join().unwrap();
+    assert!(r.ends_with(&format!("\r\n\r\n{LEN}")), "{r}");
+}

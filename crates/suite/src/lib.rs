@@ -270,6 +270,7 @@ macro_rules! server_suite {
             an_upgrade_requests_body_is_part_of_head,
             a_handed_over_socket_counts_until_dropped,
             a_panicking_handler_destroys_only_its_connection,
+            a_request_body_not_read_stops_the_server_reading,
         );
     };
     (@tests $adapter:ty; $module:ident; $($name:ident),* $(,)?) => {

@@ -40,6 +40,15 @@ impl Client {
         }
     }
 
+    /// Writes what the socket takes of `bytes` within `timeout`: `Ok(n)`, or `Err` once
+    /// a write waited `timeout` without progress (the peer stopped reading).
+    pub fn send_within(&mut self, bytes: &[u8], timeout: Duration) -> std::io::Result<usize> {
+        self.stream.set_write_timeout(Some(timeout))?;
+        let r = self.stream.write(bytes);
+        self.stream.set_write_timeout(None)?;
+        r
+    }
+
     /// Writes `bytes`.
     pub fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write to the server");
