@@ -1,9 +1,10 @@
 //! The suite's application: what every adapter's server does with a request, decided
 //! here once so that the adapters only carry it out.
 //!
-//! An adapter's request listener reads the whole body, builds a [`Request`], calls
-//! [`reply`] and performs the [`Reply`] on its `ServerResponse`:
-//! `set_status_code`, each `set_header`, each of `writes` with `write`, then
+//! An adapter's request listener records the call ([`crate::Events::request`]),
+//! waits [`read_delay`], reads the whole body, builds a [`Request`], calls
+//! [`reply`] and performs the [`Reply`] on its `ServerResponse` (panicking first for
+//! [`Reply::panic`]): `set_status_code`, each `set_header`, each of `writes` with `write`, then
 //! `add_trailers` when there are trailers, then `end(end)`; for
 //! [`Reply::drop_unended`] it drops the response after the writes, without `end`.
 //!

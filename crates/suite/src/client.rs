@@ -106,7 +106,8 @@ pub trait ClientAdapter {
     fn exchange_all(xs: Vec<Exchange>) -> Vec<Outcome>;
 }
 
-/// Generates every client scenario of this module as a `#[test]` for `$adapter`.
+/// Generates every client scenario of this module and of [`crate::peers`] (against
+/// Node's server) as a `#[test]` for `$adapter`.
 #[macro_export]
 macro_rules! client_suite {
     ($adapter:ty) => {

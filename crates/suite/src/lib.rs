@@ -9,10 +9,15 @@
 //! courier_suite::server_suite!(MyAdapter);
 //! ```
 //!
-//! The scenarios ([`server`]) drive the server with raw `std::net` clients and assert
-//! exact bytes where Node's are known, so a behaviour that passes on one runtime and
-//! fails on another is a defect of the adapter that fails. Rule ids refer to
-//! `spec/node-http.md`.
+//! The scenarios drive the server with raw `std::net` clients ([`server`], and
+//! [`events`] for the listeners, timeouts and shutdown: [`Events`] records what the
+//! listeners saw, [`Controls`] calls `close()` and friends) and with real peers
+//! ([`peers`]: Node v20's client, a raw Node socket, curl); the client scenarios
+//! ([`client`], and [`peers`] against Node v20's server) carry out an
+//! [`client::Exchange`] with the adapter's `request()`. Exact bytes are asserted where
+//! Node's are known, so a behaviour that passes on one runtime and fails on another is
+//! a defect of the adapter that fails. Rule ids refer to `spec/node-http.md`. The
+//! peer scenarios need `node` (v20) and `curl` on `PATH`.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -205,7 +210,8 @@ pub trait Adapter {
     fn start(spec: ServerSpec) -> Running;
 }
 
-/// Generates every server scenario of [`server`] as a `#[test]` for `$adapter`.
+/// Generates every server scenario of [`server`], [`peers`] and [`events`] as a
+/// `#[test]` for `$adapter`.
 #[macro_export]
 macro_rules! server_suite {
     ($adapter:ty) => {
