@@ -196,6 +196,16 @@ async fn carry_out(begun: Result<ClientRequest, Box<Outcome>>, x: Exchange) -> O
         Ok(req) => req,
         Err(out) => return *out,
     };
+    if x.abort_at_once {
+        req.abort();
+        if let Err(e) = req.response().await {
+            failed(&mut out, &e);
+        }
+        while let Some(e) = req.next_event().await {
+            out.events.push(event_name(&e));
+        }
+        return out;
+    }
     if x.wait_for_continue {
         req.flush_headers().unwrap();
         while let Some(e) = req.next_event().await {

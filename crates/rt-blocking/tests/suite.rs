@@ -204,6 +204,16 @@ fn carry_out(begun: Result<BlockingClientRequest, Box<Outcome>>, x: Exchange) ->
         Ok(req) => req,
         Err(out) => return *out,
     };
+    if x.abort_at_once {
+        req.abort();
+        if let Err(e) = req.response() {
+            failed(&mut out, &e);
+        }
+        while let Some(e) = req.next_event() {
+            out.events.push(event_name(&e));
+        }
+        return out;
+    }
     if x.wait_for_continue {
         req.flush_headers().unwrap();
         while let Some(e) = req.next_event() {

@@ -38,6 +38,9 @@ pub struct Exchange {
     pub abort_after_finish: bool,
     /// On the `'finish'` event, `req.destroy()`.
     pub destroy_after_finish: bool,
+    /// `req.abort()` at once, before anything else (no writes, no `end`); then the
+    /// response is awaited (an error) and the events drained.
+    pub abort_at_once: bool,
     /// Take the socket with `upgrade()` instead of `response()`; write these bytes on
     /// it, then read `.1` bytes back.
     pub upgrade: Option<(Bytes, usize)>,
@@ -134,6 +137,8 @@ macro_rules! client_suite {
             a_large_response_body_arrives_whole,
             destroy_before_the_response,
             a_truncated_response_body_is_aborted,
+            abort_while_queued_leaves_the_agents_queue,
+            a_socket_path_request_goes_over_a_unix_socket,
         );
         $crate::client_suite!(@tests $adapter; peers;
             node_server_keep_alive_agent_reuses_one_connection,
@@ -832,4 +837,88 @@ pub fn a_truncated_response_body_is_aborted<A: ClientAdapter>() {
     assert_eq!(out.error.as_deref(), Some("aborted"), "{out:?}");
     assert!(!out.complete);
     server.seen();
+}
+
+/// CLI-21, AGT-5: `abort()` on a request waiting in the agent's queue: it leaves the
+/// queue (the server never sees it); Node's order before a socket is `'close'`, then
+/// `'abort'`.
+pub fn abort_while_queued_leaves_the_agents_queue<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        // The first answer waits: the second request is still queued when aborted.
+        Step::Pause(Duration::from_millis(200)),
+        Step::Write(OK_HELLO),
+        Step::Read,
+        Step::Write(OK_HELLO),
+    ]]);
+    let agent = Agent::new(AgentOptions {
+        keep_alive: true,
+        max_sockets: Some(1),
+        ..AgentOptions::default()
+    })
+    .unwrap();
+    let x = |path: &str, abort_at_once: bool| Exchange {
+        options: with_agent(&server.url(path), &agent),
+        abort_at_once,
+        ..Exchange::default()
+    };
+    let outs = A::exchange_all(vec![x("/a", false), x("/b", true), x("/c", false)]);
+    assert_eq!(outs[1].events, ["close", "abort"], "{:?}", outs[1]);
+    assert_eq!(outs[1].status, 0);
+    assert_eq!((outs[0].status, outs[2].status), (200, 200), "{outs:?}");
+    let seen = server.seen();
+    assert!(
+        seen[0].starts_with("GET /a ") && seen[1].starts_with("GET /c "),
+        "{seen:?}"
+    );
+    agent.destroy();
+}
+
+/// CLI-5, AGT-3: `socketPath` connects to a Unix socket; `Host` still names the
+/// host (`localhost`). (The suite, like the adapters, targets Unix.)
+pub fn a_socket_path_request_goes_over_a_unix_socket<A: ClientAdapter>() {
+    use std::os::unix::net::UnixListener;
+    let dir = std::env::temp_dir().join(format!(
+        "courier-suite-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("s.sock");
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path).unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(SAFETY_TIMEOUT)).unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while find(&buf, b"\r\n\r\n").is_none() {
+            let n = s.read(&mut chunk).unwrap();
+            assert!(n > 0, "EOF before a request head");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        s.write_all(OK_HELLO).unwrap();
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    let options = ClientOptions::from(RequestOptions {
+        path: Some("/unix".into()),
+        ..RequestOptions::default()
+    })
+    .socket_path(path.to_str().unwrap())
+    .agent(AgentChoice::OneOff);
+    let out = A::exchange(Exchange {
+        options,
+        ..Exchange::default()
+    });
+    assert_eq!(
+        (out.error.as_deref(), out.body.as_ref()),
+        (None, &b"hello"[..]),
+        "{out:?}"
+    );
+    assert_eq!(
+        server.join().unwrap(),
+        "GET /unix HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    );
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_dir(&dir);
 }
