@@ -267,6 +267,9 @@ fn carry_out(begun: Result<BlockingClientRequest, Box<Outcome>>, x: Exchange) ->
     }
     match req.response() {
         Ok(mut res) => {
+            if let Some(pause) = x.pause_before_body {
+                std::thread::sleep(pause);
+            }
             out.status = res.status_code();
             out.status_message = res.inner().status_message().into_owned();
             out.headers = pairs(res.inner().headers());

@@ -281,6 +281,9 @@ async fn carry_out(begun: Result<ClientRequest, Box<Outcome>>, x: Exchange) -> O
     }
     match req.response().await {
         Ok(mut res) => {
+            if let Some(pause) = x.pause_before_body {
+                tokio::time::sleep(pause).await;
+            }
             out.status = res.status_code();
             out.status_message = res.status_message().into_owned();
             out.headers = res

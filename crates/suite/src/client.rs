@@ -41,6 +41,9 @@ pub struct Exchange {
     /// `req.abort()` at once, before anything else (no writes, no `end`); then the
     /// response is awaited (an error) and the events drained.
     pub abort_at_once: bool,
+    /// Wait this long (the runtime's sleep) after the response head before reading
+    /// the body.
+    pub pause_before_body: Option<Duration>,
     /// Take the socket with `upgrade()` instead of `response()`; write these bytes on
     /// it, then read `.1` bytes back.
     pub upgrade: Option<(Bytes, usize)>,
@@ -139,6 +142,7 @@ macro_rules! client_suite {
             a_truncated_response_body_is_aborted,
             abort_while_queued_leaves_the_agents_queue,
             a_socket_path_request_goes_over_a_unix_socket,
+            an_unread_response_body_stops_the_client_reading,
         );
         $crate::client_suite!(@tests $adapter; peers;
             node_server_keep_alive_agent_reuses_one_connection,
@@ -184,6 +188,10 @@ enum Step {
     WriteOwned(Vec<u8>),
     /// Wait this long.
     Pause(Duration),
+    /// Write a response head with `Content-Length: n` and `n` bytes of `r`; record
+    /// `stalled` if a write made no progress for 200 ms (the client stopped reading),
+    /// then write the rest.
+    WriteStalling(usize),
     /// Close the connection.
     Close,
 }
@@ -206,6 +214,7 @@ impl RawServer {
                         Step::Write(b) => s.write_all(b).unwrap(),
                         Step::WriteOwned(b) => s.write_all(&b).unwrap(),
                         Step::Pause(d) => std::thread::sleep(d),
+                        Step::WriteStalling(n) => seen.push(write_stalling(&mut s, n)),
                         Step::Close => break,
                     }
                 }
@@ -222,6 +231,27 @@ impl RawServer {
     fn seen(self) -> Vec<String> {
         self.thread.join().expect("the raw server")
     }
+}
+
+fn write_stalling(s: &mut TcpStream, n: usize) -> String {
+    s.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n").as_bytes())
+        .unwrap();
+    let chunk = vec![b'r'; 64 * 1024];
+    let mut sent = 0;
+    let mut stalled = false;
+    s.set_write_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    while sent < n {
+        match s.write(&chunk[..chunk.len().min(n - sent)]) {
+            Ok(k) => sent += k,
+            Err(_) if !stalled => {
+                stalled = true;
+                s.set_write_timeout(None).unwrap();
+            }
+            Err(e) => panic!("write the body: {e}"),
+        }
+    }
+    if stalled { "stalled" } else { "never stalled" }.to_owned()
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -921,4 +951,21 @@ pub fn a_socket_path_request_goes_over_a_unix_socket<A: ClientAdapter>() {
     );
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_dir(&dir);
+}
+
+/// MSG-11, back-pressure: while the application does not read the response body
+/// the client stops reading the socket, so the server's writes of a 64 MiB body
+/// stall; once it reads, every byte arrives in order.
+pub fn an_unread_response_body_stops_the_client_reading<A: ClientAdapter>() {
+    const LEN: usize = 64 * 1024 * 1024;
+    let server = RawServer::start(vec![vec![Step::Read, Step::WriteStalling(LEN)]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/")),
+        pause_before_body: Some(Duration::from_millis(1500)),
+        ..Exchange::default()
+    });
+    assert_eq!(out.error, None);
+    assert_eq!(out.body.len(), LEN);
+    assert!(out.complete);
+    assert_eq!(server.seen()[1], "stalled");
 }
