@@ -1,11 +1,11 @@
 //! The shared behavioural suite (`courier-suite`) against the futures-io adapter,
 //! on smol's global executor.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use courier_rt_async_std::{IncomingMessage, Server, ServerResponse, create_server};
 use courier_suite::app::{self, Reply, Request};
-use courier_suite::{Adapter, Running, ServerSpec};
+use courier_suite::{Adapter, Controls, Running, ServerSpec};
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// What the suite's app sees of `req`, its body read whole.
@@ -27,6 +27,7 @@ async fn request_of(req: &mut IncomingMessage) -> Request {
 
 /// Carries out the app's reply.
 async fn perform(reply: Reply, mut res: ServerResponse) {
+    assert!(!reply.panic, "the suite app's /panic");
     res.set_status_code(reply.status).unwrap();
     for (name, value) in reply.headers {
         res.set_header(name, value).unwrap();
@@ -49,6 +50,10 @@ async fn perform(reply: Reply, mut res: ServerResponse) {
 }
 
 async fn handle(mut req: IncomingMessage, res: ServerResponse) {
+    let pause = app::read_delay(&req.url());
+    if !pause.is_zero() {
+        async_io::Timer::after(pause).await;
+    }
     let r = request_of(&mut req).await;
     perform(app::reply(&r), res).await;
 }
@@ -59,8 +64,23 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(io: S) {
 }
 
 fn server(spec: &ServerSpec) -> Server {
-    let server = create_server(spec.options.clone(), handle).unwrap();
+    let ev = Arc::clone(&spec.events);
+    let server = create_server(spec.options.clone(), move |req, res| {
+        ev.request();
+        handle(req, res)
+    })
+    .unwrap();
+    let ev = Arc::clone(&spec.events);
+    server.on_drop_request(move |req, _socket| ev.drop_request(&req.url()));
+    let ev = Arc::clone(&spec.events);
+    server.on_connection(move |socket| ev.connection(socket.remote_addr(), socket.local_addr()));
+    let ev = Arc::clone(&spec.events);
+    server.on_close(move || ev.close());
     let l = spec.listeners;
+    if l.timeout {
+        let ev = Arc::clone(&spec.events);
+        server.on_timeout(move |_socket| ev.timeout());
+    }
     if l.check_continue {
         server.on_check_continue(|mut req, mut res| async move {
             let head_only = Request {
@@ -108,13 +128,27 @@ impl Adapter for Smol {
     fn start(spec: ServerSpec) -> Running {
         let server = server(&spec);
         let addr = smol::block_on(server.listen("127.0.0.1:0")).unwrap();
+        let controls = Controls {
+            close: Box::new({
+                let s = server.clone();
+                move || s.close()
+            }),
+            close_idle_connections: Box::new({
+                let s = server.clone();
+                move || s.close_idle_connections()
+            }),
+            connection_count: Box::new({
+                let s = server.clone();
+                move || s.connection_count()
+            }),
+        };
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
             let _ = stop_rx.recv();
             server.close();
             server.close_all_connections();
         });
-        Running::new(addr, move || {
+        Running::new(addr, controls, move || {
             let _ = stop_tx.send(());
             let _ = thread.join();
         })
@@ -139,16 +173,39 @@ async fn drain_events(req: &mut ClientRequest, out: &mut Outcome) {
     }
 }
 
-async fn exchange(x: Exchange) -> Outcome {
+/// `request()` for `x` (its options taken), or the outcome of a refusal.
+fn begin(x: &mut Exchange) -> Result<ClientRequest, Box<Outcome>> {
+    request(std::mem::take(&mut x.options)).map_err(|e| {
+        Box::new(Outcome {
+            error: Some(e.code().to_owned()),
+            message: e.to_string(),
+            ..Outcome::default()
+        })
+    })
+}
+
+async fn exchange(mut x: Exchange) -> Outcome {
+    let begun = begin(&mut x);
+    carry_out(begun, x).await
+}
+
+/// Carries out `x` on the request [`begin`] made.
+async fn carry_out(begun: Result<ClientRequest, Box<Outcome>>, x: Exchange) -> Outcome {
     let mut out = Outcome::default();
-    let mut req = match request(x.options) {
+    let mut req = match begun {
         Ok(req) => req,
-        Err(e) => {
-            out.error = Some(e.code().to_owned());
-            out.message = e.to_string();
-            return out;
-        }
+        Err(out) => return *out,
     };
+    if x.abort_at_once {
+        req.abort();
+        if let Err(e) = req.response().await {
+            failed(&mut out, &e);
+        }
+        while let Some(e) = req.next_event().await {
+            out.events.push(event_name(&e));
+        }
+        return out;
+    }
     if x.wait_for_continue {
         req.flush_headers().unwrap();
         while let Some(e) = req.next_event().await {
@@ -174,6 +231,19 @@ async fn exchange(x: Exchange) -> Outcome {
             }
         }
     }
+    if x.abort_after_finish || x.destroy_after_finish {
+        while let Some(e) = req.next_event().await {
+            out.events.push(event_name(&e));
+            if e == RequestEvent::Finish && x.abort_after_finish {
+                req.abort();
+                break;
+            }
+            if e == RequestEvent::Finish && x.destroy_after_finish {
+                req.destroy();
+                break;
+            }
+        }
+    }
     if let Some((send, n)) = x.upgrade {
         match req.upgrade().await {
             Ok(up) => {
@@ -190,6 +260,9 @@ async fn exchange(x: Exchange) -> Outcome {
     }
     match req.response().await {
         Ok(mut res) => {
+            if let Some(pause) = x.pause_before_body {
+                async_io::Timer::after(pause).await;
+            }
             out.status = res.status_code();
             out.status_message = res.status_message().into_owned();
             out.headers = res
@@ -219,6 +292,22 @@ async fn exchange(x: Exchange) -> Outcome {
 impl ClientAdapter for Smol {
     fn exchange(x: Exchange) -> Outcome {
         smol::block_on(exchange(x))
+    }
+
+    fn exchange_all(xs: Vec<Exchange>) -> Vec<Outcome> {
+        smol::block_on(async {
+            // Every request() first, so that all of them are made before any answer.
+            let begun: Vec<_> = xs.into_iter().map(|mut x| (begin(&mut x), x)).collect();
+            let tasks: Vec<_> = begun
+                .into_iter()
+                .map(|(b, x)| smol::spawn(carry_out(b, x)))
+                .collect();
+            let mut outs = Vec::new();
+            for t in tasks {
+                outs.push(t.await);
+            }
+            outs
+        })
     }
 }
 

@@ -1,14 +1,16 @@
 //! The shared behavioural suite (`courier-suite`) against the blocking adapter.
 
 use std::io::{Read, Write};
+use std::sync::Arc;
 
 use courier_proto::NodeHeaders;
 use courier_rt_blocking::{
-    BlockingRequest, BlockingResponse, ClientError, RequestEvent, Server, create_server, request,
+    BlockingClientRequest, BlockingRequest, BlockingResponse, ClientError, RequestEvent, Server,
+    create_server, request,
 };
 use courier_suite::app::{self, Reply, Request};
 use courier_suite::client::{ClientAdapter, Exchange, Outcome, event_name};
-use courier_suite::{Adapter, Running, ServerSpec};
+use courier_suite::{Adapter, Controls, Running, ServerSpec};
 
 fn pairs(h: &NodeHeaders) -> Vec<(String, String)> {
     h.iter()
@@ -30,6 +32,7 @@ fn request_of(req: &mut BlockingRequest) -> Request {
 
 /// Carries out the app's reply.
 fn perform(reply: Reply, mut res: BlockingResponse) {
+    assert!(!reply.panic, "the suite app's /panic");
     res.set_status_code(reply.status).unwrap();
     for (name, value) in reply.headers {
         res.set_header(name, value).unwrap();
@@ -52,6 +55,10 @@ fn perform(reply: Reply, mut res: BlockingResponse) {
 }
 
 fn handle(mut req: BlockingRequest, res: BlockingResponse) {
+    let pause = app::read_delay(&req.url());
+    if !pause.is_zero() {
+        std::thread::sleep(pause);
+    }
     let r = request_of(&mut req);
     perform(app::reply(&r), res);
 }
@@ -67,8 +74,23 @@ fn echo(mut io: impl Read + Write) {
 }
 
 fn server(spec: &ServerSpec) -> Server {
-    let server = create_server(spec.options.clone(), handle).unwrap();
+    let ev = Arc::clone(&spec.events);
+    let server = create_server(spec.options.clone(), move |req, res| {
+        ev.request();
+        handle(req, res)
+    })
+    .unwrap();
+    let ev = Arc::clone(&spec.events);
+    server.on_drop_request(move |req, _socket| ev.drop_request(&req.url()));
+    let ev = Arc::clone(&spec.events);
+    server.on_connection(move |socket| ev.connection(socket.remote_addr(), socket.local_addr()));
+    let ev = Arc::clone(&spec.events);
+    server.on_close(move || ev.close());
     let l = spec.listeners;
+    if l.timeout {
+        let ev = Arc::clone(&spec.events);
+        server.on_timeout(move |_socket| ev.timeout());
+    }
     if l.check_continue {
         server.on_check_continue(|mut req, mut res| {
             let head_only = Request {
@@ -115,7 +137,21 @@ impl Adapter for Blocking {
     fn start(spec: ServerSpec) -> Running {
         let server = server(&spec);
         let addr = server.listen("127.0.0.1:0").unwrap();
-        Running::new(addr, move || {
+        let controls = Controls {
+            close: Box::new({
+                let s = server.clone();
+                move || s.close()
+            }),
+            close_idle_connections: Box::new({
+                let s = server.clone();
+                move || s.close_idle_connections()
+            }),
+            connection_count: Box::new({
+                let s = server.clone();
+                move || s.connection_count()
+            }),
+        };
+        Running::new(addr, controls, move || {
             server.close();
             server.close_all_connections();
         })
@@ -132,74 +168,125 @@ fn failed(out: &mut Outcome, e: &ClientError) {
 }
 
 impl ClientAdapter for Blocking {
-    fn exchange(x: Exchange) -> Outcome {
-        let mut out = Outcome::default();
-        let mut req = match request(x.options) {
-            Ok(req) => req,
-            Err(e) => {
-                out.error = Some(e.code().to_owned());
-                out.message = e.to_string();
-                return out;
-            }
-        };
-        if x.wait_for_continue {
-            req.flush_headers().unwrap();
-            while let Some(e) = req.next_event() {
-                out.events.push(event_name(&e));
-                if e == RequestEvent::Continue {
-                    break;
-                }
-            }
+    fn exchange_all(xs: Vec<Exchange>) -> Vec<Outcome> {
+        // Every request() first, so that all of them are made before any answer.
+        let begun: Vec<_> = xs.into_iter().map(|mut x| (begin(&mut x), x)).collect();
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = begun
+                .into_iter()
+                .map(|(b, x)| scope.spawn(move || carry_out(b, x)))
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        })
+    }
+
+    fn exchange(mut x: Exchange) -> Outcome {
+        let begun = begin(&mut x);
+        carry_out(begun, x)
+    }
+}
+
+/// `request()` for `x` (its options taken), or the outcome of a refusal.
+fn begin(x: &mut Exchange) -> Result<BlockingClientRequest, Box<Outcome>> {
+    request(std::mem::take(&mut x.options)).map_err(|e| {
+        Box::new(Outcome {
+            error: Some(e.code().to_owned()),
+            message: e.to_string(),
+            ..Outcome::default()
+        })
+    })
+}
+
+/// Carries out `x` on the request [`begin`] made.
+fn carry_out(begun: Result<BlockingClientRequest, Box<Outcome>>, x: Exchange) -> Outcome {
+    let mut out = Outcome::default();
+    let mut req = match begun {
+        Ok(req) => req,
+        Err(out) => return *out,
+    };
+    if x.abort_at_once {
+        req.abort();
+        if let Err(e) = req.response() {
+            failed(&mut out, &e);
         }
-        for chunk in x.writes {
-            req.write(chunk).unwrap();
-        }
-        if !x.trailers.is_empty() {
-            req.add_trailers(&x.trailers).unwrap();
-        }
-        req.end(x.end).unwrap();
-        if x.destroy_on_timeout {
-            while let Some(e) = req.next_event() {
-                out.events.push(event_name(&e));
-                if e == RequestEvent::Timeout {
-                    req.destroy();
-                    break;
-                }
-            }
-        }
-        if let Some((send, n)) = x.upgrade {
-            match req.upgrade() {
-                Ok(mut up) => {
-                    out.status = up.status_code();
-                    up.write_all(&send).unwrap();
-                    let mut back = vec![0u8; n];
-                    up.read_exact(&mut back).unwrap();
-                    out.body = back.into();
-                }
-                Err(e) => failed(&mut out, &e),
-            }
-            return out;
-        }
-        match req.response() {
-            Ok(mut res) => {
-                out.status = res.status_code();
-                out.status_message = res.inner().status_message().into_owned();
-                out.headers = pairs(res.inner().headers());
-                match res.read_body() {
-                    Ok(body) => out.body = body,
-                    Err(e) => out.error = Some(e.to_string()),
-                }
-                out.complete = res.complete();
-                out.trailers = res.trailers().as_ref().map(pairs).unwrap_or_default();
-            }
-            Err(e) => failed(&mut out, &e),
-        }
-        out.reused_socket = req.reused_socket();
         while let Some(e) = req.next_event() {
             out.events.push(event_name(&e));
         }
-        out
+        return out;
     }
+    if x.wait_for_continue {
+        req.flush_headers().unwrap();
+        while let Some(e) = req.next_event() {
+            out.events.push(event_name(&e));
+            if e == RequestEvent::Continue {
+                break;
+            }
+        }
+    }
+    for chunk in x.writes {
+        req.write(chunk).unwrap();
+    }
+    if !x.trailers.is_empty() {
+        req.add_trailers(&x.trailers).unwrap();
+    }
+    req.end(x.end).unwrap();
+    if x.destroy_on_timeout {
+        while let Some(e) = req.next_event() {
+            out.events.push(event_name(&e));
+            if e == RequestEvent::Timeout {
+                req.destroy();
+                break;
+            }
+        }
+    }
+    if x.abort_after_finish || x.destroy_after_finish {
+        while let Some(e) = req.next_event() {
+            out.events.push(event_name(&e));
+            if e == RequestEvent::Finish && x.abort_after_finish {
+                req.abort();
+                break;
+            }
+            if e == RequestEvent::Finish && x.destroy_after_finish {
+                req.destroy();
+                break;
+            }
+        }
+    }
+    if let Some((send, n)) = x.upgrade {
+        match req.upgrade() {
+            Ok(mut up) => {
+                out.status = up.status_code();
+                up.write_all(&send).unwrap();
+                let mut back = vec![0u8; n];
+                up.read_exact(&mut back).unwrap();
+                out.body = back.into();
+            }
+            Err(e) => failed(&mut out, &e),
+        }
+        return out;
+    }
+    match req.response() {
+        Ok(mut res) => {
+            if let Some(pause) = x.pause_before_body {
+                std::thread::sleep(pause);
+            }
+            out.status = res.status_code();
+            out.status_message = res.inner().status_message().into_owned();
+            out.headers = pairs(res.inner().headers());
+            match res.read_body() {
+                Ok(body) => out.body = body,
+                Err(e) => out.error = Some(e.to_string()),
+            }
+            out.complete = res.complete();
+            out.trailers = res.trailers().as_ref().map(pairs).unwrap_or_default();
+        }
+        Err(e) => failed(&mut out, &e),
+    }
+    out.reused_socket = req.reused_socket();
+    while let Some(e) = req.next_event() {
+        out.events.push(event_name(&e));
+    }
+    out
 }
 
 courier_suite::client_suite!(Blocking);

@@ -1,14 +1,15 @@
 //! The suite's application: what every adapter's server does with a request, decided
 //! here once so that the adapters only carry it out.
 //!
-//! An adapter's request listener reads the whole body, builds a [`Request`], calls
-//! [`reply`] and performs the [`Reply`] on its `ServerResponse`:
-//! `set_status_code`, each `set_header`, each of `writes` with `write`, then
+//! An adapter's request listener records the call ([`crate::Events::request`]),
+//! waits [`read_delay`], reads the whole body, builds a [`Request`], calls
+//! [`reply`] and performs the [`Reply`] on its `ServerResponse` (panicking first for
+//! [`Reply::panic`]): `set_status_code`, each `set_header`, each of `writes` with `write`, then
 //! `add_trailers` when there are trailers, then `end(end)`; for
 //! [`Reply::drop_unended`] it drops the response after the writes, without `end`.
 //!
 //! Routes:
-//! * `/hello`: `200`, `Content-Type: text/plain`, `end("Hello, World!")`;
+//! * `/hello` (any query): `200`, `Content-Type: text/plain`, `end("Hello, World!")`;
 //! * `/echo`: the body back via `end`, with `X-Method`, `X-Te` (the request's
 //!   `transfer-encoding`), `X-Expect` and `X-Trailers` (`name=value;…`);
 //! * `/chunks`: two `write`s and an empty `end` (a chunked response);
@@ -16,6 +17,10 @@
 //! * `/big`: 1 MiB of `y` in 64 KiB writes;
 //! * `/drop`: `X-Dropped: yes`, then dropped without `end` (nothing sent yet);
 //! * `/drop-mid`: one `write`, then dropped without `end`;
+//! * `/status/<code>`: that status, `end()` without a body;
+//! * `/paused-count`: read after [`read_delay`]; the body's length as the body;
+//! * `/panic`: the handler panics ([`Reply::panic`]: the adapter's `perform`
+//!   panics before touching the response);
 //! * `/refuse`: `413` (used by the `'checkContinue'` listener without `100`);
 //! * anything else: the method and URL as the body.
 
@@ -61,6 +66,8 @@ pub struct Reply {
     pub end: Option<Bytes>,
     /// Drop the response after the writes, without `end`.
     pub drop_unended: bool,
+    /// Panic in the handler instead of answering (`/panic`).
+    pub panic: bool,
 }
 
 /// The application's reply to `req`.
@@ -70,7 +77,7 @@ pub fn reply(req: &Request) -> Reply {
         ..Reply::default()
     };
     match req.url.as_str() {
-        "/hello" => {
+        url if url == "/hello" || url.starts_with("/hello?") => {
             r.headers.push(("Content-Type", "text/plain".into()));
             r.end = Some(Bytes::from_static(b"Hello, World!"));
         }
@@ -109,10 +116,29 @@ pub fn reply(req: &Request) -> Reply {
             r.drop_unended = true;
         }
         "/refuse" => r.status = 413,
+        "/panic" => r.panic = true,
+        "/paused-count" => r.end = Some(req.body.len().to_string().into()),
+        url if url.starts_with("/status/") => {
+            r.status = url["/status/".len()..].parse().unwrap_or(500);
+        }
         _ => r.end = Some(format!("{} {}", req.method, req.url).into()),
     }
     r
 }
+
+/// How long the request handler waits before it reads the body: [`PAUSE`] for
+/// `/paused-count`, else zero. An adapter's handler sleeps that long (its runtime's
+/// sleep) before reading, so that a scenario can see the server stop reading.
+pub fn read_delay(url: &str) -> std::time::Duration {
+    if url == "/paused-count" {
+        PAUSE
+    } else {
+        std::time::Duration::ZERO
+    }
+}
+
+/// The handler's pause before reading `/paused-count`'s body.
+pub const PAUSE: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// The length of `/big`'s body.
 pub const BIG_LEN: usize = 1024 * 1024;

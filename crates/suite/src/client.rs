@@ -11,8 +11,11 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::Bytes;
-use courier_rt::client::{Agent, AgentChoice, AgentOptions, ClientOptions, RequestEvent};
+use courier_rt::client::{
+    Agent, AgentChoice, AgentOptions, ClientOptions, RequestEvent, RequestOptions,
+};
 
+use crate::wait_until;
 use crate::wire::SAFETY_TIMEOUT;
 
 /// One request to carry out.
@@ -30,6 +33,17 @@ pub struct Exchange {
     pub wait_for_continue: bool,
     /// On a `'timeout'` event, `req.destroy()` (Node's documented pattern).
     pub destroy_on_timeout: bool,
+    /// On the `'finish'` event (the whole request handed to the socket),
+    /// `req.abort()`.
+    pub abort_after_finish: bool,
+    /// On the `'finish'` event, `req.destroy()`.
+    pub destroy_after_finish: bool,
+    /// `req.abort()` at once, before anything else (no writes, no `end`); then the
+    /// response is awaited (an error) and the events drained.
+    pub abort_at_once: bool,
+    /// Wait this long (the runtime's sleep) after the response head before reading
+    /// the body.
+    pub pause_before_body: Option<Duration>,
     /// Take the socket with `upgrade()` instead of `response()`; write these bytes on
     /// it, then read `.1` bytes back.
     pub upgrade: Option<(Bytes, usize)>,
@@ -91,13 +105,19 @@ pub trait ClientAdapter {
     /// Carries out `x` with the adapter's `request()` and reports what happened. The
     /// adapter's runtime must outlive the call (Agents keep pooled sockets on it).
     fn exchange(x: Exchange) -> Outcome;
+
+    /// Carries out every exchange of `xs` at once (each `request()` made before any
+    /// response is awaited; for the blocking adapter, each on a thread of its own)
+    /// and reports the outcomes in the order of `xs`.
+    fn exchange_all(xs: Vec<Exchange>) -> Vec<Outcome>;
 }
 
-/// Generates every client scenario of this module as a `#[test]` for `$adapter`.
+/// Generates every client scenario of this module and of [`crate::peers`] (against
+/// Node's server) as a `#[test]` for `$adapter`.
 #[macro_export]
 macro_rules! client_suite {
     ($adapter:ty) => {
-        $crate::client_suite!(@tests $adapter;
+        $crate::client_suite!(@tests $adapter; client;
             a_get_sends_nodes_exact_head,
             a_keep_alive_agent_reuses_the_socket,
             a_body_without_length_is_chunked_with_trailers,
@@ -111,13 +131,35 @@ macro_rules! client_suite {
             a_hang_up_before_the_response_is_econnreset,
             a_malformed_response_is_a_parse_error,
             a_timeout_is_only_an_event_until_destroyed,
+            max_sockets_queues_requests_on_one_socket,
+            a_free_socket_closed_by_the_server_is_not_reused,
+            a_hang_up_on_a_reused_socket_says_reused,
+            abort_before_the_response,
+            join_duplicate_headers_and_max_header_size_apply_to_the_response,
+            head_and_304_responses_have_no_body,
+            a_large_response_body_arrives_whole,
+            destroy_before_the_response,
+            a_truncated_response_body_is_aborted,
+            abort_while_queued_leaves_the_agents_queue,
+            a_socket_path_request_goes_over_a_unix_socket,
+            an_unread_response_body_stops_the_client_reading,
+        );
+        $crate::client_suite!(@tests $adapter; peers;
+            node_server_keep_alive_agent_reuses_one_connection,
+            node_server_queued_requests_share_one_socket,
+            node_server_chunked_upload,
+            node_server_expect_100_continue,
+            node_server_early_hints_are_information,
+            node_server_trailers_both_ways,
+            node_server_upgrade,
+            node_server_connect_tunnel,
         );
     };
-    (@tests $adapter:ty; $($name:ident),* $(,)?) => {
+    (@tests $adapter:ty; $module:ident; $($name:ident),* $(,)?) => {
         $(
             #[test]
             fn $name() {
-                $crate::client::$name::<$adapter>();
+                $crate::$module::$name::<$adapter>();
             }
         )*
     };
@@ -146,6 +188,10 @@ enum Step {
     WriteOwned(Vec<u8>),
     /// Wait this long.
     Pause(Duration),
+    /// Write a response head with `Content-Length: n` and `n` bytes of `r`; record
+    /// `stalled` if a write made no progress for 200 ms (the client stopped reading),
+    /// then write the rest.
+    WriteStalling(usize),
     /// Close the connection.
     Close,
 }
@@ -168,6 +214,7 @@ impl RawServer {
                         Step::Write(b) => s.write_all(b).unwrap(),
                         Step::WriteOwned(b) => s.write_all(&b).unwrap(),
                         Step::Pause(d) => std::thread::sleep(d),
+                        Step::WriteStalling(n) => seen.push(write_stalling(&mut s, n)),
                         Step::Close => break,
                     }
                 }
@@ -184,6 +231,27 @@ impl RawServer {
     fn seen(self) -> Vec<String> {
         self.thread.join().expect("the raw server")
     }
+}
+
+fn write_stalling(s: &mut TcpStream, n: usize) -> String {
+    s.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n").as_bytes())
+        .unwrap();
+    let chunk = vec![b'r'; 64 * 1024];
+    let mut sent = 0;
+    let mut stalled = false;
+    s.set_write_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    while sent < n {
+        match s.write(&chunk[..chunk.len().min(n - sent)]) {
+            Ok(k) => sent += k,
+            Err(_) if !stalled => {
+                stalled = true;
+                s.set_write_timeout(None).unwrap();
+            }
+            Err(e) => panic!("write the body: {e}"),
+        }
+    }
+    if stalled { "stalled" } else { "never stalled" }.to_owned()
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -525,4 +593,379 @@ pub fn a_timeout_is_only_an_event_until_destroyed<A: ClientAdapter>() {
     assert_eq!(out.error.as_deref(), Some("ECONNRESET"));
     assert_eq!(out.message, "socket hang up");
     server.seen();
+}
+
+fn with_agent(url: &str, agent: &Agent) -> ClientOptions {
+    ClientOptions::url(url).agent(AgentChoice::Agent(agent.clone()))
+}
+
+/// AGT-5, AGT-7, CLI-24: with `maxSockets: 1` requests made at once wait in the
+/// agent's queue and go out one after another on the one socket; a socket handed over
+/// from the queue is not `reusedSocket`.
+pub fn max_sockets_queues_requests_on_one_socket<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Write(OK_HELLO),
+        Step::Read,
+        Step::Write(OK_HELLO),
+        Step::Read,
+        Step::Write(OK_HELLO),
+    ]]);
+    let agent = Agent::new(AgentOptions {
+        keep_alive: true,
+        max_sockets: Some(1),
+        ..AgentOptions::default()
+    })
+    .unwrap();
+    let url = server.url("/");
+    let outs = A::exchange_all(
+        (0..3)
+            .map(|_| Exchange {
+                options: with_agent(&url, &agent),
+                ..Exchange::default()
+            })
+            .collect(),
+    );
+    for out in &outs {
+        assert_eq!((out.error.as_deref(), out.status), (None, 200), "{out:?}");
+        assert_eq!(out.body.as_ref(), b"hello");
+        assert!(!out.reused_socket, "AGT-7: {out:?}");
+    }
+    assert_eq!(
+        server.seen().len(),
+        3,
+        "three requests on the one connection"
+    );
+    agent.destroy();
+}
+
+/// AGT-9: a free socket the server closes leaves the pool; the next request gets a
+/// new connection.
+pub fn a_free_socket_closed_by_the_server_is_not_reused<A: ClientAdapter>() {
+    let server = RawServer::start(vec![
+        vec![Step::Read, Step::Write(OK_HELLO), Step::Close],
+        vec![Step::Read, Step::Write(OK_HELLO)],
+    ]);
+    let agent = keep_alive_agent();
+    let url = server.url("/");
+    let first = A::exchange(Exchange {
+        options: with_agent(&url, &agent),
+        ..Exchange::default()
+    });
+    assert_eq!(first.status, 200, "{first:?}");
+    wait_until("the closed socket to leave the pool", || {
+        agent.total_socket_count() == 0
+    });
+    let second = A::exchange(Exchange {
+        options: with_agent(&url, &agent),
+        ..Exchange::default()
+    });
+    assert_eq!(
+        (second.error.as_deref(), second.status),
+        (None, 200),
+        "{second:?}"
+    );
+    assert!(!second.reused_socket);
+    assert_eq!(server.seen().len(), 2);
+    agent.destroy();
+}
+
+/// CLI-24, CLI-20: the server drops a request sent on a reused socket: `ECONNRESET`
+/// `socket hang up` with `reusedSocket` true (the condition for a safe retry).
+pub fn a_hang_up_on_a_reused_socket_says_reused<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Write(OK_HELLO),
+        Step::Read,
+        Step::Close,
+    ]]);
+    let agent = keep_alive_agent();
+    let url = server.url("/");
+    let first = A::exchange(Exchange {
+        options: with_agent(&url, &agent),
+        ..Exchange::default()
+    });
+    assert_eq!(first.status, 200, "{first:?}");
+    let second = A::exchange(Exchange {
+        options: with_agent(&url, &agent),
+        ..Exchange::default()
+    });
+    assert_eq!(
+        (second.error.as_deref(), second.message.as_str()),
+        (Some("ECONNRESET"), "socket hang up"),
+        "{second:?}"
+    );
+    assert!(second.reused_socket);
+    server.seen();
+    agent.destroy();
+}
+
+/// CLI-21: `abort()` after the request went out, before any response (Node v20
+/// observed: `socket`, `finish`, `abort`, `'error'` `ECONNRESET` `socket hang up`,
+/// `close`).
+pub fn abort_before_the_response<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Pause(Duration::from_millis(300)),
+    ]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/")),
+        abort_after_finish: true,
+        ..Exchange::default()
+    });
+    assert_eq!(
+        (out.error.as_deref(), out.message.as_str()),
+        (Some("ECONNRESET"), "socket hang up"),
+        "{out:?}"
+    );
+    assert_eq!(out.events, ["socket", "finish", "abort", "close"]);
+    server.seen();
+}
+
+/// CLI-27, MSG-4: the request's `joinDuplicateHeaders` and `maxHeaderSize` apply to
+/// its response.
+pub fn join_duplicate_headers_and_max_header_size_apply_to_the_response<A: ClientAdapter>() {
+    let server = RawServer::start(vec![
+        vec![
+            Step::Read,
+            Step::Write(b"HTTP/1.1 200 OK\r\nLocation: /a\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n"),
+        ],
+        vec![
+            Step::Read,
+            Step::Write(b"HTTP/1.1 200 OK\r\nLocation: /a\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n"),
+        ],
+        vec![
+            Step::Read,
+            Step::Write(b"HTTP/1.1 200 OK\r\nX-Big: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"),
+        ],
+    ]);
+    let with = |r: RequestOptions| one_off(server.url("/")).with(r);
+    let joined = A::exchange(Exchange {
+        options: with(RequestOptions {
+            join_duplicate_headers: Some(true),
+            ..RequestOptions::default()
+        }),
+        ..Exchange::default()
+    });
+    assert_eq!(joined.header("location"), "/a, /b", "{joined:?}");
+    let plain = A::exchange(Exchange {
+        options: with(RequestOptions::default()),
+        ..Exchange::default()
+    });
+    // MSG-4: without joining, a duplicate `Location` keeps the first value.
+    assert_eq!(plain.header("location"), "/a", "{plain:?}");
+    let small = A::exchange(Exchange {
+        options: with(RequestOptions {
+            max_header_size: Some(40),
+            ..RequestOptions::default()
+        }),
+        ..Exchange::default()
+    });
+    assert_eq!(
+        small.error.as_deref(),
+        Some("HPE_HEADER_OVERFLOW"),
+        "{small:?}"
+    );
+    server.seen();
+}
+
+/// MSG-9, CLI-17: a response to `HEAD` and a `304` have no body whatever their
+/// `Content-Length` says, and are complete at once; the connection is kept for the
+/// next request.
+pub fn head_and_304_responses_have_no_body<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Write(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"),
+        Step::Read,
+        Step::Write(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n"),
+        Step::Read,
+        Step::Write(OK_HELLO),
+    ]]);
+    let agent = keep_alive_agent();
+    let url = server.url("/");
+    let head = A::exchange(Exchange {
+        options: with_agent(&url, &agent).method("HEAD"),
+        ..Exchange::default()
+    });
+    assert_eq!(head.header("content-length"), "99");
+    assert_eq!(
+        (head.body.as_ref(), head.complete),
+        (&b""[..], true),
+        "{head:?}"
+    );
+    let cached = A::exchange(Exchange {
+        options: with_agent(&url, &agent),
+        ..Exchange::default()
+    });
+    assert_eq!(
+        (cached.status, cached.status_message.as_str()),
+        (304, "Not Modified")
+    );
+    assert_eq!((cached.body.as_ref(), cached.complete), (&b""[..], true));
+    let last = A::exchange(Exchange {
+        options: with_agent(&url, &agent),
+        ..Exchange::default()
+    });
+    assert_eq!(last.body.as_ref(), b"hello");
+    assert!(cached.reused_socket && last.reused_socket);
+    assert_eq!(server.seen().len(), 3);
+    agent.destroy();
+}
+
+/// MSG-11: a response body far above every buffer (4 MiB) arrives whole.
+pub fn a_large_response_body_arrives_whole<A: ClientAdapter>() {
+    const LEN: usize = 4 * 1024 * 1024;
+    let mut answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {LEN}\r\n\r\n").into_bytes();
+    answer.extend(std::iter::repeat_n(b'q', LEN));
+    let server = RawServer::start(vec![vec![Step::Read, Step::WriteOwned(answer)]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/big")),
+        ..Exchange::default()
+    });
+    assert_eq!(out.error, None);
+    assert_eq!(out.body.len(), LEN);
+    assert!(out.body.iter().all(|&b| b == b'q'));
+    assert!(out.complete);
+    server.seen();
+}
+
+/// CLI-21: `destroy()` after the request went out, before any response: `'error'`
+/// `ECONNRESET` `socket hang up`, then `'close'`; no `'abort'`.
+pub fn destroy_before_the_response<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Pause(Duration::from_millis(300)),
+    ]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/")),
+        destroy_after_finish: true,
+        ..Exchange::default()
+    });
+    assert_eq!(
+        (out.error.as_deref(), out.message.as_str()),
+        (Some("ECONNRESET"), "socket hang up"),
+        "{out:?}"
+    );
+    assert_eq!(out.events, ["socket", "finish", "close"]);
+    server.seen();
+}
+
+/// CLI-20, MSG-10: a response body cut short by the server's close (EOF before its
+/// `Content-Length`) ends with `aborted`; the response is not `complete`.
+pub fn a_truncated_response_body_is_aborted<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhal"),
+        Step::Close,
+    ]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/")),
+        ..Exchange::default()
+    });
+    assert_eq!(out.status, 200);
+    // The adapters report a body error by its message.
+    assert_eq!(out.error.as_deref(), Some("aborted"), "{out:?}");
+    assert!(!out.complete);
+    server.seen();
+}
+
+/// CLI-21, AGT-5: `abort()` on a request waiting in the agent's queue: it leaves the
+/// queue (the server never sees it); Node's order before a socket is `'close'`, then
+/// `'abort'`.
+pub fn abort_while_queued_leaves_the_agents_queue<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        // The first answer waits: the second request is still queued when aborted.
+        Step::Pause(Duration::from_millis(200)),
+        Step::Write(OK_HELLO),
+        Step::Read,
+        Step::Write(OK_HELLO),
+    ]]);
+    let agent = Agent::new(AgentOptions {
+        keep_alive: true,
+        max_sockets: Some(1),
+        ..AgentOptions::default()
+    })
+    .unwrap();
+    let x = |path: &str, abort_at_once: bool| Exchange {
+        options: with_agent(&server.url(path), &agent),
+        abort_at_once,
+        ..Exchange::default()
+    };
+    let outs = A::exchange_all(vec![x("/a", false), x("/b", true), x("/c", false)]);
+    assert_eq!(outs[1].events, ["close", "abort"], "{:?}", outs[1]);
+    assert_eq!(outs[1].status, 0);
+    assert_eq!((outs[0].status, outs[2].status), (200, 200), "{outs:?}");
+    let seen = server.seen();
+    assert!(
+        seen[0].starts_with("GET /a ") && seen[1].starts_with("GET /c "),
+        "{seen:?}"
+    );
+    agent.destroy();
+}
+
+/// CLI-5, AGT-3: `socketPath` connects to a Unix socket; `Host` still names the
+/// host (`localhost`). (The suite, like the adapters, targets Unix.)
+pub fn a_socket_path_request_goes_over_a_unix_socket<A: ClientAdapter>() {
+    use std::os::unix::net::UnixListener;
+    let dir = std::env::temp_dir().join(format!(
+        "courier-suite-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("s.sock");
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path).unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(SAFETY_TIMEOUT)).unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while find(&buf, b"\r\n\r\n").is_none() {
+            let n = s.read(&mut chunk).unwrap();
+            assert!(n > 0, "EOF before a request head");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        s.write_all(OK_HELLO).unwrap();
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    let options = ClientOptions::from(RequestOptions {
+        path: Some("/unix".into()),
+        ..RequestOptions::default()
+    })
+    .socket_path(path.to_str().unwrap())
+    .agent(AgentChoice::OneOff);
+    let out = A::exchange(Exchange {
+        options,
+        ..Exchange::default()
+    });
+    assert_eq!(
+        (out.error.as_deref(), out.body.as_ref()),
+        (None, &b"hello"[..]),
+        "{out:?}"
+    );
+    assert_eq!(
+        server.join().unwrap(),
+        "GET /unix HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    );
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_dir(&dir);
+}
+
+/// MSG-11, back-pressure: while the application does not read the response body
+/// the client stops reading the socket, so the server's writes of a 64 MiB body
+/// stall; once it reads, every byte arrives in order.
+pub fn an_unread_response_body_stops_the_client_reading<A: ClientAdapter>() {
+    const LEN: usize = 64 * 1024 * 1024;
+    let server = RawServer::start(vec![vec![Step::Read, Step::WriteStalling(LEN)]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/")),
+        pause_before_body: Some(Duration::from_millis(1500)),
+        ..Exchange::default()
+    });
+    assert_eq!(out.error, None);
+    assert_eq!(out.body.len(), LEN);
+    assert!(out.complete);
+    assert_eq!(server.seen()[1], "stalled");
 }

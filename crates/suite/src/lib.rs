@@ -9,18 +9,28 @@
 //! courier_suite::server_suite!(MyAdapter);
 //! ```
 //!
-//! The scenarios ([`server`]) drive the server with raw `std::net` clients and assert
-//! exact bytes where Node's are known, so a behaviour that passes on one runtime and
-//! fails on another is a defect of the adapter that fails. Rule ids refer to
-//! `spec/node-http.md`.
+//! The scenarios drive the server with raw `std::net` clients ([`server`], and
+//! [`events`] for the listeners, timeouts and shutdown: [`Events`] records what the
+//! listeners saw, [`Controls`] calls `close()` and friends) and with real peers
+//! ([`peers`]: Node v20's client, a raw Node socket, curl); the client scenarios
+//! ([`client`], and [`peers`] against Node v20's server) carry out an
+//! [`client::Exchange`] with the adapter's `request()`. Exact bytes are asserted where
+//! Node's are known, so a behaviour that passes on one runtime and fails on another is
+//! a defect of the adapter that fails. Rule ids refer to `spec/node-http.md`. The
+//! peer scenarios need `node` (v20) and `curl` on `PATH`.
 #![forbid(unsafe_code)]
 
 pub mod app;
 pub mod client;
+pub mod events;
+pub mod peers;
 pub mod server;
 pub mod wire;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 pub use courier_rt::ServerOptions;
 
@@ -38,6 +48,62 @@ pub struct Listeners {
     pub connect: bool,
     /// `'clientError'`: [`app::client_error_reply`] on the handed-over socket.
     pub client_error: bool,
+    /// `'timeout'`: counts in [`Events::timeouts`] and keeps the socket (SRV-19).
+    pub timeout: bool,
+}
+
+/// What the server's listeners saw. The adapter always registers the listeners
+/// that do not change Node's behaviour (`'dropRequest'`, `'connection'`, `'close'`)
+/// and records here, as does the request handler and the `'timeout'` listener when
+/// [`Listeners::timeout`] asks for it.
+#[derive(Debug, Default)]
+pub struct Events {
+    /// `'request'` handler calls (not `'checkContinue'`/`'checkExpectation'`).
+    pub requests: AtomicUsize,
+    /// `req.url` of each `'dropRequest'`.
+    pub dropped: Mutex<Vec<String>>,
+    /// `(remote, local)` addresses of each `'connection'` socket.
+    pub connections: Mutex<Vec<(Option<SocketAddr>, Option<SocketAddr>)>>,
+    /// `'timeout'` listener calls.
+    pub timeouts: AtomicUsize,
+    /// `'close'` listener calls.
+    pub closes: AtomicUsize,
+}
+
+impl Events {
+    /// Records a `'request'`.
+    pub fn request(&self) {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Records a `'dropRequest'` for `url`.
+    pub fn drop_request(&self, url: &str) {
+        self.dropped.lock().unwrap().push(url.to_owned());
+    }
+
+    /// Records a `'connection'`.
+    pub fn connection(&self, remote: Option<SocketAddr>, local: Option<SocketAddr>) {
+        self.connections.lock().unwrap().push((remote, local));
+    }
+
+    /// Records a `'timeout'`.
+    pub fn timeout(&self) {
+        self.timeouts.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Records a `'close'`.
+    pub fn close(&self) {
+        self.closes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Waits until `cond` holds, failing the scenario after [`wire::SAFETY_TIMEOUT`].
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < wire::SAFETY_TIMEOUT, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// What to start.
@@ -47,6 +113,8 @@ pub struct ServerSpec {
     pub options: ServerOptions,
     /// The listeners to register.
     pub listeners: Listeners,
+    /// Where the listeners record what they saw.
+    pub events: Arc<Events>,
 }
 
 impl ServerSpec {
@@ -68,18 +136,32 @@ impl ServerSpec {
     }
 }
 
+/// The server's methods a scenario calls while it runs (each adapter's `Server`
+/// methods of the same names).
+pub struct Controls {
+    /// `server.close()`.
+    pub close: Box<dyn Fn() + Send + Sync>,
+    /// `server.closeIdleConnections()`.
+    pub close_idle_connections: Box<dyn Fn() + Send + Sync>,
+    /// Open connections (handed-over sockets included).
+    pub connection_count: Box<dyn Fn() -> usize + Send + Sync>,
+}
+
 /// A server an adapter started; stopped (closed, every connection destroyed) when
 /// dropped.
 pub struct Running {
     addr: SocketAddr,
+    controls: Controls,
     stop: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl Running {
-    /// A server listening on `addr`; `stop` closes it and waits for it to end.
-    pub fn new(addr: SocketAddr, stop: impl FnOnce() + Send + 'static) -> Self {
+    /// A server listening on `addr`, driven by `controls`; `stop` closes it, destroys
+    /// every connection and waits for it to end.
+    pub fn new(addr: SocketAddr, controls: Controls, stop: impl FnOnce() + Send + 'static) -> Self {
         Self {
             addr,
+            controls,
             stop: Some(Box::new(stop)),
         }
     }
@@ -87,6 +169,21 @@ impl Running {
     /// The listening address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `server.close()`.
+    pub fn close(&self) {
+        (self.controls.close)();
+    }
+
+    /// `server.closeIdleConnections()`.
+    pub fn close_idle_connections(&self) {
+        (self.controls.close_idle_connections)();
+    }
+
+    /// Open connections.
+    pub fn connection_count(&self) -> usize {
+        (self.controls.connection_count)()
     }
 }
 
@@ -113,11 +210,12 @@ pub trait Adapter {
     fn start(spec: ServerSpec) -> Running;
 }
 
-/// Generates every server scenario of [`server`] as a `#[test]` for `$adapter`.
+/// Generates every server scenario of [`server`], [`peers`] and [`events`] as a
+/// `#[test]` for `$adapter`.
 #[macro_export]
 macro_rules! server_suite {
     ($adapter:ty) => {
-        $crate::server_suite!(@tests $adapter;
+        $crate::server_suite!(@tests $adapter; server;
             hello_has_nodes_exact_bytes,
             keep_alive_and_pipelining_answer_in_order,
             content_length_body_is_echoed,
@@ -142,13 +240,50 @@ macro_rules! server_suite {
             a_response_dropped_mid_body_destroys_the_connection,
             connection_close_is_honoured,
             http_1_0_closes_after_the_response,
+            keep_alive_timeout_zero_sends_no_keep_alive_field,
+            http_1_0_keep_alive_with_an_end_body_still_closes,
+            the_max_header_size_option_bounds_the_head,
+        );
+        $crate::server_suite!(@tests $adapter; peers;
+            node_client_keep_alive_agent_reuses_one_connection,
+            node_raw_socket_pipelining_answers_in_order,
+            node_client_chunked_upload,
+            node_client_expect_100_continue,
+            node_client_trailers_both_ways,
+            node_client_upgrade,
+            node_client_connect_tunnel,
+            curl_keep_alive_reuse,
+            curl_chunked_upload,
+            curl_expect_100_continue,
+        );
+        $crate::server_suite!(@tests $adapter; events;
+            a_request_over_max_requests_per_socket_goes_to_drop_request,
+            the_connection_event_gets_the_addresses,
+            close_waits_for_an_active_connection_before_the_close_event,
+            the_close_event_fires_at_once_without_connections,
+            a_timeout_listener_keeps_the_inactive_socket,
+            without_a_timeout_listener_the_inactive_socket_is_destroyed,
+            a_timeout_listener_keeps_an_idle_keep_alive_connection,
+            an_incomplete_head_gets_nodes_408,
+            a_trickling_body_gets_nodes_408_at_the_request_timeout,
+            a_bad_request_pipelined_behind_a_request_gets_only_the_400,
+            close_idle_connections_spares_an_active_request,
+            an_upgrade_waits_for_the_earlier_pipelined_response,
+            no_body_responses_have_no_framing,
+            a_large_request_body_arrives_whole,
+            a_client_error_listener_gets_the_socket_after_earlier_responses,
+            a_request_timeout_goes_to_the_client_error_listener,
+            an_upgrade_requests_body_is_part_of_head,
+            a_handed_over_socket_counts_until_dropped,
+            a_panicking_handler_destroys_only_its_connection,
+            a_request_body_not_read_stops_the_server_reading,
         );
     };
-    (@tests $adapter:ty; $($name:ident),* $(,)?) => {
+    (@tests $adapter:ty; $module:ident; $($name:ident),* $(,)?) => {
         $(
             #[test]
             fn $name() {
-                $crate::server::$name::<$adapter>();
+                $crate::$module::$name::<$adapter>();
             }
         )*
     };

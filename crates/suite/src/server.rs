@@ -32,6 +32,7 @@ fn all_listeners() -> Listeners {
         upgrade: true,
         connect: true,
         client_error: true,
+        timeout: false,
     }
 }
 
@@ -335,4 +336,54 @@ pub fn http_1_0_closes_after_the_response<A: Adapter>() {
         c.until_closed(),
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: <date>\r\nConnection: close\r\n\r\nHello, World!"
     );
+}
+
+/// SRV-18: `keepAliveTimeout = 0` disables the `Keep-Alive` field (and the idle
+/// timer); the connection stays persistent.
+pub fn keep_alive_timeout_zero_sends_no_keep_alive_field<A: Adapter>() {
+    let spec = ServerSpec::new().options(|o| o.keep_alive_timeout = std::time::Duration::ZERO);
+    let (_server, mut c) = start_with::<A>(spec);
+    c.send(b"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(c.response(false), hello_bytes("Connection: keep-alive\r\n"));
+    c.send(b"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(c.response(false), hello_bytes("Connection: keep-alive\r\n"));
+}
+
+/// RES-14, RES-18: an HTTP/1.0 request asking for keep-alive still gets
+/// `Connection: close` when the body's length is only known at `end` (Node v20
+/// renders no `Content-Length` for a 1.0 peer and closes).
+pub fn http_1_0_keep_alive_with_an_end_body_still_closes<A: Adapter>() {
+    let (_server, mut c) = start::<A>();
+    c.send(b"GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /hello HTTP/1.0\r\n\r\n");
+    assert_eq!(
+        c.until_closed(),
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: <date>\r\nConnection: close\r\n\r\nHello, World!"
+    );
+}
+
+/// SRV-12, PRS-21: the server's `maxHeaderSize` option bounds the head: over it,
+/// Node's `431`; under it, an ordinary answer.
+pub fn the_max_header_size_option_bounds_the_head<A: Adapter>() {
+    let spec = || ServerSpec::new().options(|o| o.max_header_size = 100);
+    let (_server, mut c) = start_with::<A>(spec());
+    c.send(
+        format!(
+            "GET /hello HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n",
+            "a".repeat(200)
+        )
+        .as_bytes(),
+    );
+    assert_eq!(
+        c.until_closed(),
+        "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n"
+    );
+    let (_server, mut c) = start_with::<A>(spec());
+    c.send(
+        format!(
+            "GET /hello HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n",
+            "a".repeat(50)
+        )
+        .as_bytes(),
+    );
+    assert_eq!(c.response(false), hello_bytes(KEEP_ALIVE));
 }

@@ -31,6 +31,24 @@ impl Client {
         }
     }
 
+    /// Another handle on the same connection (for writing from another thread), with
+    /// an empty buffer.
+    pub fn try_clone(&self) -> Self {
+        Self {
+            stream: self.stream.try_clone().expect("clone the connection"),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Writes what the socket takes of `bytes` within `timeout`: `Ok(n)`, or `Err` once
+    /// a write waited `timeout` without progress (the peer stopped reading).
+    pub fn send_within(&mut self, bytes: &[u8], timeout: Duration) -> std::io::Result<usize> {
+        self.stream.set_write_timeout(Some(timeout))?;
+        let r = self.stream.write(bytes);
+        self.stream.set_write_timeout(None)?;
+        r
+    }
+
     /// Writes `bytes`.
     pub fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write to the server");

@@ -1,0 +1,388 @@
+//! Server events, timeouts and shutdown: what the server's listeners are told
+//! ([`crate::Events`]), what its timeouts do, and what `close()` /
+//! `closeIdleConnections()` spare. Timeouts are short; the scenarios assert what
+//! happens, never how long it took.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crate::app::{self, UPGRADE_101};
+use crate::wire::Client;
+use crate::{Adapter, Listeners, ServerSpec, wait_until};
+
+const KEEP_ALIVE: &str = "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n";
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// SRV-5, SRV-24: the request over `maxRequestsPerSocket` gets Node's `503` and goes
+/// to `'dropRequest'`, not to `'request'`.
+pub fn a_request_over_max_requests_per_socket_goes_to_drop_request<A: Adapter>() {
+    let spec = ServerSpec::new().options(|o| o.max_requests_per_socket = 1);
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert!(c.response(false).ends_with("\r\n\r\nGET /1"));
+    assert!(
+        c.response(false)
+            .starts_with("HTTP/1.1 503 Service Unavailable\r\n")
+    );
+    wait_until("'dropRequest' for /2", || {
+        !events.dropped.lock().unwrap().is_empty()
+    });
+    assert_eq!(*events.dropped.lock().unwrap(), ["/2"]);
+    assert_eq!(events.requests.load(Ordering::SeqCst), 1);
+}
+
+/// SRV-24: `'connection'` gets every accepted socket with its addresses.
+pub fn the_connection_event_gets_the_addresses<A: Adapter>() {
+    let spec = ServerSpec::new();
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let c = std::net::TcpStream::connect(server.addr()).unwrap();
+    wait_until("a 'connection'", || {
+        !events.connections.lock().unwrap().is_empty()
+    });
+    assert_eq!(
+        *events.connections.lock().unwrap(),
+        [(Some(c.local_addr().unwrap()), Some(server.addr()))]
+    );
+}
+
+/// SRV-21: `close()` leaves an active connection (a partial head) alone: its request
+/// is answered, still as keep-alive; `'close'` fires only once it is gone.
+pub fn close_waits_for_an_active_connection_before_the_close_event<A: Adapter>() {
+    let spec = ServerSpec::new();
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /hello HTTP/1.1\r\n");
+    wait_until("one open connection", || server.connection_count() == 1);
+    server.close();
+    std::thread::sleep(ms(50));
+    assert_eq!(
+        events.closes.load(Ordering::SeqCst),
+        0,
+        "a connection is open"
+    );
+    c.send(b"Host: a\r\n\r\n");
+    let r = c.response(false);
+    assert!(r.contains(KEEP_ALIVE), "SRV-21: {r}");
+    assert!(r.ends_with("Hello, World!"), "{r}");
+    assert_eq!(events.closes.load(Ordering::SeqCst), 0);
+    drop(c);
+    wait_until("'close'", || events.closes.load(Ordering::SeqCst) == 1);
+}
+
+/// SRV-21: with no connection open, `'close'` fires within `close()`.
+pub fn the_close_event_fires_at_once_without_connections<A: Adapter>() {
+    let spec = ServerSpec::new();
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    server.close();
+    assert_eq!(events.closes.load(Ordering::SeqCst), 1);
+}
+
+/// SRV-19, SRV-20: with a server `'timeout'` listener an inactive socket is not
+/// destroyed: the listener is told and the socket keeps serving.
+pub fn a_timeout_listener_keeps_the_inactive_socket<A: Adapter>() {
+    let spec = ServerSpec::new()
+        .options(|o| o.timeout = ms(100))
+        .listeners(Listeners {
+            timeout: true,
+            ..Listeners::default()
+        });
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    wait_until("a 'timeout'", || events.timeouts.load(Ordering::SeqCst) > 0);
+    c.send(b"GET /late HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert!(c.response(false).ends_with("\r\n\r\nGET /late"));
+}
+
+/// SRV-19: without any `'timeout'` listener the inactive socket is destroyed, no bytes.
+pub fn without_a_timeout_listener_the_inactive_socket_is_destroyed<A: Adapter>() {
+    let server = A::start(ServerSpec::new().options(|o| o.timeout = ms(100)));
+    let mut c = Client::connect(server.addr());
+    assert_eq!(c.until_closed(), "");
+}
+
+/// SRV-19, SRV-18: a server `'timeout'` listener also keeps an idle keep-alive
+/// connection past the keep-alive timeout.
+pub fn a_timeout_listener_keeps_an_idle_keep_alive_connection<A: Adapter>() {
+    let spec = ServerSpec::new()
+        .options(|o| o.keep_alive_timeout = ms(100))
+        .listeners(Listeners {
+            timeout: true,
+            ..Listeners::default()
+        });
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert!(c.response(false).ends_with("GET /1"));
+    wait_until("a 'timeout'", || events.timeouts.load(Ordering::SeqCst) > 0);
+    assert_eq!(server.connection_count(), 1);
+    c.send(b"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert!(c.response(false).ends_with("GET /2"));
+}
+
+/// SRV-17, SRV-12: a head not complete by `headersTimeout` gets Node's default
+/// `408` at a checker tick, and the connection closes.
+pub fn an_incomplete_head_gets_nodes_408<A: Adapter>() {
+    let server = A::start(ServerSpec::new().options(|o| {
+        o.headers_timeout = Some(ms(300));
+        o.request_timeout = ms(1000);
+        o.connections_checking_interval = ms(50);
+    }));
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET / HTTP/1.1\r\nHost: a\r\n");
+    assert_eq!(
+        c.until_closed(),
+        "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n"
+    );
+}
+
+/// SRV-17: a body still trickling in at `requestTimeout` gets Node's `408`.
+pub fn a_trickling_body_gets_nodes_408_at_the_request_timeout<A: Adapter>() {
+    let server = A::start(ServerSpec::new().options(|o| {
+        o.headers_timeout = Some(ms(200));
+        o.request_timeout = ms(400);
+        o.connections_checking_interval = ms(50);
+    }));
+    let mut c = Client::connect(server.addr());
+    c.send(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+    assert_eq!(
+        c.until_closed(),
+        "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n"
+    );
+}
+
+/// SRV-12, SRV-13: a bad request pipelined behind one whose response is not yet
+/// written: Node's `400` goes out alone (checked against Node v20 with a handler that
+/// answers on the request's `'end'`, as the suite's app does).
+pub fn a_bad_request_pipelined_behind_a_request_gets_only_the_400<A: Adapter>() {
+    let server = A::start(ServerSpec::new());
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nBAD / HTTP/1.1\r\n\r\n");
+    assert_eq!(
+        c.until_closed(),
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
+    );
+}
+
+/// SRV-23: `closeIdleConnections()` destroys the idle keep-alive connection and spares
+/// the one with a request in progress, which is then answered.
+pub fn close_idle_connections_spares_an_active_request<A: Adapter>() {
+    let server = A::start(ServerSpec::new());
+    let mut idle = Client::connect(server.addr());
+    idle.send(b"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    idle.response(false);
+    let mut busy = Client::connect(server.addr());
+    busy.send(b"GET /hello HTTP/1.1\r\nHo");
+    wait_until("two open connections", || server.connection_count() == 2);
+    server.close_idle_connections();
+    assert_eq!(idle.until_closed(), "", "the idle one is closed");
+    busy.send(b"st: a\r\n\r\n");
+    assert!(busy.response(false).ends_with("Hello, World!"));
+}
+
+/// SRV-8, SRV-15: an upgrade pipelined behind a request waits for that request's
+/// response; the response is written first, then the socket is handed over.
+pub fn an_upgrade_waits_for_the_earlier_pipelined_response<A: Adapter>() {
+    let server = A::start(ServerSpec::new().listeners(Listeners {
+        upgrade: true,
+        ..Listeners::default()
+    }));
+    let mut c = Client::connect(server.addr());
+    c.send(
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nfirst\
+          GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n",
+    );
+    assert!(c.response(false).ends_with("\r\n\r\nfirst"));
+    let want = String::from_utf8_lossy(UPGRADE_101).into_owned();
+    assert_eq!(c.exactly(want.len()), want);
+    c.send(b"ping");
+    assert_eq!(c.exactly(4), "ping");
+}
+
+/// RES-16: `204`, `304` and any response to `HEAD` have no body and no framing field
+/// (Node v20's exact bytes); the connection goes on.
+pub fn no_body_responses_have_no_framing<A: Adapter>() {
+    let server = A::start(ServerSpec::new());
+    let mut c = Client::connect(server.addr());
+    c.send(
+        b"GET /status/204 HTTP/1.1\r\nHost: a\r\n\r\nGET /status/304 HTTP/1.1\r\nHost: a\r\n\r\n\
+          HEAD /chunks HTTP/1.1\r\nHost: a\r\n\r\nGET /z HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    assert_eq!(
+        c.response(true),
+        format!("HTTP/1.1 204 No Content\r\nDate: <date>\r\n{KEEP_ALIVE}\r\n")
+    );
+    assert_eq!(
+        c.response(true),
+        format!("HTTP/1.1 304 Not Modified\r\nDate: <date>\r\n{KEEP_ALIVE}\r\n")
+    );
+    assert_eq!(
+        c.response(true),
+        format!("HTTP/1.1 200 OK\r\nDate: <date>\r\n{KEEP_ALIVE}\r\n")
+    );
+    assert_eq!(
+        c.response(false),
+        format!("HTTP/1.1 200 OK\r\nDate: <date>\r\n{KEEP_ALIVE}Content-Length: 6\r\n\r\nGET /z")
+    );
+}
+
+/// MSG-11, SRV-15: a request body far above every buffer (4 MiB, sent while the
+/// server may not be reading) reaches the application whole and is echoed whole.
+pub fn a_large_request_body_arrives_whole<A: Adapter>() {
+    const LEN: usize = 4 * 1024 * 1024;
+    let server = A::start(ServerSpec::new());
+    let mut c = Client::connect(server.addr());
+    let mut sender = c.try_clone();
+    let writer = std::thread::spawn(move || {
+        sender.send(
+            format!("PUT /echo HTTP/1.1\r\nHost: a\r\nContent-Length: {LEN}\r\n\r\n").as_bytes(),
+        );
+        sender.send(&vec![b'z'; LEN]);
+    });
+    let r = c.response(false);
+    writer.join().unwrap();
+    assert!(
+        r.contains(&format!("\r\nContent-Length: {LEN}\r\n")),
+        "{}",
+        &r[..200]
+    );
+    assert_eq!(r.bytes().filter(|&b| b == b'z').count(), LEN);
+}
+
+/// SRV-11, SRV-13: with a `'clientError'` listener the response to the request
+/// before the bad one is written first, then the socket goes to the listener.
+pub fn a_client_error_listener_gets_the_socket_after_earlier_responses<A: Adapter>() {
+    let server = A::start(ServerSpec::new().listeners(Listeners {
+        client_error: true,
+        ..Listeners::default()
+    }));
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nBAD / HTTP/1.1\r\n\r\n");
+    assert_eq!(
+        c.until_closed(),
+        format!(
+            "HTTP/1.1 200 OK\r\nDate: <date>\r\n{KEEP_ALIVE}Content-Length: 6\r\n\r\nGET /1{}",
+            String::from_utf8_lossy(&app::client_error_reply("HPE_INVALID_METHOD"))
+        )
+    );
+}
+
+/// SRV-11, SRV-17: with a `'clientError'` listener a request timeout goes to it as
+/// `ERR_HTTP_REQUEST_TIMEOUT`; no default `408` is written.
+pub fn a_request_timeout_goes_to_the_client_error_listener<A: Adapter>() {
+    let server = A::start(
+        ServerSpec::new()
+            .options(|o| {
+                o.headers_timeout = Some(ms(200));
+                o.request_timeout = ms(400);
+                o.connections_checking_interval = ms(50);
+            })
+            .listeners(Listeners {
+                client_error: true,
+                ..Listeners::default()
+            }),
+    );
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET / HTTP/1.1\r\nHost: a\r\n");
+    assert_eq!(
+        c.until_closed().into_bytes(),
+        app::client_error_reply("ERR_HTTP_REQUEST_TIMEOUT")
+    );
+}
+
+/// SRV-8: a declared body of an upgrade request is part of `head` (Node v20:
+/// `Content-Length: 3` + `"abcREST"` → head `"abcREST"`).
+pub fn an_upgrade_requests_body_is_part_of_head<A: Adapter>() {
+    let server = A::start(ServerSpec::new().listeners(Listeners {
+        upgrade: true,
+        ..Listeners::default()
+    }));
+    let mut c = Client::connect(server.addr());
+    c.send(
+        b"POST /up HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: echo\r\n\
+          Content-Length: 3\r\n\r\nabcREST",
+    );
+    let want = format!("{}abcREST", String::from_utf8_lossy(UPGRADE_101));
+    assert_eq!(c.exactly(want.len()), want);
+}
+
+/// SRV-8, SRV-21: a handed-over socket counts as an open connection until the
+/// application drops it; `'close'` after `close()` waits for it.
+pub fn a_handed_over_socket_counts_until_dropped<A: Adapter>() {
+    let spec = ServerSpec::new().listeners(Listeners {
+        upgrade: true,
+        ..Listeners::default()
+    });
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n");
+    assert_eq!(c.exactly(UPGRADE_101.len()).as_bytes(), UPGRADE_101);
+    assert_eq!(server.connection_count(), 1);
+    server.close();
+    std::thread::sleep(ms(50));
+    assert_eq!(server.connection_count(), 1, "the application owns it");
+    assert_eq!(events.closes.load(Ordering::SeqCst), 0, "'close' waits");
+    c.send(b"ping");
+    assert_eq!(c.exactly(4), "ping");
+    // The client's end of stream ends the app's echo, which drops the socket.
+    drop(c);
+    wait_until("'close'", || events.closes.load(Ordering::SeqCst) == 1);
+    assert_eq!(server.connection_count(), 0);
+}
+
+/// A panicking handler destroys only its own connection (no bytes, the pipelined
+/// request after it unanswered); the server goes on serving.
+pub fn a_panicking_handler_destroys_only_its_connection<A: Adapter>() {
+    let server = A::start(ServerSpec::new());
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /panic HTTP/1.1\r\nHost: a\r\n\r\nGET /after HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(c.until_closed(), "");
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert!(c.response(false).ends_with("Hello, World!"));
+}
+
+/// SRV-15, MSG-11: back-pressure on a request body: while the handler does not read
+/// (it pauses first), the server stops reading the socket, so the client's writes
+/// stall long before a 64 MiB body is sent; once the handler reads, every byte arrives.
+pub fn a_request_body_not_read_stops_the_server_reading<A: Adapter>() {
+    const LEN: usize = 64 * 1024 * 1024;
+    let server = A::start(ServerSpec::new());
+    let mut c = Client::connect(server.addr());
+    c.send(
+        format!("POST /paused-count HTTP/1.1\r\nHost: a\r\nContent-Length: {LEN}\r\n\r\n")
+            .as_bytes(),
+    );
+    let chunk = vec![b'b'; 64 * 1024];
+    let mut sent = 0;
+    // Well within the handler's pause: the first write that makes no progress for
+    // 200 ms shows the server is not reading.
+    while sent < LEN {
+        match c.send_within(&chunk[..chunk.len().min(LEN - sent)], ms(200)) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    assert!(sent < LEN, "the whole body went in while nothing read it");
+    let mut rest = c.try_clone();
+    let writer = std::thread::spawn(move || {
+        while sent < LEN {
+            let n = chunk.len().min(LEN - sent);
+            rest.send(&chunk[..n]);
+            sent += n;
+        }
+    });
+    let r = c.response(false);
+    writer.join().unwrap();
+    assert!(r.ends_with(&format!("\r\n\r\n{LEN}")), "{r}");
+}
