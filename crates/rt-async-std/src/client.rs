@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_io::Async;
-use courier_rt::client::sys::{filter_resolved, literal_addr, not_found, sys_error};
+use courier_rt::client::sys::sys_error;
 use courier_rt::client::{
     ClientError, ClientOptions, ClientOptionsError, ClientRequest, ClientRuntime, ConnectFuture,
     ConnectTarget, ConnectTask, Connector, Transport,
@@ -154,41 +154,21 @@ impl AsyncConnector {
                 ));
             }
         }
-        let addrs: Vec<SocketAddr> = match literal_addr(target) {
-            Some(addr) => vec![addr],
-            None => {
-                let host = target.host.as_str();
-                let resolved = async_net::resolve((host, target.port))
-                    .await
-                    .map_err(|_| not_found(host))?;
-                filter_resolved(target, resolved)?
-            }
-        };
-        let mut last = None;
-        for addr in addrs {
-            match Self::connect_addr(addr, target.local_address).await {
-                Ok(s) => {
-                    let sock = AsyncSocket::Tcp(s);
-                    if target.no_delay {
-                        let _ = sock.set_no_delay(true);
-                    }
-                    if let Some(d) = target.keep_alive {
-                        let _ = sock.set_keep_alive(true, d);
-                    }
-                    return Ok(sock);
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or(ClientError::HangUp))
+        let s = courier_net::connect_each(
+            target,
+            |host, port| async_net::resolve((host.to_owned(), port)),
+            |addr| Self::connect_addr(addr, target.local_address),
+        )
+        .await?;
+        courier_net::set_client_options((&s).into(), target);
+        Ok(AsyncSocket::Tcp(s))
     }
 
     async fn connect_addr(
         addr: SocketAddr,
         local: Option<IpAddr>,
     ) -> Result<async_net::TcpStream, ClientError> {
-        // Node writes `::1:80`, without brackets.
-        let detail = format!("{}:{}", addr.ip(), addr.port());
+        let detail = courier_net::connect_detail(addr);
         let err = |e: io::Error| sys_error("connect", &e, &detail);
         let Some(local) = local else {
             return async_net::TcpStream::connect(addr).await.map_err(err);

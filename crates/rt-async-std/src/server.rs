@@ -1,6 +1,7 @@
 //! `http.createServer` over async-io: accept loops and connections on the
 //! application's executor.
 
+use courier_net::{bind_listener, listen_first};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -18,7 +19,7 @@ pub use courier_rt::serving::ListenAddr;
 use courier_rt::{ConfigError, Connection, IncomingMessage, ServerOptions, ServerResponse};
 
 use crate::rt::{AsyncRt, Spawn};
-use crate::stream::{AsyncSocket, Upgraded, set_keep_alive};
+use crate::stream::{AsyncSocket, Upgraded};
 
 /// Node's default `backlog` for `server.listen`.
 pub const DEFAULT_BACKLOG: i32 = 511;
@@ -194,11 +195,7 @@ impl Inner {
     }
 
     fn tune(&self, stream: &async_net::TcpStream) {
-        // Socket options are best effort, as in Node (a failure is not reported).
-        let _ = stream.set_nodelay(self.options.no_delay);
-        if self.options.keep_alive {
-            let _ = set_keep_alive(stream, true, self.options.keep_alive_initial_delay);
-        }
+        courier_net::set_server_options(stream.into(), &self.options);
     }
 
     /// Accepts with `accept` until `stop`; an accept error is Node's `'error'` on
@@ -249,16 +246,9 @@ impl Server {
         addr: impl async_net::AsyncToSocketAddrs,
         backlog: i32,
     ) -> io::Result<SocketAddr> {
-        let mut last = None;
-        for a in async_net::resolve(addr).await? {
-            match bind(a, backlog) {
-                Ok(listener) => return self.listen_on(listener.try_into()?),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")
-        }))
+        let addrs = async_net::resolve(addr).await?;
+        let listener = listen_first(addrs, |a| bind_listener(a, backlog, true))?;
+        self.listen_on(listener.try_into()?)
     }
 
     /// `server.listen(handle)`: accepts on an already bound listener.
@@ -299,18 +289,6 @@ impl Server {
             .add_listener(ListenAddr::Unix(path), move || stop.stop());
         Ok(())
     }
-}
-
-/// Binds a TCP listener as Node does: `SO_REUSEADDR` on Unix, then `listen(backlog)`.
-fn bind(addr: SocketAddr, backlog: i32) -> io::Result<std::net::TcpListener> {
-    use socket2::{Domain, Protocol, Socket as RawSocket, Type};
-    let socket = RawSocket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    #[cfg(unix)]
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(backlog)?;
-    socket.set_nonblocking(true)?;
-    Ok(socket.into())
 }
 
 /// Event listeners (SRV-24).

@@ -132,7 +132,7 @@ impl Transport for AsyncSocket {
 
     fn set_keep_alive(&self, enable: bool, initial_delay: Duration) -> io::Result<()> {
         match self {
-            Self::Tcp(s) => set_keep_alive(s, enable, initial_delay),
+            Self::Tcp(s) => courier_net::set_keep_alive(s.into(), enable, initial_delay),
             #[cfg(unix)]
             Self::Unix(_) => Ok(()),
         }
@@ -145,23 +145,6 @@ impl Transport for AsyncSocket {
     fn into_any(self: Box<Self>) -> Option<Box<dyn core::any::Any + Send>> {
         Some(self)
     }
-}
-
-/// TCP keep-alive with Node's initial delay (zero keeps the system's).
-pub(crate) fn set_keep_alive(
-    s: &async_net::TcpStream,
-    enable: bool,
-    initial_delay: Duration,
-) -> io::Result<()> {
-    let sock = socket2::SockRef::from(s);
-    if !enable {
-        return sock.set_keepalive(false);
-    }
-    let mut ka = socket2::TcpKeepalive::new();
-    if !initial_delay.is_zero() {
-        ka = ka.with_time(initial_delay);
-    }
-    sock.set_tcp_keepalive(&ka)
 }
 
 /// A socket that left HTTP: the `socket` of Node's `'upgrade'`, `'connect'` and

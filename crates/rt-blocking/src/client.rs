@@ -23,7 +23,7 @@ use courier_proto::head::ResponseHead;
 use courier_proto::{NodeDistinct, NodeHeaders, Version};
 use courier_rt::HeaderValue;
 use courier_rt::OutgoingError;
-use courier_rt::client::sys::{filter_resolved, literal_addr, sys_error};
+use courier_rt::client::sys::sys_error;
 use courier_rt::client::{
     Agent, ClientConnection, ClientError, ClientOptions, ClientOptionsError, ClientRequest,
     ClientResponse, ClientRuntime, ClientUpgrade, ConnectFuture, ConnectTarget, ConnectTask,
@@ -137,38 +137,17 @@ impl BlockingConnector {
                 ));
             }
         }
-        let addrs = match literal_addr(target) {
-            Some(a) => vec![a],
-            None => {
-                use std::net::ToSocketAddrs;
-                let resolved = (target.host.as_str(), target.port)
-                    .to_socket_addrs()
-                    .map_err(|_| courier_rt::client::sys::not_found(&target.host))?;
-                filter_resolved(target, resolved)?
-            }
-        };
-        let mut last = None;
-        for addr in addrs {
-            match Self::connect_addr(addr, target) {
-                Ok(s) => {
-                    let stream = Stream::Tcp(s);
-                    if target.no_delay {
-                        let _ = stream.set_nodelay(true);
-                    }
-                    if let Some(d) = target.keep_alive {
-                        let _ = stream.set_keep_alive(true, d);
-                    }
-                    return Ok(stream);
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or(ClientError::HangUp))
+        let s = courier_net::connect_each_blocking(
+            target,
+            |host, port| std::net::ToSocketAddrs::to_socket_addrs(&(host, port)),
+            |addr| Self::connect_addr(addr, target),
+        )?;
+        courier_net::set_client_options((&s).into(), target);
+        Ok(Stream::Tcp(s))
     }
 
     fn connect_addr(addr: SocketAddr, target: &ConnectTarget) -> Result<TcpStream, ClientError> {
-        // Node writes `::1:80`, without brackets.
-        let detail = format!("{}:{}", addr.ip(), addr.port());
+        let detail = courier_net::connect_detail(addr);
         let err = |e: io::Error| sys_error("connect", &e, &detail);
         let sock = socket2::Socket::new(
             socket2::Domain::for_address(addr),

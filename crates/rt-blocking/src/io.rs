@@ -104,17 +104,7 @@ impl Stream {
     /// `setKeepAlive(enable, initialDelay)`; a Unix socket ignores it.
     pub fn set_keep_alive(&self, enable: bool, initial_delay: Duration) -> io::Result<()> {
         match self {
-            Self::Tcp(s) => {
-                let sock = socket2::SockRef::from(s);
-                if !enable {
-                    return sock.set_keepalive(false);
-                }
-                let mut ka = socket2::TcpKeepalive::new();
-                if !initial_delay.is_zero() {
-                    ka = ka.with_time(initial_delay);
-                }
-                sock.set_tcp_keepalive(&ka)
-            }
+            Self::Tcp(s) => courier_net::set_keep_alive(s.into(), enable, initial_delay),
             #[cfg(unix)]
             Self::Unix(_) => Ok(()),
         }

@@ -1,5 +1,6 @@
 //! `http.createServer` over tokio.
 
+use courier_net::{bind_listener, listen_first};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -13,7 +14,7 @@ use courier_rt::drive::{
 };
 pub use courier_rt::serving::ListenAddr;
 use courier_rt::{ConfigError, Connection, IncomingMessage, ServerOptions, ServerResponse};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::drive::Tokio;
 use crate::upgraded::{RawStream, Upgraded};
@@ -115,15 +116,7 @@ impl Inner {
     }
 
     fn tune(&self, stream: &TcpStream) {
-        // Socket options are best effort, as in Node (a failure is not reported).
-        let _ = stream.set_nodelay(self.options.no_delay);
-        if self.options.keep_alive {
-            let mut ka = socket2::TcpKeepalive::new();
-            if !self.options.keep_alive_initial_delay.is_zero() {
-                ka = ka.with_time(self.options.keep_alive_initial_delay);
-            }
-            let _ = socket2::SockRef::from(stream).set_tcp_keepalive(&ka);
-        }
+        courier_net::set_server_options(stream.into(), &self.options);
     }
 }
 
@@ -140,16 +133,13 @@ impl Server {
         addr: impl tokio::net::ToSocketAddrs,
         backlog: u32,
     ) -> io::Result<SocketAddr> {
-        let mut last = None;
-        for a in tokio::net::lookup_host(addr).await? {
-            match bind(a, backlog) {
-                Ok(listener) => return self.listen_on(listener),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")
-        }))
+        // As tokio's `TcpSocket::listen`, a backlog over `i32::MAX` is refused.
+        let backlog = i32::try_from(backlog).map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, "listen size exceeds i32::MAX")
+        })?;
+        let addrs = tokio::net::lookup_host(addr).await?;
+        let listener = listen_first(addrs, |a| bind_listener(a, backlog, true))?;
+        self.listen_on(TcpListener::from_std(listener)?)
     }
 
     /// `server.listen(handle)`: accepts on an already bound listener.
@@ -204,19 +194,6 @@ impl Server {
             .add_listener(ListenAddr::Unix(path), move || accept.abort());
         Ok(())
     }
-}
-
-/// Binds a TCP listener as Node does: `SO_REUSEADDR` on Unix, then `listen(backlog)`.
-fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    #[cfg(unix)]
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(backlog)
 }
 
 /// Event listeners (SRV-24).

@@ -1,0 +1,148 @@
+//! The socket logic courier's runtime adapters share: Node's TCP options on a
+//! [`socket2::SockRef`] (any std, tokio or async-net socket lends one), the
+//! listening socket with a backlog, and the connect policy (the addresses of a
+//! target, each tried in turn).
+//!
+//! Runtime-neutral: the adapters bring their own resolver and connect, as closures
+//! returning futures; this crate only decides what to try and in what order.
+
+use std::future::Future;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use courier_rt::ServerOptions;
+use courier_rt::client::sys::{filter_resolved, literal_addr, not_found};
+use courier_rt::client::{ClientError, ConnectTarget};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+
+/// `setKeepAlive(enable, initialDelay)` on a TCP socket: keep-alive on with Node's
+/// initial delay (zero keeps the system's), or off.
+pub fn set_keep_alive(sock: SockRef<'_>, enable: bool, initial_delay: Duration) -> io::Result<()> {
+    if !enable {
+        return sock.set_keepalive(false);
+    }
+    let mut ka = socket2::TcpKeepalive::new();
+    if !initial_delay.is_zero() {
+        ka = ka.with_time(initial_delay);
+    }
+    sock.set_tcp_keepalive(&ka)
+}
+
+/// The options an agent asks of a freshly connected client socket (AGT-5):
+/// `noDelay`, then TCP keep-alive with its initial delay. Like Node, a failure to
+/// set either is ignored.
+pub fn set_client_options(sock: SockRef<'_>, target: &ConnectTarget) {
+    if target.no_delay {
+        let _ = sock.set_tcp_nodelay(true);
+    }
+    if let Some(d) = target.keep_alive {
+        let _ = set_keep_alive(sock, true, d);
+    }
+}
+
+/// The options a server sets on each accepted TCP connection: `noDelay`, and
+/// keep-alive with its initial delay when `keepAlive` is on. Best effort, as in
+/// Node: a failure is not reported.
+pub fn set_server_options(sock: SockRef<'_>, options: &ServerOptions) {
+    let _ = sock.set_tcp_nodelay(options.no_delay);
+    if options.keep_alive {
+        let _ = set_keep_alive(sock, true, options.keep_alive_initial_delay);
+    }
+}
+
+/// A listening TCP socket on `addr` as Node binds one: `SO_REUSEADDR` on Unix, then
+/// `listen(backlog)`; non-blocking when asked (for an async runtime's reactor).
+pub fn bind_listener(addr: SocketAddr, backlog: i32, nonblocking: bool) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    if nonblocking {
+        socket.set_nonblocking(true)?;
+    }
+    Ok(socket.into())
+}
+
+/// `server.listen(...)` over the resolved addresses: the first one `listen`
+/// succeeds on, else the last error (`InvalidInput` when there was no address).
+pub fn listen_first<T>(
+    addrs: impl IntoIterator<Item = SocketAddr>,
+    mut listen: impl FnMut(SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut last = None;
+    for a in addrs {
+        match listen(a) {
+            Ok(listening) => return Ok(listening),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last
+        .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")))
+}
+
+/// Node's `net.createConnection` policy over TCP: an IP address is used as it is
+/// (Node ignores `family` for it); a name is resolved by `resolve` and filtered by
+/// `family` and by the local address's family (`getaddrinfo ENOTFOUND host` when
+/// resolution fails or nothing is left). Then `connect` tries each address in
+/// turn: the first socket it opens, else the last error.
+pub async fn connect_each<T, I, R, C>(
+    target: &ConnectTarget,
+    resolve: impl FnOnce(&str, u16) -> R,
+    mut connect: impl FnMut(SocketAddr) -> C,
+) -> Result<T, ClientError>
+where
+    I: IntoIterator<Item = SocketAddr>,
+    R: Future<Output = io::Result<I>>,
+    C: Future<Output = Result<T, ClientError>>,
+{
+    let addrs: Vec<SocketAddr> = match literal_addr(target) {
+        Some(addr) => vec![addr],
+        None => {
+            let host = target.host.as_str();
+            let resolved = resolve(host, target.port)
+                .await
+                .map_err(|_| not_found(host))?;
+            filter_resolved(target, resolved)?
+        }
+    };
+    let mut last = None;
+    for addr in addrs {
+        match connect(addr).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or(ClientError::HangUp))
+}
+
+/// The `connect ...` detail of Node's messages for `addr`: `::1:80`, without
+/// brackets.
+pub fn connect_detail(addr: SocketAddr) -> String {
+    format!("{}:{}", addr.ip(), addr.port())
+}
+
+/// [`connect_each`] with a blocking resolver and connect (std's): the same policy,
+/// run on the calling thread.
+pub fn connect_each_blocking<T, I>(
+    target: &ConnectTarget,
+    resolve: impl FnOnce(&str, u16) -> io::Result<I>,
+    mut connect: impl FnMut(SocketAddr) -> Result<T, ClientError>,
+) -> Result<T, ClientError>
+where
+    I: IntoIterator<Item = SocketAddr>,
+{
+    let policy = pin!(connect_each(
+        target,
+        |host, port| std::future::ready(resolve(host, port)),
+        |addr| std::future::ready(connect(addr)),
+    ));
+    // Every future it awaits is ready: one poll runs it to the end.
+    match policy.poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(r) => r,
+        Poll::Pending => unreachable!("a policy over ready futures is never pending"),
+    }
+}
