@@ -147,6 +147,7 @@ impl Transport for AsyncSocket {
     }
 }
 
+courier_rt::handed_over_socket! {
 /// A socket that left HTTP: the `socket` of Node's `'upgrade'`, `'connect'` and
 /// `'clientError'` events, a futures-io [`AsyncRead`] + [`AsyncWrite`] stream.
 ///
@@ -158,61 +159,7 @@ impl Transport for AsyncSocket {
 /// It counts as one of the server's open connections ([`crate::Server::closed`] and
 /// the `'close'` event wait for it) until it is dropped or [`Upgraded::into_inner`]
 /// takes the stream out.
-pub struct Upgraded {
-    stream: AsyncSocket,
-    remote: Option<SocketAddr>,
-    local: Option<SocketAddr>,
-    _open: HandoverGuard,
-}
-
-impl core::fmt::Debug for Upgraded {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Upgraded")
-            .field("stream", &self.stream)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Upgraded {
-    pub(crate) fn new(
-        stream: AsyncSocket,
-        remote: Option<SocketAddr>,
-        local: Option<SocketAddr>,
-        open: HandoverGuard,
-    ) -> Self {
-        Self {
-            stream,
-            remote,
-            local,
-            _open: open,
-        }
-    }
-
-    /// The peer's address; `None` on a Unix socket.
-    pub fn remote_addr(&self) -> Option<SocketAddr> {
-        self.remote
-    }
-
-    /// The local address; `None` on a Unix socket.
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.local
-    }
-
-    /// The stream.
-    pub fn get_ref(&self) -> &AsyncSocket {
-        &self.stream
-    }
-
-    /// The stream, mutably.
-    pub fn get_mut(&mut self) -> &mut AsyncSocket {
-        &mut self.stream
-    }
-
-    /// Takes the stream out. From then on the server no longer counts it as an open
-    /// connection.
-    pub fn into_inner(self) -> AsyncSocket {
-        self.stream
-    }
+pub struct Upgraded(AsyncSocket, HandoverGuard);
 }
 
 impl AsyncRead for Upgraded {

@@ -259,8 +259,12 @@ impl Inner {
             .spawn(move || {
                 let _slot = slot;
                 let handover = serve(stream, conn, Arc::clone(&handlers));
-                let app =
-                    handover.map(|(h, s)| (h, Upgraded::new(s, OpenGuard::new(Arc::clone(&this)))));
+                let app = handover.map(|(h, s)| {
+                    (
+                        h,
+                        Upgraded::handed_over(s, OpenGuard::new(Arc::clone(&this))),
+                    )
+                });
                 lock(&this.conns).remove(&key);
                 this.check_closed();
                 if let Some((h, upgraded)) = app {

@@ -235,3 +235,81 @@ impl Drop for HandoverGuard {
         self.0.release();
     }
 }
+
+/// Declares an adapter's handed-over socket type (the `socket` of Node's
+/// `'upgrade'`, `'connect'` and `'clientError'` events) with what every adapter's
+/// shares: the stream, the peer's and local addresses, and a guard that keeps it
+/// counted among the server's open connections until it is dropped or
+/// `into_inner` takes the stream out. The adapter writes the struct's docs and its
+/// I/O trait impls (which read and write the `stream` field).
+///
+/// ```ignore
+/// courier_rt::handed_over_socket! {
+///     /// A socket that left HTTP.
+///     pub struct Upgraded(RawStream, HandoverGuard);
+/// }
+/// ```
+#[macro_export]
+macro_rules! handed_over_socket {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident($stream:ty, $guard:ty);) => {
+        $(#[$meta])*
+        $vis struct $name {
+            stream: $stream,
+            remote: ::core::option::Option<::std::net::SocketAddr>,
+            local: ::core::option::Option<::std::net::SocketAddr>,
+            _open: $guard,
+        }
+
+        impl ::core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(::core::stringify!($name))
+                    .field("stream", &self.stream)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl $name {
+            pub(crate) fn new(
+                stream: $stream,
+                remote: ::core::option::Option<::std::net::SocketAddr>,
+                local: ::core::option::Option<::std::net::SocketAddr>,
+                open: $guard,
+            ) -> Self {
+                Self {
+                    stream,
+                    remote,
+                    local,
+                    _open: open,
+                }
+            }
+
+            /// The peer's address (`socket.remoteAddress`/`remotePort`); `None` on a
+            /// Unix socket.
+            pub fn remote_addr(&self) -> ::core::option::Option<::std::net::SocketAddr> {
+                self.remote
+            }
+
+            /// The local address (`socket.localAddress`/`localPort`); `None` on a
+            /// Unix socket.
+            pub fn local_addr(&self) -> ::core::option::Option<::std::net::SocketAddr> {
+                self.local
+            }
+
+            /// The stream.
+            pub fn get_ref(&self) -> &$stream {
+                &self.stream
+            }
+
+            /// The stream, mutably.
+            pub fn get_mut(&mut self) -> &mut $stream {
+                &mut self.stream
+            }
+
+            /// Takes the stream out. From then on the server no longer counts it as an
+            /// open connection.
+            pub fn into_inner(self) -> $stream {
+                self.stream
+            }
+        }
+    };
+}
