@@ -1,6 +1,6 @@
 //! The socket handed to the application when it leaves HTTP.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::sync::Arc;
 
@@ -27,7 +27,7 @@ impl Drop for OpenGuard {
 
 courier_rt::handed_over_socket! {
 /// A socket that left HTTP: the `socket` of Node's `'upgrade'`, `'connect'` and
-/// `'clientError'` events, a blocking [`Read`] + [`Write`] stream.
+/// `'clientError'` events, a blocking [`std::io::Read`] + [`std::io::Write`] stream.
 ///
 /// Everything the server had to write before the handover was written first. Bytes
 /// the server had already read after the request head are not in the stream: they
@@ -55,20 +55,4 @@ impl Upgraded {
     }
 }
 
-impl Read for Upgraded {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.stream.read(buf)
-    }
-}
-
-impl Write for Upgraded {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.stream.write(buf)
-    }
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.stream.write_vectored(bufs)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+courier_rt::handed_over_io!(std, Upgraded);

@@ -313,3 +313,108 @@ macro_rules! handed_over_socket {
         }
     };
 }
+
+/// Implements the I/O traits of a type declared with [`handed_over_socket!`] by
+/// passing each call to its stream: `tokio` (tokio's `AsyncRead` + `AsyncWrite`),
+/// `futures` (futures-io's) or `std` (`Read` + `Write`; `flush` is a no-op, the
+/// stream writes through). The adapter's crate depends on the I/O crate named.
+#[macro_export]
+macro_rules! handed_over_io {
+    (tokio, $name:ident) => {
+        impl ::tokio::io::AsyncRead for $name {
+            fn poll_read(
+                self: ::core::pin::Pin<&mut Self>,
+                cx: &mut ::core::task::Context<'_>,
+                buf: &mut ::tokio::io::ReadBuf<'_>,
+            ) -> ::core::task::Poll<::std::io::Result<()>> {
+                ::tokio::io::AsyncRead::poll_read(::core::pin::Pin::new(&mut self.get_mut().stream), cx, buf)
+            }
+        }
+
+        impl ::tokio::io::AsyncWrite for $name {
+            $crate::handed_over_io!(@writes tokio::io::AsyncWrite);
+
+            fn is_write_vectored(&self) -> bool {
+                ::tokio::io::AsyncWrite::is_write_vectored(&self.stream)
+            }
+
+            fn poll_shutdown(
+                self: ::core::pin::Pin<&mut Self>,
+                cx: &mut ::core::task::Context<'_>,
+            ) -> ::core::task::Poll<::std::io::Result<()>> {
+                ::tokio::io::AsyncWrite::poll_shutdown(::core::pin::Pin::new(&mut self.get_mut().stream), cx)
+            }
+        }
+    };
+    (futures, $name:ident) => {
+        impl ::futures_io::AsyncRead for $name {
+            fn poll_read(
+                self: ::core::pin::Pin<&mut Self>,
+                cx: &mut ::core::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> ::core::task::Poll<::std::io::Result<usize>> {
+                ::futures_io::AsyncRead::poll_read(::core::pin::Pin::new(&mut self.get_mut().stream), cx, buf)
+            }
+        }
+
+        impl ::futures_io::AsyncWrite for $name {
+            $crate::handed_over_io!(@writes futures_io::AsyncWrite);
+
+            fn poll_close(
+                self: ::core::pin::Pin<&mut Self>,
+                cx: &mut ::core::task::Context<'_>,
+            ) -> ::core::task::Poll<::std::io::Result<()>> {
+                ::futures_io::AsyncWrite::poll_close(::core::pin::Pin::new(&mut self.get_mut().stream), cx)
+            }
+        }
+    };
+    (std, $name:ident) => {
+        impl ::std::io::Read for $name {
+            fn read(&mut self, buf: &mut [u8]) -> ::std::io::Result<usize> {
+                ::std::io::Read::read(&mut self.stream, buf)
+            }
+        }
+
+        impl ::std::io::Write for $name {
+            fn write(&mut self, buf: &[u8]) -> ::std::io::Result<usize> {
+                ::std::io::Write::write(&mut self.stream, buf)
+            }
+
+            fn write_vectored(
+                &mut self,
+                bufs: &[::std::io::IoSlice<'_>],
+            ) -> ::std::io::Result<usize> {
+                ::std::io::Write::write_vectored(&mut self.stream, bufs)
+            }
+
+            fn flush(&mut self) -> ::std::io::Result<()> {
+                Ok(())
+            }
+        }
+    };
+    // The writes tokio's and futures-io's `AsyncWrite` share.
+    (@writes $($io:ident)::+) => {
+        fn poll_write(
+            self: ::core::pin::Pin<&mut Self>,
+            cx: &mut ::core::task::Context<'_>,
+            buf: &[u8],
+        ) -> ::core::task::Poll<::std::io::Result<usize>> {
+            ::$($io)::+::poll_write(::core::pin::Pin::new(&mut self.get_mut().stream), cx, buf)
+        }
+
+        fn poll_write_vectored(
+            self: ::core::pin::Pin<&mut Self>,
+            cx: &mut ::core::task::Context<'_>,
+            bufs: &[::std::io::IoSlice<'_>],
+        ) -> ::core::task::Poll<::std::io::Result<usize>> {
+            ::$($io)::+::poll_write_vectored(::core::pin::Pin::new(&mut self.get_mut().stream), cx, bufs)
+        }
+
+        fn poll_flush(
+            self: ::core::pin::Pin<&mut Self>,
+            cx: &mut ::core::task::Context<'_>,
+        ) -> ::core::task::Poll<::std::io::Result<()>> {
+            ::$($io)::+::poll_flush(::core::pin::Pin::new(&mut self.get_mut().stream), cx)
+        }
+    };
+}
