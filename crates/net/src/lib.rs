@@ -146,3 +146,36 @@ where
         Poll::Pending => unreachable!("a policy over ready futures is never pending"),
     }
 }
+
+/// A stream that is TCP or a Unix socket (the adapters' socket enums): Node's
+/// socket methods that only mean something on TCP, a Unix socket ignoring them.
+pub trait MaybeTcp {
+    /// The TCP socket; `None` for a Unix socket.
+    fn tcp(&self) -> Option<SockRef<'_>>;
+
+    /// `setNoDelay(on)`; a Unix socket ignores it.
+    fn tcp_set_no_delay(&self, on: bool) -> io::Result<()> {
+        match self.tcp() {
+            Some(s) => s.set_tcp_nodelay(on),
+            None => Ok(()),
+        }
+    }
+
+    /// `setKeepAlive(enable, initialDelay)`; a Unix socket ignores it.
+    fn tcp_set_keep_alive(&self, enable: bool, initial_delay: Duration) -> io::Result<()> {
+        match self.tcp() {
+            Some(s) => set_keep_alive(s, enable, initial_delay),
+            None => Ok(()),
+        }
+    }
+
+    /// The local address of a TCP socket.
+    fn tcp_local_addr(&self) -> Option<SocketAddr> {
+        self.tcp()?.local_addr().ok()?.as_socket()
+    }
+
+    /// The peer's address of a TCP socket.
+    fn tcp_peer_addr(&self) -> Option<SocketAddr> {
+        self.tcp()?.peer_addr().ok()?.as_socket()
+    }
+}

@@ -1,7 +1,6 @@
 //! `http.createServer` over async-io: accept loops and connections on the
 //! application's executor.
 
-use courier_net::{bind_listener, listen_first};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -12,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
+use courier_net::{bind_listener, listen_first};
 use courier_rt::drive::{
     AsyncRegistry, AsyncState, Runtime, hand_over, request_handler, serve_connection,
 };

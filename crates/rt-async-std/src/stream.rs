@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use courier_net::MaybeTcp;
 use courier_rt::client::ClientUpgrade;
 use courier_rt::drive::{Transport, poll_read_into_slice};
 use courier_rt::serving::HandoverGuard;
@@ -37,17 +38,19 @@ macro_rules! each {
 impl AsyncSocket {
     /// The local address of a TCP socket.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        match self {
-            Self::Tcp(s) => s.local_addr().ok(),
-            #[cfg(unix)]
-            Self::Unix(_) => None,
-        }
+        self.tcp_local_addr()
     }
 
     /// The peer's address of a TCP socket.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.tcp_peer_addr()
+    }
+}
+
+impl courier_net::MaybeTcp for AsyncSocket {
+    fn tcp(&self) -> Option<socket2::SockRef<'_>> {
         match self {
-            Self::Tcp(s) => s.peer_addr().ok(),
+            Self::Tcp(s) => Some(s.into()),
             #[cfg(unix)]
             Self::Unix(_) => None,
         }
@@ -102,40 +105,14 @@ impl Transport for AsyncSocket {
         poll_read_into_slice(buf, |slice| AsyncRead::poll_read(Pin::new(self), cx, slice))
     }
 
-    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        AsyncWrite::poll_write(Pin::new(self), cx, buf)
-    }
-
-    fn poll_write_vectored(
-        &mut self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        AsyncWrite::poll_write_vectored(Pin::new(self), cx, bufs)
-    }
-
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        AsyncWrite::poll_flush(Pin::new(self), cx)
-    }
-
-    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        AsyncWrite::poll_close(Pin::new(self), cx)
-    }
+    courier_rt::transport_writes!(futures);
 
     fn set_no_delay(&self, on: bool) -> io::Result<()> {
-        match self {
-            Self::Tcp(s) => s.set_nodelay(on),
-            #[cfg(unix)]
-            Self::Unix(_) => Ok(()),
-        }
+        self.tcp_set_no_delay(on)
     }
 
     fn set_keep_alive(&self, enable: bool, initial_delay: Duration) -> io::Result<()> {
-        match self {
-            Self::Tcp(s) => courier_net::set_keep_alive(s.into(), enable, initial_delay),
-            #[cfg(unix)]
-            Self::Unix(_) => Ok(()),
-        }
+        self.tcp_set_keep_alive(enable, initial_delay)
     }
 
     fn as_any(&self) -> Option<&(dyn core::any::Any + Send)> {

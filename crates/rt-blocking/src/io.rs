@@ -15,6 +15,7 @@ use std::thread::{self, Thread, ThreadId};
 use std::time::Instant;
 
 use bytes::Buf;
+use courier_net::MaybeTcp;
 use courier_proto::conn::{Close, OutQueue};
 
 /// Segments handed to one vectored write.
@@ -76,37 +77,31 @@ impl Stream {
 
     /// The peer's address (TCP only).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        match self {
-            Self::Tcp(s) => s.peer_addr().ok(),
-            #[cfg(unix)]
-            Self::Unix(_) => None,
-        }
+        self.tcp_peer_addr()
     }
 
     /// The local address (TCP only).
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        match self {
-            Self::Tcp(s) => s.local_addr().ok(),
-            #[cfg(unix)]
-            Self::Unix(_) => None,
-        }
+        self.tcp_local_addr()
     }
 
     /// `setNoDelay`; a Unix socket ignores it.
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        match self {
-            Self::Tcp(s) => s.set_nodelay(on),
-            #[cfg(unix)]
-            Self::Unix(_) => Ok(()),
-        }
+        self.tcp_set_no_delay(on)
     }
 
     /// `setKeepAlive(enable, initialDelay)`; a Unix socket ignores it.
     pub fn set_keep_alive(&self, enable: bool, initial_delay: Duration) -> io::Result<()> {
+        self.tcp_set_keep_alive(enable, initial_delay)
+    }
+}
+
+impl courier_net::MaybeTcp for Stream {
+    fn tcp(&self) -> Option<socket2::SockRef<'_>> {
         match self {
-            Self::Tcp(s) => courier_net::set_keep_alive(s.into(), enable, initial_delay),
+            Self::Tcp(s) => Some(s.into()),
             #[cfg(unix)]
-            Self::Unix(_) => Ok(()),
+            Self::Unix(_) => None,
         }
     }
 }

@@ -1,7 +1,6 @@
 //! `http.createServer` on std::net: accept loops on threads of their own, one thread
 //! per connection from a bounded pool.
 
-use courier_net::{bind_listener, listen_first};
 use std::collections::HashMap;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, ToSocketAddrs};
@@ -14,6 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use courier_net::{bind_listener, listen_first};
 use courier_rt::registry::Route;
 use courier_rt::{
     ClientErrorEvent, ConfigError, Connection, Handover, IncomingMessage, ServerOptions, Socket,

@@ -1,6 +1,5 @@
 //! `http.createServer` over tokio.
 
-use courier_net::{bind_listener, listen_first};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -9,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use courier_net::{bind_listener, listen_first};
 use courier_rt::drive::{
     AsyncRegistry, AsyncState, Runtime, hand_over, request_handler, serve_connection,
 };

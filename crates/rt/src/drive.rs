@@ -990,3 +990,48 @@ pub fn poll_read_into_slice(
     buf.truncate(len + n);
     r
 }
+
+/// Inside an adapter's `impl Transport for S { … }`: the writes, flush and
+/// shutdown, passed to `S`'s own `AsyncWrite`, tokio's (`tokio`) or futures-io's
+/// (`futures`, where shutdown is `poll_close`: for sockets, a write-side shutdown).
+/// The adapter's crate depends on the I/O crate named.
+#[macro_export]
+macro_rules! transport_writes {
+    (tokio) => {
+        $crate::transport_writes!(@writes tokio::io::AsyncWrite, poll_shutdown);
+    };
+    (futures) => {
+        $crate::transport_writes!(@writes futures_io::AsyncWrite, poll_close);
+    };
+    (@writes $($io:ident)::+, $shutdown:ident) => {
+        fn poll_write(
+            &mut self,
+            cx: &mut ::core::task::Context<'_>,
+            buf: &[u8],
+        ) -> ::core::task::Poll<::std::io::Result<usize>> {
+            ::$($io)::+::poll_write(::core::pin::Pin::new(self), cx, buf)
+        }
+
+        fn poll_write_vectored(
+            &mut self,
+            cx: &mut ::core::task::Context<'_>,
+            bufs: &[::std::io::IoSlice<'_>],
+        ) -> ::core::task::Poll<::std::io::Result<usize>> {
+            ::$($io)::+::poll_write_vectored(::core::pin::Pin::new(self), cx, bufs)
+        }
+
+        fn poll_flush(
+            &mut self,
+            cx: &mut ::core::task::Context<'_>,
+        ) -> ::core::task::Poll<::std::io::Result<()>> {
+            ::$($io)::+::poll_flush(::core::pin::Pin::new(self), cx)
+        }
+
+        fn poll_shutdown(
+            &mut self,
+            cx: &mut ::core::task::Context<'_>,
+        ) -> ::core::task::Poll<::std::io::Result<()>> {
+            ::$($io)::+::$shutdown(::core::pin::Pin::new(self), cx)
+        }
+    };
+}
