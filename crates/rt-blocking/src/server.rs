@@ -101,10 +101,7 @@ pub struct Server {
 
 impl core::fmt::Debug for Server {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Server")
-            .field("addresses", &self.addresses())
-            .field("connections", &self.connection_count())
-            .finish_non_exhaustive()
+        courier_rt::serving::debug_server(f, &self.addresses(), self.connection_count())
     }
 }
 

@@ -71,10 +71,7 @@ pub struct Server {
 
 impl core::fmt::Debug for Server {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Server")
-            .field("addresses", &self.addresses())
-            .field("connections", &self.connection_count())
-            .finish_non_exhaustive()
+        courier_rt::serving::debug_server(f, &self.addresses(), self.connection_count())
     }
 }
 
@@ -196,23 +193,4 @@ impl Server {
     }
 }
 
-/// Event listeners (SRV-24).
-///
-/// Listeners that receive the connection's socket or requests (`'checkContinue'`,
-/// `'checkExpectation'`, `'upgrade'`, `'connect'`, `'clientError'`, `'dropRequest'`,
-/// `'timeout'`, `'connection'`) and `set_timeout` apply to connections accepted
-/// **after** the call: register them before [`Server::listen`]. A connection keeps the
-/// listeners it was accepted with. Where Node's defaults depend on whether a listener
-/// exists (SRV-6, SRV-8, SRV-9, SRV-11, SRV-19) the connection behaves as Node does
-/// with or without one. Handlers given a request, a response or a socket that left
-/// HTTP return a future that runs on a task of its own (the request handlers' futures
-/// are first polled on the connection's task, see [`create_server`]); a
-/// second registration replaces the first. The plain callbacks (`Fn(Socket)` and the
-/// like) run on the connection's task and must not block; each registration adds one.
-impl Server {
-    fn state(&self) -> &AsyncState<Tokio, Upgraded> {
-        &self.inner.state
-    }
-
-    courier_rt::async_server_methods!(Tokio, Upgraded);
-}
+courier_rt::async_server_impl!(Server, Tokio, Upgraded);

@@ -216,6 +216,35 @@ pub fn hand_over<R: Runtime, U>(
     }
 }
 
+/// Declares an async adapter's `impl Server { … }` of event listeners (SRV-24) with
+/// [`async_server_methods!`], for a `Server` whose `inner.state` is its
+/// `Arc<AsyncState<R, U>>`.
+#[macro_export]
+macro_rules! async_server_impl {
+    ($server:ident, $rt:ty, $upgraded:ty) => {
+        /// Event listeners (SRV-24).
+        ///
+        /// Listeners that receive the connection's socket or requests (`'checkContinue'`,
+        /// `'checkExpectation'`, `'upgrade'`, `'connect'`, `'clientError'`, `'dropRequest'`,
+        /// `'timeout'`, `'connection'`) and `set_timeout` apply to connections accepted
+        /// **after** the call: register them before [`Server::listen`]. A connection keeps the
+        /// listeners it was accepted with. Where Node's defaults depend on whether a listener
+        /// exists (SRV-6, SRV-8, SRV-9, SRV-11, SRV-19) the connection behaves as Node does
+        /// with or without one. Handlers given a request, a response or a socket that left
+        /// HTTP return a future that runs on a task of its own (the request handlers' futures
+        /// are first polled on the connection's task); a
+        /// second registration replaces the first. The plain callbacks (`Fn(Socket)` and the
+        /// like) run on the connection's task and must not block; each registration adds one.
+        impl $server {
+            fn state(&self) -> &$crate::drive::AsyncState<$rt, $upgraded> {
+                &self.inner.state
+            }
+
+            $crate::async_server_methods!($rt, $upgraded);
+        }
+    };
+}
+
 /// Generates the methods an async adapter's `Server` shares with the others, inside
 /// its `impl Server { … }`: the event listeners (Node's `server.on(…)`, SRV-24),
 /// `close*`, `closed`, the addresses. The adapter provides a method

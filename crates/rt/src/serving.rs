@@ -236,6 +236,19 @@ impl Drop for HandoverGuard {
     }
 }
 
+/// A `Server`'s `Debug`, the same in every adapter: its addresses and how many
+/// connections it has open.
+pub fn debug_server(
+    f: &mut core::fmt::Formatter<'_>,
+    addresses: &dyn core::fmt::Debug,
+    connections: usize,
+) -> core::fmt::Result {
+    f.debug_struct("Server")
+        .field("addresses", addresses)
+        .field("connections", &connections)
+        .finish_non_exhaustive()
+}
+
 /// Declares an adapter's handed-over socket type (the `socket` of Node's
 /// `'upgrade'`, `'connect'` and `'clientError'` events) with what every adapter's
 /// shares: the stream, the peer's and local addresses, and a guard that keeps it
