@@ -143,39 +143,30 @@ courier_rt::handed_over_io!(futures, Upgraded);
 
 /// A client connection after an upgrade or a CONNECT, as a futures-io stream:
 /// reads give the bytes that followed the response head first, then the socket's.
-pub struct ClientStream {
-    io: Box<dyn Transport>,
-    head: Bytes,
-    status: u16,
-}
-
-impl core::fmt::Debug for ClientStream {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ClientStream")
-            .field("status", &self.status)
-            .field("head", &self.head)
-            .finish_non_exhaustive()
-    }
-}
+/// The [`ClientUpgrade`] it wraps (status, head, response) is reached through
+/// `Deref`.
+#[derive(Debug)]
+pub struct ClientStream(ClientUpgrade);
 
 impl ClientStream {
-    /// The response's status code (101, or the CONNECT answer's).
-    pub fn status_code(&self) -> u16 {
-        self.status
-    }
-
     /// The socket, as the connector made it ([`AsyncSocket`] for the default one),
     /// and the bytes after the head not yet read.
     pub fn into_parts(self) -> (Box<dyn Transport>, Bytes) {
-        (self.io, self.head)
+        self.0.into_parts()
+    }
+}
+
+impl core::ops::Deref for ClientStream {
+    type Target = ClientUpgrade;
+
+    fn deref(&self) -> &ClientUpgrade {
+        &self.0
     }
 }
 
 impl From<ClientUpgrade> for ClientStream {
     fn from(up: ClientUpgrade) -> Self {
-        let status = up.status_code();
-        let (io, head) = up.into_parts();
-        Self { io, head, status }
+        Self(up)
     }
 }
 
@@ -185,28 +176,7 @@ impl AsyncRead for ClientStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        if !this.head.is_empty() {
-            let n = this.head.len().min(buf.len());
-            buf[..n].copy_from_slice(&this.head.split_to(n));
-            return Poll::Ready(Ok(n));
-        }
-        let mut tmp = BytesMut::with_capacity(buf.len().clamp(1, 64 * 1024));
-        match this.io.poll_read_ready(cx) {
-            Poll::Ready(Ok(())) => {}
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending => return Poll::Pending,
-        }
-        match this.io.poll_read_buf(cx, &mut tmp) {
-            Poll::Ready(Ok(_)) => {
-                let n = tmp.len().min(buf.len());
-                buf[..n].copy_from_slice(&tmp[..n]);
-                // A read larger than `buf` keeps the rest for the next one.
-                this.head = tmp.split_off(n).freeze();
-                Poll::Ready(Ok(n))
-            }
-            other => other,
-        }
+        self.get_mut().0.poll_read_slice(cx, buf)
     }
 }
 
@@ -216,7 +186,7 @@ impl AsyncWrite for ClientStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().io.poll_write(cx, buf)
+        self.get_mut().0.poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -224,14 +194,14 @@ impl AsyncWrite for ClientStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().io.poll_write_vectored(cx, bufs)
+        self.get_mut().0.poll_write_vectored(cx, bufs)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().io.poll_flush(cx)
+        self.get_mut().0.poll_flush(cx)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().io.poll_shutdown(cx)
+        self.get_mut().0.poll_shutdown(cx)
     }
 }

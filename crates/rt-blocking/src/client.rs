@@ -648,7 +648,7 @@ impl BlockingClientRequest {
     /// Blocks for the connection after a `101` or a CONNECT answer (Node's
     /// `'upgrade'` / `'connect'`, CLI-16).
     pub fn upgrade(&mut self) -> Result<BlockingUpgrade, ClientError> {
-        block_on(self.inner.upgrade()).map(BlockingUpgrade::new)
+        block_on(self.inner.upgrade()).map(BlockingUpgrade)
     }
 
     /// Blocks for the next event; `None` after [`RequestEvent::Close`].
@@ -784,48 +784,24 @@ impl Read for BlockingClientResponse {
 
 /// The connection after an upgrade or a CONNECT (CLI-16): the socket as a blocking
 /// [`Read`] (the bytes that followed the response head first) + [`Write`], and the
-/// response head.
-pub struct BlockingUpgrade {
-    io: Box<dyn Transport>,
-    head: Bytes,
-    response: Box<ResponseHead>,
-}
+/// response head. The [`ClientUpgrade`] it wraps (`head`, `response`,
+/// `status_code`) is reached through `Deref`.
+#[derive(Debug)]
+pub struct BlockingUpgrade(ClientUpgrade);
 
-impl core::fmt::Debug for BlockingUpgrade {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("BlockingUpgrade")
-            .field("status", &self.response.status)
-            .field("head", &self.head)
-            .finish_non_exhaustive()
+impl core::ops::Deref for BlockingUpgrade {
+    type Target = ClientUpgrade;
+
+    fn deref(&self) -> &ClientUpgrade {
+        &self.0
     }
 }
 
 impl BlockingUpgrade {
-    fn new(up: ClientUpgrade) -> Self {
-        let response = Box::new(up.response().clone());
-        let (io, head) = up.into_parts();
-        Self { io, head, response }
-    }
-
-    /// The bytes that followed the response head (Node's `head`), not yet read.
-    pub fn head(&self) -> &Bytes {
-        &self.head
-    }
-
-    /// The response head.
-    pub fn response(&self) -> &ResponseHead {
-        &self.response
-    }
-
-    /// `res.statusCode`.
-    pub fn status_code(&self) -> u16 {
-        self.response.status
-    }
-
     /// The socket (rt's transport; on this adapter's own connections a [`Stream`])
     /// and the unread `head` bytes.
     pub fn into_parts(self) -> (Box<dyn Transport>, Bytes) {
-        (self.io, self.head)
+        self.0.into_parts()
     }
 
     /// The std stream (`Stream::Tcp` / `Stream::Unix`, blocking, no timeouts set)
@@ -833,10 +809,15 @@ impl BlockingUpgrade {
     /// Fails (giving `self` back) when the socket came from a custom
     /// [`Connector`] with a transport of its own.
     pub fn into_stream(self) -> Result<(Stream, Bytes), Self> {
-        if !self.io.as_any().is_some_and(|a| a.is::<Stream>()) {
+        if !self
+            .0
+            .transport()
+            .as_any()
+            .is_some_and(|a| a.is::<Stream>())
+        {
             return Err(self);
         }
-        let Self { io, head, .. } = self;
+        let (io, head) = self.0.into_parts();
         let stream = io
             .into_any()
             .and_then(|a| a.downcast::<Stream>().ok())
@@ -845,46 +826,31 @@ impl BlockingUpgrade {
         Ok((*stream, head))
     }
 
-    fn poll<R>(&mut self, f: impl FnMut(&mut dyn Transport, &mut Context<'_>) -> Poll<R>) -> R {
-        let mut f = f;
-        let io = &mut self.io;
-        block_on(core::future::poll_fn(move |cx| f(&mut **io, cx)))
+    fn poll<R>(&mut self, mut f: impl FnMut(&mut ClientUpgrade, &mut Context<'_>) -> Poll<R>) -> R {
+        let up = &mut self.0;
+        block_on(core::future::poll_fn(move |cx| f(up, cx)))
     }
 
     /// Shuts the write side down.
     pub fn shutdown(&mut self) -> io::Result<()> {
-        self.poll(|io, cx| io.poll_shutdown(cx))
+        self.poll(|up, cx| up.poll_shutdown(cx))
     }
 }
 
 impl Read for BlockingUpgrade {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if !self.head.is_empty() {
-            let n = buf.len().min(self.head.len());
-            buf[..n].copy_from_slice(&self.head[..n]);
-            self.head.advance(n);
-            return Ok(n);
-        }
-        let mut tmp = BytesMut::with_capacity(buf.len().min(READ_CHUNK));
-        self.poll(|io, cx| io.poll_read_buf(cx, &mut tmp))?;
-        let mut data = tmp.freeze();
-        let n = buf.len().min(data.len());
-        buf[..n].copy_from_slice(&data[..n]);
-        data.advance(n);
-        // A transport may read more than asked: keep the rest for the next read.
-        self.head = data;
-        Ok(n)
+        self.poll(|up, cx| up.poll_read_slice(cx, buf))
     }
 }
 
 impl Write for BlockingUpgrade {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.poll(|io, cx| io.poll_write_vectored(cx, &[IoSlice::new(buf)]))
+        self.poll(|up, cx| up.poll_write(cx, buf))
     }
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.poll(|io, cx| io.poll_write_vectored(cx, bufs))
+        self.poll(|up, cx| up.poll_write_vectored(cx, bufs))
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.poll(|io, cx| io.poll_flush(cx))
+        self.poll(|up, cx| up.poll_flush(cx))
     }
 }
