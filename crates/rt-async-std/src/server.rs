@@ -12,9 +12,7 @@ use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use courier_net::{bind_listener, listen_first};
-use courier_rt::drive::{
-    AsyncRegistry, AsyncState, Runtime, hand_over, request_handler, serve_connection,
-};
+use courier_rt::drive::{AsyncState, Runtime, async_state, hand_over, serve_connection};
 pub use courier_rt::serving::ListenAddr;
 use courier_rt::{ConfigError, Connection, IncomingMessage, ServerOptions, ServerResponse};
 
@@ -94,13 +92,9 @@ where
     H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
-    let base = options.to_config()?;
     Ok(Server {
         inner: Arc::new(Inner {
-            state: Arc::new(AsyncState::new(AsyncRegistry::new(
-                base,
-                request_handler(handler),
-            ))),
+            state: async_state(&options, handler)?,
             options,
             rt,
         }),
@@ -114,11 +108,7 @@ pub struct Server {
     inner: Arc<Inner>,
 }
 
-impl core::fmt::Debug for Server {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        courier_rt::serving::debug_server(f, &self.addresses(), self.connection_count())
-    }
-}
+courier_rt::server_debug!(Server);
 
 /// Stops an accept loop: set, then wake it.
 #[derive(Default)]

@@ -99,11 +99,7 @@ pub struct Server {
     inner: Arc<Inner>,
 }
 
-impl core::fmt::Debug for Server {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        courier_rt::serving::debug_server(f, &self.addresses(), self.connection_count())
-    }
-}
+courier_rt::server_debug!(Server);
 
 /// Where a server listens.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -198,6 +198,26 @@ pub type AsyncState<R, U> =
 pub type AsyncRegistry<R, U> =
     crate::registry::Registry<Handler<R>, UpgradeHandler<U>, ClientErrorHandler<U>>;
 
+/// `http.createServer(options, handler)`'s state on an async runtime: the options
+/// validated (Node's `ERR_INVALID_ARG_*` as a [`ConfigError`](crate::ConfigError)),
+/// `handler` as the `'request'` listener, not listening.
+pub fn async_state<R, U, H, F>(
+    options: &crate::ServerOptions,
+    handler: H,
+) -> Result<Arc<AsyncState<R, U>>, crate::ConfigError>
+where
+    R: Runtime,
+    U: 'static,
+    H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let base = options.to_config()?;
+    Ok(Arc::new(AsyncState::new(AsyncRegistry::new(
+        base,
+        request_handler(handler),
+    ))))
+}
+
 /// Gives a socket that left HTTP to its listener, on a task of its own.
 pub fn hand_over<R: Runtime, U>(
     rt: &R,

@@ -237,16 +237,19 @@ impl Drop for HandoverGuard {
 }
 
 /// A `Server`'s `Debug`, the same in every adapter: its addresses and how many
-/// connections it has open.
-pub fn debug_server(
-    f: &mut core::fmt::Formatter<'_>,
-    addresses: &dyn core::fmt::Debug,
-    connections: usize,
-) -> core::fmt::Result {
-    f.debug_struct("Server")
-        .field("addresses", addresses)
-        .field("connections", &connections)
-        .finish_non_exhaustive()
+/// connections it has open, from its `addresses()` and `connection_count()`.
+#[macro_export]
+macro_rules! server_debug {
+    ($server:ident) => {
+        impl ::core::fmt::Debug for $server {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(::core::stringify!($server))
+                    .field("addresses", &self.addresses())
+                    .field("connections", &self.connection_count())
+                    .finish_non_exhaustive()
+            }
+        }
+    };
 }
 
 /// Declares an adapter's handed-over socket type (the `socket` of Node's
