@@ -14,7 +14,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use courier_rt::ServerOptions;
-use courier_rt::client::sys::{filter_resolved, literal_addr, not_found};
+use courier_rt::client::sys::{filter_resolved, literal_addr, not_found, sys_error};
 use courier_rt::client::{ClientError, ConnectTarget};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
@@ -84,21 +84,34 @@ pub fn listen_first<T>(
         .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")))
 }
 
-/// Node's `net.createConnection` policy over TCP: an IP address is used as it is
-/// (Node ignores `family` for it); a name is resolved by `resolve` and filtered by
-/// `family` and by the local address's family (`getaddrinfo ENOTFOUND host` when
-/// resolution fails or nothing is left). Then `connect` tries each address in
-/// turn: the first socket it opens, else the last error.
-pub async fn connect_each<T, I, R, C>(
+/// Node's `net.createConnection` policy. With `socketPath`, `unix` connects to
+/// that Unix socket (`connect ENOTSUP path` where there are none). Otherwise an IP
+/// address is used as it is (Node ignores `family` for it); a name is resolved by
+/// `resolve` and filtered by `family` and by the local address's family
+/// (`getaddrinfo ENOTFOUND host` when resolution fails or nothing is left). Then
+/// `tcp` tries each address in turn: the first socket it opens, else the last
+/// error. Errors carry Node's codes and messages.
+pub async fn connect_target<T, I, U, R, C>(
     target: &ConnectTarget,
+    unix: impl FnOnce(&str) -> U,
     resolve: impl FnOnce(&str, u16) -> R,
-    mut connect: impl FnMut(SocketAddr) -> C,
+    mut tcp: impl FnMut(SocketAddr) -> C,
 ) -> Result<T, ClientError>
 where
     I: IntoIterator<Item = SocketAddr>,
+    U: Future<Output = io::Result<T>>,
     R: Future<Output = io::Result<I>>,
     C: Future<Output = Result<T, ClientError>>,
 {
+    if let Some(path) = &target.socket_path {
+        if cfg!(unix) {
+            return unix(path).await.map_err(|e| sys_error("connect", &e, path));
+        }
+        return Err(ClientError::io(
+            "ENOTSUP",
+            &format!("connect ENOTSUP {path}"),
+        ));
+    }
     let addrs: Vec<SocketAddr> = match literal_addr(target) {
         Some(addr) => vec![addr],
         None => {
@@ -111,12 +124,18 @@ where
     };
     let mut last = None;
     for addr in addrs {
-        match connect(addr).await {
+        match tcp(addr).await {
             Ok(s) => return Ok(s),
             Err(e) => last = Some(e),
         }
     }
     Err(last.unwrap_or(ClientError::HangUp))
+}
+
+/// The `unix` connect of [`connect_target`] where there are no Unix sockets (it is
+/// never called there).
+pub fn no_unix<T>(_path: &str) -> std::future::Ready<io::Result<T>> {
+    std::future::ready(Err(io::ErrorKind::Unsupported.into()))
 }
 
 /// The `connect ...` detail of Node's messages for `addr`: `::1:80`, without
@@ -125,20 +144,22 @@ pub fn connect_detail(addr: SocketAddr) -> String {
     format!("{}:{}", addr.ip(), addr.port())
 }
 
-/// [`connect_each`] with a blocking resolver and connect (std's): the same policy,
-/// run on the calling thread.
-pub fn connect_each_blocking<T, I>(
+/// [`connect_target`] with a blocking Unix connect, resolver and TCP connect
+/// (std's): the same policy, run on the calling thread.
+pub fn connect_target_blocking<T, I>(
     target: &ConnectTarget,
+    unix: impl FnOnce(&str) -> io::Result<T>,
     resolve: impl FnOnce(&str, u16) -> io::Result<I>,
-    mut connect: impl FnMut(SocketAddr) -> Result<T, ClientError>,
+    mut tcp: impl FnMut(SocketAddr) -> Result<T, ClientError>,
 ) -> Result<T, ClientError>
 where
     I: IntoIterator<Item = SocketAddr>,
 {
-    let policy = pin!(connect_each(
+    let policy = pin!(connect_target(
         target,
+        |path| std::future::ready(unix(path)),
         |host, port| std::future::ready(resolve(host, port)),
-        |addr| std::future::ready(connect(addr)),
+        |addr| std::future::ready(tcp(addr)),
     ));
     // Every future it awaits is ready: one poll runs it to the end.
     match policy.poll(&mut Context::from_waker(Waker::noop())) {

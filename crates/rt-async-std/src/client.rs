@@ -138,30 +138,24 @@ pub struct AsyncConnector;
 impl AsyncConnector {
     /// Opens the socket for `target`.
     pub async fn connect_socket(target: &ConnectTarget) -> Result<AsyncSocket, ClientError> {
-        if let Some(path) = &target.socket_path {
-            #[cfg(unix)]
-            {
-                return async_net::unix::UnixStream::connect(path)
-                    .await
-                    .map(AsyncSocket::Unix)
-                    .map_err(|e| sys_error("connect", &e, path));
-            }
-            #[cfg(not(unix))]
-            {
-                return Err(ClientError::io(
-                    "ENOTSUP",
-                    &format!("connect ENOTSUP {path}"),
-                ));
-            }
-        }
-        let s = courier_net::connect_each(
+        #[cfg(unix)]
+        let unix = |path: &str| {
+            let connect = async_net::unix::UnixStream::connect(path.to_owned());
+            async move { connect.await.map(AsyncSocket::Unix) }
+        };
+        #[cfg(not(unix))]
+        let unix = courier_net::no_unix;
+        courier_net::connect_target(
             target,
+            unix,
             |host, port| async_net::resolve((host.to_owned(), port)),
-            |addr| Self::connect_addr(addr, target.local_address),
+            |addr| async move {
+                let s = Self::connect_addr(addr, target.local_address).await?;
+                courier_net::set_client_options((&s).into(), target);
+                Ok(AsyncSocket::Tcp(s))
+            },
         )
-        .await?;
-        courier_net::set_client_options((&s).into(), target);
-        Ok(AsyncSocket::Tcp(s))
+        .await
     }
 
     async fn connect_addr(

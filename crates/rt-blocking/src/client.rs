@@ -122,28 +122,20 @@ pub struct BlockingConnector;
 impl BlockingConnector {
     /// Opens the socket for `target`, blocking.
     pub fn connect_stream(target: &ConnectTarget) -> Result<Stream, ClientError> {
-        if let Some(path) = &target.socket_path {
-            #[cfg(unix)]
-            {
-                return std::os::unix::net::UnixStream::connect(path)
-                    .map(Stream::Unix)
-                    .map_err(|e| sys_error("connect", &e, path));
-            }
-            #[cfg(not(unix))]
-            {
-                return Err(ClientError::io(
-                    "ENOTSUP",
-                    &format!("connect ENOTSUP {path}"),
-                ));
-            }
-        }
-        let s = courier_net::connect_each_blocking(
+        #[cfg(unix)]
+        let unix = |path: &str| std::os::unix::net::UnixStream::connect(path).map(Stream::Unix);
+        #[cfg(not(unix))]
+        let unix = |_: &str| Err(io::ErrorKind::Unsupported.into());
+        courier_net::connect_target_blocking(
             target,
+            unix,
             |host, port| std::net::ToSocketAddrs::to_socket_addrs(&(host, port)),
-            |addr| Self::connect_addr(addr, target),
-        )?;
-        courier_net::set_client_options((&s).into(), target);
-        Ok(Stream::Tcp(s))
+            |addr| {
+                let s = Self::connect_addr(addr, target)?;
+                courier_net::set_client_options((&s).into(), target);
+                Ok(Stream::Tcp(s))
+            },
+        )
     }
 
     fn connect_addr(addr: SocketAddr, target: &ConnectTarget) -> Result<TcpStream, ClientError> {

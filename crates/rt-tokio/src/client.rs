@@ -104,30 +104,24 @@ pub struct TokioConnector;
 impl TokioConnector {
     /// Opens the socket for `target`.
     pub async fn connect_socket(target: &ConnectTarget) -> Result<TokioSocket, ClientError> {
-        if let Some(path) = &target.socket_path {
-            #[cfg(unix)]
-            {
-                return tokio::net::UnixStream::connect(path)
-                    .await
-                    .map(TokioSocket::Unix)
-                    .map_err(|e| sys_error("connect", &e, path));
-            }
-            #[cfg(not(unix))]
-            {
-                return Err(ClientError::io(
-                    "ENOTSUP",
-                    &format!("connect ENOTSUP {path}"),
-                ));
-            }
-        }
-        let s = courier_net::connect_each(
+        #[cfg(unix)]
+        let unix = |path: &str| {
+            let connect = tokio::net::UnixStream::connect(path.to_owned());
+            async move { connect.await.map(TokioSocket::Unix) }
+        };
+        #[cfg(not(unix))]
+        let unix = courier_net::no_unix;
+        courier_net::connect_target(
             target,
+            unix,
             |host, port| tokio::net::lookup_host((host.to_owned(), port)),
-            |addr| Self::connect_addr(addr, target),
+            |addr| async move {
+                let s = Self::connect_addr(addr, target).await?;
+                courier_net::set_client_options((&s).into(), target);
+                Ok(TokioSocket::Tcp(s))
+            },
         )
-        .await?;
-        courier_net::set_client_options((&s).into(), target);
-        Ok(TokioSocket::Tcp(s))
+        .await
     }
 
     async fn connect_addr(
