@@ -9,10 +9,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
-use std::time::Duration;
 
 use courier_net::{bind_listener, listen_first};
-use courier_rt::drive::{AsyncState, Runtime, async_state, hand_over, serve_connection};
+use courier_rt::drive::{
+    AsyncState, Runtime, accept_loop, async_state, hand_over, serve_connection,
+};
 pub use courier_rt::serving::ListenAddr;
 use courier_rt::{ConfigError, Connection, IncomingMessage, ServerOptions, ServerResponse};
 
@@ -194,28 +195,26 @@ impl Inner {
         Fut: Future<Output = io::Result<(AsyncSocket, Option<SocketAddr>)>> + Send,
     {
         let inner = Arc::clone(self);
+        let rt = self.rt.clone();
         self.rt.spawn(async move {
-            loop {
-                let next = futures_lite::future::or(async { Some(accept().await) }, async {
-                    stop.stopped().await;
-                    None
-                })
-                .await;
-                match next {
-                    None => return,
-                    Some(Ok((stream, remote))) => {
-                        if let AsyncSocket::Tcp(s) = &stream {
-                            inner.tune(s);
-                        }
-                        let local = stream.local_addr();
-                        inner.serve(stream, remote, local);
+            accept_loop(
+                &rt,
+                || {
+                    futures_lite::future::or(async { Some(accept().await) }, async {
+                        stop.stopped().await;
+                        None
+                    })
+                },
+                |(stream, remote)| {
+                    if let AsyncSocket::Tcp(s) = &stream {
+                        inner.tune(s);
                     }
-                    Some(Err(e)) => {
-                        inner.state.registry().emit_error(e);
-                        async_io::Timer::after(Duration::from_millis(10)).await;
-                    }
-                }
-            }
+                    let local = stream.local_addr();
+                    inner.serve(stream, remote, local);
+                },
+                |e| inner.state.registry().emit_error(e),
+            )
+            .await;
         });
     }
 }

@@ -6,10 +6,11 @@ use std::net::SocketAddr;
 #[cfg(unix)]
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use courier_net::{bind_listener, listen_first};
-use courier_rt::drive::{AsyncState, Runtime, async_state, hand_over, serve_connection};
+use courier_rt::drive::{
+    AsyncState, Runtime, accept_loop, async_state, hand_over, serve_connection,
+};
 pub use courier_rt::serving::ListenAddr;
 use courier_rt::{ConfigError, Connection, IncomingMessage, ServerOptions, ServerResponse};
 use tokio::net::{TcpListener, TcpStream};
@@ -135,21 +136,17 @@ impl Server {
         self.inner.state.origin(Tokio.now());
         let inner = Arc::clone(&self.inner);
         let accept = tokio::spawn(async move {
-            loop {
-                match listener.accept().await {
-                    Ok((stream, remote)) => {
-                        inner.tune(&stream);
-                        let local = stream.local_addr().ok();
-                        inner.serve(RawStream::Tcp(stream), Some(remote), local);
-                    }
-                    // Node reports the error and goes on accepting; a short pause
-                    // keeps a persistent failure (EMFILE) from spinning.
-                    Err(e) => {
-                        inner.state.registry().emit_error(e);
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                }
-            }
+            accept_loop(
+                &Tokio,
+                || async { Some(listener.accept().await) },
+                |(stream, remote)| {
+                    inner.tune(&stream);
+                    let local = stream.local_addr().ok();
+                    inner.serve(RawStream::Tcp(stream), Some(remote), local);
+                },
+                |e| inner.state.registry().emit_error(e),
+            )
+            .await;
         });
         self.inner
             .state
@@ -166,15 +163,13 @@ impl Server {
         self.inner.state.origin(Tokio.now());
         let inner = Arc::clone(&self.inner);
         let accept = tokio::spawn(async move {
-            loop {
-                match listener.accept().await {
-                    Ok((stream, _)) => inner.serve(RawStream::Unix(stream), None, None),
-                    Err(e) => {
-                        inner.state.registry().emit_error(e);
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                }
-            }
+            accept_loop(
+                &Tokio,
+                || async { Some(listener.accept().await) },
+                |(stream, _)| inner.serve(RawStream::Unix(stream), None, None),
+                |e| inner.state.registry().emit_error(e),
+            )
+            .await;
         });
         self.inner
             .state

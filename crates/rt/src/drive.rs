@@ -236,6 +236,32 @@ pub fn hand_over<R: Runtime, U>(
     }
 }
 
+/// Node's accept loop: each connection `accept` gives goes to `serve`; an accept
+/// error goes to `on_error` (the server's `'error'`) and accepting goes on after a
+/// 10 ms pause, which keeps a persistent failure (`EMFILE`) from spinning. It ends
+/// when `accept` gives `None` (the listener was closed), or with its task.
+pub async fn accept_loop<R, S, F>(
+    rt: &R,
+    mut accept: impl FnMut() -> F,
+    mut serve: impl FnMut(S),
+    on_error: impl Fn(io::Error),
+) where
+    R: Runtime,
+    F: Future<Output = Option<io::Result<S>>>,
+{
+    let mut pause = rt.timer();
+    while let Some(next) = accept().await {
+        match next {
+            Ok(s) => serve(s),
+            Err(e) => {
+                on_error(e);
+                pause.reset(rt.now() + std::time::Duration::from_millis(10));
+                core::future::poll_fn(|cx| pause.poll_fired(cx)).await;
+            }
+        }
+    }
+}
+
 /// Declares an async adapter's `impl Server { … }` of event listeners (SRV-24) with
 /// [`async_server_methods!`], for a `Server` whose `inner.state` is its
 /// `Arc<AsyncState<R, U>>`.
