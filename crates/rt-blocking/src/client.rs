@@ -31,7 +31,7 @@ use courier_rt::client::{
 };
 
 use crate::io::{
-    IoWaker, READ_CHUNK, Stream, Writer, block_on, foreign_flush_fn, is_timeout, read_timeout,
+    IoWaker, READ_CHUNK, Stream, Writer, block_on, install_foreign_flush, is_timeout, read_timeout,
 };
 
 /// `http.request(options)` (CLI-1 … CLI-7): a request bound to its agent's socket at
@@ -244,14 +244,7 @@ fn drive(stream: Stream, conn: ClientConnection) {
     let task_waker = Waker::from(Arc::clone(&waker));
     let detached = Arc::new(AtomicBool::new(false));
     let writer = Arc::new(Writer::default());
-    if let Ok(stream2) = stream.try_clone() {
-        waker.set_flush(Some(foreign_flush_fn(
-            conn.clone(),
-            stream2,
-            Arc::clone(&writer),
-            Arc::clone(&detached),
-        )));
-    }
+    install_foreign_flush(&waker, &conn, &stream, &writer, &detached);
     let mut stream = Some(stream);
     let mut buf = vec![0u8; READ_CHUNK];
     while let Some(s) = stream.as_ref() {
@@ -757,20 +750,8 @@ impl BlockingClientResponse {
 
 impl Read for BlockingClientResponse {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        while self.pending.is_empty() {
-            match block_on(self.inner.chunk()) {
-                Some(Ok(b)) => self.pending = b,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.pending.len());
-        buf[..n].copy_from_slice(&self.pending[..n]);
-        self.pending.advance(n);
-        Ok(n)
+        let inner = &mut self.inner;
+        crate::io::read_chunks(&mut self.pending, buf, || block_on(inner.chunk()))
     }
 }
 
