@@ -186,6 +186,19 @@ impl Inner {
         courier_net::set_server_options(stream.into(), &self.options);
     }
 
+    /// Listens on `addr`, accepting with `accept` until `close()`.
+    fn listen<A, Fut>(self: &Arc<Self>, addr: ListenAddr, accept: A)
+    where
+        A: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = io::Result<(AsyncSocket, Option<SocketAddr>)>> + Send,
+    {
+        self.state.listen(self.rt.now(), addr, || {
+            let stop = Arc::new(Stop::default());
+            self.spawn_accept(Arc::clone(&stop), accept);
+            move || stop.stop()
+        });
+    }
+
     /// Accepts with `accept` until `stop`; an accept error is Node's `'error'` on
     /// the server, which goes on accepting (a short pause keeps a persistent failure,
     /// `EMFILE`, from spinning).
@@ -240,18 +253,13 @@ impl Server {
     /// `server.listen(handle)`: accepts on an already bound listener.
     pub fn listen_on(&self, listener: async_net::TcpListener) -> io::Result<SocketAddr> {
         let addr = listener.local_addr()?;
-        self.inner.state.origin(self.inner.rt.now());
-        let stop = Arc::new(Stop::default());
-        self.inner.spawn_accept(Arc::clone(&stop), move || {
+        self.inner.listen(ListenAddr::Tcp(addr), move || {
             let listener = listener.clone();
             async move {
                 let (s, remote) = listener.accept().await?;
                 Ok((AsyncSocket::Tcp(s), Some(remote)))
             }
         });
-        self.inner
-            .state
-            .add_listener(ListenAddr::Tcp(addr), move || stop.stop());
         Ok(addr)
     }
 
@@ -261,18 +269,13 @@ impl Server {
     pub fn listen_unix(&self, path: impl AsRef<Path>) -> io::Result<()> {
         let path = path.as_ref().to_path_buf();
         let listener = async_net::unix::UnixListener::bind(&path)?;
-        self.inner.state.origin(self.inner.rt.now());
-        let stop = Arc::new(Stop::default());
-        self.inner.spawn_accept(Arc::clone(&stop), move || {
+        self.inner.listen(ListenAddr::Unix(path), move || {
             let listener = listener.clone();
             async move {
                 let (s, _) = listener.accept().await?;
                 Ok((AsyncSocket::Unix(s), None))
             }
         });
-        self.inner
-            .state
-            .add_listener(ListenAddr::Unix(path), move || stop.stop());
         Ok(())
     }
 }

@@ -133,24 +133,25 @@ impl Server {
     /// `server.listen(handle)`: accepts on an already bound listener.
     pub fn listen_on(&self, listener: TcpListener) -> io::Result<SocketAddr> {
         let addr = listener.local_addr()?;
-        self.inner.state.origin(Tokio.now());
         let inner = Arc::clone(&self.inner);
-        let accept = tokio::spawn(async move {
-            accept_loop(
-                &Tokio,
-                || async { Some(listener.accept().await) },
-                |(stream, remote)| {
-                    inner.tune(&stream);
-                    let local = stream.local_addr().ok();
-                    inner.serve(RawStream::Tcp(stream), Some(remote), local);
-                },
-                |e| inner.state.registry().emit_error(e),
-            )
-            .await;
-        });
         self.inner
             .state
-            .add_listener(ListenAddr::Tcp(addr), move || accept.abort());
+            .listen(Tokio.now(), ListenAddr::Tcp(addr), || {
+                let accept = tokio::spawn(async move {
+                    accept_loop(
+                        &Tokio,
+                        || async { Some(listener.accept().await) },
+                        |(stream, remote)| {
+                            inner.tune(&stream);
+                            let local = stream.local_addr().ok();
+                            inner.serve(RawStream::Tcp(stream), Some(remote), local);
+                        },
+                        |e| inner.state.registry().emit_error(e),
+                    )
+                    .await;
+                });
+                move || accept.abort()
+            });
         Ok(addr)
     }
 
@@ -160,20 +161,21 @@ impl Server {
     pub fn listen_unix(&self, path: impl AsRef<Path>) -> io::Result<()> {
         let path = path.as_ref().to_path_buf();
         let listener = tokio::net::UnixListener::bind(&path)?;
-        self.inner.state.origin(Tokio.now());
         let inner = Arc::clone(&self.inner);
-        let accept = tokio::spawn(async move {
-            accept_loop(
-                &Tokio,
-                || async { Some(listener.accept().await) },
-                |(stream, _)| inner.serve(RawStream::Unix(stream), None, None),
-                |e| inner.state.registry().emit_error(e),
-            )
-            .await;
-        });
         self.inner
             .state
-            .add_listener(ListenAddr::Unix(path), move || accept.abort());
+            .listen(Tokio.now(), ListenAddr::Unix(path), || {
+                let accept = tokio::spawn(async move {
+                    accept_loop(
+                        &Tokio,
+                        || async { Some(listener.accept().await) },
+                        |(stream, _)| inner.serve(RawStream::Unix(stream), None, None),
+                        |e| inner.state.registry().emit_error(e),
+                    )
+                    .await;
+                });
+                move || accept.abort()
+            });
         Ok(())
     }
 }

@@ -105,6 +105,20 @@ where
         HandoverGuard(Arc::clone(self) as Arc<dyn Counted>)
     }
 
+    /// Starts listening on `addr`: the timeout checker's origin at `now` (before the
+    /// first connection), then `start` begins accepting and gives what ends its
+    /// accept loop at `close()`.
+    pub fn listen<S: FnOnce() + Send + 'static>(
+        &self,
+        now: Instant,
+        addr: ListenAddr,
+        start: impl FnOnce() -> S,
+    ) {
+        self.origin(now);
+        let stop = start();
+        self.add_listener(addr, stop);
+    }
+
     /// Records a listening socket; `stop` ends its accept loop at `close()`.
     pub fn add_listener(&self, addr: ListenAddr, stop: impl FnOnce() + Send + 'static) {
         lock(&self.listening).push(Listening {
