@@ -11,11 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 
 use courier_net::{bind_listener, listen_first};
-use courier_rt::drive::{
-    AsyncState, Runtime, accept_loop, async_state, hand_over, serve_connection,
-};
+use courier_rt::drive::{AsyncState, Runtime, accept_loop, async_state, serve_accepted};
 pub use courier_rt::serving::ListenAddr;
-use courier_rt::{ConfigError, Connection, IncomingMessage, ServerOptions, ServerResponse};
+use courier_rt::{ConfigError, IncomingMessage, ServerOptions, ServerResponse};
 
 use crate::rt::{AsyncRt, Spawn};
 use crate::stream::{AsyncSocket, Upgraded};
@@ -158,28 +156,7 @@ impl Inner {
         remote: Option<SocketAddr>,
         local: Option<SocketAddr>,
     ) {
-        let state = &self.state;
-        let handlers = state.registry().snapshot();
-        let now = self.rt.now();
-        let conn = Connection::new(Arc::clone(handlers.config()), now, state.origin(now));
-        conn.set_addresses(remote, local);
-        let key = state.add_connection(conn.clone());
-        handlers.emit_connection(&conn.socket());
-        let state = Arc::clone(state);
-        let rt = self.rt.clone();
-        self.rt.spawn(async move {
-            let handover = serve_connection(io, conn, &handlers, &rt).await;
-            // A handed-over socket stays counted: take it over before the connection
-            // leaves the list.
-            let app = handover.map(|(h, io)| {
-                let open = state.handover_guard();
-                (h, Upgraded::new(io, remote, local, open))
-            });
-            state.remove_connection(key);
-            if let Some((h, upgraded)) = app {
-                hand_over(&rt, &handlers, h, upgraded);
-            }
-        });
+        serve_accepted(&self.rt, &self.state, io, remote, local, Upgraded::new);
     }
 
     fn tune(&self, stream: &async_net::TcpStream) {

@@ -8,11 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use courier_net::{bind_listener, listen_first};
-use courier_rt::drive::{
-    AsyncState, Runtime, accept_loop, async_state, hand_over, serve_connection,
-};
+use courier_rt::drive::{AsyncState, Runtime, accept_loop, async_state, serve_accepted};
 pub use courier_rt::serving::ListenAddr;
-use courier_rt::{ConfigError, Connection, IncomingMessage, ServerOptions, ServerResponse};
+use courier_rt::{ConfigError, IncomingMessage, ServerOptions, ServerResponse};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::drive::Tokio;
@@ -80,27 +78,7 @@ impl Inner {
         remote: Option<SocketAddr>,
         local: Option<SocketAddr>,
     ) {
-        let state = &self.state;
-        let handlers = state.registry().snapshot();
-        let now = Tokio.now();
-        let conn = Connection::new(Arc::clone(handlers.config()), now, state.origin(now));
-        conn.set_addresses(remote, local);
-        let key = state.add_connection(conn.clone());
-        handlers.emit_connection(&conn.socket());
-        let state = Arc::clone(state);
-        tokio::spawn(async move {
-            let handover = serve_connection(io, conn, &handlers, &Tokio).await;
-            // A handed-over socket stays counted: take it over before the connection
-            // leaves the list.
-            let app = handover.map(|(h, io)| {
-                let open = state.handover_guard();
-                (h, Upgraded::new(io, remote, local, open))
-            });
-            state.remove_connection(key);
-            if let Some((h, upgraded)) = app {
-                hand_over(&Tokio, &handlers, h, upgraded);
-            }
-        });
+        serve_accepted(&Tokio, &self.state, io, remote, local, Upgraded::new);
     }
 
     fn tune(&self, stream: &TcpStream) {

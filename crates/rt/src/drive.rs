@@ -236,6 +236,50 @@ pub fn hand_over<R: Runtime, U>(
     }
 }
 
+/// Serves an accepted stream: registers it with `state` (an open connection, with
+/// its addresses), emits `'connection'` and spawns its I/O loop on `rt`. A socket
+/// that leaves HTTP is made the handed-over stream `U` by `upgraded` (it stays
+/// counted as open through the guard) and goes to its listener.
+pub fn serve_accepted<R, T, U>(
+    rt: &R,
+    state: &Arc<AsyncState<R, U>>,
+    io: T,
+    remote: Option<std::net::SocketAddr>,
+    local: Option<std::net::SocketAddr>,
+    upgraded: fn(
+        T,
+        Option<std::net::SocketAddr>,
+        Option<std::net::SocketAddr>,
+        crate::serving::HandoverGuard,
+    ) -> U,
+) where
+    R: Runtime,
+    T: Transport + Send + 'static,
+    U: Send + 'static,
+{
+    let handlers = state.registry().snapshot();
+    let now = rt.now();
+    let conn = Connection::new(Arc::clone(handlers.config()), now, state.origin(now));
+    conn.set_addresses(remote, local);
+    let key = state.add_connection(conn.clone());
+    handlers.emit_connection(&conn.socket());
+    let state = Arc::clone(state);
+    let rt2 = rt.clone();
+    rt.spawn(async move {
+        let handover = serve_connection(io, conn, &handlers, &rt2).await;
+        // A handed-over socket stays counted: take it over before the connection
+        // leaves the list.
+        let app = handover.map(|(h, io)| {
+            let open = state.handover_guard();
+            (h, upgraded(io, remote, local, open))
+        });
+        state.remove_connection(key);
+        if let Some((h, up)) = app {
+            hand_over(&rt2, &handlers, h, up);
+        }
+    });
+}
+
 /// Node's accept loop: each connection `accept` gives goes to `serve`; an accept
 /// error goes to `on_error` (the server's `'error'`) and accepting goes on after a
 /// 10 ms pause, which keeps a persistent failure (`EMFILE`) from spinning. It ends
