@@ -307,7 +307,7 @@ pub async fn accept_loop<R, S, F>(
 }
 
 /// Declares an async adapter's `impl Server { … }` of event listeners (SRV-24) with
-/// [`async_server_methods!`], for a `Server` whose `inner.state` is its
+/// [`async_server_methods!`](crate::async_server_methods), for a `Server` whose `inner.state` is its
 /// `Arc<AsyncState<R, U>>`.
 #[macro_export]
 macro_rules! async_server_impl {

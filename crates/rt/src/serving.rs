@@ -344,7 +344,8 @@ macro_rules! handed_over_socket {
     };
 }
 
-/// Implements the I/O traits of a type declared with [`handed_over_socket!`] by
+/// Implements the I/O traits of a type declared with
+/// [`handed_over_socket!`](crate::handed_over_socket) by
 /// passing each call to its stream: `tokio` (tokio's `AsyncRead` + `AsyncWrite`),
 /// `futures` (futures-io's) or `std` (`Read` + `Write`; `flush` is a no-op, the
 /// stream writes through). The adapter's crate depends on the I/O crate named.
