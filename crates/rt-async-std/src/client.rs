@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_io::Async;
-use courier_rt::client::sys::{filter_resolved, literal_addr, not_found, sys_error};
+use courier_rt::client::sys::sys_error;
 use courier_rt::client::{
     ClientError, ClientOptions, ClientOptionsError, ClientRequest, ClientRuntime, ConnectFuture,
     ConnectTarget, ConnectTask, Connector, Transport,
@@ -138,57 +138,31 @@ pub struct AsyncConnector;
 impl AsyncConnector {
     /// Opens the socket for `target`.
     pub async fn connect_socket(target: &ConnectTarget) -> Result<AsyncSocket, ClientError> {
-        if let Some(path) = &target.socket_path {
-            #[cfg(unix)]
-            {
-                return async_net::unix::UnixStream::connect(path)
-                    .await
-                    .map(AsyncSocket::Unix)
-                    .map_err(|e| sys_error("connect", &e, path));
-            }
-            #[cfg(not(unix))]
-            {
-                return Err(ClientError::io(
-                    "ENOTSUP",
-                    &format!("connect ENOTSUP {path}"),
-                ));
-            }
-        }
-        let addrs: Vec<SocketAddr> = match literal_addr(target) {
-            Some(addr) => vec![addr],
-            None => {
-                let host = target.host.as_str();
-                let resolved = async_net::resolve((host, target.port))
-                    .await
-                    .map_err(|_| not_found(host))?;
-                filter_resolved(target, resolved)?
-            }
+        #[cfg(unix)]
+        let unix = |path: &str| {
+            let connect = async_net::unix::UnixStream::connect(path.to_owned());
+            async move { connect.await.map(AsyncSocket::Unix) }
         };
-        let mut last = None;
-        for addr in addrs {
-            match Self::connect_addr(addr, target.local_address).await {
-                Ok(s) => {
-                    let sock = AsyncSocket::Tcp(s);
-                    if target.no_delay {
-                        let _ = sock.set_no_delay(true);
-                    }
-                    if let Some(d) = target.keep_alive {
-                        let _ = sock.set_keep_alive(true, d);
-                    }
-                    return Ok(sock);
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or(ClientError::HangUp))
+        #[cfg(not(unix))]
+        let unix = courier_net::no_unix;
+        courier_net::connect_target(
+            target,
+            unix,
+            |host, port| async_net::resolve((host.to_owned(), port)),
+            |addr| async move {
+                let s = Self::connect_addr(addr, target.local_address).await?;
+                courier_net::set_client_options((&s).into(), target);
+                Ok(AsyncSocket::Tcp(s))
+            },
+        )
+        .await
     }
 
     async fn connect_addr(
         addr: SocketAddr,
         local: Option<IpAddr>,
     ) -> Result<async_net::TcpStream, ClientError> {
-        // Node writes `::1:80`, without brackets.
-        let detail = format!("{}:{}", addr.ip(), addr.port());
+        let detail = courier_net::connect_detail(addr);
         let err = |e: io::Error| sys_error("connect", &e, &detail);
         let Some(local) = local else {
             return async_net::TcpStream::connect(addr).await.map_err(err);

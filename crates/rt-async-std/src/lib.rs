@@ -74,16 +74,7 @@ mod stream;
 pub use client::{AsyncConnector, Client};
 #[cfg(feature = "smol")]
 pub use client::{get, request};
-pub use courier_rt::client::{
-    Agent, AgentChoice, AgentOptions, AgentOptionsError, ClientError, ClientOptions,
-    ClientOptionsError, ClientRequest, ClientResponse, ClientUpgrade, ConnectTarget, Connector,
-    PoolOptions, RequestEvent, RequestHeaders, RequestOptions, Scheduling, SocketInfo, Transport,
-    global_agent,
-};
-pub use courier_rt::{
-    ClientErrorEvent, ConfigError, DateCache, HeaderValue, IncomingMessage, OutgoingError, ReqId,
-    ResponseEvents, ServerOptions, ServerResponse, Socket, TimeoutListener,
-};
+pub use courier_rt::api::*;
 #[cfg(feature = "smol")]
 pub use rt::SmolSpawner;
 pub use rt::{BoxFuture, Spawn};

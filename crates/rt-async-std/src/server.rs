@@ -9,16 +9,14 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
-use std::time::Duration;
 
-use courier_rt::drive::{
-    AsyncRegistry, AsyncState, Runtime, hand_over, request_handler, serve_connection,
-};
+use courier_net::{bind_listener, listen_first};
+use courier_rt::drive::{AsyncState, Runtime, accept_loop, async_state, serve_accepted};
 pub use courier_rt::serving::ListenAddr;
-use courier_rt::{ConfigError, Connection, IncomingMessage, ServerOptions, ServerResponse};
+use courier_rt::{ConfigError, IncomingMessage, ServerOptions, ServerResponse};
 
 use crate::rt::{AsyncRt, Spawn};
-use crate::stream::{AsyncSocket, Upgraded, set_keep_alive};
+use crate::stream::{AsyncSocket, Upgraded};
 
 /// Node's default `backlog` for `server.listen`.
 pub const DEFAULT_BACKLOG: i32 = 511;
@@ -93,13 +91,9 @@ where
     H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
-    let base = options.to_config()?;
     Ok(Server {
         inner: Arc::new(Inner {
-            state: Arc::new(AsyncState::new(AsyncRegistry::new(
-                base,
-                request_handler(handler),
-            ))),
+            state: async_state(&options, handler)?,
             options,
             rt,
         }),
@@ -113,14 +107,7 @@ pub struct Server {
     inner: Arc<Inner>,
 }
 
-impl core::fmt::Debug for Server {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Server")
-            .field("addresses", &self.addresses())
-            .field("connections", &self.connection_count())
-            .finish_non_exhaustive()
-    }
-}
+courier_rt::server_debug!(Server);
 
 /// Stops an accept loop: set, then wake it.
 #[derive(Default)]
@@ -169,36 +156,24 @@ impl Inner {
         remote: Option<SocketAddr>,
         local: Option<SocketAddr>,
     ) {
-        let state = &self.state;
-        let handlers = state.registry().snapshot();
-        let now = self.rt.now();
-        let conn = Connection::new(Arc::clone(handlers.config()), now, state.origin(now));
-        conn.set_addresses(remote, local);
-        let key = state.add_connection(conn.clone());
-        handlers.emit_connection(&conn.socket());
-        let state = Arc::clone(state);
-        let rt = self.rt.clone();
-        self.rt.spawn(async move {
-            let handover = serve_connection(io, conn, &handlers, &rt).await;
-            // A handed-over socket stays counted: take it over before the connection
-            // leaves the list.
-            let app = handover.map(|(h, io)| {
-                let open = state.handover_guard();
-                (h, Upgraded::new(io, remote, local, open))
-            });
-            state.remove_connection(key);
-            if let Some((h, upgraded)) = app {
-                hand_over(&rt, &handlers, h, upgraded);
-            }
-        });
+        serve_accepted(&self.rt, &self.state, io, remote, local, Upgraded::new);
     }
 
     fn tune(&self, stream: &async_net::TcpStream) {
-        // Socket options are best effort, as in Node (a failure is not reported).
-        let _ = stream.set_nodelay(self.options.no_delay);
-        if self.options.keep_alive {
-            let _ = set_keep_alive(stream, true, self.options.keep_alive_initial_delay);
-        }
+        courier_net::set_server_options(stream.into(), &self.options);
+    }
+
+    /// Listens on `addr`, accepting with `accept` until `close()`.
+    fn listen<A, Fut>(self: &Arc<Self>, addr: ListenAddr, accept: A)
+    where
+        A: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = io::Result<(AsyncSocket, Option<SocketAddr>)>> + Send,
+    {
+        self.state.listen(self.rt.now(), addr, || {
+            let stop = Arc::new(Stop::default());
+            self.spawn_accept(Arc::clone(&stop), accept);
+            move || stop.stop()
+        });
     }
 
     /// Accepts with `accept` until `stop`; an accept error is Node's `'error'` on
@@ -210,28 +185,26 @@ impl Inner {
         Fut: Future<Output = io::Result<(AsyncSocket, Option<SocketAddr>)>> + Send,
     {
         let inner = Arc::clone(self);
+        let rt = self.rt.clone();
         self.rt.spawn(async move {
-            loop {
-                let next = futures_lite::future::or(async { Some(accept().await) }, async {
-                    stop.stopped().await;
-                    None
-                })
-                .await;
-                match next {
-                    None => return,
-                    Some(Ok((stream, remote))) => {
-                        if let AsyncSocket::Tcp(s) = &stream {
-                            inner.tune(s);
-                        }
-                        let local = stream.local_addr();
-                        inner.serve(stream, remote, local);
+            accept_loop(
+                &rt,
+                || {
+                    futures_lite::future::or(async { Some(accept().await) }, async {
+                        stop.stopped().await;
+                        None
+                    })
+                },
+                |(stream, remote)| {
+                    if let AsyncSocket::Tcp(s) = &stream {
+                        inner.tune(s);
                     }
-                    Some(Err(e)) => {
-                        inner.state.registry().emit_error(e);
-                        async_io::Timer::after(Duration::from_millis(10)).await;
-                    }
-                }
-            }
+                    let local = stream.local_addr();
+                    inner.serve(stream, remote, local);
+                },
+                |e| inner.state.registry().emit_error(e),
+            )
+            .await;
         });
     }
 }
@@ -249,33 +222,21 @@ impl Server {
         addr: impl async_net::AsyncToSocketAddrs,
         backlog: i32,
     ) -> io::Result<SocketAddr> {
-        let mut last = None;
-        for a in async_net::resolve(addr).await? {
-            match bind(a, backlog) {
-                Ok(listener) => return self.listen_on(listener.try_into()?),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")
-        }))
+        let addrs = async_net::resolve(addr).await?;
+        let listener = listen_first(addrs, |a| bind_listener(a, backlog, true))?;
+        self.listen_on(listener.try_into()?)
     }
 
     /// `server.listen(handle)`: accepts on an already bound listener.
     pub fn listen_on(&self, listener: async_net::TcpListener) -> io::Result<SocketAddr> {
         let addr = listener.local_addr()?;
-        self.inner.state.origin(self.inner.rt.now());
-        let stop = Arc::new(Stop::default());
-        self.inner.spawn_accept(Arc::clone(&stop), move || {
+        self.inner.listen(ListenAddr::Tcp(addr), move || {
             let listener = listener.clone();
             async move {
                 let (s, remote) = listener.accept().await?;
                 Ok((AsyncSocket::Tcp(s), Some(remote)))
             }
         });
-        self.inner
-            .state
-            .add_listener(ListenAddr::Tcp(addr), move || stop.stop());
         Ok(addr)
     }
 
@@ -285,51 +246,15 @@ impl Server {
     pub fn listen_unix(&self, path: impl AsRef<Path>) -> io::Result<()> {
         let path = path.as_ref().to_path_buf();
         let listener = async_net::unix::UnixListener::bind(&path)?;
-        self.inner.state.origin(self.inner.rt.now());
-        let stop = Arc::new(Stop::default());
-        self.inner.spawn_accept(Arc::clone(&stop), move || {
+        self.inner.listen(ListenAddr::Unix(path), move || {
             let listener = listener.clone();
             async move {
                 let (s, _) = listener.accept().await?;
                 Ok((AsyncSocket::Unix(s), None))
             }
         });
-        self.inner
-            .state
-            .add_listener(ListenAddr::Unix(path), move || stop.stop());
         Ok(())
     }
 }
 
-/// Binds a TCP listener as Node does: `SO_REUSEADDR` on Unix, then `listen(backlog)`.
-fn bind(addr: SocketAddr, backlog: i32) -> io::Result<std::net::TcpListener> {
-    use socket2::{Domain, Protocol, Socket as RawSocket, Type};
-    let socket = RawSocket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    #[cfg(unix)]
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(backlog)?;
-    socket.set_nonblocking(true)?;
-    Ok(socket.into())
-}
-
-/// Event listeners (SRV-24).
-///
-/// Listeners that receive the connection's socket or requests (`'checkContinue'`,
-/// `'checkExpectation'`, `'upgrade'`, `'connect'`, `'clientError'`, `'dropRequest'`,
-/// `'timeout'`, `'connection'`) and `set_timeout` apply to connections accepted
-/// **after** the call: register them before [`Server::listen`]. A connection keeps the
-/// listeners it was accepted with. Where Node's defaults depend on whether a listener
-/// exists (SRV-6, SRV-8, SRV-9, SRV-11, SRV-19) the connection behaves as Node does
-/// with or without one. Handlers given a request, a response or a socket that left
-/// HTTP return a future that runs on a task of its own (the request handlers' futures
-/// are first polled on the connection's task); a second registration replaces the
-/// first. The plain callbacks (`Fn(Socket)` and the like) run on the connection's
-/// task and must not block; each registration adds one.
-impl Server {
-    fn state(&self) -> &AsyncState<AsyncRt, Upgraded> {
-        &self.inner.state
-    }
-
-    courier_rt::async_server_methods!(AsyncRt, Upgraded);
-}
+courier_rt::async_server_impl!(Server, AsyncRt, Upgraded);

@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use courier_net::MaybeTcp;
 use courier_rt::client::ClientUpgrade;
 use courier_rt::drive::{Transport, poll_read_into_slice};
 use courier_rt::serving::HandoverGuard;
@@ -37,17 +38,19 @@ macro_rules! each {
 impl AsyncSocket {
     /// The local address of a TCP socket.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        match self {
-            Self::Tcp(s) => s.local_addr().ok(),
-            #[cfg(unix)]
-            Self::Unix(_) => None,
-        }
+        self.tcp_local_addr()
     }
 
     /// The peer's address of a TCP socket.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.tcp_peer_addr()
+    }
+}
+
+impl courier_net::MaybeTcp for AsyncSocket {
+    fn tcp(&self) -> Option<socket2::SockRef<'_>> {
         match self {
-            Self::Tcp(s) => s.peer_addr().ok(),
+            Self::Tcp(s) => Some(s.into()),
             #[cfg(unix)]
             Self::Unix(_) => None,
         }
@@ -102,40 +105,14 @@ impl Transport for AsyncSocket {
         poll_read_into_slice(buf, |slice| AsyncRead::poll_read(Pin::new(self), cx, slice))
     }
 
-    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        AsyncWrite::poll_write(Pin::new(self), cx, buf)
-    }
-
-    fn poll_write_vectored(
-        &mut self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        AsyncWrite::poll_write_vectored(Pin::new(self), cx, bufs)
-    }
-
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        AsyncWrite::poll_flush(Pin::new(self), cx)
-    }
-
-    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        AsyncWrite::poll_close(Pin::new(self), cx)
-    }
+    courier_rt::transport_writes!(futures);
 
     fn set_no_delay(&self, on: bool) -> io::Result<()> {
-        match self {
-            Self::Tcp(s) => s.set_nodelay(on),
-            #[cfg(unix)]
-            Self::Unix(_) => Ok(()),
-        }
+        self.tcp_set_no_delay(on)
     }
 
     fn set_keep_alive(&self, enable: bool, initial_delay: Duration) -> io::Result<()> {
-        match self {
-            Self::Tcp(s) => set_keep_alive(s, enable, initial_delay),
-            #[cfg(unix)]
-            Self::Unix(_) => Ok(()),
-        }
+        self.tcp_set_keep_alive(enable, initial_delay)
     }
 
     fn as_any(&self) -> Option<&(dyn core::any::Any + Send)> {
@@ -147,23 +124,7 @@ impl Transport for AsyncSocket {
     }
 }
 
-/// TCP keep-alive with Node's initial delay (zero keeps the system's).
-pub(crate) fn set_keep_alive(
-    s: &async_net::TcpStream,
-    enable: bool,
-    initial_delay: Duration,
-) -> io::Result<()> {
-    let sock = socket2::SockRef::from(s);
-    if !enable {
-        return sock.set_keepalive(false);
-    }
-    let mut ka = socket2::TcpKeepalive::new();
-    if !initial_delay.is_zero() {
-        ka = ka.with_time(initial_delay);
-    }
-    sock.set_tcp_keepalive(&ka)
-}
-
+courier_rt::handed_over_socket! {
 /// A socket that left HTTP: the `socket` of Node's `'upgrade'`, `'connect'` and
 /// `'clientError'` events, a futures-io [`AsyncRead`] + [`AsyncWrite`] stream.
 ///
@@ -175,134 +136,37 @@ pub(crate) fn set_keep_alive(
 /// It counts as one of the server's open connections ([`crate::Server::closed`] and
 /// the `'close'` event wait for it) until it is dropped or [`Upgraded::into_inner`]
 /// takes the stream out.
-pub struct Upgraded {
-    stream: AsyncSocket,
-    remote: Option<SocketAddr>,
-    local: Option<SocketAddr>,
-    _open: HandoverGuard,
+pub struct Upgraded(AsyncSocket, HandoverGuard);
 }
 
-impl core::fmt::Debug for Upgraded {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Upgraded")
-            .field("stream", &self.stream)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Upgraded {
-    pub(crate) fn new(
-        stream: AsyncSocket,
-        remote: Option<SocketAddr>,
-        local: Option<SocketAddr>,
-        open: HandoverGuard,
-    ) -> Self {
-        Self {
-            stream,
-            remote,
-            local,
-            _open: open,
-        }
-    }
-
-    /// The peer's address; `None` on a Unix socket.
-    pub fn remote_addr(&self) -> Option<SocketAddr> {
-        self.remote
-    }
-
-    /// The local address; `None` on a Unix socket.
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.local
-    }
-
-    /// The stream.
-    pub fn get_ref(&self) -> &AsyncSocket {
-        &self.stream
-    }
-
-    /// The stream, mutably.
-    pub fn get_mut(&mut self) -> &mut AsyncSocket {
-        &mut self.stream
-    }
-
-    /// Takes the stream out. From then on the server no longer counts it as an open
-    /// connection.
-    pub fn into_inner(self) -> AsyncSocket {
-        self.stream
-    }
-}
-
-impl AsyncRead for Upgraded {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Upgraded {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_close(cx)
-    }
-}
+courier_rt::handed_over_io!(futures, Upgraded);
 
 /// A client connection after an upgrade or a CONNECT, as a futures-io stream:
 /// reads give the bytes that followed the response head first, then the socket's.
-pub struct ClientStream {
-    io: Box<dyn Transport>,
-    head: Bytes,
-    status: u16,
-}
-
-impl core::fmt::Debug for ClientStream {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ClientStream")
-            .field("status", &self.status)
-            .field("head", &self.head)
-            .finish_non_exhaustive()
-    }
-}
+/// The [`ClientUpgrade`] it wraps (status, head, response) is reached through
+/// `Deref`.
+#[derive(Debug)]
+pub struct ClientStream(ClientUpgrade);
 
 impl ClientStream {
-    /// The response's status code (101, or the CONNECT answer's).
-    pub fn status_code(&self) -> u16 {
-        self.status
-    }
-
     /// The socket, as the connector made it ([`AsyncSocket`] for the default one),
     /// and the bytes after the head not yet read.
     pub fn into_parts(self) -> (Box<dyn Transport>, Bytes) {
-        (self.io, self.head)
+        self.0.into_parts()
+    }
+}
+
+impl core::ops::Deref for ClientStream {
+    type Target = ClientUpgrade;
+
+    fn deref(&self) -> &ClientUpgrade {
+        &self.0
     }
 }
 
 impl From<ClientUpgrade> for ClientStream {
     fn from(up: ClientUpgrade) -> Self {
-        let status = up.status_code();
-        let (io, head) = up.into_parts();
-        Self { io, head, status }
+        Self(up)
     }
 }
 
@@ -312,28 +176,7 @@ impl AsyncRead for ClientStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        if !this.head.is_empty() {
-            let n = this.head.len().min(buf.len());
-            buf[..n].copy_from_slice(&this.head.split_to(n));
-            return Poll::Ready(Ok(n));
-        }
-        let mut tmp = BytesMut::with_capacity(buf.len().clamp(1, 64 * 1024));
-        match this.io.poll_read_ready(cx) {
-            Poll::Ready(Ok(())) => {}
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending => return Poll::Pending,
-        }
-        match this.io.poll_read_buf(cx, &mut tmp) {
-            Poll::Ready(Ok(_)) => {
-                let n = tmp.len().min(buf.len());
-                buf[..n].copy_from_slice(&tmp[..n]);
-                // A read larger than `buf` keeps the rest for the next one.
-                this.head = tmp.split_off(n).freeze();
-                Poll::Ready(Ok(n))
-            }
-            other => other,
-        }
+        self.get_mut().0.poll_read_slice(cx, buf)
     }
 }
 
@@ -343,7 +186,7 @@ impl AsyncWrite for ClientStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().io.poll_write(cx, buf)
+        self.get_mut().0.poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -351,14 +194,14 @@ impl AsyncWrite for ClientStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().io.poll_write_vectored(cx, bufs)
+        self.get_mut().0.poll_write_vectored(cx, bufs)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().io.poll_flush(cx)
+        self.get_mut().0.poll_flush(cx)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().io.poll_shutdown(cx)
+        self.get_mut().0.poll_shutdown(cx)
     }
 }

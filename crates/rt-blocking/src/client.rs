@@ -23,7 +23,7 @@ use courier_proto::head::ResponseHead;
 use courier_proto::{NodeDistinct, NodeHeaders, Version};
 use courier_rt::HeaderValue;
 use courier_rt::OutgoingError;
-use courier_rt::client::sys::{filter_resolved, literal_addr, sys_error};
+use courier_rt::client::sys::sys_error;
 use courier_rt::client::{
     Agent, ClientConnection, ClientError, ClientOptions, ClientOptionsError, ClientRequest,
     ClientResponse, ClientRuntime, ClientUpgrade, ConnectFuture, ConnectTarget, ConnectTask,
@@ -31,7 +31,7 @@ use courier_rt::client::{
 };
 
 use crate::io::{
-    IoWaker, READ_CHUNK, Stream, Writer, block_on, foreign_flush_fn, is_timeout, read_timeout,
+    IoWaker, READ_CHUNK, Stream, Writer, block_on, install_foreign_flush, is_timeout, read_timeout,
 };
 
 /// `http.request(options)` (CLI-1 … CLI-7): a request bound to its agent's socket at
@@ -122,53 +122,24 @@ pub struct BlockingConnector;
 impl BlockingConnector {
     /// Opens the socket for `target`, blocking.
     pub fn connect_stream(target: &ConnectTarget) -> Result<Stream, ClientError> {
-        if let Some(path) = &target.socket_path {
-            #[cfg(unix)]
-            {
-                return std::os::unix::net::UnixStream::connect(path)
-                    .map(Stream::Unix)
-                    .map_err(|e| sys_error("connect", &e, path));
-            }
-            #[cfg(not(unix))]
-            {
-                return Err(ClientError::io(
-                    "ENOTSUP",
-                    &format!("connect ENOTSUP {path}"),
-                ));
-            }
-        }
-        let addrs = match literal_addr(target) {
-            Some(a) => vec![a],
-            None => {
-                use std::net::ToSocketAddrs;
-                let resolved = (target.host.as_str(), target.port)
-                    .to_socket_addrs()
-                    .map_err(|_| courier_rt::client::sys::not_found(&target.host))?;
-                filter_resolved(target, resolved)?
-            }
-        };
-        let mut last = None;
-        for addr in addrs {
-            match Self::connect_addr(addr, target) {
-                Ok(s) => {
-                    let stream = Stream::Tcp(s);
-                    if target.no_delay {
-                        let _ = stream.set_nodelay(true);
-                    }
-                    if let Some(d) = target.keep_alive {
-                        let _ = stream.set_keep_alive(true, d);
-                    }
-                    return Ok(stream);
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or(ClientError::HangUp))
+        #[cfg(unix)]
+        let unix = |path: &str| std::os::unix::net::UnixStream::connect(path).map(Stream::Unix);
+        #[cfg(not(unix))]
+        let unix = |_: &str| Err(io::ErrorKind::Unsupported.into());
+        courier_net::connect_target_blocking(
+            target,
+            unix,
+            |host, port| std::net::ToSocketAddrs::to_socket_addrs(&(host, port)),
+            |addr| {
+                let s = Self::connect_addr(addr, target)?;
+                courier_net::set_client_options((&s).into(), target);
+                Ok(Stream::Tcp(s))
+            },
+        )
     }
 
     fn connect_addr(addr: SocketAddr, target: &ConnectTarget) -> Result<TcpStream, ClientError> {
-        // Node writes `::1:80`, without brackets.
-        let detail = format!("{}:{}", addr.ip(), addr.port());
+        let detail = courier_net::connect_detail(addr);
         let err = |e: io::Error| sys_error("connect", &e, &detail);
         let sock = socket2::Socket::new(
             socket2::Domain::for_address(addr),
@@ -273,14 +244,7 @@ fn drive(stream: Stream, conn: ClientConnection) {
     let task_waker = Waker::from(Arc::clone(&waker));
     let detached = Arc::new(AtomicBool::new(false));
     let writer = Arc::new(Writer::default());
-    if let Ok(stream2) = stream.try_clone() {
-        waker.set_flush(Some(foreign_flush_fn(
-            conn.clone(),
-            stream2,
-            Arc::clone(&writer),
-            Arc::clone(&detached),
-        )));
-    }
+    install_foreign_flush(&waker, &conn, &stream, &writer, &detached);
     let mut stream = Some(stream);
     let mut buf = vec![0u8; READ_CHUNK];
     while let Some(s) = stream.as_ref() {
@@ -669,7 +633,7 @@ impl BlockingClientRequest {
     /// Blocks for the connection after a `101` or a CONNECT answer (Node's
     /// `'upgrade'` / `'connect'`, CLI-16).
     pub fn upgrade(&mut self) -> Result<BlockingUpgrade, ClientError> {
-        block_on(self.inner.upgrade()).map(BlockingUpgrade::new)
+        block_on(self.inner.upgrade()).map(BlockingUpgrade)
     }
 
     /// Blocks for the next event; `None` after [`RequestEvent::Close`].
@@ -786,67 +750,31 @@ impl BlockingClientResponse {
 
 impl Read for BlockingClientResponse {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        while self.pending.is_empty() {
-            match block_on(self.inner.chunk()) {
-                Some(Ok(b)) => self.pending = b,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.pending.len());
-        buf[..n].copy_from_slice(&self.pending[..n]);
-        self.pending.advance(n);
-        Ok(n)
+        let inner = &mut self.inner;
+        crate::io::read_chunks(&mut self.pending, buf, || block_on(inner.chunk()))
     }
 }
 
 /// The connection after an upgrade or a CONNECT (CLI-16): the socket as a blocking
 /// [`Read`] (the bytes that followed the response head first) + [`Write`], and the
-/// response head.
-pub struct BlockingUpgrade {
-    io: Box<dyn Transport>,
-    head: Bytes,
-    response: Box<ResponseHead>,
-}
+/// response head. The [`ClientUpgrade`] it wraps (`head`, `response`,
+/// `status_code`) is reached through `Deref`.
+#[derive(Debug)]
+pub struct BlockingUpgrade(ClientUpgrade);
 
-impl core::fmt::Debug for BlockingUpgrade {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("BlockingUpgrade")
-            .field("status", &self.response.status)
-            .field("head", &self.head)
-            .finish_non_exhaustive()
+impl core::ops::Deref for BlockingUpgrade {
+    type Target = ClientUpgrade;
+
+    fn deref(&self) -> &ClientUpgrade {
+        &self.0
     }
 }
 
 impl BlockingUpgrade {
-    fn new(up: ClientUpgrade) -> Self {
-        let response = Box::new(up.response().clone());
-        let (io, head) = up.into_parts();
-        Self { io, head, response }
-    }
-
-    /// The bytes that followed the response head (Node's `head`), not yet read.
-    pub fn head(&self) -> &Bytes {
-        &self.head
-    }
-
-    /// The response head.
-    pub fn response(&self) -> &ResponseHead {
-        &self.response
-    }
-
-    /// `res.statusCode`.
-    pub fn status_code(&self) -> u16 {
-        self.response.status
-    }
-
     /// The socket (rt's transport; on this adapter's own connections a [`Stream`])
     /// and the unread `head` bytes.
     pub fn into_parts(self) -> (Box<dyn Transport>, Bytes) {
-        (self.io, self.head)
+        self.0.into_parts()
     }
 
     /// The std stream (`Stream::Tcp` / `Stream::Unix`, blocking, no timeouts set)
@@ -854,10 +782,15 @@ impl BlockingUpgrade {
     /// Fails (giving `self` back) when the socket came from a custom
     /// [`Connector`] with a transport of its own.
     pub fn into_stream(self) -> Result<(Stream, Bytes), Self> {
-        if !self.io.as_any().is_some_and(|a| a.is::<Stream>()) {
+        if !self
+            .0
+            .transport()
+            .as_any()
+            .is_some_and(|a| a.is::<Stream>())
+        {
             return Err(self);
         }
-        let Self { io, head, .. } = self;
+        let (io, head) = self.0.into_parts();
         let stream = io
             .into_any()
             .and_then(|a| a.downcast::<Stream>().ok())
@@ -866,46 +799,31 @@ impl BlockingUpgrade {
         Ok((*stream, head))
     }
 
-    fn poll<R>(&mut self, f: impl FnMut(&mut dyn Transport, &mut Context<'_>) -> Poll<R>) -> R {
-        let mut f = f;
-        let io = &mut self.io;
-        block_on(core::future::poll_fn(move |cx| f(&mut **io, cx)))
+    fn poll<R>(&mut self, mut f: impl FnMut(&mut ClientUpgrade, &mut Context<'_>) -> Poll<R>) -> R {
+        let up = &mut self.0;
+        block_on(core::future::poll_fn(move |cx| f(up, cx)))
     }
 
     /// Shuts the write side down.
     pub fn shutdown(&mut self) -> io::Result<()> {
-        self.poll(|io, cx| io.poll_shutdown(cx))
+        self.poll(|up, cx| up.poll_shutdown(cx))
     }
 }
 
 impl Read for BlockingUpgrade {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if !self.head.is_empty() {
-            let n = buf.len().min(self.head.len());
-            buf[..n].copy_from_slice(&self.head[..n]);
-            self.head.advance(n);
-            return Ok(n);
-        }
-        let mut tmp = BytesMut::with_capacity(buf.len().min(READ_CHUNK));
-        self.poll(|io, cx| io.poll_read_buf(cx, &mut tmp))?;
-        let mut data = tmp.freeze();
-        let n = buf.len().min(data.len());
-        buf[..n].copy_from_slice(&data[..n]);
-        data.advance(n);
-        // A transport may read more than asked: keep the rest for the next read.
-        self.head = data;
-        Ok(n)
+        self.poll(|up, cx| up.poll_read_slice(cx, buf))
     }
 }
 
 impl Write for BlockingUpgrade {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.poll(|io, cx| io.poll_write_vectored(cx, &[IoSlice::new(buf)]))
+        self.poll(|up, cx| up.poll_write(cx, buf))
     }
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.poll(|io, cx| io.poll_write_vectored(cx, bufs))
+        self.poll(|up, cx| up.poll_write_vectored(cx, bufs))
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.poll(|io, cx| io.poll_flush(cx))
+        self.poll(|up, cx| up.poll_flush(cx))
     }
 }

@@ -27,7 +27,8 @@ use std::time::{Instant, SystemTime};
 use courier_rt::{Close, ConnEvent, Connection, Handover, Socket};
 
 use crate::io::{
-    IoWaker, READ_CHUNK, Stream, Writer, block_on, foreign_flush_fn, is_timeout, lock, read_timeout,
+    IoWaker, READ_CHUNK, Stream, Writer, block_on, install_foreign_flush, is_timeout, lock,
+    read_timeout,
 };
 use crate::message::{BlockingRequest, BlockingResponse};
 use crate::server::Handlers;
@@ -80,14 +81,7 @@ pub(crate) fn serve(
     let waker = IoWaker::current();
     let detached = Arc::new(AtomicBool::new(false));
     let writer = Arc::new(Writer::default());
-    if let Ok(stream2) = stream.try_clone() {
-        waker.set_flush(Some(foreign_flush_fn(
-            conn.clone(),
-            stream2,
-            Arc::clone(&writer),
-            Arc::clone(&detached),
-        )));
-    }
+    install_foreign_flush(&waker, &conn, &stream, &writer, &detached);
     let pump = Arc::new(Pump {
         conn,
         task_waker: Waker::from(Arc::clone(&waker)),

@@ -15,6 +15,7 @@ use std::thread::{self, Thread, ThreadId};
 use std::time::Instant;
 
 use bytes::Buf;
+use courier_net::MaybeTcp;
 use courier_proto::conn::{Close, OutQueue};
 
 /// Segments handed to one vectored write.
@@ -76,47 +77,31 @@ impl Stream {
 
     /// The peer's address (TCP only).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        match self {
-            Self::Tcp(s) => s.peer_addr().ok(),
-            #[cfg(unix)]
-            Self::Unix(_) => None,
-        }
+        self.tcp_peer_addr()
     }
 
     /// The local address (TCP only).
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        match self {
-            Self::Tcp(s) => s.local_addr().ok(),
-            #[cfg(unix)]
-            Self::Unix(_) => None,
-        }
+        self.tcp_local_addr()
     }
 
     /// `setNoDelay`; a Unix socket ignores it.
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        match self {
-            Self::Tcp(s) => s.set_nodelay(on),
-            #[cfg(unix)]
-            Self::Unix(_) => Ok(()),
-        }
+        self.tcp_set_no_delay(on)
     }
 
     /// `setKeepAlive(enable, initialDelay)`; a Unix socket ignores it.
     pub fn set_keep_alive(&self, enable: bool, initial_delay: Duration) -> io::Result<()> {
+        self.tcp_set_keep_alive(enable, initial_delay)
+    }
+}
+
+impl courier_net::MaybeTcp for Stream {
+    fn tcp(&self) -> Option<socket2::SockRef<'_>> {
         match self {
-            Self::Tcp(s) => {
-                let sock = socket2::SockRef::from(s);
-                if !enable {
-                    return sock.set_keepalive(false);
-                }
-                let mut ka = socket2::TcpKeepalive::new();
-                if !initial_delay.is_zero() {
-                    ka = ka.with_time(initial_delay);
-                }
-                sock.set_tcp_keepalive(&ka)
-            }
+            Self::Tcp(s) => Some(s.into()),
             #[cfg(unix)]
-            Self::Unix(_) => Ok(()),
+            Self::Unix(_) => None,
         }
     }
 }
@@ -217,47 +202,37 @@ pub(crate) trait Output {
     }
 }
 
-impl Output for courier_rt::Driver<'_> {
-    fn out(&mut self) -> &OutQueue {
-        self.outgoing()
-    }
-    fn sent(&mut self, now: Instant, n: usize) {
-        self.transmitted(now, n);
-    }
-    fn deadline(&self) -> Option<Instant> {
-        self.poll_timeout()
-    }
-    fn close(&mut self) -> Option<Close> {
-        self.wants_close()
-    }
-    fn timers(&mut self, now: Instant) {
-        self.handle_timeout(now);
-    }
-    fn write_failed(&mut self, _e: &io::Error) {
-        self.socket_error();
-    }
+/// `Output` for a driver type whose methods have the same names on both sides;
+/// `$failed` is what a failed write does to the driver `$d`.
+macro_rules! driver_output {
+    ($ty:ty, |$d:ident, $e:ident| $failed:expr) => {
+        impl Output for $ty {
+            fn out(&mut self) -> &OutQueue {
+                self.outgoing()
+            }
+            fn sent(&mut self, now: Instant, n: usize) {
+                self.transmitted(now, n);
+            }
+            fn deadline(&self) -> Option<Instant> {
+                self.poll_timeout()
+            }
+            fn close(&mut self) -> Option<Close> {
+                self.wants_close()
+            }
+            fn timers(&mut self, now: Instant) {
+                self.handle_timeout(now);
+            }
+            fn write_failed(&mut self, $e: &io::Error) {
+                let $d = self;
+                $failed;
+            }
+        }
+    };
 }
 
-impl Output for courier_rt::client::ClientDriver<'_> {
-    fn out(&mut self) -> &OutQueue {
-        self.outgoing()
-    }
-    fn sent(&mut self, now: Instant, n: usize) {
-        self.transmitted(now, n);
-    }
-    fn deadline(&self) -> Option<Instant> {
-        self.poll_timeout()
-    }
-    fn close(&mut self) -> Option<Close> {
-        self.wants_close()
-    }
-    fn timers(&mut self, now: Instant) {
-        self.handle_timeout(now);
-    }
-    fn write_failed(&mut self, e: &io::Error) {
-        self.socket_error(courier_rt::client::sys::sys_error("write", e, ""));
-    }
-}
+driver_output!(courier_rt::Driver<'_>, |d, _e| d.socket_error());
+driver_output!(courier_rt::client::ClientDriver<'_>, |d, e| d
+    .socket_error(courier_rt::client::sys::sys_error("write", e, "")));
 
 /// A connection whose driver the blocking loops lock.
 pub(crate) trait Lockable: Send + 'static {
@@ -587,5 +562,47 @@ impl Wake for IoWaker {
         }
         self.notified.store(true, Ordering::Release);
         self.thread.unpark();
+    }
+}
+
+/// `Read` over a message body read in chunks: the `pending` bytes first, then the
+/// next chunks `next` gives (`None` at the end: `Ok(0)`).
+pub(crate) fn read_chunks(
+    pending: &mut bytes::Bytes,
+    buf: &mut [u8],
+    mut next: impl FnMut() -> Option<io::Result<bytes::Bytes>>,
+) -> io::Result<usize> {
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    while pending.is_empty() {
+        match next() {
+            Some(Ok(b)) => *pending = b,
+            Some(Err(e)) => return Err(e),
+            None => return Ok(0),
+        }
+    }
+    let n = buf.len().min(pending.len());
+    buf[..n].copy_from_slice(&pending[..n]);
+    bytes::Buf::advance(pending, n);
+    Ok(n)
+}
+
+/// The blocking loops' flush from other threads: when the stream can be cloned,
+/// `waker` writes `conn`'s output through `writer` on that clone.
+pub(crate) fn install_foreign_flush<C: Lockable + Clone>(
+    waker: &IoWaker,
+    conn: &C,
+    stream: &Stream,
+    writer: &Arc<Writer>,
+    detached: &Arc<AtomicBool>,
+) {
+    if let Ok(stream2) = stream.try_clone() {
+        waker.set_flush(Some(foreign_flush_fn(
+            conn.clone(),
+            stream2,
+            Arc::clone(writer),
+            Arc::clone(detached),
+        )));
     }
 }

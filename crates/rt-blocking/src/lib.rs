@@ -88,16 +88,7 @@ pub use client::{
     BlockingClientRequest, BlockingClientResponse, BlockingConnector, BlockingRuntime,
     BlockingUpgrade, get, request,
 };
-pub use courier_rt::client::{
-    Agent, AgentChoice, AgentOptions, AgentOptionsError, ClientError, ClientOptions,
-    ClientOptionsError, ClientRequest, ClientResponse, ClientUpgrade, ConnectFuture, ConnectTarget,
-    Connector, PoolOptions, RequestEvent, RequestHeaders, RequestOptions, Scheduling, SocketInfo,
-    Transport, global_agent,
-};
-pub use courier_rt::{
-    ClientErrorEvent, ConfigError, DateCache, HeaderValue, IncomingMessage, OutgoingError, ReqId,
-    ResponseEvents, ServerOptions, ServerResponse, Socket, TimeoutListener,
-};
+pub use courier_rt::api::*;
 pub use io::Stream;
 pub use message::{BlockingRequest, BlockingResponse};
 pub use server::{DEFAULT_BACKLOG, DEFAULT_MAX_THREADS, ListenAddr, Server, create_server};

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use courier_rt::{IncomingMessage, OutgoingError, ServerResponse};
 
 use crate::conn::Pump;
@@ -106,20 +106,9 @@ impl core::ops::DerefMut for BlockingRequest {
 
 impl Read for BlockingRequest {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        while self.pending.is_empty() {
-            match self.chunk() {
-                Some(Ok(b)) => self.pending = b,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.pending.len());
-        buf[..n].copy_from_slice(&self.pending[..n]);
-        self.pending.advance(n);
-        Ok(n)
+        // `pending` is read first, so each further chunk is the body's next.
+        let (inner, pump) = (&mut self.inner, self.pump.as_ref());
+        crate::io::read_chunks(&mut self.pending, buf, || run(pump, inner.chunk()))
     }
 }
 

@@ -13,6 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use courier_net::{bind_listener, listen_first};
 use courier_rt::registry::Route;
 use courier_rt::{
     ClientErrorEvent, ConfigError, Connection, Handover, IncomingMessage, ServerOptions, Socket,
@@ -98,14 +99,7 @@ pub struct Server {
     inner: Arc<Inner>,
 }
 
-impl core::fmt::Debug for Server {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Server")
-            .field("addresses", &self.addresses())
-            .field("connections", &self.connection_count())
-            .finish_non_exhaustive()
-    }
-}
+courier_rt::server_debug!(Server);
 
 /// Where a server listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,15 +229,7 @@ impl Inner {
     }
 
     fn tune(&self, stream: &std::net::TcpStream) {
-        // Socket options are best effort, as in Node.
-        let _ = stream.set_nodelay(self.options.no_delay);
-        if self.options.keep_alive {
-            let mut ka = socket2::TcpKeepalive::new();
-            if !self.options.keep_alive_initial_delay.is_zero() {
-                ka = ka.with_time(self.options.keep_alive_initial_delay);
-            }
-            let _ = socket2::SockRef::from(stream).set_tcp_keepalive(&ka);
-        }
+        courier_net::set_server_options(stream.into(), &self.options);
     }
 
     /// Registers an accepted stream, emits `'connection'` and serves it on a thread.
@@ -266,8 +252,12 @@ impl Inner {
             .spawn(move || {
                 let _slot = slot;
                 let handover = serve(stream, conn, Arc::clone(&handlers));
-                let app =
-                    handover.map(|(h, s)| (h, Upgraded::new(s, OpenGuard::new(Arc::clone(&this)))));
+                let app = handover.map(|(h, s)| {
+                    (
+                        h,
+                        Upgraded::handed_over(s, OpenGuard::new(Arc::clone(&this))),
+                    )
+                });
                 lock(&this.conns).remove(&key);
                 this.check_closed();
                 if let Some((h, upgraded)) = app {
@@ -340,16 +330,10 @@ impl Server {
         addr: impl ToSocketAddrs,
         backlog: i32,
     ) -> io::Result<SocketAddr> {
-        let mut last = None;
-        for a in addr.to_socket_addrs()? {
-            match bind(a, backlog) {
-                Ok(listener) => return self.listen_on(listener),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")
-        }))
+        let listener = listen_first(addr.to_socket_addrs()?, |a| {
+            bind_listener(a, backlog, false)
+        })?;
+        self.listen_on(listener)
     }
 
     /// `server.listen(handle)`: accepts on an already bound listener.
@@ -528,20 +512,6 @@ impl Server {
             c.destroy();
         }
     }
-}
-
-/// Binds a TCP listener as Node does: `SO_REUSEADDR` on Unix, then `listen(backlog)`.
-fn bind(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::STREAM,
-        None,
-    )?;
-    #[cfg(unix)]
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(backlog)?;
-    Ok(socket.into())
 }
 
 /// Gives a socket that left HTTP to its listener, on the connection's thread.

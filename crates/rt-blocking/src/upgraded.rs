@@ -1,7 +1,7 @@
 //! The socket handed to the application when it leaves HTTP.
 
-use std::io::{self, IoSlice, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::io;
+use std::net::Shutdown;
 use std::sync::Arc;
 
 use crate::io::Stream;
@@ -25,8 +25,9 @@ impl Drop for OpenGuard {
     }
 }
 
+courier_rt::handed_over_socket! {
 /// A socket that left HTTP: the `socket` of Node's `'upgrade'`, `'connect'` and
-/// `'clientError'` events, a blocking [`Read`] + [`Write`] stream.
+/// `'clientError'` events, a blocking [`std::io::Read`] + [`std::io::Write`] stream.
 ///
 /// Everything the server had to write before the handover was written first. Bytes
 /// the server had already read after the request head are not in the stream: they
@@ -36,80 +37,22 @@ impl Drop for OpenGuard {
 /// It counts as one of the server's open connections ([`crate::Server::closed`] and
 /// the `'close'` event wait for it) until it is dropped or [`Upgraded::into_inner`]
 /// takes the stream out.
-pub struct Upgraded {
-    stream: Stream,
-    remote: Option<SocketAddr>,
-    local: Option<SocketAddr>,
-    _open: OpenGuard,
-}
-
-impl core::fmt::Debug for Upgraded {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Upgraded")
-            .field("stream", &self.stream)
-            .finish_non_exhaustive()
-    }
+pub struct Upgraded(Stream, OpenGuard);
 }
 
 impl Upgraded {
-    pub(crate) fn new(stream: Stream, open: OpenGuard) -> Self {
+    pub(crate) fn handed_over(stream: Stream, open: OpenGuard) -> Self {
         // The loop may have left a read timeout on the socket.
         let _ = stream.set_read_timeout(None);
         let _ = stream.set_write_timeout(None);
-        Self {
-            remote: stream.peer_addr(),
-            local: stream.local_addr(),
-            stream,
-            _open: open,
-        }
-    }
-
-    /// The peer's address; `None` on a Unix socket.
-    pub fn remote_addr(&self) -> Option<SocketAddr> {
-        self.remote
-    }
-
-    /// The local address; `None` on a Unix socket.
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.local
-    }
-
-    /// The stream.
-    pub fn get_ref(&self) -> &Stream {
-        &self.stream
-    }
-
-    /// The stream, mutably.
-    pub fn get_mut(&mut self) -> &mut Stream {
-        &mut self.stream
+        let (remote, local) = (stream.peer_addr(), stream.local_addr());
+        Self::new(stream, remote, local, open)
     }
 
     /// `socket.end()`: shuts the write side down.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.stream.shutdown(how)
     }
-
-    /// Takes the stream out. From then on the server no longer counts it as an open
-    /// connection.
-    pub fn into_inner(self) -> Stream {
-        self.stream
-    }
 }
 
-impl Read for Upgraded {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.stream.read(buf)
-    }
-}
-
-impl Write for Upgraded {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.stream.write(buf)
-    }
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.stream.write_vectored(bufs)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+courier_rt::handed_over_io!(std, Upgraded);

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use courier_rt::client::sys::{filter_resolved, literal_addr, not_found, sys_error};
+use courier_rt::client::sys::sys_error;
 use courier_rt::client::{
     ClientError, ClientOptions, ClientOptionsError, ClientRequest, ClientRuntime, ConnectFuture,
     ConnectTarget, ConnectTask, Connector, Transport,
@@ -104,59 +104,31 @@ pub struct TokioConnector;
 impl TokioConnector {
     /// Opens the socket for `target`.
     pub async fn connect_socket(target: &ConnectTarget) -> Result<TokioSocket, ClientError> {
-        if let Some(path) = &target.socket_path {
-            #[cfg(unix)]
-            {
-                return tokio::net::UnixStream::connect(path)
-                    .await
-                    .map(TokioSocket::Unix)
-                    .map_err(|e| sys_error("connect", &e, path));
-            }
-            #[cfg(not(unix))]
-            {
-                return Err(ClientError::io(
-                    "ENOTSUP",
-                    &format!("connect ENOTSUP {path}"),
-                ));
-            }
-        }
-        // An IP address is used as it is (Node ignores `family` for it); a name is
-        // resolved and filtered by `family` and by the local address's family.
-        let addrs: Vec<SocketAddr> = match literal_addr(target) {
-            Some(addr) => vec![addr],
-            None => {
-                let host = target.host.as_str();
-                let resolved = tokio::net::lookup_host((host, target.port))
-                    .await
-                    .map_err(|_| not_found(host))?;
-                filter_resolved(target, resolved)?
-            }
+        #[cfg(unix)]
+        let unix = |path: &str| {
+            let connect = tokio::net::UnixStream::connect(path.to_owned());
+            async move { connect.await.map(TokioSocket::Unix) }
         };
-        let mut last = None;
-        for addr in addrs {
-            match Self::connect_addr(addr, target).await {
-                Ok(s) => {
-                    if target.no_delay {
-                        let _ = s.set_nodelay(true);
-                    }
-                    let sock = TokioSocket::Tcp(s);
-                    if let Some(d) = target.keep_alive {
-                        let _ = sock.set_keep_alive(true, d);
-                    }
-                    return Ok(sock);
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or(ClientError::HangUp))
+        #[cfg(not(unix))]
+        let unix = courier_net::no_unix;
+        courier_net::connect_target(
+            target,
+            unix,
+            |host, port| tokio::net::lookup_host((host.to_owned(), port)),
+            |addr| async move {
+                let s = Self::connect_addr(addr, target).await?;
+                courier_net::set_client_options((&s).into(), target);
+                Ok(TokioSocket::Tcp(s))
+            },
+        )
+        .await
     }
 
     async fn connect_addr(
         addr: SocketAddr,
         target: &ConnectTarget,
     ) -> Result<TcpStream, ClientError> {
-        // Node writes `::1:80`, without brackets.
-        let detail = format!("{}:{}", addr.ip(), addr.port());
+        let detail = courier_net::connect_detail(addr);
         let err = |e: io::Error| sys_error("connect", &e, &detail);
         let sock = if addr.is_ipv4() {
             TcpSocket::new_v4()

@@ -2,14 +2,14 @@
 //! timers and spawn, and the streams' readiness-based reads.
 
 use std::future::Future;
-use std::io::{self, IoSlice};
+use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use courier_net::MaybeTcp;
 use courier_rt::drive::{Runtime, Timer, Transport};
-use tokio::io::AsyncWrite;
 use tokio::time::Sleep;
 
 use crate::upgraded::RawStream;
@@ -53,11 +53,7 @@ impl Runtime for Tokio {
 impl RawStream {
     /// The local address of a TCP socket.
     pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
-        match self {
-            Self::Tcp(s) => s.local_addr().ok(),
-            #[cfg(unix)]
-            Self::Unix(_) => None,
-        }
+        self.tcp_local_addr()
     }
 
     fn poll_ready_read(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -106,49 +102,23 @@ impl Transport for RawStream {
         }
     }
 
-    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        AsyncWrite::poll_write(Pin::new(self), cx, buf)
-    }
-
-    fn poll_write_vectored(
-        &mut self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        AsyncWrite::poll_write_vectored(Pin::new(self), cx, bufs)
-    }
-
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        AsyncWrite::poll_flush(Pin::new(self), cx)
-    }
-
-    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        AsyncWrite::poll_shutdown(Pin::new(self), cx)
-    }
+    courier_rt::transport_writes!(tokio);
 
     fn set_no_delay(&self, on: bool) -> io::Result<()> {
-        match self {
-            Self::Tcp(s) => s.set_nodelay(on),
-            #[cfg(unix)]
-            Self::Unix(_) => Ok(()),
-        }
+        self.tcp_set_no_delay(on)
     }
 
     fn set_keep_alive(&self, enable: bool, initial_delay: Duration) -> io::Result<()> {
+        self.tcp_set_keep_alive(enable, initial_delay)
+    }
+}
+
+impl courier_net::MaybeTcp for RawStream {
+    fn tcp(&self) -> Option<socket2::SockRef<'_>> {
         match self {
-            Self::Tcp(s) => {
-                let sock = socket2::SockRef::from(s);
-                if !enable {
-                    return sock.set_keepalive(false);
-                }
-                let mut ka = socket2::TcpKeepalive::new();
-                if !initial_delay.is_zero() {
-                    ka = ka.with_time(initial_delay);
-                }
-                sock.set_tcp_keepalive(&ka)
-            }
+            Self::Tcp(s) => Some(s.into()),
             #[cfg(unix)]
-            Self::Unix(_) => Ok(()),
+            Self::Unix(_) => None,
         }
     }
 }

@@ -77,15 +77,6 @@ mod server;
 mod upgraded;
 
 pub use client::{TokioConnector, TokioRuntime, TokioSocket, get, request};
-pub use courier_rt::client::{
-    Agent, AgentChoice, AgentOptions, AgentOptionsError, ClientError, ClientOptions,
-    ClientOptionsError, ClientRequest, ClientResponse, ClientUpgrade, ConnectTarget, Connector,
-    PoolOptions, RequestEvent, RequestHeaders, RequestOptions, Scheduling, SocketInfo, Transport,
-    global_agent,
-};
-pub use courier_rt::{
-    ClientErrorEvent, ConfigError, DateCache, HeaderValue, IncomingMessage, OutgoingError, ReqId,
-    ResponseEvents, ServerOptions, ServerResponse, Socket, TimeoutListener,
-};
+pub use courier_rt::api::*;
 pub use server::{DEFAULT_BACKLOG, ListenAddr, Server, create_server};
 pub use upgraded::{RawStream, Upgraded};

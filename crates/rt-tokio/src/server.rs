@@ -6,14 +6,12 @@ use std::net::SocketAddr;
 #[cfg(unix)]
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use courier_rt::drive::{
-    AsyncRegistry, AsyncState, Runtime, hand_over, request_handler, serve_connection,
-};
+use courier_net::{bind_listener, listen_first};
+use courier_rt::drive::{AsyncState, Runtime, accept_loop, async_state, serve_accepted};
 pub use courier_rt::serving::ListenAddr;
-use courier_rt::{ConfigError, Connection, IncomingMessage, ServerOptions, ServerResponse};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use courier_rt::{ConfigError, IncomingMessage, ServerOptions, ServerResponse};
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::drive::Tokio;
 use crate::upgraded::{RawStream, Upgraded};
@@ -49,13 +47,9 @@ where
     H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
-    let base = options.to_config()?;
     Ok(Server {
         inner: Arc::new(Inner {
-            state: Arc::new(AsyncState::new(AsyncRegistry::new(
-                base,
-                request_handler(handler),
-            ))),
+            state: async_state(&options, handler)?,
             options,
         }),
     })
@@ -68,14 +62,7 @@ pub struct Server {
     inner: Arc<Inner>,
 }
 
-impl core::fmt::Debug for Server {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Server")
-            .field("addresses", &self.addresses())
-            .field("connections", &self.connection_count())
-            .finish_non_exhaustive()
-    }
-}
+courier_rt::server_debug!(Server);
 
 pub(crate) struct Inner {
     /// The listeners, connections and listening sockets.
@@ -91,39 +78,11 @@ impl Inner {
         remote: Option<SocketAddr>,
         local: Option<SocketAddr>,
     ) {
-        let state = &self.state;
-        let handlers = state.registry().snapshot();
-        let now = Tokio.now();
-        let conn = Connection::new(Arc::clone(handlers.config()), now, state.origin(now));
-        conn.set_addresses(remote, local);
-        let key = state.add_connection(conn.clone());
-        handlers.emit_connection(&conn.socket());
-        let state = Arc::clone(state);
-        tokio::spawn(async move {
-            let handover = serve_connection(io, conn, &handlers, &Tokio).await;
-            // A handed-over socket stays counted: take it over before the connection
-            // leaves the list.
-            let app = handover.map(|(h, io)| {
-                let open = state.handover_guard();
-                (h, Upgraded::new(io, remote, local, open))
-            });
-            state.remove_connection(key);
-            if let Some((h, upgraded)) = app {
-                hand_over(&Tokio, &handlers, h, upgraded);
-            }
-        });
+        serve_accepted(&Tokio, &self.state, io, remote, local, Upgraded::new);
     }
 
     fn tune(&self, stream: &TcpStream) {
-        // Socket options are best effort, as in Node (a failure is not reported).
-        let _ = stream.set_nodelay(self.options.no_delay);
-        if self.options.keep_alive {
-            let mut ka = socket2::TcpKeepalive::new();
-            if !self.options.keep_alive_initial_delay.is_zero() {
-                ka = ka.with_time(self.options.keep_alive_initial_delay);
-            }
-            let _ = socket2::SockRef::from(stream).set_tcp_keepalive(&ka);
-        }
+        courier_net::set_server_options(stream.into(), &self.options);
     }
 }
 
@@ -140,43 +99,37 @@ impl Server {
         addr: impl tokio::net::ToSocketAddrs,
         backlog: u32,
     ) -> io::Result<SocketAddr> {
-        let mut last = None;
-        for a in tokio::net::lookup_host(addr).await? {
-            match bind(a, backlog) {
-                Ok(listener) => return self.listen_on(listener),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")
-        }))
+        // As tokio's `TcpSocket::listen`, a backlog over `i32::MAX` is refused.
+        let backlog = i32::try_from(backlog).map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, "listen size exceeds i32::MAX")
+        })?;
+        let addrs = tokio::net::lookup_host(addr).await?;
+        let listener = listen_first(addrs, |a| bind_listener(a, backlog, true))?;
+        self.listen_on(TcpListener::from_std(listener)?)
     }
 
     /// `server.listen(handle)`: accepts on an already bound listener.
     pub fn listen_on(&self, listener: TcpListener) -> io::Result<SocketAddr> {
         let addr = listener.local_addr()?;
-        self.inner.state.origin(Tokio.now());
         let inner = Arc::clone(&self.inner);
-        let accept = tokio::spawn(async move {
-            loop {
-                match listener.accept().await {
-                    Ok((stream, remote)) => {
-                        inner.tune(&stream);
-                        let local = stream.local_addr().ok();
-                        inner.serve(RawStream::Tcp(stream), Some(remote), local);
-                    }
-                    // Node reports the error and goes on accepting; a short pause
-                    // keeps a persistent failure (EMFILE) from spinning.
-                    Err(e) => {
-                        inner.state.registry().emit_error(e);
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                }
-            }
-        });
         self.inner
             .state
-            .add_listener(ListenAddr::Tcp(addr), move || accept.abort());
+            .listen(Tokio.now(), ListenAddr::Tcp(addr), || {
+                let accept = tokio::spawn(async move {
+                    accept_loop(
+                        &Tokio,
+                        || async { Some(listener.accept().await) },
+                        |(stream, remote)| {
+                            inner.tune(&stream);
+                            let local = stream.local_addr().ok();
+                            inner.serve(RawStream::Tcp(stream), Some(remote), local);
+                        },
+                        |e| inner.state.registry().emit_error(e),
+                    )
+                    .await;
+                });
+                move || accept.abort()
+            });
         Ok(addr)
     }
 
@@ -186,56 +139,23 @@ impl Server {
     pub fn listen_unix(&self, path: impl AsRef<Path>) -> io::Result<()> {
         let path = path.as_ref().to_path_buf();
         let listener = tokio::net::UnixListener::bind(&path)?;
-        self.inner.state.origin(Tokio.now());
         let inner = Arc::clone(&self.inner);
-        let accept = tokio::spawn(async move {
-            loop {
-                match listener.accept().await {
-                    Ok((stream, _)) => inner.serve(RawStream::Unix(stream), None, None),
-                    Err(e) => {
-                        inner.state.registry().emit_error(e);
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                }
-            }
-        });
         self.inner
             .state
-            .add_listener(ListenAddr::Unix(path), move || accept.abort());
+            .listen(Tokio.now(), ListenAddr::Unix(path), || {
+                let accept = tokio::spawn(async move {
+                    accept_loop(
+                        &Tokio,
+                        || async { Some(listener.accept().await) },
+                        |(stream, _)| inner.serve(RawStream::Unix(stream), None, None),
+                        |e| inner.state.registry().emit_error(e),
+                    )
+                    .await;
+                });
+                move || accept.abort()
+            });
         Ok(())
     }
 }
 
-/// Binds a TCP listener as Node does: `SO_REUSEADDR` on Unix, then `listen(backlog)`.
-fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    #[cfg(unix)]
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(backlog)
-}
-
-/// Event listeners (SRV-24).
-///
-/// Listeners that receive the connection's socket or requests (`'checkContinue'`,
-/// `'checkExpectation'`, `'upgrade'`, `'connect'`, `'clientError'`, `'dropRequest'`,
-/// `'timeout'`, `'connection'`) and `set_timeout` apply to connections accepted
-/// **after** the call: register them before [`Server::listen`]. A connection keeps the
-/// listeners it was accepted with. Where Node's defaults depend on whether a listener
-/// exists (SRV-6, SRV-8, SRV-9, SRV-11, SRV-19) the connection behaves as Node does
-/// with or without one. Handlers given a request, a response or a socket that left
-/// HTTP return a future that runs on a task of its own (the request handlers' futures
-/// are first polled on the connection's task, see [`create_server`]); a
-/// second registration replaces the first. The plain callbacks (`Fn(Socket)` and the
-/// like) run on the connection's task and must not block; each registration adds one.
-impl Server {
-    fn state(&self) -> &AsyncState<Tokio, Upgraded> {
-        &self.inner.state
-    }
-
-    courier_rt::async_server_methods!(Tokio, Upgraded);
-}
+courier_rt::async_server_impl!(Server, Tokio, Upgraded);

@@ -1,7 +1,6 @@
 //! The socket handed to the application when it leaves HTTP.
 
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -86,6 +85,7 @@ impl AsyncWrite for RawStream {
     }
 }
 
+courier_rt::handed_over_socket! {
 /// A socket that left HTTP: the `socket` of Node's `'upgrade'`, `'connect'` and
 /// `'clientError'` events.
 ///
@@ -100,99 +100,7 @@ impl AsyncWrite for RawStream {
 /// the `'close'` event wait for it) until it is dropped or [`Upgraded::into_inner`]
 /// takes the stream out. [`crate::Server::close_all_connections`] does not reach it:
 /// the application owns it.
-pub struct Upgraded {
-    stream: RawStream,
-    remote: Option<SocketAddr>,
-    local: Option<SocketAddr>,
-    _open: HandoverGuard,
+pub struct Upgraded(RawStream, HandoverGuard);
 }
 
-impl core::fmt::Debug for Upgraded {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Upgraded")
-            .field("stream", &self.stream)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Upgraded {
-    pub(crate) fn new(
-        stream: RawStream,
-        remote: Option<SocketAddr>,
-        local: Option<SocketAddr>,
-        open: HandoverGuard,
-    ) -> Self {
-        Self {
-            stream,
-            remote,
-            local,
-            _open: open,
-        }
-    }
-
-    /// The peer's address (`socket.remoteAddress`/`remotePort`); `None` on a Unix socket.
-    pub fn remote_addr(&self) -> Option<SocketAddr> {
-        self.remote
-    }
-
-    /// The local address (`socket.localAddress`/`localPort`); `None` on a Unix socket.
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.local
-    }
-
-    /// The stream.
-    pub fn get_ref(&self) -> &RawStream {
-        &self.stream
-    }
-
-    /// The stream, mutably.
-    pub fn get_mut(&mut self) -> &mut RawStream {
-        &mut self.stream
-    }
-
-    /// Takes the stream out. From then on the server no longer counts it as an open
-    /// connection.
-    pub fn into_inner(self) -> RawStream {
-        self.stream
-    }
-}
-
-impl AsyncRead for Upgraded {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Upgraded {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
-    }
-}
+courier_rt::handed_over_io!(tokio, Upgraded);

@@ -198,6 +198,26 @@ pub type AsyncState<R, U> =
 pub type AsyncRegistry<R, U> =
     crate::registry::Registry<Handler<R>, UpgradeHandler<U>, ClientErrorHandler<U>>;
 
+/// `http.createServer(options, handler)`'s state on an async runtime: the options
+/// validated (Node's `ERR_INVALID_ARG_*` as a [`ConfigError`](crate::ConfigError)),
+/// `handler` as the `'request'` listener, not listening.
+pub fn async_state<R, U, H, F>(
+    options: &crate::ServerOptions,
+    handler: H,
+) -> Result<Arc<AsyncState<R, U>>, crate::ConfigError>
+where
+    R: Runtime,
+    U: 'static,
+    H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let base = options.to_config()?;
+    Ok(Arc::new(AsyncState::new(AsyncRegistry::new(
+        base,
+        request_handler(handler),
+    ))))
+}
+
 /// Gives a socket that left HTTP to its listener, on a task of its own.
 pub fn hand_over<R: Runtime, U>(
     rt: &R,
@@ -214,6 +234,105 @@ pub fn hand_over<R: Runtime, U>(
         }
         None => {}
     }
+}
+
+/// Serves an accepted stream: registers it with `state` (an open connection, with
+/// its addresses), emits `'connection'` and spawns its I/O loop on `rt`. A socket
+/// that leaves HTTP is made the handed-over stream `U` by `upgraded` (it stays
+/// counted as open through the guard) and goes to its listener.
+pub fn serve_accepted<R, T, U>(
+    rt: &R,
+    state: &Arc<AsyncState<R, U>>,
+    io: T,
+    remote: Option<std::net::SocketAddr>,
+    local: Option<std::net::SocketAddr>,
+    upgraded: fn(
+        T,
+        Option<std::net::SocketAddr>,
+        Option<std::net::SocketAddr>,
+        crate::serving::HandoverGuard,
+    ) -> U,
+) where
+    R: Runtime,
+    T: Transport + Send + 'static,
+    U: Send + 'static,
+{
+    let handlers = state.registry().snapshot();
+    let now = rt.now();
+    let conn = Connection::new(Arc::clone(handlers.config()), now, state.origin(now));
+    conn.set_addresses(remote, local);
+    let key = state.add_connection(conn.clone());
+    handlers.emit_connection(&conn.socket());
+    let state = Arc::clone(state);
+    let rt2 = rt.clone();
+    rt.spawn(async move {
+        let handover = serve_connection(io, conn, &handlers, &rt2).await;
+        // A handed-over socket stays counted: take it over before the connection
+        // leaves the list.
+        let app = handover.map(|(h, io)| {
+            let open = state.handover_guard();
+            (h, upgraded(io, remote, local, open))
+        });
+        state.remove_connection(key);
+        if let Some((h, up)) = app {
+            hand_over(&rt2, &handlers, h, up);
+        }
+    });
+}
+
+/// Node's accept loop: each connection `accept` gives goes to `serve`; an accept
+/// error goes to `on_error` (the server's `'error'`) and accepting goes on after a
+/// 10 ms pause, which keeps a persistent failure (`EMFILE`) from spinning. It ends
+/// when `accept` gives `None` (the listener was closed), or with its task.
+pub async fn accept_loop<R, S, F>(
+    rt: &R,
+    mut accept: impl FnMut() -> F,
+    mut serve: impl FnMut(S),
+    on_error: impl Fn(io::Error),
+) where
+    R: Runtime,
+    F: Future<Output = Option<io::Result<S>>>,
+{
+    let mut pause = rt.timer();
+    while let Some(next) = accept().await {
+        match next {
+            Ok(s) => serve(s),
+            Err(e) => {
+                on_error(e);
+                pause.reset(rt.now() + std::time::Duration::from_millis(10));
+                core::future::poll_fn(|cx| pause.poll_fired(cx)).await;
+            }
+        }
+    }
+}
+
+/// Declares an async adapter's `impl Server { … }` of event listeners (SRV-24) with
+/// [`async_server_methods!`](crate::async_server_methods), for a `Server` whose `inner.state` is its
+/// `Arc<AsyncState<R, U>>`.
+#[macro_export]
+macro_rules! async_server_impl {
+    ($server:ident, $rt:ty, $upgraded:ty) => {
+        /// Event listeners (SRV-24).
+        ///
+        /// Listeners that receive the connection's socket or requests (`'checkContinue'`,
+        /// `'checkExpectation'`, `'upgrade'`, `'connect'`, `'clientError'`, `'dropRequest'`,
+        /// `'timeout'`, `'connection'`) and `set_timeout` apply to connections accepted
+        /// **after** the call: register them before [`Server::listen`]. A connection keeps the
+        /// listeners it was accepted with. Where Node's defaults depend on whether a listener
+        /// exists (SRV-6, SRV-8, SRV-9, SRV-11, SRV-19) the connection behaves as Node does
+        /// with or without one. Handlers given a request, a response or a socket that left
+        /// HTTP return a future that runs on a task of its own (the request handlers' futures
+        /// are first polled on the connection's task); a
+        /// second registration replaces the first. The plain callbacks (`Fn(Socket)` and the
+        /// like) run on the connection's task and must not block; each registration adds one.
+        impl $server {
+            fn state(&self) -> &$crate::drive::AsyncState<$rt, $upgraded> {
+                &self.inner.state
+            }
+
+            $crate::async_server_methods!($rt, $upgraded);
+        }
+    };
 }
 
 /// Generates the methods an async adapter's `Server` shares with the others, inside
@@ -989,4 +1108,49 @@ pub fn poll_read_into_slice(
     };
     buf.truncate(len + n);
     r
+}
+
+/// Inside an adapter's `impl Transport for S { … }`: the writes, flush and
+/// shutdown, passed to `S`'s own `AsyncWrite`, tokio's (`tokio`) or futures-io's
+/// (`futures`, where shutdown is `poll_close`: for sockets, a write-side shutdown).
+/// The adapter's crate depends on the I/O crate named.
+#[macro_export]
+macro_rules! transport_writes {
+    (tokio) => {
+        $crate::transport_writes!(@writes tokio::io::AsyncWrite, poll_shutdown);
+    };
+    (futures) => {
+        $crate::transport_writes!(@writes futures_io::AsyncWrite, poll_close);
+    };
+    (@writes $($io:ident)::+, $shutdown:ident) => {
+        fn poll_write(
+            &mut self,
+            cx: &mut ::core::task::Context<'_>,
+            buf: &[u8],
+        ) -> ::core::task::Poll<::std::io::Result<usize>> {
+            ::$($io)::+::poll_write(::core::pin::Pin::new(self), cx, buf)
+        }
+
+        fn poll_write_vectored(
+            &mut self,
+            cx: &mut ::core::task::Context<'_>,
+            bufs: &[::std::io::IoSlice<'_>],
+        ) -> ::core::task::Poll<::std::io::Result<usize>> {
+            ::$($io)::+::poll_write_vectored(::core::pin::Pin::new(self), cx, bufs)
+        }
+
+        fn poll_flush(
+            &mut self,
+            cx: &mut ::core::task::Context<'_>,
+        ) -> ::core::task::Poll<::std::io::Result<()>> {
+            ::$($io)::+::poll_flush(::core::pin::Pin::new(self), cx)
+        }
+
+        fn poll_shutdown(
+            &mut self,
+            cx: &mut ::core::task::Context<'_>,
+        ) -> ::core::task::Poll<::std::io::Result<()>> {
+            ::$($io)::+::$shutdown(::core::pin::Pin::new(self), cx)
+        }
+    };
 }

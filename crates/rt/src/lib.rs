@@ -33,6 +33,21 @@
 //! for a synchronous step, so the handles work under any executor.
 #![forbid(unsafe_code)]
 
+/// The shared part of every adapter's public API, which each re-exports whole
+/// (`pub use courier_rt::api::*`): the server's messages and options, and the
+/// client's requests, responses, agents and connector traits.
+pub mod api {
+    pub use crate::client::{
+        Agent, AgentChoice, AgentOptions, AgentOptionsError, ClientError, ClientOptions,
+        ClientOptionsError, ClientRequest, ClientResponse, ClientUpgrade, ConnectFuture,
+        ConnectTarget, Connector, PoolOptions, RequestEvent, RequestHeaders, RequestOptions,
+        Scheduling, SocketInfo, Transport, global_agent,
+    };
+    pub use crate::{
+        ClientErrorEvent, ConfigError, DateCache, HeaderValue, IncomingMessage, OutgoingError,
+        ReqId, ResponseEvents, ServerOptions, ServerResponse, Socket, TimeoutListener,
+    };
+}
 pub mod body;
 pub mod client;
 pub mod conn;

@@ -105,6 +105,20 @@ where
         HandoverGuard(Arc::clone(self) as Arc<dyn Counted>)
     }
 
+    /// Starts listening on `addr`: the timeout checker's origin at `now` (before the
+    /// first connection), then `start` begins accepting and gives what ends its
+    /// accept loop at `close()`.
+    pub fn listen<S: FnOnce() + Send + 'static>(
+        &self,
+        now: Instant,
+        addr: ListenAddr,
+        start: impl FnOnce() -> S,
+    ) {
+        self.origin(now);
+        let stop = start();
+        self.add_listener(addr, stop);
+    }
+
     /// Records a listening socket; `stop` ends its accept loop at `close()`.
     pub fn add_listener(&self, addr: ListenAddr, stop: impl FnOnce() + Send + 'static) {
         lock(&self.listening).push(Listening {
@@ -234,4 +248,204 @@ impl Drop for HandoverGuard {
     fn drop(&mut self) {
         self.0.release();
     }
+}
+
+/// A `Server`'s `Debug`, the same in every adapter: its addresses and how many
+/// connections it has open, from its `addresses()` and `connection_count()`.
+#[macro_export]
+macro_rules! server_debug {
+    ($server:ident) => {
+        impl ::core::fmt::Debug for $server {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(::core::stringify!($server))
+                    .field("addresses", &self.addresses())
+                    .field("connections", &self.connection_count())
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+/// Declares an adapter's handed-over socket type (the `socket` of Node's
+/// `'upgrade'`, `'connect'` and `'clientError'` events) with what every adapter's
+/// shares: the stream, the peer's and local addresses, and a guard that keeps it
+/// counted among the server's open connections until it is dropped or
+/// `into_inner` takes the stream out. The adapter writes the struct's docs and its
+/// I/O trait impls (which read and write the `stream` field).
+///
+/// ```ignore
+/// courier_rt::handed_over_socket! {
+///     /// A socket that left HTTP.
+///     pub struct Upgraded(RawStream, HandoverGuard);
+/// }
+/// ```
+#[macro_export]
+macro_rules! handed_over_socket {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident($stream:ty, $guard:ty);) => {
+        $(#[$meta])*
+        $vis struct $name {
+            stream: $stream,
+            remote: ::core::option::Option<::std::net::SocketAddr>,
+            local: ::core::option::Option<::std::net::SocketAddr>,
+            _open: $guard,
+        }
+
+        impl ::core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(::core::stringify!($name))
+                    .field("stream", &self.stream)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl $name {
+            pub(crate) fn new(
+                stream: $stream,
+                remote: ::core::option::Option<::std::net::SocketAddr>,
+                local: ::core::option::Option<::std::net::SocketAddr>,
+                open: $guard,
+            ) -> Self {
+                Self {
+                    stream,
+                    remote,
+                    local,
+                    _open: open,
+                }
+            }
+
+            /// The peer's address (`socket.remoteAddress`/`remotePort`); `None` on a
+            /// Unix socket.
+            pub fn remote_addr(&self) -> ::core::option::Option<::std::net::SocketAddr> {
+                self.remote
+            }
+
+            /// The local address (`socket.localAddress`/`localPort`); `None` on a
+            /// Unix socket.
+            pub fn local_addr(&self) -> ::core::option::Option<::std::net::SocketAddr> {
+                self.local
+            }
+
+            /// The stream.
+            pub fn get_ref(&self) -> &$stream {
+                &self.stream
+            }
+
+            /// The stream, mutably.
+            pub fn get_mut(&mut self) -> &mut $stream {
+                &mut self.stream
+            }
+
+            /// Takes the stream out. From then on the server no longer counts it as an
+            /// open connection.
+            pub fn into_inner(self) -> $stream {
+                self.stream
+            }
+        }
+    };
+}
+
+/// Implements the I/O traits of a type declared with
+/// [`handed_over_socket!`](crate::handed_over_socket) by
+/// passing each call to its stream: `tokio` (tokio's `AsyncRead` + `AsyncWrite`),
+/// `futures` (futures-io's) or `std` (`Read` + `Write`; `flush` is a no-op, the
+/// stream writes through). The adapter's crate depends on the I/O crate named.
+#[macro_export]
+macro_rules! handed_over_io {
+    (tokio, $name:ident) => {
+        impl ::tokio::io::AsyncRead for $name {
+            fn poll_read(
+                self: ::core::pin::Pin<&mut Self>,
+                cx: &mut ::core::task::Context<'_>,
+                buf: &mut ::tokio::io::ReadBuf<'_>,
+            ) -> ::core::task::Poll<::std::io::Result<()>> {
+                ::tokio::io::AsyncRead::poll_read(::core::pin::Pin::new(&mut self.get_mut().stream), cx, buf)
+            }
+        }
+
+        impl ::tokio::io::AsyncWrite for $name {
+            $crate::handed_over_io!(@writes tokio::io::AsyncWrite);
+
+            fn is_write_vectored(&self) -> bool {
+                ::tokio::io::AsyncWrite::is_write_vectored(&self.stream)
+            }
+
+            fn poll_shutdown(
+                self: ::core::pin::Pin<&mut Self>,
+                cx: &mut ::core::task::Context<'_>,
+            ) -> ::core::task::Poll<::std::io::Result<()>> {
+                ::tokio::io::AsyncWrite::poll_shutdown(::core::pin::Pin::new(&mut self.get_mut().stream), cx)
+            }
+        }
+    };
+    (futures, $name:ident) => {
+        impl ::futures_io::AsyncRead for $name {
+            fn poll_read(
+                self: ::core::pin::Pin<&mut Self>,
+                cx: &mut ::core::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> ::core::task::Poll<::std::io::Result<usize>> {
+                ::futures_io::AsyncRead::poll_read(::core::pin::Pin::new(&mut self.get_mut().stream), cx, buf)
+            }
+        }
+
+        impl ::futures_io::AsyncWrite for $name {
+            $crate::handed_over_io!(@writes futures_io::AsyncWrite);
+
+            fn poll_close(
+                self: ::core::pin::Pin<&mut Self>,
+                cx: &mut ::core::task::Context<'_>,
+            ) -> ::core::task::Poll<::std::io::Result<()>> {
+                ::futures_io::AsyncWrite::poll_close(::core::pin::Pin::new(&mut self.get_mut().stream), cx)
+            }
+        }
+    };
+    (std, $name:ident) => {
+        impl ::std::io::Read for $name {
+            fn read(&mut self, buf: &mut [u8]) -> ::std::io::Result<usize> {
+                ::std::io::Read::read(&mut self.stream, buf)
+            }
+        }
+
+        impl ::std::io::Write for $name {
+            fn write(&mut self, buf: &[u8]) -> ::std::io::Result<usize> {
+                ::std::io::Write::write(&mut self.stream, buf)
+            }
+
+            fn write_vectored(
+                &mut self,
+                bufs: &[::std::io::IoSlice<'_>],
+            ) -> ::std::io::Result<usize> {
+                ::std::io::Write::write_vectored(&mut self.stream, bufs)
+            }
+
+            fn flush(&mut self) -> ::std::io::Result<()> {
+                Ok(())
+            }
+        }
+    };
+    // The writes tokio's and futures-io's `AsyncWrite` share.
+    (@writes $($io:ident)::+) => {
+        fn poll_write(
+            self: ::core::pin::Pin<&mut Self>,
+            cx: &mut ::core::task::Context<'_>,
+            buf: &[u8],
+        ) -> ::core::task::Poll<::std::io::Result<usize>> {
+            ::$($io)::+::poll_write(::core::pin::Pin::new(&mut self.get_mut().stream), cx, buf)
+        }
+
+        fn poll_write_vectored(
+            self: ::core::pin::Pin<&mut Self>,
+            cx: &mut ::core::task::Context<'_>,
+            bufs: &[::std::io::IoSlice<'_>],
+        ) -> ::core::task::Poll<::std::io::Result<usize>> {
+            ::$($io)::+::poll_write_vectored(::core::pin::Pin::new(&mut self.get_mut().stream), cx, bufs)
+        }
+
+        fn poll_flush(
+            self: ::core::pin::Pin<&mut Self>,
+            cx: &mut ::core::task::Context<'_>,
+        ) -> ::core::task::Poll<::std::io::Result<()>> {
+            ::$($io)::+::poll_flush(::core::pin::Pin::new(&mut self.get_mut().stream), cx)
+        }
+    };
 }

@@ -104,6 +104,46 @@ impl ClientUpgrade {
         (self.io, self.head)
     }
 
+    /// The socket, as the connector made it.
+    pub fn transport(&self) -> &dyn Transport {
+        &*self.io
+    }
+
+    /// Reads into `buf`: the `head` bytes first, then the socket's (a read larger
+    /// than `buf` keeps the rest for the next one). `Ok(0)` at the end (or for an
+    /// empty `buf` with nothing held).
+    pub fn poll_read_slice(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        if !self.head.is_empty() {
+            let n = self.head.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.head.split_to(n));
+            return Poll::Ready(Ok(n));
+        }
+        match self.io.poll_read_ready(cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        }
+        let mut tmp = bytes::BytesMut::with_capacity(buf.len().clamp(1, 64 * 1024));
+        match self.io.poll_read_buf(cx, &mut tmp) {
+            Poll::Ready(Ok(_)) => {
+                let n = tmp.len().min(buf.len());
+                buf[..n].copy_from_slice(&tmp[..n]);
+                self.head = tmp.split_off(n).freeze();
+                Poll::Ready(Ok(n))
+            }
+            other => other,
+        }
+    }
+
+    /// Writes some of `buf` to the socket.
+    pub fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_write_vectored(cx, &[IoSlice::new(buf)])
+    }
+
     /// Writes some of `bufs` to the socket.
     pub fn poll_write_vectored(
         &mut self,
@@ -111,6 +151,16 @@ impl ClientUpgrade {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         self.io.poll_write_vectored(cx, bufs)
+    }
+
+    /// Flushes the socket.
+    pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_flush(cx)
+    }
+
+    /// Shuts the socket's write side down.
+    pub fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_shutdown(cx)
     }
 }
 
@@ -143,9 +193,7 @@ impl tokio::io::AsyncWrite for ClientUpgrade {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut()
-            .io
-            .poll_write_vectored(cx, &[IoSlice::new(buf)])
+        ClientUpgrade::poll_write(self.get_mut(), cx, buf)
     }
 
     fn poll_write_vectored(
@@ -153,7 +201,7 @@ impl tokio::io::AsyncWrite for ClientUpgrade {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().io.poll_write_vectored(cx, bufs)
+        ClientUpgrade::poll_write_vectored(self.get_mut(), cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -161,10 +209,10 @@ impl tokio::io::AsyncWrite for ClientUpgrade {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().io.poll_flush(cx)
+        ClientUpgrade::poll_flush(self.get_mut(), cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().io.poll_shutdown(cx)
+        ClientUpgrade::poll_shutdown(self.get_mut(), cx)
     }
 }
