@@ -73,3 +73,54 @@ pub use response::ServerResponse;
 
 pub use courier_proto::outgoing::{HeaderValue, OutgoingError};
 pub use courier_proto::server::{Close, ConfigError, Listeners, ReqId};
+
+/// The header-store reads of Node's `OutgoingMessage` (RES-3, CLI-25) for a handle
+/// whose method `$read` runs a closure on the live proto message (`None` once gone).
+macro_rules! header_read_methods {
+    ($read:ident) => {
+        /// `getHeader(name)`: case-insensitive, the value as stored (RES-3).
+        pub fn get_header(&self, name: &str) -> Option<HeaderValue> {
+            self.$read(|r| r.get_header(name).cloned()).flatten()
+        }
+
+        /// `hasHeader(name)` (RES-3).
+        pub fn has_header(&self, name: &str) -> bool {
+            self.$read(|r| r.has_header(name)).unwrap_or(false)
+        }
+
+        /// `getHeaderNames()`: lower-cased, in the order set (RES-3).
+        pub fn get_header_names(&self) -> Vec<String> {
+            self.$read(|r| {
+                r.get_header_names()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+        }
+
+        /// `getRawHeaderNames()`: each name in the casing of its last `set_header`, in
+        /// the order set (RES-3, CLI-25).
+        pub fn get_raw_header_names(&self) -> Vec<String> {
+            self.$read(|r| {
+                r.get_raw_header_names()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+        }
+
+        /// `getHeaders()`: `(lower-cased name, value)` pairs in the order set (RES-3).
+        pub fn get_headers(&self) -> Vec<(String, HeaderValue)> {
+            self.$read(|r| {
+                r.get_headers()
+                    .into_iter()
+                    .map(|(name, value)| (name.to_owned(), value.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+        }
+    };
+}
+pub(crate) use header_read_methods;

@@ -179,49 +179,7 @@ impl ServerResponse {
         Ok(self)
     }
 
-    /// `res.getHeader(name)` (RES-3).
-    pub fn get_header(&self, name: &str) -> Option<HeaderValue> {
-        self.read(|r| r.get_header(name).cloned()).flatten()
-    }
-
-    /// `res.hasHeader(name)` (RES-3).
-    pub fn has_header(&self, name: &str) -> bool {
-        self.read(|r| r.has_header(name)).unwrap_or(false)
-    }
-
-    /// `res.getHeaderNames()` (RES-3): lower-cased, in store order.
-    pub fn get_header_names(&self) -> Vec<String> {
-        self.read(|r| {
-            r.get_header_names()
-                .into_iter()
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-    }
-
-    /// `res.getRawHeaderNames()` (RES-3): each name in the casing of its last
-    /// `set_header`, in store order.
-    pub fn get_raw_header_names(&self) -> Vec<String> {
-        self.read(|r| {
-            r.get_raw_header_names()
-                .into_iter()
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-    }
-
-    /// `res.getHeaders()` (RES-3): `(lower-cased name, value)` pairs in store order.
-    pub fn get_headers(&self) -> Vec<(String, HeaderValue)> {
-        self.read(|r| {
-            r.get_headers()
-                .into_iter()
-                .map(|(name, value)| (name.to_owned(), value.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
-    }
+    crate::header_read_methods!(read);
 
     /// `res.setHeaders(headers)` (RES-6): every pair is checked before any is applied;
     /// `set-cookie` values are gathered into one list.

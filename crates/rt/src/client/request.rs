@@ -271,11 +271,6 @@ impl ClientRequest {
             .unwrap_or(Err(OutgoingError::HeadersSent))
     }
 
-    /// `getHeader(name)`.
-    pub fn get_header(&self, name: &str) -> Option<HeaderValue> {
-        self.with_req(|r| r.get_header(name).cloned()).flatten()
-    }
-
     /// `appendHeader(name, value)` (RES-5).
     pub fn append_header(
         &mut self,
@@ -287,44 +282,7 @@ impl ClientRequest {
             .unwrap_or(Err(OutgoingError::HeadersSentAppend))
     }
 
-    /// `hasHeader(name)`.
-    pub fn has_header(&self, name: &str) -> bool {
-        self.with_req(|r| r.has_header(name)).unwrap_or(false)
-    }
-
-    /// `getHeaderNames()`: lower-cased, in the order set.
-    pub fn get_header_names(&self) -> Vec<String> {
-        self.with_req(|r| {
-            r.get_header_names()
-                .into_iter()
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-    }
-
-    /// `getRawHeaderNames()`: each name in the casing of its last `set_header`, in the
-    /// order set (CLI-25).
-    pub fn get_raw_header_names(&self) -> Vec<String> {
-        self.with_req(|r| {
-            r.get_raw_header_names()
-                .into_iter()
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-    }
-
-    /// `getHeaders()`: `(lower-cased name, value)` pairs in the order set (CLI-25).
-    pub fn get_headers(&self) -> Vec<(String, HeaderValue)> {
-        self.with_req(|r| {
-            r.get_headers()
-                .into_iter()
-                .map(|(name, value)| (name.to_owned(), value.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
-    }
+    crate::header_read_methods!(with_req);
 
     /// `addTrailers(headers)` (RES-20): sent after a chunked body.
     pub fn add_trailers(&mut self, trailers: &[(&str, &str)]) -> Result<(), OutgoingError> {
