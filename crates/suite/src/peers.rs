@@ -18,7 +18,7 @@ use crate::client::{ClientAdapter, Exchange, Outcome};
 use crate::{Adapter, Listeners, ServerSpec};
 
 fn peer_script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../rt-tokio/tests/peers/{name}"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("peers/{name}"))
 }
 
 /// A server with the `'upgrade'` and `'connect'` listeners (the scripts use both).

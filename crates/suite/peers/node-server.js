@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// A Node.js v20 server, run by `tests/peers.rs` for courier's tokio client.
+// A Node.js v20 server, run by courier-suite (`src/peers.rs`) for every adapter's client.
 //
 //   node node-server.js
 //

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// A Node.js v20 client, run by `tests/peers.rs` against courier's tokio server.
+// A Node.js v20 client, run by courier-suite (`src/peers.rs`) against every adapter's server.
 //
 //   node node-client.js <scenario> <port>
 //
