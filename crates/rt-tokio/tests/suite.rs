@@ -168,9 +168,9 @@ courier_suite::server_suite!(Tokio);
 
 // ------------------------------------------------------------------- client --
 
-use courier_rt_tokio::{ClientError, ClientRequest, RequestEvent, request};
-use courier_suite::client::{ClientAdapter, Exchange, Outcome, event_name};
-use tokio::io::AsyncReadExt;
+use courier_rt_tokio::{ClientRequest, request};
+use courier_suite::async_client;
+use courier_suite::client::{ClientAdapter, Exchange, Outcome};
 
 /// One runtime for every client exchange of the test binary: pooled sockets live on it.
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -184,130 +184,17 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-fn failed(out: &mut Outcome, e: &ClientError) {
-    out.error = Some(e.code().to_owned());
-    out.message = e.to_string();
-}
-
-async fn drain_events(req: &mut ClientRequest, out: &mut Outcome) {
-    while let Some(e) = req.next_event().await {
-        out.events.push(event_name(&e));
-    }
-}
-
-/// `request()` for `x` (its options taken), or the outcome of a refusal.
 fn begin(x: &mut Exchange) -> Result<ClientRequest, Box<Outcome>> {
-    request(std::mem::take(&mut x.options)).map_err(|e| {
-        Box::new(Outcome {
-            error: Some(e.code().to_owned()),
-            message: e.to_string(),
-            ..Outcome::default()
-        })
-    })
+    async_client::begin(x, request)
+}
+
+async fn carry_out(begun: Result<ClientRequest, Box<Outcome>>, x: Exchange) -> Outcome {
+    async_client::carry_out(begun, x, tokio::time::sleep).await
 }
 
 async fn exchange(mut x: Exchange) -> Outcome {
     let begun = begin(&mut x);
     carry_out(begun, x).await
-}
-
-/// Carries out `x` on the request [`begin`] made.
-async fn carry_out(begun: Result<ClientRequest, Box<Outcome>>, x: Exchange) -> Outcome {
-    let mut out = Outcome::default();
-    let mut req = match begun {
-        Ok(req) => req,
-        Err(out) => return *out,
-    };
-    if x.abort_at_once {
-        req.abort();
-        if let Err(e) = req.response().await {
-            failed(&mut out, &e);
-        }
-        while let Some(e) = req.next_event().await {
-            out.events.push(event_name(&e));
-        }
-        return out;
-    }
-    if x.wait_for_continue {
-        req.flush_headers().unwrap();
-        while let Some(e) = req.next_event().await {
-            out.events.push(event_name(&e));
-            if e == RequestEvent::Continue {
-                break;
-            }
-        }
-    }
-    for chunk in x.writes {
-        req.write(chunk).await.unwrap();
-    }
-    if !x.trailers.is_empty() {
-        req.add_trailers(&x.trailers).unwrap();
-    }
-    req.end(x.end).unwrap();
-    if x.destroy_on_timeout {
-        while let Some(e) = req.next_event().await {
-            out.events.push(event_name(&e));
-            if e == RequestEvent::Timeout {
-                req.destroy();
-                break;
-            }
-        }
-    }
-    if x.abort_after_finish || x.destroy_after_finish {
-        while let Some(e) = req.next_event().await {
-            out.events.push(event_name(&e));
-            if e == RequestEvent::Finish && x.abort_after_finish {
-                req.abort();
-                break;
-            }
-            if e == RequestEvent::Finish && x.destroy_after_finish {
-                req.destroy();
-                break;
-            }
-        }
-    }
-    if let Some((send, n)) = x.upgrade {
-        match req.upgrade().await {
-            Ok(mut up) => {
-                out.status = up.status_code();
-                up.write_all(&send).await.unwrap();
-                let mut back = vec![0u8; n];
-                up.read_exact(&mut back).await.unwrap();
-                out.body = back.into();
-            }
-            Err(e) => failed(&mut out, &e),
-        }
-        return out;
-    }
-    match req.response().await {
-        Ok(mut res) => {
-            if let Some(pause) = x.pause_before_body {
-                tokio::time::sleep(pause).await;
-            }
-            out.status = res.status_code();
-            out.status_message = res.status_message().into_owned();
-            out.headers = res
-                .headers()
-                .iter()
-                .map(|(n, _)| (n.to_owned(), res.headers().get_str(n).unwrap_or_default()))
-                .collect();
-            match res.read_body().await {
-                Ok(body) => out.body = body,
-                Err(e) => out.error = Some(e.to_string()),
-            }
-            out.complete = res.complete();
-            if let Some(t) = res.trailers() {
-                out.trailers = t
-                    .iter()
-                    .map(|(n, _)| (n.to_owned(), t.get_str(n).unwrap_or_default()))
-                    .collect();
-            }
-        }
-        Err(e) => failed(&mut out, &e),
-    }
-    out.reused_socket = req.reused_socket();
-    drain_events(&mut req, &mut out).await;
-    out
 }
 
 impl ClientAdapter for Tokio {
