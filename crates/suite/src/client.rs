@@ -119,6 +119,7 @@ macro_rules! client_suite {
     ($adapter:ty) => {
         $crate::client_suite!(@tests $adapter; client;
             a_get_sends_nodes_exact_head,
+            invalid_urls_and_options_fail_with_nodes_codes,
             a_keep_alive_agent_reuses_the_socket,
             a_body_without_length_is_chunked_with_trailers,
             a_content_length_body_is_sent_as_is,
@@ -968,4 +969,55 @@ pub fn an_unread_response_body_stops_the_client_reading<A: ClientAdapter>() {
     assert_eq!(out.body.len(), LEN);
     assert!(out.complete);
     assert_eq!(server.seen()[1], "stalled");
+}
+
+/// CLI-1 … CLI-6: `request()` refuses bad URLs and options with Node's codes and
+/// messages, before any socket (checked against Node v20).
+pub fn invalid_urls_and_options_fail_with_nodes_codes<A: ClientAdapter>() {
+    let refused = |options: ClientOptions| {
+        let out = A::exchange(Exchange {
+            options,
+            ..Exchange::default()
+        });
+        assert!(out.events.is_empty(), "no socket: {:?}", out.events);
+        (out.error.unwrap_or_default(), out.message)
+    };
+    assert_eq!(
+        refused(ClientOptions::url("nope")),
+        ("ERR_INVALID_URL".to_owned(), "Invalid URL".to_owned())
+    );
+    assert_eq!(
+        refused(ClientOptions::url("http://exa mple.com/")).0,
+        "ERR_INVALID_URL"
+    );
+    assert_eq!(
+        refused(ClientOptions::url("ftp://x/")),
+        (
+            "ERR_INVALID_PROTOCOL".to_owned(),
+            "Protocol \"ftp:\" not supported. Expected \"http:\"".to_owned()
+        )
+    );
+    assert_eq!(
+        refused(ClientOptions::url("http://127.0.0.1:1/").family(5)),
+        (
+            "ERR_INVALID_ARG_VALUE".to_owned(),
+            "The property 'options.family' must be one of: 0, 4, 6. Received 5".to_owned()
+        )
+    );
+    assert_eq!(
+        refused(ClientOptions::url("http://127.0.0.1:1/").local_address("nope")),
+        (
+            "ERR_INVALID_IP_ADDRESS".to_owned(),
+            "Invalid IP address: nope".to_owned()
+        )
+    );
+    let bad_path = ClientOptions::from(RequestOptions {
+        path: Some("/a b".into()),
+        ..RequestOptions::default()
+    });
+    assert_eq!(refused(bad_path).0, "ERR_UNESCAPED_CHARACTERS");
+    assert_eq!(
+        refused(ClientOptions::url("http://127.0.0.1:1/").method("GE T")).0,
+        "ERR_INVALID_HTTP_TOKEN"
+    );
 }
