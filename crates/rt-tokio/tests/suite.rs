@@ -3,58 +3,13 @@
 use std::sync::{Arc, mpsc};
 
 use courier_rt_tokio::{IncomingMessage, Server, ServerResponse, create_server};
-use courier_suite::app::{self, Reply, Request};
+use courier_suite::app;
+use courier_suite::async_app;
 use courier_suite::{Adapter, Controls, Running, ServerSpec};
 use tokio::io::AsyncWriteExt;
 
-/// What the suite's app sees of `req`, its body read whole.
-async fn request_of(req: &mut IncomingMessage) -> Request {
-    let body = req.read_body().await.unwrap_or_default();
-    let pairs = |h: &courier_proto::NodeHeaders| {
-        h.iter()
-            .map(|(n, _)| (n.to_owned(), h.get_str(n).unwrap_or_default()))
-            .collect::<Vec<_>>()
-    };
-    Request {
-        method: req.method().to_owned(),
-        url: req.url().into_owned(),
-        headers: pairs(req.headers()),
-        body,
-        trailers: req.trailers().as_ref().map(pairs).unwrap_or_default(),
-    }
-}
-
-/// Carries out the app's reply.
-async fn perform(reply: Reply, mut res: ServerResponse) {
-    assert!(!reply.panic, "the suite app's /panic");
-    res.set_status_code(reply.status).unwrap();
-    for (name, value) in reply.headers {
-        res.set_header(name, value).unwrap();
-    }
-    for chunk in reply.writes {
-        res.write(chunk).await.unwrap();
-    }
-    if reply.drop_unended {
-        return;
-    }
-    if !reply.trailers.is_empty() {
-        let trailers: Vec<_> = reply
-            .trailers
-            .iter()
-            .map(|(n, v)| (*n, v.as_str().into()))
-            .collect();
-        res.add_trailers(trailers).unwrap();
-    }
-    res.end(reply.end).await.unwrap();
-}
-
-async fn handle(mut req: IncomingMessage, res: ServerResponse) {
-    let pause = app::read_delay(&req.url());
-    if !pause.is_zero() {
-        tokio::time::sleep(pause).await;
-    }
-    let r = request_of(&mut req).await;
-    perform(app::reply(&r), res).await;
+async fn handle(req: IncomingMessage, res: ServerResponse) {
+    async_app::handle(req, res, tokio::time::sleep).await;
 }
 
 async fn echo<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(io: S) {
@@ -81,19 +36,7 @@ fn server(spec: &ServerSpec) -> Server {
         server.on_timeout(move |_socket| ev.timeout());
     }
     if l.check_continue {
-        server.on_check_continue(|mut req, mut res| async move {
-            let head_only = Request {
-                url: req.url().into_owned(),
-                ..Request::default()
-            };
-            if app::check_continue(&head_only) {
-                res.write_continue().unwrap();
-                let r = request_of(&mut req).await;
-                perform(app::reply(&r), res).await;
-            } else {
-                perform(app::reply(&head_only), res).await;
-            }
-        });
+        server.on_check_continue(async_app::check_continue);
     }
     if l.check_expectation {
         server.on_check_expectation(handle);

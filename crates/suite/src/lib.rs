@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod async_app;
 pub mod async_client;
 pub mod client;
 pub mod events;
