@@ -197,46 +197,97 @@ struct ServerRow {
     other_pct: f64,
 }
 
-/// Parses `results.tsv` (header line first; columns by name).
-fn parse_server_tsv(tsv: &str) -> crate::Result<Vec<ServerRow>> {
-    let mut lines = tsv.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> = lines
-        .next()
-        .ok_or("results.tsv is empty")?
-        .split('\t')
-        .collect();
-    let col = |name: &str| {
-        header
+/// A `results.tsv` of the shared bench scripts: a header line naming the columns, then
+/// one tab-separated record per line.
+struct Tsv<'a> {
+    header: Vec<&'a str>,
+    records: Vec<&'a str>,
+}
+
+impl<'a> Tsv<'a> {
+    fn parse(tsv: &'a str) -> crate::Result<Self> {
+        let mut lines = tsv.lines().filter(|l| !l.trim().is_empty());
+        let header = lines
+            .next()
+            .ok_or("results.tsv is empty")?
+            .split('\t')
+            .collect();
+        Ok(Self {
+            header,
+            records: lines.collect(),
+        })
+    }
+
+    /// The index of column `name`.
+    fn col(&self, name: &str) -> crate::Result<usize> {
+        self.header
             .iter()
             .position(|h| *h == name)
             .ok_or_else(|| format!("results.tsv has no `{name}` column"))
-    };
-    let (c_round, c_server, c_mode, c_rps) =
-        (col("round")?, col("server")?, col("mode")?, col("rps")?);
-    let (c_err, c_us, c_other) = (
-        col("errors")?,
-        col("srv_us_per_req")?,
-        col("other_cpu_pct")?,
-    );
-    let num = |f: &[&str], i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
-    let mut rows = Vec::new();
-    for line in lines {
-        let f: Vec<&str> = line.split('\t').collect();
-        let bad = || format!("bad results.tsv line `{line}`");
-        rows.push(ServerRow {
-            round: f
-                .get(c_round)
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(bad)?,
-            server: f.get(c_server).ok_or_else(bad)?.to_string(),
-            mode: f.get(c_mode).ok_or_else(bad)?.to_string(),
-            rps: num(&f, c_rps).ok_or_else(bad)?,
-            errors: f.get(c_err).and_then(|v| v.parse().ok()).unwrap_or(0),
-            us_per_req: num(&f, c_us).unwrap_or(f64::NAN),
-            other_pct: num(&f, c_other).unwrap_or(f64::NAN),
-        });
     }
-    Ok(rows)
+
+    fn records(&self) -> impl Iterator<Item = Record<'a>> + '_ {
+        self.records.iter().map(|line| Record {
+            line,
+            fields: line.split('\t').collect(),
+        })
+    }
+}
+
+/// One record of a [`Tsv`].
+struct Record<'a> {
+    line: &'a str,
+    fields: Vec<&'a str>,
+}
+
+impl Record<'_> {
+    fn bad(&self) -> String {
+        format!("bad results.tsv line `{}`", self.line)
+    }
+
+    /// Field `i` parsed, if it is there and parses.
+    fn get<T: std::str::FromStr>(&self, i: usize) -> Option<T> {
+        self.fields.get(i).and_then(|v| v.parse().ok())
+    }
+
+    /// Field `i` parsed; the record is bad without it.
+    fn need<T: std::str::FromStr>(&self, i: usize) -> crate::Result<T> {
+        self.get(i).ok_or_else(|| self.bad())
+    }
+
+    /// A number that may be missing (`NaN` then).
+    fn num_or_nan(&self, i: usize) -> f64 {
+        self.get(i).unwrap_or(f64::NAN)
+    }
+}
+
+/// Parses `results.tsv` (header line first; columns by name).
+fn parse_server_tsv(tsv: &str) -> crate::Result<Vec<ServerRow>> {
+    let t = Tsv::parse(tsv)?;
+    let (c_round, c_server, c_mode, c_rps) = (
+        t.col("round")?,
+        t.col("server")?,
+        t.col("mode")?,
+        t.col("rps")?,
+    );
+    let (c_err, c_us, c_other) = (
+        t.col("errors")?,
+        t.col("srv_us_per_req")?,
+        t.col("other_cpu_pct")?,
+    );
+    t.records()
+        .map(|r| {
+            Ok(ServerRow {
+                round: r.need(c_round)?,
+                server: r.need(c_server)?,
+                mode: r.need(c_mode)?,
+                rps: r.need(c_rps)?,
+                errors: r.get(c_err).unwrap_or(0),
+                us_per_req: r.num_or_nan(c_us),
+                other_pct: r.num_or_nan(c_other),
+            })
+        })
+        .collect()
 }
 
 /// `per_conn_bytes` of each server in `idle.txt` (`<server> IDLE conns=.. per_conn_bytes=N ..`).
@@ -585,44 +636,27 @@ struct ClientRow {
 }
 
 fn parse_client_tsv(tsv: &str) -> crate::Result<Vec<ClientRow>> {
-    let mut lines = tsv.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> = lines
-        .next()
-        .ok_or("results.tsv is empty")?
-        .split('\t')
-        .collect();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .ok_or_else(|| format!("results.tsv has no `{name}` column"))
-    };
+    let t = Tsv::parse(tsv)?;
     let (c_round, c_client, c_mode, c_n, c_rps, c_cpu) = (
-        col("round")?,
-        col("client")?,
-        col("mode")?,
-        col("n")?,
-        col("rps")?,
-        col("client_cpu_s")?,
+        t.col("round")?,
+        t.col("client")?,
+        t.col("mode")?,
+        t.col("n")?,
+        t.col("rps")?,
+        t.col("client_cpu_s")?,
     );
-    let num = |f: &[&str], i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
-    let mut rows = Vec::new();
-    for line in lines {
-        let f: Vec<&str> = line.split('\t').collect();
-        let bad = || format!("bad results.tsv line `{line}`");
-        rows.push(ClientRow {
-            round: f
-                .get(c_round)
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(bad)?,
-            client: f.get(c_client).ok_or_else(bad)?.to_string(),
-            mode: f.get(c_mode).ok_or_else(bad)?.to_string(),
-            n: num(&f, c_n).ok_or_else(bad)?,
-            rps: num(&f, c_rps).ok_or_else(bad)?,
-            cpu_s: num(&f, c_cpu).unwrap_or(f64::NAN),
-        });
-    }
-    Ok(rows)
+    t.records()
+        .map(|r| {
+            Ok(ClientRow {
+                round: r.need(c_round)?,
+                client: r.need(c_client)?,
+                mode: r.need(c_mode)?,
+                n: r.need(c_n)?,
+                rps: r.need(c_rps)?,
+                cpu_s: r.num_or_nan(c_cpu),
+            })
+        })
+        .collect()
 }
 
 /// Issue 5's client targets: minimum req/s ratio to hyper-util per mode.
