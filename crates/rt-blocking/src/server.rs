@@ -1,28 +1,26 @@
 //! `http.createServer` on std::net: accept loops on threads of their own, one thread
 //! per connection from a bounded pool.
 
-use std::collections::HashMap;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, ToSocketAddrs};
 #[cfg(unix)]
 use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use courier_net::{bind_listener, listen_first};
 use courier_rt::registry::Route;
-use courier_rt::{
-    ClientErrorEvent, ConfigError, Connection, Handover, IncomingMessage, ServerOptions, Socket,
-};
+pub use courier_rt::serving::ListenAddr;
+use courier_rt::serving::ServerState;
+use courier_rt::{ClientErrorEvent, ConfigError, Connection, Handover, ServerOptions};
 
 use crate::conn::serve;
-use crate::io::{Stream, lock};
+use crate::io::{Stream, block_on, lock};
 use crate::message::{BlockingRequest, BlockingResponse};
-use crate::upgraded::{OpenGuard, Upgraded};
+use crate::upgraded::Upgraded;
 
 /// The application's request handler.
 pub(crate) type Handler = Arc<dyn Fn(BlockingRequest, BlockingResponse) + Send + Sync>;
@@ -73,18 +71,8 @@ where
     let handler: Handler = Arc::new(handler);
     Ok(Server {
         inner: Arc::new(Inner {
-            registry: Registry::new(base, handler),
+            state: Arc::new(State::new(Registry::new(base, handler))),
             options,
-            handed_over: AtomicUsize::new(0),
-            closing: AtomicBool::new(false),
-            close_emitted: AtomicBool::new(false),
-            close_done: AtomicBool::new(false),
-            conns: Mutex::new(HashMap::new()),
-            next_conn: AtomicU64::new(0),
-            listeners: Mutex::new(Vec::new()),
-            origin: Mutex::new(None),
-            changed: Condvar::new(),
-            changed_lock: Mutex::new(()),
             max_threads: AtomicUsize::new(DEFAULT_MAX_THREADS),
             busy: Mutex::new(0),
             slot_freed: Condvar::new(),
@@ -101,45 +89,12 @@ pub struct Server {
 
 courier_rt::server_debug!(Server);
 
-/// Where a server listens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ListenAddr {
-    /// A TCP address.
-    Tcp(SocketAddr),
-    /// A Unix socket path.
-    Unix(PathBuf),
-}
-
-struct Listener {
-    addr: ListenAddr,
-    stop: Arc<AtomicBool>,
-    /// Unblocks the accept call (shuts the listening socket down).
-    wake: Box<dyn Fn() + Send>,
-    thread: Option<JoinHandle<()>>,
-}
-
-/// One served connection, as the server sees it.
-struct Entry {
-    conn: Connection,
-    /// Another handle on its socket, to unblock its thread from outside.
-    stream: Option<Stream>,
-}
+/// The server's state shared with the async adapters (`courier-rt`'s).
+type State = ServerState<Handler, UpgradeHandler, ClientErrorHandler>;
 
 pub(crate) struct Inner {
-    registry: Registry,
+    state: Arc<State>,
     options: ServerOptions,
-    handed_over: AtomicUsize,
-    closing: AtomicBool,
-    close_emitted: AtomicBool,
-    /// The `'close'` listeners ran.
-    close_done: AtomicBool,
-    conns: Mutex<HashMap<u64, Entry>>,
-    next_conn: AtomicU64,
-    listeners: Mutex<Vec<Listener>>,
-    origin: Mutex<Option<Instant>>,
-    /// Signalled when a connection closes.
-    changed: Condvar,
-    changed_lock: Mutex<()>,
     max_threads: AtomicUsize,
     /// Connection threads running.
     busy: Mutex<usize>,
@@ -159,52 +114,8 @@ impl Drop for Slot {
 }
 
 impl Inner {
-    fn origin(&self) -> Instant {
-        *lock(&self.origin).get_or_insert_with(Instant::now)
-    }
-
-    fn open_count(&self) -> usize {
-        lock(&self.conns).len() + self.handed_over.load(Ordering::SeqCst)
-    }
-
-    pub(crate) fn open_handed_over(&self) {
-        self.handed_over.fetch_add(1, Ordering::SeqCst);
-    }
-
-    pub(crate) fn close_handed_over(&self) {
-        self.handed_over.fetch_sub(1, Ordering::SeqCst);
-        self.check_closed();
-    }
-
-    /// Wakes the waiters and emits `'close'` once nothing is open after `close()`
-    /// (SRV-21).
-    fn check_closed(&self) {
-        if self.open_count() == 0
-            && self.closing.load(Ordering::SeqCst)
-            && !self.close_emitted.swap(true, Ordering::SeqCst)
-        {
-            self.registry.emit_close();
-            self.close_done.store(true, Ordering::SeqCst);
-        }
-        let _g = lock(&self.changed_lock);
-        self.changed.notify_all();
-    }
-
-    /// Blocks until the `'close'` listeners ran, if `close_emitted` says another
-    /// thread is running them.
-    fn wait_close_done(&self) {
-        let mut g = lock(&self.changed_lock);
-        while self.close_emitted.load(Ordering::SeqCst) && !self.close_done.load(Ordering::SeqCst) {
-            g = self
-                .changed
-                .wait_timeout(g, Duration::from_millis(100))
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .0;
-        }
-    }
-
-    fn accept_error(&self, e: io::Error) {
-        self.registry.emit_error(e);
+    fn registry(&self) -> &Registry {
+        self.state.registry()
     }
 
     /// Waits for a free connection thread; `None` once `stop` is set.
@@ -234,40 +145,38 @@ impl Inner {
 
     /// Registers an accepted stream, emits `'connection'` and serves it on a thread.
     fn serve(self: &Arc<Self>, stream: Stream, slot: Slot) {
-        let handlers = self.registry.snapshot();
-        let conn = Connection::new(Arc::clone(handlers.config()), Instant::now(), self.origin());
+        let handlers = self.registry().snapshot();
+        let now = Instant::now();
+        let conn = Connection::new(Arc::clone(handlers.config()), now, self.state.origin(now));
         conn.set_addresses(stream.peer_addr(), stream.local_addr());
-        let key = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        lock(&self.conns).insert(
-            key,
-            Entry {
-                conn: conn.clone(),
-                stream: stream.try_clone().ok(),
-            },
-        );
+        // `closeAllConnections()` shuts the socket down, so that a read blocked on
+        // the connection's thread returns.
+        let key = match stream.try_clone() {
+            Ok(s) => self.state.add_connection_with_abort(
+                conn.clone(),
+                Arc::new(move || {
+                    let _ = s.shutdown(Shutdown::Both);
+                }),
+            ),
+            Err(_) => self.state.add_connection(conn.clone()),
+        };
         handlers.emit_connection(&conn.socket());
-        let this = Arc::clone(self);
+        let state = Arc::clone(&self.state);
         let spawned = std::thread::Builder::new()
             .name("courier-conn".into())
             .spawn(move || {
                 let _slot = slot;
                 let handover = serve(stream, conn, Arc::clone(&handlers));
-                let app = handover.map(|(h, s)| {
-                    (
-                        h,
-                        Upgraded::handed_over(s, OpenGuard::new(Arc::clone(&this))),
-                    )
-                });
-                lock(&this.conns).remove(&key);
-                this.check_closed();
+                let app =
+                    handover.map(|(h, s)| (h, Upgraded::handed_over(s, state.handover_guard())));
+                state.remove_connection(key);
                 if let Some((h, upgraded)) = app {
                     hand_over(&handlers, h, upgraded);
                 }
             });
         if let Err(e) = spawned {
-            lock(&self.conns).remove(&key);
-            self.check_closed();
-            self.accept_error(e);
+            self.state.remove_connection(key);
+            self.registry().emit_error(e);
         }
     }
 
@@ -294,11 +203,41 @@ impl Inner {
                     }
                     // Node reports the error and goes on accepting; a short pause
                     // keeps a persistent failure (EMFILE) from spinning.
-                    self.accept_error(e);
+                    self.registry().emit_error(e);
                     std::thread::sleep(Duration::from_millis(10));
                 }
             }
         }
+    }
+
+    /// Starts an accept loop on a thread of its own; `close()` stops it: sets
+    /// `stop`, shuts the listening socket down (`waker`, a clone of it) so that the
+    /// blocked accept returns, and joins the thread.
+    fn start_accepting(
+        self: &Arc<Self>,
+        addr: ListenAddr,
+        waker: socket2::Socket,
+        accept: impl FnMut() -> io::Result<Stream> + Send + 'static,
+    ) -> io::Result<()> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let inner = Arc::clone(self);
+        let stop2 = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("courier-accept".into())
+            .spawn(move || inner.accept_loop(&stop2, accept))?;
+        let inner = Arc::clone(self);
+        self.state.listen(Instant::now(), addr, move || {
+            move || {
+                stop.store(true, Ordering::SeqCst);
+                let _ = waker.shutdown(Shutdown::Both);
+                inner.slot_freed.notify_all();
+                // Not from the accept thread itself (a `'connection'` listener).
+                if thread.thread().id() != std::thread::current().id() {
+                    let _ = thread.join();
+                }
+            }
+        });
+        Ok(())
     }
 }
 
@@ -339,28 +278,14 @@ impl Server {
     /// `server.listen(handle)`: accepts on an already bound listener.
     pub fn listen_on(&self, listener: TcpListener) -> io::Result<SocketAddr> {
         let addr = listener.local_addr()?;
-        let waker = listener.try_clone()?;
-        self.inner.origin();
-        let stop = Arc::new(AtomicBool::new(false));
+        let waker = socket2::Socket::from(listener.try_clone()?);
         let inner = Arc::clone(&self.inner);
-        let stop2 = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("courier-accept".into())
-            .spawn(move || {
-                inner.accept_loop(&stop2, || {
-                    let (stream, _) = listener.accept()?;
-                    inner.tune(&stream);
-                    Ok(Stream::Tcp(stream))
-                });
+        self.inner
+            .start_accepting(ListenAddr::Tcp(addr), waker, move || {
+                let (stream, _) = listener.accept()?;
+                inner.tune(&stream);
+                Ok(Stream::Tcp(stream))
             })?;
-        lock(&self.inner.listeners).push(Listener {
-            addr: ListenAddr::Tcp(addr),
-            stop,
-            wake: Box::new(move || {
-                let _ = socket2::SockRef::from(&waker).shutdown(Shutdown::Both);
-            }),
-            thread: Some(thread),
-        });
         Ok(addr)
     }
 
@@ -370,65 +295,31 @@ impl Server {
     pub fn listen_unix(&self, path: impl AsRef<Path>) -> io::Result<()> {
         let path = path.as_ref().to_path_buf();
         let listener = UnixListener::bind(&path)?;
-        let waker = listener.try_clone()?;
-        self.inner.origin();
-        let stop = Arc::new(AtomicBool::new(false));
-        let inner = Arc::clone(&self.inner);
-        let stop2 = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("courier-accept".into())
-            .spawn(move || {
-                inner.accept_loop(&stop2, || Ok(Stream::Unix(listener.accept()?.0)));
-            })?;
-        lock(&self.inner.listeners).push(Listener {
-            addr: ListenAddr::Unix(path),
-            stop,
-            wake: Box::new(move || {
-                let _ = socket2::SockRef::from(&waker).shutdown(Shutdown::Both);
-            }),
-            thread: Some(thread),
-        });
-        Ok(())
+        let waker = socket2::Socket::from(std::os::fd::OwnedFd::from(listener.try_clone()?));
+        self.inner
+            .start_accepting(ListenAddr::Unix(path), waker, move || {
+                Ok(Stream::Unix(listener.accept()?.0))
+            })
     }
 
     /// `server.address()` for the first TCP listener.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        lock(&self.inner.listeners)
-            .iter()
-            .find_map(|l| match l.addr {
-                ListenAddr::Tcp(a) => Some(a),
-                ListenAddr::Unix(_) => None,
-            })
+        self.inner.state.local_addr()
     }
 
     /// Every address the server listens on.
     pub fn addresses(&self) -> Vec<ListenAddr> {
-        lock(&self.inner.listeners)
-            .iter()
-            .map(|l| l.addr.clone())
-            .collect()
+        self.inner.state.addresses()
     }
 
     /// `server.listening`.
     pub fn listening(&self) -> bool {
-        !lock(&self.inner.listeners).is_empty()
+        self.inner.state.listening()
     }
 
     /// Open connections, handed-over sockets ([`Upgraded`]) included.
     pub fn connection_count(&self) -> usize {
-        self.inner.open_count()
-    }
-
-    fn connections(&self) -> Vec<(Connection, Option<Stream>)> {
-        lock(&self.inner.conns)
-            .values()
-            .map(|e| {
-                (
-                    e.conn.clone(),
-                    e.stream.as_ref().and_then(|s| s.try_clone().ok()),
-                )
-            })
-            .collect()
+        self.inner.state.open_count()
     }
 
     /// `server.close()` (SRV-21): stops accepting (the accept threads end before it
@@ -437,80 +328,33 @@ impl Server {
     /// the keep-alive timeout. [`Server::closed`] / [`Server::wait`] block until the
     /// last one is gone; [`Server::on_close`] listeners run then.
     pub fn close(&self) {
-        self.inner.closing.store(true, Ordering::SeqCst);
-        let listeners: Vec<Listener> = lock(&self.inner.listeners).drain(..).collect();
-        for l in &listeners {
-            l.stop.store(true, Ordering::SeqCst);
-            (l.wake)();
-        }
-        self.inner.slot_freed.notify_all();
-        for mut l in listeners {
-            if let Some(t) = l.thread.take() {
-                // Not from the accept thread itself (a `'connection'` listener).
-                if t.thread().id() != std::thread::current().id() {
-                    let _ = t.join();
-                }
-            }
-            if let ListenAddr::Unix(path) = l.addr {
-                let _ = std::fs::remove_file(path);
-            }
-        }
-        for (c, _) in self.connections() {
-            c.server_close();
-        }
-        self.inner.check_closed();
+        self.inner.state.close();
     }
 
-    /// Blocks until no connection is open, handed-over sockets included.
+    /// Blocks until no connection is open, handed-over sockets included (and the
+    /// `'close'` listeners ran, if [`Server::close`] was called).
     pub fn closed(&self) {
-        let mut g = lock(&self.inner.changed_lock);
-        while self.inner.open_count() != 0 {
-            g = self
-                .inner
-                .changed
-                .wait_timeout(g, Duration::from_millis(100))
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .0;
-        }
-        drop(g);
-        self.inner.check_closed();
-        self.inner.wait_close_done();
+        block_on(core::future::poll_fn(|cx| self.inner.state.poll_closed(cx)));
     }
 
     /// Blocks until the server was closed ([`Server::close`], from any thread or a
     /// handler) and its last connection is gone: what a program's `main` calls
     /// after listening.
     pub fn wait(&self) {
-        let mut g = lock(&self.inner.changed_lock);
-        while !self.inner.closing.load(Ordering::SeqCst) || self.inner.open_count() != 0 {
-            g = self
-                .inner
-                .changed
-                .wait_timeout(g, Duration::from_millis(100))
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .0;
-        }
-        drop(g);
-        self.inner.check_closed();
-        self.inner.wait_close_done();
+        block_on(core::future::poll_fn(|cx| {
+            self.inner.state.poll_shut_down(cx)
+        }));
     }
 
     /// `server.closeIdleConnections()` (SRV-23).
     pub fn close_idle_connections(&self) {
-        for (c, _) in self.connections() {
-            c.close_if_idle();
-        }
+        self.inner.state.close_idle_connections();
     }
 
     /// `server.closeAllConnections()` (SRV-22): destroys every connection now (its
     /// socket is shut down first, so that a thread blocked on it returns).
     pub fn close_all_connections(&self) {
-        for (c, s) in self.connections() {
-            if let Some(s) = s {
-                let _ = s.shutdown(Shutdown::Both);
-            }
-            c.destroy();
-        }
+        self.inner.state.close_all_connections();
     }
 }
 
@@ -545,7 +389,7 @@ impl Server {
         &self,
         handler: impl Fn(BlockingRequest, BlockingResponse) + Send + Sync + 'static,
     ) -> &Self {
-        self.inner.registry.set_check_continue(Arc::new(handler));
+        self.registry().set_check_continue(Arc::new(handler));
         self
     }
 
@@ -554,7 +398,7 @@ impl Server {
         &self,
         handler: impl Fn(BlockingRequest, BlockingResponse) + Send + Sync + 'static,
     ) -> &Self {
-        self.inner.registry.set_check_expectation(Arc::new(handler));
+        self.registry().set_check_expectation(Arc::new(handler));
         self
     }
 
@@ -566,7 +410,7 @@ impl Server {
         &self,
         handler: impl Fn(BlockingRequest, Upgraded, Bytes) + Send + Sync + 'static,
     ) -> &Self {
-        self.inner.registry.set_upgrade(Arc::new(handler));
+        self.registry().set_upgrade(Arc::new(handler));
         self
     }
 
@@ -576,7 +420,7 @@ impl Server {
         &self,
         handler: impl Fn(BlockingRequest, Upgraded, Bytes) + Send + Sync + 'static,
     ) -> &Self {
-        self.inner.registry.set_connect(Arc::new(handler));
+        self.registry().set_connect(Arc::new(handler));
         self
     }
 
@@ -587,53 +431,13 @@ impl Server {
         &self,
         handler: impl Fn(ClientErrorEvent, Upgraded) + Send + Sync + 'static,
     ) -> &Self {
-        self.inner.registry.set_client_error(Arc::new(handler));
+        self.registry().set_client_error(Arc::new(handler));
         self
     }
 
-    /// `server.on('dropRequest', (req, socket) => …)` (SRV-5).
-    pub fn on_drop_request(
-        &self,
-        listener: impl Fn(IncomingMessage, Socket) + Send + Sync + 'static,
-    ) -> &Self {
-        self.inner.registry.set_drop_request(Arc::new(listener));
-        self
+    fn registry(&self) -> &Registry {
+        self.inner.registry()
     }
 
-    /// `server.on('timeout', socket => …)` (SRV-19): with it an expired socket is
-    /// no longer destroyed; the listener decides.
-    pub fn on_timeout(&self, listener: impl Fn(Socket) + Send + Sync + 'static) -> &Self {
-        self.inner.registry.add_timeout(Arc::new(listener));
-        self
-    }
-
-    /// `server.setTimeout(ms, cb)` (SRV-20).
-    pub fn set_timeout(
-        &self,
-        timeout: Duration,
-        listener: impl Fn(Socket) + Send + Sync + 'static,
-    ) -> &Self {
-        self.inner.registry.set_timeout(timeout, Arc::new(listener));
-        self
-    }
-
-    /// `server.on('connection', socket => …)`: every accepted connection, before its
-    /// first byte is read.
-    pub fn on_connection(&self, listener: impl Fn(Socket) + Send + Sync + 'static) -> &Self {
-        self.inner.registry.add_connection(Arc::new(listener));
-        self
-    }
-
-    /// `server.on('close', …)` (SRV-21): after [`Server::close`], once the last
-    /// connection is gone. Runs once.
-    pub fn on_close(&self, listener: impl Fn() + Send + Sync + 'static) -> &Self {
-        self.inner.registry.add_close(Arc::new(listener));
-        self
-    }
-
-    /// `server.on('error', err => …)`: an accept failed; the server goes on.
-    pub fn on_error(&self, listener: impl Fn(io::Error) + Send + Sync + 'static) -> &Self {
-        self.inner.registry.set_error(Arc::new(listener));
-        self
-    }
+    courier_rt::plain_listener_methods!();
 }

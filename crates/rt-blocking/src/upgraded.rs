@@ -2,28 +2,9 @@
 
 use std::io;
 use std::net::Shutdown;
-use std::sync::Arc;
 
 use crate::io::Stream;
-use crate::server::Inner;
-
-/// Keeps a handed-over socket counted among the server's open connections.
-pub(crate) struct OpenGuard {
-    inner: Arc<Inner>,
-}
-
-impl OpenGuard {
-    pub(crate) fn new(inner: Arc<Inner>) -> Self {
-        inner.open_handed_over();
-        Self { inner }
-    }
-}
-
-impl Drop for OpenGuard {
-    fn drop(&mut self) {
-        self.inner.close_handed_over();
-    }
-}
+use courier_rt::serving::HandoverGuard;
 
 courier_rt::handed_over_socket! {
 /// A socket that left HTTP: the `socket` of Node's `'upgrade'`, `'connect'` and
@@ -37,11 +18,11 @@ courier_rt::handed_over_socket! {
 /// It counts as one of the server's open connections ([`crate::Server::closed`] and
 /// the `'close'` event wait for it) until it is dropped or [`Upgraded::into_inner`]
 /// takes the stream out.
-pub struct Upgraded(Stream, OpenGuard);
+pub struct Upgraded(Stream, HandoverGuard);
 }
 
 impl Upgraded {
-    pub(crate) fn handed_over(stream: Stream, open: OpenGuard) -> Self {
+    pub(crate) fn handed_over(stream: Stream, open: HandoverGuard) -> Self {
         // The loop may have left a read timeout on the socket.
         let _ = stream.set_read_timeout(None);
         let _ = stream.set_write_timeout(None);

@@ -478,69 +478,7 @@ macro_rules! async_server_methods {
             self
         }
 
-        /// `server.on('dropRequest', (req, socket) => …)`: a request over
-        /// `maxRequestsPerSocket`, already answered `503` (SRV-5). Runs on the connection's
-        /// task; dropping `req` discards its body.
-        pub fn on_drop_request(
-            &self,
-            listener: impl Fn($crate::IncomingMessage, $crate::Socket) + Send + Sync + 'static,
-        ) -> &Self {
-            self.registry()
-                .set_drop_request(::std::sync::Arc::new(listener));
-            self
-        }
-
-        /// `server.on('timeout', socket => …)`: socket inactivity (SRV-19). With this
-        /// listener an expired socket is no longer destroyed: the listener decides
-        /// (for example `Socket::destroy`). That includes idle keep-alive connections.
-        pub fn on_timeout(
-            &self,
-            listener: impl Fn($crate::Socket) + Send + Sync + 'static,
-        ) -> &Self {
-            self.registry().add_timeout(::std::sync::Arc::new(listener));
-            self
-        }
-
-        /// `server.setTimeout(ms, cb)` (SRV-20): the inactivity timeout of new connections
-        /// (zero turns it off) and a `'timeout'` listener, as `Server::on_timeout`.
-        pub fn set_timeout(
-            &self,
-            timeout: ::core::time::Duration,
-            listener: impl Fn($crate::Socket) + Send + Sync + 'static,
-        ) -> &Self {
-            self.registry()
-                .set_timeout(timeout, ::std::sync::Arc::new(listener));
-            self
-        }
-
-        /// `server.on('connection', socket => …)`: every accepted connection, before its
-        /// first byte is read.
-        pub fn on_connection(
-            &self,
-            listener: impl Fn($crate::Socket) + Send + Sync + 'static,
-        ) -> &Self {
-            self.registry()
-                .add_connection(::std::sync::Arc::new(listener));
-            self
-        }
-
-        /// `server.on('close', …)`: after `Server::close`, once the last connection
-        /// (handed-over sockets included) is gone (SRV-21). Runs once, on the task that
-        /// closed the last connection, or within `close()` when nothing was open.
-        pub fn on_close(&self, listener: impl Fn() + Send + Sync + 'static) -> &Self {
-            self.registry().add_close(::std::sync::Arc::new(listener));
-            self
-        }
-
-        /// `server.on('error', err => …)`: an accept failed (for example `EMFILE`); the
-        /// server goes on accepting. A second registration replaces the first.
-        pub fn on_error(
-            &self,
-            listener: impl Fn(::std::io::Error) + Send + Sync + 'static,
-        ) -> &Self {
-            self.registry().set_error(::std::sync::Arc::new(listener));
-            self
-        }
+        $crate::plain_listener_methods!();
     };
 }
 

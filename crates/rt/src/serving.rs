@@ -32,6 +32,17 @@ struct Listening {
     stop: Box<dyn FnOnce() + Send>,
 }
 
+/// Unblocks whatever serves a connection when the connection is destroyed from
+/// outside (a thread blocked reading its socket: the blocking adapter shuts the
+/// socket down).
+pub type Abort = Arc<dyn Fn() + Send + Sync>;
+
+/// An open connection and how to unblock it.
+struct Open {
+    conn: Connection,
+    abort: Option<Abort>,
+}
+
 /// A server's state shared by its handle, accept loops and connections.
 pub struct ServerState<Req, Up, Err> {
     registry: Registry<Req, Up, Err>,
@@ -40,7 +51,9 @@ pub struct ServerState<Req, Up, Err> {
     /// `close()` was called: `'close'` fires when the last connection is gone.
     closing: AtomicBool,
     close_emitted: AtomicBool,
-    conns: Mutex<HashMap<u64, Connection>>,
+    /// The `'close'` listeners have run (they run once, after `close_emitted`).
+    close_done: AtomicBool,
+    conns: Mutex<HashMap<u64, Open>>,
     next_conn: AtomicU64,
     listening: Mutex<Vec<Listening>>,
     /// When the server first started listening: the request-timeout checker's origin.
@@ -62,6 +75,7 @@ where
             handed_over: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
             close_emitted: AtomicBool::new(false),
+            close_done: AtomicBool::new(false),
             conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(0),
             listening: Mutex::new(Vec::new()),
@@ -87,9 +101,28 @@ where
 
     /// Counts an accepted connection as open; the key removes it.
     pub fn add_connection(&self, conn: Connection) -> u64 {
+        self.insert(Open { conn, abort: None })
+    }
+
+    /// [`ServerState::add_connection`] for a connection served by a blocking
+    /// thread: `closeAllConnections()` calls `abort` before destroying it, so that
+    /// the thread, maybe blocked in a read, returns.
+    pub fn add_connection_with_abort(&self, conn: Connection, abort: Abort) -> u64 {
+        self.insert(Open {
+            conn,
+            abort: Some(abort),
+        })
+    }
+
+    fn insert(&self, open: Open) -> u64 {
         let key = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        lock(&self.conns).insert(key, conn);
+        lock(&self.conns).insert(key, open);
         key
+    }
+
+    /// `close()` was called.
+    pub fn closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
     }
 
     /// The connection of `key` is gone (its socket closed or handed over: take a
@@ -149,7 +182,7 @@ where
     }
 
     fn connections(&self) -> Vec<Connection> {
-        lock(&self.conns).values().cloned().collect()
+        lock(&self.conns).values().map(|o| o.conn.clone()).collect()
     }
 
     /// `server.close()` (SRV-21): stops accepting, removes Unix socket files, closes
@@ -178,22 +211,49 @@ where
 
     /// `server.closeAllConnections()` (SRV-22).
     pub fn close_all_connections(&self) {
-        for c in self.connections() {
+        let open: Vec<(Connection, Option<Abort>)> = lock(&self.conns)
+            .values()
+            .map(|o| (o.conn.clone(), o.abort.clone()))
+            .collect();
+        for (c, abort) in open {
+            if let Some(abort) = abort {
+                abort();
+            }
             c.destroy();
         }
     }
 
-    /// `Ready` once no connection is open (handed-over sockets included), the
-    /// `'close'` listeners run if `close()` was called.
+    /// `Ready` once no connection is open (handed-over sockets included) and, if
+    /// `close()` was called, the `'close'` listeners have run (on whichever thread
+    /// closed the last connection).
     pub fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
-        lock(&self.closed_waiters).push(cx.waker().clone());
-        if self.open_count() == 0 {
-            // The last connection may be between leaving the list and running the
-            // `'close'` listeners: make sure they ran.
-            self.check_closed();
-            Poll::Ready(())
-        } else {
+        self.poll_closed_when(cx, false)
+    }
+
+    /// `Ready` once `close()` was called and [`ServerState::poll_closed`] is: what
+    /// a program's `main` waits for after listening.
+    pub fn poll_shut_down(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll_closed_when(cx, true)
+    }
+
+    fn poll_closed_when(&self, cx: &mut Context<'_>, need_close: bool) -> Poll<()> {
+        {
+            let mut waiters = lock(&self.closed_waiters);
+            if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                waiters.push(cx.waker().clone());
+            }
+        }
+        if self.open_count() != 0 || (need_close && !self.closing()) {
+            return Poll::Pending;
+        }
+        // The last connection may be between leaving the list and running the
+        // `'close'` listeners: make sure they run, or wait for the thread that runs
+        // them (it wakes the waiters when they are done).
+        self.check_closed();
+        if self.close_emitted.load(Ordering::SeqCst) && !self.close_done.load(Ordering::SeqCst) {
             Poll::Pending
+        } else {
+            Poll::Ready(())
         }
     }
 }
@@ -225,11 +285,12 @@ where
         if self.open_count() != 0 {
             return;
         }
-        for w in std::mem::take(&mut *lock(&self.closed_waiters)) {
-            w.wake();
-        }
         if self.closing.load(Ordering::SeqCst) && !self.close_emitted.swap(true, Ordering::SeqCst) {
             self.registry.emit_close();
+            self.close_done.store(true, Ordering::SeqCst);
+        }
+        for w in std::mem::take(&mut *lock(&self.closed_waiters)) {
+            w.wake();
         }
     }
 }
