@@ -184,6 +184,15 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 pub type UpgradeHandler<U> =
     Arc<dyn Fn(IncomingMessage, U, bytes::Bytes) -> BoxFuture + Send + Sync>;
 
+/// An `'upgrade'` or `'connect'` listener from an async closure.
+pub fn upgrade_handler<U, H, F>(handler: H) -> UpgradeHandler<U>
+where
+    H: Fn(IncomingMessage, U, bytes::Bytes) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    Arc::new(move |req, io, head| box_future(handler(req, io, head)))
+}
+
 /// A `'clientError'` listener of an async server, given the handed-over stream `U`.
 pub type ClientErrorHandler<U> = Arc<dyn Fn(crate::ClientErrorEvent, U) -> BoxFuture + Send + Sync>;
 
@@ -435,11 +444,8 @@ macro_rules! async_server_methods {
                 + 'static,
             F: ::core::future::Future<Output = ()> + Send + 'static,
         {
-            let h: $crate::drive::UpgradeHandler<$upgraded> =
-                ::std::sync::Arc::new(move |req, io, head| {
-                    $crate::drive::box_future(handler(req, io, head))
-                });
-            self.registry().set_upgrade(h);
+            self.registry()
+                .set_upgrade($crate::drive::upgrade_handler(handler));
             self
         }
 
@@ -454,11 +460,8 @@ macro_rules! async_server_methods {
                 + 'static,
             F: ::core::future::Future<Output = ()> + Send + 'static,
         {
-            let h: $crate::drive::UpgradeHandler<$upgraded> =
-                ::std::sync::Arc::new(move |req, io, head| {
-                    $crate::drive::box_future(handler(req, io, head))
-                });
-            self.registry().set_connect(h);
+            self.registry()
+                .set_connect($crate::drive::upgrade_handler(handler));
             self
         }
 
