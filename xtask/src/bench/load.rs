@@ -26,9 +26,11 @@ const SERVER_USAGE: &str = "usage: cargo xtask bench server [FLAGS]
   --modes M      wrk modes, e.g. 'plain pipe16' (the default) or 'pipe16'
   --cmd CMD      our server command ('... --port {port} --threads {threads}');
                  default: our hello-server example, built with the bench-lto profile
-  --runtime R    whose hello-server is ours: tokio (default), async-std or blocking
-                 (the targets are the tokio adapter's; for another runtime compare
-                 its ratio to hyper with the tokio adapter's from the same session)
+  --runtime R    whose hello-server is ours: tokio (default), async-std or blocking.
+                 For async-std and blocking each round runs the tokio adapter's
+                 hello-server and then that runtime's beside hyper, and the verdict is
+                 issue 6's: async-std req/s >= 0.9x the tokio adapter's, paired by
+                 round (blocking: reported, no target)
   --icount       also count instructions per request of the proto side under
                  callgrind (the server-pipeline example, depth 16 and 1)
 env: SERVERS (default 'hyper raw node ours'), DURATION, WARMUP, IDLE_CONNS, ANCHORS_BIN";
@@ -125,25 +127,95 @@ pub(crate) fn server(args: &[String]) -> crate::Result {
     }
     let anchors_bin = anchors(&root, &["hyper-server", "raw-server"], false)?;
     ensure_wrk()?;
-    let results = results_dir(&root, "server");
+    let rounds = f.rounds.unwrap_or(if f.quick { 1 } else { 3 });
+    let runtime = f.runtime.as_deref().unwrap_or("tokio");
+    let summary = if runtime == "tokio" || f.cmd.is_some() {
+        let (tsv, idle) = compare_servers(&root, &anchors_bin, &f, &ours, None, rounds, true)?;
+        ServerSummary::parse(&tsv, &idle)?
+    } else {
+        // Another runtime's target is relative to the tokio adapter: each round runs
+        // the tokio adapter's hello-server, then this runtime's beside hyper, so that
+        // the two are paired by round, minutes apart at most.
+        build(
+            &root,
+            &["-p", "courier-rt-tokio", "--example", "hello-server"],
+        )?;
+        let tokio = format!(
+            "{} --port {{port}} --threads {{threads}}",
+            profile_dir().join("examples/hello-server").display()
+        );
+        let mut rows = Vec::new();
+        let mut idle = String::new();
+        for r in 1..=rounds {
+            let (tsv, _) =
+                compare_servers(&root, &anchors_bin, &f, &tokio, Some("ours"), 1, false)?;
+            rows.extend(parse_server_tsv(&tsv)?.into_iter().map(|row| ServerRow {
+                round: r,
+                server: "tokio".into(),
+                ..row
+            }));
+            let (tsv, i) = compare_servers(&root, &anchors_bin, &f, &ours, None, 1, r == rounds)?;
+            rows.extend(
+                parse_server_tsv(&tsv)?
+                    .into_iter()
+                    .map(|row| ServerRow { round: r, ..row }),
+            );
+            idle = i;
+        }
+        ServerSummary {
+            rows,
+            idle: parse_idle(&idle),
+            runtime: Some(runtime.to_string()),
+        }
+    };
+    print!("\n{}", summary.report());
+    Ok(())
+}
+
+/// One run of `server-compare.sh` with `ours` as our server: `servers` (default: the
+/// `SERVERS` environment or all anchors and ours), `rounds` interleaved rounds, the
+/// idle-connection probe when `idle`. Returns `results.tsv` and `idle.txt`.
+fn compare_servers(
+    root: &Path,
+    anchors_bin: &Path,
+    f: &Flags,
+    ours: &str,
+    servers: Option<&str>,
+    rounds: u32,
+    idle: bool,
+) -> crate::Result<(String, String)> {
+    let results = results_dir(root, "server");
     let script = crate::shared().join("bench/server-compare.sh");
     let mut cmd = Command::new(&script);
-    cmd.current_dir(&root)
-        .arg(&ours)
-        .env("ANCHORS_BIN", &anchors_bin)
+    cmd.current_dir(root)
+        .arg(ours)
+        .env("ANCHORS_BIN", anchors_bin)
         .env("RESULTS_DIR", &results)
-        .env("NICE", f.nice.to_string());
-    if std::env::var_os("SERVERS").is_none() {
-        cmd.env("SERVERS", "hyper raw node ours");
+        .env("NICE", f.nice.to_string())
+        .env("ROUNDS", rounds.to_string());
+    match servers {
+        Some(s) => {
+            cmd.env("SERVERS", s);
+        }
+        None if std::env::var_os("SERVERS").is_none() => {
+            let default = if f.runtime.as_deref().unwrap_or("tokio") == "tokio" {
+                "hyper raw node ours"
+            } else {
+                "hyper ours"
+            };
+            cmd.env("SERVERS", default);
+        }
+        None => {}
     }
     if let Some(m) = &f.modes {
         cmd.env("MODES", m);
     }
-    let rounds = f.rounds.unwrap_or(if f.quick { 1 } else { 3 });
-    cmd.env("ROUNDS", rounds.to_string());
+    if !idle {
+        cmd.env("IDLE_CONNS", "0");
+    }
     if f.quick {
         for (k, v) in [("DURATION", "3"), ("WARMUP", "1"), ("IDLE_CONNS", "200")] {
-            if std::env::var_os(k).is_none() {
+            if (idle || k != "IDLE_CONNS") && std::env::var_os(k).is_none() {
                 cmd.env(k, v);
             }
         }
@@ -156,9 +228,7 @@ pub(crate) fn server(args: &[String]) -> crate::Result {
     status(&mut cmd)?;
     let tsv = read(&results.join("results.tsv"))?;
     let idle = std::fs::read_to_string(results.join("idle.txt")).unwrap_or_default();
-    let summary = ServerSummary::parse(&tsv, &idle)?;
-    print!("\n{}", summary.report());
-    Ok(())
+    Ok((tsv, idle))
 }
 
 /// Instructions per request of the proto side (the `server-pipeline` example).
@@ -364,7 +434,7 @@ struct Verdict {
 
 impl Verdict {
     fn pass(&self) -> Option<bool> {
-        if !self.value.is_finite() {
+        if !self.value.is_finite() || !self.bound.is_finite() {
             return None;
         }
         Some(if self.at_least {
@@ -375,6 +445,9 @@ impl Verdict {
     }
 
     fn line(&self) -> String {
+        if !self.bound.is_finite() {
+            return format!("info  {}: {:.2} (no target)", self.what, self.value);
+        }
         let word = match self.pass() {
             Some(true) => "PASS",
             Some(false) => "FAIL",
@@ -393,7 +466,14 @@ impl Verdict {
 struct ServerSummary {
     rows: Vec<ServerRow>,
     idle: BTreeMap<String, f64>,
+    /// `Some(runtime)` when "ours" is another adapter's server, measured beside the
+    /// tokio adapter's (rows of server `tokio`): issue 6's target applies instead of
+    /// issue 5's.
+    runtime: Option<String>,
 }
+
+/// Issue 6: the async-std adapter's req/s at least this share of the tokio adapter's.
+const VS_TOKIO_MIN: f64 = 0.9;
 
 /// Issue 5's server targets per mode: (min req/s ratio, max CPU-per-request ratio).
 fn server_targets(mode: &str) -> Option<(f64, f64)> {
@@ -412,6 +492,7 @@ impl ServerSummary {
         Ok(Self {
             rows: parse_server_tsv(tsv)?,
             idle: parse_idle(idle),
+            runtime: None,
         })
     }
 
@@ -454,6 +535,25 @@ impl ServerSummary {
 
     fn verdicts(&self) -> Vec<Verdict> {
         let mut v = Vec::new();
+        if let Some(runtime) = &self.runtime {
+            for mode in self.modes() {
+                if self.select("ours", mode).is_empty() || self.select("tokio", mode).is_empty() {
+                    continue;
+                }
+                v.push(Verdict {
+                    what: format!("{mode}: {runtime} req/s x the tokio adapter's"),
+                    value: self.ratio("ours", "tokio", mode, false).value(),
+                    // The blocking adapter is reported without a target (issue 6).
+                    bound: if runtime == "async-std" {
+                        VS_TOKIO_MIN
+                    } else {
+                        f64::NAN
+                    },
+                    at_least: true,
+                });
+            }
+            return v;
+        }
         for mode in self.modes() {
             let Some((rps_min, cpu_max)) = server_targets(mode) else {
                 continue;
@@ -547,7 +647,11 @@ impl ServerSummary {
         if self.rows.iter().any(|r| r.errors > 0) {
             let _ = writeln!(s, "warning: socket errors or non-2xx responses in some run");
         }
-        let _ = writeln!(s, "\n== targets (issue 5)");
+        let _ = writeln!(
+            s,
+            "\n== targets (issue {})",
+            if self.runtime.is_some() { 6 } else { 5 }
+        );
         for v in self.verdicts() {
             let _ = writeln!(s, "{}", v.line());
         }
@@ -821,6 +925,39 @@ mod tests {
         let report = s.report();
         assert!(report.contains("other% > 20"), "{report}");
         assert!(report.contains("socket errors"), "{report}");
+    }
+
+    #[test]
+    fn another_runtime_is_judged_against_the_tokio_adapter() {
+        let mut rows = parse_server_tsv(TSV).unwrap();
+        // The "node" rows stand in for the tokio adapter's: 40k and 50k plain req/s.
+        for r in &mut rows {
+            if r.server == "node" {
+                r.server = "tokio".into();
+            }
+        }
+        let mut s = ServerSummary {
+            rows,
+            idle: BTreeMap::new(),
+            runtime: Some("async-std".into()),
+        };
+        let lines: Vec<String> = s.verdicts().iter().map(Verdict::line).collect();
+        // ours / tokio per round: 110/40 and 120/50 -> median 2.575; pipe16 has no
+        // tokio row and no verdict; no issue-5 verdicts.
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0]
+                .starts_with("PASS  plain: async-std req/s x the tokio adapter's: 2.58 (>= 0.90)"),
+            "{lines:?}"
+        );
+        assert!(s.report().contains("targets (issue 6)"));
+        s.runtime = Some("blocking".into());
+        let lines: Vec<String> = s.verdicts().iter().map(Verdict::line).collect();
+        assert!(
+            lines[0]
+                .starts_with("info  plain: blocking req/s x the tokio adapter's: 2.58 (no target)"),
+            "{lines:?}"
+        );
     }
 
     #[test]
