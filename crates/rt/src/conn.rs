@@ -48,6 +48,9 @@ use crate::response::ServerResponse;
 /// Spare capacity the receive buffer gets before each read.
 const READ_RESERVE: usize = 8 * 1024;
 
+/// The largest receive buffer an idle connection keeps (see [`Driver::recv_buf_with`]).
+const KEEP_IDLE: usize = 1024;
+
 /// A map keyed by request id, for the few requests a connection has in flight (at
 /// most the pipelining bound plus the ones whose handles are still alive): a vector
 /// searched linearly, which keeps its capacity, so a steady stream of requests
@@ -162,6 +165,8 @@ pub(crate) struct Core {
     pending_handover: Option<Handover>,
     /// The request whose end has not been received yet.
     receiving: Option<ReqId>,
+    /// The receive buffer is a small allocation, kept while idle.
+    recv_small: bool,
 }
 
 /// The id given to an upgrade request's [`IncomingMessage`] (the machine gives it none).
@@ -396,6 +401,7 @@ impl Connection {
             timeout_listeners: HashMap::new(),
             pending_handover: None,
             receiving: None,
+            recv_small: false,
         };
         Self {
             shared: Arc::new(Shared {
@@ -716,17 +722,38 @@ impl Driver<'_> {
     /// has less than half of that (an adapter sizing its reads to what arrives: small
     /// buffers are cheap to allocate again after [`Driver::release_recv_buf`]).
     pub fn recv_buf_with(&mut self, spare: usize) -> &mut BytesMut {
-        let buf = self.core.conn.recv_buf();
+        let core = &mut *self.core;
+        let buf = core.conn.recv_buf();
         if buf.capacity() - buf.len() < spare / 2 {
-            buf.reserve(spare);
+            // Whether the buffer's allocation is known to be small: made here with
+            // `spare` bytes, or reserved for while empty (the same allocation
+            // reclaimed, or a new one of about `spare` bytes). A small one is kept
+            // while the connection is idle and read into again.
+            let small = if buf.capacity() == 0 {
+                *buf = BytesMut::with_capacity(spare);
+                spare <= KEEP_IDLE
+            } else {
+                let empty = buf.is_empty();
+                buf.reserve(spare);
+                core.recv_small && empty && spare <= KEEP_IDLE && buf.capacity() <= 2 * KEEP_IDLE
+            };
+            if small != core.recv_small {
+                core.recv_small = small;
+                core.conn.set_keep_idle_buffer(small);
+            }
         }
-        buf
+        core.conn.recv_buf()
     }
 
     /// Frees the receive buffer if it holds no bytes: for an adapter with nothing to
-    /// read right now, so that an idle connection keeps no buffer. The next
-    /// [`Driver::recv_buf`] allocates a new one.
+    /// read right now, so that an idle connection keeps no large buffer (a small one,
+    /// of at most 1 KiB made by [`Driver::recv_buf_with`], stays to be read into
+    /// again). The next [`Driver::recv_buf`] allocates a new one.
     pub fn release_recv_buf(&mut self) {
+        if self.core.recv_small {
+            // A small buffer stays: reading into it again costs no allocation.
+            return;
+        }
         let buf = self.core.conn.recv_buf();
         if buf.is_empty() && buf.capacity() > 0 {
             *buf = BytesMut::new();

@@ -21,7 +21,7 @@ mod error;
 mod hints;
 mod output;
 mod render;
-pub(crate) use render::{LENT_BLOCK, has_word};
+pub(crate) use render::{ARENA_IDLE, ARENA_MAX, LENT_BLOCK, has_word};
 mod request;
 mod response;
 mod store;

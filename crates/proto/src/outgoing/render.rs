@@ -328,15 +328,15 @@ impl Render<'_> {
             return Err(OutgoingError::TrailerInvalid);
         }
         self.out.extend_from_slice(b"\r\n");
-        // From a lent buffer (reused for every block of a connection) the block is
-        // copied into an allocation of its exact size plus the room asked for: one
-        // allocation per block, which `freeze` keeps (no shared header) when the
-        // room is filled.
+        // From a lent buffer (a connection's rendering arena) the block is split off
+        // with `room` more bytes of capacity behind it: no allocation and no copy
+        // while the arena has room (it is shared by the blocks cut from it and
+        // reclaimed once they are all written).
         let head = if self.lent {
-            let mut head = BytesMut::with_capacity(self.out.len() + self.room);
-            head.extend_from_slice(self.out);
-            self.out.clear();
-            head
+            let len = self.out.len();
+            self.out.reserve(self.room);
+            let rest = self.out.split_off(len + self.room);
+            core::mem::replace(self.out, rest)
         } else {
             core::mem::take(self.out)
         };
@@ -358,9 +358,9 @@ impl Render<'_> {
 /// takes Node's framing and persistence decisions.
 ///
 /// `out` (cleared first) is where the block is written. An `out` with capacity is
-/// a lent buffer, kept for later blocks: the block is copied out of it into an
-/// allocation with `room` more bytes (for a small body,
-/// [`super::output::Output::body`]). An `out` without capacity is taken whole.
+/// a lent buffer (an arena kept for later blocks): the block is split off it with
+/// `room` more bytes of capacity (for a small body, [`super::output::Output::body`])
+/// and `out` keeps the rest. An `out` without capacity is taken whole.
 /// On failure `out` is left empty.
 pub(crate) fn render(
     out: &mut BytesMut,
@@ -374,7 +374,7 @@ pub(crate) fn render(
     let line_len: usize = first_line.iter().map(|p| p.len()).sum();
     // Room for the usual automatic fields (Date, Connection, Keep-Alive,
     // Content-Length: about 120 bytes) plus a few short user fields.
-    out.reserve(line_len + 232 + if lent { 0 } else { room });
+    out.reserve(line_len + 232 + room);
     let mut r = Render {
         out,
         lent,
@@ -405,8 +405,17 @@ pub(crate) fn render(
     done
 }
 
-/// The initial capacity of a connection's rendering buffer: a usual header block.
-pub(crate) const LENT_BLOCK: usize = 256;
+/// The least free capacity a connection's rendering arena is lent with: a usual
+/// header block and a small body (see [`ARENA_IDLE`]).
+pub(crate) const LENT_BLOCK: usize = 384;
+
+/// The size of the rendering arena a connection keeps between requests: blocks are
+/// cut from it without allocating, and it is reused once they were all written.
+pub(crate) const ARENA_IDLE: usize = 512;
+
+/// The largest arena a connection allocates for a run of pipelined responses;
+/// it is given back when the connection goes idle.
+pub(crate) const ARENA_MAX: usize = 4096;
 
 /// `addTrailers(headers)` (RES-20): the trailer fields to write, names checked with
 /// the label `Trailer name` and values with `trailer content`; a list is one line per

@@ -209,6 +209,11 @@ pub struct ServerConn {
     /// and each block is then copied into one allocation of its exact size (plus a
     /// small body that joins it).
     head_buf: BytesMut,
+    /// The driver keeps the receive buffer of an idle connection (see
+    /// [`ServerConn::set_keep_idle_buffer`]).
+    keep_idle_buffer: bool,
+    /// The size of the allocation [`Self::head_buf`] was cut from.
+    arena_size: usize,
     /// Counts [`ServerConn::set_date`] calls: a response takes the date again only
     /// when it changed.
     date_gen: u64,
@@ -253,6 +258,8 @@ impl ServerConn {
             requests_counted: 0,
             date: None,
             head_buf: BytesMut::new(),
+            arena_size: 0,
+            keep_idle_buffer: false,
             date_gen: 0,
             eof_seen: false,
             eof_handled: false,
@@ -316,6 +323,14 @@ impl ServerConn {
     /// [`ServerConn::received`] afterwards.
     pub fn recv_buf(&mut self) -> &mut bytes::BytesMut {
         self.parser.recv_buf()
+    }
+
+    /// Whether the receive buffer stays when the connection goes idle. By default it
+    /// is freed (an idle keep-alive connection holds no receive buffer); a driver
+    /// that knows the buffer is small turns this on to read the next request into it
+    /// without allocating, and frees a large one itself.
+    pub fn set_keep_idle_buffer(&mut self, keep: bool) {
+        self.keep_idle_buffer = keep;
     }
 
     /// Bytes were appended to [`ServerConn::recv_buf`] at `now`.
@@ -753,20 +768,17 @@ impl ServerConn {
             if !head.res.is_complete() {
                 break;
             }
-            let Some(done) = self.slots.pop_front() else {
-                break;
-            };
+            let (id, status, last) = (head.id, head.res.status_code(), head.res.is_last());
+            // Dropped in place: a response is too large to move for nothing.
+            drop(self.slots.drain(..1));
             finished_any = true;
-            self.events.push_back(ServerEvent::Finished {
-                id: done.id,
-                status: done.res.status_code(),
-            });
+            self.events.push_back(ServerEvent::Finished { id, status });
             if let Some(r) = &mut self.reading {
-                if r.id == done.id {
+                if r.id == id {
                     r.draining = true;
                 }
             }
-            if done.res.is_last() || self.close_after == Some(done.id) {
+            if last || self.close_after == Some(id) {
                 // Later responses are never written.
                 self.drop_slots();
                 self.begin_close(Close::AfterFlush);
@@ -774,8 +786,15 @@ impl ServerConn {
             }
         }
         if finished_any && self.slots.is_empty() && matches!(self.state, State::Open) {
-            // Idle between requests: an idle connection holds no receive buffer.
-            self.parser.release_idle_buffer();
+            // Idle between requests: an idle connection holds no receive buffer
+            // and no more than a small rendering arena.
+            if !self.keep_idle_buffer {
+                self.parser.release_idle_buffer();
+            }
+            if self.arena_size > crate::outgoing::ARENA_IDLE {
+                self.head_buf = BytesMut::new();
+                self.arena_size = 0;
+            }
             // SRV-18: keep-alive timer while waiting for the next request.
             if !self.cfg.keep_alive_timeout.is_zero() {
                 self.keep_alive_armed = true;
@@ -799,10 +818,10 @@ impl ServerConn {
             Some(i) if self.slots.get(i).is_some_and(|s| s.id == id) => i,
             _ => self.slots.iter().position(|s| s.id == id)?,
         };
-        let slot = &mut self.slots[idx];
-        if self.head_buf.capacity() == 0 {
-            self.head_buf.reserve(crate::outgoing::LENT_BLOCK);
+        if !self.slots[idx].res.headers_sent() {
+            self.refill_arena();
         }
+        let slot = &mut self.slots[idx];
         slot.res.lend_buf(core::mem::take(&mut self.head_buf));
         if slot.date_gen != self.date_gen {
             // A new date since this response last saw one.
@@ -812,6 +831,19 @@ impl ServerConn {
             }
         }
         Some(Responder { conn: self, idx })
+    }
+
+    /// Makes sure the rendering arena has room for a header block: reclaimed in
+    /// place when every block cut from it was written, else a new one, sized for
+    /// the responses waiting (a pipelined run shares one allocation).
+    fn refill_arena(&mut self) {
+        use crate::outgoing::{ARENA_IDLE, ARENA_MAX, LENT_BLOCK};
+        if self.head_buf.capacity() >= LENT_BLOCK || self.head_buf.try_reclaim(LENT_BLOCK) {
+            return;
+        }
+        let size = (self.slots.len() * 256).clamp(ARENA_IDLE, ARENA_MAX);
+        self.head_buf = BytesMut::with_capacity(size);
+        self.arena_size = size;
     }
 
     /// Whether any response bytes of the attached response went out (SRV-12).
