@@ -283,12 +283,18 @@ fn keep_alive_reuse_and_a_closed_free_socket_leaves_the_pool() {
 #[test]
 fn max_sockets_queues_requests() {
     let (l, port) = listener();
-    let server = serve_one(l, |s| {
+    // The first answer waits until the queue was looked at: answered at once, it
+    // could hand the socket to the next request before the check.
+    let (looked, wait_look) = std::sync::mpsc::channel::<()>();
+    let server = serve_one(l, move |s| {
         let mut buf = Vec::new();
         let mut paths = Vec::new();
-        for _ in 0..3 {
+        for i in 0..3 {
             let req = read_request(s, &mut buf);
             paths.push(req.split(' ').nth(1).unwrap().to_owned());
+            if i == 0 {
+                wait_look.recv().unwrap();
+            }
             s.write_all(OK_HELLO).unwrap();
         }
         paths
@@ -304,6 +310,7 @@ fn max_sockets_queues_requests() {
         .collect();
     let name = format!("127.0.0.1:{port}:");
     assert_eq!(agent.requests(), vec![(name.clone(), 2)]);
+    looked.send(()).unwrap();
     for r in &mut reqs {
         assert_eq!(r.response().unwrap().read_body().unwrap(), "hello");
     }
