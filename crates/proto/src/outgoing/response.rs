@@ -142,7 +142,8 @@ pub struct ServerResponse {
     content_length: Option<f64>,
     /// `kBytesWritten` (counted while `strictContentLength` is on).
     bytes_written: u64,
-    trailers: Headers,
+    /// `addTrailers`' fields (boxed: rare, and a response is moved around).
+    trailers: Option<Box<Headers>>,
     ended: bool,
     destroyed: bool,
     sent_continue: bool,
@@ -173,7 +174,7 @@ impl ServerResponse {
             rendered: false,
             content_length: None,
             bytes_written: 0,
-            trailers: Headers::new(),
+            trailers: None,
             ended: false,
             destroyed: false,
             sent_continue: false,
@@ -574,7 +575,9 @@ impl ServerResponse {
             }
         }
         if self.has_body && self.chunked {
-            self.out.last_chunk(&self.trailers);
+            let none = Headers::new();
+            self.out
+                .last_chunk(self.trailers.as_deref().unwrap_or(&none));
         } else {
             self.out.release_head();
         }
@@ -599,7 +602,8 @@ impl ServerResponse {
         &mut self,
         trailers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
     ) -> Result<(), OutgoingError> {
-        self.trailers = trailer_fields(&self.setup.unique_headers, trailers)?;
+        let t = trailer_fields(&self.setup.unique_headers, trailers)?;
+        self.trailers = (!t.is_empty()).then(|| Box::new(t));
         Ok(())
     }
 

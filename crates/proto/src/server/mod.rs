@@ -613,7 +613,16 @@ impl ServerConn {
         let mut write_continue = false;
         if is_11 {
             let max = self.cfg.max_requests_per_socket;
-            if self.cfg.require_host_header && !head.headers.contains("host") {
+            // One pass over the fields for both names.
+            let (mut has_host, mut has_expect) = (false, false);
+            for (name, _) in head.headers.iter() {
+                match name.len() {
+                    4 => has_host |= name.eq_ignore_ascii_case(b"host"),
+                    6 => has_expect |= name.eq_ignore_ascii_case(b"expect"),
+                    _ => {}
+                }
+            }
+            if self.cfg.require_host_header && !has_host {
                 answer = Some(400);
                 dispatch = Dispatch::Answered;
             } else {
@@ -624,7 +633,7 @@ impl ServerConn {
                 if max > 0 && max < self.requests_counted {
                     answer = Some(503);
                     dispatch = Dispatch::DropRequest;
-                } else if head.headers.contains("expect") {
+                } else if has_expect {
                     if head
                         .headers
                         .get_all("expect")
@@ -645,7 +654,26 @@ impl ServerConn {
                 }
             }
         }
-        let mut res = ServerResponse::new(setup);
+        // 5. the event
+        self.events
+            .push_back(ServerEvent::Request { id, head, dispatch });
+        if !matches!(self.state, State::Open) {
+            // A last response already ended the connection (SRV-14): this one is
+            // dispatched, as Node does, but never written.
+            self.events.push_back(ServerEvent::Dropped { id });
+            return;
+        }
+        // Made in its slot: a response is too large to build and then move.
+        self.slots.push_back(Slot {
+            id,
+            res: ServerResponse::new(setup),
+            head_handed: false,
+            timeout_listener: false,
+            date_gen: self.date_gen,
+        });
+        let Some(Slot { res, .. }) = self.slots.back_mut() else {
+            return;
+        };
         if let Some(d) = &self.date {
             res.set_clock_date_checked(d.clone());
         }
@@ -664,23 +692,6 @@ impl ServerConn {
             }
             None => {}
         }
-        // 5. the event
-        self.events
-            .push_back(ServerEvent::Request { id, head, dispatch });
-        if !matches!(self.state, State::Open) {
-            // A last response already ended the connection (SRV-14): this one is
-            // dispatched, as Node does, but never written.
-            res.destroy();
-            self.events.push_back(ServerEvent::Dropped { id });
-            return;
-        }
-        self.slots.push_back(Slot {
-            id,
-            res,
-            head_handed: false,
-            timeout_listener: false,
-            date_gen: self.date_gen,
-        });
     }
 
     /// SRV-16: end of input at a message boundary.
