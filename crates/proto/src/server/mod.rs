@@ -327,8 +327,8 @@ impl ServerConn {
 
     /// Whether the receive buffer stays when the connection goes idle. By default it
     /// is freed (an idle keep-alive connection holds no receive buffer); a driver
-    /// that knows the buffer is small turns this on to read the next request into it
-    /// without allocating, and frees a large one itself.
+    /// that takes it back itself when it has nothing to read (to reuse it for the
+    /// next read rather than allocate another) turns this on.
     pub fn set_keep_idle_buffer(&mut self, keep: bool) {
         self.keep_idle_buffer = keep;
     }
