@@ -212,6 +212,9 @@ pub struct ServerConn {
     /// The driver keeps the receive buffer of an idle connection (see
     /// [`ServerConn::set_keep_idle_buffer`]).
     keep_idle_buffer: bool,
+    /// A response may have changed (output, completion) since the last
+    /// [`Self::sync`]: set when a [`Responder`] is handed out and by `dispatch`.
+    responses_changed: bool,
     /// The size of the allocation [`Self::head_buf`] was cut from.
     arena_size: usize,
     /// Counts [`ServerConn::set_date`] calls: a response takes the date again only
@@ -259,6 +262,7 @@ impl ServerConn {
             date: None,
             head_buf: BytesMut::new(),
             arena_size: 0,
+            responses_changed: false,
             keep_idle_buffer: false,
             date_gen: 0,
             eof_seen: false,
@@ -671,6 +675,7 @@ impl ServerConn {
             timeout_listener: false,
             date_gen: self.date_gen,
         });
+        self.responses_changed = true;
         let Some(Slot { res, .. }) = self.slots.back_mut() else {
             return;
         };
@@ -767,6 +772,12 @@ impl ServerConn {
     /// Moves output of the attached response to the socket queue, retires finished
     /// responses in order (SRV-14) and arms the keep-alive timer.
     fn sync(&mut self) {
+        // Responses change only through a `Responder` and in `dispatch`: nothing to
+        // look at since the last pass otherwise.
+        if !self.responses_changed {
+            return;
+        }
+        self.responses_changed = false;
         let mut finished_any = false;
         while let Some(head) = self.slots.front_mut() {
             if head.res.buffered_len() > 0 {
@@ -832,6 +843,7 @@ impl ServerConn {
         if !self.slots[idx].res.headers_sent() {
             self.refill_arena();
         }
+        self.responses_changed = true;
         let slot = &mut self.slots[idx];
         slot.res.lend_buf(core::mem::take(&mut self.head_buf));
         if slot.date_gen != self.date_gen {
@@ -994,6 +1006,7 @@ impl Responder<'_> {
 
 impl ServerConn {
     fn sync_if_head(&mut self, idx: usize) {
+        self.responses_changed = true;
         if idx == 0 {
             self.sync();
         }
@@ -1016,6 +1029,7 @@ impl DerefMut for Responder<'_> {
 impl Drop for Responder<'_> {
     fn drop(&mut self) {
         self.conn.head_buf = self.conn.slots[self.idx].res.take_lent_buf();
+        self.conn.responses_changed = true;
         self.conn.sync();
     }
 }
