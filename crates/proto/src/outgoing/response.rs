@@ -83,8 +83,9 @@ struct Head {
     status: u16,
     reason: Cow<'static, str>,
     has_body: bool,
-    /// The store with `writeHead`'s headers applied (RES-8), when they went through it.
-    store: Option<HeaderStore>,
+    /// The store with `writeHead`'s headers applied (RES-8), when they went through it
+    /// (boxed: rare, and a `Head` is returned by value).
+    store: Option<Box<HeaderStore>>,
     rendered: Rendered,
 }
 
@@ -296,7 +297,7 @@ impl ServerResponse {
             for (name, value) in named {
                 s.set_unchecked(name, value.clone());
             }
-            store = Some(s);
+            store = Some(Box::new(s));
         }
         if let Cow::Owned(r) = &reason {
             // STATUS_CODES' texts (the borrowed case) are valid as they are.
@@ -335,7 +336,7 @@ impl ServerResponse {
             limit_reached: self.setup.requests_limit_reached,
         };
         let fields = if through_store {
-            Fields::Store(store.as_ref().unwrap_or(&self.store))
+            Fields::Store(store.as_deref().unwrap_or(&self.store))
         } else {
             Fields::Direct(headers)
         };
@@ -393,7 +394,7 @@ impl ServerResponse {
         self.status_message = Some(head.reason);
         self.has_body = head.has_body;
         if let Some(store) = head.store {
-            self.store = store;
+            self.store = *store;
         }
         self.chunked = r.chunked;
         self.last = r.last;
@@ -409,6 +410,9 @@ impl ServerResponse {
 
     /// The strict Content-Length a prepared head would apply.
     fn strict_target_of(&self, head: &Head) -> Option<f64> {
+        if !self.strict_content_length {
+            return None;
+        }
         let has_te = match &head.store {
             Some(s) => s.contains("transfer-encoding"),
             None => self.store.contains("transfer-encoding"),
@@ -425,6 +429,10 @@ impl ServerResponse {
 
     /// The strict Content-Length in force (Node's `strictContentLength(msg)`).
     fn strict_now(&self) -> Option<f64> {
+        if !self.strict_content_length {
+            // Not strict: no target, and no need to look for Transfer-Encoding.
+            return None;
+        }
         strict_target(
             self.strict_content_length,
             self.content_length,
