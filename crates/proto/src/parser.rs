@@ -313,7 +313,8 @@ impl Parser {
             Scan::Complete(end) => {
                 let bytes = self.buf.split_to(end).freeze();
                 self.base += end as u64;
-                let trailers = build_headers(&bytes, &mut self.scanner);
+                let mut trailers = Headers::new();
+                build_headers(&mut trailers, &bytes, &mut self.scanner);
                 if let Some(f) = &mut self.facts {
                     f.flags = self.scanner.flags;
                 }
@@ -398,7 +399,6 @@ impl Parser {
         let bytes = self.buf.split_to(end).freeze();
         let head_base = self.base;
         self.base += end as u64;
-        let headers = build_headers(&bytes, &mut self.scanner);
         let sc = &self.scanner;
         let request = self.kind == Kind::Request;
         let status = sc.status;
@@ -432,22 +432,28 @@ impl Parser {
             has_content_length: sc.flags & crate::head::scan::flags::CONTENT_LENGTH != 0,
             has_transfer_encoding: sc.flags & crate::head::scan::flags::TRANSFER_ENCODING != 0,
         };
+        // The head is boxed empty and its fields written in place (a `Headers` holds
+        // its first fields inline: building it apart would copy it once more).
         let event = if request {
-            Event::Request(Box::new(RequestHead {
+            let mut head = Box::new(RequestHead {
                 method: Method::from_bytes(Bytes::from_static(sc.method_name())),
                 url: bytes.slice(sc.url.0..sc.url.1),
                 version: sc.version,
-                headers,
+                headers: Headers::new(),
                 info,
-            }))
+            });
+            build_headers(&mut head.headers, &bytes, &mut self.scanner);
+            Event::Request(head)
         } else {
-            Event::Response(Box::new(ResponseHead {
+            let mut head = Box::new(ResponseHead {
                 version: sc.version,
                 status,
                 reason: bytes.slice(sc.reason.0..sc.reason.1),
-                headers,
+                headers: Headers::new(),
                 info,
-            }))
+            });
+            build_headers(&mut head.headers, &bytes, &mut self.scanner);
+            Event::Response(head)
         };
         self.facts = Some(facts);
         self.upgrade = upgrade;
@@ -539,8 +545,9 @@ fn trailing_ows(v: &[u8]) -> usize {
 /// Builds the field list of a head or trailer section from the scanner's spans; every
 /// name and value is a slice of `bytes` (no copy) except obs-fold values (lenient
 /// only), whose pieces are joined.
-fn build_headers(bytes: &Bytes, sc: &mut Scanner) -> Headers {
-    let mut h = Headers::from_slots(bytes.clone(), sc.take_fields());
+fn build_headers(h: &mut Headers, bytes: &Bytes, sc: &mut Scanner) {
+    h.set_slots(bytes.clone(), sc.fields());
+    sc.clear_fields();
     if !sc.folds.is_empty() {
         let mut i = 0;
         while i < sc.folds.len() {
@@ -555,5 +562,4 @@ fn build_headers(bytes: &Bytes, sc: &mut Scanner) -> Headers {
             h.set_value_owned(field, Bytes::from(v));
         }
     }
-    h
 }

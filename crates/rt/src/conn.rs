@@ -48,8 +48,15 @@ use crate::response::ServerResponse;
 /// Spare capacity the receive buffer gets before each read.
 const READ_RESERVE: usize = 8 * 1024;
 
-/// The largest receive buffer an idle connection keeps (see [`Driver::recv_buf_with`]).
-const KEEP_IDLE: usize = 1024;
+/// The most receive buffers a thread keeps for its connections to read into (see
+/// [`Driver::recv_buf_with`]).
+const RECV_POOL_MAX: usize = 8;
+
+std::thread_local! {
+    /// Receive buffers given back by idle connections, for the next read on this
+    /// thread (any connection's): one per thread, so idle connections hold none.
+    static RECV_POOL: std::cell::RefCell<Vec<BytesMut>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// A map keyed by request id, for the few requests a connection has in flight (at
 /// most the pipelining bound plus the ones whose handles are still alive): a vector
@@ -165,8 +172,9 @@ pub(crate) struct Core {
     pending_handover: Option<Handover>,
     /// The request whose end has not been received yet.
     receiving: Option<ReqId>,
-    /// The receive buffer is a small allocation, kept while idle.
-    recv_small: bool,
+    /// The adapter reads with [`Driver::recv_buf_with`] and releases the receive
+    /// buffer itself (into the thread's pool).
+    pooled_recv: bool,
 }
 
 /// The id given to an upgrade request's [`IncomingMessage`] (the machine gives it none).
@@ -401,7 +409,7 @@ impl Connection {
             timeout_listeners: HashMap::new(),
             pending_handover: None,
             receiving: None,
-            recv_small: false,
+            pooled_recv: false,
         };
         Self {
             shared: Arc::new(Shared {
@@ -713,50 +721,61 @@ impl Driver<'_> {
         !self.core.closed && self.core.conn.wants_read() && !self.core.body_full()
     }
 
-    /// The receive buffer, with at least 8 KiB of spare capacity to read into.
+    /// The receive buffer, with at least 8 KiB of spare capacity to read into. The
+    /// connection frees it when it goes idle.
     pub fn recv_buf(&mut self) -> &mut BytesMut {
-        self.recv_buf_with(READ_RESERVE)
+        let buf = self.core.conn.recv_buf();
+        if buf.capacity() - buf.len() < READ_RESERVE / 2 {
+            buf.reserve(READ_RESERVE);
+        }
+        buf
     }
 
     /// The receive buffer, with `spare` bytes of spare capacity to read into when it
-    /// has less than half of that (an adapter sizing its reads to what arrives: small
-    /// buffers are cheap to allocate again after [`Driver::release_recv_buf`]).
+    /// has less than half of that (an adapter sizing its reads to what arrives).
+    ///
+    /// For an adapter that calls [`Driver::release_recv_buf`] whenever it has nothing
+    /// to read: the buffer then goes back to a small pool of the thread's, and a new
+    /// one is taken from there (reused without allocating once the bytes handed out
+    /// of it are gone), so that neither an idle connection nor the next request
+    /// costs a buffer of its own.
     pub fn recv_buf_with(&mut self, spare: usize) -> &mut BytesMut {
         let core = &mut *self.core;
+        if !core.pooled_recv {
+            // Released by `release_recv_buf`, not by the machine going idle.
+            core.pooled_recv = true;
+            core.conn.set_keep_idle_buffer(true);
+        }
         let buf = core.conn.recv_buf();
         if buf.capacity() - buf.len() < spare / 2 {
-            // Whether the buffer's allocation is known to be small: made here with
-            // `spare` bytes, or reserved for while empty (the same allocation
-            // reclaimed, or a new one of about `spare` bytes). A small one is kept
-            // while the connection is idle and read into again.
-            let small = if buf.capacity() == 0 {
-                *buf = BytesMut::with_capacity(spare);
-                spare <= KEEP_IDLE
+            if buf.capacity() == 0 {
+                let pooled = RECV_POOL.with(|p| p.try_borrow_mut().ok()?.pop());
+                *buf = pooled
+                    .and_then(|mut b| b.try_reclaim(spare).then_some(b))
+                    .unwrap_or_else(|| BytesMut::with_capacity(spare));
             } else {
-                let empty = buf.is_empty();
                 buf.reserve(spare);
-                core.recv_small && empty && spare <= KEEP_IDLE && buf.capacity() <= 2 * KEEP_IDLE
-            };
-            if small != core.recv_small {
-                core.recv_small = small;
-                core.conn.set_keep_idle_buffer(small);
             }
         }
-        core.conn.recv_buf()
+        buf
     }
 
     /// Frees the receive buffer if it holds no bytes: for an adapter with nothing to
-    /// read right now, so that an idle connection keeps no large buffer (a small one,
-    /// of at most 1 KiB made by [`Driver::recv_buf_with`], stays to be read into
-    /// again). The next [`Driver::recv_buf`] allocates a new one.
+    /// read right now, so that an idle connection keeps no buffer. A buffer made by
+    /// [`Driver::recv_buf_with`] goes back to the thread's pool.
     pub fn release_recv_buf(&mut self) {
-        if self.core.recv_small {
-            // A small buffer stays: reading into it again costs no allocation.
-            return;
-        }
         let buf = self.core.conn.recv_buf();
         if buf.is_empty() && buf.capacity() > 0 {
-            *buf = BytesMut::new();
+            let buf = std::mem::take(buf);
+            if self.core.pooled_recv {
+                RECV_POOL.with(|p| {
+                    if let Ok(mut p) = p.try_borrow_mut() {
+                        if p.len() < RECV_POOL_MAX {
+                            p.push(buf);
+                        }
+                    }
+                });
+            }
         }
     }
 

@@ -365,10 +365,14 @@ impl Scanner {
         }
     }
 
-    /// Hands the field list over (to a `Headers`), leaving room for the next message.
-    pub(crate) fn take_fields(&mut self) -> Vec<Slot> {
-        let cap = self.fields.len().max(4);
-        core::mem::replace(&mut self.fields, Vec::with_capacity(cap))
+    /// The fields of the message just scanned (see [`Scanner::clear_fields`]).
+    pub(crate) fn fields(&self) -> &[Slot] {
+        &self.fields
+    }
+
+    /// Forgets the fields once they were copied out, keeping the storage.
+    pub(crate) fn clear_fields(&mut self) {
+        self.fields.clear();
     }
 
     /// Makes the scanner ready for the next message of `mode`, keeping its

@@ -137,8 +137,15 @@ impl core::fmt::Debug for Field<'_> {
 pub struct Headers {
     buf: Bytes,
     owned: Vec<Bytes>,
-    slots: Vec<Slot>,
+    slots: FieldSlots,
 }
+
+/// Fields a [`Headers`] holds without an allocation of their own: the usual head of
+/// a non-browser client (a browser's spills to the heap).
+pub(crate) const INLINE_FIELDS: usize = 6;
+
+/// The field list of a [`Headers`].
+pub(crate) type FieldSlots = smallvec::SmallVec<[Slot; INLINE_FIELDS]>;
 
 impl Headers {
     /// An empty list.
@@ -149,18 +156,18 @@ impl Headers {
     /// An empty list with room for `n` fields.
     pub fn with_capacity(n: usize) -> Self {
         Self {
-            slots: Vec::with_capacity(n),
+            slots: FieldSlots::with_capacity(n),
             ..Self::default()
         }
     }
 
-    /// A list of fields that are ranges of `buf`; the parser has checked them.
-    pub(crate) fn from_slots(buf: Bytes, slots: Vec<Slot>) -> Self {
-        Self {
-            buf,
-            owned: Vec::new(),
-            slots,
-        }
+    /// Makes this the list of `slots`, fields that are ranges of `buf`; the parser
+    /// has checked them.
+    pub(crate) fn set_slots(&mut self, buf: Bytes, slots: &[Slot]) {
+        self.buf = buf;
+        self.owned.clear();
+        self.slots.clear();
+        self.slots.extend_from_slice(slots);
     }
 
     /// Replaces the value of field `index` with an owned piece (obs-fold joins).

@@ -83,8 +83,9 @@ struct Head {
     status: u16,
     reason: Cow<'static, str>,
     has_body: bool,
-    /// The store with `writeHead`'s headers applied (RES-8), when they went through it.
-    store: Option<HeaderStore>,
+    /// The store with `writeHead`'s headers applied (RES-8), when they went through it
+    /// (boxed: rare, and a `Head` is returned by value).
+    store: Option<Box<HeaderStore>>,
     rendered: Rendered,
 }
 
@@ -142,7 +143,8 @@ pub struct ServerResponse {
     content_length: Option<f64>,
     /// `kBytesWritten` (counted while `strictContentLength` is on).
     bytes_written: u64,
-    trailers: Headers,
+    /// `addTrailers`' fields (boxed: rare, and a response is moved around).
+    trailers: Option<Box<Headers>>,
     ended: bool,
     destroyed: bool,
     sent_continue: bool,
@@ -173,7 +175,7 @@ impl ServerResponse {
             rendered: false,
             content_length: None,
             bytes_written: 0,
-            trailers: Headers::new(),
+            trailers: None,
             ended: false,
             destroyed: false,
             sent_continue: false,
@@ -295,7 +297,7 @@ impl ServerResponse {
             for (name, value) in named {
                 s.set_unchecked(name, value.clone());
             }
-            store = Some(s);
+            store = Some(Box::new(s));
         }
         if let Cow::Owned(r) = &reason {
             // STATUS_CODES' texts (the borrowed case) are valid as they are.
@@ -334,7 +336,7 @@ impl ServerResponse {
             limit_reached: self.setup.requests_limit_reached,
         };
         let fields = if through_store {
-            Fields::Store(store.as_ref().unwrap_or(&self.store))
+            Fields::Store(store.as_deref().unwrap_or(&self.store))
         } else {
             Fields::Direct(headers)
         };
@@ -392,7 +394,7 @@ impl ServerResponse {
         self.status_message = Some(head.reason);
         self.has_body = head.has_body;
         if let Some(store) = head.store {
-            self.store = store;
+            self.store = *store;
         }
         self.chunked = r.chunked;
         self.last = r.last;
@@ -408,6 +410,9 @@ impl ServerResponse {
 
     /// The strict Content-Length a prepared head would apply.
     fn strict_target_of(&self, head: &Head) -> Option<f64> {
+        if !self.strict_content_length {
+            return None;
+        }
         let has_te = match &head.store {
             Some(s) => s.contains("transfer-encoding"),
             None => self.store.contains("transfer-encoding"),
@@ -424,6 +429,10 @@ impl ServerResponse {
 
     /// The strict Content-Length in force (Node's `strictContentLength(msg)`).
     fn strict_now(&self) -> Option<f64> {
+        if !self.strict_content_length {
+            // Not strict: no target, and no need to look for Transfer-Encoding.
+            return None;
+        }
         strict_target(
             self.strict_content_length,
             self.content_length,
@@ -574,7 +583,9 @@ impl ServerResponse {
             }
         }
         if self.has_body && self.chunked {
-            self.out.last_chunk(&self.trailers);
+            let none = Headers::new();
+            self.out
+                .last_chunk(self.trailers.as_deref().unwrap_or(&none));
         } else {
             self.out.release_head();
         }
@@ -599,7 +610,8 @@ impl ServerResponse {
         &mut self,
         trailers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
     ) -> Result<(), OutgoingError> {
-        self.trailers = trailer_fields(&self.setup.unique_headers, trailers)?;
+        let t = trailer_fields(&self.setup.unique_headers, trailers)?;
+        self.trailers = (!t.is_empty()).then(|| Box::new(t));
         Ok(())
     }
 

@@ -50,22 +50,35 @@ const KNOWN: &[(&str, &str)] = &[
     ("Cookie", "cookie"),
 ];
 
-/// `(name as given, lower-cased name)`, borrowed from [`KNOWN`] when it is there.
-fn name_and_key(name: &str) -> (Cow<'static, str>, Cow<'static, str>) {
+/// `(name as given, lower-cased name)` from [`KNOWN`], when `name` is spelt there
+/// either way: such a name is a valid token.
+fn known_name(name: &str) -> Option<(&'static str, &'static str)> {
     for &(canonical, lower) in KNOWN {
         if canonical.len() == name.len() {
             if canonical == name {
-                return (Cow::Borrowed(canonical), Cow::Borrowed(lower));
+                return Some((canonical, lower));
             }
             if lower == name {
-                return (Cow::Borrowed(lower), Cow::Borrowed(lower));
+                return Some((lower, lower));
             }
         }
     }
-    (
-        Cow::Owned(name.to_owned()),
-        Cow::Owned(name.to_ascii_lowercase()),
-    )
+    None
+}
+
+/// `(name as given, lower-cased name)`, borrowed from [`KNOWN`] when `known` (its
+/// [`known_name`]) found it there.
+fn name_and_key_with(
+    name: &str,
+    known: Option<(&'static str, &'static str)>,
+) -> (Cow<'static, str>, Cow<'static, str>) {
+    match known {
+        Some((given, lower)) => (Cow::Borrowed(given), Cow::Borrowed(lower)),
+        None => (
+            Cow::Owned(name.to_owned()),
+            Cow::Owned(name.to_ascii_lowercase()),
+        ),
+    }
 }
 
 /// Node's outgoing header store: ordered, case-insensitive, one entry per name.
@@ -133,24 +146,39 @@ impl HeaderStore {
     /// `setHeader(name, value)` (RES-2): validates, then stores; an existing entry of
     /// the same name (any case) is replaced in place and takes the new casing.
     pub fn set(&mut self, name: &str, value: HeaderValue) -> Result<(), InvalidHeader> {
-        check_header(name, &value)?;
-        self.set_unchecked(name, value);
+        // A common name (looked up for its stored spellings anyway) needs no check.
+        let known = known_name(name);
+        if known.is_none() {
+            validate_header_name(name)?;
+        }
+        check_value(name, &value)?;
+        self.set_known(name, known, value);
         Ok(())
     }
 
     /// [`HeaderStore::set`] for a name and value already checked.
     pub(crate) fn set_unchecked(&mut self, name: &str, value: HeaderValue) {
+        self.set_known(name, known_name(name), value);
+    }
+
+    /// [`HeaderStore::set_unchecked`] with the [`known_name`] lookup done.
+    fn set_known(
+        &mut self,
+        name: &str,
+        known: Option<(&'static str, &'static str)>,
+        value: HeaderValue,
+    ) {
         self.used = true;
         match self.position(name) {
             Some(i) => {
                 let e = &mut self.entries[i];
                 if e.name != name {
-                    e.name = name_and_key(name).0;
+                    e.name = name_and_key_with(name, known).0;
                 }
                 e.value = value;
             }
             None => {
-                let (name, key) = name_and_key(name);
+                let (name, key) = name_and_key_with(name, known);
                 self.entries.push(Entry { key, name, value });
             }
         }

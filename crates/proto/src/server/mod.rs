@@ -212,6 +212,9 @@ pub struct ServerConn {
     /// The driver keeps the receive buffer of an idle connection (see
     /// [`ServerConn::set_keep_idle_buffer`]).
     keep_idle_buffer: bool,
+    /// A response may have changed (output, completion) since the last
+    /// [`Self::sync`]: set when a [`Responder`] is handed out and by `dispatch`.
+    responses_changed: bool,
     /// The size of the allocation [`Self::head_buf`] was cut from.
     arena_size: usize,
     /// Counts [`ServerConn::set_date`] calls: a response takes the date again only
@@ -259,6 +262,7 @@ impl ServerConn {
             date: None,
             head_buf: BytesMut::new(),
             arena_size: 0,
+            responses_changed: false,
             keep_idle_buffer: false,
             date_gen: 0,
             eof_seen: false,
@@ -327,8 +331,8 @@ impl ServerConn {
 
     /// Whether the receive buffer stays when the connection goes idle. By default it
     /// is freed (an idle keep-alive connection holds no receive buffer); a driver
-    /// that knows the buffer is small turns this on to read the next request into it
-    /// without allocating, and frees a large one itself.
+    /// that takes it back itself when it has nothing to read (to reuse it for the
+    /// next read rather than allocate another) turns this on.
     pub fn set_keep_idle_buffer(&mut self, keep: bool) {
         self.keep_idle_buffer = keep;
     }
@@ -613,7 +617,16 @@ impl ServerConn {
         let mut write_continue = false;
         if is_11 {
             let max = self.cfg.max_requests_per_socket;
-            if self.cfg.require_host_header && !head.headers.contains("host") {
+            // One pass over the fields for both names.
+            let (mut has_host, mut has_expect) = (false, false);
+            for (name, _) in head.headers.iter() {
+                match name.len() {
+                    4 => has_host |= name.eq_ignore_ascii_case(b"host"),
+                    6 => has_expect |= name.eq_ignore_ascii_case(b"expect"),
+                    _ => {}
+                }
+            }
+            if self.cfg.require_host_header && !has_host {
                 answer = Some(400);
                 dispatch = Dispatch::Answered;
             } else {
@@ -624,7 +637,7 @@ impl ServerConn {
                 if max > 0 && max < self.requests_counted {
                     answer = Some(503);
                     dispatch = Dispatch::DropRequest;
-                } else if head.headers.contains("expect") {
+                } else if has_expect {
                     if head
                         .headers
                         .get_all("expect")
@@ -645,7 +658,27 @@ impl ServerConn {
                 }
             }
         }
-        let mut res = ServerResponse::new(setup);
+        // 5. the event
+        self.events
+            .push_back(ServerEvent::Request { id, head, dispatch });
+        if !matches!(self.state, State::Open) {
+            // A last response already ended the connection (SRV-14): this one is
+            // dispatched, as Node does, but never written.
+            self.events.push_back(ServerEvent::Dropped { id });
+            return;
+        }
+        // Made in its slot: a response is too large to build and then move.
+        self.slots.push_back(Slot {
+            id,
+            res: ServerResponse::new(setup),
+            head_handed: false,
+            timeout_listener: false,
+            date_gen: self.date_gen,
+        });
+        self.responses_changed = true;
+        let Some(Slot { res, .. }) = self.slots.back_mut() else {
+            return;
+        };
         if let Some(d) = &self.date {
             res.set_clock_date_checked(d.clone());
         }
@@ -664,23 +697,6 @@ impl ServerConn {
             }
             None => {}
         }
-        // 5. the event
-        self.events
-            .push_back(ServerEvent::Request { id, head, dispatch });
-        if !matches!(self.state, State::Open) {
-            // A last response already ended the connection (SRV-14): this one is
-            // dispatched, as Node does, but never written.
-            res.destroy();
-            self.events.push_back(ServerEvent::Dropped { id });
-            return;
-        }
-        self.slots.push_back(Slot {
-            id,
-            res,
-            head_handed: false,
-            timeout_listener: false,
-            date_gen: self.date_gen,
-        });
     }
 
     /// SRV-16: end of input at a message boundary.
@@ -756,6 +772,12 @@ impl ServerConn {
     /// Moves output of the attached response to the socket queue, retires finished
     /// responses in order (SRV-14) and arms the keep-alive timer.
     fn sync(&mut self) {
+        // Responses change only through a `Responder` and in `dispatch`: nothing to
+        // look at since the last pass otherwise.
+        if !self.responses_changed {
+            return;
+        }
+        self.responses_changed = false;
         let mut finished_any = false;
         while let Some(head) = self.slots.front_mut() {
             if head.res.buffered_len() > 0 {
@@ -821,6 +843,7 @@ impl ServerConn {
         if !self.slots[idx].res.headers_sent() {
             self.refill_arena();
         }
+        self.responses_changed = true;
         let slot = &mut self.slots[idx];
         slot.res.lend_buf(core::mem::take(&mut self.head_buf));
         if slot.date_gen != self.date_gen {
@@ -983,6 +1006,7 @@ impl Responder<'_> {
 
 impl ServerConn {
     fn sync_if_head(&mut self, idx: usize) {
+        self.responses_changed = true;
         if idx == 0 {
             self.sync();
         }
@@ -1005,6 +1029,7 @@ impl DerefMut for Responder<'_> {
 impl Drop for Responder<'_> {
     fn drop(&mut self) {
         self.conn.head_buf = self.conn.slots[self.idx].res.take_lent_buf();
+        self.conn.responses_changed = true;
         self.conn.sync();
     }
 }
