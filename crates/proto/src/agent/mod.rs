@@ -112,6 +112,7 @@
 //! * **Opt-in timeout restore** ([`PoolOptions::restore_timeout_on_reuse`]): a reused
 //!   socket gets the idle timeout a new socket would get.
 
+mod hash;
 mod name;
 mod options;
 mod pool;
@@ -119,6 +120,7 @@ mod retry;
 
 use core::time::Duration;
 
+pub use hash::{FastHasher, FastMap};
 pub use name::{NameOptions, PoolKey, keep_alive_hint};
 pub use options::{AgentOptions, AgentOptionsError, PoolOptions, Scheduling};
 pub use pool::Pool;

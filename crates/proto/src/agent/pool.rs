@@ -4,11 +4,11 @@
 use core::fmt::Debug;
 use core::hash::Hash;
 use core::time::Duration;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use super::{
-    Action, AgentOptions, AgentOptionsError, FailedExchange, PoolKey, PoolOptions, ReqId,
+    Action, AgentOptions, AgentOptionsError, FailedExchange, FastMap, PoolKey, PoolOptions, ReqId,
     RequestOptions, RequestState, Retry, Reusable, Scheduling, Slot, SocketState, Ticket,
     retry_decision,
 };
@@ -24,15 +24,15 @@ const HINT_MARGIN: Duration = Duration::from_millis(1000);
 pub struct Pool<S> {
     opts: AgentOptions,
     pool_opts: PoolOptions,
-    keys: HashMap<PoolKey, KeyState<S>>,
+    keys: FastMap<PoolKey, KeyState<S>>,
     /// Insertion counter: orders the keys of the three Node objects, and makes
     /// deadline entries unique.
     seq: u64,
     /// The keys of Node's `requests` object, in insertion order.
     request_order: BTreeMap<u64, PoolKey>,
-    socks: HashMap<S, SockInfo>,
-    tickets: HashMap<Ticket, TicketInfo>,
-    reqs: HashMap<ReqId, RequestState<S>>,
+    socks: FastMap<S, SockInfo>,
+    tickets: FastMap<Ticket, TicketInfo>,
+    reqs: FastMap<ReqId, RequestState<S>>,
     deadlines: BTreeMap<(Instant, u64), S>,
     total: usize,
     next_ticket: u64,
@@ -138,12 +138,12 @@ impl<S: Copy + Eq + Hash + Debug> Pool<S> {
         Ok(Self {
             opts: options.normalized()?,
             pool_opts: pool,
-            keys: HashMap::new(),
+            keys: FastMap::default(),
             seq: 0,
             request_order: BTreeMap::new(),
-            socks: HashMap::new(),
-            tickets: HashMap::new(),
-            reqs: HashMap::new(),
+            socks: FastMap::default(),
+            tickets: FastMap::default(),
+            reqs: FastMap::default(),
             deadlines: BTreeMap::new(),
             total: 0,
             next_ticket: 0,

@@ -1,13 +1,12 @@
 //! Node's `http.Agent` over proto's [`Pool`]: the pool decides, this runs its
 //! decisions on real connections.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
 use courier_proto::agent::{
-    Action, AgentOptions, AgentOptionsError, NameOptions, Pool, PoolKey, PoolOptions, ReqId,
-    RequestOptions as PoolRequest, Reusable, Slot, Ticket,
+    Action, AgentOptions, AgentOptionsError, FastMap, NameOptions, Pool, PoolKey, PoolOptions,
+    ReqId, RequestOptions as PoolRequest, Reusable, Slot, Ticket,
 };
 use courier_proto::client::ClientError;
 
@@ -41,8 +40,8 @@ struct Waiting {
 
 struct State {
     pool: Pool<SockId>,
-    conns: HashMap<SockId, ClientConnection>,
-    reqs: HashMap<ReqId, Waiting>,
+    conns: FastMap<SockId, ClientConnection>,
+    reqs: FastMap<ReqId, Waiting>,
     next_sock: SockId,
     runtime: Option<Arc<dyn ClientRuntime>>,
     connector: Option<Arc<dyn Connector>>,
@@ -114,8 +113,8 @@ impl Agent {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
                     pool,
-                    conns: HashMap::new(),
-                    reqs: HashMap::new(),
+                    conns: FastMap::default(),
+                    reqs: FastMap::default(),
                     next_sock: 0,
                     runtime: None,
                     connector: None,
@@ -319,17 +318,15 @@ impl Agent {
                     // hook runs with no lock held.
                     let ask = {
                         let st = self.state();
-                        let key = st.pool.socket_key(sock).cloned();
-                        let waits = st
-                            .pool
-                            .requests()
-                            .iter()
-                            .any(|(k, _)| Some(k) == key.as_ref());
                         match (&r, st.keep_socket_alive.clone()) {
-                            (Reusable::Yes { .. }, Some(hook))
-                                if st.pool.options().keep_alive && !waits =>
-                            {
-                                Some((hook, Self::info(&st, sock)))
+                            (Reusable::Yes { .. }, Some(hook)) if st.pool.options().keep_alive => {
+                                let key = st.pool.socket_key(sock).cloned();
+                                let waits = st
+                                    .pool
+                                    .requests()
+                                    .iter()
+                                    .any(|(k, _)| Some(k) == key.as_ref());
+                                (!waits).then(|| (hook, Self::info(&st, sock)))
                             }
                             _ => None,
                         }

@@ -295,11 +295,122 @@ impl From<RequestOptions> for ClientOptions {
 /// assert_eq!(parse_url("nope").unwrap_err().code(), "ERR_INVALID_URL");
 /// ```
 pub fn parse_url(input: &str) -> Result<UrlParts, ClientOptionsError> {
+    if let Some(parts) = parse_plain_url(input) {
+        return Ok(parts);
+    }
     Url::parse(input)
         .map(|u| url_parts(&u))
         .map_err(|_| ClientOptionsError::InvalidUrl {
             input: input.to_owned(),
         })
+}
+
+/// The common URL shape parsed without the `url` crate: `http://` or `https://`, a
+/// lower-case ASCII domain or a dotted-decimal IPv4 address, an optional port, a
+/// path and query of plain ASCII characters, no user info, no fragment. For every
+/// input it accepts, the WHATWG parser leaves each part as written (nothing to
+/// lower-case, percent-encode, normalize or IDNA-map), except the port, which is a
+/// number and absent when it is the scheme's default; `None` hands anything else
+/// to the `url` crate. The `url` crate is the reference: a test checks that both
+/// agree on accepted inputs.
+fn parse_plain_url(input: &str) -> Option<UrlParts> {
+    let (protocol, default_port, rest) = if let Some(r) = input.strip_prefix("http://") {
+        ("http:", 80, r)
+    } else if let Some(r) = input.strip_prefix("https://") {
+        ("https:", 443, r)
+    } else {
+        return None;
+    };
+    // Spaces, controls (stripped or encoded by the parser), non-ASCII (encoded or
+    // IDNA-mapped), `#` (a fragment), `\\` (read as `/`) go to the full parser.
+    if !rest
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'#' && b != b'\\')
+    {
+        return None;
+    }
+    let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(auth_end);
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => {
+            if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let port: u32 = p.parse().ok()?;
+            let port = u16::try_from(port).ok()?;
+            (h, (port != default_port).then_some(port))
+        }
+        None => (authority, None),
+    };
+    if !plain_host(host) {
+        return None;
+    }
+    let (path, query) = match tail.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (tail, None),
+    };
+    let path_ok = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b))
+        && path.split('/').all(|seg| seg != "." && seg != "..");
+    if !path_ok {
+        return None;
+    }
+    let query_ok =
+        query.is_none_or(|q| q.bytes().all(|b| !matches!(b, b'"' | b'<' | b'>' | b'\'')));
+    if !query_ok {
+        return None;
+    }
+    Some(UrlParts {
+        protocol: protocol.to_owned(),
+        hostname: host.to_owned(),
+        port,
+        pathname: if path.is_empty() {
+            "/".to_owned()
+        } else {
+            path.to_owned()
+        },
+        search: match query {
+            Some(q) if !q.is_empty() => format!("?{q}"),
+            _ => String::new(),
+        },
+        hash: String::new(),
+        username: String::new(),
+        password: String::new(),
+    })
+}
+
+/// A host the WHATWG parser keeps as written: a dotted-decimal IPv4 address in its
+/// canonical form, or a domain of lower-case ASCII labels (letters, digits, inner
+/// single hyphens, no `xn--` label) whose last label starts with a letter (so that
+/// it is not read as an IPv4 number).
+fn plain_host(host: &str) -> bool {
+    if host.is_empty() {
+        return false;
+    }
+    let labels = || host.split('.');
+    let octet = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 3
+            && l.bytes().all(|b| b.is_ascii_digit())
+            && (l == "0" || !l.starts_with('0'))
+            && l.parse::<u16>().is_ok_and(|v| v <= 255)
+    };
+    if labels().count() == 4 && labels().all(octet) {
+        return true;
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && !l.contains("--")
+    };
+    labels().all(label_ok)
+        && labels()
+            .next_back()
+            .is_some_and(|l| l.as_bytes()[0].is_ascii_lowercase())
 }
 
 /// The parts of a parsed URL as Node's URL API exposes them.
@@ -387,5 +498,83 @@ impl From<OutgoingError> for ClientOptionsError {
 impl From<AgentOptionsError> for ClientOptionsError {
     fn from(e: AgentOptionsError) -> Self {
         Self::Agent(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path agrees with the `url` crate wherever it answers.
+    #[test]
+    fn plain_urls_parse_as_the_url_crate_does() {
+        let accepted = [
+            "http://127.0.0.1:8080/",
+            "http://127.0.0.1/",
+            "http://127.0.0.1",
+            "http://localhost:3000/a/b?c=d&e=f",
+            "https://example.com/",
+            "https://example.com:443/x",
+            "http://example.com:80/x",
+            "http://example.com:0/",
+            "http://example.com:0080/",
+            "http://a-b.c1.example/p;x=1/'q:r@s?x=/?&y=z",
+            "http://h/?",
+            "http://h?q",
+            "http://h/p?%zz",
+            "http://0.0.0.0:65535/",
+            "http://255.255.255.255/",
+            "http://1.2.example/",
+        ];
+        let rejected = [
+            "HTTP://h/",
+            "http://H/",
+            "http://h:65536/",
+            "http://h:/",
+            "http://u:p@h/",
+            "http://[::1]:80/",
+            "http://h/a b",
+            "http://h/a#f",
+            "http://h/./a",
+            "http://h/a/..",
+            "http://h/%2e/",
+            "http://h\\a",
+            "http://1.2.3/",
+            "http://0x7f.0.0.1/",
+            "http://127.0.0.01/",
+            "http://256.0.0.1/",
+            "http://a.b./",
+            "http://a..b/",
+            "http://xn--bcher-kva.example/",
+            "http://a.123/",
+            "http://-a.b/",
+            "http://h/\u{e9}",
+            "http://h/a\"b",
+            "http://h/?a<b",
+            "http://h/?a'b",
+            "ftp://h/",
+            "http:/h/",
+            "http://",
+            "http:///p",
+        ];
+        for input in accepted {
+            let fast = parse_plain_url(input).unwrap_or_else(|| panic!("{input} not taken"));
+            let full = url_parts(&Url::parse(input).expect("parses"));
+            assert_eq!(fast, full, "{input}");
+        }
+        for input in rejected {
+            assert_eq!(parse_plain_url(input), None, "{input}");
+        }
+        // Every prefix and a character set at every position: never a different answer.
+        let base = "http://a1.example:8080/p/q?r=s";
+        for end in 0..=base.len() {
+            for c in ["", "/", ".", "..", ":", "?", "%", "@", "A", "-", "0", "'"] {
+                let input = format!("{}{c}{}", &base[..end], &base[end..]);
+                if let Some(fast) = parse_plain_url(&input) {
+                    let full = url_parts(&Url::parse(&input).expect("parses"));
+                    assert_eq!(fast, full, "{input}");
+                }
+            }
+        }
     }
 }
