@@ -387,3 +387,47 @@ pub fn the_max_header_size_option_bounds_the_head<A: Adapter>() {
     );
     assert_eq!(c.response(false), hello_bytes(KEEP_ALIVE));
 }
+
+/// A fresh directory for a scenario's Unix socket.
+fn socket_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "courier-suite-{name}-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// SRV-1 (`server.listen(path)`): the server answers on a Unix socket exactly as on
+/// TCP; `close()` removes the socket file.
+pub fn listens_on_a_unix_socket<A: Adapter>() {
+    let dir = socket_dir("listen");
+    let path = dir.join("server.sock");
+    let server = A::start_unix(ServerSpec::new(), &path);
+    let mut c = Client::connect_unix(&path);
+    c.send(b"GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!(c.response(false), hello_bytes(KEEP_ALIVE));
+    drop(c);
+    server.close();
+    assert!(!path.exists(), "close() removes the socket file");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SRV-8 on a Unix socket: the upgraded socket is handed over with the head bytes.
+pub fn a_unix_socket_upgrade_hands_over_the_socket<A: Adapter>() {
+    let dir = socket_dir("upgrade");
+    let path = dir.join("upgrade.sock");
+    let server = A::start_unix(ServerSpec::new().listeners(all_listeners()), &path);
+    let mut c = Client::connect_unix(&path);
+    c.send(b"GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nunix");
+    let want = format!("{}unix", String::from_utf8_lossy(UPGRADE_101));
+    assert_eq!(c.exactly(want.len()), want);
+    c.send(b"ping");
+    assert_eq!(c.exactly(4), "ping");
+    drop(c);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
