@@ -223,7 +223,9 @@ fn server(spec: &ServerSpec) -> Server {
         });
     }
     if l.client_error {
-        server.on_client_error(|err, mut io| {
+        let ev = Arc::clone(&spec.events);
+        server.on_client_error(move |err, mut io| {
+            ev.note(app::client_error_note(&err));
             let _ = io.write_all(&app::client_error_reply(err.code()));
         });
     }

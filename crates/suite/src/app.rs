@@ -162,6 +162,18 @@ pub fn connect_reply(authority: &str) -> Vec<u8> {
     format!("HTTP/1.1 200 Connection Established\r\nX-Authority: {authority}\r\n\r\n").into_bytes()
 }
 
+/// What the `'clientError'` listener notes ([`crate::Events::note`]) before it
+/// answers: `client-error code={} message={} bytes-parsed={} raw={rawPacket:?}`.
+pub fn client_error_note(err: &courier_rt::ClientErrorEvent) -> String {
+    format!(
+        "client-error code={} message={} bytes-parsed={} raw={:?}",
+        err.code(),
+        err.message(),
+        err.bytes_parsed(),
+        err.raw_packet()
+    )
+}
+
 /// What the `'clientError'` listener writes on the socket for an error with `code`
 /// before it closes the socket.
 pub fn client_error_reply(code: &str) -> Vec<u8> {

@@ -169,13 +169,20 @@ pub fn expect_100_continue_is_automatic_without_a_listener<A: Adapter>() {
 /// `100 Continue` and read the body.
 pub fn check_continue_listener_answers_before_the_body<A: Adapter>() {
     let spec = || ServerSpec::new().listeners(all_listeners());
-    let (_server, mut c) = start_with::<A>(spec());
+    let first = spec();
+    let events = first.events.clone();
+    let (_server, mut c) = start_with::<A>(first);
     c.send(
         b"POST /refuse HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 9\r\n\r\n",
     );
     let r = c.response(false);
     assert!(r.starts_with("HTTP/1.1 413 Payload Too Large\r\n"), "{r}");
     assert!(r.contains("\r\nConnection: close\r\n"), "SRV-7: {r}");
+    assert_eq!(
+        events.requests.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no 'request'"
+    );
 
     let (_server, mut c) = start_with::<A>(spec());
     c.send(b"POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
@@ -255,13 +262,23 @@ pub fn without_a_connect_listener_the_socket_closes_silently<A: Adapter>() {
 
 /// SRV-11: with a `'clientError'` listener nothing is written by the server; the
 /// listener gets Node's error code and writes its own reply.
+/// (Node v20: `HPE_INVALID_METHOD`, `Parse Error: Invalid method encountered`,
+/// `bytesParsed` 0, the bytes as `rawPacket`).
 pub fn a_client_error_listener_writes_its_own_reply<A: Adapter>() {
-    let (_server, mut c) = start_with::<A>(ServerSpec::new().listeners(all_listeners()));
+    let spec = ServerSpec::new().listeners(all_listeners());
+    let events = spec.events.clone();
+    let (_server, mut c) = start_with::<A>(spec);
     c.send(b"XYZ / HTTP/1.1\r\n\r\n");
     assert_eq!(
         c.until_closed().into_bytes(),
         app::client_error_reply("HPE_INVALID_METHOD")
     );
+    assert_eq!(
+        events.first_note(),
+        "client-error code=HPE_INVALID_METHOD message=Parse Error: Invalid method \
+         encountered bytes-parsed=0 raw=b\"XYZ / HTTP/1.1\\r\\n\\r\\n\""
+    );
+    assert_eq!(events.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
 
 /// SRV-5: the request past `maxRequestsPerSocket` gets Node's `503`; the last allowed
