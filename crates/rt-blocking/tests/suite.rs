@@ -73,6 +73,18 @@ fn run_script(script: Script, mut req: BlockingRequest, mut res: BlockingRespons
             res.wait_timeout(&mut timeout);
             res.end(Some("|end".into())).unwrap();
         }
+        Script::ReqTimeout => {
+            req.set_timeout(SCRIPT_TIMEOUT);
+            let read = match req.read_body() {
+                Ok(b) => format!("{} bytes", b.len()),
+                Err(e) => e.to_string(),
+            };
+            let end = code(res.end(Some("x".into())));
+            ev.note(format!(
+                "req-timeout-plain read={read} aborted={} end={end}",
+                req.aborted()
+            ));
+        }
         Script::ReqTimeoutNotify => {
             let mut timeout = req.set_timeout_notify(SCRIPT_TIMEOUT);
             req.wait_timeout(&mut timeout);

@@ -192,6 +192,10 @@ pub enum Script {
     /// `/res-timeout-notify`: `res.setTimeout(T, listener)`, `write("partial")`, wait
     /// for the listener, `end("|end")`.
     ResTimeoutNotify,
+    /// `/req-timeout`: `req.setTimeout(T)` (no listener) before reading, read the
+    /// body (the error), `res.end("x")`; note `req-timeout-plain read={message}
+    /// aborted={bool} end={code}`.
+    ReqTimeout,
     /// `/req-timeout-notify`: `req.setTimeout(T, listener)` before reading, wait for
     /// the listener; note `req-timeout count={n}`; answer `408` `end("slow")`.
     ReqTimeoutNotify,
@@ -259,6 +263,7 @@ pub fn script(url: &str) -> Option<Script> {
     Some(match url {
         "/res-timeout" => Script::ResTimeout,
         "/res-timeout-notify" => Script::ResTimeoutNotify,
+        "/req-timeout" => Script::ReqTimeout,
         "/req-timeout-notify" => Script::ReqTimeoutNotify,
         "/finish" => Script::Finish,
         "/leave" => Script::Leave,

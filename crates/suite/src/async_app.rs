@@ -110,6 +110,18 @@ pub async fn run_script(
             timeout.fired().await;
             res.end(Some("|end".into())).await.unwrap();
         }
+        Script::ReqTimeout => {
+            req.set_timeout(SCRIPT_TIMEOUT);
+            let read = match req.read_body().await {
+                Ok(b) => format!("{} bytes", b.len()),
+                Err(e) => e.to_string(),
+            };
+            let end = code(res.end(Some("x".into())).await);
+            events.note(format!(
+                "req-timeout-plain read={read} aborted={} end={end}",
+                req.aborted()
+            ));
+        }
         Script::ReqTimeoutNotify => {
             let mut timeout = req.set_timeout_notify(SCRIPT_TIMEOUT);
             timeout.fired().await;

@@ -424,6 +424,22 @@ pub fn a_response_timeout_listener_keeps_the_socket<A: Adapter>() {
     );
 }
 
+/// SRV-19: `req.setTimeout(ms)` without a listener while the body is still arriving:
+/// expiry destroys the socket (no bytes reach the client); the body read fails with
+/// `aborted` and the response can no longer be written.
+pub fn a_request_timeout_without_a_listener_destroys_the_socket<A: Adapter>() {
+    let spec = ServerSpec::new();
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"POST /req-timeout HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+    assert_eq!(c.until_closed(), "", "destroyed, no bytes");
+    assert_eq!(
+        events.first_note(),
+        "req-timeout-plain read=aborted aborted=true end=ERR_STREAM_DESTROYED"
+    );
+}
+
 /// SRV-19: `req.setTimeout(ms, listener)` while the body is still arriving: the
 /// listener fires once and the socket is kept; the handler answers.
 pub fn a_request_timeout_listener_keeps_the_socket_while_receiving<A: Adapter>() {
@@ -537,7 +553,8 @@ pub fn a_chunked_request_body_streams_to_the_handler<A: Adapter>() {
 
 /// RES-3, RES-6: the header store's views (`getHeaderNames`, `getRawHeaderNames`,
 /// `setHeaders` gathering `set-cookie`), `statusMessage`, `sendDate = false`,
-/// `writableFinished` before and after `end`.
+/// `writableFinished` before and after `end` (the bytes and views are Node v20's for
+/// `setHeaders(new Headers([...]))`, checked with a script).
 pub fn the_response_header_store_and_its_views<A: Adapter>() {
     let spec = ServerSpec::new();
     let events = spec.events.clone();

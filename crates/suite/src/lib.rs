@@ -13,7 +13,7 @@
 //! [`events`] for the listeners, timeouts and shutdown: [`Events`] records what the
 //! listeners saw, [`Controls`] calls `close()` and friends) and with real peers
 //! ([`peers`]: Node v20's client, a raw Node socket, curl); the client scenarios
-//! ([`client`], and [`peers`] against Node v20's server) carry out an
+//! ([`client`], [`agent`], and [`peers`] against Node v20's server) carry out an
 //! [`client::Exchange`] with the adapter's `request()`. Exact bytes are asserted where
 //! Node's are known, so a behaviour that passes on one runtime and fails on another is
 //! a defect of the adapter that fails. Rule ids refer to `spec/node-http.md`. The
@@ -304,6 +304,7 @@ macro_rules! server_suite {
             a_request_body_not_read_stops_the_server_reading,
             a_response_timeout_without_a_listener_destroys_the_socket,
             a_response_timeout_listener_keeps_the_socket,
+            a_request_timeout_without_a_listener_destroys_the_socket,
             a_request_timeout_listener_keeps_the_socket_while_receiving,
             a_response_reports_finish_once_written,
             a_response_reports_close_when_the_client_leaves,
