@@ -6,13 +6,18 @@ use std::sync::{Arc, mpsc};
 use courier_rt_async_std::{IncomingMessage, Server, ServerResponse, create_server};
 use courier_suite::app;
 use courier_suite::async_app;
-use courier_suite::{Adapter, Controls, Running, ServerSpec};
+use courier_suite::{Adapter, Controls, Events, Running, ServerSpec};
 use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
-async fn handle(req: IncomingMessage, res: ServerResponse) {
-    async_app::handle(req, res, |d| async move {
-        async_io::Timer::after(d).await;
-    })
+async fn handle(req: IncomingMessage, res: ServerResponse, ev: Arc<Events>) {
+    async_app::handle(
+        req,
+        res,
+        |d| async move {
+            async_io::Timer::after(d).await;
+        },
+        &ev,
+    )
     .await;
 }
 
@@ -25,7 +30,7 @@ fn server(spec: &ServerSpec) -> Server {
     let ev = Arc::clone(&spec.events);
     let server = create_server(spec.options.clone(), move |req, res| {
         ev.request();
-        handle(req, res)
+        handle(req, res, Arc::clone(&ev))
     })
     .unwrap();
     let ev = Arc::clone(&spec.events);
@@ -43,7 +48,8 @@ fn server(spec: &ServerSpec) -> Server {
         server.on_check_continue(async_app::check_continue);
     }
     if l.check_expectation {
-        server.on_check_expectation(handle);
+        let ev = Arc::clone(&spec.events);
+        server.on_check_expectation(move |req, res| handle(req, res, Arc::clone(&ev)));
     }
     if l.upgrade {
         server.on_upgrade(|_req, mut io, head| async move {
@@ -60,9 +66,13 @@ fn server(spec: &ServerSpec) -> Server {
         });
     }
     if l.client_error {
-        server.on_client_error(|err, mut io| async move {
-            let _ = io.write_all(&app::client_error_reply(err.code())).await;
-            let _ = io.close().await;
+        let ev = Arc::clone(&spec.events);
+        server.on_client_error(move |err, mut io| {
+            ev.note(app::client_error_note(&err));
+            async move {
+                let _ = io.write_all(&app::client_error_reply(err.code())).await;
+                let _ = io.close().await;
+            }
         });
     }
     server
@@ -72,33 +82,48 @@ struct Smol;
 
 impl Adapter for Smol {
     fn start(spec: ServerSpec) -> Running {
-        let server = server(&spec);
-        let addr = smol::block_on(server.listen("127.0.0.1:0")).unwrap();
-        let controls = Controls {
-            close: Box::new({
-                let s = server.clone();
-                move || s.close()
-            }),
-            close_idle_connections: Box::new({
-                let s = server.clone();
-                move || s.close_idle_connections()
-            }),
-            connection_count: Box::new({
-                let s = server.clone();
-                move || s.connection_count()
-            }),
-        };
-        let (stop_tx, stop_rx) = mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let _ = stop_rx.recv();
-            server.close();
-            server.close_all_connections();
-        });
-        Running::new(addr, controls, move || {
-            let _ = stop_tx.send(());
-            let _ = thread.join();
-        })
+        start_at(spec, None)
     }
+
+    fn start_unix(spec: ServerSpec, path: &std::path::Path) -> Running {
+        start_at(spec, Some(path))
+    }
+}
+
+/// A server on 127.0.0.1 or on the Unix socket `path`.
+fn start_at(spec: ServerSpec, path: Option<&std::path::Path>) -> Running {
+    let server = server(&spec);
+    let addr = match path {
+        Some(path) => {
+            server.listen_unix(path).unwrap();
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0))
+        }
+        None => smol::block_on(server.listen("127.0.0.1:0")).unwrap(),
+    };
+    let controls = Controls {
+        close: Box::new({
+            let s = server.clone();
+            move || s.close()
+        }),
+        close_idle_connections: Box::new({
+            let s = server.clone();
+            move || s.close_idle_connections()
+        }),
+        connection_count: Box::new({
+            let s = server.clone();
+            move || s.connection_count()
+        }),
+    };
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let _ = stop_rx.recv();
+        server.close();
+        server.close_all_connections();
+    });
+    Running::new(addr, controls, move || {
+        let _ = stop_tx.send(());
+        let _ = thread.join();
+    })
 }
 
 courier_suite::server_suite!(Smol);
@@ -128,6 +153,10 @@ async fn exchange(mut x: Exchange) -> Outcome {
 impl ClientAdapter for Smol {
     fn exchange(x: Exchange) -> Outcome {
         smol::block_on(exchange(x))
+    }
+
+    fn connector() -> Arc<dyn courier_rt::client::Connector> {
+        Arc::new(courier_rt_async_std::AsyncConnector)
     }
 
     fn exchange_all(xs: Vec<Exchange>) -> Vec<Outcome> {

@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use courier_rt::{IncomingMessage, OutgoingError, ServerResponse};
+use courier_rt::{IncomingMessage, OutgoingError, ServerResponse, TimeoutListener};
 
 use crate::conn::Pump;
 use crate::io::block_on;
@@ -71,6 +71,12 @@ impl BlockingRequest {
         }
         let inner = &mut self.inner;
         run(self.pump.as_ref(), inner.chunk())
+    }
+
+    /// Blocks until `listener` (from `set_timeout_notify`: Node's
+    /// `req.setTimeout(ms, callback)`) fires, pumping the connection meanwhile.
+    pub fn wait_timeout(&self, listener: &mut TimeoutListener) {
+        run(self.pump.as_ref(), listener.fired());
     }
 
     /// Reads the rest of the body into one buffer, blocking.
@@ -154,6 +160,12 @@ impl BlockingResponse {
     /// Node's `'finish'`) or closed without finishing (`false`).
     pub fn wait_finished(&self) -> bool {
         run(self.pump.as_ref(), self.inner.events())
+    }
+
+    /// Blocks until `listener` (from `set_timeout_notify`: Node's
+    /// `res.setTimeout(ms, callback)`) fires, pumping the connection meanwhile.
+    pub fn wait_timeout(&self, listener: &mut TimeoutListener) {
+        run(self.pump.as_ref(), listener.fired());
     }
 
     /// `res.write(chunk)` (RES-23), then blocks while the connection holds more than

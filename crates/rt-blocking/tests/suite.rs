@@ -8,9 +8,12 @@ use courier_rt_blocking::{
     BlockingClientRequest, BlockingRequest, BlockingResponse, ClientError, RequestEvent, Server,
     create_server, request,
 };
-use courier_suite::app::{self, Reply, Request};
-use courier_suite::client::{ClientAdapter, Exchange, Outcome, event_name};
-use courier_suite::{Adapter, Controls, Running, ServerSpec};
+use courier_suite::app::{self, Reply, Request, SCRIPT_TIMEOUT, Script, code};
+use courier_suite::client::{
+    ClientAdapter, Exchange, Outcome, after_end, event_name, fill_to_high_water, prepare,
+    response_views,
+};
+use courier_suite::{Adapter, Controls, Events, Running, ServerSpec};
 
 fn pairs(h: &NodeHeaders) -> Vec<(String, String)> {
     h.iter()
@@ -54,7 +57,114 @@ fn perform(reply: Reply, mut res: BlockingResponse) {
     res.end(reply.end).unwrap();
 }
 
-fn handle(mut req: BlockingRequest, res: BlockingResponse) {
+/// Carries out `script` (see [`Script`]'s variants) and notes what it saw.
+fn run_script(script: Script, mut req: BlockingRequest, mut res: BlockingResponse, ev: &Events) {
+    match script {
+        Script::ResTimeout => {
+            res.set_timeout(SCRIPT_TIMEOUT);
+            res.write("partial").unwrap();
+            let finished = res.wait_finished();
+            let more = code(res.write("more"));
+            ev.note(format!("res-timeout finished={finished} write={more}"));
+        }
+        Script::ResTimeoutNotify => {
+            let mut timeout = res.set_timeout_notify(SCRIPT_TIMEOUT);
+            res.write("partial").unwrap();
+            res.wait_timeout(&mut timeout);
+            res.end(Some("|end".into())).unwrap();
+        }
+        Script::ReqTimeout => {
+            req.set_timeout(SCRIPT_TIMEOUT);
+            let read = match req.read_body() {
+                Ok(b) => format!("{} bytes", b.len()),
+                Err(e) => e.to_string(),
+            };
+            let end = code(res.end(Some("x".into())));
+            ev.note(format!(
+                "req-timeout-plain read={read} aborted={} end={end}",
+                req.aborted()
+            ));
+        }
+        Script::ReqTimeoutNotify => {
+            let mut timeout = req.set_timeout_notify(SCRIPT_TIMEOUT);
+            req.wait_timeout(&mut timeout);
+            ev.note(format!("req-timeout count={}", timeout.count()));
+            res.set_status_code(408).unwrap();
+            res.end(Some("slow".into())).unwrap();
+        }
+        Script::Finish => {
+            let before = res.events().outcome();
+            res.end(Some("done".into())).unwrap();
+            let finished = res.wait_finished();
+            ev.note(format!("finish before={before:?} finished={finished}"));
+        }
+        Script::Leave => {
+            res.write("part").unwrap();
+            let finished = res.wait_finished();
+            let more = code(res.write("more"));
+            ev.note(format!("leave finished={finished} write={more}"));
+        }
+        Script::DestroyUnread => {
+            let first = match req.chunk() {
+                Some(Ok(b)) => String::from_utf8_lossy(&b).into_owned(),
+                other => format!("{other:?}"),
+            };
+            req.destroy(Some(std::io::Error::other("enough")));
+            let err = match req.chunk() {
+                Some(Err(e)) => e.to_string(),
+                other => format!("{other:?}"),
+            };
+            let then_end = req.chunk().is_none();
+            let end = code(res.end(Some("x".into())));
+            let finished = res.wait_finished();
+            ev.note(format!(
+                "destroy-unread first={first} err={err} then-end={then_end} aborted={} \
+                 end={end} finished={finished}",
+                req.aborted()
+            ));
+        }
+        Script::DestroyRead => {
+            let body = req.read_body().unwrap();
+            req.destroy(None);
+            ev.note(format!("destroy-read aborted={}", req.aborted()));
+            res.end(Some(body)).unwrap();
+        }
+        Script::Stream => {
+            let first = req.chunk().unwrap().unwrap();
+            ev.note(format!("stream first={}", String::from_utf8_lossy(&first)));
+            let rest = req.read_body().unwrap();
+            let body = [first, rest].concat();
+            ev.note(format!(
+                "stream complete={} raw-trailers={:?}",
+                req.complete(),
+                req.raw_trailers().unwrap_or_default()
+            ));
+            let sum = req
+                .trailers()
+                .and_then(|t| t.get_str("x-sum"))
+                .unwrap_or_default();
+            res.write_head(200, None, app::x_len(body.len())).unwrap();
+            res.write(body).unwrap();
+            res.end(Some(format!("|{sum}").into())).unwrap();
+        }
+        Script::HeaderStore => {
+            ev.note(app::header_store(&mut res));
+            res.end(Some("ok".into())).unwrap();
+            ev.note(format!("finished={}", res.writable_finished()));
+        }
+        Script::ResDestroy => {
+            res.write("partial").unwrap();
+            res.destroy();
+            ev.note(format!("destroyed ended={}", res.writable_ended()));
+        }
+    }
+}
+
+fn handle(mut req: BlockingRequest, res: BlockingResponse, ev: &Events) {
+    if let Some(script) = app::script(&req.url()) {
+        run_script(script, req, res, ev);
+        return;
+    }
     let pause = app::read_delay(&req.url());
     if !pause.is_zero() {
         std::thread::sleep(pause);
@@ -77,7 +187,7 @@ fn server(spec: &ServerSpec) -> Server {
     let ev = Arc::clone(&spec.events);
     let server = create_server(spec.options.clone(), move |req, res| {
         ev.request();
-        handle(req, res)
+        handle(req, res, &ev)
     })
     .unwrap();
     let ev = Arc::clone(&spec.events);
@@ -107,7 +217,8 @@ fn server(spec: &ServerSpec) -> Server {
         });
     }
     if l.check_expectation {
-        server.on_check_expectation(handle);
+        let ev = Arc::clone(&spec.events);
+        server.on_check_expectation(move |req, res| handle(req, res, &ev));
     }
     if l.upgrade {
         server.on_upgrade(|_req, mut io, head| {
@@ -124,7 +235,9 @@ fn server(spec: &ServerSpec) -> Server {
         });
     }
     if l.client_error {
-        server.on_client_error(|err, mut io| {
+        let ev = Arc::clone(&spec.events);
+        server.on_client_error(move |err, mut io| {
+            ev.note(app::client_error_note(&err));
             let _ = io.write_all(&app::client_error_reply(err.code()));
         });
     }
@@ -135,27 +248,42 @@ struct Blocking;
 
 impl Adapter for Blocking {
     fn start(spec: ServerSpec) -> Running {
-        let server = server(&spec);
-        let addr = server.listen("127.0.0.1:0").unwrap();
-        let controls = Controls {
-            close: Box::new({
-                let s = server.clone();
-                move || s.close()
-            }),
-            close_idle_connections: Box::new({
-                let s = server.clone();
-                move || s.close_idle_connections()
-            }),
-            connection_count: Box::new({
-                let s = server.clone();
-                move || s.connection_count()
-            }),
-        };
-        Running::new(addr, controls, move || {
-            server.close();
-            server.close_all_connections();
-        })
+        start_at(spec, None)
     }
+
+    fn start_unix(spec: ServerSpec, path: &std::path::Path) -> Running {
+        start_at(spec, Some(path))
+    }
+}
+
+/// A server on 127.0.0.1 or on the Unix socket `path`.
+fn start_at(spec: ServerSpec, path: Option<&std::path::Path>) -> Running {
+    let server = server(&spec);
+    let addr = match path {
+        Some(path) => {
+            server.listen_unix(path).unwrap();
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0))
+        }
+        None => server.listen("127.0.0.1:0").unwrap(),
+    };
+    let controls = Controls {
+        close: Box::new({
+            let s = server.clone();
+            move || s.close()
+        }),
+        close_idle_connections: Box::new({
+            let s = server.clone();
+            move || s.close_idle_connections()
+        }),
+        connection_count: Box::new({
+            let s = server.clone();
+            move || s.connection_count()
+        }),
+    };
+    Running::new(addr, controls, move || {
+        server.close();
+        server.close_all_connections();
+    })
 }
 
 courier_suite::server_suite!(Blocking);
@@ -168,6 +296,10 @@ fn failed(out: &mut Outcome, e: &ClientError) {
 }
 
 impl ClientAdapter for Blocking {
+    fn connector() -> Arc<dyn courier_rt::client::Connector> {
+        Arc::new(courier_rt_blocking::BlockingConnector)
+    }
+
     fn exchange_all(xs: Vec<Exchange>) -> Vec<Outcome> {
         // Every request() first, so that all of them are made before any answer.
         let begun: Vec<_> = xs.into_iter().map(|mut x| (begin(&mut x), x)).collect();
@@ -204,7 +336,15 @@ fn carry_out(begun: Result<BlockingClientRequest, Box<Outcome>>, x: Exchange) ->
         Ok(req) => req,
         Err(out) => return *out,
     };
-    if x.abort_at_once {
+    if x.abort_at_once || x.abort_after_socket {
+        if x.abort_after_socket {
+            while let Some(e) = req.next_event() {
+                out.events.push(event_name(&e));
+                if e == RequestEvent::Socket {
+                    break;
+                }
+            }
+        }
         req.abort();
         if let Err(e) = req.response() {
             failed(&mut out, &e);
@@ -213,6 +353,11 @@ fn carry_out(begun: Result<BlockingClientRequest, Box<Outcome>>, x: Exchange) ->
             out.events.push(event_name(&e));
         }
         return out;
+    }
+    prepare(req.inner_mut(), &x, &mut out);
+    if x.flush_headers {
+        req.flush_headers().unwrap();
+        out.headers_sent = req.headers_sent();
     }
     if x.wait_for_continue {
         req.flush_headers().unwrap();
@@ -223,6 +368,15 @@ fn carry_out(begun: Result<BlockingClientRequest, Box<Outcome>>, x: Exchange) ->
             }
         }
     }
+    if let Some(pause) = x.pause_before_writes {
+        std::thread::sleep(pause);
+    }
+    if let Some(piece) = &x.fill {
+        out.queued = fill_to_high_water(req.inner_mut(), piece);
+        let start = std::time::Instant::now();
+        req.drained();
+        out.drain_waited = start.elapsed();
+    }
     for chunk in x.writes {
         req.write(chunk).unwrap();
     }
@@ -230,6 +384,7 @@ fn carry_out(begun: Result<BlockingClientRequest, Box<Outcome>>, x: Exchange) ->
         req.add_trailers(&x.trailers).unwrap();
     }
     req.end(x.end).unwrap();
+    after_end(req.inner_mut(), &x.set_headers_after_end, &mut out);
     if x.destroy_on_timeout {
         while let Some(e) = req.next_event() {
             out.events.push(event_name(&e));
@@ -270,14 +425,23 @@ fn carry_out(begun: Result<BlockingClientRequest, Box<Outcome>>, x: Exchange) ->
             if let Some(pause) = x.pause_before_body {
                 std::thread::sleep(pause);
             }
-            out.status = res.status_code();
-            out.status_message = res.inner().status_message().into_owned();
-            out.headers = pairs(res.inner().headers());
+            response_views(res.inner(), &mut out);
+            let mut first = bytes::Bytes::new();
+            if x.abort_during_body {
+                if let Some(Ok(chunk)) = res.chunk() {
+                    first = chunk;
+                }
+                req.abort();
+            }
             match res.read_body() {
-                Ok(body) => out.body = body,
-                Err(e) => out.error = Some(e.to_string()),
+                Ok(body) => out.body = [first, body].concat().into(),
+                Err(e) => {
+                    out.body = first;
+                    out.error = Some(e.to_string());
+                }
             }
             out.complete = res.complete();
+            out.aborted = res.aborted();
             out.trailers = res.trailers().as_ref().map(pairs).unwrap_or_default();
         }
         Err(e) => failed(&mut out, &e),

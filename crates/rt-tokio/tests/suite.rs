@@ -5,11 +5,11 @@ use std::sync::{Arc, mpsc};
 use courier_rt_tokio::{IncomingMessage, Server, ServerResponse, create_server};
 use courier_suite::app;
 use courier_suite::async_app;
-use courier_suite::{Adapter, Controls, Running, ServerSpec};
+use courier_suite::{Adapter, Controls, Events, Running, ServerSpec};
 use tokio::io::AsyncWriteExt;
 
-async fn handle(req: IncomingMessage, res: ServerResponse) {
-    async_app::handle(req, res, tokio::time::sleep).await;
+async fn handle(req: IncomingMessage, res: ServerResponse, ev: Arc<Events>) {
+    async_app::handle(req, res, tokio::time::sleep, &ev).await;
 }
 
 async fn echo<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(io: S) {
@@ -21,7 +21,7 @@ fn server(spec: &ServerSpec) -> Server {
     let ev = Arc::clone(&spec.events);
     let server = create_server(spec.options.clone(), move |req, res| {
         ev.request();
-        handle(req, res)
+        handle(req, res, Arc::clone(&ev))
     })
     .unwrap();
     let ev = Arc::clone(&spec.events);
@@ -39,7 +39,8 @@ fn server(spec: &ServerSpec) -> Server {
         server.on_check_continue(async_app::check_continue);
     }
     if l.check_expectation {
-        server.on_check_expectation(handle);
+        let ev = Arc::clone(&spec.events);
+        server.on_check_expectation(move |req, res| handle(req, res, Arc::clone(&ev)));
     }
     if l.upgrade {
         server.on_upgrade(|_req, mut io, head| async move {
@@ -56,9 +57,13 @@ fn server(spec: &ServerSpec) -> Server {
         });
     }
     if l.client_error {
-        server.on_client_error(|err, mut io| async move {
-            let _ = io.write_all(&app::client_error_reply(err.code())).await;
-            let _ = io.shutdown().await;
+        let ev = Arc::clone(&spec.events);
+        server.on_client_error(move |err, mut io| {
+            ev.note(app::client_error_note(&err));
+            async move {
+                let _ = io.write_all(&app::client_error_reply(err.code())).await;
+                let _ = io.shutdown().await;
+            }
         });
     }
     server
@@ -68,43 +73,58 @@ struct Tokio;
 
 impl Adapter for Tokio {
     fn start(spec: ServerSpec) -> Running {
-        let (addr_tx, addr_rx) = mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let server = server(&spec);
-                let addr = server.listen("127.0.0.1:0").await.unwrap();
-                addr_tx.send((addr, server.clone())).unwrap();
-                let _ = stop_rx.await;
-                server.close();
-                server.close_all_connections();
-            });
-        });
-        let (addr, server) = addr_rx.recv().unwrap();
-        let controls = Controls {
-            close: Box::new({
-                let s = server.clone();
-                move || s.close()
-            }),
-            close_idle_connections: Box::new({
-                let s = server.clone();
-                move || s.close_idle_connections()
-            }),
-            connection_count: Box::new({
-                let s = server.clone();
-                move || s.connection_count()
-            }),
-        };
-        Running::new(addr, controls, move || {
-            let _ = stop_tx.send(());
-            let _ = thread.join();
-        })
+        start_at(spec, None)
     }
+
+    fn start_unix(spec: ServerSpec, path: &std::path::Path) -> Running {
+        start_at(spec, Some(path.to_owned()))
+    }
+}
+
+/// A server on 127.0.0.1 or on the Unix socket `path`.
+fn start_at(spec: ServerSpec, path: Option<std::path::PathBuf>) -> Running {
+    let (addr_tx, addr_rx) = mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let server = server(&spec);
+            let addr = match path {
+                Some(path) => {
+                    server.listen_unix(path).unwrap();
+                    std::net::SocketAddr::from(([127, 0, 0, 1], 0))
+                }
+                None => server.listen("127.0.0.1:0").await.unwrap(),
+            };
+            addr_tx.send((addr, server.clone())).unwrap();
+            let _ = stop_rx.await;
+            server.close();
+            server.close_all_connections();
+        });
+    });
+    let (addr, server) = addr_rx.recv().unwrap();
+    let controls = Controls {
+        close: Box::new({
+            let s = server.clone();
+            move || s.close()
+        }),
+        close_idle_connections: Box::new({
+            let s = server.clone();
+            move || s.close_idle_connections()
+        }),
+        connection_count: Box::new({
+            let s = server.clone();
+            move || s.connection_count()
+        }),
+    };
+    Running::new(addr, controls, move || {
+        let _ = stop_tx.send(());
+        let _ = thread.join();
+    })
 }
 
 courier_suite::server_suite!(Tokio);
@@ -143,6 +163,10 @@ async fn exchange(mut x: Exchange) -> Outcome {
 impl ClientAdapter for Tokio {
     fn exchange(x: Exchange) -> Outcome {
         runtime().block_on(exchange(x))
+    }
+
+    fn connector() -> Arc<dyn courier_rt::client::Connector> {
+        Arc::new(courier_rt_tokio::TokioConnector)
     }
 
     fn exchange_all(xs: Vec<Exchange>) -> Vec<Outcome> {

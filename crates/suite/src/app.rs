@@ -22,6 +22,8 @@
 //! * `/panic`: the handler panics ([`Reply::panic`]: the adapter's `perform`
 //!   panics before touching the response);
 //! * `/refuse`: `413` (used by the `'checkContinue'` listener without `100`);
+//! * the routes of [`script`]: the handler carries out a [`Script`] instead of
+//!   reading the body and answering with [`reply`];
 //! * anything else: the method and URL as the body.
 
 use bytes::Bytes;
@@ -160,8 +162,124 @@ pub fn connect_reply(authority: &str) -> Vec<u8> {
     format!("HTTP/1.1 200 Connection Established\r\nX-Authority: {authority}\r\n\r\n").into_bytes()
 }
 
+/// What the `'clientError'` listener notes ([`crate::Events::note`]) before it
+/// answers: `client-error code={} message={} bytes-parsed={} raw={rawPacket:?}`.
+pub fn client_error_note(err: &courier_rt::ClientErrorEvent) -> String {
+    format!(
+        "client-error code={} message={} bytes-parsed={} raw={:?}",
+        err.code(),
+        err.message(),
+        err.bytes_parsed(),
+        err.raw_packet()
+    )
+}
+
 /// What the `'clientError'` listener writes on the socket for an error with `code`
 /// before it closes the socket.
 pub fn client_error_reply(code: &str) -> Vec<u8> {
     format!("HTTP/1.1 400 Bad Request\r\nX-Error: {code}\r\nConnection: close\r\n\r\n").into_bytes()
+}
+
+/// A route whose handler does more than answer: its steps, each adapter's calls of
+/// the same names, and the line it records with [`crate::Events::note`]. `T` is
+/// [`SCRIPT_TIMEOUT`]; a `code` is an error's code or `ok`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Script {
+    /// `/res-timeout`: `res.setTimeout(T)` (no listener), `write("partial")`, wait
+    /// for the response's finish-or-close, `write("more")`; note
+    /// `res-timeout finished={bool} write={code}`.
+    ResTimeout,
+    /// `/res-timeout-notify`: `res.setTimeout(T, listener)`, `write("partial")`, wait
+    /// for the listener, `end("|end")`.
+    ResTimeoutNotify,
+    /// `/req-timeout`: `req.setTimeout(T)` (no listener) before reading, read the
+    /// body (the error), `res.end("x")`; note `req-timeout-plain read={message}
+    /// aborted={bool} end={code}`.
+    ReqTimeout,
+    /// `/req-timeout-notify`: `req.setTimeout(T, listener)` before reading, wait for
+    /// the listener; note `req-timeout count={n}`; answer `408` `end("slow")`.
+    ReqTimeoutNotify,
+    /// `/finish`: `end("done")`, then wait for the response's finish-or-close; note
+    /// `finish before={outcome before end:?} finished={bool}`.
+    Finish,
+    /// `/leave`: `write("part")`, wait for finish-or-close, `write("more")`; note
+    /// `leave finished={bool} write={code}`.
+    Leave,
+    /// `/destroy-unread`: read one body chunk, `req.destroy(Error("enough"))`, read
+    /// again (the error), and again (the end), `res.end("x")`, wait for
+    /// finish-or-close; note `destroy-unread first={chunk} err={message}
+    /// then-end={bool} aborted={bool} end={code} finished={bool}`.
+    DestroyUnread,
+    /// `/destroy-read`: read the whole body, `req.destroy()`; note
+    /// `destroy-read aborted={bool}`; `end(body)`.
+    DestroyRead,
+    /// `/stream`: read one body chunk and note `stream first={chunk}`; read the rest;
+    /// note `stream complete={bool} raw-trailers={req.rawTrailers:?}`; then
+    /// `writeHead(200, {X-Len: body length})`, `write(body)`, `end("|" + the X-Sum
+    /// trailer)`.
+    Stream,
+    /// `/header-store`: [`header_store`], noting its line; `end("ok")`; note
+    /// `finished={res.writableFinished}`.
+    HeaderStore,
+    /// `/res-destroy`: `write("partial")`, `res.destroy()`; note
+    /// `destroyed ended={res.writableEnded}`.
+    ResDestroy,
+}
+
+/// The header-store calls of [`Script::HeaderStore`] on rt's response (every
+/// adapter's response is, or derefs to, it): `setHeader`, `setHeaders` (two
+/// `set-cookie` gathered), `statusMessage`, `sendDate = false`; returns the line of
+/// what the views then say (RES-3, RES-6).
+pub fn header_store(res: &mut courier_rt::ServerResponse) -> String {
+    use courier_rt::HeaderValue;
+    res.set_header("X-Foo", "1").unwrap();
+    res.set_headers([
+        ("Set-Cookie", HeaderValue::from("a=1")),
+        ("content-type", HeaderValue::from("text/plain")),
+        ("set-cookie", HeaderValue::from("b=2")),
+    ])
+    .unwrap();
+    res.set_status_message("Fine").unwrap();
+    res.set_send_date(false).unwrap();
+    format!(
+        "names={:?} raw={:?} headers={} msg={:?} date={} strict={} finished={}",
+        res.get_header_names(),
+        res.get_raw_header_names(),
+        res.get_headers().len(),
+        res.status_message(),
+        res.send_date(),
+        res.strict_content_length(),
+        res.writable_finished(),
+    )
+}
+
+/// The `X-Len` field [`Script::Stream`] answers with.
+pub fn x_len(len: usize) -> [(&'static str, courier_rt::HeaderValue); 1] {
+    [("X-Len", courier_rt::HeaderValue::from(len.to_string()))]
+}
+
+/// The [`Script`] of `url`, if it has one.
+pub fn script(url: &str) -> Option<Script> {
+    Some(match url {
+        "/res-timeout" => Script::ResTimeout,
+        "/res-timeout-notify" => Script::ResTimeoutNotify,
+        "/req-timeout" => Script::ReqTimeout,
+        "/req-timeout-notify" => Script::ReqTimeoutNotify,
+        "/finish" => Script::Finish,
+        "/leave" => Script::Leave,
+        "/destroy-unread" => Script::DestroyUnread,
+        "/destroy-read" => Script::DestroyRead,
+        "/stream" => Script::Stream,
+        "/header-store" => Script::HeaderStore,
+        "/res-destroy" => Script::ResDestroy,
+        _ => return None,
+    })
+}
+
+/// The timeout the [`Script`]s set.
+pub const SCRIPT_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// `ok`, or the code of `r`'s error.
+pub fn code<T>(r: Result<T, courier_rt::OutgoingError>) -> &'static str {
+    r.map_or_else(|e| e.code(), |_| "ok")
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use courier_rt::{IncomingMessage, ServerResponse};
 
-use crate::app::{self, Reply, Request};
+use crate::Events;
+use crate::app::{self, Reply, Request, SCRIPT_TIMEOUT, Script, code};
 
 fn pairs(h: &courier_proto::NodeHeaders) -> Vec<(String, String)> {
     h.iter()
@@ -51,13 +52,19 @@ pub async fn perform(reply: Reply, mut res: ServerResponse) {
     res.end(reply.end).await.unwrap();
 }
 
-/// The `'request'` (and `'checkExpectation'`) listener: waits [`app::read_delay`]
-/// with the runtime's `sleep`, reads the body, answers with [`app::reply`].
+/// The `'request'` (and `'checkExpectation'`) listener: carries out the URL's
+/// [`app::script`] if it has one; else waits [`app::read_delay`] with the runtime's
+/// `sleep`, reads the body, answers with [`app::reply`].
 pub async fn handle<F: Future<Output = ()>>(
     mut req: IncomingMessage,
     res: ServerResponse,
     sleep: impl FnOnce(Duration) -> F,
+    events: &Events,
 ) {
+    if let Some(script) = app::script(&req.url()) {
+        run_script(script, req, res, events).await;
+        return;
+    }
     let pause = app::read_delay(&req.url());
     if !pause.is_zero() {
         sleep(pause).await;
@@ -79,5 +86,115 @@ pub async fn check_continue(mut req: IncomingMessage, mut res: ServerResponse) {
         perform(app::reply(&r), res).await;
     } else {
         perform(app::reply(&head_only), res).await;
+    }
+}
+
+/// Carries out `script` (see [`Script`]'s variants) and notes what it saw.
+pub async fn run_script(
+    script: Script,
+    mut req: IncomingMessage,
+    mut res: ServerResponse,
+    events: &Events,
+) {
+    match script {
+        Script::ResTimeout => {
+            res.set_timeout(SCRIPT_TIMEOUT);
+            res.write("partial").await.unwrap();
+            let finished = res.events().await;
+            let more = code(res.write("more").await);
+            events.note(format!("res-timeout finished={finished} write={more}"));
+        }
+        Script::ResTimeoutNotify => {
+            let mut timeout = res.set_timeout_notify(SCRIPT_TIMEOUT);
+            res.write("partial").await.unwrap();
+            timeout.fired().await;
+            res.end(Some("|end".into())).await.unwrap();
+        }
+        Script::ReqTimeout => {
+            req.set_timeout(SCRIPT_TIMEOUT);
+            let read = match req.read_body().await {
+                Ok(b) => format!("{} bytes", b.len()),
+                Err(e) => e.to_string(),
+            };
+            let end = code(res.end(Some("x".into())).await);
+            events.note(format!(
+                "req-timeout-plain read={read} aborted={} end={end}",
+                req.aborted()
+            ));
+        }
+        Script::ReqTimeoutNotify => {
+            let mut timeout = req.set_timeout_notify(SCRIPT_TIMEOUT);
+            timeout.fired().await;
+            events.note(format!("req-timeout count={}", timeout.count()));
+            res.set_status_code(408).unwrap();
+            res.end(Some("slow".into())).await.unwrap();
+        }
+        Script::Finish => {
+            let outcome = res.events();
+            let before = outcome.outcome();
+            res.end(Some("done".into())).await.unwrap();
+            drop(res);
+            let finished = outcome.await;
+            events.note(format!("finish before={before:?} finished={finished}"));
+        }
+        Script::Leave => {
+            res.write("part").await.unwrap();
+            let finished = res.events().await;
+            let more = code(res.write("more").await);
+            events.note(format!("leave finished={finished} write={more}"));
+        }
+        Script::DestroyUnread => {
+            let first = match req.chunk().await {
+                Some(Ok(b)) => String::from_utf8_lossy(&b).into_owned(),
+                other => format!("{other:?}"),
+            };
+            req.destroy(Some(std::io::Error::other("enough")));
+            let err = match req.chunk().await {
+                Some(Err(e)) => e.to_string(),
+                other => format!("{other:?}"),
+            };
+            let then_end = req.chunk().await.is_none();
+            let end = code(res.end(Some("x".into())).await);
+            let finished = res.events().await;
+            events.note(format!(
+                "destroy-unread first={first} err={err} then-end={then_end} aborted={} \
+                 end={end} finished={finished}",
+                req.aborted()
+            ));
+        }
+        Script::DestroyRead => {
+            let body = req.read_body().await.unwrap();
+            req.destroy(None);
+            events.note(format!("destroy-read aborted={}", req.aborted()));
+            res.end(Some(body)).await.unwrap();
+        }
+        Script::Stream => {
+            let first = req.chunk().await.unwrap().unwrap();
+            events.note(format!("stream first={}", String::from_utf8_lossy(&first)));
+            let rest = req.read_body().await.unwrap();
+            let body = [first, rest].concat();
+            events.note(format!(
+                "stream complete={} raw-trailers={:?}",
+                req.complete(),
+                req.raw_trailers().unwrap_or_default()
+            ));
+            let sum = req
+                .trailers()
+                .and_then(|t| t.get_str("x-sum"))
+                .unwrap_or_default();
+            res.write_head(200, None, app::x_len(body.len())).unwrap();
+            res.write(body).await.unwrap();
+            res.end(Some(format!("|{sum}").into())).await.unwrap();
+        }
+        Script::HeaderStore => {
+            events.note(app::header_store(&mut res));
+            res.end(Some("ok".into())).await.unwrap();
+            events.note(format!("finished={}", res.writable_finished()));
+        }
+        Script::ResDestroy => {
+            res.write("partial").await.unwrap();
+            res.destroy();
+            events.note(format!("destroyed ended={}", res.writable_ended()));
+        }
     }
 }

@@ -4,13 +4,17 @@
 //! adapters pass that function and a sleep of their runtime.
 
 use std::future::Future;
+
+use bytes::Bytes;
 use std::time::Duration;
 
 use courier_rt::client::{
     ClientError, ClientOptions, ClientOptionsError, ClientRequest, ClientUpgrade, RequestEvent,
 };
 
-use crate::client::{Exchange, Outcome, event_name};
+use crate::client::{
+    Exchange, Outcome, after_end, event_name, fill_to_high_water, prepare, response_views,
+};
 
 fn failed(out: &mut Outcome, e: &ClientError) {
     out.error = Some(e.code().to_owned());
@@ -92,7 +96,10 @@ pub async fn carry_out<F: Future<Output = ()>>(
         Ok(req) => req,
         Err(out) => return *out,
     };
-    if x.abort_at_once {
+    if x.abort_at_once || x.abort_after_socket {
+        if x.abort_after_socket {
+            events_until(&mut req, &mut out, |e| *e == RequestEvent::Socket).await;
+        }
         req.abort();
         if let Err(e) = req.response().await {
             failed(&mut out, &e);
@@ -100,9 +107,23 @@ pub async fn carry_out<F: Future<Output = ()>>(
         drain_events(&mut req, &mut out).await;
         return out;
     }
+    prepare(&mut req, &x, &mut out);
+    if x.flush_headers {
+        req.flush_headers().unwrap();
+        out.headers_sent = req.headers_sent();
+    }
     if x.wait_for_continue {
         req.flush_headers().unwrap();
         events_until(&mut req, &mut out, |e| *e == RequestEvent::Continue).await;
+    }
+    if let Some(pause) = x.pause_before_writes {
+        sleep(pause).await;
+    }
+    if let Some(piece) = &x.fill {
+        out.queued = fill_to_high_water(&mut req, piece);
+        let start = std::time::Instant::now();
+        req.drained().await;
+        out.drain_waited = start.elapsed();
     }
     for chunk in x.writes {
         req.write(chunk).await.unwrap();
@@ -111,6 +132,7 @@ pub async fn carry_out<F: Future<Output = ()>>(
         req.add_trailers(&x.trailers).unwrap();
     }
     req.end(x.end).unwrap();
+    after_end(&mut req, &x.set_headers_after_end, &mut out);
     if x.destroy_on_timeout
         && events_until(&mut req, &mut out, |e| *e == RequestEvent::Timeout)
             .await
@@ -144,14 +166,23 @@ pub async fn carry_out<F: Future<Output = ()>>(
             if let Some(pause) = x.pause_before_body {
                 sleep(pause).await;
             }
-            out.status = res.status_code();
-            out.status_message = res.status_message().into_owned();
-            out.headers = pairs(res.headers());
+            response_views(&res, &mut out);
+            let mut first = Bytes::new();
+            if x.abort_during_body {
+                if let Some(Ok(chunk)) = res.chunk().await {
+                    first = chunk;
+                }
+                req.abort();
+            }
             match res.read_body().await {
-                Ok(body) => out.body = body,
-                Err(e) => out.error = Some(e.to_string()),
+                Ok(body) => out.body = [first, body].concat().into(),
+                Err(e) => {
+                    out.body = first;
+                    out.error = Some(e.to_string());
+                }
             }
             out.complete = res.complete();
+            out.aborted = res.aborted();
             if let Some(t) = res.trailers() {
                 out.trailers = pairs(&t);
             }

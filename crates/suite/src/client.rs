@@ -41,13 +41,42 @@ pub struct Exchange {
     /// `req.abort()` at once, before anything else (no writes, no `end`); then the
     /// response is awaited (an error) and the events drained.
     pub abort_at_once: bool,
+    /// Wait for the `'socket'` event, then `req.abort()`; then the response is
+    /// awaited (an error) and the events drained.
+    pub abort_after_socket: bool,
+    /// Read the first body chunk, then `req.abort()`, then read on (the error, if
+    /// any, in [`Outcome::error`]).
+    pub abort_during_body: bool,
     /// Wait this long (the runtime's sleep) after the response head before reading
     /// the body.
     pub pause_before_body: Option<Duration>,
     /// Take the socket with `upgrade()` instead of `response()`; write these bytes on
     /// it, then read `.1` bytes back.
     pub upgrade: Option<(Bytes, usize)>,
+    /// `req.setTimeout(ms)` right after `request()`.
+    pub set_timeout: Option<Duration>,
+    /// `req.setHeader(name, value)` right after `request()`, in order (each result in
+    /// [`Outcome::header_results`]).
+    pub set_headers: Vec<(&'static str, &'static str)>,
+    /// `req.appendHeader(name, value)` after `set_headers`, in order (each result in
+    /// [`Outcome::header_results`]).
+    pub append_headers: Vec<(&'static str, &'static str)>,
+    /// `req.setHeader(name, value)` after `end` (each result in
+    /// [`Outcome::header_results`], after the others).
+    pub set_headers_after_end: Vec<(&'static str, &'static str)>,
+    /// `req.flushHeaders()` before the writes ([`Outcome::headers_sent`] is
+    /// `req.headersSent` right after it).
+    pub flush_headers: bool,
+    /// Wait this long (the runtime's sleep) before the writes.
+    pub pause_before_writes: Option<Duration>,
+    /// Before the writes: `req.write(piece)` without waiting (Node's return value)
+    /// until it returns `false` (at most [`FILL_CAP`] bytes), the bytes queued counted in
+    /// [`Outcome::queued`]; then wait for `'drain'` ([`Outcome::drain_waited`]).
+    pub fill: Option<Bytes>,
 }
+
+/// The most [`Exchange::fill`] writes before it gives up waiting for `false`.
+pub const FILL_CAP: usize = 64 * 1024 * 1024;
 
 /// What happened.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -63,6 +92,17 @@ pub struct Outcome {
     pub status_message: String,
     /// `res.headers` as `(name, value)` pairs.
     pub headers: Vec<(String, String)>,
+    /// `res.rawHeaders`.
+    pub raw_headers: Vec<String>,
+    /// `res.httpVersion`.
+    pub http_version: String,
+    /// `res.aborted`.
+    pub aborted: bool,
+    /// `req.method` and `req.path` right after `request()`.
+    pub method_and_path: (String, String),
+    /// `req.getHeaderNames()` and `req.getRawHeaderNames()` after
+    /// [`Exchange::set_headers`] and [`Exchange::append_headers`].
+    pub header_names: (Vec<String>, Vec<String>),
     /// The body, read to its end (for an upgrade: the `.1` bytes read back, the
     /// `head` bytes first).
     pub body: Bytes,
@@ -74,6 +114,83 @@ pub struct Outcome {
     pub reused_socket: bool,
     /// The request's events, named as Node names them ([`event_name`]).
     pub events: Vec<String>,
+    /// For each of [`Exchange::set_headers`] then [`Exchange::append_headers`]: `ok`
+    /// or the error's code.
+    pub header_results: Vec<String>,
+    /// `req.headersSent` right after [`Exchange::flush_headers`].
+    pub headers_sent: bool,
+    /// The bytes [`Exchange::fill`] queued until `write` returned `false`.
+    pub queued: usize,
+    /// How long the wait for `'drain'` after [`Exchange::fill`] took.
+    pub drain_waited: Duration,
+}
+
+/// The calls an [`Exchange`] makes on its request right after `request()` (written
+/// once: every adapter's request is, or wraps, rt's `ClientRequest`):
+/// `set_timeout`, `set_headers`, `append_headers`.
+pub fn prepare(req: &mut courier_rt::client::ClientRequest, x: &Exchange, out: &mut Outcome) {
+    out.method_and_path = (req.method().to_owned(), req.path().to_owned());
+    if let Some(t) = x.set_timeout {
+        req.set_timeout(Some(t));
+    }
+    for (name, value) in &x.set_headers {
+        out.header_results
+            .push(result_code(req.set_header(name, *value)));
+    }
+    for (name, value) in &x.append_headers {
+        out.header_results
+            .push(result_code(req.append_header(name, *value)));
+    }
+    out.header_names = (req.get_header_names(), req.get_raw_header_names());
+}
+
+/// The calls an [`Exchange`] makes on its request right after `end`: its
+/// `set_headers_after_end`, given here.
+pub fn after_end(
+    req: &mut courier_rt::client::ClientRequest,
+    set_headers: &[(&'static str, &'static str)],
+    out: &mut Outcome,
+) {
+    for (name, value) in set_headers {
+        out.header_results
+            .push(result_code(req.set_header(name, *value)));
+    }
+}
+
+/// The views of the response head an [`Outcome`] reports.
+pub fn response_views(res: &courier_rt::client::ClientResponse, out: &mut Outcome) {
+    out.status = res.status_code();
+    out.status_message = res.status_message().into_owned();
+    let h = res.headers();
+    out.headers = h
+        .iter()
+        .map(|(n, _)| (n.to_owned(), h.get_str(n).unwrap_or_default()))
+        .collect();
+    out.raw_headers = res
+        .raw_headers()
+        .iter()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    out.http_version = res.http_version();
+}
+
+/// [`Exchange::fill`]'s writes without waiting, until `write` says `false`; returns
+/// the bytes queued (the caller then waits for `'drain'`).
+pub fn fill_to_high_water(req: &mut courier_rt::client::ClientRequest, piece: &Bytes) -> usize {
+    let mut queued = 0;
+    while queued < FILL_CAP {
+        let below = req.write_now(piece.clone()).expect("write while filling");
+        queued += piece.len();
+        if !below {
+            break;
+        }
+    }
+    queued
+}
+
+/// `ok`, or the code of `r`'s error.
+pub fn result_code(r: Result<(), courier_proto::outgoing::OutgoingError>) -> String {
+    r.map_or_else(|e| e.code().to_owned(), |()| "ok".to_owned())
 }
 
 impl Outcome {
@@ -110,6 +227,10 @@ pub trait ClientAdapter {
     /// response is awaited; for the blocking adapter, each on a thread of its own)
     /// and reports the outcomes in the order of `xs`.
     fn exchange_all(xs: Vec<Exchange>) -> Vec<Outcome>;
+
+    /// The adapter's own connector (what `request()` uses without a hook), for an
+    /// Agent hook that wraps it (AGT-10 `createConnection`).
+    fn connector() -> std::sync::Arc<dyn courier_rt::client::Connector>;
 }
 
 /// Generates every client scenario of this module and of [`crate::peers`] (against
@@ -144,6 +265,28 @@ macro_rules! client_suite {
             abort_while_queued_leaves_the_agents_queue,
             a_socket_path_request_goes_over_a_unix_socket,
             an_unread_response_body_stops_the_client_reading,
+            request_option_forms,
+            append_header_trailers_and_max_headers_count,
+            flush_headers_sends_the_head_at_once,
+            request_writes_report_back_pressure,
+            a_body_held_for_100_continue_counts_for_back_pressure,
+            a_request_set_timeout_fires_the_timeout_event,
+            a_url_with_credentials_and_the_response_views,
+            abort_during_the_response_body,
+            abort_while_connecting,
+            a_poisoned_free_socket_leaves_the_pool,
+            end_with_data_gives_content_length,
+        );
+        $crate::client_suite!(@tests $adapter; agent;
+            lifo_and_fifo_scheduling_and_max_free_sockets,
+            a_free_socket_expires_after_the_timeout_or_the_servers_hint,
+            local_address_binds_the_socket,
+            family_selects_the_address_and_ipv6_messages,
+            the_global_agent_is_the_default,
+            agent_hooks_and_destroy,
+            a_connector_hook_opens_the_connections,
+            sequential_requests_always_reuse_the_released_socket,
+            many_requests_at_once_through_a_capped_agent,
         );
         $crate::client_suite!(@tests $adapter; peers;
             node_server_keep_alive_agent_reuses_one_connection,
@@ -169,14 +312,14 @@ macro_rules! client_suite {
 /// A raw server: for each accepted connection, the `scripts` entry of that index runs
 /// (reading requests and writing exact answers); the thread returns every request
 /// head and body it read.
-struct RawServer {
-    addr: SocketAddr,
+pub(crate) struct RawServer {
+    pub(crate) addr: SocketAddr,
     thread: JoinHandle<Vec<String>>,
 }
 
 /// One step of a raw connection script.
 #[derive(Clone)]
-enum Step {
+pub(crate) enum Step {
     /// Read one whole request (head and body) and record it.
     Read,
     /// Read just a head and record it.
@@ -193,22 +336,42 @@ enum Step {
     /// `stalled` if a write made no progress for 200 ms (the client stopped reading),
     /// then write the rest.
     WriteStalling(usize),
+    /// Record the peer's IP address.
+    Peer,
+    /// Record how many bytes already arrived beyond what was read.
+    Buffered,
+    /// Read to the end of a chunked body (`0\r\n\r\n`) and record how many bytes
+    /// that took, those already buffered included.
+    ReadChunkedTotal,
+    /// Wait for the client to close: record `eof`, or the bytes it sent instead.
+    Eof,
     /// Close the connection.
     Close,
 }
 
 impl RawServer {
-    fn start(scripts: Vec<Vec<Step>>) -> Self {
+    pub(crate) fn start(scripts: Vec<Vec<Step>>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let thread = std::thread::spawn(move || {
             let mut seen = Vec::new();
             for script in scripts {
-                let (mut s, _) = listener.accept().unwrap();
+                let (mut s, peer) = listener.accept().unwrap();
                 s.set_read_timeout(Some(SAFETY_TIMEOUT)).unwrap();
                 let mut buf = Vec::new();
                 for step in script {
                     match step {
+                        Step::Peer => seen.push(peer.ip().to_string()),
+                        Step::Buffered => seen.push(buf.len().to_string()),
+                        Step::ReadChunkedTotal => seen.push(read_chunked_total(&mut s, &mut buf)),
+                        Step::Eof => {
+                            let n = fill(&mut s, &mut buf);
+                            seen.push(if n == 0 {
+                                "eof".to_owned()
+                            } else {
+                                String::from_utf8_lossy(&buf).into_owned()
+                            });
+                        }
                         Step::Read => seen.push(read_message(&mut s, &mut buf, false)),
                         Step::ReadHead => seen.push(read_message(&mut s, &mut buf, true)),
                         Step::ReadN(n) => seen.push(read_n(&mut s, &mut buf, n)),
@@ -225,11 +388,11 @@ impl RawServer {
         Self { addr, thread }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    fn seen(self) -> Vec<String> {
+    pub(crate) fn seen(self) -> Vec<String> {
         self.thread.join().expect("the raw server")
     }
 }
@@ -255,6 +418,21 @@ fn write_stalling(s: &mut TcpStream, n: usize) -> String {
     if stalled { "stalled" } else { "never stalled" }.to_owned()
 }
 
+fn read_chunked_total(s: &mut TcpStream, buf: &mut Vec<u8>) -> String {
+    let mut total = buf.len();
+    let mut tail = std::mem::take(buf);
+    let mut chunk = vec![0u8; 256 * 1024];
+    while !tail.ends_with(b"\r\n0\r\n\r\n") && tail != b"0\r\n\r\n" {
+        let n = s.read(&mut chunk).unwrap_or(0);
+        assert!(n > 0, "EOF before the chunked body's end");
+        total += n;
+        tail.extend_from_slice(&chunk[..n]);
+        let keep = tail.len().saturating_sub(16);
+        tail.drain(..keep);
+    }
+    total.to_string()
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
@@ -273,7 +451,7 @@ fn read_n(s: &mut TcpStream, buf: &mut Vec<u8>, n: usize) -> String {
     String::from_utf8_lossy(&buf.drain(..n).collect::<Vec<_>>()).into_owned()
 }
 
-fn read_message(s: &mut TcpStream, buf: &mut Vec<u8>, head_only: bool) -> String {
+pub(crate) fn read_message(s: &mut TcpStream, buf: &mut Vec<u8>, head_only: bool) -> String {
     loop {
         if let Some(h) = find(buf, b"\r\n\r\n") {
             let end = h + 4;
@@ -301,11 +479,11 @@ fn read_message(s: &mut TcpStream, buf: &mut Vec<u8>, head_only: bool) -> String
     }
 }
 
-fn one_off(url: String) -> ClientOptions {
+pub(crate) fn one_off(url: String) -> ClientOptions {
     ClientOptions::url(url).agent(AgentChoice::OneOff)
 }
 
-fn keep_alive_agent() -> Agent {
+pub(crate) fn keep_alive_agent() -> Agent {
     Agent::new(AgentOptions {
         keep_alive: true,
         ..AgentOptions::default()
@@ -313,12 +491,13 @@ fn keep_alive_agent() -> Agent {
     .unwrap()
 }
 
-const OK_HELLO: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+pub(crate) const OK_HELLO: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
 
 /// CLI-8, CLI-9, CLI-11: Node's request line, `Host` and `Connection: close` for a
-/// request without a keep-alive agent; events `socket`, `finish`, `close` (CLI-19).
+/// request without a keep-alive agent; events `socket`, `finish`, `close` (CLI-19);
+/// CLI-2: with `agent: false` the client closes the socket after the response.
 pub fn a_get_sends_nodes_exact_head<A: ClientAdapter>() {
-    let server = RawServer::start(vec![vec![Step::Read, Step::Write(OK_HELLO)]]);
+    let server = RawServer::start(vec![vec![Step::Read, Step::Write(OK_HELLO), Step::Eof]]);
     let out = A::exchange(Exchange {
         options: one_off(server.url("/a/b?c=d")),
         ..Exchange::default()
@@ -330,9 +509,10 @@ pub fn a_get_sends_nodes_exact_head<A: ClientAdapter>() {
     let port = server.addr.port();
     assert_eq!(
         server.seen(),
-        [format!(
-            "GET /a/b?c=d HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-        )]
+        [
+            format!("GET /a/b?c=d HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"),
+            "eof".to_owned()
+        ]
     );
 }
 
@@ -570,6 +750,7 @@ pub fn a_malformed_response_is_a_parse_error<A: ClientAdapter>() {
         ..Exchange::default()
     });
     assert_eq!(out.error.as_deref(), Some("HPE_UNEXPECTED_CONTENT_LENGTH"));
+    assert!(out.message.starts_with("Parse Error: "), "{out:?}");
     server.seen();
 }
 
@@ -596,7 +777,7 @@ pub fn a_timeout_is_only_an_event_until_destroyed<A: ClientAdapter>() {
     server.seen();
 }
 
-fn with_agent(url: &str, agent: &Agent) -> ClientOptions {
+pub(crate) fn with_agent(url: &str, agent: &Agent) -> ClientOptions {
     ClientOptions::url(url).agent(AgentChoice::Agent(agent.clone()))
 }
 
@@ -1020,4 +1201,388 @@ pub fn invalid_urls_and_options_fail_with_nodes_codes<A: ClientAdapter>() {
         refused(ClientOptions::url("http://127.0.0.1:1/").method("GE T")).0,
         "ERR_INVALID_HTTP_TOKEN"
     );
+}
+
+/// CLI-9, CLI-10: headers given as a raw list are rendered at once, without `Host`
+/// (a later `setHeader` is refused with `ERR_HTTP_HEADERS_SENT`); `setHost: false`
+/// leaves `Host` out; `defaultPort` equal to the port leaves the port out of `Host`;
+/// CLI-27: `insecureHTTPParser` accepts an obs-fold in the response.
+pub fn request_option_forms<A: ClientAdapter>() {
+    let server = RawServer::start(vec![
+        vec![Step::Read, Step::Write(OK_HELLO)],
+        vec![Step::Read, Step::Write(OK_HELLO)],
+        vec![
+            Step::Read,
+            Step::Write(b"HTTP/1.1 200 OK\r\nX-Fold: a\r\n b\r\nContent-Length: 0\r\n\r\n"),
+        ],
+    ]);
+    let port = server.addr.port();
+    let base = RequestOptions {
+        hostname: Some("127.0.0.1".into()),
+        port: Some(port),
+        ..RequestOptions::default()
+    };
+    let one_off = |r: RequestOptions| ClientOptions::from(r).agent(AgentChoice::OneOff);
+    let array = A::exchange(Exchange {
+        options: one_off(RequestOptions {
+            headers: courier_rt::client::RequestHeaders::Array(vec![
+                ("X-A".into(), "1".into()),
+                ("X-A".into(), "2".into()),
+            ]),
+            ..base.clone()
+        }),
+        set_headers: vec![("X-B", "3")],
+        ..Exchange::default()
+    });
+    assert_eq!(array.header_results, ["ERR_HTTP_HEADERS_SENT"]);
+    assert_eq!(array.status, 200, "{array:?}");
+    let no_host = A::exchange(Exchange {
+        options: one_off(RequestOptions {
+            set_host: false,
+            default_port: Some(port),
+            ..base.clone()
+        }),
+        ..Exchange::default()
+    });
+    assert_eq!(no_host.status, 200, "{no_host:?}");
+    let folded = A::exchange(Exchange {
+        options: one_off(RequestOptions {
+            default_port: Some(port),
+            insecure_http_parser: Some(true),
+            ..base.clone()
+        }),
+        ..Exchange::default()
+    });
+    assert_eq!(
+        (folded.error.as_deref(), folded.header("x-fold")),
+        (None, "a b"),
+        "{folded:?}"
+    );
+    assert_eq!(
+        server.seen(),
+        [
+            "GET / HTTP/1.1\r\nX-A: 1\r\nX-A: 2\r\nConnection: close\r\n\r\n",
+            "GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        ]
+    );
+}
+
+/// RES-5 `appendHeader` repeats a field; RES-20, CLI-12: trailers after a chunked
+/// upload; CLI-27: `maxHeadersCount` reaches the response parser (more lines than it
+/// fail the response, docs/deviations.md "Too many response header lines").
+pub fn append_header_trailers_and_max_headers_count<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Write(b"HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nContent-Length: 0\r\n\r\n"),
+    ]]);
+    let mut options = with_agent(&server.url("/"), &keep_alive_agent()).method("POST");
+    options.max_headers_count = Some(2);
+    let out = A::exchange(Exchange {
+        options,
+        set_headers: vec![("Trailer", "X-Sum")],
+        append_headers: vec![("X-List", "a"), ("X-List", "b")],
+        writes: vec![Bytes::from_static(b"abc")],
+        trailers: vec![("X-Sum", "42")],
+        ..Exchange::default()
+    });
+    assert_eq!(out.header_results, ["ok", "ok", "ok"]);
+    assert_eq!(
+        out.header_names,
+        (
+            vec!["host".to_owned(), "trailer".into(), "x-list".into()],
+            vec!["Host".to_owned(), "Trailer".into(), "X-List".into()]
+        ),
+        "CLI-9: Host is set by the constructor"
+    );
+    assert_eq!(out.error.as_deref(), Some("HPE_HEADER_OVERFLOW"), "{out:?}");
+    let port = server.addr.port();
+    assert_eq!(
+        server.seen(),
+        [format!(
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nTrailer: X-Sum\r\nX-List: a\r\n\
+             X-List: b\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n\
+             3\r\nabc\r\n0\r\nX-Sum: 42\r\n\r\n"
+        )]
+    );
+}
+
+/// CLI-13: `flushHeaders()` sends the head at once (chunked for a POST of unknown
+/// length) and `headersSent` turns true; the body follows later.
+pub fn flush_headers_sends_the_head_at_once<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::ReadHead,
+        Step::Buffered,
+        Step::ReadN(14),
+        Step::Write(OK_HELLO),
+    ]]);
+    let out = A::exchange(Exchange {
+        options: with_agent(&server.url("/f"), &keep_alive_agent()).method("POST"),
+        flush_headers: true,
+        pause_before_writes: Some(Duration::from_millis(300)),
+        end: Some(Bytes::from_static(b"late")),
+        ..Exchange::default()
+    });
+    assert!(out.headers_sent);
+    assert_eq!((out.error.as_deref(), out.status), (None, 200), "{out:?}");
+    let port = server.addr.port();
+    assert_eq!(
+        server.seen(),
+        [
+            format!(
+                "POST /f HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: keep-alive\r\n\
+                 Transfer-Encoding: chunked\r\n\r\n"
+            ),
+            "0".to_owned(),
+            "4\r\nlate\r\n0\r\n\r\n".to_owned(),
+        ]
+    );
+}
+
+/// MSG-6 (the writable side's high-water mark): `write` returns `false` once the
+/// socket does not take the bytes, `'drain'` follows when it does, and nothing
+/// written is lost.
+pub fn request_writes_report_back_pressure<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::ReadHead,
+        Step::Pause(Duration::from_millis(200)),
+        Step::ReadChunkedTotal,
+        Step::Write(OK_HELLO),
+    ]]);
+    let out = A::exchange(Exchange {
+        options: with_agent(&server.url("/"), &keep_alive_agent()).method("POST"),
+        fill: Some(Bytes::from(vec![b'x'; 64 * 1024])),
+        ..Exchange::default()
+    });
+    assert_eq!((out.error.as_deref(), out.status), (None, 200), "{out:?}");
+    assert!(out.queued < FILL_CAP, "write never returned false");
+    let seen = server.seen();
+    let total: usize = seen[1].parse().unwrap();
+    assert!(
+        total > out.queued,
+        "every body byte arrived ({total} > {})",
+        out.queued
+    );
+}
+
+/// CLI-14 (our hold, docs/deviations.md): body bytes held back for a `100 Continue`
+/// count for `write`'s back-pressure; when no `100` comes the hold ends after the
+/// continue timeout (1 s), the body goes out and `'drain'` follows.
+pub fn a_body_held_for_100_continue_counts_for_back_pressure<A: ClientAdapter>() {
+    const PIECE: usize = 48 * 1024;
+    let server = RawServer::start(vec![vec![
+        Step::ReadHead,
+        Step::ReadChunkedTotal,
+        Step::Write(OK_HELLO),
+    ]]);
+    let out = A::exchange(Exchange {
+        options: with_agent(&server.url("/"), &keep_alive_agent())
+            .method("POST")
+            .header("Expect", "100-continue"),
+        fill: Some(Bytes::from(vec![b'a'; PIECE])),
+        ..Exchange::default()
+    });
+    assert_eq!((out.error.as_deref(), out.status), (None, 200), "{out:?}");
+    assert_eq!(out.queued, 2 * PIECE, "the second write is over the mark");
+    assert!(
+        out.drain_waited >= Duration::from_millis(900),
+        "'drain' waited for the hold to end: {:?}",
+        out.drain_waited
+    );
+    let seen = server.seen();
+    assert!(seen[1].parse::<usize>().unwrap() > 2 * PIECE, "{seen:?}");
+}
+
+/// CLI-23: `req.setTimeout(ms)` after `request()` arms the socket's idle timeout:
+/// `'timeout'` fires; the request lives on until destroyed (`ECONNRESET`).
+pub fn a_request_set_timeout_fires_the_timeout_event<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Pause(Duration::from_millis(600)),
+        Step::Write(OK_HELLO),
+    ]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/")),
+        set_timeout: Some(Duration::from_millis(50)),
+        destroy_on_timeout: true,
+        ..Exchange::default()
+    });
+    assert_eq!(
+        out.events,
+        ["socket", "finish", "timeout", "close"],
+        "{out:?}"
+    );
+    assert_eq!(
+        (out.error.as_deref(), out.message.as_str()),
+        (Some("ECONNRESET"), "socket hang up")
+    );
+    server.seen();
+}
+
+/// CLI-12: `end(data)` as the only body call gives `Content-Length`; CLI-8: the
+/// method is upper-cased; CLI-25: once the head is out `setHeader` fails with
+/// `ERR_HTTP_HEADERS_SENT`.
+pub fn end_with_data_gives_content_length<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![Step::Read, Step::Write(OK_HELLO)]]);
+    let out = A::exchange(Exchange {
+        options: with_agent(&server.url("/up"), &keep_alive_agent()).method("post"),
+        set_headers: vec![("Content-Type", "text/plain")],
+        end: Some(Bytes::from_static(b"abc")),
+        set_headers_after_end: vec![("X", "1")],
+        ..Exchange::default()
+    });
+    assert_eq!(out.status, 200, "{out:?}");
+    assert_eq!(out.header_results, ["ok", "ERR_HTTP_HEADERS_SENT"]);
+    let port = server.addr.port();
+    assert_eq!(
+        server.seen(),
+        [format!(
+            "POST /up HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/plain\r\n\
+             Connection: keep-alive\r\nContent-Length: 3\r\n\r\nabc"
+        )]
+    );
+}
+
+/// CLI-1, CLI-8: a URL's credentials become `Authorization: Basic …` and its
+/// fragment is dropped (`req.path`); MSG-2, MSG-3: the response's views (`headers`
+/// joins a duplicate `X-A`, `rawHeaders` keeps every line, `httpVersion`).
+pub fn a_url_with_credentials_and_the_response_views<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Write(b"HTTP/1.1 200 OK\r\nX-A: 1\r\nX-A: 2\r\nContent-Length: 5\r\n\r\nhello"),
+    ]]);
+    let port = server.addr.port();
+    let agent = keep_alive_agent();
+    let out = A::exchange(Exchange {
+        options: with_agent(&format!("http://u:p@127.0.0.1:{port}/p?q=1#h"), &agent),
+        ..Exchange::default()
+    });
+    assert_eq!(out.method_and_path, ("GET".to_owned(), "/p?q=1".to_owned()));
+    assert_eq!((out.status, out.status_message.as_str()), (200, "OK"));
+    assert_eq!(out.http_version, "1.1");
+    assert_eq!(out.header("x-a"), "1, 2");
+    assert_eq!(
+        out.raw_headers,
+        ["X-A", "1", "X-A", "2", "Content-Length", "5"]
+    );
+    assert_eq!(out.body.as_ref(), b"hello");
+    assert!(out.complete && !out.aborted);
+    assert_eq!(out.events, ["socket", "finish", "close"]);
+    assert!(!out.reused_socket);
+    agent.destroy();
+    assert_eq!(
+        server.seen(),
+        [format!(
+            "GET /p?q=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Basic dTpw\r\n\
+             Connection: keep-alive\r\n\r\n"
+        )]
+    );
+}
+
+/// CLI-21: `abort()` during the response body: `'abort'`, the body ends with
+/// `aborted` (not `complete`), no error on the request, and the socket is destroyed.
+pub fn abort_during_the_response_body<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhal"),
+        Step::Eof,
+    ]]);
+    let agent = keep_alive_agent();
+    let out = A::exchange(Exchange {
+        options: with_agent(&server.url("/"), &agent),
+        abort_during_body: true,
+        ..Exchange::default()
+    });
+    assert_eq!(out.body.as_ref(), b"hal");
+    assert_eq!(out.error.as_deref(), Some("aborted"), "{out:?}");
+    assert!(out.aborted && !out.complete);
+    assert_eq!(out.events, ["socket", "finish", "abort", "close"]);
+    wait_until("the socket to be closed", || {
+        agent.total_socket_count() == 0
+    });
+    assert_eq!(server.seen()[1], "eof");
+}
+
+/// A future that is ready once a thread slept `d` (no runtime of its own, so that
+/// every adapter can poll it).
+fn delay(d: Duration) -> impl std::future::Future<Output = ()> + Send {
+    let state = std::sync::Arc::new(std::sync::Mutex::new((false, None::<std::task::Waker>)));
+    let s = std::sync::Arc::clone(&state);
+    std::thread::spawn(move || {
+        std::thread::sleep(d);
+        let mut st = s.lock().unwrap();
+        st.0 = true;
+        if let Some(w) = st.1.take() {
+            w.wake();
+        }
+    });
+    core::future::poll_fn(move |cx| {
+        let mut st = state.lock().unwrap();
+        if st.0 {
+            std::task::Poll::Ready(())
+        } else {
+            st.1 = Some(cx.waker().clone());
+            std::task::Poll::Pending
+        }
+    })
+}
+
+/// A `createConnection` hook that connects through the adapter's own connector
+/// after a pause.
+struct SlowConnector(std::sync::Arc<dyn courier_rt::client::Connector>);
+
+impl courier_rt::client::Connector for SlowConnector {
+    fn connect(
+        &self,
+        target: &courier_rt::client::ConnectTarget,
+    ) -> courier_rt::client::ConnectFuture {
+        let inner = std::sync::Arc::clone(&self.0);
+        let t = target.clone();
+        Box::pin(async move {
+            delay(Duration::from_millis(30)).await;
+            inner.connect(&t).await
+        })
+    }
+}
+
+/// CLI-21 while the socket connects (Node v20 observed: `socket`, `abort`, `'error'`
+/// `socket hang up`, `close`): the connection that comes up is closed unused.
+pub fn abort_while_connecting<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![Step::Eof]]);
+    let agent = keep_alive_agent();
+    agent.set_connector(std::sync::Arc::new(SlowConnector(A::connector())));
+    let out = A::exchange(Exchange {
+        options: with_agent(&server.url("/"), &agent),
+        abort_after_socket: true,
+        ..Exchange::default()
+    });
+    assert_eq!(out.events, ["socket", "abort", "close"], "{out:?}");
+    assert_eq!(
+        (out.error.as_deref(), out.message.as_str()),
+        (Some("ECONNRESET"), "socket hang up")
+    );
+    assert_eq!(server.seen(), ["eof"], "the socket is closed unused");
+    wait_until("no socket", || agent.total_socket_count() == 0);
+}
+
+/// Bytes on an idle pooled socket (an unsolicited response) take it out of the pool
+/// (our addition, proto's `Pool::poisoned`; Node destroys such a socket too).
+pub fn a_poisoned_free_socket_leaves_the_pool<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Write(OK_HELLO),
+        Step::Pause(Duration::from_millis(30)),
+        Step::Write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        Step::Eof,
+    ]]);
+    let agent = keep_alive_agent();
+    let out = A::exchange(Exchange {
+        options: with_agent(&server.url("/"), &agent),
+        ..Exchange::default()
+    });
+    assert_eq!(out.status, 200, "{out:?}");
+    wait_until("the poisoned socket to go", || {
+        agent.total_socket_count() == 0
+    });
+    assert_eq!(server.seen()[1], "eof");
 }

@@ -386,3 +386,209 @@ pub fn a_request_body_not_read_stops_the_server_reading<A: Adapter>() {
     writer.join().unwrap();
     assert!(r.ends_with(&format!("\r\n\r\n{LEN}")), "{r}");
 }
+
+/// RES-29, SRV-19: `res.setTimeout(ms)` without a listener: expiry destroys the
+/// socket mid-response (the client gets the truncated body), the response closes
+/// without `'finish'` and a later write fails with `ERR_STREAM_DESTROYED`.
+pub fn a_response_timeout_without_a_listener_destroys_the_socket<A: Adapter>() {
+    let spec = ServerSpec::new();
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /res-timeout HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(
+        c.until_closed(),
+        format!(
+            "HTTP/1.1 200 OK\r\nDate: <date>\r\n{KEEP_ALIVE}Transfer-Encoding: chunked\r\n\r\n\
+             7\r\npartial\r\n"
+        )
+    );
+    assert_eq!(
+        events.first_note(),
+        "res-timeout finished=false write=ERR_STREAM_DESTROYED"
+    );
+}
+
+/// RES-29, SRV-19: `res.setTimeout(ms, listener)`: expiry calls the listener and
+/// keeps the socket; the response then ends normally.
+pub fn a_response_timeout_listener_keeps_the_socket<A: Adapter>() {
+    let server = A::start(ServerSpec::new());
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /res-timeout-notify HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(
+        c.response(false),
+        format!(
+            "HTTP/1.1 200 OK\r\nDate: <date>\r\n{KEEP_ALIVE}Transfer-Encoding: chunked\r\n\r\n\
+             7\r\npartial\r\n4\r\n|end\r\n0\r\n\r\n"
+        )
+    );
+}
+
+/// SRV-19: `req.setTimeout(ms)` without a listener while the body is still arriving:
+/// expiry destroys the socket (no bytes reach the client); the body read fails with
+/// `aborted` and the response can no longer be written.
+pub fn a_request_timeout_without_a_listener_destroys_the_socket<A: Adapter>() {
+    let spec = ServerSpec::new();
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"POST /req-timeout HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+    assert_eq!(c.until_closed(), "", "destroyed, no bytes");
+    assert_eq!(
+        events.first_note(),
+        "req-timeout-plain read=aborted aborted=true end=ERR_STREAM_DESTROYED"
+    );
+}
+
+/// SRV-19: `req.setTimeout(ms, listener)` while the body is still arriving: the
+/// listener fires once and the socket is kept; the handler answers.
+pub fn a_request_timeout_listener_keeps_the_socket_while_receiving<A: Adapter>() {
+    let spec = ServerSpec::new();
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"POST /req-timeout-notify HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+    let resp = c.response(false);
+    assert!(
+        resp.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{resp}"
+    );
+    assert!(resp.ends_with("\r\n\r\nslow"), "{resp}");
+    assert_eq!(events.first_note(), "req-timeout count=1");
+}
+
+/// RES-27: the response reports `'finish'` once its last byte was written (and not
+/// before `end`).
+pub fn a_response_reports_finish_once_written<A: Adapter>() {
+    let spec = ServerSpec::new();
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /finish HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(
+        c.response(false),
+        format!("HTTP/1.1 200 OK\r\nDate: <date>\r\n{KEEP_ALIVE}Content-Length: 4\r\n\r\ndone")
+    );
+    assert_eq!(events.first_note(), "finish before=None finished=true");
+}
+
+/// RES-27, MSG-10: the client goes away mid-response: the response reports
+/// `'close'` without `'finish'`, and a later write fails with
+/// `ERR_STREAM_DESTROYED`.
+pub fn a_response_reports_close_when_the_client_leaves<A: Adapter>() {
+    let spec = ServerSpec::new();
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /leave HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(
+        c.response(true),
+        format!(
+            "HTTP/1.1 200 OK\r\nDate: <date>\r\n{KEEP_ALIVE}Transfer-Encoding: chunked\r\n\r\n"
+        )
+    );
+    drop(c);
+    assert_eq!(
+        events.first_note(),
+        "leave finished=false write=ERR_STREAM_DESTROYED"
+    );
+}
+
+/// MSG-10: `req.destroy(err)` before the body was read to its end aborts the
+/// request and destroys the socket: the next read gives `err`, then the end; the
+/// response can no longer be written (nothing reaches the client).
+pub fn destroying_an_unread_request_destroys_the_socket<A: Adapter>() {
+    let spec = ServerSpec::new();
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"POST /destroy-unread HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+    assert_eq!(c.until_closed(), "", "destroyed, no bytes");
+    assert_eq!(
+        events.first_note(),
+        "destroy-unread first=abc err=enough then-end=true aborted=true \
+         end=ERR_STREAM_DESTROYED finished=false"
+    );
+}
+
+/// MSG-10: after the body was read to its end `req.destroy()` ends only the stream;
+/// the request is not aborted and the response still goes out (Node v20's
+/// `_destroy`).
+pub fn destroying_a_fully_read_request_keeps_the_socket<A: Adapter>() {
+    let spec = ServerSpec::new();
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"POST /destroy-read HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
+    assert_eq!(
+        c.response(false),
+        format!("HTTP/1.1 200 OK\r\nDate: <date>\r\n{KEEP_ALIVE}Content-Length: 3\r\n\r\nabc")
+    );
+    assert_eq!(events.first_note(), "destroy-read aborted=false");
+}
+
+/// MSG-11, MSG-6: a chunked request body streams to the handler (its first piece
+/// arrives before the rest exists); `complete` and `rawTrailers` after the end;
+/// RES-10: `writeHead` fields come first, then Node's own.
+pub fn a_chunked_request_body_streams_to_the_handler<A: Adapter>() {
+    let spec = ServerSpec::new();
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"POST /stream HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    assert_eq!(events.first_note(), "stream first=hello");
+    c.send(b"6\r\n world\r\n0\r\nX-Sum: 42\r\n\r\n");
+    assert_eq!(
+        c.response(false),
+        format!(
+            "HTTP/1.1 200 OK\r\nX-Len: 11\r\nDate: <date>\r\n{KEEP_ALIVE}\
+             Transfer-Encoding: chunked\r\n\r\nb\r\nhello world\r\n3\r\n|42\r\n0\r\n\r\n"
+        )
+    );
+    assert_eq!(
+        events.notes.lock().unwrap()[1],
+        "stream complete=true raw-trailers=[b\"X-Sum\", b\"42\"]"
+    );
+}
+
+/// RES-3, RES-6: the header store's views (`getHeaderNames`, `getRawHeaderNames`,
+/// `setHeaders` gathering `set-cookie`), `statusMessage`, `sendDate = false`,
+/// `writableFinished` before and after `end` (the bytes and views are Node v20's for
+/// `setHeaders(new Headers([...]))`, checked with a script).
+pub fn the_response_header_store_and_its_views<A: Adapter>() {
+    let spec = ServerSpec::new();
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /header-store HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(
+        c.response(false),
+        format!(
+            "HTTP/1.1 200 Fine\r\nX-Foo: 1\r\ncontent-type: text/plain\r\n\
+             set-cookie: a=1\r\nset-cookie: b=2\r\n{KEEP_ALIVE}Content-Length: 2\r\n\r\nok"
+        )
+    );
+    wait_until("two notes", || events.notes.lock().unwrap().len() == 2);
+    assert_eq!(
+        *events.notes.lock().unwrap(),
+        [
+            "names=[\"x-foo\", \"content-type\", \"set-cookie\"] \
+             raw=[\"X-Foo\", \"content-type\", \"set-cookie\"] headers=3 \
+             msg=Some(\"Fine\") date=false strict=false finished=false",
+            "finished=true"
+        ]
+    );
+}
+
+/// RES-28: `res.destroy()` mid-response closes the connection with the partial
+/// response (no terminating chunk); `writableEnded` is then true.
+pub fn destroying_a_response_closes_the_connection<A: Adapter>() {
+    let spec = ServerSpec::new();
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /res-destroy HTTP/1.1\r\nHost: x\r\n\r\n");
+    let all = c.until_closed();
+    assert!(!all.contains("0\r\n\r\n"), "{all}");
+    assert_eq!(events.first_note(), "destroyed ended=true");
+}

@@ -13,13 +13,14 @@
 //! [`events`] for the listeners, timeouts and shutdown: [`Events`] records what the
 //! listeners saw, [`Controls`] calls `close()` and friends) and with real peers
 //! ([`peers`]: Node v20's client, a raw Node socket, curl); the client scenarios
-//! ([`client`], and [`peers`] against Node v20's server) carry out an
+//! ([`client`], [`agent`], and [`peers`] against Node v20's server) carry out an
 //! [`client::Exchange`] with the adapter's `request()`. Exact bytes are asserted where
 //! Node's are known, so a behaviour that passes on one runtime and fails on another is
 //! a defect of the adapter that fails. Rule ids refer to `spec/node-http.md`. The
 //! peer scenarios need `node` (v20) and `curl` on `PATH`.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod app;
 pub mod async_app;
 pub mod async_client;
@@ -70,6 +71,9 @@ pub struct Events {
     pub timeouts: AtomicUsize,
     /// `'close'` listener calls.
     pub closes: AtomicUsize,
+    /// What the handler of a scripted route ([`app::Script`]) observed, one line per
+    /// exchange.
+    pub notes: Mutex<Vec<String>>,
 }
 
 impl Events {
@@ -96,6 +100,19 @@ impl Events {
     /// Records a `'close'`.
     pub fn close(&self) {
         self.closes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Records what a scripted handler observed.
+    pub fn note(&self, line: String) {
+        self.notes.lock().unwrap().push(line);
+    }
+
+    /// Waits for the first note and returns it.
+    pub fn first_note(&self) -> String {
+        wait_until("the handler's note", || {
+            !self.notes.lock().unwrap().is_empty()
+        });
+        self.notes.lock().unwrap()[0].clone()
     }
 }
 
@@ -210,6 +227,10 @@ pub trait Adapter {
     /// Starts a server on `127.0.0.1:0` running [`app`] with `spec`'s options and
     /// listeners; returns once it listens.
     fn start(spec: ServerSpec) -> Running;
+
+    /// The same, listening on the Unix socket `path` instead (`server.listen(path)`);
+    /// the [`Running::addr`] of such a server is unspecified.
+    fn start_unix(spec: ServerSpec, path: &std::path::Path) -> Running;
 }
 
 /// Generates every server scenario of [`server`], [`peers`] and [`events`] as a
@@ -245,6 +266,8 @@ macro_rules! server_suite {
             keep_alive_timeout_zero_sends_no_keep_alive_field,
             http_1_0_keep_alive_with_an_end_body_still_closes,
             the_max_header_size_option_bounds_the_head,
+            listens_on_a_unix_socket,
+            a_unix_socket_upgrade_hands_over_the_socket,
         );
         $crate::server_suite!(@tests $adapter; peers;
             node_client_keep_alive_agent_reuses_one_connection,
@@ -279,6 +302,17 @@ macro_rules! server_suite {
             a_handed_over_socket_counts_until_dropped,
             a_panicking_handler_destroys_only_its_connection,
             a_request_body_not_read_stops_the_server_reading,
+            a_response_timeout_without_a_listener_destroys_the_socket,
+            a_response_timeout_listener_keeps_the_socket,
+            a_request_timeout_without_a_listener_destroys_the_socket,
+            a_request_timeout_listener_keeps_the_socket_while_receiving,
+            a_response_reports_finish_once_written,
+            a_response_reports_close_when_the_client_leaves,
+            destroying_an_unread_request_destroys_the_socket,
+            destroying_a_fully_read_request_keeps_the_socket,
+            a_chunked_request_body_streams_to_the_handler,
+            the_response_header_store_and_its_views,
+            destroying_a_response_closes_the_connection,
         );
     };
     (@tests $adapter:ty; $module:ident; $($name:ident),* $(,)?) => {

@@ -169,13 +169,20 @@ pub fn expect_100_continue_is_automatic_without_a_listener<A: Adapter>() {
 /// `100 Continue` and read the body.
 pub fn check_continue_listener_answers_before_the_body<A: Adapter>() {
     let spec = || ServerSpec::new().listeners(all_listeners());
-    let (_server, mut c) = start_with::<A>(spec());
+    let first = spec();
+    let events = first.events.clone();
+    let (_server, mut c) = start_with::<A>(first);
     c.send(
         b"POST /refuse HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 9\r\n\r\n",
     );
     let r = c.response(false);
     assert!(r.starts_with("HTTP/1.1 413 Payload Too Large\r\n"), "{r}");
     assert!(r.contains("\r\nConnection: close\r\n"), "SRV-7: {r}");
+    assert_eq!(
+        events.requests.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no 'request'"
+    );
 
     let (_server, mut c) = start_with::<A>(spec());
     c.send(b"POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
@@ -255,13 +262,23 @@ pub fn without_a_connect_listener_the_socket_closes_silently<A: Adapter>() {
 
 /// SRV-11: with a `'clientError'` listener nothing is written by the server; the
 /// listener gets Node's error code and writes its own reply.
+/// (Node v20: `HPE_INVALID_METHOD`, `Parse Error: Invalid method encountered`,
+/// `bytesParsed` 0, the bytes as `rawPacket`).
 pub fn a_client_error_listener_writes_its_own_reply<A: Adapter>() {
-    let (_server, mut c) = start_with::<A>(ServerSpec::new().listeners(all_listeners()));
+    let spec = ServerSpec::new().listeners(all_listeners());
+    let events = spec.events.clone();
+    let (_server, mut c) = start_with::<A>(spec);
     c.send(b"XYZ / HTTP/1.1\r\n\r\n");
     assert_eq!(
         c.until_closed().into_bytes(),
         app::client_error_reply("HPE_INVALID_METHOD")
     );
+    assert_eq!(
+        events.first_note(),
+        "client-error code=HPE_INVALID_METHOD message=Parse Error: Invalid method \
+         encountered bytes-parsed=0 raw=b\"XYZ / HTTP/1.1\\r\\n\\r\\n\""
+    );
+    assert_eq!(events.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
 
 /// SRV-5: the request past `maxRequestsPerSocket` gets Node's `503`; the last allowed
@@ -386,4 +403,48 @@ pub fn the_max_header_size_option_bounds_the_head<A: Adapter>() {
         .as_bytes(),
     );
     assert_eq!(c.response(false), hello_bytes(KEEP_ALIVE));
+}
+
+/// A fresh directory for a scenario's Unix socket.
+fn socket_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "courier-suite-{name}-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// SRV-1 (`server.listen(path)`): the server answers on a Unix socket exactly as on
+/// TCP; `close()` removes the socket file.
+pub fn listens_on_a_unix_socket<A: Adapter>() {
+    let dir = socket_dir("listen");
+    let path = dir.join("server.sock");
+    let server = A::start_unix(ServerSpec::new(), &path);
+    let mut c = Client::connect_unix(&path);
+    c.send(b"GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!(c.response(false), hello_bytes(KEEP_ALIVE));
+    drop(c);
+    server.close();
+    assert!(!path.exists(), "close() removes the socket file");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SRV-8 on a Unix socket: the upgraded socket is handed over with the head bytes.
+pub fn a_unix_socket_upgrade_hands_over_the_socket<A: Adapter>() {
+    let dir = socket_dir("upgrade");
+    let path = dir.join("upgrade.sock");
+    let server = A::start_unix(ServerSpec::new().listeners(all_listeners()), &path);
+    let mut c = Client::connect_unix(&path);
+    c.send(b"GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nunix");
+    let want = format!("{}unix", String::from_utf8_lossy(UPGRADE_101));
+    assert_eq!(c.exactly(want.len()), want);
+    c.send(b"ping");
+    assert_eq!(c.exactly(4), "ping");
+    drop(c);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
 }

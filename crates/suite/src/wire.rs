@@ -5,19 +5,80 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
 use std::time::{Duration, SystemTime};
 
 /// How long a read may block before the scenario fails.
 pub const SAFETY_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// A TCP or Unix-domain connection.
+#[derive(Debug)]
+enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Stream {
+    fn set_write_timeout(&self, t: Option<Duration>) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.set_write_timeout(t),
+            Self::Unix(s) => s.set_write_timeout(t),
+        }
+    }
+
+    fn try_clone(&self) -> std::io::Result<Self> {
+        Ok(match self {
+            Self::Tcp(s) => Self::Tcp(s.try_clone()?),
+            Self::Unix(s) => Self::Unix(s.try_clone()?),
+        })
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.read(buf),
+            Self::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.write(buf),
+            Self::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.flush(),
+            Self::Unix(s) => s.flush(),
+        }
+    }
+}
+
 /// A client connection with a buffer of bytes read but not yet consumed.
 #[derive(Debug)]
 pub struct Client {
-    stream: TcpStream,
+    stream: Stream,
     buf: Vec<u8>,
 }
 
 impl Client {
+    /// Connects to the Unix socket `path`.
+    pub fn connect_unix(path: &std::path::Path) -> Self {
+        let stream = UnixStream::connect(path).expect("connect to the server's Unix socket");
+        stream
+            .set_read_timeout(Some(SAFETY_TIMEOUT))
+            .expect("a read timeout");
+        Self {
+            stream: Stream::Unix(stream),
+            buf: Vec::new(),
+        }
+    }
+
     /// Connects to `addr`.
     pub fn connect(addr: SocketAddr) -> Self {
         let stream = TcpStream::connect(addr).expect("connect to the server under test");
@@ -26,7 +87,7 @@ impl Client {
             .expect("a read timeout");
         stream.set_nodelay(true).expect("TCP_NODELAY");
         Self {
-            stream,
+            stream: Stream::Tcp(stream),
             buf: Vec::new(),
         }
     }
