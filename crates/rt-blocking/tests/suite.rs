@@ -279,6 +279,10 @@ fn start_at(spec: ServerSpec, path: Option<&std::path::Path>) -> Running {
             let s = server.clone();
             move || s.connection_count()
         }),
+        listening: Box::new({
+            let s = server.clone();
+            move || s.listening()
+        }),
     };
     Running::new(addr, controls, move || {
         server.close();

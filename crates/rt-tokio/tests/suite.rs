@@ -120,6 +120,10 @@ fn start_at(spec: ServerSpec, path: Option<std::path::PathBuf>) -> Running {
             let s = server.clone();
             move || s.connection_count()
         }),
+        listening: Box::new({
+            let s = server.clone();
+            move || s.listening()
+        }),
     };
     Running::new(addr, controls, move || {
         let _ = stop_tx.send(());

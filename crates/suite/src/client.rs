@@ -532,6 +532,18 @@ pub fn a_keep_alive_agent_reuses_the_socket<A: ClientAdapter>() {
         ..Exchange::default()
     };
     let first = A::exchange(x());
+    // AGT-3, AGT-4, AGT-7: the socket waits in the free list under the agent's name.
+    let name = Agent::get_name(&ClientOptions::from(RequestOptions {
+        hostname: Some("127.0.0.1".into()),
+        port: Some(server.addr.port()),
+        ..RequestOptions::default()
+    }));
+    assert_eq!(name, format!("127.0.0.1:{}:", server.addr.port()));
+    wait_until("the socket to be free", || {
+        agent.free_sockets() == vec![(name.clone(), 1)]
+    });
+    assert!(agent.sockets().is_empty());
+    assert_eq!(agent.total_socket_count(), 1);
     let second = A::exchange(x());
     assert_eq!((first.status, first.reused_socket), (200, false));
     assert_eq!(
@@ -784,9 +796,12 @@ pub(crate) fn with_agent(url: &str, agent: &Agent) -> ClientOptions {
 /// AGT-5, AGT-7, CLI-24: with `maxSockets: 1` requests made at once wait in the
 /// agent's queue and go out one after another on the one socket; a socket handed over
 /// from the queue is not `reusedSocket`.
+/// AGT-4: meanwhile the agent's bookkeeping shows one socket in use and two requests
+/// waiting under the name.
 pub fn max_sockets_queues_requests_on_one_socket<A: ClientAdapter>() {
     let server = RawServer::start(vec![vec![
         Step::Read,
+        Step::Pause(Duration::from_millis(200)),
         Step::Write(OK_HELLO),
         Step::Read,
         Step::Write(OK_HELLO),
@@ -800,14 +815,30 @@ pub fn max_sockets_queues_requests_on_one_socket<A: ClientAdapter>() {
     })
     .unwrap();
     let url = server.url("/");
-    let outs = A::exchange_all(
-        (0..3)
-            .map(|_| Exchange {
-                options: with_agent(&url, &agent),
-                ..Exchange::default()
-            })
-            .collect(),
-    );
+    let name = format!("127.0.0.1:{}:", server.addr.port());
+    let (outs, queued) = std::thread::scope(|scope| {
+        // While the first answer waits, the other two requests are queued.
+        let watch = scope.spawn(|| {
+            let start = std::time::Instant::now();
+            loop {
+                let state = (agent.sockets(), agent.requests());
+                if state.1.iter().any(|r| r.1 == 2) || start.elapsed() > SAFETY_TIMEOUT {
+                    return state;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        });
+        let outs = A::exchange_all(
+            (0..3)
+                .map(|_| Exchange {
+                    options: with_agent(&url, &agent),
+                    ..Exchange::default()
+                })
+                .collect(),
+        );
+        (outs, watch.join().unwrap())
+    });
+    assert_eq!(queued, (vec![(name.clone(), 1)], vec![(name, 2)]));
     for out in &outs {
         assert_eq!((out.error.as_deref(), out.status), (None, 200), "{out:?}");
         assert_eq!(out.body.as_ref(), b"hello");

@@ -60,7 +60,10 @@ pub fn close_waits_for_an_active_connection_before_the_close_event<A: Adapter>()
     let mut c = Client::connect(server.addr());
     c.send(b"GET /hello HTTP/1.1\r\n");
     wait_until("one open connection", || server.connection_count() == 1);
+    assert!(server.listening());
     server.close();
+    assert!(!server.listening(), "close() stops listening at once");
+    assert_eq!(server.connection_count(), 1);
     std::thread::sleep(ms(50));
     assert_eq!(
         events.closes.load(Ordering::SeqCst),

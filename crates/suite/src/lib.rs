@@ -164,6 +164,8 @@ pub struct Controls {
     pub close_idle_connections: Box<dyn Fn() + Send + Sync>,
     /// Open connections (handed-over sockets included).
     pub connection_count: Box<dyn Fn() -> usize + Send + Sync>,
+    /// `server.listening`.
+    pub listening: Box<dyn Fn() -> bool + Send + Sync>,
 }
 
 /// A server an adapter started; stopped (closed, every connection destroyed) when
@@ -203,6 +205,11 @@ impl Running {
     /// Open connections.
     pub fn connection_count(&self) -> usize {
         (self.controls.connection_count)()
+    }
+
+    /// `server.listening`.
+    pub fn listening(&self) -> bool {
+        (self.controls.listening)()
     }
 }
 
