@@ -124,6 +124,10 @@ fn start_at(spec: ServerSpec, path: Option<std::path::PathBuf>) -> Running {
             let s = server.clone();
             move || s.listening()
         }),
+        close_all_connections: Box::new({
+            let s = server.clone();
+            move || s.close_all_connections()
+        }),
     };
     Running::new(addr, controls, move || {
         let _ = stop_tx.send(());

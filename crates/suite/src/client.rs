@@ -55,6 +55,9 @@ pub struct Exchange {
     pub upgrade: Option<(Bytes, usize)>,
     /// `req.setTimeout(ms)` right after `request()`.
     pub set_timeout: Option<Duration>,
+    /// `req.setTimeout(ms)` on the `'finish'` event (the socket assigned and the
+    /// request sent), before [`Exchange::destroy_on_timeout`] waits.
+    pub set_timeout_after_finish: Option<Duration>,
     /// `req.setHeader(name, value)` right after `request()`, in order (each result in
     /// [`Outcome::header_results`]).
     pub set_headers: Vec<(&'static str, &'static str)>,
@@ -276,6 +279,7 @@ macro_rules! client_suite {
             abort_while_connecting,
             a_poisoned_free_socket_leaves_the_pool,
             end_with_data_gives_content_length,
+            set_timeout_after_the_socket_is_assigned,
         );
         $crate::client_suite!(@tests $adapter; agent;
             lifo_and_fifo_scheduling_and_max_free_sockets,
@@ -1435,6 +1439,32 @@ pub fn a_request_set_timeout_fires_the_timeout_event<A: ClientAdapter>() {
     let out = A::exchange(Exchange {
         options: one_off(server.url("/")),
         set_timeout: Some(Duration::from_millis(50)),
+        destroy_on_timeout: true,
+        ..Exchange::default()
+    });
+    assert_eq!(
+        out.events,
+        ["socket", "finish", "timeout", "close"],
+        "{out:?}"
+    );
+    assert_eq!(
+        (out.error.as_deref(), out.message.as_str()),
+        (Some("ECONNRESET"), "socket hang up")
+    );
+    server.seen();
+}
+
+/// CLI-23: `req.setTimeout(ms)` on a request already running on its socket (the
+/// connection waiting for the response) still arms the idle timeout.
+pub fn set_timeout_after_the_socket_is_assigned<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Pause(Duration::from_millis(600)),
+        Step::Write(OK_HELLO),
+    ]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/")),
+        set_timeout_after_finish: Some(Duration::from_millis(50)),
         destroy_on_timeout: true,
         ..Exchange::default()
     });
