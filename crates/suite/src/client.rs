@@ -58,6 +58,9 @@ pub struct Exchange {
     /// `req.setTimeout(ms)` on the `'finish'` event (the socket assigned and the
     /// request sent), before [`Exchange::destroy_on_timeout`] waits.
     pub set_timeout_after_finish: Option<Duration>,
+    /// `req.setNoDelay(true)` and `req.setSocketKeepAlive(true, 1000)` right after
+    /// `request()` (applied once the socket is there).
+    pub socket_options: bool,
     /// `req.setHeader(name, value)` right after `request()`, in order (each result in
     /// [`Outcome::header_results`]).
     pub set_headers: Vec<(&'static str, &'static str)>,
@@ -135,6 +138,10 @@ pub fn prepare(req: &mut courier_rt::client::ClientRequest, x: &Exchange, out: &
     out.method_and_path = (req.method().to_owned(), req.path().to_owned());
     if let Some(t) = x.set_timeout {
         req.set_timeout(Some(t));
+    }
+    if x.socket_options {
+        req.set_no_delay(true);
+        req.set_socket_keep_alive(true, Duration::from_secs(1));
     }
     for (name, value) in &x.set_headers {
         out.header_results
@@ -1343,7 +1350,9 @@ pub fn append_header_trailers_and_max_headers_count<A: ClientAdapter>() {
 }
 
 /// CLI-13: `flushHeaders()` sends the head at once (chunked for a POST of unknown
-/// length) and `headersSent` turns true; the body follows later.
+/// length) and `headersSent` turns true; the body follows later. `setNoDelay` and
+/// `setSocketKeepAlive` before the socket exists are applied without effect on the
+/// bytes.
 pub fn flush_headers_sends_the_head_at_once<A: ClientAdapter>() {
     let server = RawServer::start(vec![vec![
         Step::ReadHead,
@@ -1353,6 +1362,7 @@ pub fn flush_headers_sends_the_head_at_once<A: ClientAdapter>() {
     ]]);
     let out = A::exchange(Exchange {
         options: with_agent(&server.url("/f"), &keep_alive_agent()).method("POST"),
+        socket_options: true,
         flush_headers: true,
         pause_before_writes: Some(Duration::from_millis(300)),
         end: Some(Bytes::from_static(b"late")),
