@@ -113,6 +113,14 @@ fn start_at(spec: ServerSpec, path: Option<&std::path::Path>) -> Running {
             let s = server.clone();
             move || s.connection_count()
         }),
+        listening: Box::new({
+            let s = server.clone();
+            move || s.listening()
+        }),
+        close_all_connections: Box::new({
+            let s = server.clone();
+            move || s.close_all_connections()
+        }),
     };
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     let thread = std::thread::spawn(move || {

@@ -157,6 +157,27 @@ fn run_script(script: Script, mut req: BlockingRequest, mut res: BlockingRespons
             res.destroy();
             ev.note(format!("destroyed ended={}", res.writable_ended()));
         }
+        Script::OtherThread => {
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                res.write("from ").unwrap();
+                res.end(Some("worker".into())).unwrap();
+            });
+        }
+        Script::Flood => {
+            let piece = bytes::Bytes::from(vec![b'z'; 64 * 1024]);
+            let mut sent = 0;
+            let failed = loop {
+                if sent >= app::FLOOD_CAP {
+                    break false;
+                }
+                if res.write(piece.clone()).is_err() {
+                    break true;
+                }
+                sent += piece.len();
+            };
+            ev.note(format!("flood failed={failed}"));
+        }
     }
 }
 
@@ -279,6 +300,14 @@ fn start_at(spec: ServerSpec, path: Option<&std::path::Path>) -> Running {
             let s = server.clone();
             move || s.connection_count()
         }),
+        listening: Box::new({
+            let s = server.clone();
+            move || s.listening()
+        }),
+        close_all_connections: Box::new({
+            let s = server.clone();
+            move || s.close_all_connections()
+        }),
     };
     Running::new(addr, controls, move || {
         server.close();
@@ -385,6 +414,15 @@ fn carry_out(begun: Result<BlockingClientRequest, Box<Outcome>>, x: Exchange) ->
     }
     req.end(x.end).unwrap();
     after_end(req.inner_mut(), &x.set_headers_after_end, &mut out);
+    if let Some(t) = x.set_timeout_after_finish {
+        while let Some(e) = req.next_event() {
+            out.events.push(event_name(&e));
+            if e == RequestEvent::Finish {
+                req.set_timeout(Some(t));
+                break;
+            }
+        }
+    }
     if x.destroy_on_timeout {
         while let Some(e) = req.next_event() {
             out.events.push(event_name(&e));

@@ -120,6 +120,14 @@ fn start_at(spec: ServerSpec, path: Option<std::path::PathBuf>) -> Running {
             let s = server.clone();
             move || s.connection_count()
         }),
+        listening: Box::new({
+            let s = server.clone();
+            move || s.listening()
+        }),
+        close_all_connections: Box::new({
+            let s = server.clone();
+            move || s.close_all_connections()
+        }),
     };
     Running::new(addr, controls, move || {
         let _ = stop_tx.send(());

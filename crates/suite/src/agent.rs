@@ -23,7 +23,7 @@ use crate::wait_until;
 use crate::wire::SAFETY_TIMEOUT;
 
 /// A server whose n-th connection (in accept order) answers every request with body
-/// `n`, its first answer delayed by (n + 1) × 60 ms, so that its sockets are freed in
+/// `n`, its first answer delayed by (n + 1) × 100 ms, so that its sockets are freed in
 /// accept order. It accepts at most `conns` connections.
 fn tagging_server(conns: usize) -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -39,7 +39,7 @@ fn tagging_server(conns: usize) -> std::net::SocketAddr {
                 let mut first = true;
                 while !try_read(&mut s, &mut buf).is_empty() {
                     if first {
-                        std::thread::sleep(Duration::from_millis(60 * (n as u64 + 1)));
+                        std::thread::sleep(Duration::from_millis(100 * (n as u64 + 1)));
                         first = false;
                     }
                     let body = n.to_string();

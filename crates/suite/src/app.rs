@@ -224,7 +224,18 @@ pub enum Script {
     /// `/res-destroy`: `write("partial")`, `res.destroy()`; note
     /// `destroyed ended={res.writableEnded}`.
     ResDestroy,
+    /// `/other-thread`: the handler returns at once, having moved the response to a
+    /// std thread that waits 20 ms, then writes `"from "` and ends with `"worker"`
+    /// (the adapter's calls that work off its runtime: `write_now`/`end_now` on an
+    /// async adapter, the blocking `write`/`end` on the blocking one).
+    OtherThread,
+    /// `/flood`: `write` 64 KiB pieces (waiting for `'drain'` each time) until one
+    /// fails or [`FLOOD_CAP`] bytes went out; note `flood failed={bool}`.
+    Flood,
 }
+
+/// The most [`Script::Flood`] writes.
+pub const FLOOD_CAP: usize = 256 * 1024 * 1024;
 
 /// The header-store calls of [`Script::HeaderStore`] on rt's response (every
 /// adapter's response is, or derefs to, it): `setHeader`, `setHeaders` (two
@@ -272,6 +283,8 @@ pub fn script(url: &str) -> Option<Script> {
         "/stream" => Script::Stream,
         "/header-store" => Script::HeaderStore,
         "/res-destroy" => Script::ResDestroy,
+        "/other-thread" => Script::OtherThread,
+        "/flood" => Script::Flood,
         _ => return None,
     })
 }

@@ -196,5 +196,26 @@ pub async fn run_script(
             res.destroy();
             events.note(format!("destroyed ended={}", res.writable_ended()));
         }
+        Script::OtherThread => {
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                res.write_now("from ").unwrap();
+                res.end_now(Some("worker".into())).unwrap();
+            });
+        }
+        Script::Flood => {
+            let piece = bytes::Bytes::from(vec![b'z'; 64 * 1024]);
+            let mut sent = 0;
+            let failed = loop {
+                if sent >= app::FLOOD_CAP {
+                    break false;
+                }
+                if res.write(piece.clone()).await.is_err() {
+                    break true;
+                }
+                sent += piece.len();
+            };
+            events.note(format!("flood failed={failed}"));
+        }
     }
 }

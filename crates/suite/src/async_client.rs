@@ -133,6 +133,13 @@ pub async fn carry_out<F: Future<Output = ()>>(
     }
     req.end(x.end).unwrap();
     after_end(&mut req, &x.set_headers_after_end, &mut out);
+    if let Some(t) = x.set_timeout_after_finish
+        && events_until(&mut req, &mut out, |e| *e == RequestEvent::Finish)
+            .await
+            .is_some()
+    {
+        req.set_timeout(Some(t));
+    }
     if x.destroy_on_timeout
         && events_until(&mut req, &mut out, |e| *e == RequestEvent::Timeout)
             .await

@@ -55,6 +55,12 @@ pub struct Exchange {
     pub upgrade: Option<(Bytes, usize)>,
     /// `req.setTimeout(ms)` right after `request()`.
     pub set_timeout: Option<Duration>,
+    /// `req.setTimeout(ms)` on the `'finish'` event (the socket assigned and the
+    /// request sent), before [`Exchange::destroy_on_timeout`] waits.
+    pub set_timeout_after_finish: Option<Duration>,
+    /// `req.setNoDelay(true)` and `req.setSocketKeepAlive(true, 1000)` right after
+    /// `request()` (applied once the socket is there).
+    pub socket_options: bool,
     /// `req.setHeader(name, value)` right after `request()`, in order (each result in
     /// [`Outcome::header_results`]).
     pub set_headers: Vec<(&'static str, &'static str)>,
@@ -132,6 +138,10 @@ pub fn prepare(req: &mut courier_rt::client::ClientRequest, x: &Exchange, out: &
     out.method_and_path = (req.method().to_owned(), req.path().to_owned());
     if let Some(t) = x.set_timeout {
         req.set_timeout(Some(t));
+    }
+    if x.socket_options {
+        req.set_no_delay(true);
+        req.set_socket_keep_alive(true, Duration::from_secs(1));
     }
     for (name, value) in &x.set_headers {
         out.header_results
@@ -276,6 +286,7 @@ macro_rules! client_suite {
             abort_while_connecting,
             a_poisoned_free_socket_leaves_the_pool,
             end_with_data_gives_content_length,
+            set_timeout_after_the_socket_is_assigned,
         );
         $crate::client_suite!(@tests $adapter; agent;
             lifo_and_fifo_scheduling_and_max_free_sockets,
@@ -532,6 +543,18 @@ pub fn a_keep_alive_agent_reuses_the_socket<A: ClientAdapter>() {
         ..Exchange::default()
     };
     let first = A::exchange(x());
+    // AGT-3, AGT-4, AGT-7: the socket waits in the free list under the agent's name.
+    let name = Agent::get_name(&ClientOptions::from(RequestOptions {
+        hostname: Some("127.0.0.1".into()),
+        port: Some(server.addr.port()),
+        ..RequestOptions::default()
+    }));
+    assert_eq!(name, format!("127.0.0.1:{}:", server.addr.port()));
+    wait_until("the socket to be free", || {
+        agent.free_sockets() == vec![(name.clone(), 1)]
+    });
+    assert!(agent.sockets().is_empty());
+    assert_eq!(agent.total_socket_count(), 1);
     let second = A::exchange(x());
     assert_eq!((first.status, first.reused_socket), (200, false));
     assert_eq!(
@@ -784,9 +807,12 @@ pub(crate) fn with_agent(url: &str, agent: &Agent) -> ClientOptions {
 /// AGT-5, AGT-7, CLI-24: with `maxSockets: 1` requests made at once wait in the
 /// agent's queue and go out one after another on the one socket; a socket handed over
 /// from the queue is not `reusedSocket`.
+/// AGT-4: meanwhile the agent's bookkeeping shows one socket in use and two requests
+/// waiting under the name.
 pub fn max_sockets_queues_requests_on_one_socket<A: ClientAdapter>() {
     let server = RawServer::start(vec![vec![
         Step::Read,
+        Step::Pause(Duration::from_millis(200)),
         Step::Write(OK_HELLO),
         Step::Read,
         Step::Write(OK_HELLO),
@@ -800,14 +826,30 @@ pub fn max_sockets_queues_requests_on_one_socket<A: ClientAdapter>() {
     })
     .unwrap();
     let url = server.url("/");
-    let outs = A::exchange_all(
-        (0..3)
-            .map(|_| Exchange {
-                options: with_agent(&url, &agent),
-                ..Exchange::default()
-            })
-            .collect(),
-    );
+    let name = format!("127.0.0.1:{}:", server.addr.port());
+    let (outs, queued) = std::thread::scope(|scope| {
+        // While the first answer waits, the other two requests are queued.
+        let watch = scope.spawn(|| {
+            let start = std::time::Instant::now();
+            loop {
+                let state = (agent.sockets(), agent.requests());
+                if state.1.iter().any(|r| r.1 == 2) || start.elapsed() > SAFETY_TIMEOUT {
+                    return state;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        });
+        let outs = A::exchange_all(
+            (0..3)
+                .map(|_| Exchange {
+                    options: with_agent(&url, &agent),
+                    ..Exchange::default()
+                })
+                .collect(),
+        );
+        (outs, watch.join().unwrap())
+    });
+    assert_eq!(queued, (vec![(name.clone(), 1)], vec![(name, 2)]));
     for out in &outs {
         assert_eq!((out.error.as_deref(), out.status), (None, 200), "{out:?}");
         assert_eq!(out.body.as_ref(), b"hello");
@@ -1308,7 +1350,9 @@ pub fn append_header_trailers_and_max_headers_count<A: ClientAdapter>() {
 }
 
 /// CLI-13: `flushHeaders()` sends the head at once (chunked for a POST of unknown
-/// length) and `headersSent` turns true; the body follows later.
+/// length) and `headersSent` turns true; the body follows later. `setNoDelay` and
+/// `setSocketKeepAlive` before the socket exists are applied without effect on the
+/// bytes.
 pub fn flush_headers_sends_the_head_at_once<A: ClientAdapter>() {
     let server = RawServer::start(vec![vec![
         Step::ReadHead,
@@ -1318,6 +1362,7 @@ pub fn flush_headers_sends_the_head_at_once<A: ClientAdapter>() {
     ]]);
     let out = A::exchange(Exchange {
         options: with_agent(&server.url("/f"), &keep_alive_agent()).method("POST"),
+        socket_options: true,
         flush_headers: true,
         pause_before_writes: Some(Duration::from_millis(300)),
         end: Some(Bytes::from_static(b"late")),
@@ -1404,6 +1449,32 @@ pub fn a_request_set_timeout_fires_the_timeout_event<A: ClientAdapter>() {
     let out = A::exchange(Exchange {
         options: one_off(server.url("/")),
         set_timeout: Some(Duration::from_millis(50)),
+        destroy_on_timeout: true,
+        ..Exchange::default()
+    });
+    assert_eq!(
+        out.events,
+        ["socket", "finish", "timeout", "close"],
+        "{out:?}"
+    );
+    assert_eq!(
+        (out.error.as_deref(), out.message.as_str()),
+        (Some("ECONNRESET"), "socket hang up")
+    );
+    server.seen();
+}
+
+/// CLI-23: `req.setTimeout(ms)` on a request already running on its socket (the
+/// connection waiting for the response) still arms the idle timeout.
+pub fn set_timeout_after_the_socket_is_assigned<A: ClientAdapter>() {
+    let server = RawServer::start(vec![vec![
+        Step::Read,
+        Step::Pause(Duration::from_millis(600)),
+        Step::Write(OK_HELLO),
+    ]]);
+    let out = A::exchange(Exchange {
+        options: one_off(server.url("/")),
+        set_timeout_after_finish: Some(Duration::from_millis(50)),
         destroy_on_timeout: true,
         ..Exchange::default()
     });

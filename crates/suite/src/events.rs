@@ -60,7 +60,10 @@ pub fn close_waits_for_an_active_connection_before_the_close_event<A: Adapter>()
     let mut c = Client::connect(server.addr());
     c.send(b"GET /hello HTTP/1.1\r\n");
     wait_until("one open connection", || server.connection_count() == 1);
+    assert!(server.listening());
     server.close();
+    assert!(!server.listening(), "close() stops listening at once");
+    assert_eq!(server.connection_count(), 1);
     std::thread::sleep(ms(50));
     assert_eq!(
         events.closes.load(Ordering::SeqCst),
@@ -591,4 +594,60 @@ pub fn destroying_a_response_closes_the_connection<A: Adapter>() {
     let all = c.until_closed();
     assert!(!all.contains("0\r\n\r\n"), "{all}");
     assert_eq!(events.first_note(), "destroyed ended=true");
+}
+
+/// A response moved off the handler to a std thread and ended there is written, and
+/// the connection goes on (the runtime is woken from a foreign thread).
+pub fn a_response_ended_on_another_thread_is_written<A: Adapter>() {
+    let server = A::start(ServerSpec::new());
+    let mut c = Client::connect(server.addr());
+    for _ in 0..2 {
+        c.send(b"GET /other-thread HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(
+            c.response(false),
+            format!(
+                "HTTP/1.1 200 OK\r\nDate: <date>\r\n{KEEP_ALIVE}Transfer-Encoding: chunked\r\n\r\n\
+                 5\r\nfrom \r\n6\r\nworker\r\n0\r\n\r\n"
+            )
+        );
+    }
+}
+
+/// SRV-21, SRV-22: `close()` spares an active connection (a partial head);
+/// `closeAllConnections()` then ends it (the client sees the close, no bytes) and
+/// `'close'` fires.
+pub fn close_all_connections_ends_an_active_connection<A: Adapter>() {
+    let spec = ServerSpec::new();
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /hello HTTP/1.1\r\n");
+    wait_until("one open connection", || server.connection_count() == 1);
+    server.close();
+    assert_eq!(server.connection_count(), 1);
+    server.close_all_connections();
+    assert_eq!(c.until_closed(), "");
+    wait_until("'close'", || events.closes.load(Ordering::SeqCst) == 1);
+    assert_eq!(server.connection_count(), 0);
+}
+
+/// SRV-21, SRV-22: a peer that stops reading a large response blocks only its own
+/// connection: `close()` returns at once (the connection still counts), and
+/// `closeAllConnections()` ends the blocked write (the handler's `write` fails).
+pub fn a_peer_that_does_not_read_blocks_neither_close_nor_close_all<A: Adapter>() {
+    let spec = ServerSpec::new();
+    let events = spec.events.clone();
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /flood HTTP/1.1\r\nHost: a\r\n\r\n");
+    std::thread::sleep(ms(200));
+    let start = std::time::Instant::now();
+    server.close();
+    assert!(start.elapsed() < Duration::from_secs(2), "close() waited");
+    assert_eq!(server.connection_count(), 1, "still writing");
+    assert!(events.notes.lock().unwrap().is_empty(), "still writing");
+    server.close_all_connections();
+    assert_eq!(events.first_note(), "flood failed=true");
+    wait_until("'close'", || events.closes.load(Ordering::SeqCst) == 1);
+    drop(c);
 }

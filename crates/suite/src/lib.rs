@@ -164,6 +164,10 @@ pub struct Controls {
     pub close_idle_connections: Box<dyn Fn() + Send + Sync>,
     /// Open connections (handed-over sockets included).
     pub connection_count: Box<dyn Fn() -> usize + Send + Sync>,
+    /// `server.listening`.
+    pub listening: Box<dyn Fn() -> bool + Send + Sync>,
+    /// `server.closeAllConnections()`.
+    pub close_all_connections: Box<dyn Fn() + Send + Sync>,
 }
 
 /// A server an adapter started; stopped (closed, every connection destroyed) when
@@ -203,6 +207,16 @@ impl Running {
     /// Open connections.
     pub fn connection_count(&self) -> usize {
         (self.controls.connection_count)()
+    }
+
+    /// `server.listening`.
+    pub fn listening(&self) -> bool {
+        (self.controls.listening)()
+    }
+
+    /// `server.closeAllConnections()`.
+    pub fn close_all_connections(&self) {
+        (self.controls.close_all_connections)();
     }
 }
 
@@ -313,6 +327,9 @@ macro_rules! server_suite {
             a_chunked_request_body_streams_to_the_handler,
             the_response_header_store_and_its_views,
             destroying_a_response_closes_the_connection,
+            a_response_ended_on_another_thread_is_written,
+            close_all_connections_ends_an_active_connection,
+            a_peer_that_does_not_read_blocks_neither_close_nor_close_all,
         );
     };
     (@tests $adapter:ty; $module:ident; $($name:ident),* $(,)?) => {
