@@ -16,7 +16,7 @@ pub use courier_rt::serving::ListenAddr;
 use courier_rt::{ConfigError, IncomingMessage, ServerOptions, ServerResponse};
 
 use crate::rt::{AsyncRt, Spawn};
-use crate::stream::{AsyncSocket, Upgraded};
+use crate::stream::{AsyncSocket, Served, Upgraded};
 
 /// Node's default `backlog` for `server.listen`.
 pub const DEFAULT_BACKLOG: i32 = 511;
@@ -156,7 +156,14 @@ impl Inner {
         remote: Option<SocketAddr>,
         local: Option<SocketAddr>,
     ) {
-        serve_accepted(&self.rt, &self.state, io, remote, local, Upgraded::new);
+        serve_accepted(
+            &self.rt,
+            &self.state,
+            Served::new(io),
+            remote,
+            local,
+            |io, remote, local, open| Upgraded::new(io.into_socket(), remote, local, open),
+        );
     }
 
     fn tune(&self, stream: &async_net::TcpStream) {
