@@ -12,7 +12,7 @@ use async_io::Async;
 use bytes::{Bytes, BytesMut};
 use courier_net::MaybeTcp;
 use courier_rt::client::ClientUpgrade;
-use courier_rt::drive::{Transport, poll_read_into_slice};
+use courier_rt::drive::{Transport, poll_read_into_slice, poll_read_into_slice_upto};
 use courier_rt::serving::HandoverGuard;
 use futures_io::{AsyncRead, AsyncWrite};
 use std::sync::Arc;
@@ -132,17 +132,28 @@ impl Transport for AsyncSocket {
 /// instead of trying the socket, which would fail with `EAGAIN` and then register
 /// interest anyway: one system call less per wait, as tokio's readiness tracking
 /// saves it.
+///
+/// Reads are also sized: the slice handed to the socket (which safe code must zero
+/// first) starts at [`READ_FIRST`] bytes and doubles, up to the buffer's spare
+/// capacity, while reads fill it, so that a small request does not pay for
+/// zeroing a large buffer.
 pub(crate) struct Served {
     socket: AsyncSocket,
     /// The last read returned less than it asked for.
     drained: bool,
+    /// The size of the next read's slice.
+    read_size: usize,
 }
+
+/// The first read's size, and the smallest.
+const READ_FIRST: usize = 2048;
 
 impl Served {
     pub(crate) fn new(socket: AsyncSocket) -> Self {
         Self {
             socket,
             drained: false,
+            read_size: READ_FIRST,
         }
     }
 
@@ -175,8 +186,8 @@ impl Transport for Served {
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
-        let drained = &mut self.drained;
-        poll_read_into_slice(buf, |slice| {
+        let (drained, read_size) = (&mut self.drained, &mut self.read_size);
+        poll_read_into_slice_upto(buf, *read_size, |slice| {
             let want = slice.len();
             let r = match &self.socket {
                 AsyncSocket::Tcp(s) => read_async(
@@ -191,7 +202,14 @@ impl Transport for Served {
                     slice,
                 ),
             };
-            *drained = matches!(r, Poll::Ready(Ok(n)) if n < want);
+            if let Poll::Ready(Ok(n)) = r {
+                *drained = n < want;
+                *read_size = if n == want {
+                    read_size.saturating_mul(2)
+                } else {
+                    (n.saturating_mul(2)).clamp(READ_FIRST, *read_size)
+                };
+            }
             r
         })
     }

@@ -1030,18 +1030,30 @@ impl<R: Runtime> ClientLoop<R> {
 /// A [`Transport`] over any futures-io style stream: reads go into an initialised
 /// slice of the receive buffer's spare capacity.
 ///
-/// `read` is the stream's `poll_read`; the spare capacity is zeroed once per
-/// growth (the bytes past the length stay initialised between reads).
+/// `read` is the stream's `poll_read`. The slice is zeroed before every read (safe
+/// code cannot hand uninitialised memory to `read`), so this costs a `memset` of
+/// the whole spare capacity: see [`poll_read_into_slice_upto`].
 pub fn poll_read_into_slice(
     buf: &mut BytesMut,
+    read: impl FnOnce(&mut [u8]) -> Poll<io::Result<usize>>,
+) -> Poll<io::Result<usize>> {
+    poll_read_into_slice_upto(buf, usize::MAX, read)
+}
+
+/// [`poll_read_into_slice`] into at most `max` bytes of the spare capacity (at
+/// least one): what is zeroed per read is bounded by what the caller expects the
+/// read to bring.
+pub fn poll_read_into_slice_upto(
+    buf: &mut BytesMut,
+    max: usize,
     read: impl FnOnce(&mut [u8]) -> Poll<io::Result<usize>>,
 ) -> Poll<io::Result<usize>> {
     if buf.capacity() == buf.len() {
         buf.reserve(8 * 1024);
     }
     let len = buf.len();
-    let spare = buf.capacity() - len;
-    buf.resize(len + spare, 0);
+    let room = (buf.capacity() - len).min(max.max(1));
+    buf.resize(len + room, 0);
     let r = read(&mut buf[len..]);
     let n = match &r {
         Poll::Ready(Ok(n)) => *n,
