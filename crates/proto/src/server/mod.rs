@@ -100,8 +100,9 @@ pub enum ServerEvent {
     End {
         /// The request.
         id: ReqId,
-        /// The trailers (empty without).
-        trailers: Headers,
+        /// The trailers; `None` without any (boxed: rare, and events are moved
+        /// around).
+        trailers: Option<Box<Headers>>,
     },
     /// The request ended early: `'aborted'` then `'error'` `ECONNRESET` (MSG-10).
     Aborted {
@@ -514,6 +515,7 @@ impl ServerConn {
                         self.parse_stopped = true;
                         self.message_start = None;
                     }
+                    let trailers = (!trailers.is_empty()).then(|| Box::new(trailers));
                     return Some(ServerEvent::End { id: r.id, trailers });
                 }
                 Ok(Some(Event::Response(_))) => continue,
@@ -771,12 +773,18 @@ impl ServerConn {
 
     /// Moves output of the attached response to the socket queue, retires finished
     /// responses in order (SRV-14) and arms the keep-alive timer.
+    #[inline]
     fn sync(&mut self) {
         // Responses change only through a `Responder` and in `dispatch`: nothing to
         // look at since the last pass otherwise.
-        if !self.responses_changed {
-            return;
+        if self.responses_changed {
+            self.sync_changed();
         }
+    }
+
+    /// [`Self::sync`] when a response may have changed.
+    #[inline(never)]
+    fn sync_changed(&mut self) {
         self.responses_changed = false;
         let mut finished_any = false;
         while let Some(head) = self.slots.front_mut() {
