@@ -95,7 +95,9 @@ fn server_body(events: &[ServerEvent], id: ReqId) -> (Vec<u8>, Option<Headers>) 
     for e in events {
         match e {
             ServerEvent::Data { id: i, data } if *i == id => body.extend_from_slice(data),
-            ServerEvent::End { id: i, trailers } if *i == id => end = Some(trailers.clone()),
+            ServerEvent::End { id: i, trailers } if *i == id => {
+                end = Some(trailers.as_deref().cloned().unwrap_or_default());
+            }
             _ => {}
         }
     }

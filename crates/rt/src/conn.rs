@@ -589,7 +589,7 @@ impl Driver<'_> {
                     self.core.receiving = None;
                 }
                 if let Some(b) = self.core.bodies.remove(&id) {
-                    let w = b.end_deferred(trailers);
+                    let w = b.end_deferred(trailers.map(|t| *t).unwrap_or_default());
                     self.core.wake_later.extend(w);
                 }
             }

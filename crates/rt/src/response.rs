@@ -103,10 +103,26 @@ impl ServerResponse {
         result
     }
 
-    /// Reads the response state (`None` once it is gone).
-    fn read<R>(&self, f: impl FnOnce(&Responder<'_>) -> R) -> Option<R> {
+    /// Changes the response's header store, status or flags: what writes nothing
+    /// (see [`courier_proto::server::ServerConn::response_fields`]).
+    fn with_fields<R>(
+        &self,
+        f: impl FnOnce(&mut courier_proto::outgoing::ServerResponse) -> Result<R, OutgoingError>,
+    ) -> Result<R, OutgoingError> {
         let mut core = self.shared.lock();
-        core.conn.response(self.id).map(|r| f(&r))
+        if core.closed {
+            return Err(OutgoingError::Destroyed);
+        }
+        match core.conn.response_fields(self.id) {
+            Some(r) => f(r),
+            None => Err(OutgoingError::Destroyed),
+        }
+    }
+
+    /// Reads the response state (`None` once it is gone).
+    fn read<R>(&self, f: impl FnOnce(&courier_proto::outgoing::ServerResponse) -> R) -> Option<R> {
+        let core = self.shared.lock();
+        core.conn.response_state(self.id).map(f)
     }
 
     /// The request this response answers.
@@ -121,7 +137,7 @@ impl ServerResponse {
 
     /// `res.statusCode = code` (checked when the head is rendered, RES-10).
     pub fn set_status_code(&mut self, code: u16) -> Result<(), OutgoingError> {
-        self.with(false, |r| {
+        self.with_fields(|r| {
             r.set_status_code(code);
             Ok(())
         })
@@ -129,7 +145,7 @@ impl ServerResponse {
 
     /// `res.statusMessage = message`.
     pub fn set_status_message(&mut self, message: &str) -> Result<(), OutgoingError> {
-        self.with(false, |r| {
+        self.with_fields(|r| {
             r.set_status_message(Some(message));
             Ok(())
         })
@@ -137,7 +153,7 @@ impl ServerResponse {
 
     /// `res.sendDate = on`: whether the automatic `Date` field is sent.
     pub fn set_send_date(&mut self, on: bool) -> Result<(), OutgoingError> {
-        self.with(false, |r| {
+        self.with_fields(|r| {
             r.set_send_date(on);
             Ok(())
         })
@@ -145,7 +161,7 @@ impl ServerResponse {
 
     /// `res.strictContentLength = on` (RES-28).
     pub fn set_strict_content_length(&mut self, on: bool) -> Result<(), OutgoingError> {
-        self.with(false, |r| {
+        self.with_fields(|r| {
             r.set_strict_content_length(on);
             Ok(())
         })
@@ -158,7 +174,7 @@ impl ServerResponse {
         value: impl Into<HeaderValue>,
     ) -> Result<&mut Self, OutgoingError> {
         let value = value.into();
-        self.with(false, |r| r.set_header(name, value).map(|_| ()))?;
+        self.with_fields(|r| r.set_header(name, value).map(|_| ()))?;
         Ok(self)
     }
 
@@ -169,13 +185,13 @@ impl ServerResponse {
         value: impl Into<HeaderValue>,
     ) -> Result<&mut Self, OutgoingError> {
         let value = value.into();
-        self.with(false, |r| r.append_header(name, value).map(|_| ()))?;
+        self.with_fields(|r| r.append_header(name, value).map(|_| ()))?;
         Ok(self)
     }
 
     /// `res.removeHeader(name)` (RES-4).
     pub fn remove_header(&mut self, name: &str) -> Result<&mut Self, OutgoingError> {
-        self.with(false, |r| r.remove_header(name).map(|_| ()))?;
+        self.with_fields(|r| r.remove_header(name).map(|_| ()))?;
         Ok(self)
     }
 
@@ -187,7 +203,7 @@ impl ServerResponse {
         &mut self,
         headers: impl IntoIterator<Item = (&'a str, HeaderValue)>,
     ) -> Result<&mut Self, OutgoingError> {
-        self.with(false, |r| r.set_headers(headers).map(|_| ()))?;
+        self.with_fields(|r| r.set_headers(headers).map(|_| ()))?;
         Ok(self)
     }
 

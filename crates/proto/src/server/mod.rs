@@ -100,8 +100,9 @@ pub enum ServerEvent {
     End {
         /// The request.
         id: ReqId,
-        /// The trailers (empty without).
-        trailers: Headers,
+        /// The trailers; `None` without any (boxed: rare, and events are moved
+        /// around).
+        trailers: Option<Box<Headers>>,
     },
     /// The request ended early: `'aborted'` then `'error'` `ECONNRESET` (MSG-10).
     Aborted {
@@ -514,6 +515,7 @@ impl ServerConn {
                         self.parse_stopped = true;
                         self.message_start = None;
                     }
+                    let trailers = (!trailers.is_empty()).then(|| Box::new(trailers));
                     return Some(ServerEvent::End { id: r.id, trailers });
                 }
                 Ok(Some(Event::Response(_))) => continue,
@@ -771,12 +773,18 @@ impl ServerConn {
 
     /// Moves output of the attached response to the socket queue, retires finished
     /// responses in order (SRV-14) and arms the keep-alive timer.
+    #[inline]
     fn sync(&mut self) {
         // Responses change only through a `Responder` and in `dispatch`: nothing to
         // look at since the last pass otherwise.
-        if !self.responses_changed {
-            return;
+        if self.responses_changed {
+            self.sync_changed();
         }
+    }
+
+    /// [`Self::sync`] when a response may have changed.
+    #[inline(never)]
+    fn sync_changed(&mut self) {
         self.responses_changed = false;
         let mut finished_any = false;
         while let Some(head) = self.slots.front_mut() {
@@ -792,7 +800,11 @@ impl ServerConn {
             }
             let (id, status, last) = (head.id, head.res.status_code(), head.res.is_last());
             // Dropped in place: a response is too large to move for nothing.
-            drop(self.slots.drain(..1));
+            if self.slots.len() == 1 {
+                self.slots.clear();
+            } else {
+                drop(self.slots.drain(..1));
+            }
             finished_any = true;
             self.events.push_back(ServerEvent::Finished { id, status });
             if let Some(r) = &mut self.reading {
@@ -831,15 +843,7 @@ impl ServerConn {
     /// The response to request `id`, while it is unfinished. Dropping the view lets
     /// the connection pick up what was written.
     pub fn response(&mut self, id: ReqId) -> Option<Responder<'_>> {
-        // Slots hold increasing ids, nearly always consecutive: try the offset first.
-        let front = self.slots.front()?.id.0;
-        let guess =
-            id.0.checked_sub(front)
-                .and_then(|d| usize::try_from(d).ok());
-        let idx = match guess {
-            Some(i) if self.slots.get(i).is_some_and(|s| s.id == id) => i,
-            _ => self.slots.iter().position(|s| s.id == id)?,
-        };
+        let idx = self.slot_index(id)?;
         if !self.slots[idx].res.headers_sent() {
             self.refill_arena();
         }
@@ -854,6 +858,37 @@ impl ServerConn {
             }
         }
         Some(Responder { conn: self, idx })
+    }
+
+    /// The response to request `id`, while it is unfinished, for changes that write
+    /// nothing: its header store, status and flags (`set_header`, `status_code = …`).
+    /// Cheaper than [`ServerConn::response`]: no rendering buffer is lent and nothing
+    /// is picked up on return. Anything it does write (a header block, a body) is
+    /// picked up by the next [`ServerConn::poll_event`] or [`ServerConn::outgoing`]
+    /// and rendered without the connection's buffer.
+    pub fn response_fields(&mut self, id: ReqId) -> Option<&mut ServerResponse> {
+        let idx = self.slot_index(id)?;
+        self.responses_changed = true;
+        Some(&mut self.slots[idx].res)
+    }
+
+    /// The response to request `id`, while it is unfinished, to look at.
+    pub fn response_state(&self, id: ReqId) -> Option<&ServerResponse> {
+        let idx = self.slot_index(id)?;
+        Some(&self.slots[idx].res)
+    }
+
+    /// Where the response to request `id` is in the queue.
+    fn slot_index(&self, id: ReqId) -> Option<usize> {
+        // Slots hold increasing ids, nearly always consecutive: try the offset first.
+        let front = self.slots.front()?.id.0;
+        let guess =
+            id.0.checked_sub(front)
+                .and_then(|d| usize::try_from(d).ok());
+        match guess {
+            Some(i) if self.slots.get(i).is_some_and(|s| s.id == id) => Some(i),
+            _ => self.slots.iter().position(|s| s.id == id),
+        }
     }
 
     /// Makes sure the rendering arena has room for a header block: reclaimed in

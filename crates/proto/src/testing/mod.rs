@@ -287,7 +287,7 @@ fn record(
         ServerEvent::End { id, trailers } => {
             if let Some(i) = find(ids, id) {
                 run.requests[i].complete = true;
-                run.requests[i].trailers = Some(trailers.clone());
+                run.requests[i].trailers = Some(trailers.as_deref().cloned().unwrap_or_default());
                 ended.push(*id);
             }
         }
