@@ -295,6 +295,9 @@ pub struct ClientConn {
     events: VecDeque<ClientEvent>,
     eof: bool,
     last_activity: Instant,
+    /// The receive buffer of the last exchange, emptied, for the next one's parser
+    /// (its memory is reused when the slices handed out of it are gone).
+    spare_buf: bytes::BytesMut,
 }
 
 impl ClientConn {
@@ -313,6 +316,7 @@ impl ClientConn {
             events: VecDeque::new(),
             eof: false,
             last_activity: now,
+            spare_buf: bytes::BytesMut::new(),
         }
     }
 
@@ -354,6 +358,7 @@ impl ClientConn {
             pcfg.max_headers_count = n;
         }
         let mut parser = Parser::response(pcfg);
+        *parser.recv_buf() = core::mem::take(&mut self.spare_buf);
         parser.set_response_context(ResponseContext {
             head: req.method() == "HEAD",
             connect: req.method() == "CONNECT",
@@ -984,7 +989,10 @@ impl ClientConn {
 
     /// Emits `'close'` with the exchange's outcome and forgets the request.
     fn finish_exchange(&mut self, disposition: Disposition) {
-        let Some(ex) = self.ex.take() else { return };
+        let Some(mut ex) = self.ex.take() else { return };
+        if ex.parser.buffered() == 0 {
+            self.spare_buf = core::mem::take(ex.parser.recv_buf());
+        }
         let failed = ex.error_sent || (ex.resp == Resp::Body);
         let failure = failed.then(|| FailedExchange {
             reused_socket: ex.req.reused_socket(),
