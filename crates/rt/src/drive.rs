@@ -933,7 +933,7 @@ impl<R: Runtime> ClientLoop<R> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             let step = self.step(cx);
-            self.conn.settle(self.rt.now());
+            self.conn.settle_step(|| self.rt.now());
             match step {
                 ClientStep::Again => {}
                 ClientStep::Wait => {

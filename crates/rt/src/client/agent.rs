@@ -306,11 +306,11 @@ impl Agent {
         &self,
         conn: &ClientConnection,
         sock: SockId,
-        notes: Vec<Note>,
+        notes: &[Note],
         now: Instant,
     ) {
         self.state().pool.handle_timeout(now);
-        for note in notes {
+        for &note in notes {
             match note {
                 Note::Release(mut r) => {
                     // keepSocketAlive (AGT-8) is asked only about a socket that would

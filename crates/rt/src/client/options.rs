@@ -5,7 +5,7 @@ use core::fmt;
 use core::time::Duration;
 use std::net::IpAddr;
 
-use courier_proto::agent::{AgentOptionsError, NameOptions};
+use courier_proto::agent::{AgentOptions, AgentOptionsError, NameOptions};
 use courier_proto::outgoing::{
     ClientRequest as ProtoRequest, HeaderValue, OutgoingError, RequestAgent, RequestHeaders,
     RequestOptions, UrlParts,
@@ -164,9 +164,9 @@ impl ClientOptions {
     }
 
     /// The request options with the URL merged in and the agent set (CLI-1, CLI-2).
-    fn merged(&self, agent: &Agent) -> Result<RequestOptions, ClientOptionsError> {
+    fn merged(&self, aopts: &AgentOptions) -> Result<RequestOptions, ClientOptionsError> {
         let mut request = self.request.clone();
-        request.agent = Some(RequestAgent::from_options(&agent.options()));
+        request.agent = Some(RequestAgent::from_options(aopts));
         match &self.url {
             None => Ok(request),
             Some(u) => {
@@ -183,7 +183,8 @@ impl ClientOptions {
     /// then the connection options.
     pub(crate) fn resolve(&self) -> Result<Resolved, ClientOptionsError> {
         let agent = self.resolve_agent();
-        let request = self.merged(&agent)?;
+        let aopts = agent.options();
+        let request = self.merged(&aopts)?;
         let timeout = request.timeout;
         let mut req = ProtoRequest::new(request)?;
         req.set_max_headers_count(self.max_headers_count);
@@ -211,7 +212,6 @@ impl ClientOptions {
             socket_path: socket_path.as_deref(),
         }
         .get_name();
-        let aopts = agent.options();
         let target = ConnectTarget {
             host: req.host().to_owned(),
             port: req.port(),
@@ -314,53 +314,63 @@ pub fn parse_url(input: &str) -> Result<UrlParts, ClientOptionsError> {
 /// to the `url` crate. The `url` crate is the reference: a test checks that both
 /// agree on accepted inputs.
 fn parse_plain_url(input: &str) -> Option<UrlParts> {
-    let (protocol, default_port, rest) = if let Some(r) = input.strip_prefix("http://") {
-        ("http:", 80, r)
-    } else if let Some(r) = input.strip_prefix("https://") {
-        ("https:", 443, r)
+    let b = input.as_bytes();
+    let (protocol, default_port, mut i) = if b.starts_with(b"http://") {
+        ("http:", 80, 7)
+    } else if b.starts_with(b"https://") {
+        ("https:", 443, 8)
     } else {
         return None;
     };
-    // Spaces, controls (stripped or encoded by the parser), non-ASCII (encoded or
-    // IDNA-mapped), `#` (a fragment), `\\` (read as `/`) go to the full parser.
-    if !rest
-        .bytes()
-        .all(|b| b.is_ascii_graphic() && b != b'#' && b != b'\\')
-    {
+    let host_start = i;
+    while i < b.len() && matches!(b[i], b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.') {
+        i += 1;
+    }
+    let host = &input[host_start..i];
+    if !plain_host(host.as_bytes()) {
         return None;
     }
-    let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(auth_end);
-    let (host, port) = match authority.split_once(':') {
-        Some((h, p)) => {
-            if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+    let mut port = None;
+    if b.get(i) == Some(&b':') {
+        i += 1;
+        let digits = i;
+        let mut value: u32 = 0;
+        while i < b.len() && i - digits < 5 && b[i].is_ascii_digit() {
+            value = value * 10 + u32::from(b[i] - b'0');
+            i += 1;
+        }
+        if i == digits {
+            return None;
+        }
+        let value = u16::try_from(value).ok()?;
+        port = (value != default_port).then_some(value);
+    }
+    // The path: plain characters only (no `%`: `%2e` segments are dot segments), no
+    // `.` or `..` segment (the parser removes them).
+    let path_start = i;
+    while i < b.len() && (b[i].is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b[i])) {
+        i += 1;
+    }
+    let path = &input[path_start..i];
+    if !(path.is_empty() || path.starts_with('/')) || has_dot_segment(path.as_bytes()) {
+        return None;
+    }
+    // The query: printable ASCII except what the parser percent-encodes there, and
+    // `#` (a fragment) and `\\`.
+    let query = match b.get(i) {
+        None => None,
+        Some(b'?') => {
+            let q = &b[i + 1..];
+            let plain = |c: &u8| {
+                c.is_ascii_graphic() && !matches!(c, b'"' | b'#' | b'<' | b'>' | b'\'' | b'\\')
+            };
+            if !q.iter().all(plain) {
                 return None;
             }
-            let port: u32 = p.parse().ok()?;
-            let port = u16::try_from(port).ok()?;
-            (h, (port != default_port).then_some(port))
+            Some(&input[i + 1..])
         }
-        None => (authority, None),
+        Some(_) => return None,
     };
-    if !plain_host(host) {
-        return None;
-    }
-    let (path, query) = match tail.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (tail, None),
-    };
-    let path_ok = path
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b))
-        && path.split('/').all(|seg| seg != "." && seg != "..");
-    if !path_ok {
-        return None;
-    }
-    let query_ok =
-        query.is_none_or(|q| q.bytes().all(|b| !matches!(b, b'"' | b'<' | b'>' | b'\'')));
-    if !query_ok {
-        return None;
-    }
     Some(UrlParts {
         protocol: protocol.to_owned(),
         hostname: host.to_owned(),
@@ -380,37 +390,43 @@ fn parse_plain_url(input: &str) -> Option<UrlParts> {
     })
 }
 
-/// A host the WHATWG parser keeps as written: a dotted-decimal IPv4 address in its
-/// canonical form, or a domain of lower-case ASCII labels (letters, digits, inner
-/// single hyphens, no `xn--` label) whose last label starts with a letter (so that
-/// it is not read as an IPv4 number).
-fn plain_host(host: &str) -> bool {
+/// Whether a path has a `.` or `..` segment.
+fn has_dot_segment(path: &[u8]) -> bool {
+    path.split(|&c| c == b'/')
+        .skip(1)
+        .any(|seg| seg == b"." || seg == b"..")
+}
+
+/// A host (of `a-z`, `0-9`, `-`, `.`) that the WHATWG parser keeps as written: a
+/// dotted-decimal IPv4 address in its canonical form, or a domain of non-empty
+/// labels without a hyphen at either end or `--` (so no `xn--` label) whose last
+/// label starts with a letter (so that it is not read as an IPv4 number).
+fn plain_host(host: &[u8]) -> bool {
     if host.is_empty() {
         return false;
     }
-    let labels = || host.split('.');
-    let octet = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 3
-            && l.bytes().all(|b| b.is_ascii_digit())
-            && (l == "0" || !l.starts_with('0'))
-            && l.parse::<u16>().is_ok_and(|v| v <= 255)
-    };
-    if labels().count() == 4 && labels().all(octet) {
-        return true;
+    let mut labels = 0;
+    let mut ipv4 = true;
+    let mut domain = true;
+    let mut last = 0;
+    for label in host.split(|&c| c == b'.') {
+        let (Some(&first), Some(&end)) = (label.first(), label.last()) else {
+            return false;
+        };
+        labels += 1;
+        last = first;
+        if label.iter().all(u8::is_ascii_digit) {
+            let canonical = label.len() == 1 || (first != b'0' && label.len() <= 3);
+            let value = label
+                .iter()
+                .fold(0u32, |v, &d| v.saturating_mul(10) + u32::from(d - b'0'));
+            ipv4 &= canonical && value <= 255;
+        } else {
+            ipv4 = false;
+        }
+        domain &= first != b'-' && end != b'-' && !label.windows(2).any(|w| w == b"--");
     }
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && !l.contains("--")
-    };
-    labels().all(label_ok)
-        && labels()
-            .next_back()
-            .is_some_and(|l| l.as_bytes()[0].is_ascii_lowercase())
+    (ipv4 && labels == 4) || (domain && last.is_ascii_lowercase())
 }
 
 /// The parts of a parsed URL as Node's URL API exposes them.
