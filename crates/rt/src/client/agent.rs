@@ -34,7 +34,7 @@ type ReuseHook = Arc<dyn Fn(&SocketInfo) + Send + Sync>;
 struct Waiting {
     req: Arc<ReqShared>,
     key: PoolKey,
-    target: ConnectTarget,
+    target: Arc<ConnectTarget>,
     timeout: Option<core::time::Duration>,
 }
 
@@ -382,7 +382,7 @@ impl Agent {
                             ConnectTask {
                                 agent: self.clone(),
                                 ticket,
-                                target: w.target.clone(),
+                                target: ConnectTarget::clone(&w.target),
                                 connector: st.connector.clone(),
                                 reported: false,
                             },

@@ -5,7 +5,9 @@ use core::fmt;
 use core::time::Duration;
 use std::net::IpAddr;
 
-use courier_proto::agent::{AgentOptions, AgentOptionsError, NameOptions};
+use std::sync::Arc;
+
+use courier_proto::agent::{AgentOptions, AgentOptionsError, NameOptions, PoolKey};
 use courier_proto::outgoing::{
     ClientRequest as ProtoRequest, HeaderValue, OutgoingError, RequestAgent, RequestHeaders,
     RequestOptions, UrlParts,
@@ -171,7 +173,10 @@ impl ClientOptions {
             None => Ok(request),
             Some(u) => {
                 let parts = match u {
-                    UrlArg::Text(s) => parse_url(s)?,
+                    UrlArg::Text(s) => match PlainUrl::parse(s) {
+                        Some(plain) => return Ok(plain.merge(request)),
+                        None => parse_url(s)?,
+                    },
                     UrlArg::Parsed(u) => url_parts(u),
                 };
                 Ok(request.with_url(&parts)?)
@@ -202,24 +207,56 @@ impl ClientOptions {
                     }
                 })?),
             };
-        let socket_path = self.socket_path.clone().filter(|s| !s.is_empty());
+        let socket_path = self.socket_path.as_deref().filter(|s| !s.is_empty());
         let family = self.family.filter(|&f| f != 0);
-        let name = NameOptions {
-            host: Some(req.host()),
-            port: Some(req.port()),
-            local_address: self.local_address.as_deref(),
-            family,
-            socket_path: socket_path.as_deref(),
-        }
-        .get_name();
-        let target = ConnectTarget {
-            host: req.host().to_owned(),
-            port: req.port(),
-            socket_path,
-            local_address,
-            family,
-            no_delay: aopts.no_delay,
-            keep_alive: aopts.tcp_keep_alive(),
+        let same = |p: &Place| {
+            let t = &*p.target;
+            t.host == req.host()
+                && t.port == req.port()
+                && t.socket_path.as_deref() == socket_path
+                && t.local_address == local_address
+                && t.family == family
+                && t.no_delay == aopts.no_delay
+                && t.keep_alive == aopts.tcp_keep_alive()
+                && p.local_address == self.local_address
+        };
+        let cached = LAST_PLACE.with(|last| {
+            let last = last.try_borrow().ok()?;
+            last.as_ref()
+                .filter(|p| same(p))
+                .map(|p| (p.key.clone(), Arc::clone(&p.target)))
+        });
+        let (name, target) = match cached {
+            Some(place) => place,
+            None => {
+                let name = NameOptions {
+                    host: Some(req.host()),
+                    port: Some(req.port()),
+                    local_address: self.local_address.as_deref(),
+                    family,
+                    socket_path,
+                }
+                .get_name();
+                let target = Arc::new(ConnectTarget {
+                    host: req.host().to_owned(),
+                    port: req.port(),
+                    socket_path: socket_path.map(str::to_owned),
+                    local_address,
+                    family,
+                    no_delay: aopts.no_delay,
+                    keep_alive: aopts.tcp_keep_alive(),
+                });
+                LAST_PLACE.with(|last| {
+                    if let Ok(mut last) = last.try_borrow_mut() {
+                        *last = Some(Place {
+                            key: name.clone(),
+                            target: Arc::clone(&target),
+                            local_address: self.local_address.clone(),
+                        });
+                    }
+                });
+                (name, target)
+            }
         };
         Ok(Resolved {
             req,
@@ -231,12 +268,26 @@ impl ClientOptions {
     }
 }
 
+/// Where the last request resolved on a thread goes: its pool name and connection
+/// target, shared by the next request to the same place (a name is a function of
+/// the fields compared, so reusing it changes nothing).
+struct Place {
+    key: PoolKey,
+    target: Arc<ConnectTarget>,
+    /// The `localAddress` option as given (the name uses this text).
+    local_address: Option<String>,
+}
+
+std::thread_local! {
+    static LAST_PLACE: core::cell::RefCell<Option<Place>> = const { core::cell::RefCell::new(None) };
+}
+
 /// Validated options, ready to become a request.
 pub(crate) struct Resolved {
     pub(crate) req: ProtoRequest,
     pub(crate) agent: Agent,
-    pub(crate) target: ConnectTarget,
-    pub(crate) name: courier_proto::agent::PoolKey,
+    pub(crate) target: Arc<ConnectTarget>,
+    pub(crate) name: PoolKey,
     pub(crate) timeout: Option<Duration>,
 }
 
@@ -305,89 +356,133 @@ pub fn parse_url(input: &str) -> Result<UrlParts, ClientOptionsError> {
         })
 }
 
-/// The common URL shape parsed without the `url` crate: `http://` or `https://`, a
+/// The common URL shape, parsed without the `url` crate: `http://` or `https://`, a
 /// lower-case ASCII domain or a dotted-decimal IPv4 address, an optional port, a
 /// path and query of plain ASCII characters, no user info, no fragment. For every
 /// input it accepts, the WHATWG parser leaves each part as written (nothing to
 /// lower-case, percent-encode, normalize or IDNA-map), except the port, which is a
-/// number and absent when it is the scheme's default; `None` hands anything else
-/// to the `url` crate. The `url` crate is the reference: a test checks that both
-/// agree on accepted inputs.
-fn parse_plain_url(input: &str) -> Option<UrlParts> {
-    let b = input.as_bytes();
-    let (protocol, default_port, mut i) = if b.starts_with(b"http://") {
-        ("http:", 80, 7)
-    } else if b.starts_with(b"https://") {
-        ("https:", 443, 8)
-    } else {
-        return None;
-    };
-    let host_start = i;
-    while i < b.len() && matches!(b[i], b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.') {
-        i += 1;
-    }
-    let host = &input[host_start..i];
-    if !plain_host(host.as_bytes()) {
-        return None;
-    }
-    let mut port = None;
-    if b.get(i) == Some(&b':') {
-        i += 1;
-        let digits = i;
-        let mut value: u32 = 0;
-        while i < b.len() && i - digits < 5 && b[i].is_ascii_digit() {
-            value = value * 10 + u32::from(b[i] - b'0');
+/// number and absent when it is the scheme's default; anything else goes to the
+/// `url` crate. The `url` crate is the reference: a test checks that both agree on
+/// accepted inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PlainUrl<'a> {
+    protocol: &'static str,
+    host: &'a str,
+    port: Option<u16>,
+    /// The pathname (empty for `/`).
+    path: &'a str,
+    /// The query after `?`, when there is a `?`.
+    query: Option<&'a str>,
+}
+
+impl<'a> PlainUrl<'a> {
+    fn parse(input: &'a str) -> Option<Self> {
+        let b = input.as_bytes();
+        let (protocol, default_port, mut i) = if b.starts_with(b"http://") {
+            ("http:", 80, 7)
+        } else if b.starts_with(b"https://") {
+            ("https:", 443, 8)
+        } else {
+            return None;
+        };
+        let host_start = i;
+        while i < b.len() && matches!(b[i], b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.') {
             i += 1;
         }
-        if i == digits {
+        let host = &input[host_start..i];
+        if !plain_host(host.as_bytes()) {
             return None;
         }
-        let value = u16::try_from(value).ok()?;
-        port = (value != default_port).then_some(value);
-    }
-    // The path: plain characters only (no `%`: `%2e` segments are dot segments), no
-    // `.` or `..` segment (the parser removes them).
-    let path_start = i;
-    while i < b.len() && (b[i].is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b[i])) {
-        i += 1;
-    }
-    let path = &input[path_start..i];
-    if !(path.is_empty() || path.starts_with('/')) || has_dot_segment(path.as_bytes()) {
-        return None;
-    }
-    // The query: printable ASCII except what the parser percent-encodes there, and
-    // `#` (a fragment) and `\\`.
-    let query = match b.get(i) {
-        None => None,
-        Some(b'?') => {
-            let q = &b[i + 1..];
-            let plain = |c: &u8| {
-                c.is_ascii_graphic() && !matches!(c, b'"' | b'#' | b'<' | b'>' | b'\'' | b'\\')
-            };
-            if !q.iter().all(plain) {
+        let mut port = None;
+        if b.get(i) == Some(&b':') {
+            i += 1;
+            let digits = i;
+            let mut value: u32 = 0;
+            while i < b.len() && i - digits < 5 && b[i].is_ascii_digit() {
+                value = value * 10 + u32::from(b[i] - b'0');
+                i += 1;
+            }
+            if i == digits {
                 return None;
             }
-            Some(&input[i + 1..])
+            let value = u16::try_from(value).ok()?;
+            port = (value != default_port).then_some(value);
         }
-        Some(_) => return None,
-    };
-    Some(UrlParts {
-        protocol: protocol.to_owned(),
-        hostname: host.to_owned(),
-        port,
-        pathname: if path.is_empty() {
-            "/".to_owned()
-        } else {
-            path.to_owned()
-        },
-        search: match query {
-            Some(q) if !q.is_empty() => format!("?{q}"),
-            _ => String::new(),
-        },
-        hash: String::new(),
-        username: String::new(),
-        password: String::new(),
-    })
+        // The path: plain characters only (no `%`: `%2e` segments are dot
+        // segments), no `.` or `..` segment (the parser removes them).
+        let path_start = i;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b[i]))
+        {
+            i += 1;
+        }
+        let path = &input[path_start..i];
+        if !(path.is_empty() || path.starts_with('/')) || has_dot_segment(path.as_bytes()) {
+            return None;
+        }
+        // The query: printable ASCII except what the parser percent-encodes there,
+        // and `#` (a fragment) and `\\`.
+        let query = match b.get(i) {
+            None => None,
+            Some(b'?') => {
+                let plain = |c: &u8| {
+                    c.is_ascii_graphic() && !matches!(c, b'"' | b'#' | b'<' | b'>' | b'\'' | b'\\')
+                };
+                if !b[i + 1..].iter().all(plain) {
+                    return None;
+                }
+                Some(&input[i + 1..])
+            }
+            Some(_) => return None,
+        };
+        Some(Self {
+            protocol,
+            host,
+            port,
+            path,
+            query,
+        })
+    }
+
+    /// The URL API's parts.
+    fn parts(&self) -> UrlParts {
+        UrlParts {
+            protocol: self.protocol.to_owned(),
+            hostname: self.host.to_owned(),
+            port: self.port,
+            pathname: if self.path.is_empty() { "/" } else { self.path }.to_owned(),
+            search: match self.query {
+                Some(q) if !q.is_empty() => format!("?{q}"),
+                _ => String::new(),
+            },
+            hash: String::new(),
+            username: String::new(),
+            password: String::new(),
+        }
+    }
+
+    /// `request.with_url(&self.parts())` without the parts: `urlToHttpOptions`
+    /// (`protocol`, `hostname`, `port`, `path` = pathname + search; no `auth`, as
+    /// there is no user info) under the given options.
+    fn merge(&self, request: RequestOptions) -> RequestOptions {
+        let path = || {
+            let pathname = if self.path.is_empty() { "/" } else { self.path };
+            match self.query {
+                Some(q) if !q.is_empty() => [pathname, "?", q].concat(),
+                _ => pathname.to_owned(),
+            }
+        };
+        RequestOptions {
+            protocol: request.protocol.or_else(|| Some(self.protocol.to_owned())),
+            hostname: request.hostname.or_else(|| Some(self.host.to_owned())),
+            port: request.port.or(self.port),
+            path: request.path.or_else(|| Some(path())),
+            ..request
+        }
+    }
+}
+
+fn parse_plain_url(input: &str) -> Option<UrlParts> {
+    PlainUrl::parse(input).map(|p| p.parts())
 }
 
 /// Whether a path has a `.` or `..` segment.
@@ -580,6 +675,22 @@ mod tests {
         }
         for input in rejected {
             assert_eq!(parse_plain_url(input), None, "{input}");
+        }
+        // The direct merge is `with_url` of the parts, with and without options given.
+        let given = RequestOptions {
+            protocol: Some("https:".into()),
+            hostname: Some("other".into()),
+            port: Some(9),
+            path: Some("/given".into()),
+            auth: Some("a:b".into()),
+            ..RequestOptions::default()
+        };
+        for input in accepted {
+            let plain = PlainUrl::parse(input).expect("accepted");
+            for request in [RequestOptions::default(), given.clone()] {
+                let via_parts = request.clone().with_url(&plain.parts()).expect("merges");
+                assert_eq!(plain.merge(request), via_parts, "{input}");
+            }
         }
         // Every prefix and a character set at every position: never a different answer.
         let base = "http://a1.example:8080/p/q?r=s";
