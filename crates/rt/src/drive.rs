@@ -984,10 +984,10 @@ impl<R: Runtime> ClientLoop<R> {
         };
         let mut d = self.conn.lock();
         d.register(cx.waker());
-        d.process();
         let mut progress = false;
 
-        // 1. an upgrade takes the socket
+        // 1. route the machine's events (`take_upgrade` does, then looks for an
+        // upgrade); an upgrade takes the socket
         if let Some(h) = d.take_upgrade() {
             drop(d);
             if let Some(io) = self.io.take() {

@@ -298,6 +298,8 @@ pub struct ClientConn {
     /// The receive buffer of the last exchange, emptied, for the next one's parser
     /// (its memory is reused when the slices handed out of it are gone).
     spare_buf: bytes::BytesMut,
+    /// The (empty) list `sync` collects the request's output in, kept for its memory.
+    sync_buf: VecDeque<Bytes>,
 }
 
 impl ClientConn {
@@ -317,6 +319,7 @@ impl ClientConn {
             eof: false,
             last_activity: now,
             spare_buf: bytes::BytesMut::new(),
+            sync_buf: VecDeque::new(),
         }
     }
 
@@ -719,9 +722,9 @@ impl ClientConn {
             return;
         }
         let Some(ex) = self.ex.as_mut() else { return };
-        let mut segs = VecDeque::new();
+        let mut segs = core::mem::take(&mut self.sync_buf);
         ex.req.take_output(&mut segs);
-        for seg in segs {
+        for seg in segs.drain(..) {
             if !ex.head_queued {
                 ex.head_queued = true;
                 ex.unsent += seg.len();
@@ -737,6 +740,7 @@ impl ClientConn {
                 }
             }
         }
+        self.sync_buf = segs;
         if matches!(ex.hold, Hold::Waiting(_)) && ex.req.is_complete() && ex.held.is_empty() {
             // The request ended without a body byte: nothing to hold.
             ex.hold = Hold::Off;
