@@ -874,7 +874,7 @@ impl<R: Runtime> ClientLoop<R> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             let step = self.step(cx);
-            self.conn.settle(self.rt.now());
+            self.conn.settle_step(|| self.rt.now());
             match step {
                 ClientStep::Again => {}
                 ClientStep::Wait => {
@@ -925,10 +925,10 @@ impl<R: Runtime> ClientLoop<R> {
         };
         let mut d = self.conn.lock();
         d.register(cx.waker());
-        d.process();
         let mut progress = false;
 
-        // 1. an upgrade takes the socket
+        // 1. route the machine's events (`take_upgrade` does, then looks for an
+        // upgrade); an upgrade takes the socket
         if let Some(h) = d.take_upgrade() {
             drop(d);
             if let Some(io) = self.io.take() {

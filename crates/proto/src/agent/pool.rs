@@ -37,6 +37,9 @@ pub struct Pool<S> {
     total: usize,
     next_ticket: u64,
     actions: VecDeque<Action<S>>,
+    /// The memory of the last free list that emptied, for the next one (a key's
+    /// free list comes and goes with every exchange).
+    spare_free: VecDeque<S>,
 }
 
 /// One key's entries in Node's `sockets`, `freeSockets` and `requests` objects.
@@ -148,6 +151,7 @@ impl<S: Copy + Eq + Hash + Debug> Pool<S> {
             total: 0,
             next_ticket: 0,
             actions: VecDeque::new(),
+            spare_free: VecDeque::new(),
         })
     }
 
@@ -797,10 +801,11 @@ impl<S: Copy + Eq + Hash + Debug> Pool<S> {
     fn push_free(&mut self, key: &PoolKey, sock: S) {
         let seq = self.next_seq();
         let ks = self.keys.entry(key.clone()).or_default();
+        let spare = &mut self.spare_free;
         ks.free
             .get_or_insert_with(|| List {
                 seq,
-                items: VecDeque::new(),
+                items: core::mem::take(spare),
             })
             .items
             .push_back(sock);
@@ -814,7 +819,9 @@ impl<S: Copy + Eq + Hash + Debug> Pool<S> {
             Scheduling::Fifo => list.items.pop_front(),
         };
         if list.items.is_empty() {
-            ks.free = None;
+            if let Some(list) = ks.free.take() {
+                self.spare_free = list.items;
+            }
         }
         sock
     }

@@ -295,6 +295,11 @@ pub struct ClientConn {
     events: VecDeque<ClientEvent>,
     eof: bool,
     last_activity: Instant,
+    /// The receive buffer of the last exchange, emptied, for the next one's parser
+    /// (its memory is reused when the slices handed out of it are gone).
+    spare_buf: bytes::BytesMut,
+    /// The (empty) list `sync` collects the request's output in, kept for its memory.
+    sync_buf: VecDeque<Bytes>,
 }
 
 impl ClientConn {
@@ -313,6 +318,8 @@ impl ClientConn {
             events: VecDeque::new(),
             eof: false,
             last_activity: now,
+            spare_buf: bytes::BytesMut::new(),
+            sync_buf: VecDeque::new(),
         }
     }
 
@@ -354,6 +361,7 @@ impl ClientConn {
             pcfg.max_headers_count = n;
         }
         let mut parser = Parser::response(pcfg);
+        *parser.recv_buf() = core::mem::take(&mut self.spare_buf);
         parser.set_response_context(ResponseContext {
             head: req.method() == "HEAD",
             connect: req.method() == "CONNECT",
@@ -714,9 +722,9 @@ impl ClientConn {
             return;
         }
         let Some(ex) = self.ex.as_mut() else { return };
-        let mut segs = VecDeque::new();
+        let mut segs = core::mem::take(&mut self.sync_buf);
         ex.req.take_output(&mut segs);
-        for seg in segs {
+        for seg in segs.drain(..) {
             if !ex.head_queued {
                 ex.head_queued = true;
                 ex.unsent += seg.len();
@@ -732,6 +740,7 @@ impl ClientConn {
                 }
             }
         }
+        self.sync_buf = segs;
         if matches!(ex.hold, Hold::Waiting(_)) && ex.req.is_complete() && ex.held.is_empty() {
             // The request ended without a body byte: nothing to hold.
             ex.hold = Hold::Off;
@@ -984,7 +993,10 @@ impl ClientConn {
 
     /// Emits `'close'` with the exchange's outcome and forgets the request.
     fn finish_exchange(&mut self, disposition: Disposition) {
-        let Some(ex) = self.ex.take() else { return };
+        let Some(mut ex) = self.ex.take() else { return };
+        if ex.parser.buffered() == 0 {
+            self.spare_buf = core::mem::take(ex.parser.recv_buf());
+        }
         let failed = ex.error_sent || (ex.resp == Resp::Body);
         let failure = failed.then(|| FailedExchange {
             reused_socket: ex.req.reused_socket(),

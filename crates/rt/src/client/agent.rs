@@ -34,7 +34,7 @@ type ReuseHook = Arc<dyn Fn(&SocketInfo) + Send + Sync>;
 struct Waiting {
     req: Arc<ReqShared>,
     key: PoolKey,
-    target: ConnectTarget,
+    target: Arc<ConnectTarget>,
     timeout: Option<core::time::Duration>,
 }
 
@@ -306,11 +306,11 @@ impl Agent {
         &self,
         conn: &ClientConnection,
         sock: SockId,
-        notes: Vec<Note>,
+        notes: &[Note],
         now: Instant,
     ) {
         self.state().pool.handle_timeout(now);
-        for note in notes {
+        for &note in notes {
             match note {
                 Note::Release(mut r) => {
                     // keepSocketAlive (AGT-8) is asked only about a socket that would
@@ -382,7 +382,7 @@ impl Agent {
                             ConnectTask {
                                 agent: self.clone(),
                                 ticket,
-                                target: w.target.clone(),
+                                target: ConnectTarget::clone(&w.target),
                                 connector: st.connector.clone(),
                                 reported: false,
                             },

@@ -22,7 +22,7 @@ use courier_proto::outgoing::{ClientRequest as ProtoRequest, OutgoingError, Sock
 
 use super::Transport;
 use super::agent::{Agent, SockId};
-use super::request::{ReqShared, RequestEvent};
+use super::request::{ReqShared, RequestEvent, Wakers};
 use super::response::{ClientResponse, ClientUpgrade};
 use crate::body::{self, BodyReceiver, BodySender};
 
@@ -86,8 +86,7 @@ impl Core {
     }
 
     fn wake_drain_waiters(&mut self) {
-        let w = std::mem::take(&mut self.drain_waiters);
-        self.wake_later.extend(w);
+        self.wake_later.extend(self.drain_waiters.drain(..));
     }
 
     /// Runs `f` on the current request's state (if it is `id`, or any when `None`).
@@ -95,7 +94,7 @@ impl Core {
         let cur = self.current.as_ref()?;
         let mut st = cur.req.lock();
         let r = f(&mut st);
-        self.wake_later.extend(st.take_wakers());
+        st.take_wakers_into(&mut self.wake_later);
         Some(r)
     }
 
@@ -296,21 +295,33 @@ impl core::ops::DerefMut for Locked<'_> {
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
-        let wakers = match self.guard.as_mut() {
-            // Notes for the agent are pending (a released socket, say): the
-            // application's wakers wait until `ClientConnection::settle` has told the
-            // agent, so that a request made as soon as a response ends finds the
-            // socket free, as in Node (whose agent frees it before the application's
-            // next tick). Only the loop's own waker is called now, so it settles.
-            Some(g) if !g.notes.is_empty() && g.io_waker.is_some() => {
-                g.io_waker.clone().into_iter().collect()
-            }
-            Some(g) => std::mem::take(&mut g.wake_later),
-            None => Vec::new(),
+        let Some(mut g) = self.guard.take() else {
+            return;
         };
-        drop(self.guard.take());
-        for w in wakers {
-            w.wake();
+        // Notes for the agent are pending (a released socket, say): the
+        // application's wakers wait until `ClientConnection::settle` has told the
+        // agent, so that a request made as soon as a response ends finds the socket
+        // free, as in Node (whose agent frees it before the application's next
+        // tick). Only the loop's own waker is called now, so it settles.
+        if !g.notes.is_empty() {
+            if let Some(w) = g.io_waker.clone() {
+                drop(g);
+                w.wake();
+                return;
+            }
+        }
+        match g.wake_later.len() {
+            0 => {}
+            1 => {
+                let w = g.wake_later.pop();
+                drop(g);
+                w.into_iter().for_each(Waker::wake);
+            }
+            _ => {
+                let wakers: Wakers = g.wake_later.drain(..).collect();
+                drop(g);
+                wakers.into_iter().for_each(Waker::wake);
+            }
         }
     }
 }
@@ -432,9 +443,8 @@ impl ClientConnection {
         }
         st.socket_emitted = false;
         let id = st.id;
-        let wakers = st.take_wakers();
+        st.take_wakers_into(&mut core.wake_later);
         drop(st);
-        core.wake_later.extend(wakers);
         core.current = Some(Current {
             id,
             req: Arc::clone(req),
@@ -562,21 +572,36 @@ impl ClientConnection {
     /// detached, poisoned, gone) and runs what the agent decides (AGT-7, AGT-9).
     /// Call after every step of the loop, with no lock held.
     pub fn settle(&self, now: Instant) {
+        self.settle_with(now);
+    }
+
+    /// [`Self::settle`] after a step of the loop: with nothing to report, the agent
+    /// is not visited (its free sockets expire when the loop's timer, which covers
+    /// their deadline, calls [`Self::settle`]).
+    pub(crate) fn settle_step(&self, now: impl FnOnce() -> Instant) {
+        if self.core().notes.is_empty() {
+            // (A deferred body end waits for notes only: see `Core::route`.)
+            return;
+        }
+        self.settle(now());
+    }
+
+    fn settle_with(&self, now: Instant) {
         let (notes, sock, held) = {
             let mut core = self.core();
-            let notes = std::mem::take(&mut core.notes);
-            let held = if notes.is_empty() {
-                Vec::new()
+            let notes: smallvec::SmallVec<[Note; 4]> = core.notes.drain(..).collect();
+            let held: Wakers = if notes.is_empty() {
+                Wakers::new()
             } else {
-                std::mem::take(&mut core.wake_later)
+                core.wake_later.drain(..).collect()
             };
             (notes, core.sock, held)
         };
-        self.shared.agent.handle_notes(self, sock, notes, now);
-        let ended = {
+        self.shared.agent.handle_notes(self, sock, &notes, now);
+        let ended: Wakers = {
             let mut core = self.core();
             core.deliver_end();
-            std::mem::take(&mut core.wake_later)
+            core.wake_later.drain(..).collect()
         };
         for w in held.into_iter().chain(ended) {
             w.wake();

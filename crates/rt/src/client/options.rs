@@ -5,7 +5,9 @@ use core::fmt;
 use core::time::Duration;
 use std::net::IpAddr;
 
-use courier_proto::agent::{AgentOptionsError, NameOptions};
+use std::sync::Arc;
+
+use courier_proto::agent::{AgentOptions, AgentOptionsError, NameOptions, PoolKey};
 use courier_proto::outgoing::{
     ClientRequest as ProtoRequest, HeaderValue, OutgoingError, RequestAgent, RequestHeaders,
     RequestOptions, UrlParts,
@@ -164,14 +166,17 @@ impl ClientOptions {
     }
 
     /// The request options with the URL merged in and the agent set (CLI-1, CLI-2).
-    fn merged(&self, agent: &Agent) -> Result<RequestOptions, ClientOptionsError> {
+    fn merged(&self, aopts: &AgentOptions) -> Result<RequestOptions, ClientOptionsError> {
         let mut request = self.request.clone();
-        request.agent = Some(RequestAgent::from_options(&agent.options()));
+        request.agent = Some(RequestAgent::from_options(aopts));
         match &self.url {
             None => Ok(request),
             Some(u) => {
                 let parts = match u {
-                    UrlArg::Text(s) => parse_url(s)?,
+                    UrlArg::Text(s) => match PlainUrl::parse(s) {
+                        Some(plain) => return Ok(plain.merge(request)),
+                        None => parse_url(s)?,
+                    },
                     UrlArg::Parsed(u) => url_parts(u),
                 };
                 Ok(request.with_url(&parts)?)
@@ -183,7 +188,8 @@ impl ClientOptions {
     /// then the connection options.
     pub(crate) fn resolve(&self) -> Result<Resolved, ClientOptionsError> {
         let agent = self.resolve_agent();
-        let request = self.merged(&agent)?;
+        let aopts = agent.options();
+        let request = self.merged(&aopts)?;
         let timeout = request.timeout;
         let mut req = ProtoRequest::new(request)?;
         req.set_max_headers_count(self.max_headers_count);
@@ -201,25 +207,56 @@ impl ClientOptions {
                     }
                 })?),
             };
-        let socket_path = self.socket_path.clone().filter(|s| !s.is_empty());
+        let socket_path = self.socket_path.as_deref().filter(|s| !s.is_empty());
         let family = self.family.filter(|&f| f != 0);
-        let name = NameOptions {
-            host: Some(req.host()),
-            port: Some(req.port()),
-            local_address: self.local_address.as_deref(),
-            family,
-            socket_path: socket_path.as_deref(),
-        }
-        .get_name();
-        let aopts = agent.options();
-        let target = ConnectTarget {
-            host: req.host().to_owned(),
-            port: req.port(),
-            socket_path,
-            local_address,
-            family,
-            no_delay: aopts.no_delay,
-            keep_alive: aopts.tcp_keep_alive(),
+        let same = |p: &Place| {
+            let t = &*p.target;
+            t.host == req.host()
+                && t.port == req.port()
+                && t.socket_path.as_deref() == socket_path
+                && t.local_address == local_address
+                && t.family == family
+                && t.no_delay == aopts.no_delay
+                && t.keep_alive == aopts.tcp_keep_alive()
+                && p.local_address == self.local_address
+        };
+        let cached = LAST_PLACE.with(|last| {
+            let last = last.try_borrow().ok()?;
+            last.as_ref()
+                .filter(|p| same(p))
+                .map(|p| (p.key.clone(), Arc::clone(&p.target)))
+        });
+        let (name, target) = match cached {
+            Some(place) => place,
+            None => {
+                let name = NameOptions {
+                    host: Some(req.host()),
+                    port: Some(req.port()),
+                    local_address: self.local_address.as_deref(),
+                    family,
+                    socket_path,
+                }
+                .get_name();
+                let target = Arc::new(ConnectTarget {
+                    host: req.host().to_owned(),
+                    port: req.port(),
+                    socket_path: socket_path.map(str::to_owned),
+                    local_address,
+                    family,
+                    no_delay: aopts.no_delay,
+                    keep_alive: aopts.tcp_keep_alive(),
+                });
+                LAST_PLACE.with(|last| {
+                    if let Ok(mut last) = last.try_borrow_mut() {
+                        *last = Some(Place {
+                            key: name.clone(),
+                            target: Arc::clone(&target),
+                            local_address: self.local_address.clone(),
+                        });
+                    }
+                });
+                (name, target)
+            }
         };
         Ok(Resolved {
             req,
@@ -231,12 +268,26 @@ impl ClientOptions {
     }
 }
 
+/// Where the last request resolved on a thread goes: its pool name and connection
+/// target, shared by the next request to the same place (a name is a function of
+/// the fields compared, so reusing it changes nothing).
+struct Place {
+    key: PoolKey,
+    target: Arc<ConnectTarget>,
+    /// The `localAddress` option as given (the name uses this text).
+    local_address: Option<String>,
+}
+
+std::thread_local! {
+    static LAST_PLACE: core::cell::RefCell<Option<Place>> = const { core::cell::RefCell::new(None) };
+}
+
 /// Validated options, ready to become a request.
 pub(crate) struct Resolved {
     pub(crate) req: ProtoRequest,
     pub(crate) agent: Agent,
-    pub(crate) target: ConnectTarget,
-    pub(crate) name: courier_proto::agent::PoolKey,
+    pub(crate) target: Arc<ConnectTarget>,
+    pub(crate) name: PoolKey,
     pub(crate) timeout: Option<Duration>,
 }
 
@@ -305,112 +356,172 @@ pub fn parse_url(input: &str) -> Result<UrlParts, ClientOptionsError> {
         })
 }
 
-/// The common URL shape parsed without the `url` crate: `http://` or `https://`, a
+/// The common URL shape, parsed without the `url` crate: `http://` or `https://`, a
 /// lower-case ASCII domain or a dotted-decimal IPv4 address, an optional port, a
 /// path and query of plain ASCII characters, no user info, no fragment. For every
 /// input it accepts, the WHATWG parser leaves each part as written (nothing to
 /// lower-case, percent-encode, normalize or IDNA-map), except the port, which is a
-/// number and absent when it is the scheme's default; `None` hands anything else
-/// to the `url` crate. The `url` crate is the reference: a test checks that both
-/// agree on accepted inputs.
-fn parse_plain_url(input: &str) -> Option<UrlParts> {
-    let (protocol, default_port, rest) = if let Some(r) = input.strip_prefix("http://") {
-        ("http:", 80, r)
-    } else if let Some(r) = input.strip_prefix("https://") {
-        ("https:", 443, r)
-    } else {
-        return None;
-    };
-    // Spaces, controls (stripped or encoded by the parser), non-ASCII (encoded or
-    // IDNA-mapped), `#` (a fragment), `\\` (read as `/`) go to the full parser.
-    if !rest
-        .bytes()
-        .all(|b| b.is_ascii_graphic() && b != b'#' && b != b'\\')
-    {
-        return None;
-    }
-    let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(auth_end);
-    let (host, port) = match authority.split_once(':') {
-        Some((h, p)) => {
-            if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            let port: u32 = p.parse().ok()?;
-            let port = u16::try_from(port).ok()?;
-            (h, (port != default_port).then_some(port))
-        }
-        None => (authority, None),
-    };
-    if !plain_host(host) {
-        return None;
-    }
-    let (path, query) = match tail.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (tail, None),
-    };
-    let path_ok = path
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b))
-        && path.split('/').all(|seg| seg != "." && seg != "..");
-    if !path_ok {
-        return None;
-    }
-    let query_ok =
-        query.is_none_or(|q| q.bytes().all(|b| !matches!(b, b'"' | b'<' | b'>' | b'\'')));
-    if !query_ok {
-        return None;
-    }
-    Some(UrlParts {
-        protocol: protocol.to_owned(),
-        hostname: host.to_owned(),
-        port,
-        pathname: if path.is_empty() {
-            "/".to_owned()
-        } else {
-            path.to_owned()
-        },
-        search: match query {
-            Some(q) if !q.is_empty() => format!("?{q}"),
-            _ => String::new(),
-        },
-        hash: String::new(),
-        username: String::new(),
-        password: String::new(),
-    })
+/// number and absent when it is the scheme's default; anything else goes to the
+/// `url` crate. The `url` crate is the reference: a test checks that both agree on
+/// accepted inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PlainUrl<'a> {
+    protocol: &'static str,
+    host: &'a str,
+    port: Option<u16>,
+    /// The pathname (empty for `/`).
+    path: &'a str,
+    /// The query after `?`, when there is a `?`.
+    query: Option<&'a str>,
 }
 
-/// A host the WHATWG parser keeps as written: a dotted-decimal IPv4 address in its
-/// canonical form, or a domain of lower-case ASCII labels (letters, digits, inner
-/// single hyphens, no `xn--` label) whose last label starts with a letter (so that
-/// it is not read as an IPv4 number).
-fn plain_host(host: &str) -> bool {
+impl<'a> PlainUrl<'a> {
+    fn parse(input: &'a str) -> Option<Self> {
+        let b = input.as_bytes();
+        let (protocol, default_port, mut i) = if b.starts_with(b"http://") {
+            ("http:", 80, 7)
+        } else if b.starts_with(b"https://") {
+            ("https:", 443, 8)
+        } else {
+            return None;
+        };
+        let host_start = i;
+        while i < b.len() && matches!(b[i], b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.') {
+            i += 1;
+        }
+        let host = &input[host_start..i];
+        if !plain_host(host.as_bytes()) {
+            return None;
+        }
+        let mut port = None;
+        if b.get(i) == Some(&b':') {
+            i += 1;
+            let digits = i;
+            let mut value: u32 = 0;
+            while i < b.len() && i - digits < 5 && b[i].is_ascii_digit() {
+                value = value * 10 + u32::from(b[i] - b'0');
+                i += 1;
+            }
+            if i == digits {
+                return None;
+            }
+            let value = u16::try_from(value).ok()?;
+            port = (value != default_port).then_some(value);
+        }
+        // The path: plain characters only (no `%`: `%2e` segments are dot
+        // segments), no `.` or `..` segment (the parser removes them).
+        let path_start = i;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b[i]))
+        {
+            i += 1;
+        }
+        let path = &input[path_start..i];
+        if !(path.is_empty() || path.starts_with('/')) || has_dot_segment(path.as_bytes()) {
+            return None;
+        }
+        // The query: printable ASCII except what the parser percent-encodes there,
+        // and `#` (a fragment) and `\\`.
+        let query = match b.get(i) {
+            None => None,
+            Some(b'?') => {
+                let plain = |c: &u8| {
+                    c.is_ascii_graphic() && !matches!(c, b'"' | b'#' | b'<' | b'>' | b'\'' | b'\\')
+                };
+                if !b[i + 1..].iter().all(plain) {
+                    return None;
+                }
+                Some(&input[i + 1..])
+            }
+            Some(_) => return None,
+        };
+        Some(Self {
+            protocol,
+            host,
+            port,
+            path,
+            query,
+        })
+    }
+
+    /// The URL API's parts.
+    fn parts(&self) -> UrlParts {
+        UrlParts {
+            protocol: self.protocol.to_owned(),
+            hostname: self.host.to_owned(),
+            port: self.port,
+            pathname: if self.path.is_empty() { "/" } else { self.path }.to_owned(),
+            search: match self.query {
+                Some(q) if !q.is_empty() => format!("?{q}"),
+                _ => String::new(),
+            },
+            hash: String::new(),
+            username: String::new(),
+            password: String::new(),
+        }
+    }
+
+    /// `request.with_url(&self.parts())` without the parts: `urlToHttpOptions`
+    /// (`protocol`, `hostname`, `port`, `path` = pathname + search; no `auth`, as
+    /// there is no user info) under the given options.
+    fn merge(&self, request: RequestOptions) -> RequestOptions {
+        let path = || {
+            let pathname = if self.path.is_empty() { "/" } else { self.path };
+            match self.query {
+                Some(q) if !q.is_empty() => [pathname, "?", q].concat(),
+                _ => pathname.to_owned(),
+            }
+        };
+        RequestOptions {
+            protocol: request.protocol.or_else(|| Some(self.protocol.to_owned())),
+            hostname: request.hostname.or_else(|| Some(self.host.to_owned())),
+            port: request.port.or(self.port),
+            path: request.path.or_else(|| Some(path())),
+            ..request
+        }
+    }
+}
+
+fn parse_plain_url(input: &str) -> Option<UrlParts> {
+    PlainUrl::parse(input).map(|p| p.parts())
+}
+
+/// Whether a path has a `.` or `..` segment.
+fn has_dot_segment(path: &[u8]) -> bool {
+    path.split(|&c| c == b'/')
+        .skip(1)
+        .any(|seg| seg == b"." || seg == b"..")
+}
+
+/// A host (of `a-z`, `0-9`, `-`, `.`) that the WHATWG parser keeps as written: a
+/// dotted-decimal IPv4 address in its canonical form, or a domain of non-empty
+/// labels without a hyphen at either end or `--` (so no `xn--` label) whose last
+/// label starts with a letter (so that it is not read as an IPv4 number).
+fn plain_host(host: &[u8]) -> bool {
     if host.is_empty() {
         return false;
     }
-    let labels = || host.split('.');
-    let octet = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 3
-            && l.bytes().all(|b| b.is_ascii_digit())
-            && (l == "0" || !l.starts_with('0'))
-            && l.parse::<u16>().is_ok_and(|v| v <= 255)
-    };
-    if labels().count() == 4 && labels().all(octet) {
-        return true;
+    let mut labels = 0;
+    let mut ipv4 = true;
+    let mut domain = true;
+    let mut last = 0;
+    for label in host.split(|&c| c == b'.') {
+        let (Some(&first), Some(&end)) = (label.first(), label.last()) else {
+            return false;
+        };
+        labels += 1;
+        last = first;
+        if label.iter().all(u8::is_ascii_digit) {
+            let canonical = label.len() == 1 || (first != b'0' && label.len() <= 3);
+            let value = label
+                .iter()
+                .fold(0u32, |v, &d| v.saturating_mul(10) + u32::from(d - b'0'));
+            ipv4 &= canonical && value <= 255;
+        } else {
+            ipv4 = false;
+        }
+        domain &= first != b'-' && end != b'-' && !label.windows(2).any(|w| w == b"--");
     }
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && !l.contains("--")
-    };
-    labels().all(label_ok)
-        && labels()
-            .next_back()
-            .is_some_and(|l| l.as_bytes()[0].is_ascii_lowercase())
+    (ipv4 && labels == 4) || (domain && last.is_ascii_lowercase())
 }
 
 /// The parts of a parsed URL as Node's URL API exposes them.
@@ -564,6 +675,22 @@ mod tests {
         }
         for input in rejected {
             assert_eq!(parse_plain_url(input), None, "{input}");
+        }
+        // The direct merge is `with_url` of the parts, with and without options given.
+        let given = RequestOptions {
+            protocol: Some("https:".into()),
+            hostname: Some("other".into()),
+            port: Some(9),
+            path: Some("/given".into()),
+            auth: Some("a:b".into()),
+            ..RequestOptions::default()
+        };
+        for input in accepted {
+            let plain = PlainUrl::parse(input).expect("accepted");
+            for request in [RequestOptions::default(), given.clone()] {
+                let via_parts = request.clone().with_url(&plain.parts()).expect("merges");
+                assert_eq!(plain.merge(request), via_parts, "{input}");
+            }
         }
         // Every prefix and a character set at every position: never a different answer.
         let base = "http://a1.example:8080/p/q?r=s";

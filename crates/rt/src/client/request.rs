@@ -15,6 +15,9 @@ use super::conn::ClientConnection;
 use super::response::{ClientResponse, ClientUpgrade};
 use super::{Agent, ClientOptions, ClientOptionsError, ClientRuntime};
 
+/// Wakers taken out of a lock to call once it is released.
+pub(crate) type Wakers = smallvec::SmallVec<[Waker; 4]>;
+
 /// Events kept for [`ClientRequest::next_event`] at most; older `Information`
 /// events are dropped first (a server may send any number of interim responses).
 const MAX_EVENTS: usize = 256;
@@ -113,7 +116,8 @@ impl ReqShared {
         let (r, wakers) = {
             let mut st = self.lock();
             let r = f(&mut st);
-            (r, std::mem::take(&mut st.wakers))
+            let wakers: Wakers = st.wakers.drain(..).collect();
+            (r, wakers)
         };
         for w in wakers {
             w.wake();
@@ -151,10 +155,10 @@ impl ReqState {
         }
     }
 
-    /// Wakers of every waiting handle call, taken by the caller to wake after
-    /// unlocking.
-    pub(crate) fn take_wakers(&mut self) -> Vec<Waker> {
-        std::mem::take(&mut self.wakers)
+    /// Moves the wakers of every waiting handle call to `out`, for the caller to
+    /// wake after unlocking (the list keeps its memory).
+    pub(crate) fn take_wakers_into(&mut self, out: &mut Vec<Waker>) {
+        out.extend(self.wakers.drain(..));
     }
 
     fn wait(&mut self, waker: &Waker) {
@@ -184,9 +188,11 @@ impl ReqState {
 pub struct ClientRequest {
     shared: Arc<ReqShared>,
     agent: Agent,
-    method: String,
-    path: String,
-    host: String,
+    /// `method`, `path` and `host`, one after the other (one allocation).
+    names: Box<str>,
+    /// Where `path` and `host` start in `names`.
+    path_at: usize,
+    host_at: usize,
     ended: bool,
 }
 
@@ -207,17 +213,21 @@ impl ClientRequest {
     ) -> Result<Self, ClientOptionsError> {
         let options = options.into();
         let resolved = options.resolve()?;
-        let method = resolved.req.method().to_owned();
-        let path = resolved.req.path().to_owned();
-        let host = resolved.req.host().to_owned();
+        let (method, path, host) = (
+            resolved.req.method(),
+            resolved.req.path(),
+            resolved.req.host(),
+        );
+        let names = [method, path, host].concat().into_boxed_str();
+        let (path_at, host_at) = (method.len(), method.len() + path.len());
         let agent = resolved.agent.clone();
         let shared = agent.add_request(runtime, resolved);
         Ok(Self {
             shared,
             agent,
-            method,
-            path,
-            host,
+            names,
+            path_at,
+            host_at,
             ended: false,
         })
     }
@@ -490,17 +500,17 @@ impl ClientRequest {
 
     /// `path`.
     pub fn path(&self) -> &str {
-        &self.path
+        &self.names[self.path_at..self.host_at]
     }
 
     /// `method`, upper-cased.
     pub fn method(&self) -> &str {
-        &self.method
+        &self.names[..self.path_at]
     }
 
     /// `host`.
     pub fn host(&self) -> &str {
-        &self.host
+        &self.names[self.host_at..]
     }
 
     /// `headersSent`: the head was rendered.
