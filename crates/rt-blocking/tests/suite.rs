@@ -13,7 +13,7 @@ use courier_suite::client::{
     ClientAdapter, Exchange, Outcome, after_end, event_name, fill_to_high_water, prepare,
     response_views,
 };
-use courier_suite::{Adapter, Controls, Events, Running, ServerSpec};
+use courier_suite::{Adapter, Events, Running, ServerSpec};
 
 fn pairs(h: &NodeHeaders) -> Vec<(String, String)> {
     h.iter()
@@ -287,28 +287,7 @@ fn start_at(spec: ServerSpec, path: Option<&std::path::Path>) -> Running {
         }
         None => server.listen("127.0.0.1:0").unwrap(),
     };
-    let controls = Controls {
-        close: Box::new({
-            let s = server.clone();
-            move || s.close()
-        }),
-        close_idle_connections: Box::new({
-            let s = server.clone();
-            move || s.close_idle_connections()
-        }),
-        connection_count: Box::new({
-            let s = server.clone();
-            move || s.connection_count()
-        }),
-        listening: Box::new({
-            let s = server.clone();
-            move || s.listening()
-        }),
-        close_all_connections: Box::new({
-            let s = server.clone();
-            move || s.close_all_connections()
-        }),
-    };
+    let controls = courier_suite::controls!(server.clone());
     Running::new(addr, controls, move || {
         server.close();
         server.close_all_connections();

@@ -219,3 +219,72 @@ pub async fn run_script(
         }
     }
 }
+
+/// The suite's server on an async adapter: `$create_server(options, handler)` with the
+/// [`handle`] handler (its pauses on `$sleep`, a `Fn(Duration) -> impl Future`), the
+/// listeners that always record ([`crate::Events`]) and those `$spec`
+/// (`&ServerSpec`) asks for. `$echo` is the adapter's `async fn(io)` copying a
+/// handed-over socket's input back to it; `$close` the method of the runtime's
+/// `AsyncWriteExt` (in scope at the call) that closes a socket for writing.
+#[macro_export]
+macro_rules! async_server {
+    ($spec:expr, $create_server:path, $sleep:expr, $echo:path, $close:ident) => {{
+        use ::std::sync::Arc;
+        use $crate::{app, async_app};
+        let spec: &$crate::ServerSpec = $spec;
+        let ev = Arc::clone(&spec.events);
+        let server = $create_server(spec.options.clone(), move |req, res| {
+            ev.request();
+            let ev = Arc::clone(&ev);
+            async move { async_app::handle(req, res, $sleep, &ev).await }
+        })
+        .unwrap();
+        let ev = Arc::clone(&spec.events);
+        server.on_drop_request(move |req, _socket| ev.drop_request(&req.url()));
+        let ev = Arc::clone(&spec.events);
+        server
+            .on_connection(move |socket| ev.connection(socket.remote_addr(), socket.local_addr()));
+        let ev = Arc::clone(&spec.events);
+        server.on_close(move || ev.close());
+        let l = spec.listeners;
+        if l.timeout {
+            let ev = Arc::clone(&spec.events);
+            server.on_timeout(move |_socket| ev.timeout());
+        }
+        if l.check_continue {
+            server.on_check_continue(async_app::check_continue);
+        }
+        if l.check_expectation {
+            let ev = Arc::clone(&spec.events);
+            server.on_check_expectation(move |req, res| {
+                let ev = Arc::clone(&ev);
+                async move { async_app::handle(req, res, $sleep, &ev).await }
+            });
+        }
+        if l.upgrade {
+            server.on_upgrade(|_req, mut io, head| async move {
+                io.write_all(app::UPGRADE_101).await.unwrap();
+                io.write_all(&head).await.unwrap();
+                $echo(io).await;
+            });
+        }
+        if l.connect {
+            server.on_connect(|req, mut io, head| async move {
+                io.write_all(&app::connect_reply(&req.url())).await.unwrap();
+                io.write_all(&head).await.unwrap();
+                $echo(io).await;
+            });
+        }
+        if l.client_error {
+            let ev = Arc::clone(&spec.events);
+            server.on_client_error(move |err, mut io| {
+                ev.note(app::client_error_note(&err));
+                async move {
+                    let _ = io.write_all(&app::client_error_reply(err.code())).await;
+                    let _ = io.$close().await;
+                }
+            });
+        }
+        server
+    }};
+}

@@ -4,6 +4,7 @@
 //! adapters pass that function and a sleep of their runtime.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use bytes::Bytes;
 use std::time::Duration;
@@ -199,4 +200,43 @@ pub async fn carry_out<F: Future<Output = ()>>(
     out.reused_socket = req.reused_socket();
     drain_events(&mut req, &mut out).await;
     out
+}
+
+/// One whole exchange: [`begin`] with the adapter's `request`, then [`carry_out`].
+pub async fn exchange<F: Future<Output = ()>>(
+    mut x: Exchange,
+    request: impl FnOnce(ClientOptions) -> Result<ClientRequest, ClientOptionsError>,
+    sleep: impl Fn(Duration) -> F,
+) -> Outcome {
+    let begun = begin(&mut x, request);
+    carry_out(begun, x, sleep).await
+}
+
+/// Several exchanges at once: every `request()` first, so that all of them are made
+/// before any answer, then each one carried out on a task of the runtime's `spawn`,
+/// whose handle gives the outcome.
+pub async fn exchange_all<F, S, H>(
+    xs: Vec<Exchange>,
+    request: impl Fn(ClientOptions) -> Result<ClientRequest, ClientOptionsError>,
+    sleep: S,
+    spawn: impl Fn(Pin<Box<dyn Future<Output = Outcome> + Send>>) -> H,
+) -> Vec<Outcome>
+where
+    F: Future<Output = ()> + Send + 'static,
+    S: Fn(Duration) -> F + Clone + Send + Sync + 'static,
+    H: Future<Output = Outcome>,
+{
+    let begun: Vec<_> = xs
+        .into_iter()
+        .map(|mut x| (begin(&mut x, &request), x))
+        .collect();
+    let tasks: Vec<H> = begun
+        .into_iter()
+        .map(|(b, x)| spawn(Box::pin(carry_out(b, x, sleep.clone()))))
+        .collect();
+    let mut outs = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        outs.push(t.await);
+    }
+    outs
 }
