@@ -3,58 +3,33 @@
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use courier_proto::NodeHeaders;
 use courier_rt_blocking::{
     BlockingClientRequest, BlockingRequest, BlockingResponse, ClientError, RequestEvent, Server,
     create_server, request,
 };
 use courier_suite::app::{self, Reply, Request, SCRIPT_TIMEOUT, Script, code};
 use courier_suite::client::{
-    ClientAdapter, Exchange, Outcome, after_end, event_name, fill_to_high_water, prepare,
-    response_views,
+    ClientAdapter, Exchange, Outcome, body_read, end_request, event_name, fill_to_high_water,
+    prepare, response_views,
 };
-use courier_suite::{Adapter, Controls, Events, Running, ServerSpec};
-
-fn pairs(h: &NodeHeaders) -> Vec<(String, String)> {
-    h.iter()
-        .map(|(n, _)| (n.to_owned(), h.get_str(n).unwrap_or_default()))
-        .collect()
-}
+use courier_suite::{Adapter, Events, Running, ServerSpec};
 
 /// What the suite's app sees of `req`, its body read whole.
 fn request_of(req: &mut BlockingRequest) -> Request {
     let body = req.read_body().unwrap_or_default();
-    Request {
-        method: req.method().to_owned(),
-        url: req.url().into_owned(),
-        headers: pairs(req.headers()),
-        body,
-        trailers: req.trailers().as_ref().map(pairs).unwrap_or_default(),
-    }
+    Request::of(req, body)
 }
 
 /// Carries out the app's reply.
 fn perform(reply: Reply, mut res: BlockingResponse) {
-    assert!(!reply.panic, "the suite app's /panic");
-    res.set_status_code(reply.status).unwrap();
-    for (name, value) in reply.headers {
-        res.set_header(name, value).unwrap();
+    reply.start(&mut res);
+    for chunk in &reply.writes {
+        res.write(chunk.clone()).unwrap();
     }
-    for chunk in reply.writes {
-        res.write(chunk).unwrap();
+    if !reply.drop_unended {
+        reply.add_trailers(&mut res);
+        res.end(reply.end).unwrap();
     }
-    if reply.drop_unended {
-        return;
-    }
-    if !reply.trailers.is_empty() {
-        let trailers: Vec<_> = reply
-            .trailers
-            .iter()
-            .map(|(n, v)| (*n, v.as_str().into()))
-            .collect();
-        res.add_trailers(trailers).unwrap();
-    }
-    res.end(reply.end).unwrap();
 }
 
 /// Carries out `script` (see [`Script`]'s variants) and notes what it saw.
@@ -75,10 +50,7 @@ fn run_script(script: Script, mut req: BlockingRequest, mut res: BlockingRespons
         }
         Script::ReqTimeout => {
             req.set_timeout(SCRIPT_TIMEOUT);
-            let read = match req.read_body() {
-                Ok(b) => format!("{} bytes", b.len()),
-                Err(e) => e.to_string(),
-            };
+            let read = app::read_note(req.read_body());
             let end = code(res.end(Some("x".into())));
             ev.note(format!(
                 "req-timeout-plain read={read} aborted={} end={end}",
@@ -105,15 +77,9 @@ fn run_script(script: Script, mut req: BlockingRequest, mut res: BlockingRespons
             ev.note(format!("leave finished={finished} write={more}"));
         }
         Script::DestroyUnread => {
-            let first = match req.chunk() {
-                Some(Ok(b)) => String::from_utf8_lossy(&b).into_owned(),
-                other => format!("{other:?}"),
-            };
+            let first = app::chunk_note(req.chunk());
             req.destroy(Some(std::io::Error::other("enough")));
-            let err = match req.chunk() {
-                Some(Err(e)) => e.to_string(),
-                other => format!("{other:?}"),
-            };
+            let err = app::chunk_note(req.chunk());
             let then_end = req.chunk().is_none();
             let end = code(res.end(Some("x".into())));
             let finished = res.wait_finished();
@@ -132,20 +98,12 @@ fn run_script(script: Script, mut req: BlockingRequest, mut res: BlockingRespons
         Script::Stream => {
             let first = req.chunk().unwrap().unwrap();
             ev.note(format!("stream first={}", String::from_utf8_lossy(&first)));
-            let rest = req.read_body().unwrap();
-            let body = [first, rest].concat();
-            ev.note(format!(
-                "stream complete={} raw-trailers={:?}",
-                req.complete(),
-                req.raw_trailers().unwrap_or_default()
-            ));
-            let sum = req
-                .trailers()
-                .and_then(|t| t.get_str("x-sum"))
-                .unwrap_or_default();
+            let body = [first, req.read_body().unwrap()].concat();
+            let (note, end) = app::stream_end(&req);
+            ev.note(note);
             res.write_head(200, None, app::x_len(body.len())).unwrap();
             res.write(body).unwrap();
-            res.end(Some(format!("|{sum}").into())).unwrap();
+            res.end(Some(end)).unwrap();
         }
         Script::HeaderStore => {
             ev.note(app::header_store(&mut res));
@@ -224,10 +182,7 @@ fn server(spec: &ServerSpec) -> Server {
     }
     if l.check_continue {
         server.on_check_continue(|mut req, mut res| {
-            let head_only = Request {
-                url: req.url().into_owned(),
-                ..Request::default()
-            };
+            let head_only = Request::head_only(&req);
             if app::check_continue(&head_only) {
                 res.write_continue().unwrap();
                 let r = request_of(&mut req);
@@ -287,28 +242,7 @@ fn start_at(spec: ServerSpec, path: Option<&std::path::Path>) -> Running {
         }
         None => server.listen("127.0.0.1:0").unwrap(),
     };
-    let controls = Controls {
-        close: Box::new({
-            let s = server.clone();
-            move || s.close()
-        }),
-        close_idle_connections: Box::new({
-            let s = server.clone();
-            move || s.close_idle_connections()
-        }),
-        connection_count: Box::new({
-            let s = server.clone();
-            move || s.connection_count()
-        }),
-        listening: Box::new({
-            let s = server.clone();
-            move || s.listening()
-        }),
-        close_all_connections: Box::new({
-            let s = server.clone();
-            move || s.close_all_connections()
-        }),
-    };
+    let controls = courier_suite::controls!(server.clone());
     Running::new(addr, controls, move || {
         server.close();
         server.close_all_connections();
@@ -384,10 +318,6 @@ fn carry_out(begun: Result<BlockingClientRequest, Box<Outcome>>, x: Exchange) ->
         return out;
     }
     prepare(req.inner_mut(), &x, &mut out);
-    if x.flush_headers {
-        req.flush_headers().unwrap();
-        out.headers_sent = req.headers_sent();
-    }
     if x.wait_for_continue {
         req.flush_headers().unwrap();
         while let Some(e) = req.next_event() {
@@ -406,14 +336,10 @@ fn carry_out(begun: Result<BlockingClientRequest, Box<Outcome>>, x: Exchange) ->
         req.drained();
         out.drain_waited = start.elapsed();
     }
-    for chunk in x.writes {
-        req.write(chunk).unwrap();
+    for chunk in &x.writes {
+        req.write(chunk.clone()).unwrap();
     }
-    if !x.trailers.is_empty() {
-        req.add_trailers(&x.trailers).unwrap();
-    }
-    req.end(x.end).unwrap();
-    after_end(req.inner_mut(), &x.set_headers_after_end, &mut out);
+    end_request(req.inner_mut(), &x, &mut out);
     if let Some(t) = x.set_timeout_after_finish {
         while let Some(e) = req.next_event() {
             out.events.push(event_name(&e));
@@ -471,16 +397,8 @@ fn carry_out(begun: Result<BlockingClientRequest, Box<Outcome>>, x: Exchange) ->
                 }
                 req.abort();
             }
-            match res.read_body() {
-                Ok(body) => out.body = [first, body].concat().into(),
-                Err(e) => {
-                    out.body = first;
-                    out.error = Some(e.to_string());
-                }
-            }
-            out.complete = res.complete();
-            out.aborted = res.aborted();
-            out.trailers = res.trailers().as_ref().map(pairs).unwrap_or_default();
+            let rest = res.read_body();
+            body_read(res.inner(), first, rest, &mut out);
         }
         Err(e) => failed(&mut out, &e),
     }

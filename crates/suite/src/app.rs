@@ -53,6 +53,35 @@ impl Request {
     }
 }
 
+impl Request {
+    /// What the app sees of `req` (every adapter's request is, or derefs to, rt's
+    /// `IncomingMessage`) once its whole `body` is read.
+    pub fn of(req: &courier_rt::IncomingMessage, body: Bytes) -> Self {
+        Self {
+            method: req.method().to_owned(),
+            url: req.url().into_owned(),
+            headers: pairs(req.headers()),
+            body,
+            trailers: req.trailers().as_ref().map(pairs).unwrap_or_default(),
+        }
+    }
+
+    /// What the `'checkContinue'` listener decides on: the URL, before any body.
+    pub fn head_only(req: &courier_rt::IncomingMessage) -> Self {
+        Self {
+            url: req.url().into_owned(),
+            ..Self::default()
+        }
+    }
+}
+
+/// `(name, value)` of each field of a header view, values joined as Node joins them.
+pub fn pairs(h: &courier_proto::NodeHeaders) -> Vec<(String, String)> {
+    h.iter()
+        .map(|(n, _)| (n.to_owned(), h.get_str(n).unwrap_or_default()))
+        .collect()
+}
+
 /// What the application does with the response.
 #[derive(Debug, Clone, Default)]
 pub struct Reply {
@@ -70,6 +99,31 @@ pub struct Reply {
     pub drop_unended: bool,
     /// Panic in the handler instead of answering (`/panic`).
     pub panic: bool,
+}
+
+impl Reply {
+    /// The synchronous start of performing the reply on rt's response (every
+    /// adapter's response is, or derefs to, it): panics for [`Reply::panic`], else
+    /// `set_status_code` and each `set_header`.
+    pub fn start(&self, res: &mut courier_rt::ServerResponse) {
+        assert!(!self.panic, "the suite app's /panic");
+        res.set_status_code(self.status).unwrap();
+        for (name, value) in &self.headers {
+            res.set_header(*name, value.as_str()).unwrap();
+        }
+    }
+
+    /// After the writes: `add_trailers` when there are trailers.
+    pub fn add_trailers(&self, res: &mut courier_rt::ServerResponse) {
+        if !self.trailers.is_empty() {
+            let trailers: Vec<_> = self
+                .trailers
+                .iter()
+                .map(|(n, v)| (*n, v.as_str().into()))
+                .collect();
+            res.add_trailers(trailers).unwrap();
+        }
+    }
 }
 
 /// The application's reply to `req`.
@@ -295,4 +349,37 @@ pub const SCRIPT_TIMEOUT: std::time::Duration = std::time::Duration::from_millis
 /// `ok`, or the code of `r`'s error.
 pub fn code<T>(r: Result<T, courier_rt::OutgoingError>) -> &'static str {
     r.map_or_else(|e| e.code(), |_| "ok")
+}
+
+/// A body read as a [`Script`] notes it: `<n> bytes`, or the error.
+pub fn read_note<E: core::fmt::Display>(r: Result<Bytes, E>) -> String {
+    match r {
+        Ok(b) => format!("{} bytes", b.len()),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// A `chunk()` as a [`Script`] notes it: the bytes as text, the error's message, or
+/// `None` at the end.
+pub fn chunk_note<E: core::fmt::Display>(c: Option<Result<Bytes, E>>) -> String {
+    match c {
+        Some(Ok(b)) => String::from_utf8_lossy(&b).into_owned(),
+        Some(Err(e)) => e.to_string(),
+        None => "None".to_owned(),
+    }
+}
+
+/// The note of [`Script::Stream`] once the body is read: `complete` and the raw
+/// trailers; and the `end` chunk, `|` and the `x-sum` trailer.
+pub fn stream_end(req: &courier_rt::IncomingMessage) -> (String, Bytes) {
+    let note = format!(
+        "stream complete={} raw-trailers={:?}",
+        req.complete(),
+        req.raw_trailers().unwrap_or_default()
+    );
+    let sum = req
+        .trailers()
+        .and_then(|t| t.get_str("x-sum"))
+        .unwrap_or_default();
+    (note, format!("|{sum}").into())
 }

@@ -10,45 +10,22 @@ use courier_rt::{IncomingMessage, ServerResponse};
 use crate::Events;
 use crate::app::{self, Reply, Request, SCRIPT_TIMEOUT, Script, code};
 
-fn pairs(h: &courier_proto::NodeHeaders) -> Vec<(String, String)> {
-    h.iter()
-        .map(|(n, _)| (n.to_owned(), h.get_str(n).unwrap_or_default()))
-        .collect()
-}
-
 /// What the suite's app sees of `req`, its body read whole.
 pub async fn request_of(req: &mut IncomingMessage) -> Request {
     let body = req.read_body().await.unwrap_or_default();
-    Request {
-        method: req.method().to_owned(),
-        url: req.url().into_owned(),
-        headers: pairs(req.headers()),
-        body,
-        trailers: req.trailers().as_ref().map(pairs).unwrap_or_default(),
-    }
+    Request::of(req, body)
 }
 
 /// Carries out the app's reply on `res` (see [`app`]'s module docs).
 pub async fn perform(reply: Reply, mut res: ServerResponse) {
-    assert!(!reply.panic, "the suite app's /panic");
-    res.set_status_code(reply.status).unwrap();
-    for (name, value) in reply.headers {
-        res.set_header(name, value).unwrap();
-    }
-    for chunk in reply.writes {
-        res.write(chunk).await.unwrap();
+    reply.start(&mut res);
+    for chunk in &reply.writes {
+        res.write(chunk.clone()).await.unwrap();
     }
     if reply.drop_unended {
         return;
     }
-    if !reply.trailers.is_empty() {
-        let trailers: Vec<_> = reply
-            .trailers
-            .iter()
-            .map(|(n, v)| (*n, v.as_str().into()))
-            .collect();
-        res.add_trailers(trailers).unwrap();
-    }
+    reply.add_trailers(&mut res);
     res.end(reply.end).await.unwrap();
 }
 
@@ -76,10 +53,7 @@ pub async fn handle<F: Future<Output = ()>>(
 /// The `'checkContinue'` listener: [`app::check_continue`] decides between
 /// `write_continue()` then the body, and an answer at once.
 pub async fn check_continue(mut req: IncomingMessage, mut res: ServerResponse) {
-    let head_only = Request {
-        url: req.url().into_owned(),
-        ..Request::default()
-    };
+    let head_only = Request::head_only(&req);
     if app::check_continue(&head_only) {
         res.write_continue().unwrap();
         let r = request_of(&mut req).await;
@@ -112,10 +86,7 @@ pub async fn run_script(
         }
         Script::ReqTimeout => {
             req.set_timeout(SCRIPT_TIMEOUT);
-            let read = match req.read_body().await {
-                Ok(b) => format!("{} bytes", b.len()),
-                Err(e) => e.to_string(),
-            };
+            let read = app::read_note(req.read_body().await);
             let end = code(res.end(Some("x".into())).await);
             events.note(format!(
                 "req-timeout-plain read={read} aborted={} end={end}",
@@ -144,15 +115,9 @@ pub async fn run_script(
             events.note(format!("leave finished={finished} write={more}"));
         }
         Script::DestroyUnread => {
-            let first = match req.chunk().await {
-                Some(Ok(b)) => String::from_utf8_lossy(&b).into_owned(),
-                other => format!("{other:?}"),
-            };
+            let first = app::chunk_note(req.chunk().await);
             req.destroy(Some(std::io::Error::other("enough")));
-            let err = match req.chunk().await {
-                Some(Err(e)) => e.to_string(),
-                other => format!("{other:?}"),
-            };
+            let err = app::chunk_note(req.chunk().await);
             let then_end = req.chunk().await.is_none();
             let end = code(res.end(Some("x".into())).await);
             let finished = res.events().await;
@@ -171,20 +136,12 @@ pub async fn run_script(
         Script::Stream => {
             let first = req.chunk().await.unwrap().unwrap();
             events.note(format!("stream first={}", String::from_utf8_lossy(&first)));
-            let rest = req.read_body().await.unwrap();
-            let body = [first, rest].concat();
-            events.note(format!(
-                "stream complete={} raw-trailers={:?}",
-                req.complete(),
-                req.raw_trailers().unwrap_or_default()
-            ));
-            let sum = req
-                .trailers()
-                .and_then(|t| t.get_str("x-sum"))
-                .unwrap_or_default();
+            let body = [first, req.read_body().await.unwrap()].concat();
+            let (note, end) = app::stream_end(&req);
+            events.note(note);
             res.write_head(200, None, app::x_len(body.len())).unwrap();
             res.write(body).await.unwrap();
-            res.end(Some(format!("|{sum}").into())).await.unwrap();
+            res.end(Some(end)).await.unwrap();
         }
         Script::HeaderStore => {
             events.note(app::header_store(&mut res));
@@ -218,4 +175,73 @@ pub async fn run_script(
             events.note(format!("flood failed={failed}"));
         }
     }
+}
+
+/// The suite's server on an async adapter: `$create_server(options, handler)` with the
+/// [`handle`] handler (its pauses on `$sleep`, a `Fn(Duration) -> impl Future`), the
+/// listeners that always record ([`crate::Events`]) and those `$spec`
+/// (`&ServerSpec`) asks for. `$echo` is the adapter's `async fn(io)` copying a
+/// handed-over socket's input back to it; `$close` the method of the runtime's
+/// `AsyncWriteExt` (in scope at the call) that closes a socket for writing.
+#[macro_export]
+macro_rules! async_server {
+    ($spec:expr, $create_server:path, $sleep:expr, $echo:path, $close:ident) => {{
+        use ::std::sync::Arc;
+        use $crate::{app, async_app};
+        let spec: &$crate::ServerSpec = $spec;
+        let ev = Arc::clone(&spec.events);
+        let server = $create_server(spec.options.clone(), move |req, res| {
+            ev.request();
+            let ev = Arc::clone(&ev);
+            async move { async_app::handle(req, res, $sleep, &ev).await }
+        })
+        .unwrap();
+        let ev = Arc::clone(&spec.events);
+        server.on_drop_request(move |req, _socket| ev.drop_request(&req.url()));
+        let ev = Arc::clone(&spec.events);
+        server
+            .on_connection(move |socket| ev.connection(socket.remote_addr(), socket.local_addr()));
+        let ev = Arc::clone(&spec.events);
+        server.on_close(move || ev.close());
+        let l = spec.listeners;
+        if l.timeout {
+            let ev = Arc::clone(&spec.events);
+            server.on_timeout(move |_socket| ev.timeout());
+        }
+        if l.check_continue {
+            server.on_check_continue(async_app::check_continue);
+        }
+        if l.check_expectation {
+            let ev = Arc::clone(&spec.events);
+            server.on_check_expectation(move |req, res| {
+                let ev = Arc::clone(&ev);
+                async move { async_app::handle(req, res, $sleep, &ev).await }
+            });
+        }
+        if l.upgrade {
+            server.on_upgrade(|_req, mut io, head| async move {
+                io.write_all(app::UPGRADE_101).await.unwrap();
+                io.write_all(&head).await.unwrap();
+                $echo(io).await;
+            });
+        }
+        if l.connect {
+            server.on_connect(|req, mut io, head| async move {
+                io.write_all(&app::connect_reply(&req.url())).await.unwrap();
+                io.write_all(&head).await.unwrap();
+                $echo(io).await;
+            });
+        }
+        if l.client_error {
+            let ev = Arc::clone(&spec.events);
+            server.on_client_error(move |err, mut io| {
+                ev.note(app::client_error_note(&err));
+                async move {
+                    let _ = io.write_all(&app::client_error_reply(err.code())).await;
+                    let _ = io.$close().await;
+                }
+            });
+        }
+        server
+    }};
 }

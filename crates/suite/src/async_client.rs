@@ -4,6 +4,7 @@
 //! adapters pass that function and a sleep of their runtime.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use bytes::Bytes;
 use std::time::Duration;
@@ -13,18 +14,13 @@ use courier_rt::client::{
 };
 
 use crate::client::{
-    Exchange, Outcome, after_end, event_name, fill_to_high_water, prepare, response_views,
+    Exchange, Outcome, body_read, end_request, event_name, fill_to_high_water, prepare,
+    response_views,
 };
 
 fn failed(out: &mut Outcome, e: &ClientError) {
     out.error = Some(e.code().to_owned());
     out.message = e.to_string();
-}
-
-fn pairs(h: &courier_proto::NodeHeaders) -> Vec<(String, String)> {
-    h.iter()
-        .map(|(n, _)| (n.to_owned(), h.get_str(n).unwrap_or_default()))
-        .collect()
 }
 
 async fn drain_events(req: &mut ClientRequest, out: &mut Outcome) {
@@ -108,10 +104,6 @@ pub async fn carry_out<F: Future<Output = ()>>(
         return out;
     }
     prepare(&mut req, &x, &mut out);
-    if x.flush_headers {
-        req.flush_headers().unwrap();
-        out.headers_sent = req.headers_sent();
-    }
     if x.wait_for_continue {
         req.flush_headers().unwrap();
         events_until(&mut req, &mut out, |e| *e == RequestEvent::Continue).await;
@@ -125,14 +117,10 @@ pub async fn carry_out<F: Future<Output = ()>>(
         req.drained().await;
         out.drain_waited = start.elapsed();
     }
-    for chunk in x.writes {
-        req.write(chunk).await.unwrap();
+    for chunk in &x.writes {
+        req.write(chunk.clone()).await.unwrap();
     }
-    if !x.trailers.is_empty() {
-        req.add_trailers(&x.trailers).unwrap();
-    }
-    req.end(x.end).unwrap();
-    after_end(&mut req, &x.set_headers_after_end, &mut out);
+    end_request(&mut req, &x, &mut out);
     if let Some(t) = x.set_timeout_after_finish
         && events_until(&mut req, &mut out, |e| *e == RequestEvent::Finish)
             .await
@@ -181,22 +169,51 @@ pub async fn carry_out<F: Future<Output = ()>>(
                 }
                 req.abort();
             }
-            match res.read_body().await {
-                Ok(body) => out.body = [first, body].concat().into(),
-                Err(e) => {
-                    out.body = first;
-                    out.error = Some(e.to_string());
-                }
-            }
-            out.complete = res.complete();
-            out.aborted = res.aborted();
-            if let Some(t) = res.trailers() {
-                out.trailers = pairs(&t);
-            }
+            let rest = res.read_body().await;
+            body_read(&res, first, rest, &mut out);
         }
         Err(e) => failed(&mut out, &e),
     }
     out.reused_socket = req.reused_socket();
     drain_events(&mut req, &mut out).await;
     out
+}
+
+/// One whole exchange: [`begin`] with the adapter's `request`, then [`carry_out`].
+pub async fn exchange<F: Future<Output = ()>>(
+    mut x: Exchange,
+    request: impl FnOnce(ClientOptions) -> Result<ClientRequest, ClientOptionsError>,
+    sleep: impl Fn(Duration) -> F,
+) -> Outcome {
+    let begun = begin(&mut x, request);
+    carry_out(begun, x, sleep).await
+}
+
+/// Several exchanges at once: every `request()` first, so that all of them are made
+/// before any answer, then each one carried out on a task of the runtime's `spawn`,
+/// whose handle gives the outcome.
+pub async fn exchange_all<F, S, H>(
+    xs: Vec<Exchange>,
+    request: impl Fn(ClientOptions) -> Result<ClientRequest, ClientOptionsError>,
+    sleep: S,
+    spawn: impl Fn(Pin<Box<dyn Future<Output = Outcome> + Send>>) -> H,
+) -> Vec<Outcome>
+where
+    F: Future<Output = ()> + Send + 'static,
+    S: Fn(Duration) -> F + Clone + Send + Sync + 'static,
+    H: Future<Output = Outcome>,
+{
+    let begun: Vec<_> = xs
+        .into_iter()
+        .map(|mut x| (begin(&mut x, &request), x))
+        .collect();
+    let tasks: Vec<H> = begun
+        .into_iter()
+        .map(|(b, x)| spawn(Box::pin(carry_out(b, x, sleep.clone()))))
+        .collect();
+    let mut outs = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        outs.push(t.await);
+    }
+    outs
 }

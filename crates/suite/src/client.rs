@@ -152,6 +152,43 @@ pub fn prepare(req: &mut courier_rt::client::ClientRequest, x: &Exchange, out: &
             .push(result_code(req.append_header(name, *value)));
     }
     out.header_names = (req.get_header_names(), req.get_raw_header_names());
+    if x.flush_headers {
+        req.flush_headers().unwrap();
+        out.headers_sent = req.headers_sent();
+    }
+}
+
+/// The calls an [`Exchange`] makes once its writes are done: `add_trailers` (when it
+/// has trailers), `end`, then its `set_headers_after_end`.
+pub fn end_request(req: &mut courier_rt::client::ClientRequest, x: &Exchange, out: &mut Outcome) {
+    if !x.trailers.is_empty() {
+        req.add_trailers(&x.trailers).unwrap();
+    }
+    req.end(x.end.clone()).unwrap();
+    after_end(req, &x.set_headers_after_end, out);
+}
+
+/// What an [`Outcome`] reports once the response body was read: the bytes read
+/// before an abort (`first`) and the rest (or the error that ended the read), then
+/// `complete`, `aborted` and the trailers.
+pub fn body_read<E: core::fmt::Display>(
+    res: &courier_rt::client::ClientResponse,
+    first: Bytes,
+    rest: Result<Bytes, E>,
+    out: &mut Outcome,
+) {
+    match rest {
+        Ok(body) => out.body = [first, body].concat().into(),
+        Err(e) => {
+            out.body = first;
+            out.error = Some(e.to_string());
+        }
+    }
+    out.complete = res.complete();
+    out.aborted = res.aborted();
+    if let Some(t) = res.trailers() {
+        out.trailers = crate::app::pairs(&t);
+    }
 }
 
 /// The calls an [`Exchange`] makes on its request right after `end`: its

@@ -170,6 +170,26 @@ pub struct Controls {
     pub close_all_connections: Box<dyn Fn() + Send + Sync>,
 }
 
+/// [`Controls`] calling the methods of the same names on (clones of) `$server`, an
+/// adapter's `Server` handle: every adapter's `Server` names them as Node does.
+#[macro_export]
+macro_rules! controls {
+    ($server:expr) => {{
+        let server = $server;
+        $crate::Controls {
+            close: $crate::controls!(@call server, close),
+            close_idle_connections: $crate::controls!(@call server, close_idle_connections),
+            connection_count: $crate::controls!(@call server, connection_count),
+            listening: $crate::controls!(@call server, listening),
+            close_all_connections: $crate::controls!(@call server, close_all_connections),
+        }
+    }};
+    (@call $server:ident, $method:ident) => {{
+        let s = $server.clone();
+        ::std::boxed::Box::new(move || s.$method())
+    }};
+}
+
 /// A server an adapter started; stopped (closed, every connection destroyed) when
 /// dropped.
 pub struct Running {
