@@ -161,18 +161,12 @@ pub async fn run_script(
             });
         }
         Script::Flood => {
-            let piece = bytes::Bytes::from(vec![b'z'; 64 * 1024]);
+            let piece = app::flood_piece();
             let mut sent = 0;
-            let failed = loop {
-                if sent >= app::FLOOD_CAP {
-                    break false;
-                }
-                if res.write(piece.clone()).await.is_err() {
-                    break true;
-                }
+            while sent < app::FLOOD_CAP && res.write(piece.clone()).await.is_ok() {
                 sent += piece.len();
-            };
-            events.note(format!("flood failed={failed}"));
+            }
+            events.note(app::flood_note(sent));
         }
     }
 }

@@ -125,6 +125,13 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// The [`Running::addr`] of a server listening on a Unix socket: no scenario
+/// connects to it.
+pub const UNIX_SERVER_ADDR: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    0,
+));
+
 /// What to start.
 #[derive(Debug, Clone, Default)]
 pub struct ServerSpec {
