@@ -163,17 +163,8 @@ fn server(spec: &ServerSpec) -> Server {
         handle(req, res, &ev)
     })
     .unwrap();
-    let ev = Arc::clone(&spec.events);
-    server.on_drop_request(move |req, _socket| ev.drop_request(&req.url()));
-    let ev = Arc::clone(&spec.events);
-    server.on_connection(move |socket| ev.connection(socket.remote_addr(), socket.local_addr()));
-    let ev = Arc::clone(&spec.events);
-    server.on_close(move || ev.close());
+    courier_suite::record_events!(server, spec);
     let l = spec.listeners;
-    if l.timeout {
-        let ev = Arc::clone(&spec.events);
-        server.on_timeout(move |_socket| ev.timeout());
-    }
     if l.check_continue {
         server.on_check_continue(|mut req, mut res| {
             let head_only = Request::head_only(&req);

@@ -190,18 +190,8 @@ macro_rules! async_server {
             async move { async_app::handle(req, res, $sleep, &ev).await }
         })
         .unwrap();
-        let ev = Arc::clone(&spec.events);
-        server.on_drop_request(move |req, _socket| ev.drop_request(&req.url()));
-        let ev = Arc::clone(&spec.events);
-        server
-            .on_connection(move |socket| ev.connection(socket.remote_addr(), socket.local_addr()));
-        let ev = Arc::clone(&spec.events);
-        server.on_close(move || ev.close());
+        $crate::record_events!(server, spec);
         let l = spec.listeners;
-        if l.timeout {
-            let ev = Arc::clone(&spec.events);
-            server.on_timeout(move |_socket| ev.timeout());
-        }
         if l.check_continue {
             server.on_check_continue(async_app::check_continue);
         }

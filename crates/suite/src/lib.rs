@@ -197,6 +197,28 @@ macro_rules! controls {
     }};
 }
 
+/// Registers on `$server` (an adapter's `Server`; each names these methods as Node
+/// does) the listeners that record in `$spec`'s [`Events`]: `'dropRequest'`,
+/// `'connection'`, `'close'`, and `'timeout'` when [`Listeners::timeout`] asks for it.
+#[macro_export]
+macro_rules! record_events {
+    ($server:expr, $spec:expr) => {{
+        let server = &$server;
+        let spec: &$crate::ServerSpec = $spec;
+        let ev = ::std::sync::Arc::clone(&spec.events);
+        server.on_drop_request(move |req, _socket| ev.drop_request(&req.url()));
+        let ev = ::std::sync::Arc::clone(&spec.events);
+        server
+            .on_connection(move |socket| ev.connection(socket.remote_addr(), socket.local_addr()));
+        let ev = ::std::sync::Arc::clone(&spec.events);
+        server.on_close(move || ev.close());
+        if spec.listeners.timeout {
+            let ev = ::std::sync::Arc::clone(&spec.events);
+            server.on_timeout(move |_socket| ev.timeout());
+        }
+    }};
+}
+
 /// A server an adapter started; stopped (closed, every connection destroyed) when
 /// dropped.
 pub struct Running {
