@@ -1,5 +1,5 @@
 //! The facade's surface: Node's module-level functions and constants at the root, and
-//! (with the `tokio` feature) a server made through it answering over a real socket.
+//! with each adapter's feature a server and a client made through it.
 
 #[test]
 fn module_functions_and_constants() {
@@ -16,27 +16,24 @@ fn module_functions_and_constants() {
     assert_eq!(err.code(), "ERR_INVALID_CHAR");
 }
 
+/// The root's `create_server` and `get` are the tokio adapter's.
 #[cfg(feature = "tokio")]
 #[tokio::test]
-async fn a_server_made_through_the_facade_answers() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
+async fn the_roots_server_and_client_are_tokios() {
     let server = courier::create_server(
         courier::ServerOptions::default(),
-        |_req, mut res| async move {
+        |req, mut res| async move {
+            res.set_header("X-Url", req.url().into_owned()).unwrap();
             res.end(Some("hi".into())).await.unwrap();
         },
     )
     .unwrap();
     let addr = server.listen("127.0.0.1:0").await.unwrap();
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
-    assert!(out.ends_with("\r\n\r\nhi"), "{out}");
+    let mut req = courier::get(format!("http://{addr}/root")).unwrap();
+    let mut res = req.response().await.unwrap();
+    assert_eq!(res.headers().get_str("x-url").as_deref(), Some("/root"));
+    assert_eq!(&res.read_body().await.unwrap()[..], b"hi");
+    server.close();
 }
 
 #[cfg(feature = "blocking")]

@@ -40,7 +40,7 @@ fn start_at(spec: ServerSpec, path: Option<&std::path::Path>) -> Running {
     let addr = match path {
         Some(path) => {
             server.listen_unix(path).unwrap();
-            std::net::SocketAddr::from(([127, 0, 0, 1], 0))
+            courier_suite::UNIX_SERVER_ADDR
         }
         None => smol::block_on(server.listen("127.0.0.1:0")).unwrap(),
     };

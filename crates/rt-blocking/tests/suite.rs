@@ -123,18 +123,12 @@ fn run_script(script: Script, mut req: BlockingRequest, mut res: BlockingRespons
             });
         }
         Script::Flood => {
-            let piece = bytes::Bytes::from(vec![b'z'; 64 * 1024]);
+            let piece = app::flood_piece();
             let mut sent = 0;
-            let failed = loop {
-                if sent >= app::FLOOD_CAP {
-                    break false;
-                }
-                if res.write(piece.clone()).is_err() {
-                    break true;
-                }
+            while sent < app::FLOOD_CAP && res.write(piece.clone()).is_ok() {
                 sent += piece.len();
-            };
-            ev.note(format!("flood failed={failed}"));
+            }
+            ev.note(app::flood_note(sent));
         }
     }
 }
@@ -169,17 +163,8 @@ fn server(spec: &ServerSpec) -> Server {
         handle(req, res, &ev)
     })
     .unwrap();
-    let ev = Arc::clone(&spec.events);
-    server.on_drop_request(move |req, _socket| ev.drop_request(&req.url()));
-    let ev = Arc::clone(&spec.events);
-    server.on_connection(move |socket| ev.connection(socket.remote_addr(), socket.local_addr()));
-    let ev = Arc::clone(&spec.events);
-    server.on_close(move || ev.close());
+    courier_suite::record_events!(server, spec);
     let l = spec.listeners;
-    if l.timeout {
-        let ev = Arc::clone(&spec.events);
-        server.on_timeout(move |_socket| ev.timeout());
-    }
     if l.check_continue {
         server.on_check_continue(|mut req, mut res| {
             let head_only = Request::head_only(&req);
@@ -224,26 +209,22 @@ struct Blocking;
 
 impl Adapter for Blocking {
     fn start(spec: ServerSpec) -> Running {
-        start_at(spec, None)
+        let server = server(&spec);
+        let addr = server.listen("127.0.0.1:0").unwrap();
+        stops_on_drop(server, addr)
     }
 
     fn start_unix(spec: ServerSpec, path: &std::path::Path) -> Running {
-        start_at(spec, Some(path))
+        let server = server(&spec);
+        server.listen_unix(path).unwrap();
+        stops_on_drop(server, courier_suite::UNIX_SERVER_ADDR)
     }
 }
 
-/// A server on 127.0.0.1 or on the Unix socket `path`.
-fn start_at(spec: ServerSpec, path: Option<&std::path::Path>) -> Running {
-    let server = server(&spec);
-    let addr = match path {
-        Some(path) => {
-            server.listen_unix(path).unwrap();
-            std::net::SocketAddr::from(([127, 0, 0, 1], 0))
-        }
-        None => server.listen("127.0.0.1:0").unwrap(),
-    };
-    let controls = courier_suite::controls!(server.clone());
-    Running::new(addr, controls, move || {
+/// The listening `server` as a [`Running`]: its connections live on the server's own
+/// threads, so stopping is closing.
+fn stops_on_drop(server: Server, addr: std::net::SocketAddr) -> Running {
+    Running::new(addr, courier_suite::controls!(server.clone()), move || {
         server.close();
         server.close_all_connections();
     })
@@ -294,11 +275,12 @@ fn begin(x: &mut Exchange) -> Result<BlockingClientRequest, Box<Outcome>> {
 
 /// Carries out `x` on the request [`begin`] made.
 fn carry_out(begun: Result<BlockingClientRequest, Box<Outcome>>, x: Exchange) -> Outcome {
+    begun.map_or_else(|refused| *refused, |req| carry_out_on(req, x))
+}
+
+/// Carries out `x` on `req`, a request made.
+fn carry_out_on(mut req: BlockingClientRequest, x: Exchange) -> Outcome {
     let mut out = Outcome::default();
-    let mut req = match begun {
-        Ok(req) => req,
-        Err(out) => return *out,
-    };
     if x.abort_at_once || x.abort_after_socket {
         if x.abort_after_socket {
             while let Some(e) = req.next_event() {

@@ -7,76 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod common;
+
+use common::{read_all, read_n, read_response, send};
 use courier_rt_tokio::{RawStream, Server, ServerOptions, create_server};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Reads one response: a head, then a `Content-Length` or chunked body.
-async fn read_response<S: AsyncRead + Unpin>(s: &mut S, buf: &mut Vec<u8>) -> String {
-    loop {
-        if let Some(end) = complete_len(buf) {
-            let resp: Vec<u8> = buf.drain(..end).collect();
-            return without_date(&resp);
-        }
-        let mut chunk = [0u8; 4096];
-        let n = s.read(&mut chunk).await.unwrap();
-        assert!(
-            n > 0,
-            "EOF before a whole response: {:?}",
-            String::from_utf8_lossy(buf)
-        );
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-fn complete_len(buf: &[u8]) -> Option<usize> {
-    let head_end = find(buf, b"\r\n\r\n")? + 4;
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    if let Some(line) = head.lines().find(|l| l.starts_with("content-length:")) {
-        let n: usize = line["content-length:".len()..].trim().parse().unwrap();
-        return (buf.len() >= head_end + n).then_some(head_end + n);
-    }
-    if head.contains("transfer-encoding: chunked") {
-        return find(&buf[head_end..], b"0\r\n\r\n").map(|i| head_end + i + 5);
-    }
-    Some(head_end)
-}
-
-/// The response as text, its `Date` field removed.
-fn without_date(resp: &[u8]) -> String {
-    let text = String::from_utf8_lossy(resp).into_owned();
-    match text.find("\r\nDate: ") {
-        Some(start) => {
-            let end = start + 2 + text[start + 2..].find("\r\n").unwrap();
-            format!("{}{}", &text[..start], &text[end..])
-        }
-        None => text,
-    }
-}
-
-/// A request header's single value, as text.
-/// Reads exactly `n` bytes.
-async fn read_n<S: AsyncRead + Unpin>(s: &mut S, n: usize) -> String {
-    let mut buf = vec![0u8; n];
-    s.read_exact(&mut buf).await.unwrap();
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
-/// Everything until the peer closes (a reset counts as the end).
-async fn read_all<S: AsyncRead + Unpin>(s: &mut S) -> String {
-    let mut all = Vec::new();
-    let _ = s.read_to_end(&mut all).await;
-    String::from_utf8_lossy(&all).into_owned()
-}
-
-async fn send<S: AsyncWrite + Unpin>(s: &mut S, bytes: &[u8]) {
-    s.write_all(bytes).await.unwrap();
-}
 
 /// A server whose request handler answers `req <url>` and counts its calls.
 fn counting_server(options: ServerOptions) -> (Server, Arc<AtomicUsize>) {

@@ -46,7 +46,7 @@ fn start_at(spec: ServerSpec, path: Option<std::path::PathBuf>) -> Running {
             let addr = match path {
                 Some(path) => {
                     server.listen_unix(path).unwrap();
-                    std::net::SocketAddr::from(([127, 0, 0, 1], 0))
+                    courier_suite::UNIX_SERVER_ADDR
                 }
                 None => server.listen("127.0.0.1:0").await.unwrap(),
             };

@@ -109,7 +109,7 @@ impl Reply {
         assert!(!self.panic, "the suite app's /panic");
         res.set_status_code(self.status).unwrap();
         for (name, value) in &self.headers {
-            res.set_header(*name, value.as_str()).unwrap();
+            res.set_header(name, value.as_str()).unwrap();
         }
     }
 
@@ -290,6 +290,17 @@ pub enum Script {
 
 /// The most [`Script::Flood`] writes.
 pub const FLOOD_CAP: usize = 256 * 1024 * 1024;
+
+/// One write of [`Script::Flood`]: 64 KiB.
+pub fn flood_piece() -> Bytes {
+    Bytes::from(vec![b'z'; 64 * 1024])
+}
+
+/// The note of [`Script::Flood`] once it wrote `sent` bytes: `failed` when a write
+/// failed before [`FLOOD_CAP`].
+pub fn flood_note(sent: usize) -> String {
+    format!("flood failed={}", sent < FLOOD_CAP)
+}
 
 /// The header-store calls of [`Script::HeaderStore`] on rt's response (every
 /// adapter's response is, or derefs to, it): `setHeader`, `setHeaders` (two

@@ -161,18 +161,12 @@ pub async fn run_script(
             });
         }
         Script::Flood => {
-            let piece = bytes::Bytes::from(vec![b'z'; 64 * 1024]);
+            let piece = app::flood_piece();
             let mut sent = 0;
-            let failed = loop {
-                if sent >= app::FLOOD_CAP {
-                    break false;
-                }
-                if res.write(piece.clone()).await.is_err() {
-                    break true;
-                }
+            while sent < app::FLOOD_CAP && res.write(piece.clone()).await.is_ok() {
                 sent += piece.len();
-            };
-            events.note(format!("flood failed={failed}"));
+            }
+            events.note(app::flood_note(sent));
         }
     }
 }
@@ -196,18 +190,8 @@ macro_rules! async_server {
             async move { async_app::handle(req, res, $sleep, &ev).await }
         })
         .unwrap();
-        let ev = Arc::clone(&spec.events);
-        server.on_drop_request(move |req, _socket| ev.drop_request(&req.url()));
-        let ev = Arc::clone(&spec.events);
-        server
-            .on_connection(move |socket| ev.connection(socket.remote_addr(), socket.local_addr()));
-        let ev = Arc::clone(&spec.events);
-        server.on_close(move || ev.close());
+        $crate::record_events!(server, spec);
         let l = spec.listeners;
-        if l.timeout {
-            let ev = Arc::clone(&spec.events);
-            server.on_timeout(move |_socket| ev.timeout());
-        }
         if l.check_continue {
             server.on_check_continue(async_app::check_continue);
         }

@@ -125,6 +125,13 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// The [`Running::addr`] of a server listening on a Unix socket: no scenario
+/// connects to it.
+pub const UNIX_SERVER_ADDR: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    0,
+));
+
 /// What to start.
 #[derive(Debug, Clone, Default)]
 pub struct ServerSpec {
@@ -187,6 +194,28 @@ macro_rules! controls {
     (@call $server:ident, $method:ident) => {{
         let s = $server.clone();
         ::std::boxed::Box::new(move || s.$method())
+    }};
+}
+
+/// Registers on `$server` (an adapter's `Server`; each names these methods as Node
+/// does) the listeners that record in `$spec`'s [`Events`]: `'dropRequest'`,
+/// `'connection'`, `'close'`, and `'timeout'` when [`Listeners::timeout`] asks for it.
+#[macro_export]
+macro_rules! record_events {
+    ($server:expr, $spec:expr) => {{
+        let server = &$server;
+        let spec: &$crate::ServerSpec = $spec;
+        let ev = ::std::sync::Arc::clone(&spec.events);
+        server.on_drop_request(move |req, _socket| ev.drop_request(&req.url()));
+        let ev = ::std::sync::Arc::clone(&spec.events);
+        server
+            .on_connection(move |socket| ev.connection(socket.remote_addr(), socket.local_addr()));
+        let ev = ::std::sync::Arc::clone(&spec.events);
+        server.on_close(move || ev.close());
+        if spec.listeners.timeout {
+            let ev = ::std::sync::Arc::clone(&spec.events);
+            server.on_timeout(move |_socket| ev.timeout());
+        }
     }};
 }
 

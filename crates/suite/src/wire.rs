@@ -135,7 +135,7 @@ impl Client {
     /// IMF-fixdate).
     pub fn response(&mut self, head_only: bool) -> String {
         loop {
-            if let Some(end) = complete_len(&self.buf, head_only) {
+            if let Some(end) = response_len(&self.buf, head_only) {
                 let bytes: Vec<u8> = self.buf.drain(..end).collect();
                 return strip_date(&String::from_utf8_lossy(&bytes));
             }
@@ -177,8 +177,10 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// The length of the first whole response in `buf`, if it is all there.
-fn complete_len(buf: &[u8], head_only: bool) -> Option<usize> {
+/// The length of the first whole response in `buf` (head, then a `Content-Length`,
+/// chunked or empty body; `head_only` for a response to `HEAD`), if it is all there:
+/// for test clients on other I/O than `std::net`.
+pub fn response_len(buf: &[u8], head_only: bool) -> Option<usize> {
     let head_end = find(buf, b"\r\n\r\n")? + 4;
     let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
     if head_only || head.starts_with("http/1.1 1") {
