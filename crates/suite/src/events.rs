@@ -105,6 +105,24 @@ pub fn a_timeout_listener_keeps_the_inactive_socket<A: Adapter>() {
     assert!(c.response(false).ends_with("\r\n\r\nGET /late"));
 }
 
+/// SRV-19: the server `'timeout'` listener decides: `socket.destroy()` closes the
+/// inactive connection with no bytes written, once.
+pub fn a_timeout_listener_may_destroy_the_socket<A: Adapter>() {
+    let spec = ServerSpec::new()
+        .options(|o| o.timeout = ms(100))
+        .listeners(Listeners {
+            timeout: true,
+            ..Listeners::default()
+        });
+    let events = spec.events.clone();
+    events.destroy_on_timeout.store(true, Ordering::SeqCst);
+    let server = A::start(spec);
+    let mut c = Client::connect(server.addr());
+    assert_eq!(c.until_closed(), "");
+    assert_eq!(events.timeouts.load(Ordering::SeqCst), 1);
+    wait_until("the connection gone", || server.connection_count() == 0);
+}
+
 /// SRV-19: without any `'timeout'` listener the inactive socket is destroyed, no bytes.
 pub fn without_a_timeout_listener_the_inactive_socket_is_destroyed<A: Adapter>() {
     let server = A::start(ServerSpec::new().options(|o| o.timeout = ms(100)));

@@ -69,6 +69,8 @@ pub struct Events {
     pub connections: Mutex<Vec<(Option<SocketAddr>, Option<SocketAddr>)>>,
     /// `'timeout'` listener calls.
     pub timeouts: AtomicUsize,
+    /// The `'timeout'` listener destroys the socket it is given (`socket.destroy()`).
+    pub destroy_on_timeout: std::sync::atomic::AtomicBool,
     /// `'close'` listener calls.
     pub closes: AtomicUsize,
     /// What the handler of a scripted route ([`app::Script`]) observed, one line per
@@ -214,7 +216,15 @@ macro_rules! record_events {
         server.on_close(move || ev.close());
         if spec.listeners.timeout {
             let ev = ::std::sync::Arc::clone(&spec.events);
-            server.on_timeout(move |_socket| ev.timeout());
+            server.on_timeout(move |socket| {
+                ev.timeout();
+                if ev
+                    .destroy_on_timeout
+                    .load(::std::sync::atomic::Ordering::SeqCst)
+                {
+                    socket.destroy();
+                }
+            });
         }
     }};
 }
@@ -350,6 +360,7 @@ macro_rules! server_suite {
             close_waits_for_an_active_connection_before_the_close_event,
             the_close_event_fires_at_once_without_connections,
             a_timeout_listener_keeps_the_inactive_socket,
+            a_timeout_listener_may_destroy_the_socket,
             without_a_timeout_listener_the_inactive_socket_is_destroyed,
             a_timeout_listener_keeps_an_idle_keep_alive_connection,
             an_incomplete_head_gets_nodes_408,
