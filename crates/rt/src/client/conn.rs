@@ -86,7 +86,7 @@ impl Core {
     }
 
     fn wake_drain_waiters(&mut self) {
-        self.wake_later.extend(self.drain_waiters.drain(..));
+        self.wake_later.append(&mut self.drain_waiters);
     }
 
     /// Runs `f` on the current request's state (if it is `id`, or any when `None`).

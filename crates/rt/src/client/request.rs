@@ -158,7 +158,7 @@ impl ReqState {
     /// Moves the wakers of every waiting handle call to `out`, for the caller to
     /// wake after unlocking (the list keeps its memory).
     pub(crate) fn take_wakers_into(&mut self, out: &mut Vec<Waker>) {
-        out.extend(self.wakers.drain(..));
+        out.append(&mut self.wakers);
     }
 
     fn wait(&mut self, waker: &Waker) {
