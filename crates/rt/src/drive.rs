@@ -985,6 +985,7 @@ impl<R: Runtime> ClientLoop<R> {
         let mut d = self.conn.lock();
         d.register(cx.waker());
         let mut progress = false;
+        let mut only_wrote = true;
 
         // 1. route the machine's events (`take_upgrade` does, then looks for an
         // upgrade); an upgrade takes the socket
@@ -1055,6 +1056,7 @@ impl<R: Runtime> ClientLoop<R> {
                 Poll::Ready(Ok(n)) => {
                     d.received(now, n);
                     progress = true;
+                    only_wrote = false;
                 }
                 Poll::Ready(Err(e)) => {
                     self.read_error = true;
@@ -1069,6 +1071,17 @@ impl<R: Runtime> ClientLoop<R> {
         if d.poll_timeout().is_some_and(|t| t <= now) {
             d.handle_timeout(now);
             progress = true;
+            only_wrote = false;
+        }
+        // Progress by writing alone: with its events routed, nothing more to
+        // write and no close wanted, another step would find nothing to do (the
+        // read after the write is registered, handles wake the loop, `arm`
+        // covers the timers).
+        if progress && only_wrote {
+            d.process();
+            if d.outgoing().is_empty() && d.wants_close().is_none() {
+                return ClientStep::Wait;
+            }
         }
         drop(d);
         if !progress && self.conn.poll_timeout().is_some_and(|t| t <= now) {
