@@ -985,7 +985,6 @@ impl<R: Runtime> ClientLoop<R> {
         let mut d = self.conn.lock();
         d.register(cx.waker());
         let mut progress = false;
-        let mut only_wrote = true;
 
         // 1. route the machine's events (`take_upgrade` does, then looks for an
         // upgrade); an upgrade takes the socket
@@ -1046,7 +1045,10 @@ impl<R: Runtime> ClientLoop<R> {
 
         // 5. read (idle sockets too: a close or stray bytes take them out of the
         // pool, AGT-9)
-        if !self.read_error && d.wants_read() {
+        // Reads go on while there are bytes: a step that ends with the read
+        // registered (or not wanted) needs no confirming step.
+        let mut reads_settled = true;
+        while !self.read_error && d.wants_read() {
             let read = match io.poll_read_ready(cx) {
                 Poll::Ready(Ok(())) => io.poll_read_buf(cx, d.recv_buf()),
                 Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -1056,14 +1058,17 @@ impl<R: Runtime> ClientLoop<R> {
                 Poll::Ready(Ok(n)) => {
                     d.received(now, n);
                     progress = true;
-                    only_wrote = false;
+                    if n == 0 {
+                        reads_settled = false;
+                        break;
+                    }
                 }
                 Poll::Ready(Err(e)) => {
                     self.read_error = true;
                     d.socket_error(sys_error("read", &e, ""));
                     return ClientStep::Done;
                 }
-                Poll::Pending => {}
+                Poll::Pending => break,
             }
         }
 
@@ -1071,15 +1076,15 @@ impl<R: Runtime> ClientLoop<R> {
         if d.poll_timeout().is_some_and(|t| t <= now) {
             d.handle_timeout(now);
             progress = true;
-            only_wrote = false;
+            reads_settled = false;
         }
-        // Progress by writing alone: with its events routed, nothing more to
-        // write and no close wanted, another step would find nothing to do (the
-        // read after the write is registered, handles wake the loop, `arm`
-        // covers the timers).
-        if progress && only_wrote {
+        // Progress by writing and reading alone: with the events routed, no
+        // upgrade, nothing more to write and no close wanted, another step would
+        // find nothing to do (the read is registered or not wanted, handles wake
+        // the loop, `arm` covers the timers).
+        if progress && reads_settled {
             d.process();
-            if d.outgoing().is_empty() && d.wants_close().is_none() {
+            if !d.upgrade_pending() && d.outgoing().is_empty() && d.wants_close().is_none() {
                 return ClientStep::Wait;
             }
         }

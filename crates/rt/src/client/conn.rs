@@ -644,6 +644,11 @@ impl ClientDriver<'_> {
         Some(h)
     }
 
+    /// Whether [`Self::take_upgrade`] has a socket hand-off ready.
+    pub(crate) fn upgrade_pending(&self) -> bool {
+        self.core.upgrade.is_some()
+    }
+
     /// Socket options the running request asked for (CLI-26), to apply now.
     pub fn take_socket_options(&mut self) -> Option<SocketOptions> {
         self.core.socket_options.take()
