@@ -986,7 +986,10 @@ impl<R: Runtime> ClientLoop<R> {
 
         // 5. read (idle sockets too: a close or stray bytes take them out of the
         // pool, AGT-9)
-        if !self.read_error && d.wants_read() {
+        // Reads go on while there are bytes: a step that ends with the read
+        // registered (or not wanted) needs no confirming step.
+        let mut reads_settled = true;
+        while !self.read_error && d.wants_read() {
             let read = match io.poll_read_ready(cx) {
                 Poll::Ready(Ok(())) => io.poll_read_buf(cx, d.recv_buf()),
                 Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -996,13 +999,17 @@ impl<R: Runtime> ClientLoop<R> {
                 Poll::Ready(Ok(n)) => {
                     d.received(now, n);
                     progress = true;
+                    if n == 0 {
+                        reads_settled = false;
+                        break;
+                    }
                 }
                 Poll::Ready(Err(e)) => {
                     self.read_error = true;
                     d.socket_error(sys_error("read", &e, ""));
                     return ClientStep::Done;
                 }
-                Poll::Pending => {}
+                Poll::Pending => break,
             }
         }
 
@@ -1010,6 +1017,17 @@ impl<R: Runtime> ClientLoop<R> {
         if d.poll_timeout().is_some_and(|t| t <= now) {
             d.handle_timeout(now);
             progress = true;
+            reads_settled = false;
+        }
+        // Progress by writing and reading alone: with the events routed, no
+        // upgrade, nothing more to write and no close wanted, another step would
+        // find nothing to do (the read is registered or not wanted, handles wake
+        // the loop, `arm` covers the timers).
+        if progress && reads_settled {
+            d.process();
+            if !d.upgrade_pending() && d.outgoing().is_empty() && d.wants_close().is_none() {
+                return ClientStep::Wait;
+            }
         }
         drop(d);
         if !progress && self.conn.poll_timeout().is_some_and(|t| t <= now) {

@@ -300,6 +300,10 @@ pub struct ClientConn {
     spare_buf: bytes::BytesMut,
     /// The (empty) list `sync` collects the request's output in, kept for its memory.
     sync_buf: VecDeque<Bytes>,
+    /// Something changed since the last look of `outgoing`, `wants_close` or
+    /// `poll_event`: they sync first. (`sync` reaches its fixed point in one call,
+    /// so with nothing changed it would do nothing.)
+    changed: bool,
 }
 
 impl ClientConn {
@@ -320,6 +324,7 @@ impl ClientConn {
             last_activity: now,
             spare_buf: bytes::BytesMut::new(),
             sync_buf: VecDeque::new(),
+            changed: true,
         }
     }
 
@@ -342,6 +347,7 @@ impl ClientConn {
         mut req: ClientRequest,
         assignment: Assignment,
     ) -> Result<(), ClientRequest> {
+        self.changed = true;
         if self.state != State::Idle {
             return Err(req);
         }
@@ -441,6 +447,7 @@ impl ClientConn {
     /// response in them destroys the connection, junk in them is an `'error'`,
     /// CLI-17, CLI-20); later reads are not.
     pub fn feed(&mut self, now: Instant, data: &[u8]) {
+        self.changed = true;
         if data.is_empty() {
             return;
         }
@@ -472,6 +479,7 @@ impl ClientConn {
 
     /// `n` bytes were appended to [`ClientConn::recv_buf`] at `now`.
     pub fn received(&mut self, now: Instant, n: usize) {
+        self.changed = true;
         if n == 0 || self.state != State::Active {
             return;
         }
@@ -488,6 +496,7 @@ impl ClientConn {
     /// an EOF-delimited body ends normally; any other is aborted. The connection
     /// closes.
     pub fn recv_eof(&mut self) {
+        self.changed = true;
         if self.eof {
             return;
         }
@@ -509,6 +518,7 @@ impl ClientConn {
     /// (unless one was emitted), an unfinished response is aborted, the connection
     /// closes. On an idle connection the connection just closes.
     pub fn socket_error(&mut self, err: ClientError) {
+        self.changed = true;
         match self.state {
             State::Idle => self.state = State::Closing(Close::Now),
             State::Active => {
@@ -539,12 +549,13 @@ impl ClientConn {
 
     /// The bytes to write, in order.
     pub fn outgoing(&mut self) -> &OutQueue {
-        self.sync();
+        self.sync_if_changed();
         &self.out
     }
 
     /// `n` bytes of [`ClientConn::outgoing`] were written at `now`.
     pub fn transmitted(&mut self, now: Instant, n: usize) {
+        self.changed = true;
         if n == 0 {
             return;
         }
@@ -560,7 +571,7 @@ impl ClientConn {
 
     /// Whether and how the connection should close.
     pub fn wants_close(&mut self) -> Option<Close> {
-        self.sync();
+        self.sync_if_changed();
         match self.state {
             State::Closing(c) => Some(c),
             _ => None,
@@ -575,6 +586,7 @@ impl ClientConn {
     /// `'aborted'` and no request `'error'`; then `'close'`. Returns false when there
     /// is no request or it was aborted already.
     pub fn abort(&mut self) -> bool {
+        self.changed = true;
         if self.state != State::Active {
             return false;
         }
@@ -602,6 +614,7 @@ impl ClientConn {
     /// `socket hang up` when no response arrived. An unfinished response is aborted;
     /// then `'close'`. The connection is destroyed.
     pub fn destroy(&mut self, err: Option<ClientError>) {
+        self.changed = true;
         match self.state {
             State::Active => {
                 let waiting = self.ex.as_ref().is_some_and(|ex| ex.resp == Resp::Waiting);
@@ -626,6 +639,7 @@ impl ClientConn {
     /// `req.setTimeout(ms)` (CLI-23): the socket idle timeout while this request
     /// runs; `None` or zero turns it off. A no-op once the response ended.
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.changed = true;
         if let Some(ex) = self.ex.as_mut() {
             if ex.resp != Resp::Complete {
                 ex.timeout = timeout.filter(|d| !d.is_zero());
@@ -639,7 +653,7 @@ impl ClientConn {
 
     /// The next event, or `None`.
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
-        self.sync();
+        self.sync_if_changed();
         let ev = self.events.pop_front()?;
         if let (ClientEvent::Data(d), Some(ex)) = (&ev, self.ex.as_mut()) {
             ex.queued_data = ex.queued_data.saturating_sub(d.len());
@@ -675,6 +689,7 @@ impl ClientConn {
     /// Fires the timers due at `now`: `'timeout'` (CLI-23) and the end of the
     /// `100-continue` hold.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.changed = true;
         if self.hold_deadline().is_some_and(|t| t <= now) {
             self.release_hold();
         }
@@ -717,6 +732,13 @@ impl ClientConn {
     /// Moves the request's output to the queue, holding body bytes while a
     /// `100-continue` is awaited, and reports `'finish'` and the end of a kept
     /// exchange.
+    fn sync_if_changed(&mut self) {
+        if self.changed {
+            self.changed = false;
+            self.sync();
+        }
+    }
+
     fn sync(&mut self) {
         if self.state != State::Active {
             return;
@@ -1039,6 +1061,7 @@ impl Requester<'_> {
     }
 
     fn req_mut(&mut self) -> &mut ClientRequest {
+        self.conn.changed = true;
         &mut self.conn.ex.as_mut().expect("a running request").req
     }
 }
@@ -1058,6 +1081,7 @@ impl DerefMut for Requester<'_> {
 
 impl Drop for Requester<'_> {
     fn drop(&mut self) {
+        self.conn.changed = true;
         self.conn.sync();
     }
 }

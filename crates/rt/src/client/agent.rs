@@ -309,45 +309,43 @@ impl Agent {
         notes: &[Note],
         now: Instant,
     ) {
-        self.state().pool.handle_timeout(now);
+        let mut st = self.state();
+        st.pool.handle_timeout(now);
         for &note in notes {
             match note {
                 Note::Release(mut r) => {
                     // keepSocketAlive (AGT-8) is asked only about a socket that would
                     // join the free list: no request of its pool waits for it. The
                     // hook runs with no lock held.
-                    let ask = {
-                        let st = self.state();
-                        match (&r, st.keep_socket_alive.clone()) {
-                            (Reusable::Yes { .. }, Some(hook)) if st.pool.options().keep_alive => {
-                                let key = st.pool.socket_key(sock).cloned();
-                                let waits = st
-                                    .pool
-                                    .requests()
-                                    .iter()
-                                    .any(|(k, _)| Some(k) == key.as_ref());
-                                (!waits).then(|| (hook, Self::info(&st, sock)))
-                            }
-                            _ => None,
+                    let ask = match (&r, st.keep_socket_alive.clone()) {
+                        (Reusable::Yes { .. }, Some(hook)) if st.pool.options().keep_alive => {
+                            let key = st.pool.socket_key(sock).cloned();
+                            let waits = st
+                                .pool
+                                .requests()
+                                .iter()
+                                .any(|(k, _)| Some(k) == key.as_ref());
+                            (!waits).then(|| (hook, Self::info(&st, sock)))
                         }
+                        _ => None,
                     };
                     if let Some((hook, info)) = ask {
+                        drop(st);
                         if !hook(&info) {
                             r = Reusable::No;
                         }
+                        st = self.state();
                     }
-                    self.state().pool.release(sock, now, r);
+                    st.pool.release(sock, now, r);
                 }
                 Note::Detach => {
-                    let mut st = self.state();
                     st.pool.detach(sock);
                     st.conns.remove(&sock);
                 }
                 Note::Poisoned => {
-                    self.state().pool.poisoned(sock);
+                    st.pool.poisoned(sock);
                 }
                 Note::Closed => {
-                    let mut st = self.state();
                     st.pool.closed(sock);
                     if st.conns.get(&sock).is_some_and(|c| c.same(conn)) {
                         st.conns.remove(&sock);
@@ -355,6 +353,7 @@ impl Agent {
                 }
             }
         }
+        drop(st);
         self.run();
     }
 

@@ -86,7 +86,7 @@ impl Core {
     }
 
     fn wake_drain_waiters(&mut self) {
-        self.wake_later.extend(self.drain_waiters.drain(..));
+        self.wake_later.append(&mut self.drain_waiters);
     }
 
     /// Runs `f` on the current request's state (if it is `id`, or any when `None`).
@@ -642,6 +642,11 @@ impl ClientDriver<'_> {
         let h = self.core.upgrade.take()?;
         self.core.closed = true;
         Some(h)
+    }
+
+    /// Whether [`Self::take_upgrade`] has a socket hand-off ready.
+    pub(crate) fn upgrade_pending(&self) -> bool {
+        self.core.upgrade.is_some()
     }
 
     /// Socket options the running request asked for (CLI-26), to apply now.

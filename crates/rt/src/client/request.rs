@@ -158,7 +158,7 @@ impl ReqState {
     /// Moves the wakers of every waiting handle call to `out`, for the caller to
     /// wake after unlocking (the list keeps its memory).
     pub(crate) fn take_wakers_into(&mut self, out: &mut Vec<Waker>) {
-        out.extend(self.wakers.drain(..));
+        out.append(&mut self.wakers);
     }
 
     fn wait(&mut self, waker: &Waker) {
@@ -187,6 +187,8 @@ impl ReqState {
 #[derive(Debug)]
 pub struct ClientRequest {
     shared: Arc<ReqShared>,
+    /// The request's id (fixed for its life).
+    id: ReqId,
     agent: Agent,
     /// `method`, `path` and `host`, one after the other (one allocation).
     names: Box<str>,
@@ -222,8 +224,10 @@ impl ClientRequest {
         let (path_at, host_at) = (method.len(), method.len() + path.len());
         let agent = resolved.agent.clone();
         let shared = agent.add_request(runtime, resolved);
+        let id = shared.with(|st| st.id);
         Ok(Self {
             shared,
+            id,
             agent,
             names,
             path_at,
@@ -244,7 +248,7 @@ impl ClientRequest {
     }
 
     fn id(&self) -> ReqId {
-        self.shared.lock().id
+        self.id
     }
 
     /// Runs `f` on the request wherever it is: pending (under the request's lock) or
