@@ -37,7 +37,7 @@ use courier_proto::server::{
     Close, Dispatch, OutQueue, ReqId, ServerConfig, ServerConn, ServerEvent,
 };
 
-use crate::body::{self, BodyReceiver, BodySender};
+use crate::body::{self, BodyReceiver, BodySender, QueueRef};
 use crate::date::DateCache;
 use crate::events::{
     ClientErrorEvent, ConnEvent, Handover, RequestKind, Signal, Socket, TimeoutTarget,
@@ -175,6 +175,67 @@ pub(crate) struct Core {
     /// The adapter reads with [`Driver::recv_buf_with`] and releases the receive
     /// buffer itself (into the thread's pool).
     pooled_recv: bool,
+}
+
+/// An event for the application as the connection's lock finds it. Its handles are
+/// made once the lock is released ([`Found::into_event`], or by the server loop
+/// where it calls the handler): a request's parts are a few words and its handles
+/// many, so they are built where the application takes them rather than moved
+/// along the loop.
+pub(crate) enum Found {
+    /// [`ConnEvent::Request`].
+    Request {
+        kind: RequestKind,
+        parts: RequestParts,
+    },
+    /// [`ConnEvent::DropRequest`].
+    DropRequest { parts: RequestParts },
+    /// [`ConnEvent::Timeout`].
+    Timeout,
+}
+
+/// What a request's handles are made of.
+pub(crate) struct RequestParts {
+    pub(crate) id: ReqId,
+    head: Box<RequestHead>,
+    join_duplicates: bool,
+    body: QueueRef,
+}
+
+impl RequestParts {
+    /// The request's handle.
+    pub(crate) fn request(self, shared: &Arc<Shared>) -> IncomingMessage {
+        let body = self.body.receiver();
+        IncomingMessage::new(
+            Arc::clone(shared),
+            self.id,
+            self.head,
+            self.join_duplicates,
+            body,
+        )
+    }
+}
+
+impl Found {
+    /// The event, its handles made.
+    pub(crate) fn into_event(self, shared: &Arc<Shared>) -> ConnEvent {
+        match self {
+            Found::Request { kind, parts } => {
+                let res = ServerResponse::new(Arc::clone(shared), parts.id);
+                ConnEvent::Request {
+                    kind,
+                    req: parts.request(shared),
+                    res,
+                }
+            }
+            Found::DropRequest { parts } => ConnEvent::DropRequest {
+                req: parts.request(shared),
+            },
+            Found::Timeout => ConnEvent::Timeout {
+                socket: Socket::new(Arc::clone(shared)),
+            },
+        }
+    }
 }
 
 /// The id given to an upgrade request's [`IncomingMessage`] (the machine gives it none).
@@ -418,6 +479,11 @@ impl Connection {
         }
     }
 
+    /// The state the handles share.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// Locks the connection for one step of the adapter's loop.
     pub fn lock(&self) -> Driver<'_> {
         Driver {
@@ -527,6 +593,12 @@ impl Driver<'_> {
     /// An upgrade, a CONNECT or a client error taken by the application is not an
     /// event here: see [`Driver::take_handover`].
     pub fn next_event(&mut self) -> Option<ConnEvent> {
+        let found = self.next_found()?;
+        Some(found.into_event(self.shared))
+    }
+
+    /// [`Driver::next_event`] with the handles not made yet.
+    pub(crate) fn next_found(&mut self) -> Option<Found> {
         loop {
             let event = self.core.conn.poll_event()?;
             if let Some(e) = self.route(event) {
@@ -535,22 +607,26 @@ impl Driver<'_> {
         }
     }
 
-    /// The handle of request `id`. Its body queue is made only when the head says a
-    /// body follows: a request without one allocates none.
-    fn new_request(&mut self, id: ReqId, head: Box<RequestHead>) -> IncomingMessage {
+    /// The parts of request `id`'s handle. Its body queue is made only when the head
+    /// says a body follows: a request without one allocates none.
+    fn new_request(&mut self, id: ReqId, head: Box<RequestHead>) -> RequestParts {
         let body = match head.info.body {
-            BodyKind::None | BodyKind::Length(0) => BodyReceiver::empty(),
+            BodyKind::None | BodyKind::Length(0) => QueueRef::default(),
             _ => {
-                let (tx, rx) = body::channel(self.core.body_high_water);
+                let (tx, rx) = body::channel_ref(self.core.body_high_water);
                 self.core.bodies.push_new(id, tx);
                 rx
             }
         };
-        let join = self.core.conn.config().join_duplicate_headers;
-        IncomingMessage::new(Arc::clone(self.shared), id, head, join, body)
+        RequestParts {
+            id,
+            head,
+            join_duplicates: self.core.conn.config().join_duplicate_headers,
+            body,
+        }
     }
 
-    fn route(&mut self, event: ServerEvent) -> Option<ConnEvent> {
+    fn route(&mut self, event: ServerEvent) -> Option<Found> {
         match event {
             ServerEvent::Request { id, head, dispatch } => {
                 self.core.receiving = Some(id);
@@ -559,12 +635,12 @@ impl Driver<'_> {
                     Dispatch::CheckContinue => RequestKind::CheckContinue,
                     Dispatch::CheckExpectation => RequestKind::CheckExpectation,
                     Dispatch::DropRequest => {
-                        let req = self.new_request(id, head);
-                        return Some(ConnEvent::DropRequest { req });
+                        let parts = self.new_request(id, head);
+                        return Some(Found::DropRequest { parts });
                     }
                     Dispatch::Answered => return None,
                 };
-                let req = self.new_request(id, head);
+                let parts = self.new_request(id, head);
                 self.core.responses.push_new(
                     id,
                     ResEntry {
@@ -573,8 +649,7 @@ impl Driver<'_> {
                         handle: true,
                     },
                 );
-                let res = ServerResponse::new(Arc::clone(self.shared), id);
-                return Some(ConnEvent::Request { kind, req, res });
+                return Some(Found::Request { kind, parts });
             }
             ServerEvent::Data { id, data } => {
                 // Pieces of a body nobody reads any more (MSG-12) are dropped by its
@@ -657,9 +732,7 @@ impl Driver<'_> {
                 if let Some(id) = response {
                     self.core.fire_timeout(TimeoutTarget::Response(id));
                 }
-                return Some(ConnEvent::Timeout {
-                    socket: Socket::new(Arc::clone(self.shared)),
-                });
+                return Some(Found::Timeout);
             }
         }
         None
