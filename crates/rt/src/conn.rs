@@ -164,8 +164,12 @@ pub(crate) struct Core {
     /// Bytes written to the socket so far.
     transmitted_total: u64,
     /// `'finish'`/`'close'` of the responses handed out: kept while the handle lives
-    /// or the outcome is not known yet.
+    /// (and has not ended the response) or the outcome is not known yet.
     responses: IdMap<ResEntry>,
+    /// One past the highest id of a response that finished. Responses finish in
+    /// order and none finishes after one that closed, so a response no longer in
+    /// `responses` finished exactly when its id is below this.
+    finished_below: u64,
     /// `'timeout'` listeners on requests and responses.
     pub(crate) timeout_listeners: HashMap<TimeoutTarget, Vec<Arc<Signal>>>,
     /// A handover waiting for the output to be flushed.
@@ -267,15 +271,24 @@ impl Core {
     /// returns: wakes its listeners, and forgets it when its handle is gone.
     fn resolve_responses(&mut self, mut pick: impl FnMut(ReqId, ResState) -> Option<bool>) {
         let wake_later = &mut self.wake_later;
+        let finished_below = &mut self.finished_below;
         self.responses.retain(|(id, e)| {
             if let Some(v) = pick(*id, e.state) {
                 e.state = ResState::Done(v);
+                if v {
+                    *finished_below = (*finished_below).max(id.0.saturating_add(1));
+                }
                 if let Some(sig) = &e.signal {
                     wake_later.extend(sig.resolve(v));
                 }
             }
             e.handle || !matches!(e.state, ResState::Done(_))
         });
+    }
+
+    /// The outcome of a response no longer in `responses` (see `finished_below`).
+    fn past_outcome(&self, id: ReqId) -> bool {
+        id.0 < self.finished_below
     }
 
     /// Resolves `'finish'` for every finished response whose bytes are all written.
@@ -303,9 +316,9 @@ impl Core {
     /// The `'finish'`/`'close'` signal of response `id`, made on first use.
     pub(crate) fn response_signal(&mut self, id: ReqId) -> Arc<Signal> {
         let Some(e) = self.responses.get_mut(&id) else {
-            // Not handed out by this connection: it will never finish.
+            // Its outcome is known: the entry went with the handle's end.
             let sig = Arc::new(Signal::default());
-            let _ = sig.resolve(false);
+            let _ = sig.resolve(self.past_outcome(id));
             return sig;
         };
         if let Some(sig) = &e.signal {
@@ -322,13 +335,18 @@ impl Core {
     /// The outcome of response `id`, once known: `Some(true)` finished,
     /// `Some(false)` closed without finishing.
     pub(crate) fn response_outcome(&self, id: ReqId) -> Option<bool> {
-        match self.responses.get(&id)?.state {
+        let Some(e) = self.responses.get(&id) else {
+            return Some(self.past_outcome(id));
+        };
+        match e.state {
             ResState::Done(v) => Some(v),
             _ => None,
         }
     }
 
-    /// The handle of response `id` was dropped.
+    /// The handle of response `id` was dropped, or ended the response (it then
+    /// needs no entry: its outcome, once known, is kept by `finished_below`, and
+    /// dropping it takes no lock).
     pub(crate) fn response_handle_dropped(&mut self, id: ReqId) {
         if let Some(e) = self.responses.get_mut(&id) {
             e.handle = false;
@@ -467,6 +485,7 @@ impl Connection {
             local_addr: None,
             transmitted_total: 0,
             responses: IdMap::default(),
+            finished_below: 0,
             timeout_listeners: HashMap::new(),
             pending_handover: None,
             receiving: None,
