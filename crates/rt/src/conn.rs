@@ -60,8 +60,9 @@ std::thread_local! {
 
 /// A map keyed by request id, for the few requests a connection has in flight (at
 /// most the pipelining bound plus the ones whose handles are still alive): a vector
-/// searched linearly, which keeps its capacity, so a steady stream of requests
-/// allocates nothing and hashes nothing.
+/// in id order (ids only grow), looked up by the offset from its first id (ids are
+/// mostly consecutive) or else searched linearly, which keeps its capacity, so a
+/// steady stream of requests allocates nothing and hashes nothing.
 #[derive(Debug)]
 pub(crate) struct IdMap<V> {
     entries: Vec<(ReqId, V)>,
@@ -77,7 +78,17 @@ impl<V> Default for IdMap<V> {
 
 impl<V> IdMap<V> {
     fn position(&self, id: ReqId) -> Option<usize> {
-        // Newest entries are the likeliest to be looked up: search from the end.
+        // Entries are in id order and ids mostly consecutive: try the offset from
+        // the first entry, then search from the newest end.
+        let first = self.entries.first()?.0;
+        let guess =
+            id.0.checked_sub(first.0)
+                .and_then(|d| usize::try_from(d).ok());
+        if let Some(i) = guess {
+            if self.entries.get(i).is_some_and(|(k, _)| *k == id) {
+                return Some(i);
+            }
+        }
         self.entries.iter().rposition(|(k, _)| *k == id)
     }
 
@@ -91,16 +102,20 @@ impl<V> IdMap<V> {
         Some(&mut self.entries[i].1)
     }
 
-    /// Adds the value for a new `id` (request ids are never reused: no search).
+    /// Adds the value for a new `id`, above every id in the map (request ids only
+    /// grow: no search).
     fn push_new(&mut self, id: ReqId, value: V) {
-        debug_assert!(self.position(id).is_none(), "request ids are unique");
+        debug_assert!(
+            self.entries.last().is_none_or(|(k, _)| *k < id),
+            "request ids grow"
+        );
         self.entries.push((id, value));
     }
 
-    /// Removes the value for `id` (the last entry takes its place).
+    /// Removes the value for `id` (the others keep their order).
     pub(crate) fn remove(&mut self, id: &ReqId) -> Option<V> {
         let i = self.position(*id)?;
-        Some(self.entries.swap_remove(i).1)
+        Some(self.entries.remove(i).1)
     }
 
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
