@@ -370,6 +370,14 @@ impl Parser {
     }
 
     fn head(&mut self) -> Result<Option<Event>, Error> {
+        if self.buf.is_empty() && self.scanner.at_start() {
+            // Between messages with nothing buffered (the usual look after the last
+            // request was taken): what a scan of no bytes would conclude.
+            if self.eof {
+                self.phase = Phase::Done;
+            }
+            return Ok(None);
+        }
         let fast = if self.fast_path {
             self.scanner.try_fast(&self.buf)
         } else {

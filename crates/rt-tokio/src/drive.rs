@@ -63,17 +63,9 @@ impl RawStream {
             Self::Unix(s) => s.poll_read_ready(cx),
         }
     }
-
-    fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
-        match self {
-            Self::Tcp(s) => s.try_read_buf(buf),
-            #[cfg(unix)]
-            Self::Unix(s) => s.try_read_buf(buf),
-        }
-    }
 }
 
-/// tokio's readiness and its safe `try_read_buf` straight into the spare capacity.
+/// tokio's readiness, and tokio's own read straight into the spare capacity.
 impl Transport for RawStream {
     fn poll_read_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.poll_ready_read(cx)
@@ -84,22 +76,15 @@ impl Transport for RawStream {
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
-        loop {
-            if buf.capacity() == buf.len() {
-                buf.reserve(8 * 1024);
-            }
-            match self.try_read_buf(buf) {
-                // The readiness was stale (tokio cleared it): poll it again, which
-                // registers the waker.
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                r => return Poll::Ready(r),
-            }
-            match self.poll_ready_read(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
+        if buf.capacity() == buf.len() {
+            buf.reserve(8 * 1024);
         }
+        // Through `AsyncRead` (polled once; the read is cancel-safe): a read that
+        // fills less than the spare capacity also clears the socket's readiness, so
+        // the next look parks the task at once instead of trying a read that would
+        // block (one `recv` per request rather than two).
+        let read = core::pin::pin!(tokio::io::AsyncReadExt::read_buf(self, buf));
+        read.poll(cx)
     }
 
     courier_rt::transport_writes!(tokio);

@@ -39,7 +39,7 @@ enum End {
 }
 
 #[derive(Debug)]
-struct Queue {
+pub(crate) struct Queue {
     pieces: VecDeque<Bytes>,
     queued: usize,
     high_water: usize,
@@ -68,6 +68,34 @@ pub fn channel(high_water: usize) -> (BodySender, BodyReceiver) {
         writer: None,
     }));
     (BodySender { q: Arc::clone(&q) }, BodyReceiver::new(Some(q)))
+}
+
+/// A body queue's receiving end before its [`BodyReceiver`] is made: the queue
+/// (`None` for a body known to be empty). One word, where the receiver is several:
+/// a request's parts travel through the server loop in this form.
+#[derive(Debug, Default)]
+pub(crate) struct QueueRef(Option<Arc<Mutex<Queue>>>);
+
+impl QueueRef {
+    /// The receiver reading this queue.
+    pub(crate) fn receiver(mut self) -> BodyReceiver {
+        BodyReceiver::new(self.0.take())
+    }
+}
+
+impl Drop for QueueRef {
+    fn drop(&mut self) {
+        // Never read: discarded as a dropped receiver's queue is.
+        if let Some(q) = self.0.take() {
+            drop(BodyReceiver::new(Some(q)));
+        }
+    }
+}
+
+/// [`channel`], with the receiving end not made yet.
+pub(crate) fn channel_ref(high_water: usize) -> (BodySender, QueueRef) {
+    let (tx, mut rx) = channel(high_water);
+    (tx, QueueRef(rx.q.take()))
 }
 
 /// The producing half of a body queue.

@@ -37,7 +37,7 @@ use courier_proto::server::{
     Close, Dispatch, OutQueue, ReqId, ServerConfig, ServerConn, ServerEvent,
 };
 
-use crate::body::{self, BodyReceiver, BodySender};
+use crate::body::{self, BodyReceiver, BodySender, QueueRef};
 use crate::date::DateCache;
 use crate::events::{
     ClientErrorEvent, ConnEvent, Handover, RequestKind, Signal, Socket, TimeoutTarget,
@@ -60,8 +60,9 @@ std::thread_local! {
 
 /// A map keyed by request id, for the few requests a connection has in flight (at
 /// most the pipelining bound plus the ones whose handles are still alive): a vector
-/// searched linearly, which keeps its capacity, so a steady stream of requests
-/// allocates nothing and hashes nothing.
+/// in id order (ids only grow), looked up by the offset from its first id (ids are
+/// mostly consecutive) or else searched linearly, which keeps its capacity, so a
+/// steady stream of requests allocates nothing and hashes nothing.
 #[derive(Debug)]
 pub(crate) struct IdMap<V> {
     entries: Vec<(ReqId, V)>,
@@ -77,7 +78,17 @@ impl<V> Default for IdMap<V> {
 
 impl<V> IdMap<V> {
     fn position(&self, id: ReqId) -> Option<usize> {
-        // Newest entries are the likeliest to be looked up: search from the end.
+        // Entries are in id order and ids mostly consecutive: try the offset from
+        // the first entry, then search from the newest end.
+        let first = self.entries.first()?.0;
+        let guess =
+            id.0.checked_sub(first.0)
+                .and_then(|d| usize::try_from(d).ok());
+        if let Some(i) = guess {
+            if self.entries.get(i).is_some_and(|(k, _)| *k == id) {
+                return Some(i);
+            }
+        }
         self.entries.iter().rposition(|(k, _)| *k == id)
     }
 
@@ -91,16 +102,20 @@ impl<V> IdMap<V> {
         Some(&mut self.entries[i].1)
     }
 
-    /// Adds the value for a new `id` (request ids are never reused: no search).
+    /// Adds the value for a new `id`, above every id in the map (request ids only
+    /// grow: no search).
     fn push_new(&mut self, id: ReqId, value: V) {
-        debug_assert!(self.position(id).is_none(), "request ids are unique");
+        debug_assert!(
+            self.entries.last().is_none_or(|(k, _)| *k < id),
+            "request ids grow"
+        );
         self.entries.push((id, value));
     }
 
-    /// Removes the value for `id` (the last entry takes its place).
+    /// Removes the value for `id` (the others keep their order).
     pub(crate) fn remove(&mut self, id: &ReqId) -> Option<V> {
         let i = self.position(*id)?;
-        Some(self.entries.swap_remove(i).1)
+        Some(self.entries.remove(i).1)
     }
 
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
@@ -164,8 +179,12 @@ pub(crate) struct Core {
     /// Bytes written to the socket so far.
     transmitted_total: u64,
     /// `'finish'`/`'close'` of the responses handed out: kept while the handle lives
-    /// or the outcome is not known yet.
+    /// (and has not ended the response) or the outcome is not known yet.
     responses: IdMap<ResEntry>,
+    /// One past the highest id of a response that finished. Responses finish in
+    /// order and none finishes after one that closed, so a response no longer in
+    /// `responses` finished exactly when its id is below this.
+    finished_below: u64,
     /// `'timeout'` listeners on requests and responses.
     pub(crate) timeout_listeners: HashMap<TimeoutTarget, Vec<Arc<Signal>>>,
     /// A handover waiting for the output to be flushed.
@@ -175,6 +194,67 @@ pub(crate) struct Core {
     /// The adapter reads with [`Driver::recv_buf_with`] and releases the receive
     /// buffer itself (into the thread's pool).
     pooled_recv: bool,
+}
+
+/// An event for the application as the connection's lock finds it. Its handles are
+/// made once the lock is released ([`Found::into_event`], or by the server loop
+/// where it calls the handler): a request's parts are a few words and its handles
+/// many, so they are built where the application takes them rather than moved
+/// along the loop.
+pub(crate) enum Found {
+    /// [`ConnEvent::Request`].
+    Request {
+        kind: RequestKind,
+        parts: RequestParts,
+    },
+    /// [`ConnEvent::DropRequest`].
+    DropRequest { parts: RequestParts },
+    /// [`ConnEvent::Timeout`].
+    Timeout,
+}
+
+/// What a request's handles are made of.
+pub(crate) struct RequestParts {
+    pub(crate) id: ReqId,
+    head: Box<RequestHead>,
+    join_duplicates: bool,
+    body: QueueRef,
+}
+
+impl RequestParts {
+    /// The request's handle.
+    pub(crate) fn request(self, shared: &Arc<Shared>) -> IncomingMessage {
+        let body = self.body.receiver();
+        IncomingMessage::new(
+            Arc::clone(shared),
+            self.id,
+            self.head,
+            self.join_duplicates,
+            body,
+        )
+    }
+}
+
+impl Found {
+    /// The event, its handles made.
+    pub(crate) fn into_event(self, shared: &Arc<Shared>) -> ConnEvent {
+        match self {
+            Found::Request { kind, parts } => {
+                let res = ServerResponse::new(Arc::clone(shared), parts.id);
+                ConnEvent::Request {
+                    kind,
+                    req: parts.request(shared),
+                    res,
+                }
+            }
+            Found::DropRequest { parts } => ConnEvent::DropRequest {
+                req: parts.request(shared),
+            },
+            Found::Timeout => ConnEvent::Timeout {
+                socket: Socket::new(Arc::clone(shared)),
+            },
+        }
+    }
 }
 
 /// The id given to an upgrade request's [`IncomingMessage`] (the machine gives it none).
@@ -206,15 +286,24 @@ impl Core {
     /// returns: wakes its listeners, and forgets it when its handle is gone.
     fn resolve_responses(&mut self, mut pick: impl FnMut(ReqId, ResState) -> Option<bool>) {
         let wake_later = &mut self.wake_later;
+        let finished_below = &mut self.finished_below;
         self.responses.retain(|(id, e)| {
             if let Some(v) = pick(*id, e.state) {
                 e.state = ResState::Done(v);
+                if v {
+                    *finished_below = (*finished_below).max(id.0.saturating_add(1));
+                }
                 if let Some(sig) = &e.signal {
                     wake_later.extend(sig.resolve(v));
                 }
             }
             e.handle || !matches!(e.state, ResState::Done(_))
         });
+    }
+
+    /// The outcome of a response no longer in `responses` (see `finished_below`).
+    fn past_outcome(&self, id: ReqId) -> bool {
+        id.0 < self.finished_below
     }
 
     /// Resolves `'finish'` for every finished response whose bytes are all written.
@@ -242,9 +331,9 @@ impl Core {
     /// The `'finish'`/`'close'` signal of response `id`, made on first use.
     pub(crate) fn response_signal(&mut self, id: ReqId) -> Arc<Signal> {
         let Some(e) = self.responses.get_mut(&id) else {
-            // Not handed out by this connection: it will never finish.
+            // Its outcome is known: the entry went with the handle's end.
             let sig = Arc::new(Signal::default());
-            let _ = sig.resolve(false);
+            let _ = sig.resolve(self.past_outcome(id));
             return sig;
         };
         if let Some(sig) = &e.signal {
@@ -261,13 +350,18 @@ impl Core {
     /// The outcome of response `id`, once known: `Some(true)` finished,
     /// `Some(false)` closed without finishing.
     pub(crate) fn response_outcome(&self, id: ReqId) -> Option<bool> {
-        match self.responses.get(&id)?.state {
+        let Some(e) = self.responses.get(&id) else {
+            return Some(self.past_outcome(id));
+        };
+        match e.state {
             ResState::Done(v) => Some(v),
             _ => None,
         }
     }
 
-    /// The handle of response `id` was dropped.
+    /// The handle of response `id` was dropped, or ended the response (it then
+    /// needs no entry: its outcome, once known, is kept by `finished_below`, and
+    /// dropping it takes no lock).
     pub(crate) fn response_handle_dropped(&mut self, id: ReqId) {
         if let Some(e) = self.responses.get_mut(&id) {
             e.handle = false;
@@ -406,6 +500,7 @@ impl Connection {
             local_addr: None,
             transmitted_total: 0,
             responses: IdMap::default(),
+            finished_below: 0,
             timeout_listeners: HashMap::new(),
             pending_handover: None,
             receiving: None,
@@ -416,6 +511,11 @@ impl Connection {
                 core: Mutex::new(core),
             }),
         }
+    }
+
+    /// The state the handles share.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// Locks the connection for one step of the adapter's loop.
@@ -527,6 +627,12 @@ impl Driver<'_> {
     /// An upgrade, a CONNECT or a client error taken by the application is not an
     /// event here: see [`Driver::take_handover`].
     pub fn next_event(&mut self) -> Option<ConnEvent> {
+        let found = self.next_found()?;
+        Some(found.into_event(self.shared))
+    }
+
+    /// [`Driver::next_event`] with the handles not made yet.
+    pub(crate) fn next_found(&mut self) -> Option<Found> {
         loop {
             let event = self.core.conn.poll_event()?;
             if let Some(e) = self.route(event) {
@@ -535,22 +641,26 @@ impl Driver<'_> {
         }
     }
 
-    /// The handle of request `id`. Its body queue is made only when the head says a
-    /// body follows: a request without one allocates none.
-    fn new_request(&mut self, id: ReqId, head: Box<RequestHead>) -> IncomingMessage {
+    /// The parts of request `id`'s handle. Its body queue is made only when the head
+    /// says a body follows: a request without one allocates none.
+    fn new_request(&mut self, id: ReqId, head: Box<RequestHead>) -> RequestParts {
         let body = match head.info.body {
-            BodyKind::None | BodyKind::Length(0) => BodyReceiver::empty(),
+            BodyKind::None | BodyKind::Length(0) => QueueRef::default(),
             _ => {
-                let (tx, rx) = body::channel(self.core.body_high_water);
+                let (tx, rx) = body::channel_ref(self.core.body_high_water);
                 self.core.bodies.push_new(id, tx);
                 rx
             }
         };
-        let join = self.core.conn.config().join_duplicate_headers;
-        IncomingMessage::new(Arc::clone(self.shared), id, head, join, body)
+        RequestParts {
+            id,
+            head,
+            join_duplicates: self.core.conn.config().join_duplicate_headers,
+            body,
+        }
     }
 
-    fn route(&mut self, event: ServerEvent) -> Option<ConnEvent> {
+    fn route(&mut self, event: ServerEvent) -> Option<Found> {
         match event {
             ServerEvent::Request { id, head, dispatch } => {
                 self.core.receiving = Some(id);
@@ -559,12 +669,12 @@ impl Driver<'_> {
                     Dispatch::CheckContinue => RequestKind::CheckContinue,
                     Dispatch::CheckExpectation => RequestKind::CheckExpectation,
                     Dispatch::DropRequest => {
-                        let req = self.new_request(id, head);
-                        return Some(ConnEvent::DropRequest { req });
+                        let parts = self.new_request(id, head);
+                        return Some(Found::DropRequest { parts });
                     }
                     Dispatch::Answered => return None,
                 };
-                let req = self.new_request(id, head);
+                let parts = self.new_request(id, head);
                 self.core.responses.push_new(
                     id,
                     ResEntry {
@@ -573,8 +683,7 @@ impl Driver<'_> {
                         handle: true,
                     },
                 );
-                let res = ServerResponse::new(Arc::clone(self.shared), id);
-                return Some(ConnEvent::Request { kind, req, res });
+                return Some(Found::Request { kind, parts });
             }
             ServerEvent::Data { id, data } => {
                 // Pieces of a body nobody reads any more (MSG-12) are dropped by its
@@ -657,9 +766,7 @@ impl Driver<'_> {
                 if let Some(id) = response {
                     self.core.fire_timeout(TimeoutTarget::Response(id));
                 }
-                return Some(ConnEvent::Timeout {
-                    socket: Socket::new(Arc::clone(self.shared)),
-                });
+                return Some(Found::Timeout);
             }
         }
         None

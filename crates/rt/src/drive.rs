@@ -29,6 +29,7 @@ use bytes::{Buf, BytesMut};
 use courier_proto::client::Close as ClientClose;
 
 use crate::client::{ClientConnection, ClientError, sys::sys_error};
+use crate::conn::Found;
 use crate::registry::Handlers;
 use crate::{Close, ConnEvent, Connection, Driver, Handover, IncomingMessage, ServerResponse};
 
@@ -598,7 +599,7 @@ struct ServerLoop<'h, T, R: Runtime, U> {
     /// batches, bodies), so a connection reading small requests keeps a small buffer.
     read_size: usize,
     /// Events found under the lock, handed to the application after it is released.
-    ready: Vec<ConnEvent>,
+    ready: Vec<Found>,
     /// The runners of the `'request'`, `'checkContinue'` and `'checkExpectation'`
     /// handlers, made at their first request.
     runners: [Option<Box<dyn Runner>>; 3],
@@ -622,18 +623,24 @@ enum Step {
 
 impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
     /// Gives the application one event (with the connection's lock released).
-    fn dispatch(&mut self, event: ConnEvent, cx: &mut Context<'_>) {
+    fn dispatch(&mut self, event: Found, cx: &mut Context<'_>) {
         let h = self.handlers;
+        let shared = self.conn.shared();
         match event {
-            ConnEvent::Request { kind, req, res } => {
+            Found::Request { kind, parts } => {
                 let (slot, handler) = h.request_handler(kind);
                 let rt = self.rt;
+                // The handles are made here, as the handler's arguments.
+                let res = ServerResponse::new(Arc::clone(shared), parts.id);
                 self.runners[slot]
                     .get_or_insert_with(|| Arc::clone(handler).runner(rt))
-                    .run(req, res, cx);
+                    .run(parts.request(shared), res, cx);
             }
-            ConnEvent::DropRequest { req } => h.emit_drop_request(req),
-            ConnEvent::Timeout { socket } => h.emit_timeout(&socket),
+            other => match other.into_event(shared) {
+                ConnEvent::DropRequest { req } => h.emit_drop_request(req),
+                ConnEvent::Timeout { socket } => h.emit_timeout(&socket),
+                ConnEvent::Request { .. } => {}
+            },
         }
     }
 
@@ -688,7 +695,7 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
         let mut progress = false;
 
         // 1. events for the application
-        while let Some(event) = d.next_event() {
+        while let Some(event) = d.next_found() {
             self.ready.push(event);
             progress = true;
         }
@@ -802,7 +809,7 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
         }
 
         // 7. events again: requests just read, responses the write retired.
-        while let Some(event) = d.next_event() {
+        while let Some(event) = d.next_found() {
             self.ready.push(event);
             progress = true;
         }

@@ -357,8 +357,10 @@ impl ServerResponse {
                 }
             }
         };
-        if result.is_ok() {
+        if result.is_ok() && !self.ended {
             self.ended = true;
+            // Dropping an ended handle changes nothing: it lets go of its entry now.
+            core.response_handle_dropped(self.id);
         }
         core.wake_io();
         result?;
@@ -388,13 +390,16 @@ impl ServerResponse {
 
 impl Drop for ServerResponse {
     fn drop(&mut self) {
+        if self.ended {
+            // Ended through this handle: it stays ended, and `end` let go of the
+            // entry already.
+            return;
+        }
         let mut core = self.shared.lock();
-        // Once ended through this handle it stays ended: no need to look.
-        let unended = !self.ended
-            && core
-                .conn
-                .response(self.id)
-                .is_some_and(|r| !r.writable_ended());
+        let unended = core
+            .conn
+            .response(self.id)
+            .is_some_and(|r| !r.writable_ended());
         if unended {
             // See the type's docs: Node's `res.end()` when nothing was sent yet,
             // Node's `res.destroy()` once part of the response left (or in a panic).

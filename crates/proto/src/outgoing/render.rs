@@ -60,7 +60,8 @@ impl Removed {
 pub(crate) struct Policy<'a> {
     /// Names whose list values are joined with `"; "` (`uniqueHeaders`, RES-12).
     pub(crate) unique: &'a [Box<str>],
-    /// The automatic `Date` value, when `sendDate` is on and a clock date is known.
+    /// The automatic `Date` field's whole line (`Date: …\r\n`), when `sendDate` is
+    /// on and a clock date is known.
     pub(crate) date: Option<&'a [u8]>,
     /// `shouldKeepAlive`.
     pub(crate) keep_alive: bool,
@@ -243,19 +244,27 @@ impl Render<'_> {
         }
     }
 
-    /// An automatic field: `prefix` is `"Name: "`.
-    fn auto(&mut self, prefix: &[u8], value: &[u8]) {
-        self.out.extend_from_slice(prefix);
-        self.out.extend_from_slice(value);
-        self.out.extend_from_slice(b"\r\n");
+    /// The automatic `Content-Length: n\r\n`, put together on the stack and copied
+    /// once.
+    fn content_length(&mut self, n: u64) {
+        const PREFIX: &[u8] = b"Content-Length: ";
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(n).as_bytes();
+        // A u64 has at most 20 digits.
+        let mut line = [0u8; PREFIX.len() + 20 + 2];
+        let end = PREFIX.len() + digits.len();
+        line[..PREFIX.len()].copy_from_slice(PREFIX);
+        line[PREFIX.len()..end].copy_from_slice(digits);
+        line[end..end + 2].copy_from_slice(b"\r\n");
+        self.out.extend_from_slice(&line[..end + 2]);
     }
 
     /// The automatic fields and the framing decision (RES-13 … RES-18, RES-20).
     fn finish(mut self) -> Result<Rendered, OutgoingError> {
         let p = self.policy;
         if !self.seen.date {
-            if let Some(date) = p.date {
-                self.auto(b"Date: ", date);
+            if let Some(line) = p.date {
+                self.out.extend_from_slice(line);
             }
         }
         // RES-17: no chunk coding for 204/304, and no persistence either.
@@ -311,10 +320,7 @@ impl Render<'_> {
                 self.removed.content_length,
                 p.known_length,
             ) {
-                self.auto(
-                    b"Content-Length: ",
-                    itoa::Buffer::new().format(n).as_bytes(),
-                );
+                self.content_length(n);
             } else if !self.removed.transfer_encoding {
                 self.out
                     .extend_from_slice(b"Transfer-Encoding: chunked\r\n");

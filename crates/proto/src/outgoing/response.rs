@@ -126,6 +126,8 @@ pub struct ServerResponse {
     status_code: u16,
     status_message: Option<Cow<'static, str>>,
     send_date: bool,
+    /// The automatic field's whole line, `Date: <IMF-fixdate>\r\n` (one copy when
+    /// rendered).
     clock_date: Option<Bytes>,
     strict_content_length: bool,
     removed: Removed,
@@ -191,12 +193,17 @@ impl ServerResponse {
         self.clock_date = Self::checked_clock_date(imf_fixdate);
     }
 
-    /// What [`Self::set_clock_date`] keeps of `imf_fixdate`.
+    /// What [`Self::set_clock_date`] keeps of `imf_fixdate`: the automatic field's
+    /// line, when every byte may be in a field value.
     pub(crate) fn checked_clock_date(imf_fixdate: Bytes) -> Option<Bytes> {
-        imf_fixdate
-            .iter()
-            .all(|&b| is_field_value_byte(b))
-            .then_some(imf_fixdate)
+        if !imf_fixdate.iter().all(|&b| is_field_value_byte(b)) {
+            return None;
+        }
+        let mut line = Vec::with_capacity(imf_fixdate.len() + 8);
+        line.extend_from_slice(b"Date: ");
+        line.extend_from_slice(&imf_fixdate);
+        line.extend_from_slice(b"\r\n");
+        Some(Bytes::from(line))
     }
 
     /// [`Self::set_clock_date`] with a value [`Self::checked_clock_date`] returned.

@@ -165,6 +165,114 @@ struct Slot {
     date_gen: u64,
 }
 
+/// Finished responses left in place at the front of [`Slots`] before they are
+/// dropped together.
+const RETIRE_BATCH: usize = 8;
+
+/// The responses waiting in the connection's queue, first to go out first. A
+/// finished response leaves the queue at once, but its slot stays in place at the
+/// front until every slot in it finished (or [`RETIRE_BATCH`] did) and they are all
+/// dropped in one go: a slot is too large to move out, and taking one slot at a
+/// time out of the deque's front costs a drain per response. Indices count from the
+/// first unfinished slot.
+#[derive(Debug)]
+struct Slots {
+    q: VecDeque<Slot>,
+    /// Finished slots at the front of `q`, no longer in the queue.
+    retired: usize,
+}
+
+impl Slots {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            q: VecDeque::with_capacity(n),
+            retired: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.q.len() - self.retired
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn get(&self, i: usize) -> Option<&Slot> {
+        self.q.get(self.retired + i)
+    }
+
+    fn front(&self) -> Option<&Slot> {
+        self.get(0)
+    }
+
+    fn front_mut(&mut self) -> Option<&mut Slot> {
+        self.q.get_mut(self.retired)
+    }
+
+    fn back(&self) -> Option<&Slot> {
+        if self.is_empty() { None } else { self.q.back() }
+    }
+
+    fn back_mut(&mut self) -> Option<&mut Slot> {
+        if self.is_empty() {
+            None
+        } else {
+            self.q.back_mut()
+        }
+    }
+
+    fn push_back(&mut self, slot: Slot) {
+        self.q.push_back(slot);
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Slot> {
+        self.q.range(self.retired..)
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Slot> {
+        self.q.range_mut(self.retired..)
+    }
+
+    /// The front slot finished: it leaves the queue (and is dropped with the others
+    /// that did, once the queue is empty or the batch is full).
+    fn retire_front(&mut self) {
+        if self.is_empty() {
+            return;
+        }
+        self.retired += 1;
+        if self.retired == self.q.len() {
+            self.q.clear();
+            self.retired = 0;
+        } else if self.retired >= RETIRE_BATCH {
+            self.q.drain(..self.retired);
+            self.retired = 0;
+        }
+    }
+
+    /// Takes every slot of the queue out (the finished ones are dropped).
+    fn drain(&mut self) -> std::collections::vec_deque::Drain<'_, Slot> {
+        if self.retired > 0 {
+            self.q.drain(..self.retired);
+            self.retired = 0;
+        }
+        self.q.drain(..)
+    }
+}
+
+impl core::ops::Index<usize> for Slots {
+    type Output = Slot;
+    fn index(&self, i: usize) -> &Slot {
+        &self.q[self.retired + i]
+    }
+}
+
+impl core::ops::IndexMut<usize> for Slots {
+    fn index_mut(&mut self, i: usize) -> &mut Slot {
+        &mut self.q[self.retired + i]
+    }
+}
+
 /// The request whose body is being parsed.
 #[derive(Debug, Clone, Copy)]
 struct Reading {
@@ -196,7 +304,7 @@ pub struct ServerConn {
     parser: Parser,
     state: State,
     out: OutQueue,
-    slots: VecDeque<Slot>,
+    slots: Slots,
     reading: Option<Reading>,
     events: VecDeque<ServerEvent>,
     next_id: u64,
@@ -255,7 +363,7 @@ impl ServerConn {
             out: OutQueue::default(),
             // One slot is all a connection without pipelining needs; a VecDeque grows
             // to four at its first push (four responses: ~2.4 KiB per connection).
-            slots: VecDeque::with_capacity(1),
+            slots: Slots::with_capacity(1),
             reading: None,
             events: VecDeque::new(),
             next_id: 0,
@@ -754,7 +862,7 @@ impl ServerConn {
 
     /// Destroys every unfinished response.
     fn drop_slots(&mut self) {
-        for mut s in self.slots.drain(..) {
+        for mut s in self.slots.drain() {
             s.res.destroy();
             self.events.push_back(ServerEvent::Dropped { id: s.id });
         }
@@ -800,11 +908,7 @@ impl ServerConn {
             }
             let (id, status, last) = (head.id, head.res.status_code(), head.res.is_last());
             // Dropped in place: a response is too large to move for nothing.
-            if self.slots.len() == 1 {
-                self.slots.clear();
-            } else {
-                drop(self.slots.drain(..1));
-            }
+            self.slots.retire_front();
             finished_any = true;
             self.events.push_back(ServerEvent::Finished { id, status });
             if let Some(r) = &mut self.reading {
@@ -1132,6 +1236,61 @@ mod tests {
             "three responses"
         );
         assert!(wire.ends_with(b"Content-Length: 1\r\n\r\n2"));
+    }
+
+    #[test]
+    fn finished_responses_leave_the_queue_in_batches_and_in_order() {
+        let now = Instant::now();
+        let cfg = ServerConfig {
+            max_pipelined: 64,
+            ..ServerConfig::default()
+        };
+        let mut conn = ServerConn::new(Arc::new(cfg), now);
+        let n = RETIRE_BATCH * 2 + 3;
+        let mut input = Vec::new();
+        for i in 0..n {
+            input.extend_from_slice(format!("GET /{i} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+        }
+        let ids = requests(&mut conn, now, &input);
+        assert_eq!(ids.len(), n);
+        // The second half first (held back), then the rest in order: each finished
+        // one leaves the queue, the others stay reachable by id.
+        for (i, id) in ids.iter().enumerate().skip(n / 2) {
+            answer(&mut conn, *id, format!("{i}").leak().as_bytes());
+        }
+        assert!(!conn.is_idle());
+        for (i, id) in ids.iter().enumerate().take(n / 2) {
+            assert!(
+                conn.response_state(*id).is_some(),
+                "response {i} still open"
+            );
+            answer(&mut conn, *id, format!("{i}").leak().as_bytes());
+            assert!(conn.response_state(*id).is_none(), "response {i} finished");
+        }
+        let mut finished = Vec::new();
+        while let Some(ev) = conn.poll_event() {
+            if let ServerEvent::Finished { id, .. } = ev {
+                finished.push(id);
+            }
+        }
+        assert_eq!(finished, ids, "finished in order");
+        assert!(conn.is_idle());
+        let wire: Vec<u8> = conn.outgoing().iter().flat_map(|b| b.to_vec()).collect();
+        let expected: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+        // Each body follows its head's blank line, in request order.
+        for (i, chunk) in wire
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| w == b"\r\n\r\n")
+            .map(|(at, _)| at + 4)
+            .enumerate()
+        {
+            let rest = &wire[chunk..];
+            let body = expected[i].as_bytes();
+            assert!(rest.starts_with(body), "body {i} in order");
+            assert!(rest.len() == body.len() || rest[body.len()..].starts_with(b"HTTP/1.1"));
+            assert_eq!(i + 1 == n, rest.len() == body.len(), "{n} responses");
+        }
     }
 
     #[test]
