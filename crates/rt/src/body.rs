@@ -38,9 +38,38 @@ enum End {
     Failed(io::ErrorKind, &'static str),
 }
 
+/// The queued pieces, oldest first. The oldest sits inline: a body that arrives in
+/// one piece (most do) queues nothing on the heap.
+#[derive(Debug, Default)]
+struct Pieces {
+    /// The oldest piece; `None` only when `rest` is empty too, or after a pop.
+    first: Option<Bytes>,
+    /// The pieces after `first`.
+    rest: VecDeque<Bytes>,
+}
+
+impl Pieces {
+    fn push_back(&mut self, piece: Bytes) {
+        if self.first.is_none() && self.rest.is_empty() {
+            self.first = Some(piece);
+        } else {
+            self.rest.push_back(piece);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<Bytes> {
+        self.first.take().or_else(|| self.rest.pop_front())
+    }
+
+    fn clear(&mut self) {
+        self.first = None;
+        self.rest.clear();
+    }
+}
+
 #[derive(Debug)]
 struct Queue {
-    pieces: VecDeque<Bytes>,
+    pieces: Pieces,
     queued: usize,
     high_water: usize,
     end: Option<End>,
@@ -58,7 +87,7 @@ fn lock(q: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
 /// [`BodySender::is_full`] says stop (a single piece may exceed it).
 pub fn channel(high_water: usize) -> (BodySender, BodyReceiver) {
     let q = Arc::new(Mutex::new(Queue {
-        pieces: VecDeque::new(),
+        pieces: Pieces::default(),
         queued: 0,
         high_water: high_water.max(1),
         end: None,
