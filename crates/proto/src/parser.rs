@@ -180,6 +180,14 @@ impl Parser {
         &mut self.buf
     }
 
+    /// Swaps the scanner's field list (always left empty) with `spare`, so that a
+    /// connection running one parser after another reuses its memory.
+    pub(crate) fn swap_field_storage(&mut self, spare: &mut Vec<crate::headers::Slot>) {
+        spare.clear();
+        self.scanner.fields.clear();
+        core::mem::swap(&mut self.scanner.fields, spare);
+    }
+
     /// Signals the end of input (the peer half-closed).
     pub fn feed_eof(&mut self) {
         self.eof = true;

@@ -38,9 +38,38 @@ enum End {
     Failed(io::ErrorKind, &'static str),
 }
 
+/// The queued pieces, oldest first. The oldest sits inline: a body that arrives in
+/// one piece (most do) queues nothing on the heap.
+#[derive(Debug, Default)]
+struct Pieces {
+    /// The oldest piece; `None` only when `rest` is empty too, or after a pop.
+    first: Option<Bytes>,
+    /// The pieces after `first`.
+    rest: VecDeque<Bytes>,
+}
+
+impl Pieces {
+    fn push_back(&mut self, piece: Bytes) {
+        if self.first.is_none() && self.rest.is_empty() {
+            self.first = Some(piece);
+        } else {
+            self.rest.push_back(piece);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<Bytes> {
+        self.first.take().or_else(|| self.rest.pop_front())
+    }
+
+    fn clear(&mut self) {
+        self.first = None;
+        self.rest.clear();
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Queue {
-    pieces: VecDeque<Bytes>,
+    pieces: Pieces,
     queued: usize,
     high_water: usize,
     end: Option<End>,
@@ -57,16 +86,41 @@ fn lock(q: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
 /// A new body queue that holds up to `high_water` unread bytes before
 /// [`BodySender::is_full`] says stop (a single piece may exceed it).
 pub fn channel(high_water: usize) -> (BodySender, BodyReceiver) {
-    let q = Arc::new(Mutex::new(Queue {
-        pieces: VecDeque::new(),
-        queued: 0,
-        high_water: high_water.max(1),
-        end: None,
-        consumer_gone: false,
-        producer_gone: false,
-        reader: None,
-        writer: None,
-    }));
+    let q = Arc::new(Mutex::new(Queue::new(high_water)));
+    (BodySender { q: Arc::clone(&q) }, BodyReceiver::new(Some(q)))
+}
+
+impl Queue {
+    fn new(high_water: usize) -> Self {
+        Self {
+            pieces: Pieces::default(),
+            queued: 0,
+            high_water: high_water.max(1),
+            end: None,
+            consumer_gone: false,
+            producer_gone: false,
+            reader: None,
+            writer: None,
+        }
+    }
+}
+
+/// The memory of the last queue [`channel_reusing`] made, kept by a connection for
+/// its next message.
+#[derive(Debug, Default)]
+pub struct BodySpare(Option<Arc<Mutex<Queue>>>);
+
+/// [`channel`], reusing the allocation of the queue `spare` made last when both of
+/// its halves are gone (a new queue otherwise); `spare` then remembers the new one.
+/// The queue behaves exactly as a new one.
+pub fn channel_reusing(spare: &mut BodySpare, high_water: usize) -> (BodySender, BodyReceiver) {
+    let reused = spare.0.take().and_then(|mut q| {
+        let m = Arc::get_mut(&mut q)?;
+        *m.get_mut().unwrap_or_else(PoisonError::into_inner) = Queue::new(high_water);
+        Some(q)
+    });
+    let q = reused.unwrap_or_else(|| Arc::new(Mutex::new(Queue::new(high_water))));
+    spare.0 = Some(Arc::clone(&q));
     (BodySender { q: Arc::clone(&q) }, BodyReceiver::new(Some(q)))
 }
 

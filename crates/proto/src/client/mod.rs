@@ -298,6 +298,8 @@ pub struct ClientConn {
     /// The receive buffer of the last exchange, emptied, for the next one's parser
     /// (its memory is reused when the slices handed out of it are gone).
     spare_buf: bytes::BytesMut,
+    /// The field list of the last exchange's parser, for the next one.
+    spare_fields: Vec<crate::headers::Slot>,
     /// The (empty) list `sync` collects the request's output in, kept for its memory.
     sync_buf: VecDeque<Bytes>,
     /// Something changed since the last look of `outgoing`, `wants_close` or
@@ -323,6 +325,7 @@ impl ClientConn {
             eof: false,
             last_activity: now,
             spare_buf: bytes::BytesMut::new(),
+            spare_fields: Vec::new(),
             sync_buf: VecDeque::new(),
             changed: true,
         }
@@ -368,6 +371,7 @@ impl ClientConn {
         }
         let mut parser = Parser::response(pcfg);
         *parser.recv_buf() = core::mem::take(&mut self.spare_buf);
+        parser.swap_field_storage(&mut self.spare_fields);
         parser.set_response_context(ResponseContext {
             head: req.method() == "HEAD",
             connect: req.method() == "CONNECT",
@@ -1019,6 +1023,7 @@ impl ClientConn {
         if ex.parser.buffered() == 0 {
             self.spare_buf = core::mem::take(ex.parser.recv_buf());
         }
+        ex.parser.swap_field_storage(&mut self.spare_fields);
         let failed = ex.error_sent || (ex.resp == Resp::Body);
         let failure = failed.then(|| FailedExchange {
             reused_socket: ex.req.reused_socket(),

@@ -29,6 +29,7 @@
 //!   any `Expect` line.
 
 use core::time::Duration;
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -218,6 +219,9 @@ impl Default for RequestOptions {
     }
 }
 
+/// Methods kept as static text rather than allocated per request.
+const COMMON_METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"];
+
 /// A string option that Node tests for truthiness: `None` when empty.
 fn given(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.is_empty())
@@ -226,10 +230,21 @@ fn given(s: Option<String>) -> Option<String> {
 /// The `Host` value (CLI-9): IPv6 literals in brackets, the port unless it is the
 /// default port.
 fn host_value(host: &str, port: u16, default_port: Option<u16>) -> String {
-    let mut v = String::with_capacity(host.len() + 8);
     let bracket = host
         .find(':')
         .is_some_and(|i| host[i + 1..].contains(':') && !host.starts_with('['));
+    let mut digits = itoa::Buffer::new();
+    let port_text = if default_port == Some(port) {
+        ""
+    } else {
+        digits.format(port)
+    };
+    // Exactly the length: the value becomes `Bytes` without another allocation.
+    let len = host.len()
+        + 2 * usize::from(bracket)
+        + port_text.len()
+        + usize::from(!port_text.is_empty());
+    let mut v = String::with_capacity(len);
     if bracket {
         v.push('[');
         v.push_str(host);
@@ -237,9 +252,9 @@ fn host_value(host: &str, port: u16, default_port: Option<u16>) -> String {
     } else {
         v.push_str(host);
     }
-    if default_port != Some(port) {
+    if !port_text.is_empty() {
         v.push(':');
-        v.push_str(itoa::Buffer::new().format(port));
+        v.push_str(port_text);
     }
     v
 }
@@ -289,7 +304,8 @@ fn asks_continue(fields: Fields<'_>) -> bool {
 /// ```
 #[derive(Debug)]
 pub struct ClientRequest {
-    method: Box<str>,
+    /// Borrowed for the common methods.
+    method: Cow<'static, str>,
     path: Box<str>,
     /// `METHOD SP path SP HTTP/1.1 CRLF`, the path in Latin-1.
     first_line: Bytes,
@@ -419,23 +435,30 @@ impl ClientRequest {
         let method = match given(method) {
             Some(m) => {
                 validate_token(METHOD, &m)?;
-                m.to_ascii_uppercase()
+                match COMMON_METHODS.iter().find(|c| c.eq_ignore_ascii_case(&m)) {
+                    Some(c) => Cow::Borrowed(*c),
+                    None => Cow::Owned(m.to_ascii_uppercase()),
+                }
             }
-            None => "GET".to_owned(),
+            None => Cow::Borrowed("GET"),
         };
 
         let mut line = BytesMut::with_capacity(method.len() + path.len() + 12);
         line.put_slice(method.as_bytes());
         line.put_u8(b' ');
-        line.put_slice(&latin1_bytes(&path));
+        if path.is_ascii() {
+            line.put_slice(path.as_bytes());
+        } else {
+            line.put_slice(&latin1_bytes(&path));
+        }
         line.put_slice(b" HTTP/1.1\r\n");
 
         // CLI-11: an agent decides; without one Node keeps the message defaults
         // until the end of the constructor.
         let persistent = agent.as_ref().is_none_or(RequestAgent::persistent_requests);
-        let chunked_by_default = !UNFRAMED_METHODS.contains(&method.as_str());
+        let chunked_by_default = !UNFRAMED_METHODS.contains(&&*method);
         let mut req = Self {
-            method: method.into(),
+            method,
             path: path.into(),
             first_line: line.freeze(),
             host: host.into(),

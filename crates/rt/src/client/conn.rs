@@ -65,6 +65,8 @@ struct Core {
     /// the socket: it is ended (made visible to the application) by
     /// [`ClientConnection::settle`], after the agent took the socket back.
     pending_end: Option<(BodySender, courier_proto::Headers)>,
+    /// The last response's body queue, reused for the next one once it is gone.
+    body_spare: body::BodySpare,
     /// The socket is gone.
     closed: bool,
     /// Reading into `scratch` (no response being read: bytes here poison the idle
@@ -160,7 +162,7 @@ impl Core {
                 ClientEvent::Response(head) => {
                     self.end_hold();
                     let join = self.current.as_ref().is_some_and(|c| c.join_duplicates);
-                    let (tx, rx) = body::channel(self.high_water);
+                    let (tx, rx) = body::channel_reusing(&mut self.body_spare, self.high_water);
                     let res = ClientResponse::new(head, rx, join);
                     let kept = self.with_current(|st| {
                         if st.discard {
@@ -367,6 +369,7 @@ impl ClientConnection {
                     closed: false,
                     scratch: None,
                     pending_end: None,
+                    body_spare: body::BodySpare::default(),
                     upgrade: None,
                     socket_options: None,
                     hold_until: None,
@@ -432,8 +435,8 @@ impl ClientConnection {
             upgrade_listener: true,
             connect_listener: true,
         };
-        if let Err(preq) = core.conn.start(now, preq, assignment) {
-            st.pending = Some(preq);
+        if let Err(preq) = core.conn.start(now, *preq, assignment) {
+            st.pending = Some(Box::new(preq));
             return Started::ConnectionGone;
         }
         st.conn = Some(self.clone());

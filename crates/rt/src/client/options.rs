@@ -191,7 +191,7 @@ impl ClientOptions {
         let aopts = agent.options();
         let request = self.merged(&aopts)?;
         let timeout = request.timeout;
-        let mut req = ProtoRequest::new(request)?;
+        let mut req = Box::new(ProtoRequest::new(request)?);
         req.set_max_headers_count(self.max_headers_count);
         if let Some(f) = self.family {
             if !matches!(f, 0 | 4 | 6) {
@@ -284,7 +284,7 @@ std::thread_local! {
 
 /// Validated options, ready to become a request.
 pub(crate) struct Resolved {
-    pub(crate) req: ProtoRequest,
+    pub(crate) req: Box<ProtoRequest>,
     pub(crate) agent: Agent,
     pub(crate) target: Arc<ConnectTarget>,
     pub(crate) name: PoolKey,

@@ -1,7 +1,6 @@
 //! Node's `ClientRequest` as an application handle.
 
 use core::time::Duration;
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -59,12 +58,14 @@ pub(crate) struct ReqShared {
 #[derive(Debug)]
 pub(crate) struct ReqState {
     pub(crate) id: ReqId,
-    /// The request before it runs on a connection.
-    pub(crate) pending: Option<ProtoRequest>,
+    /// The request before it runs on a connection (boxed: the shared state stays
+    /// small enough for the allocator's fast path).
+    pub(crate) pending: Option<Box<ProtoRequest>>,
     /// The connection it runs (or ran) on.
     pub(crate) conn: Option<ClientConnection>,
     pub(crate) reused: bool,
-    pub(crate) events: VecDeque<RequestEvent>,
+    /// Oldest first; inline room for an ordinary exchange's events.
+    pub(crate) events: smallvec::SmallVec<[RequestEvent; 4]>,
     pub(crate) response: Option<ClientResponse>,
     pub(crate) upgrade: Option<ClientUpgrade>,
     pub(crate) error: Option<ClientError>,
@@ -77,18 +78,18 @@ pub(crate) struct ReqState {
     pub(crate) upgraded: bool,
     /// Output queued on the connection above which `write` waits.
     pub(crate) high_water: usize,
-    wakers: Vec<Waker>,
+    wakers: Wakers,
 }
 
 impl ReqShared {
-    pub(crate) fn new(id: ReqId, req: ProtoRequest, high_water: usize) -> Arc<Self> {
+    pub(crate) fn new(id: ReqId, req: Box<ProtoRequest>, high_water: usize) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(ReqState {
                 id,
                 pending: Some(req),
                 conn: None,
                 reused: false,
-                events: VecDeque::new(),
+                events: smallvec::SmallVec::new(),
                 response: None,
                 upgrade: None,
                 error: None,
@@ -97,7 +98,7 @@ impl ReqShared {
                 discard: false,
                 upgraded: false,
                 high_water,
-                wakers: Vec::new(),
+                wakers: Wakers::new(),
             }),
         })
     }
@@ -145,7 +146,7 @@ impl ReqState {
                 self.events.remove(i);
             }
         }
-        self.events.push_back(ev);
+        self.events.push(ev);
     }
 
     /// The first error wins (CLI-20).
@@ -156,9 +157,9 @@ impl ReqState {
     }
 
     /// Moves the wakers of every waiting handle call to `out`, for the caller to
-    /// wake after unlocking (the list keeps its memory).
+    /// wake after unlocking.
     pub(crate) fn take_wakers_into(&mut self, out: &mut Vec<Waker>) {
-        out.append(&mut self.wakers);
+        out.extend(self.wakers.drain(..));
     }
 
     fn wait(&mut self, waker: &Waker) {
@@ -598,8 +599,8 @@ impl ClientRequest {
     pub async fn next_event(&mut self) -> Option<RequestEvent> {
         core::future::poll_fn(|cx| {
             let mut st = self.shared.lock();
-            if let Some(ev) = st.events.pop_front() {
-                return Poll::Ready(Some(ev));
+            if !st.events.is_empty() {
+                return Poll::Ready(Some(st.events.remove(0)));
             }
             if st.closed {
                 return Poll::Ready(None);
