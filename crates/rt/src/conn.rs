@@ -274,8 +274,10 @@ impl Core {
 
     /// Schedules every `write`/`end` waiting for the output to drain.
     fn wake_drain_waiters(&mut self) {
-        let waiters = std::mem::take(&mut self.drain_waiters);
-        self.wake_later.extend(waiters);
+        if !self.drain_waiters.is_empty() {
+            let waiters = std::mem::take(&mut self.drain_waiters);
+            self.wake_later.extend(waiters);
+        }
     }
 
     fn schedule(&mut self, wakers: Vec<Waker>) {

@@ -390,11 +390,18 @@ impl ServerResponse {
 
 impl Drop for ServerResponse {
     fn drop(&mut self) {
-        if self.ended {
-            // Ended through this handle: it stays ended, and `end` let go of the
-            // entry already.
-            return;
+        // Ended through this handle: it stays ended, and `end` let go of the entry
+        // already.
+        if !self.ended {
+            self.drop_unended();
         }
+    }
+}
+
+impl ServerResponse {
+    /// The handle goes without having ended the response (see the type's docs).
+    #[inline(never)]
+    fn drop_unended(&mut self) {
         let mut core = self.shared.lock();
         let unended = core
             .conn
