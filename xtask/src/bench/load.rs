@@ -25,7 +25,7 @@ const SERVER_USAGE: &str = "usage: cargo xtask bench server [FLAGS]
   --nice N       NICE for the scripts (-10 recommended: own session, autogroup nice)
   --modes M      wrk modes, e.g. 'plain pipe16' (the default) or 'pipe16'
   --cmd CMD      our server command ('... --port {port} --threads {threads}');
-                 default: our hello-server example, built with the bench-lto profile
+                 default: our hello-server example (as courier-benches' hello-tokio), bench-lto
   --runtime R    whose hello-server is ours: tokio (default), async-std or blocking.
                  For async-std and blocking each round runs the tokio adapter's
                  hello-server and then that runtime's beside hyper, and the verdict is
@@ -44,7 +44,8 @@ const CLIENT_USAGE: &str = "usage: cargo xtask bench client [FLAGS]
   --nice N       NICE for the script (-10 recommended)
   --modes M      'seq conc' (the default), 'seq' or 'conc'
   --cmd CMD      our client command ('... --url {url} --n {n} --conc {conc}');
-                 default: courier-rt-tokio's load-client example (bench-lto profile)
+                 default: courier-rt-tokio's load-client example (as courier-benches'
+                 load-client-tokio, bench-lto profile)
 env: CLIENTS (default 'hyper node ours'), N_SEQ, N_CONC, ANCHORS_BIN";
 
 /// The command-line knobs shared by both subcommands.
@@ -108,18 +109,7 @@ pub(crate) fn server(args: &[String]) -> crate::Result {
         Some(c) => c.clone(),
         None => {
             let runtime = f.runtime.as_deref().unwrap_or("tokio");
-            let package = format!("courier-rt-{runtime}");
-            // The async-std adapter's benchmark server runs on smol's executor.
-            let example = if runtime == "async-std" {
-                "hello-smol"
-            } else {
-                "hello-server"
-            };
-            build(&root, &["-p", &package, "--example", example])?;
-            format!(
-                "{} --port {{port}} --threads {{threads}}",
-                profile_dir().join("examples").join(example).display()
-            )
+            server_command(&root, runtime)?
         }
     };
     if f.icount {
@@ -136,14 +126,7 @@ pub(crate) fn server(args: &[String]) -> crate::Result {
         // Another runtime's target is relative to the tokio adapter: each round runs
         // the tokio adapter's hello-server, then this runtime's beside hyper, so that
         // the two are paired by round, minutes apart at most.
-        build(
-            &root,
-            &["-p", "courier-rt-tokio", "--example", "hello-server"],
-        )?;
-        let tokio = format!(
-            "{} --port {{port}} --threads {{threads}}",
-            profile_dir().join("examples/hello-server").display()
-        );
+        let tokio = server_command(&root, "tokio")?;
         let mut rows = Vec::new();
         let mut idle = String::new();
         for r in 1..=rounds {
@@ -170,6 +153,24 @@ pub(crate) fn server(args: &[String]) -> crate::Result {
     };
     print!("\n{}", summary.report());
     Ok(())
+}
+
+/// Builds a runtime's plaintext server and returns its command for the scripts. The
+/// servers are the adapters' examples (`hello-server`, `hello-smol`), built as
+/// `courier-benches` binaries: as examples they would be built with their package's
+/// dev-dependencies, and rt-tokio's switch on tokio's `test-util` (a mutex in
+/// tokio's clock), which no application has.
+fn server_command(root: &Path, runtime: &str) -> crate::Result<String> {
+    let bin = match runtime {
+        "async-std" => "hello-smol",
+        "blocking" => "hello-blocking",
+        _ => "hello-tokio",
+    };
+    build(root, &["-p", "courier-benches", "--bin", bin])?;
+    Ok(format!(
+        "{} --port {{port}} --threads {{threads}}",
+        profile_dir().join(bin).display()
+    ))
 }
 
 /// One run of `server-compare.sh` with `ours` as our server: `servers` (default: the
@@ -670,24 +671,13 @@ pub(crate) fn client(args: &[String]) -> crate::Result {
     let ours = match &f.cmd {
         Some(c) => c.clone(),
         None => {
-            let example = root.join("crates/rt-tokio/examples/load-client.rs");
-            if !example.is_file() {
-                println!(
-                    "bench client: {} does not exist yet on this branch; nothing to measure.\n\
-                     (It comes with the tokio client: a courier-rt-tokio example `load-client` \
-                     taking --url U --n N --conc C and printing `RESULT ... rps=`. Or pass \
-                     --cmd '... --url {{url}} --n {{n}} --conc {{conc}}'.)",
-                    example.display()
-                );
-                return Ok(());
-            }
             build(
                 &root,
-                &["-p", "courier-rt-tokio", "--example", "load-client"],
+                &["-p", "courier-benches", "--bin", "load-client-tokio"],
             )?;
             format!(
                 "{} --url {{url}} --n {{n}} --conc {{conc}}",
-                profile_dir().join("examples/load-client").display()
+                profile_dir().join("load-client-tokio").display()
             )
         }
     };
