@@ -18,6 +18,7 @@ D=$(mktemp -d /tmp/rt-instr.XXXXXX)
 port=$((20000 + RANDOM % 20000))
 valgrind --tool=callgrind --callgrind-out-file="$D/cg.%p" "$BIN" --port $port --threads 1 >/dev/null 2>"$D/vg.log" &
 vp=$!
+for _ in $(seq 50); do python3 -c "import socket,sys; socket.create_connection((\"127.0.0.1\", $port)).close()" 2>/dev/null && break; sleep 0.2; done
 python3 "$HERE/rt-instr-driver.py" $port 2000 "$DEPTH" "$CONNS" >/dev/null
 sleep 0.5
 callgrind_control -z $vp >/dev/null 2>&1

@@ -133,6 +133,15 @@ impl Transport for AsyncSocket {
 /// interest anyway: one system call less per wait, as tokio's readiness tracking
 /// saves it.
 ///
+/// async-io's epoll registrations are one-shot: each wait for readiness costs an
+/// `epoll_ctl` to re-arm, and the wake goes through the reactor. So on a busy
+/// server, after a short read the connection first yields to the executor once and
+/// then tries the socket again: when the peer's next bytes arrived meanwhile (a
+/// client pipelining or under load) the read finds them with no registration at
+/// all. Whether that pays is learnt per connection: a probe that finds nothing
+/// counts against it, and a connection whose probes keep failing (an idle
+/// keep-alive one) registers at once, trying a probe again only now and then.
+///
 /// Reads are also sized: the slice handed to the socket (which safe code must zero
 /// first) starts at [`READ_FIRST`] bytes and doubles, up to the buffer's spare
 /// capacity, while reads fill it, so that a small request does not pay for
@@ -143,7 +152,21 @@ pub(crate) struct Served {
     drained: bool,
     /// The size of the next read's slice.
     read_size: usize,
+    /// Yielded once after a short read: the next read is a probe.
+    yielded: bool,
+    /// The read in progress is a probe.
+    probing: bool,
+    /// How well probes did lately: probe after a short read while `>= 0`.
+    score: i8,
+    /// Registrations since the score went negative.
+    direct: u8,
 }
+
+/// A score's bounds and the registrations after which a failing connection probes
+/// again.
+const SCORE_MAX: i8 = 4;
+const SCORE_MIN: i8 = -8;
+const REPROBE_AFTER: u8 = 32;
 
 /// The first read's size, and the smallest.
 const READ_FIRST: usize = 2048;
@@ -154,6 +177,10 @@ impl Served {
             socket,
             drained: false,
             read_size: READ_FIRST,
+            yielded: false,
+            probing: false,
+            score: 0,
+            direct: 0,
         }
     }
 
@@ -202,6 +229,13 @@ impl Transport for Served {
                     slice,
                 ),
             };
+            if core::mem::take(&mut self.probing) {
+                self.score = match r {
+                    Poll::Ready(Ok(n)) if n > 0 => (self.score + 1).min(SCORE_MAX),
+                    Poll::Pending => (self.score - 2).max(SCORE_MIN),
+                    _ => self.score,
+                };
+            }
             if let Poll::Ready(Ok(n)) = r {
                 *drained = n < want;
                 *read_size = if n == want {
@@ -217,6 +251,22 @@ impl Transport for Served {
     fn poll_read_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if !self.drained {
             return Poll::Ready(Ok(()));
+        }
+        if core::mem::take(&mut self.yielded) {
+            // Back from the yield: try the socket.
+            self.drained = false;
+            self.probing = true;
+            return Poll::Ready(Ok(()));
+        }
+        if self.score >= 0 {
+            self.yielded = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        self.direct += 1;
+        if self.direct >= REPROBE_AFTER {
+            self.direct = 0;
+            self.score = 0;
         }
         let r = match &self.socket {
             AsyncSocket::Tcp(s) => {
