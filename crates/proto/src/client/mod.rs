@@ -1019,7 +1019,8 @@ impl ClientConn {
 
     /// Emits `'close'` with the exchange's outcome and forgets the request.
     fn finish_exchange(&mut self, disposition: Disposition) {
-        let Some(mut ex) = self.ex.take() else { return };
+        // Worked on in place and dropped there (moving the exchange out copies it).
+        let Some(ex) = self.ex.as_mut() else { return };
         if ex.parser.buffered() == 0 {
             self.spare_buf = core::mem::take(ex.parser.recv_buf());
         }
@@ -1040,6 +1041,7 @@ impl ClientConn {
             request_bytes: ex.request_bytes,
             response_bytes: ex.response_bytes,
         }));
+        self.ex = None;
     }
 }
 
