@@ -65,8 +65,15 @@ fn non_empty(s: Option<&str>) -> Option<&str> {
 
 /// The name of one pool inside an agent: the keys of Node's `sockets`,
 /// `freeSockets` and `requests` objects (AGT-4). Cheap to clone.
-#[derive(Clone, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Eq, PartialOrd, Ord)]
 pub struct PoolKey(Arc<str>);
+
+impl core::hash::Hash for PoolKey {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        // As the derive would: the name (equal keys have equal names).
+        self.0.hash(state);
+    }
+}
 
 impl PartialEq for PoolKey {
     fn eq(&self, other: &Self) -> bool {

@@ -503,13 +503,17 @@ impl ClientRequest {
                     |s: &HeaderStore, n: &str| s.get(n).is_some_and(HeaderValue::is_truthy);
                 if set_host && !truthy(&req.store, "host") {
                     let v = host_value(&req.host, port, default_port);
-                    req.store.set("Host", HeaderValue::from(v))?;
+                    req.store.set_static("Host", "host", HeaderValue::from(v))?;
                 }
                 if let Some(auth) = given(auth) {
                     if !truthy(&req.store, "authorization") {
                         let mut v = String::from("Basic ");
                         base64::engine::general_purpose::STANDARD.encode_string(auth, &mut v);
-                        req.store.set("Authorization", HeaderValue::from(v))?;
+                        req.store.set_static(
+                            "Authorization",
+                            "authorization",
+                            HeaderValue::from(v),
+                        )?;
                     }
                 }
                 if truthy(&req.store, "expect") {
