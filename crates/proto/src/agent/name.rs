@@ -65,8 +65,22 @@ fn non_empty(s: Option<&str>) -> Option<&str> {
 
 /// The name of one pool inside an agent: the keys of Node's `sockets`,
 /// `freeSockets` and `requests` objects (AGT-4). Cheap to clone.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Eq, PartialOrd, Ord)]
 pub struct PoolKey(Arc<str>);
+
+impl core::hash::Hash for PoolKey {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        // As the derive would: the name (equal keys have equal names).
+        self.0.hash(state);
+    }
+}
+
+impl PartialEq for PoolKey {
+    fn eq(&self, other: &Self) -> bool {
+        // Keys are cloned from one another: the same allocation is the common case.
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
 
 impl PoolKey {
     /// A key from a name built elsewhere (for instance an HTTPS agent's longer name).

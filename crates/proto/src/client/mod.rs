@@ -232,7 +232,8 @@ enum Hold {
 /// The request running on the connection.
 #[derive(Debug)]
 struct Exchange {
-    req: ClientRequest,
+    /// Boxed: the exchange is built and moved without copying the request.
+    req: Box<ClientRequest>,
     upgrade_listener: bool,
     connect_listener: bool,
     parser: Parser,
@@ -347,9 +348,21 @@ impl ClientConn {
     pub fn start(
         &mut self,
         now: Instant,
-        mut req: ClientRequest,
+        req: ClientRequest,
         assignment: Assignment,
     ) -> Result<(), ClientRequest> {
+        self.start_boxed(now, Box::new(req), assignment)
+            .map_err(|req| *req)
+    }
+
+    /// [`ClientConn::start`] for a boxed request (kept in its box: nothing is
+    /// copied).
+    pub fn start_boxed(
+        &mut self,
+        now: Instant,
+        mut req: Box<ClientRequest>,
+        assignment: Assignment,
+    ) -> Result<(), Box<ClientRequest>> {
         self.changed = true;
         if self.state != State::Idle {
             return Err(req);
@@ -431,7 +444,7 @@ impl ClientConn {
 
     /// The running request, read-only.
     pub fn current(&self) -> Option<&ClientRequest> {
-        self.ex.as_ref().map(|ex| &ex.req)
+        self.ex.as_ref().map(|ex| &*ex.req)
     }
 
     /// Whether the connection is open with no request: it may be handed out.
@@ -1019,7 +1032,8 @@ impl ClientConn {
 
     /// Emits `'close'` with the exchange's outcome and forgets the request.
     fn finish_exchange(&mut self, disposition: Disposition) {
-        let Some(mut ex) = self.ex.take() else { return };
+        // Worked on in place and dropped there (moving the exchange out copies it).
+        let Some(ex) = self.ex.as_mut() else { return };
         if ex.parser.buffered() == 0 {
             self.spare_buf = core::mem::take(ex.parser.recv_buf());
         }
@@ -1040,6 +1054,7 @@ impl ClientConn {
             request_bytes: ex.request_bytes,
             response_bytes: ex.response_bytes,
         }));
+        self.ex = None;
     }
 }
 

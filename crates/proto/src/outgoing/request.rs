@@ -75,7 +75,7 @@ pub struct RequestAgent {
     /// `agent.defaultPort` (80 for `http`). 0 counts as none.
     pub default_port: u16,
     /// `agent.protocol` (`"http:"`). Empty counts as none (`"http:"`).
-    pub protocol: Box<str>,
+    pub protocol: Cow<'static, str>,
 }
 
 impl Default for RequestAgent {
@@ -84,7 +84,7 @@ impl Default for RequestAgent {
             keep_alive: false,
             max_sockets: None,
             default_port: 80,
-            protocol: "http:".into(),
+            protocol: Cow::Borrowed("http:"),
         }
     }
 }
@@ -347,6 +347,8 @@ pub struct ClientRequest {
     reused_socket: bool,
     socket_options: SocketOptions,
     out: Output,
+    /// A buffer lent to render the head into ([`ClientRequest::lend_buf`]).
+    lent: BytesMut,
 }
 
 /// Socket options asked for on a request before it has a socket (CLI-26): Node
@@ -489,6 +491,7 @@ impl ClientRequest {
             reused_socket: false,
             socket_options: SocketOptions::default(),
             out: Output::default(),
+            lent: BytesMut::new(),
         };
 
         match headers {
@@ -500,13 +503,17 @@ impl ClientRequest {
                     |s: &HeaderStore, n: &str| s.get(n).is_some_and(HeaderValue::is_truthy);
                 if set_host && !truthy(&req.store, "host") {
                     let v = host_value(&req.host, port, default_port);
-                    req.store.set("Host", HeaderValue::from(v))?;
+                    req.store.set_static("Host", "host", HeaderValue::from(v))?;
                 }
                 if let Some(auth) = given(auth) {
                     if !truthy(&req.store, "authorization") {
                         let mut v = String::from("Basic ");
                         base64::engine::general_purpose::STANDARD.encode_string(auth, &mut v);
-                        req.store.set("Authorization", HeaderValue::from(v))?;
+                        req.store.set_static(
+                            "Authorization",
+                            "authorization",
+                            HeaderValue::from(v),
+                        )?;
                     }
                 }
                 if truthy(&req.store, "expect") {
@@ -637,9 +644,33 @@ impl ClientRequest {
 
     // ----- the head (CLI-8 … CLI-13) -----
 
+    /// Lends a buffer with spare capacity to render the header block into: the
+    /// block is split off it (no allocation while it has room; the blocks cut from
+    /// one buffer share its allocation). [`Self::take_lent_buf`] gives back what is
+    /// left, for the next request. Without a lent buffer every head is allocated on
+    /// its own. The bytes on the wire are the same either way.
+    pub fn lend_buf(&mut self, buf: BytesMut) {
+        self.lent = buf;
+    }
+
+    /// Takes back what is left of the buffer given to [`Self::lend_buf`].
+    pub fn take_lent_buf(&mut self) -> BytesMut {
+        core::mem::take(&mut self.lent)
+    }
+
     /// Renders the head without changing anything.
     fn prepare(
         &self,
+        fields: Fields<'_>,
+        known_length: Option<u64>,
+    ) -> Result<Rendered, OutgoingError> {
+        self.prepare_into(&mut BytesMut::new(), fields, known_length)
+    }
+
+    /// [`Self::prepare`] into `out` (see [`render`]: a buffer with capacity is lent).
+    fn prepare_into(
+        &self,
+        out: &mut BytesMut,
         fields: Fields<'_>,
         known_length: Option<u64>,
     ) -> Result<Rendered, OutgoingError> {
@@ -658,13 +689,7 @@ impl ClientRequest {
             max_requests: 0,
             limit_reached: false,
         };
-        render(
-            &mut BytesMut::new(),
-            &[&self.first_line],
-            fields,
-            &policy,
-            0,
-        )
+        render(out, &[&self.first_line], fields, &policy, 0)
     }
 
     /// Takes the state a successful render decided; an `Expect` field sends the
@@ -690,8 +715,12 @@ impl ClientRequest {
         if self.rendered {
             return Ok(());
         }
+        let mut lent = core::mem::take(&mut self.lent);
         let fields = Fields::Store(&self.store);
-        let r = self.prepare(fields, end_length)?;
+        let r = self.prepare_into(&mut lent, fields, end_length);
+        self.lent = lent;
+        let fields = Fields::Store(&self.store);
+        let r = r?;
         if let (Some(len), Some(cl)) = (end_length, self.strict_target(&r)) {
             let total = self.bytes_written.saturating_add(len);
             if total as f64 != cl {

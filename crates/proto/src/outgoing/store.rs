@@ -156,6 +156,20 @@ impl HeaderStore {
         Ok(())
     }
 
+    /// [`HeaderStore::set`] for a valid token `name` given with its lower-cased `key`
+    /// (no lookup in [`KNOWN`]): the value is checked.
+    pub(crate) fn set_static(
+        &mut self,
+        name: &'static str,
+        key: &'static str,
+        value: HeaderValue,
+    ) -> Result<(), InvalidHeader> {
+        debug_assert_eq!(name.to_ascii_lowercase(), key);
+        check_value(name, &value)?;
+        self.set_known(name, Some((name, key)), value);
+        Ok(())
+    }
+
     /// [`HeaderStore::set`] for a name and value already checked.
     pub(crate) fn set_unchecked(&mut self, name: &str, value: HeaderValue) {
         self.set_known(name, known_name(name), value);

@@ -435,8 +435,8 @@ impl ClientConnection {
             upgrade_listener: true,
             connect_listener: true,
         };
-        if let Err(preq) = core.conn.start(now, *preq, assignment) {
-            st.pending = Some(Box::new(preq));
+        if let Err(preq) = core.conn.start_boxed(now, preq, assignment) {
+            st.pending = Some(preq);
             return Started::ConnectionGone;
         }
         st.conn = Some(self.clone());

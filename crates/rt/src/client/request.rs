@@ -4,7 +4,7 @@ use core::time::Duration;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use courier_proto::NodeHeaders;
 use courier_proto::agent::ReqId;
 use courier_proto::client::ClientError;
@@ -20,6 +20,49 @@ pub(crate) type Wakers = smallvec::SmallVec<[Waker; 4]>;
 /// Events kept for [`ClientRequest::next_event`] at most; older `Information`
 /// events are dropped first (a server may send any number of interim responses).
 const MAX_EVENTS: usize = 256;
+
+/// The least room the rendering arena is lent with: a usual request head.
+const LENT_BLOCK: usize = 384;
+
+/// The size of a new rendering arena: the heads of a few dozen requests in flight
+/// are cut from one allocation.
+const ARENA_SIZE: usize = 4096;
+
+std::thread_local! {
+    /// This thread's rendering arena for request heads ([`with_arena`]).
+    static ARENA: core::cell::RefCell<BytesMut> = core::cell::RefCell::new(BytesMut::new());
+}
+
+/// Runs `f` on `req` with the thread's rendering arena lent to it, so that a head
+/// rendered meanwhile is cut from the arena instead of allocated on its own. The
+/// arena is reclaimed in place once every head cut from it was written, and
+/// replaced when it has too little room.
+fn with_arena<R>(req: &mut ProtoRequest, f: impl FnOnce(&mut ProtoRequest) -> R) -> R {
+    if req.headers_sent() {
+        return f(req);
+    }
+    let buf = ARENA
+        .try_with(|a| {
+            a.try_borrow_mut().ok().map(|mut a| {
+                if a.capacity() < LENT_BLOCK && !a.try_reclaim(LENT_BLOCK) {
+                    *a = BytesMut::with_capacity(ARENA_SIZE);
+                }
+                core::mem::take(&mut *a)
+            })
+        })
+        .ok()
+        .flatten();
+    let Some(buf) = buf else { return f(req) };
+    req.lend_buf(buf);
+    let r = f(req);
+    let rest = req.take_lent_buf();
+    let _ = ARENA.try_with(|a| {
+        if let Ok(mut a) = a.try_borrow_mut() {
+            *a = rest;
+        }
+    });
+    r
+}
 
 /// One event of a request, in Node's order (CLI-19 … CLI-23). Errors are not
 /// events: [`ClientRequest::response`] and [`ClientRequest::upgrade`] return them,
@@ -381,13 +424,15 @@ impl ClientRequest {
     pub fn end(&mut self, chunk: Option<Bytes>) -> Result<(), OutgoingError> {
         let r = {
             let mut st = self.shared.lock();
-            st.pending.as_mut().map(|req| req.end(chunk.clone()))
+            st.pending
+                .as_mut()
+                .map(|req| with_arena(req, |req| req.end(chunk.clone())))
         };
         let r = match r {
             Some(r) => r,
             None => match self.place() {
                 Place::Running(conn) => conn
-                    .with_request(self.id(), |req| req.end(chunk))
+                    .with_request(self.id(), |req| with_arena(req, |req| req.end(chunk)))
                     .unwrap_or(Ok(())),
                 Place::Pending => self.with_req(|req| req.end(chunk)).unwrap_or(Ok(())),
                 Place::Done => Ok(()),
