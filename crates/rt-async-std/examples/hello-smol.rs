@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use courier_rt_async_std::{IncomingMessage, ServerOptions, ServerResponse, create_server_with};
+use courier_rt_async_std::{ServerOptions, ServerResponse, create_server_with};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut port: u16 = 8080;
@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = create_server_with(
         ServerOptions::default(),
         move |f| spawner.spawn(f).detach(),
-        hello,
+        |_req, res| hello(res),
     )?;
     for _ in 1..threads {
         let ex = Arc::clone(&ex);
@@ -58,7 +58,7 @@ fn serve_on_one_thread(port: u16) -> Result<(), Box<dyn std::error::Error>> {
     let server = create_server_with(
         ServerOptions::default(),
         |f| LOCAL.with(|ex| ex.spawn(f).detach()),
-        hello,
+        |_req, res| hello(res),
     )?;
     LOCAL.with(|ex| {
         smol::block_on(ex.run(async move {
@@ -69,7 +69,9 @@ fn serve_on_one_thread(port: u16) -> Result<(), Box<dyn std::error::Error>> {
     })
 }
 
-async fn hello(_req: IncomingMessage, mut res: ServerResponse) {
+/// The answer. The request is dropped before the future is made (as the tokio
+/// example's closure does), so the future holds the response only.
+async fn hello(mut res: ServerResponse) {
     let _ = res.set_header("Content-Type", Bytes::from_static(b"text/plain"));
     let _ = res.end(Some(Bytes::from_static(b"Hello, World!"))).await;
 }

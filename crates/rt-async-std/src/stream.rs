@@ -169,7 +169,7 @@ const SCORE_MIN: i8 = -8;
 const REPROBE_AFTER: u8 = 32;
 
 /// The first read's size, and the smallest.
-const READ_FIRST: usize = 2048;
+const READ_FIRST: usize = 8192;
 
 impl Served {
     pub(crate) fn new(socket: AsyncSocket) -> Self {
