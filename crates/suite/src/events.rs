@@ -3,14 +3,25 @@
 //! `closeIdleConnections()` spare. Timeouts are short; the scenarios assert what
 //! happens, never how long it took.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::app::{self, UPGRADE_101};
 use crate::wire::Client;
-use crate::{Adapter, Listeners, ServerSpec, wait_until};
+use crate::{Adapter, Events, Listeners, Running, ServerSpec, wait_until};
 
 const KEEP_ALIVE: &str = "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n";
+
+/// A server with the default spec, what its listeners see, and a client connected
+/// to it.
+fn connected<A: Adapter>() -> (Arc<Events>, Running, Client) {
+    let spec = ServerSpec::new();
+    let events = Arc::clone(&spec.events);
+    let server = A::start(spec);
+    let c = Client::connect(server.addr());
+    (events, server, c)
+}
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -54,10 +65,7 @@ pub fn the_connection_event_gets_the_addresses<A: Adapter>() {
 /// SRV-21: `close()` leaves an active connection (a partial head) alone: its request
 /// is answered, still as keep-alive; `'close'` fires only once it is gone.
 pub fn close_waits_for_an_active_connection_before_the_close_event<A: Adapter>() {
-    let spec = ServerSpec::new();
-    let events = spec.events.clone();
-    let server = A::start(spec);
-    let mut c = Client::connect(server.addr());
+    let (events, server, mut c) = connected::<A>();
     c.send(b"GET /hello HTTP/1.1\r\n");
     wait_until("one open connection", || server.connection_count() == 1);
     assert!(server.listening());
@@ -412,10 +420,7 @@ pub fn a_request_body_not_read_stops_the_server_reading<A: Adapter>() {
 /// socket mid-response (the client gets the truncated body), the response closes
 /// without `'finish'` and a later write fails with `ERR_STREAM_DESTROYED`.
 pub fn a_response_timeout_without_a_listener_destroys_the_socket<A: Adapter>() {
-    let spec = ServerSpec::new();
-    let events = spec.events.clone();
-    let server = A::start(spec);
-    let mut c = Client::connect(server.addr());
+    let (events, _server, mut c) = connected::<A>();
     c.send(b"GET /res-timeout HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_eq!(
         c.until_closed(),
@@ -449,10 +454,7 @@ pub fn a_response_timeout_listener_keeps_the_socket<A: Adapter>() {
 /// expiry destroys the socket (no bytes reach the client); the body read fails with
 /// `aborted` and the response can no longer be written.
 pub fn a_request_timeout_without_a_listener_destroys_the_socket<A: Adapter>() {
-    let spec = ServerSpec::new();
-    let events = spec.events.clone();
-    let server = A::start(spec);
-    let mut c = Client::connect(server.addr());
+    let (events, _server, mut c) = connected::<A>();
     c.send(b"POST /req-timeout HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
     assert_eq!(c.until_closed(), "", "destroyed, no bytes");
     assert_eq!(
@@ -464,10 +466,7 @@ pub fn a_request_timeout_without_a_listener_destroys_the_socket<A: Adapter>() {
 /// SRV-19: `req.setTimeout(ms, listener)` while the body is still arriving: the
 /// listener fires once and the socket is kept; the handler answers.
 pub fn a_request_timeout_listener_keeps_the_socket_while_receiving<A: Adapter>() {
-    let spec = ServerSpec::new();
-    let events = spec.events.clone();
-    let server = A::start(spec);
-    let mut c = Client::connect(server.addr());
+    let (events, _server, mut c) = connected::<A>();
     c.send(b"POST /req-timeout-notify HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
     let resp = c.response(false);
     assert!(
@@ -481,10 +480,7 @@ pub fn a_request_timeout_listener_keeps_the_socket_while_receiving<A: Adapter>()
 /// RES-27: the response reports `'finish'` once its last byte was written (and not
 /// before `end`).
 pub fn a_response_reports_finish_once_written<A: Adapter>() {
-    let spec = ServerSpec::new();
-    let events = spec.events.clone();
-    let server = A::start(spec);
-    let mut c = Client::connect(server.addr());
+    let (events, _server, mut c) = connected::<A>();
     c.send(b"GET /finish HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_eq!(
         c.response(false),
@@ -497,10 +493,7 @@ pub fn a_response_reports_finish_once_written<A: Adapter>() {
 /// `'close'` without `'finish'`, and a later write fails with
 /// `ERR_STREAM_DESTROYED`.
 pub fn a_response_reports_close_when_the_client_leaves<A: Adapter>() {
-    let spec = ServerSpec::new();
-    let events = spec.events.clone();
-    let server = A::start(spec);
-    let mut c = Client::connect(server.addr());
+    let (events, _server, mut c) = connected::<A>();
     c.send(b"GET /leave HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_eq!(
         c.response(true),
@@ -519,10 +512,7 @@ pub fn a_response_reports_close_when_the_client_leaves<A: Adapter>() {
 /// request and destroys the socket: the next read gives `err`, then the end; the
 /// response can no longer be written (nothing reaches the client).
 pub fn destroying_an_unread_request_destroys_the_socket<A: Adapter>() {
-    let spec = ServerSpec::new();
-    let events = spec.events.clone();
-    let server = A::start(spec);
-    let mut c = Client::connect(server.addr());
+    let (events, _server, mut c) = connected::<A>();
     c.send(b"POST /destroy-unread HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
     assert_eq!(c.until_closed(), "", "destroyed, no bytes");
     assert_eq!(
@@ -536,10 +526,7 @@ pub fn destroying_an_unread_request_destroys_the_socket<A: Adapter>() {
 /// the request is not aborted and the response still goes out (Node v20's
 /// `_destroy`).
 pub fn destroying_a_fully_read_request_keeps_the_socket<A: Adapter>() {
-    let spec = ServerSpec::new();
-    let events = spec.events.clone();
-    let server = A::start(spec);
-    let mut c = Client::connect(server.addr());
+    let (events, _server, mut c) = connected::<A>();
     c.send(b"POST /destroy-read HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
     assert_eq!(
         c.response(false),
@@ -552,10 +539,7 @@ pub fn destroying_a_fully_read_request_keeps_the_socket<A: Adapter>() {
 /// arrives before the rest exists); `complete` and `rawTrailers` after the end;
 /// RES-10: `writeHead` fields come first, then Node's own.
 pub fn a_chunked_request_body_streams_to_the_handler<A: Adapter>() {
-    let spec = ServerSpec::new();
-    let events = spec.events.clone();
-    let server = A::start(spec);
-    let mut c = Client::connect(server.addr());
+    let (events, _server, mut c) = connected::<A>();
     c.send(b"POST /stream HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
     assert_eq!(events.first_note(), "stream first=hello");
     c.send(b"6\r\n world\r\n0\r\nX-Sum: 42\r\n\r\n");
@@ -577,10 +561,7 @@ pub fn a_chunked_request_body_streams_to_the_handler<A: Adapter>() {
 /// `writableFinished` before and after `end` (the bytes and views are Node v20's for
 /// `setHeaders(new Headers([...]))`, checked with a script).
 pub fn the_response_header_store_and_its_views<A: Adapter>() {
-    let spec = ServerSpec::new();
-    let events = spec.events.clone();
-    let server = A::start(spec);
-    let mut c = Client::connect(server.addr());
+    let (events, _server, mut c) = connected::<A>();
     c.send(b"GET /header-store HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(
         c.response(false),
@@ -604,10 +585,7 @@ pub fn the_response_header_store_and_its_views<A: Adapter>() {
 /// RES-28: `res.destroy()` mid-response closes the connection with the partial
 /// response (no terminating chunk); `writableEnded` is then true.
 pub fn destroying_a_response_closes_the_connection<A: Adapter>() {
-    let spec = ServerSpec::new();
-    let events = spec.events.clone();
-    let server = A::start(spec);
-    let mut c = Client::connect(server.addr());
+    let (events, _server, mut c) = connected::<A>();
     c.send(b"GET /res-destroy HTTP/1.1\r\nHost: x\r\n\r\n");
     let all = c.until_closed();
     assert!(!all.contains("0\r\n\r\n"), "{all}");
@@ -635,10 +613,7 @@ pub fn a_response_ended_on_another_thread_is_written<A: Adapter>() {
 /// `closeAllConnections()` then ends it (the client sees the close, no bytes) and
 /// `'close'` fires.
 pub fn close_all_connections_ends_an_active_connection<A: Adapter>() {
-    let spec = ServerSpec::new();
-    let events = spec.events.clone();
-    let server = A::start(spec);
-    let mut c = Client::connect(server.addr());
+    let (events, server, mut c) = connected::<A>();
     c.send(b"GET /hello HTTP/1.1\r\n");
     wait_until("one open connection", || server.connection_count() == 1);
     server.close();
@@ -653,10 +628,7 @@ pub fn close_all_connections_ends_an_active_connection<A: Adapter>() {
 /// connection: `close()` returns at once (the connection still counts), and
 /// `closeAllConnections()` ends the blocked write (the handler's `write` fails).
 pub fn a_peer_that_does_not_read_blocks_neither_close_nor_close_all<A: Adapter>() {
-    let spec = ServerSpec::new();
-    let events = spec.events.clone();
-    let server = A::start(spec);
-    let mut c = Client::connect(server.addr());
+    let (events, server, mut c) = connected::<A>();
     c.send(b"GET /flood HTTP/1.1\r\nHost: a\r\n\r\n");
     std::thread::sleep(ms(200));
     let start = std::time::Instant::now();
