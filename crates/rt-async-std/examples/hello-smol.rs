@@ -14,18 +14,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use courier_rt_async_std::{ServerOptions, ServerResponse, create_server_with};
 
+#[path = "../../../benches/shared/server_args.rs"]
+mod server_args;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut port: u16 = 8080;
-    let mut threads: usize = 1;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
-        match arg.as_str() {
-            "--port" => port = value.parse()?,
-            "--threads" => threads = value.parse()?,
-            other => return Err(format!("unknown option {other}").into()),
-        }
-    }
+    let (port, threads) = server_args::port_and_threads()?;
     if threads <= 1 {
         return serve_on_one_thread(port);
     }

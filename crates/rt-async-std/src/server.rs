@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 
 use courier_net::{bind_listener, listen_first};
-use courier_rt::drive::{AsyncState, Runtime, accept_loop, async_state, serve_accepted};
+use courier_rt::drive::{AsyncState, RequestFn, Runtime, accept_loop, async_state, serve_accepted};
 pub use courier_rt::serving::ListenAddr;
-use courier_rt::{ConfigError, IncomingMessage, ServerOptions, ServerResponse};
+use courier_rt::{ConfigError, ServerOptions};
 
 use crate::rt::{AsyncRt, Spawn};
 use crate::stream::{AsyncSocket, Served, Upgraded};
@@ -41,7 +41,7 @@ pub const DEFAULT_BACKLOG: i32 = 511;
 #[cfg(feature = "smol")]
 pub fn create_server<H, F>(options: ServerOptions, handler: H) -> Result<Server, ConfigError>
 where
-    H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
+    H: RequestFn<F>,
     F: Future<Output = ()> + Send + 'static,
 {
     create_server_on(options, AsyncRt::smol(), handler)
@@ -76,7 +76,7 @@ pub fn create_server_with<S, H, F>(
 ) -> Result<Server, ConfigError>
 where
     S: Spawn,
-    H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
+    H: RequestFn<F>,
     F: Future<Output = ()> + Send + 'static,
 {
     create_server_on(options, AsyncRt::new(Arc::new(spawner)), handler)
@@ -88,7 +88,7 @@ fn create_server_on<H, F>(
     handler: H,
 ) -> Result<Server, ConfigError>
 where
-    H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
+    H: RequestFn<F>,
     F: Future<Output = ()> + Send + 'static,
 {
     Ok(Server {

@@ -8,9 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use courier_net::{bind_listener, listen_first};
-use courier_rt::drive::{AsyncState, Runtime, accept_loop, async_state, serve_accepted};
+use courier_rt::drive::{AsyncState, RequestFn, Runtime, accept_loop, async_state, serve_accepted};
 pub use courier_rt::serving::ListenAddr;
-use courier_rt::{ConfigError, IncomingMessage, ServerOptions, ServerResponse};
+use courier_rt::{ConfigError, ServerOptions};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::drive::Tokio;
@@ -44,7 +44,7 @@ pub const DEFAULT_BACKLOG: u32 = 511;
 /// ```
 pub fn create_server<H, F>(options: ServerOptions, handler: H) -> Result<Server, ConfigError>
 where
-    H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
+    H: RequestFn<F>,
     F: Future<Output = ()> + Send + 'static,
 {
     Ok(Server {

@@ -82,11 +82,21 @@ pub type Handler<R> = Arc<dyn RequestHandler<R>>;
 /// The application's closure as a [`RequestHandler`].
 pub struct FnHandler<H>(pub H);
 
+/// An async server's request handler (Node's `'request'` listener, and
+/// `'checkContinue'` / `'checkExpectation'`): a closure `|req, res| async { … }`.
+/// Implemented for every such closure.
+pub trait RequestFn<F>: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static {}
+
+impl<T, F> RequestFn<F> for T where
+    T: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static
+{
+}
+
 /// The application's closure as a [`Handler`].
 pub fn request_handler<R, H, F>(handler: H) -> Handler<R>
 where
     R: Runtime,
-    H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
+    H: RequestFn<F>,
     F: Future<Output = ()> + Send + 'static,
 {
     Arc::new(FnHandler(handler))
@@ -126,7 +136,7 @@ struct FnRunner<R, H, F> {
 impl<R, H, F> Runner for FnRunner<R, H, F>
 where
     R: Runtime,
-    H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
+    H: RequestFn<F>,
     F: Future<Output = ()> + Send + 'static,
 {
     fn run(&mut self, req: IncomingMessage, res: ServerResponse, cx: &mut Context<'_>) {
@@ -218,7 +228,7 @@ pub fn async_state<R, U, H, F>(
 where
     R: Runtime,
     U: 'static,
-    H: Fn(IncomingMessage, ServerResponse) -> F + Send + Sync + 'static,
+    H: RequestFn<F>,
     F: Future<Output = ()> + Send + 'static,
 {
     let base = options.to_config()?;
@@ -410,7 +420,7 @@ macro_rules! async_server_methods {
         /// SRV-7).
         pub fn on_check_continue<H, F>(&self, handler: H) -> &Self
         where
-            H: Fn($crate::IncomingMessage, $crate::ServerResponse) -> F + Send + Sync + 'static,
+            H: $crate::drive::RequestFn<F>,
             F: ::core::future::Future<Output = ()> + Send + 'static,
         {
             self.registry()
@@ -423,7 +433,7 @@ macro_rules! async_server_methods {
         /// (SRV-6).
         pub fn on_check_expectation<H, F>(&self, handler: H) -> &Self
         where
-            H: Fn($crate::IncomingMessage, $crate::ServerResponse) -> F + Send + Sync + 'static,
+            H: $crate::drive::RequestFn<F>,
             F: ::core::future::Future<Output = ()> + Send + 'static,
         {
             self.registry()
