@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use courier_proto::client::Close;
 use courier_proto::head::ResponseHead;
 use courier_proto::{NodeDistinct, NodeHeaders, Version};
@@ -29,6 +29,7 @@ use courier_rt::client::{
     ClientResponse, ClientRuntime, ClientUpgrade, ConnectFuture, ConnectTarget, ConnectTask,
     Connector, RequestEvent, Transport,
 };
+use courier_rt::drive::{ClientIo, ClientStep};
 
 use crate::io::{
     IoWaker, READ_CHUNK, Stream, Writer, block_on, install_foreign_flush, is_timeout, read_timeout,
@@ -354,100 +355,34 @@ fn drive(stream: Stream, conn: ClientConnection) {
     conn.settle(Instant::now());
 }
 
-/// Runs a connection over a custom connector's poll-based transport, parking the
-/// thread while the transport is pending (it must wake the task's waker, as any
-/// runtime's transport does).
+/// Runs a connection over a custom connector's poll-based transport: rt's
+/// runtime-free [`ClientIo`] steps, the thread parked while the transport is
+/// pending (it must wake the task's waker, as any runtime's transport does) or
+/// until the connection's next deadline.
 fn drive_transport(io: Box<dyn Transport>, conn: ClientConnection) {
-    let mut io = Some(io);
     let waker = IoWaker::current();
     let task_waker = Waker::from(Arc::clone(&waker));
     let mut cx = Context::from_waker(&task_waker);
+    let mut steps = ClientIo::new(io, conn.clone());
     loop {
-        let now = Instant::now();
-        let Some(t) = io.as_mut() else { break };
-        let mut d = conn.lock();
-        d.register(&task_waker);
-        d.process();
-        let mut progress = false;
-        if let Some(h) = d.take_upgrade() {
-            drop(d);
-            if let Some(t) = io.take() {
-                h.complete(t);
+        let step = steps.step(&mut cx, Instant::now());
+        conn.settle_step(Instant::now);
+        match step {
+            ClientStep::Again => {}
+            ClientStep::Wait => {
+                let deadline = conn.poll_timeout();
+                if deadline.is_none_or(|t| t > Instant::now()) {
+                    waker.park(deadline);
+                }
             }
-            break;
-        }
-        apply_socket_options(&mut d, &**t);
-        let mut failed = false;
-        loop {
-            let written = {
-                let out = d.outgoing();
-                if out.is_empty() {
-                    break;
-                }
-                let mut slices = [IoSlice::new(&[]); 64];
-                let n = out.chunks_vectored(&mut slices);
-                t.poll_write_vectored(&mut cx, &slices[..n])
-            };
-            match written {
-                Poll::Ready(Ok(n)) if n > 0 => {
-                    d.transmitted(now, n);
-                    progress = true;
-                }
-                Poll::Ready(Ok(_)) => {
-                    d.socket_error(ClientError::io("EPIPE", "write EPIPE"));
-                    failed = true;
-                    break;
-                }
-                Poll::Ready(Err(e)) => {
-                    d.socket_error(sys_error("write", &e, ""));
-                    failed = true;
-                    break;
-                }
-                Poll::Pending => break,
-            }
-        }
-        if failed {
-            break;
-        }
-        match d.wants_close() {
-            Some(Close::Now) => break,
-            Some(Close::AfterFlush) if d.outgoing().is_empty() => {
-                drop(d);
-                let _ = block_on(core::future::poll_fn(|cx| t.poll_shutdown(cx)));
+            ClientStep::Shutdown => {
+                block_on(core::future::poll_fn(|cx| steps.poll_shutdown(cx)));
                 break;
             }
-            _ => {}
-        }
-        if d.wants_read() {
-            match t.poll_read_buf(&mut cx, d.recv_buf()) {
-                Poll::Ready(Ok(n)) => {
-                    d.received(now, n);
-                    progress = true;
-                }
-                Poll::Ready(Err(e)) => {
-                    d.socket_error(sys_error("read", &e, ""));
-                    break;
-                }
-                Poll::Pending => {}
-            }
-        }
-        if d.poll_timeout().is_some_and(|t| t <= now) {
-            d.handle_timeout(now);
-            progress = true;
-        }
-        drop(d);
-        conn.settle(now);
-        let deadline = conn.poll_timeout();
-        if deadline.is_some_and(|t| t <= now) {
-            conn.settle(now);
-            conn.lock().handle_timeout(now);
-            progress = true;
-        }
-        if !progress {
-            waker.park(deadline);
+            ClientStep::Done => break,
         }
     }
-    drop(io);
+    drop(steps);
     conn.lock().finish();
     conn.settle(Instant::now());
 }

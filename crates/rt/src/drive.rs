@@ -848,12 +848,10 @@ pub async fn drive_client_connection<R: Runtime>(
 ) {
     let guard = FinishGuard(Some(conn.clone()), rt.clone());
     let mut state = ClientLoop {
-        io: Some(io),
-        conn,
+        io: ClientIo::new(io, conn),
         timer: rt.timer(),
         rt,
         armed: None,
-        read_error: false,
     };
     core::future::poll_fn(|cx| state.poll(cx)).await;
     drop(state);
@@ -872,26 +870,49 @@ impl<R: Runtime> Drop for FinishGuard<R> {
 }
 
 struct ClientLoop<R: Runtime> {
-    io: Option<Box<dyn Transport>>,
-    conn: ClientConnection,
+    io: ClientIo,
     rt: R,
     timer: R::Timer,
     armed: Option<Instant>,
+}
+
+/// A client connection's socket work without a runtime: one [`ClientIo::step`]
+/// routes the machine's events, hands an upgrade over, applies socket options,
+/// writes, reads and runs the due timers. The async loop adds a timer; the
+/// blocking adapter parks its thread until the next deadline.
+pub struct ClientIo {
+    io: Option<Box<dyn Transport>>,
+    conn: ClientConnection,
     read_error: bool,
 }
 
-enum ClientStep {
+impl core::fmt::Debug for ClientIo {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ClientIo")
+            .field("open", &self.io.is_some())
+            .finish()
+    }
+}
+
+/// What a [`ClientIo::step`] leaves to its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientStep {
+    /// Something happened: step again.
     Again,
+    /// Nothing to do until the transport or a handle wakes the task, or the
+    /// connection's next deadline (`ClientConnection::poll_timeout`).
     Wait,
+    /// Shut the write side down ([`ClientIo::poll_shutdown`]), then stop.
     Shutdown,
+    /// The connection is over (closed, failed or upgraded).
     Done,
 }
 
 impl<R: Runtime> ClientLoop<R> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
-            let step = self.step(cx);
-            self.conn.settle_step(|| self.rt.now());
+            let step = self.io.step(cx, self.rt.now());
+            self.io.conn.settle_step(|| self.rt.now());
             match step {
                 ClientStep::Again => {}
                 ClientStep::Wait => {
@@ -902,19 +923,14 @@ impl<R: Runtime> ClientLoop<R> {
                     return Poll::Pending;
                 }
                 ClientStep::Done => return Poll::Ready(()),
-                ClientStep::Shutdown => {
-                    return match self.io.as_mut() {
-                        Some(io) => io.poll_shutdown(cx).map(|_| ()),
-                        None => Poll::Ready(()),
-                    };
-                }
+                ClientStep::Shutdown => return self.io.poll_shutdown(cx),
             }
         }
     }
 
     /// Arms the timer for the connection's next deadline; true when it is due.
     fn arm(&mut self, cx: &mut Context<'_>) -> bool {
-        match self.conn.poll_timeout() {
+        match self.io.conn.poll_timeout() {
             Some(t) if t <= self.rt.now() => true,
             Some(t) => {
                 if self.armed != Some(t) {
@@ -934,9 +950,29 @@ impl<R: Runtime> ClientLoop<R> {
             }
         }
     }
+}
 
-    fn step(&mut self, cx: &mut Context<'_>) -> ClientStep {
-        let now = self.rt.now();
+impl ClientIo {
+    /// The socket work of `conn` over `io`.
+    pub fn new(io: Box<dyn Transport>, conn: ClientConnection) -> Self {
+        Self {
+            io: Some(io),
+            conn,
+            read_error: false,
+        }
+    }
+
+    /// Shuts the write side down (after [`ClientStep::Shutdown`]).
+    pub fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.io.as_mut() {
+            Some(io) => io.poll_shutdown(cx).map(|_| ()),
+            None => Poll::Ready(()),
+        }
+    }
+
+    /// One step at `now`, registering `cx`'s waker with the connection and the
+    /// transport.
+    pub fn step(&mut self, cx: &mut Context<'_>, now: Instant) -> ClientStep {
         let Some(io) = self.io.as_mut() else {
             return ClientStep::Done;
         };

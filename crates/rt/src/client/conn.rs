@@ -581,7 +581,7 @@ impl ClientConnection {
     /// [`Self::settle`] after a step of the loop: with nothing to report, the agent
     /// is not visited (its free sockets expire when the loop's timer, which covers
     /// their deadline, calls [`Self::settle`]).
-    pub(crate) fn settle_step(&self, now: impl FnOnce() -> Instant) {
+    pub fn settle_step(&self, now: impl FnOnce() -> Instant) {
         if self.core().notes.is_empty() {
             // (A deferred body end waits for notes only: see `Core::route`.)
             return;
