@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 
 use courier_net::{bind_listener, listen_first};
-use courier_rt::drive::{AsyncState, RequestFn, Runtime, accept_loop, async_state, serve_accepted};
+use courier_rt::drive::{AsyncServer, RequestFn, Runtime, accept_loop};
 pub use courier_rt::serving::ListenAddr;
 use courier_rt::{ConfigError, ServerOptions};
 
@@ -92,11 +92,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     Ok(Server {
-        inner: Arc::new(Inner {
-            state: async_state(&options, handler)?,
-            options,
-            rt,
-        }),
+        inner: Arc::new(Inner(AsyncServer::new(options, rt, handler)?)),
     })
 }
 
@@ -137,11 +133,15 @@ impl Stop {
     }
 }
 
-pub(crate) struct Inner {
-    /// The listeners, connections and listening sockets.
-    state: Arc<AsyncState<AsyncRt, Upgraded>>,
-    options: ServerOptions,
-    rt: AsyncRt,
+/// The shared server core, and the accept loops it starts.
+pub(crate) struct Inner(AsyncServer<AsyncRt, Upgraded>);
+
+impl core::ops::Deref for Inner {
+    type Target = AsyncServer<AsyncRt, Upgraded>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -150,20 +150,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Inner {
     /// Registers an accepted stream, emits `'connection'` and spawns its I/O loop.
-    fn serve(
-        self: &Arc<Self>,
-        io: AsyncSocket,
-        remote: Option<SocketAddr>,
-        local: Option<SocketAddr>,
-    ) {
-        serve_accepted(
-            &self.rt,
-            &self.state,
-            Served::new(io),
-            remote,
-            local,
-            |io, remote, local, open| Upgraded::new(io.into_socket(), remote, local, open),
-        );
+    fn serve_socket(&self, io: AsyncSocket, remote: Option<SocketAddr>, local: Option<SocketAddr>) {
+        self.serve(Served::new(io), remote, local, |io, remote, local, open| {
+            Upgraded::new(io.into_socket(), remote, local, open)
+        });
     }
 
     fn tune(&self, stream: &async_net::TcpStream) {
@@ -207,7 +197,7 @@ impl Inner {
                         inner.tune(s);
                     }
                     let local = stream.local_addr();
-                    inner.serve(stream, remote, local);
+                    inner.serve_socket(stream, remote, local);
                 },
                 |e| inner.state.registry().emit_error(e),
             )

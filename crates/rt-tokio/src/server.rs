@@ -8,10 +8,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use courier_net::{bind_listener, listen_first};
-use courier_rt::drive::{AsyncState, RequestFn, Runtime, accept_loop, async_state, serve_accepted};
+use courier_rt::drive::{AsyncServer, RequestFn, Runtime, accept_loop};
 pub use courier_rt::serving::ListenAddr;
 use courier_rt::{ConfigError, ServerOptions};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 use crate::drive::Tokio;
 use crate::upgraded::{RawStream, Upgraded};
@@ -48,10 +48,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     Ok(Server {
-        inner: Arc::new(Inner {
-            state: async_state(&options, handler)?,
-            options,
-        }),
+        inner: Arc::new(AsyncServer::new(options, Tokio, handler)?),
     })
 }
 
@@ -64,27 +61,7 @@ pub struct Server {
 
 courier_rt::server_debug!(Server);
 
-pub(crate) struct Inner {
-    /// The listeners, connections and listening sockets.
-    state: Arc<AsyncState<Tokio, Upgraded>>,
-    options: ServerOptions,
-}
-
-impl Inner {
-    /// Registers an accepted stream, emits `'connection'` and spawns its I/O loop.
-    fn serve(
-        self: &Arc<Self>,
-        io: RawStream,
-        remote: Option<SocketAddr>,
-        local: Option<SocketAddr>,
-    ) {
-        serve_accepted(&Tokio, &self.state, io, remote, local, Upgraded::new);
-    }
-
-    fn tune(&self, stream: &TcpStream) {
-        courier_net::set_server_options(stream.into(), &self.options);
-    }
-}
+pub(crate) type Inner = AsyncServer<Tokio, Upgraded>;
 
 impl Server {
     /// `server.listen(port, host)`: binds `addr` (`"127.0.0.1:0"` picks a free port)
@@ -120,9 +97,9 @@ impl Server {
                         &Tokio,
                         || async { Some(listener.accept().await) },
                         |(stream, remote)| {
-                            inner.tune(&stream);
+                            courier_net::set_server_options((&stream).into(), &inner.options);
                             let local = stream.local_addr().ok();
-                            inner.serve(RawStream::Tcp(stream), Some(remote), local);
+                            inner.serve(RawStream::Tcp(stream), Some(remote), local, Upgraded::new);
                         },
                         |e| inner.state.registry().emit_error(e),
                     )
@@ -147,7 +124,9 @@ impl Server {
                     accept_loop(
                         &Tokio,
                         || async { Some(listener.accept().await) },
-                        |(stream, _)| inner.serve(RawStream::Unix(stream), None, None),
+                        |(stream, _)| {
+                            inner.serve(RawStream::Unix(stream), None, None, Upgraded::new)
+                        },
                         |e| inner.state.registry().emit_error(e),
                     )
                     .await;

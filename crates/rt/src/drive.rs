@@ -218,6 +218,52 @@ pub type AsyncState<R, U> =
 pub type AsyncRegistry<R, U> =
     crate::registry::Registry<Handler<R>, UpgradeHandler<U>, ClientErrorHandler<U>>;
 
+/// What an async adapter's `Server` holds: the shared state, the options (for the
+/// accepted sockets' setup) and the runtime its connections run on.
+pub struct AsyncServer<R: Runtime, U> {
+    /// The listeners, connections and listening sockets.
+    pub state: Arc<AsyncState<R, U>>,
+    /// The options it was made with.
+    pub options: crate::ServerOptions,
+    /// The runtime.
+    pub rt: R,
+}
+
+impl<R: Runtime, U: Send + 'static> AsyncServer<R, U> {
+    /// `http.createServer(options, handler)` on `rt` ([`async_state`]).
+    pub fn new<H, F>(
+        options: crate::ServerOptions,
+        rt: R,
+        handler: H,
+    ) -> Result<Self, crate::ConfigError>
+    where
+        H: RequestFn<F>,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        Ok(Self {
+            state: async_state(&options, handler)?,
+            options,
+            rt,
+        })
+    }
+
+    /// Serves an accepted stream ([`serve_accepted`]).
+    pub fn serve<T: Transport + Send + 'static>(
+        &self,
+        io: T,
+        remote: Option<std::net::SocketAddr>,
+        local: Option<std::net::SocketAddr>,
+        upgraded: fn(
+            T,
+            Option<std::net::SocketAddr>,
+            Option<std::net::SocketAddr>,
+            crate::serving::HandoverGuard,
+        ) -> U,
+    ) {
+        serve_accepted(&self.rt, &self.state, io, remote, local, upgraded);
+    }
+}
+
 /// `http.createServer(options, handler)`'s state on an async runtime: the options
 /// validated (Node's `ERR_INVALID_ARG_*` as a [`ConfigError`](crate::ConfigError)),
 /// `handler` as the `'request'` listener, not listening.
