@@ -54,6 +54,15 @@ impl Output {
         }
     }
 
+    /// Queues a header block (with any body joined to it) at once: what
+    /// [`Output::hold_head`] then [`Output::release_head`] would do.
+    pub(crate) fn push_head(&mut self, head: Bytes) {
+        if !self.closed {
+            self.head_released = true;
+            self.push(head);
+        }
+    }
+
     /// Whether the header block was released (Node's `_headerSent`).
     pub(crate) fn head_released(&self) -> bool {
         self.head_released

@@ -244,21 +244,6 @@ impl Render<'_> {
         }
     }
 
-    /// The automatic `Content-Length: n\r\n`, put together on the stack and copied
-    /// once.
-    fn content_length(&mut self, n: u64) {
-        const PREFIX: &[u8] = b"Content-Length: ";
-        let mut digits = itoa::Buffer::new();
-        let digits = digits.format(n).as_bytes();
-        // A u64 has at most 20 digits.
-        let mut line = [0u8; PREFIX.len() + 20 + 2];
-        let end = PREFIX.len() + digits.len();
-        line[..PREFIX.len()].copy_from_slice(PREFIX);
-        line[PREFIX.len()..end].copy_from_slice(digits);
-        line[end..end + 2].copy_from_slice(b"\r\n");
-        self.out.extend_from_slice(&line[..end + 2]);
-    }
-
     /// The automatic fields and the framing decision (RES-13 … RES-18, RES-20).
     fn finish(mut self) -> Result<Rendered, OutgoingError> {
         let p = self.policy;
@@ -281,29 +266,12 @@ impl Render<'_> {
             if persist && p.limit_reached {
                 self.out.extend_from_slice(b"Connection: close\r\n");
             } else if persist {
-                if p.keep_alive_timeout_ms > 0 && !self.seen.keep_alive {
-                    let secs = p.keep_alive_timeout_ms / 1000;
-                    if secs == 5 && p.max_requests == 0 {
-                        // Node's default keepAliveTimeout: one copy for both fields.
-                        self.out.extend_from_slice(
-                            b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n",
-                        );
-                    } else {
-                        self.out
-                            .extend_from_slice(b"Connection: keep-alive\r\nKeep-Alive: timeout=");
-                        self.out
-                            .extend_from_slice(itoa::Buffer::new().format(secs).as_bytes());
-                        if p.max_requests > 0 {
-                            self.out.extend_from_slice(b", max=");
-                            self.out.extend_from_slice(
-                                itoa::Buffer::new().format(p.max_requests).as_bytes(),
-                            );
-                        }
-                        self.out.extend_from_slice(b"\r\n");
-                    }
+                let timeout_ms = if self.seen.keep_alive {
+                    0
                 } else {
-                    self.out.extend_from_slice(b"Connection: keep-alive\r\n");
-                }
+                    p.keep_alive_timeout_ms
+                };
+                keep_alive_fields(self.out, timeout_ms, p.max_requests);
             } else {
                 self.last = true;
                 self.out.extend_from_slice(b"Connection: close\r\n");
@@ -320,7 +288,7 @@ impl Render<'_> {
                 self.removed.content_length,
                 p.known_length,
             ) {
-                self.content_length(n);
+                content_length_field(self.out, n);
             } else if !self.removed.transfer_encoding {
                 self.out
                     .extend_from_slice(b"Transfer-Encoding: chunked\r\n");
@@ -357,6 +325,44 @@ impl Render<'_> {
             lent: self.lent,
         })
     }
+}
+
+/// A persistent message's automatic `Connection: keep-alive`, and with a non-zero
+/// `timeout_ms` (`keepAliveTimeout`) `Keep-Alive: timeout=<whole seconds>` (with
+/// `, max=…` when `max_requests` is set), RES-14.
+pub(crate) fn keep_alive_fields(out: &mut BytesMut, timeout_ms: u64, max_requests: u32) {
+    if timeout_ms > 0 {
+        let secs = timeout_ms / 1000;
+        if secs == 5 && max_requests == 0 {
+            // Node's default keepAliveTimeout: one copy for both fields.
+            out.extend_from_slice(b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n");
+        } else {
+            out.extend_from_slice(b"Connection: keep-alive\r\nKeep-Alive: timeout=");
+            out.extend_from_slice(itoa::Buffer::new().format(secs).as_bytes());
+            if max_requests > 0 {
+                out.extend_from_slice(b", max=");
+                out.extend_from_slice(itoa::Buffer::new().format(max_requests).as_bytes());
+            }
+            out.extend_from_slice(b"\r\n");
+        }
+    } else {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
+    }
+}
+
+/// The automatic `Content-Length: n\r\n`, put together on the stack and copied
+/// once.
+pub(crate) fn content_length_field(out: &mut BytesMut, n: u64) {
+    const PREFIX: &[u8] = b"Content-Length: ";
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(n).as_bytes();
+    // A u64 has at most 20 digits.
+    let mut line = [0u8; PREFIX.len() + 20 + 2];
+    let end = PREFIX.len() + digits.len();
+    line[..PREFIX.len()].copy_from_slice(PREFIX);
+    line[PREFIX.len()..end].copy_from_slice(digits);
+    line[end..end + 2].copy_from_slice(b"\r\n");
+    out.extend_from_slice(&line[..end + 2]);
 }
 
 /// Renders the first line (the concatenation of `first_line`, already checked,

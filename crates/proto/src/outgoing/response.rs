@@ -14,7 +14,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::error::OutgoingError;
 use super::hints::{inspect_str, is_link};
 use super::output::{MERGE_MAX, Output};
-use super::render::{Fields, Policy, Removed, Rendered, render, strict_target, trailer_fields};
+use super::render::{
+    Fields, Policy, Removed, Rendered, content_length_field, keep_alive_fields, render,
+    strict_target, trailer_fields,
+};
 use super::store::{HeaderStore, check_header, header_store_methods};
 use super::value::{HeaderValue, latin1_bytes};
 use crate::chars::is_field_value_byte;
@@ -536,6 +539,10 @@ impl ServerResponse {
                 if self.destroyed {
                     return Err(OutgoingError::Destroyed);
                 }
+                if !self.rendered && self.end_plain(&data) {
+                    self.ended = true;
+                    return Ok(());
+                }
                 let len = data.len() as u64;
                 let total = self.bytes_written.saturating_add(len);
                 if self.rendered {
@@ -598,6 +605,75 @@ impl ServerResponse {
         }
         self.ended = true;
         Ok(())
+    }
+
+    /// `end(data)` on a response with nothing rendered yet, in the usual case, in one
+    /// pass: the header block and `data` straight into the lent buffer and out as one
+    /// segment, the state set as [`Self::prepare`] and [`Self::commit`] would set it.
+    /// The usual case: a body a final status allows and small enough to join its
+    /// block, the standard reason phrase, a persistent HTTP/1.1 connection, no
+    /// `removeHeader` effects, no strict length, no pending `100 Continue`, and
+    /// stored fields that change nothing but the block (see
+    /// [`HeaderStore::render_plain`]). Returns `false`, having changed nothing but
+    /// the lent buffer's bytes (which every render clears), in any other case.
+    fn end_plain(&mut self, data: &Bytes) -> bool {
+        let status = self.status_code;
+        let s = &self.setup;
+        if self.lent.capacity() == 0
+            || data.len() > MERGE_MAX
+            || self.status_message.is_some()
+            || self.strict_content_length
+            || self.last
+            || !self.keep_alive
+            || self.removed != Removed::default()
+            || !response_body_allowed(status, s.head_request)
+            || status == 204
+            || status == 304
+            || !s.chunked_by_default()
+            || s.requests_limit_reached
+            || (s.expect_continue && !self.sent_continue)
+        {
+            return false;
+        }
+        // Also rules out a status outside 100..=999 (checked by `prepare`).
+        let Some(reason) = status_text(status) else {
+            return false;
+        };
+        let out = &mut self.lent;
+        out.clear();
+        out.reserve(232 + reason.len() + data.len());
+        if status == 200 {
+            out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+        } else {
+            let mut line = *b"HTTP/1.1 000 ";
+            line[9] += (status / 100) as u8;
+            line[10] += (status / 10 % 10) as u8;
+            line[11] += (status % 10) as u8;
+            out.extend_from_slice(&line);
+            out.extend_from_slice(reason.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        if !self.store.render_plain(out) {
+            return false;
+        }
+        if let Some(date) = self.clock_date.as_deref().filter(|_| self.send_date) {
+            out.extend_from_slice(date);
+        }
+        keep_alive_fields(
+            out,
+            self.setup.keep_alive_timeout_ms,
+            self.setup.max_requests_per_socket,
+        );
+        content_length_field(out, data.len() as u64);
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(data);
+        let block = out.split_to(out.len()).freeze();
+        self.status_message = Some(Cow::Borrowed(reason));
+        self.has_body = true;
+        self.content_length = Some(data.len() as f64);
+        self.rendered = true;
+        self.out.push_head(block);
+        true
     }
 
     /// `flushHeaders()` (RES-21): renders the implicit header block if needed (length
@@ -785,5 +861,162 @@ impl ServerResponse {
     pub fn destroy(&mut self) {
         self.destroyed = true;
         self.out.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Everything `end` leaves behind that anyone can see: the wire segments and
+    /// the state.
+    fn ended(mut res: ServerResponse, body: &'static [u8]) -> String {
+        let result = res.end(Some(Bytes::from_static(body)));
+        let mut wire = VecDeque::new();
+        res.take_output(&mut wire);
+        format!(
+            "{result:?} {wire:?} sent={} ended={} last={} ka={} chunked={} status={} msg={:?} \
+             complete={} flushed={} strict={:?}",
+            res.headers_sent(),
+            res.writable_ended(),
+            res.is_last(),
+            res.keep_alive(),
+            res.chunked_encoding(),
+            res.status_code(),
+            // The general path's marker (see below) stays when rendering fails.
+            res.status_message().filter(|m| !m.is_empty()),
+            res.is_complete(),
+            res.header_flushed(),
+            res.strict_now(),
+        )
+    }
+
+    /// `end(data)` on a fresh response gives the same bytes and state in one pass
+    /// ([`ServerResponse::end_plain`]) as through `prepare` and `commit`, in every
+    /// case the one pass takes and in its neighbours.
+    #[test]
+    fn the_one_pass_end_matches_the_general_one() {
+        type Tweak = fn(&mut ServerResponse);
+        let setups: &[fn(&mut ResponseSetup)] = &[
+            |_| {},
+            |s| s.version = Version { major: 1, minor: 0 },
+            |s| {
+                s.version = Version { major: 1, minor: 0 };
+                s.te_chunked = true;
+            },
+            |s| s.keep_alive = false,
+            |s| s.head_request = true,
+            |s| s.expect_continue = true,
+            |s| s.requests_limit_reached = true,
+            |s| s.keep_alive_timeout_ms = 0,
+            |s| s.keep_alive_timeout_ms = 7500,
+            |s| s.max_requests_per_socket = 3,
+            |s| s.reject_non_standard_body_writes = true,
+            |s| s.unique_headers = Arc::from(vec![Box::from("x-list")]),
+        ];
+        let tweaks: &[Tweak] = &[
+            |_| {},
+            |r| r.set_status_code(201),
+            |r| r.set_status_code(204),
+            |r| r.set_status_code(304),
+            |r| r.set_status_code(404),
+            |r| r.set_status_code(599),
+            |r| r.set_status_code(306),
+            |r| r.set_status_code(103),
+            |r| r.set_status_code(42),
+            |r| r.set_status_code(1000),
+            |r| r.set_status_message(Some("Fine")),
+            |r| r.set_send_date(false),
+            |r| r.set_strict_content_length(true),
+            |r| r.mark_last(),
+            |r| {
+                let _ = r.write_continue();
+            },
+            |r| {
+                let _ = r.set_header("Content-Type", Bytes::from_static(b"text/plain"));
+                let _ = r.set_header("X-Num", 42);
+            },
+            |r| {
+                let _ = r.set_header("x-a", "1");
+                let _ = r.remove_header("x-a");
+            },
+            |r| {
+                let _ = r.set_header("X-List", vec!["a", "b"]);
+            },
+            |r| {
+                let _ = r.set_header("Set-Cookie", vec!["a=1"]);
+            },
+            |r| {
+                let _ = r.remove_header("Content-Length");
+            },
+            |r| {
+                let _ = r.remove_header("connection");
+            },
+            |r| {
+                let _ = r.remove_header("Transfer-Encoding");
+            },
+            |r| {
+                let _ = r.remove_header("Date");
+            },
+        ];
+        let fields: &[(&str, &str)] = &[
+            ("Connection", "close"),
+            ("connection", "keep-alive"),
+            ("Content-Length", "4"),
+            ("Content-Length", "13"),
+            ("Transfer-Encoding", "chunked"),
+            ("Date", "yesterday"),
+            ("Expect", "x"),
+            ("Trailer", "x"),
+            ("Keep-Alive", "timeout=9"),
+            ("X-Other", "v"),
+        ];
+        let bodies: &[&'static [u8]] = &[
+            b"x",
+            b"Hello, World!",
+            &[b'y'; MERGE_MAX],
+            &[b'z'; MERGE_MAX + 1],
+        ];
+        let mut cases = 0;
+        for setup in setups {
+            let mut s = ResponseSetup::default();
+            setup(&mut s);
+            for field in fields.iter().map(Some).chain([None]) {
+                for tweak in tweaks {
+                    for body in bodies {
+                        for (date, lent) in [(true, true), (false, true), (true, false)] {
+                            let fresh = || {
+                                let mut r = ServerResponse::new(s.clone());
+                                if date {
+                                    r.set_clock_date(Bytes::from_static(
+                                        b"Sun, 06 Nov 1994 08:49:37 GMT",
+                                    ));
+                                }
+                                if lent {
+                                    r.lend_buf(BytesMut::with_capacity(512));
+                                }
+                                if let Some((n, v)) = field {
+                                    let _ = r.set_header(n, *v);
+                                }
+                                tweak(&mut r);
+                                r
+                            };
+                            let general = {
+                                let mut r = fresh();
+                                // An empty message means the standard one, but is
+                                // not the usual case: the general path.
+                                if r.status_message().is_none() {
+                                    r.set_status_message(Some(""));
+                                }
+                                ended(r, body)
+                            };
+                            assert_eq!(ended(fresh(), body), general);
+                            cases += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(cases > 10_000);
     }
 }

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use smallvec::SmallVec;
 
@@ -312,6 +312,42 @@ impl HeaderStore {
     /// through the store (RES-8).
     pub fn was_used(&self) -> bool {
         self.used
+    }
+
+    /// Appends every entry as `name: value\r\n` to `out` and returns `true`, when
+    /// that is all rendering them means: every value is one text or a number, and no
+    /// name is one whose field changes the framing or the automatic fields (Node's
+    /// `matchHeader`: `connection`, `content-length`, `transfer-encoding`, `date`,
+    /// `expect`, `trailer`, `keep-alive`). Otherwise returns `false`, having
+    /// appended some entries or none. The entries were checked on their way in.
+    pub(crate) fn render_plain(&self, out: &mut BytesMut) -> bool {
+        for e in &self.entries {
+            if matches!(
+                &*e.key,
+                "date"
+                    | "expect"
+                    | "trailer"
+                    | "connection"
+                    | "keep-alive"
+                    | "content-length"
+                    | "transfer-encoding"
+            ) {
+                return false;
+            }
+            let mut digits = itoa::Buffer::new();
+            let value: &[u8] = match &e.value {
+                HeaderValue::Text(b) => b,
+                HeaderValue::Int(n) => digits.format(*n).as_bytes(),
+                HeaderValue::List(_) => return false,
+            };
+            debug_assert!(check_header(&e.name, &e.value).is_ok());
+            out.reserve(e.name.len() + value.len() + 4);
+            out.extend_from_slice(e.name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"\r\n");
+        }
+        true
     }
 }
 
