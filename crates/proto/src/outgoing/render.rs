@@ -352,7 +352,7 @@ pub(crate) fn keep_alive_fields(out: &mut BytesMut, timeout_ms: u64, max_request
 
 /// The automatic `Content-Length: n\r\n`, put together on the stack and copied
 /// once.
-pub(crate) fn content_length_field(out: &mut BytesMut, n: u64) {
+fn content_length_field(out: &mut BytesMut, n: u64) {
     const PREFIX: &[u8] = b"Content-Length: ";
     let mut digits = itoa::Buffer::new();
     let digits = digits.format(n).as_bytes();

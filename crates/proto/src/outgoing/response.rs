@@ -15,8 +15,7 @@ use super::error::OutgoingError;
 use super::hints::{inspect_str, is_link};
 use super::output::{MERGE_MAX, Output};
 use super::render::{
-    Fields, Policy, Removed, Rendered, content_length_field, keep_alive_fields, render,
-    strict_target, trailer_fields,
+    Fields, Policy, Removed, Rendered, keep_alive_fields, render, strict_target, trailer_fields,
 };
 use super::store::{HeaderStore, check_header, header_store_methods};
 use super::value::{HeaderValue, latin1_bytes};
@@ -659,15 +658,17 @@ impl ServerResponse {
         if let Some(date) = self.clock_date.as_deref().filter(|_| self.send_date) {
             out.extend_from_slice(date);
         }
-        keep_alive_fields(
-            out,
-            self.setup.keep_alive_timeout_ms,
-            self.setup.max_requests_per_socket,
-        );
-        content_length_field(out, data.len() as u64);
-        out.extend_from_slice(b"\r\n");
+        let (timeout_ms, max) = (s.keep_alive_timeout_ms, s.max_requests_per_socket);
+        if timeout_ms / 1000 == 5 && max == 0 {
+            // Node's defaults: the persistence fields, the length and the empty
+            // line in one copy.
+            small_length_tail(out, DEFAULT_KEEP_ALIVE, data.len());
+        } else {
+            keep_alive_fields(out, timeout_ms, max);
+            small_length_tail(out, b"", data.len());
+        }
         out.extend_from_slice(data);
-        let block = out.split_to(out.len()).freeze();
+        let block = out.split().freeze();
         self.status_message = Some(Cow::Borrowed(reason));
         self.has_body = true;
         self.content_length = Some(data.len() as f64);
@@ -862,6 +863,39 @@ impl ServerResponse {
         self.destroyed = true;
         self.out.close();
     }
+}
+
+/// The automatic fields of a persistent response under Node's default
+/// `keepAliveTimeout` (5 s) and no `maxRequestsPerSocket`.
+const DEFAULT_KEEP_ALIVE: &[u8] = b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n";
+
+/// Appends `fields` (at most [`DEFAULT_KEEP_ALIVE`]'s length), `Content-Length: len`
+/// and the empty line that ends the block, put together on the stack and copied
+/// once. `len` is at most [`MERGE_MAX`] (three digits).
+#[inline(always)]
+fn small_length_tail(out: &mut BytesMut, fields: &[u8], len: usize) {
+    const CL: &[u8] = b"Content-Length: ";
+    const MAX: usize = DEFAULT_KEEP_ALIVE.len() + CL.len() + 3 + 4;
+    const _: () = assert!(MERGE_MAX < 1000);
+    debug_assert!(fields.len() <= DEFAULT_KEEP_ALIVE.len() && len <= MERGE_MAX);
+    let mut tail = [0u8; MAX];
+    let mut at = fields.len().min(DEFAULT_KEEP_ALIVE.len());
+    tail[..at].copy_from_slice(&fields[..at]);
+    tail[at..at + CL.len()].copy_from_slice(CL);
+    at += CL.len();
+    let len = len.min(999);
+    if len >= 100 {
+        tail[at] = b'0' + (len / 100) as u8;
+        at += 1;
+    }
+    if len >= 10 {
+        tail[at] = b'0' + (len / 10 % 10) as u8;
+        at += 1;
+    }
+    tail[at] = b'0' + (len % 10) as u8;
+    at += 1;
+    tail[at..at + 4].copy_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(&tail[..at + 4]);
 }
 
 #[cfg(test)]

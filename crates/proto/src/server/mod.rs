@@ -241,13 +241,21 @@ impl Slots {
             return;
         }
         self.retired += 1;
+        if self.retired == self.q.len() || self.retired >= RETIRE_BATCH {
+            self.drop_retired();
+        }
+    }
+
+    /// Drops the retired slots (out of line: once per batch, and a slot's drop is
+    /// long).
+    #[inline(never)]
+    fn drop_retired(&mut self) {
         if self.retired == self.q.len() {
             self.q.clear();
-            self.retired = 0;
-        } else if self.retired >= RETIRE_BATCH {
+        } else {
             self.q.drain(..self.retired);
-            self.retired = 0;
         }
+        self.retired = 0;
     }
 
     /// Takes every slot of the queue out (the finished ones are dropped).
@@ -917,28 +925,41 @@ impl ServerConn {
                 }
             }
             if last || self.close_after == Some(id) {
-                // Later responses are never written.
-                self.drop_slots();
-                self.begin_close(Close::AfterFlush);
+                self.last_finished();
                 return;
             }
         }
         if finished_any && self.slots.is_empty() && matches!(self.state, State::Open) {
-            // Idle between requests: an idle connection holds no receive buffer
-            // and no more than a small rendering arena.
-            if !self.keep_idle_buffer {
-                self.parser.release_idle_buffer();
-            }
-            if self.arena_size > crate::outgoing::ARENA_IDLE {
-                self.head_buf = BytesMut::new();
-                self.arena_size = 0;
-            }
-            // SRV-18: keep-alive timer while waiting for the next request.
-            if !self.cfg.keep_alive_timeout.is_zero() {
-                self.keep_alive_armed = true;
-                self.idle_timeout = self.cfg.keep_alive_timeout + Duration::from_millis(1000);
-                self.idle_fired = false;
-            }
+            self.went_idle();
+        }
+    }
+
+    /// The connection's last response finished (out of line: once per connection).
+    #[inline(never)]
+    fn last_finished(&mut self) {
+        // Later responses are never written.
+        self.drop_slots();
+        self.begin_close(Close::AfterFlush);
+    }
+
+    /// Every response finished and the connection stays open (out of line: once per
+    /// batch of pipelined requests).
+    #[inline(never)]
+    fn went_idle(&mut self) {
+        // Idle between requests: an idle connection holds no receive buffer
+        // and no more than a small rendering arena.
+        if !self.keep_idle_buffer {
+            self.parser.release_idle_buffer();
+        }
+        if self.arena_size > crate::outgoing::ARENA_IDLE {
+            self.head_buf = BytesMut::new();
+            self.arena_size = 0;
+        }
+        // SRV-18: keep-alive timer while waiting for the next request.
+        if !self.cfg.keep_alive_timeout.is_zero() {
+            self.keep_alive_armed = true;
+            self.idle_timeout = self.cfg.keep_alive_timeout + Duration::from_millis(1000);
+            self.idle_fired = false;
         }
     }
 
