@@ -333,16 +333,15 @@ impl ServerResponse {
             return Err(OutgoingError::Destroyed);
         }
         let mut chunk = chunk;
-        // The response's own unsent bytes after the end (an upper bound: some may move
-        // to the connection's queue when the view is dropped).
+        // With the response's own unsent bytes after the end (an upper bound: some
+        // may have moved to the connection's queue since).
+        let ended = core.conn.end_response(self.id, &mut chunk);
         let mut buffered = 0;
-        let ended = core.conn.response(self.id).map(|mut r| {
-            let result = r.end(chunk.take());
-            buffered = r.buffered_len();
-            result
-        });
         let result = match ended {
-            Some(result) => result,
+            Some((result, unsent)) => {
+                buffered = unsent;
+                result
+            }
             None => {
                 // Dropped by a destroyed connection rather than finished?
                 let destroyed = core.conn.wants_close() == Some(courier_proto::server::Close::Now)

@@ -635,8 +635,13 @@ impl ServerResponse {
             return false;
         }
         // Also rules out a status outside 100..=999 (checked by `prepare`).
-        let Some(reason) = status_text(status) else {
-            return false;
+        let reason = if status == 200 {
+            "OK"
+        } else {
+            match status_text(status) {
+                Some(r) => r,
+                None => return false,
+            }
         };
         let out = &mut self.lent;
         out.clear();

@@ -985,6 +985,35 @@ impl ServerConn {
         Some(Responder { conn: self, idx })
     }
 
+    /// `end(chunk)` on the response to request `id` ([`ServerConn::response`] then
+    /// [`ServerResponse::end`], in one step): `None`, `chunk` left in place, when the
+    /// response is gone; else `end`'s result and the response's bytes still unsent
+    /// after it ([`ServerResponse::buffered_len`]).
+    pub fn end_response(
+        &mut self,
+        id: ReqId,
+        chunk: &mut Option<Bytes>,
+    ) -> Option<(Result<(), OutgoingError>, usize)> {
+        let idx = self.slot_index(id)?;
+        if !self.slots[idx].res.headers_sent() {
+            self.refill_arena();
+        }
+        let slot = &mut self.slots[idx];
+        if slot.date_gen != self.date_gen {
+            slot.date_gen = self.date_gen;
+            if let Some(d) = &self.date {
+                slot.res.set_clock_date_checked(d.clone());
+            }
+        }
+        slot.res.lend_buf(core::mem::take(&mut self.head_buf));
+        let result = slot.res.end(chunk.take());
+        let buffered = slot.res.buffered_len();
+        self.head_buf = slot.res.take_lent_buf();
+        self.responses_changed = true;
+        self.sync();
+        Some((result, buffered))
+    }
+
     /// The response to request `id`, while it is unfinished, for changes that write
     /// nothing: its header store, status and flags (`set_header`, `status_code = …`).
     /// Cheaper than [`ServerConn::response`]: no rendering buffer is lent and nothing
@@ -1004,6 +1033,7 @@ impl ServerConn {
     }
 
     /// Where the response to request `id` is in the queue.
+    #[inline]
     fn slot_index(&self, id: ReqId) -> Option<usize> {
         // Slots hold increasing ids, nearly always consecutive: try the offset first.
         let front = self.slots.front()?.id.0;
