@@ -27,6 +27,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::{Instant, SystemTime};
@@ -419,7 +420,17 @@ impl Core {
 #[derive(Debug)]
 pub(crate) struct Shared {
     core: Mutex<Core>,
+    /// Heads of requests the application dropped, for the connection to reuse
+    /// ([`ServerConn::recycle_heads`]); a lock of their own, so that dropping a
+    /// request never waits for the connection. Boxed: they are handed out as boxes.
+    #[allow(clippy::vec_box)]
+    spare_heads: Mutex<Vec<Box<RequestHead>>>,
+    /// `spare_heads` may hold some (a hint: checked without its lock).
+    has_spare_heads: AtomicBool,
 }
+
+/// Spare request heads a connection's handles keep at most.
+const SPARE_HEADS: usize = 32;
 
 /// A guard that wakes the tasks the critical section scheduled once it unlocks.
 pub(crate) struct Locked<'a> {
@@ -467,6 +478,36 @@ impl Shared {
             guard: Some(self.core.lock().unwrap_or_else(PoisonError::into_inner)),
         }
     }
+
+    /// A dropped request's head, emptied, kept for the connection's next request.
+    pub(crate) fn recycle_head(&self, head: Box<RequestHead>) {
+        let mut spare = self
+            .spare_heads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if spare.len() < SPARE_HEADS {
+            spare.push(head);
+            self.has_spare_heads.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Hands the spare heads to the connection (whose lock `core` is), for its next
+    /// requests. Never waits: when the spares are being added to, they wait for the
+    /// next step.
+    #[inline]
+    fn reuse_spare_heads(&self, core: &mut Core) {
+        if self.has_spare_heads.load(Ordering::Relaxed) {
+            self.move_spare_heads(core);
+        }
+    }
+
+    #[inline(never)]
+    fn move_spare_heads(&self, core: &mut Core) {
+        if let Ok(mut spare) = self.spare_heads.try_lock() {
+            self.has_spare_heads.store(false, Ordering::Relaxed);
+            core.conn.recycle_heads(&mut spare);
+        }
+    }
 }
 
 /// One accepted connection: the machine and the state its handles share.
@@ -511,6 +552,8 @@ impl Connection {
         Self {
             shared: Arc::new(Shared {
                 core: Mutex::new(core),
+                spare_heads: Mutex::new(Vec::new()),
+                has_spare_heads: AtomicBool::new(false),
             }),
         }
     }
@@ -522,8 +565,11 @@ impl Connection {
 
     /// Locks the connection for one step of the adapter's loop.
     pub fn lock(&self) -> Driver<'_> {
+        let mut core = self.shared.lock();
+        // Heads of requests dropped since the last step are reused for the next ones.
+        self.shared.reuse_spare_heads(&mut core);
         Driver {
-            core: self.shared.lock(),
+            core,
             shared: &self.shared,
         }
     }

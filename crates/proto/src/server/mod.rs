@@ -438,6 +438,14 @@ impl ServerConn {
         self.parser.recv_buf()
     }
 
+    /// Gives back the heads of requests the application is done with (taken from
+    /// [`ServerEvent::Request`]): the next requests' heads are made in their memory,
+    /// so a busy connection allocates no head per request. `heads` is left empty.
+    /// See [`Parser::recycle_heads`].
+    pub fn recycle_heads(&mut self, heads: &mut Vec<Box<RequestHead>>) {
+        self.parser.recycle_heads(heads);
+    }
+
     /// Whether the receive buffer stays when the connection goes idle. By default it
     /// is freed (an idle keep-alive connection holds no receive buffer); a driver
     /// that takes it back itself when it has nothing to read (to reuse it for the
