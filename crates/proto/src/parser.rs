@@ -343,7 +343,7 @@ impl Parser {
                 let bytes = self.buf.split_to(end).freeze();
                 self.base += end as u64;
                 let mut trailers = Headers::new();
-                build_headers(&mut trailers, &bytes, &mut self.scanner);
+                build_headers(&mut trailers, bytes, &mut self.scanner);
                 if let Some(f) = &mut self.facts {
                     f.flags = self.scanner.flags;
                 }
@@ -398,6 +398,9 @@ impl Parser {
         Ok(None)
     }
 
+    /// Not inlined: the callers' frames (the connection's event loop) stay small for
+    /// the events that parse no head.
+    #[inline(never)]
     fn head(&mut self) -> Result<Option<Event>, Error> {
         if self.buf.is_empty() && self.scanner.at_start() {
             // Between messages with nothing buffered (the usual look after the last
@@ -491,7 +494,7 @@ impl Parser {
                     info,
                 }),
             };
-            build_headers(&mut head.headers, &bytes, &mut self.scanner);
+            build_headers(&mut head.headers, bytes, &mut self.scanner);
             Event::Request(head)
         } else {
             let mut head = Box::new(ResponseHead {
@@ -501,7 +504,7 @@ impl Parser {
                 headers: Headers::new(),
                 info,
             });
-            build_headers(&mut head.headers, &bytes, &mut self.scanner);
+            build_headers(&mut head.headers, bytes, &mut self.scanner);
             Event::Response(head)
         };
         self.facts = Some(facts);
@@ -594,10 +597,15 @@ fn trailing_ows(v: &[u8]) -> usize {
 /// Builds the field list of a head or trailer section from the scanner's spans; every
 /// name and value is a slice of `bytes` (no copy) except obs-fold values (lenient
 /// only), whose pieces are joined.
-fn build_headers(h: &mut Headers, bytes: &Bytes, sc: &mut Scanner) {
-    h.set_slots(bytes.clone(), sc.fields());
-    sc.clear_fields();
-    if !sc.folds.is_empty() {
+fn build_headers(h: &mut Headers, bytes: Bytes, sc: &mut Scanner) {
+    if sc.folds.is_empty() {
+        // The usual case: the list takes the head's bytes over (no reference-count
+        // traffic).
+        h.set_slots(bytes, sc.fields());
+        sc.clear_fields();
+    } else {
+        h.set_slots(bytes.clone(), sc.fields());
+        sc.clear_fields();
         let mut i = 0;
         while i < sc.folds.len() {
             // Node joins the raw pieces and trims the whole value once (PRS-10).

@@ -167,7 +167,7 @@ impl Headers {
         self.buf = buf;
         self.owned.clear();
         self.slots.clear();
-        self.slots.extend(slots.iter().copied());
+        self.slots.extend_from_slice(slots);
     }
 
     /// Replaces the value of field `index` with an owned piece (obs-fold joins).

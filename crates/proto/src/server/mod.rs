@@ -670,6 +670,9 @@ impl ServerConn {
     }
 
     /// SRV-3: what happens when a request head is complete.
+    /// Not inlined: [`ServerConn::poll_event`]'s frame stays small for the events
+    /// that dispatch no request.
+    #[inline(never)]
     fn dispatch(&mut self, head: Box<RequestHead>) {
         self.headers_complete = true;
         // 1. the keep-alive timer gives way to server.timeout
