@@ -451,12 +451,22 @@ impl core::ops::DerefMut for Locked<'_> {
 }
 
 impl Drop for Locked<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(g) = &self.guard {
             if g.wake_later.is_empty() && g.drop_later.is_empty() {
                 return;
             }
         }
+        self.unlock_and_wake();
+    }
+}
+
+impl Locked<'_> {
+    /// Unlocks, then calls the wakers and drops the handles the critical section
+    /// scheduled.
+    #[inline(never)]
+    fn unlock_and_wake(&mut self) {
         let (wakers, handles) = match self.guard.as_mut() {
             Some(g) => (
                 std::mem::take(&mut g.wake_later),
@@ -691,6 +701,7 @@ impl Driver<'_> {
 
     /// The parts of request `id`'s handle. Its body queue is made only when the head
     /// says a body follows: a request without one allocates none.
+    #[inline(always)]
     fn new_request(&mut self, id: ReqId, head: Box<RequestHead>) -> RequestParts {
         let body = match head.info.body {
             BodyKind::None | BodyKind::Length(0) => QueueRef::default(),
@@ -708,6 +719,7 @@ impl Driver<'_> {
         }
     }
 
+    #[inline(always)]
     fn route(&mut self, event: ServerEvent) -> Option<Found> {
         match event {
             ServerEvent::Request { id, head, dispatch } => {

@@ -310,6 +310,8 @@ pub struct ServerConn {
     next_id: u64,
     /// HTTP/1.1 requests counted for `maxRequestsPerSocket` (SRV-5).
     requests_counted: u32,
+    /// The configuration's `keepAliveTimeout` in milliseconds, for each response.
+    keep_alive_timeout_ms: u64,
     /// The last [`ServerConn::set_date`] value, checked: `Some(None)` for one that
     /// is not a valid field value.
     date: Option<Option<Bytes>>,
@@ -368,6 +370,7 @@ impl ServerConn {
             events: VecDeque::new(),
             next_id: 0,
             requests_counted: 0,
+            keep_alive_timeout_ms: millis(cfg.keep_alive_timeout),
             date: None,
             head_buf: BytesMut::new(),
             arena_size: 0,
@@ -719,7 +722,7 @@ impl ServerConn {
             version: v,
             keep_alive: head.info.keep_alive,
             te_chunked: is_11 || head.headers.get_all("te").any(|t| has_word(t, b"chunked")),
-            keep_alive_timeout_ms: millis(self.cfg.keep_alive_timeout),
+            keep_alive_timeout_ms: self.keep_alive_timeout_ms,
             max_requests_per_socket: self.cfg.max_requests_per_socket,
             requests_limit_reached: false,
             expect_continue: false,
