@@ -610,7 +610,11 @@ impl ServerConn {
                 return None;
             }
             match self.parser.poll() {
-                Ok(Some(Event::Request(head))) => self.dispatch(head),
+                Ok(Some(Event::Request(head))) => {
+                    if let Some(e) = self.dispatch(head) {
+                        return Some(e);
+                    }
+                }
                 Ok(Some(Event::Data(data))) => {
                     let Some(r) = &mut self.reading else { continue };
                     let id = r.id;
@@ -676,7 +680,7 @@ impl ServerConn {
     /// Not inlined: [`ServerConn::poll_event`]'s frame stays small for the events
     /// that dispatch no request.
     #[inline(never)]
-    fn dispatch(&mut self, head: Box<RequestHead>) {
+    fn dispatch(&mut self, head: Box<RequestHead>) -> Option<ServerEvent> {
         self.headers_complete = true;
         // 1. the keep-alive timer gives way to server.timeout
         if self.keep_alive_armed {
@@ -700,12 +704,12 @@ impl ServerConn {
                     leftover,
                     connect,
                 });
-                return;
+                return None;
             }
             if connect {
                 // SRV-9: no taker: destroyed, no bytes written.
                 self.destroy();
-                return;
+                return None;
             }
             self.parser.resume();
         }
@@ -783,13 +787,22 @@ impl ServerConn {
             }
         }
         // 5. the event
-        self.events
-            .push_back(ServerEvent::Request { id, head, dispatch });
+        let event = ServerEvent::Request { id, head, dispatch };
         if !matches!(self.state, State::Open) {
             // A last response already ended the connection (SRV-14): this one is
             // dispatched, as Node does, but never written.
+            self.events.push_back(event);
             self.events.push_back(ServerEvent::Dropped { id });
-            return;
+            return None;
+        }
+        // Without an automatic reply the event goes straight back to `poll_event`
+        // rather than through the queue: nothing is queued before it, and the pass of
+        // `sync` it would wait for has nothing to pick up (the new response has no
+        // output yet; `responses_changed` stays set for the next pass).
+        let direct = answer.is_none() && !write_continue && self.events.is_empty();
+        let mut event = Some(event);
+        if !direct {
+            self.events.extend(event.take());
         }
         // Made in its slot: a response is too large to build and then move.
         self.slots.push_back(Slot {
@@ -801,7 +814,7 @@ impl ServerConn {
         });
         self.responses_changed = true;
         let Some(Slot { res, .. }) = self.slots.back_mut() else {
-            return;
+            return event;
         };
         if let Some(d) = &self.date {
             res.set_clock_date_checked(d.clone());
@@ -821,6 +834,7 @@ impl ServerConn {
             }
             None => {}
         }
+        event
     }
 
     /// SRV-16: end of input at a message boundary.
