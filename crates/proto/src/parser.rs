@@ -113,7 +113,15 @@ pub struct Parser {
     /// response 101 without `Upgrade` headers): llhttp's upgrade exit, after which
     /// Node parses nothing more.
     exit_after_end: bool,
+    /// Request heads given back by their owner ([`Parser::recycle_head`]), reused for
+    /// the next requests instead of a new allocation each (boxed: they are handed
+    /// out as boxes).
+    #[allow(clippy::vec_box)]
+    spare_heads: Vec<Box<RequestHead>>,
 }
+
+/// Spare request heads a parser keeps at most: one pipelined batch.
+const SPARE_HEADS: usize = 32;
 
 impl Parser {
     /// A parser for requests (a server connection).
@@ -141,7 +149,20 @@ impl Parser {
             eof: false,
             fast_path: true,
             exit_after_end: false,
+            spare_heads: Vec::new(),
         }
+    }
+
+    /// Gives back request heads their owner is done with: the next request heads are
+    /// made in their memory instead of a new allocation each (a connection then
+    /// allocates none per request). `heads` is left empty. A parser keeps a bounded
+    /// number of spares and frees the others; what a spare still holds is dropped
+    /// when it is reused (empty its `url` and `headers` first to release the receive
+    /// buffer they are slices of at once).
+    pub fn recycle_heads(&mut self, heads: &mut Vec<Box<RequestHead>>) {
+        let room = SPARE_HEADS.saturating_sub(self.spare_heads.len());
+        heads.truncate(room);
+        self.spare_heads.append(heads);
     }
 
     fn mode(kind: Kind) -> Mode {
@@ -322,7 +343,7 @@ impl Parser {
                 let bytes = self.buf.split_to(end).freeze();
                 self.base += end as u64;
                 let mut trailers = Headers::new();
-                build_headers(&mut trailers, &bytes, &mut self.scanner);
+                build_headers(&mut trailers, bytes, &mut self.scanner);
                 if let Some(f) = &mut self.facts {
                     f.flags = self.scanner.flags;
                 }
@@ -377,6 +398,9 @@ impl Parser {
         Ok(None)
     }
 
+    /// Not inlined: the callers' frames (the connection's event loop) stay small for
+    /// the events that parse no head.
+    #[inline(never)]
     fn head(&mut self) -> Result<Option<Event>, Error> {
         if self.buf.is_empty() && self.scanner.at_start() {
             // Between messages with nothing buffered (the usual look after the last
@@ -451,14 +475,26 @@ impl Parser {
         // The head is boxed empty and its fields written in place (a `Headers` holds
         // its first fields inline: building it apart would copy it once more).
         let event = if request {
-            let mut head = Box::new(RequestHead {
-                method: Method::from_bytes(Bytes::from_static(sc.method_name())),
-                url: bytes.slice(sc.url.0..sc.url.1),
-                version: sc.version,
-                headers: Headers::new(),
-                info,
-            });
-            build_headers(&mut head.headers, &bytes, &mut self.scanner);
+            let method = Method::from_bytes(Bytes::from_static(sc.method_name()));
+            let url = bytes.slice(sc.url.0..sc.url.1);
+            let version = sc.version;
+            let mut head = match self.spare_heads.pop() {
+                Some(mut head) => {
+                    head.method = method;
+                    head.url = url;
+                    head.version = version;
+                    head.info = info;
+                    head
+                }
+                None => Box::new(RequestHead {
+                    method,
+                    url,
+                    version,
+                    headers: Headers::new(),
+                    info,
+                }),
+            };
+            build_headers(&mut head.headers, bytes, &mut self.scanner);
             Event::Request(head)
         } else {
             let mut head = Box::new(ResponseHead {
@@ -468,7 +504,7 @@ impl Parser {
                 headers: Headers::new(),
                 info,
             });
-            build_headers(&mut head.headers, &bytes, &mut self.scanner);
+            build_headers(&mut head.headers, bytes, &mut self.scanner);
             Event::Response(head)
         };
         self.facts = Some(facts);
@@ -561,10 +597,15 @@ fn trailing_ows(v: &[u8]) -> usize {
 /// Builds the field list of a head or trailer section from the scanner's spans; every
 /// name and value is a slice of `bytes` (no copy) except obs-fold values (lenient
 /// only), whose pieces are joined.
-fn build_headers(h: &mut Headers, bytes: &Bytes, sc: &mut Scanner) {
-    h.set_slots(bytes.clone(), sc.fields());
-    sc.clear_fields();
-    if !sc.folds.is_empty() {
+fn build_headers(h: &mut Headers, bytes: Bytes, sc: &mut Scanner) {
+    if sc.folds.is_empty() {
+        // The usual case: the list takes the head's bytes over (no reference-count
+        // traffic).
+        h.set_slots(bytes, sc.fields());
+        sc.clear_fields();
+    } else {
+        h.set_slots(bytes.clone(), sc.fields());
+        sc.clear_fields();
         let mut i = 0;
         while i < sc.folds.len() {
             // Node joins the raw pieces and trims the whole value once (PRS-10).
@@ -577,5 +618,52 @@ fn build_headers(h: &mut Headers, bytes: &Bytes, sc: &mut Scanner) {
             v.truncate(v.len() - trailing_ows(&v));
             h.set_value_owned(field, Bytes::from(v));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recycled_heads_carry_nothing_over() {
+        let mut p = Parser::request(ParserConfig::default());
+        p.feed(b"POST /a?b HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\nContent-Length: 1\r\n\r\nz");
+        let Some(Event::Request(first)) = p.poll().unwrap() else {
+            panic!("no head")
+        };
+        let expected_first = first.clone();
+        while !matches!(p.poll().unwrap(), Some(Event::End(_))) {}
+        // Given back without being emptied: reuse replaces everything.
+        p.recycle_heads(&mut vec![first]);
+        p.feed(b"GET / HTTP/1.0\r\nC: 3\r\n\r\n");
+        let Some(Event::Request(second)) = p.poll().unwrap() else {
+            panic!("no head")
+        };
+        let mut fresh = Parser::request(ParserConfig::default());
+        fresh.feed(b"GET / HTTP/1.0\r\nC: 3\r\n\r\n");
+        let Some(Event::Request(expected)) = fresh.poll().unwrap() else {
+            panic!("no head")
+        };
+        assert_eq!(second, expected);
+        assert_ne!(*second, *expected_first);
+        assert_eq!(second.headers.len(), 1);
+    }
+
+    #[test]
+    fn spare_heads_are_bounded() {
+        let mut p = Parser::request(ParserConfig::default());
+        let head = || {
+            let mut q = Parser::request(ParserConfig::default());
+            q.feed(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            match q.poll().unwrap() {
+                Some(Event::Request(h)) => h,
+                _ => panic!("no head"),
+            }
+        };
+        let mut heads: Vec<_> = (0..SPARE_HEADS + 5).map(|_| head()).collect();
+        p.recycle_heads(&mut heads);
+        assert!(heads.is_empty());
+        assert_eq!(p.spare_heads.len(), SPARE_HEADS);
     }
 }

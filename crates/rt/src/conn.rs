@@ -27,6 +27,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::{Instant, SystemTime};
@@ -419,7 +420,17 @@ impl Core {
 #[derive(Debug)]
 pub(crate) struct Shared {
     core: Mutex<Core>,
+    /// Heads of requests the application dropped, for the connection to reuse
+    /// ([`ServerConn::recycle_heads`]); a lock of their own, so that dropping a
+    /// request never waits for the connection. Boxed: they are handed out as boxes.
+    #[allow(clippy::vec_box)]
+    spare_heads: Mutex<Vec<Box<RequestHead>>>,
+    /// `spare_heads` may hold some (a hint: checked without its lock).
+    has_spare_heads: AtomicBool,
 }
+
+/// Spare request heads a connection's handles keep at most.
+const SPARE_HEADS: usize = 32;
 
 /// A guard that wakes the tasks the critical section scheduled once it unlocks.
 pub(crate) struct Locked<'a> {
@@ -440,12 +451,22 @@ impl core::ops::DerefMut for Locked<'_> {
 }
 
 impl Drop for Locked<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(g) = &self.guard {
             if g.wake_later.is_empty() && g.drop_later.is_empty() {
                 return;
             }
         }
+        self.unlock_and_wake();
+    }
+}
+
+impl Locked<'_> {
+    /// Unlocks, then calls the wakers and drops the handles the critical section
+    /// scheduled.
+    #[inline(never)]
+    fn unlock_and_wake(&mut self) {
         let (wakers, handles) = match self.guard.as_mut() {
             Some(g) => (
                 std::mem::take(&mut g.wake_later),
@@ -465,6 +486,36 @@ impl Shared {
     pub(crate) fn lock(&self) -> Locked<'_> {
         Locked {
             guard: Some(self.core.lock().unwrap_or_else(PoisonError::into_inner)),
+        }
+    }
+
+    /// A dropped request's head, emptied, kept for the connection's next request.
+    pub(crate) fn recycle_head(&self, head: Box<RequestHead>) {
+        let mut spare = self
+            .spare_heads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if spare.len() < SPARE_HEADS {
+            spare.push(head);
+            self.has_spare_heads.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Hands the spare heads to the connection (whose lock `core` is), for its next
+    /// requests. Never waits: when the spares are being added to, they wait for the
+    /// next step.
+    #[inline]
+    fn reuse_spare_heads(&self, core: &mut Core) {
+        if self.has_spare_heads.load(Ordering::Relaxed) {
+            self.move_spare_heads(core);
+        }
+    }
+
+    #[inline(never)]
+    fn move_spare_heads(&self, core: &mut Core) {
+        if let Ok(mut spare) = self.spare_heads.try_lock() {
+            self.has_spare_heads.store(false, Ordering::Relaxed);
+            core.conn.recycle_heads(&mut spare);
         }
     }
 }
@@ -511,6 +562,8 @@ impl Connection {
         Self {
             shared: Arc::new(Shared {
                 core: Mutex::new(core),
+                spare_heads: Mutex::new(Vec::new()),
+                has_spare_heads: AtomicBool::new(false),
             }),
         }
     }
@@ -522,8 +575,11 @@ impl Connection {
 
     /// Locks the connection for one step of the adapter's loop.
     pub fn lock(&self) -> Driver<'_> {
+        let mut core = self.shared.lock();
+        // Heads of requests dropped since the last step are reused for the next ones.
+        self.shared.reuse_spare_heads(&mut core);
         Driver {
-            core: self.shared.lock(),
+            core,
             shared: &self.shared,
         }
     }
@@ -645,6 +701,7 @@ impl Driver<'_> {
 
     /// The parts of request `id`'s handle. Its body queue is made only when the head
     /// says a body follows: a request without one allocates none.
+    #[inline(always)]
     fn new_request(&mut self, id: ReqId, head: Box<RequestHead>) -> RequestParts {
         let body = match head.info.body {
             BodyKind::None | BodyKind::Length(0) => QueueRef::default(),
@@ -662,6 +719,7 @@ impl Driver<'_> {
         }
     }
 
+    #[inline(always)]
     fn route(&mut self, event: ServerEvent) -> Option<Found> {
         match event {
             ServerEvent::Request { id, head, dispatch } => {

@@ -51,6 +51,18 @@ impl core::fmt::Debug for IncomingMessage {
     }
 }
 
+impl Drop for IncomingMessage {
+    fn drop(&mut self) {
+        // The head's memory goes back to the connection, for the next request's head
+        // (its contents, slices of the receive buffer, are dropped now).
+        if let Some(mut head) = self.msg.take_head() {
+            head.url = Bytes::new();
+            head.headers.clear();
+            self.shared.recycle_head(head);
+        }
+    }
+}
+
 impl IncomingMessage {
     pub(crate) fn new(
         shared: Arc<Shared>,

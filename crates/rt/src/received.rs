@@ -55,7 +55,9 @@ impl ReceivedHead for ResponseHead {
 /// read from a [`BodyReceiver`].
 #[derive(Debug)]
 pub struct Received<H> {
-    head: Box<H>,
+    /// `None` only while the owner is being dropped (a request's head goes back to
+    /// its connection for reuse).
+    head: Option<Box<H>>,
     /// `joinDuplicateHeaders` (MSG-4): repeated fields joined with `, `.
     join_duplicates: bool,
     headers: OnceLock<NodeHeaders>,
@@ -66,7 +68,7 @@ pub struct Received<H> {
 impl<H: ReceivedHead> Received<H> {
     pub(crate) fn new(head: Box<H>, join_duplicates: bool, body: BodyReceiver) -> Self {
         Self {
-            head,
+            head: Some(head),
             join_duplicates,
             headers: OnceLock::new(),
             distinct: OnceLock::new(),
@@ -76,7 +78,12 @@ impl<H: ReceivedHead> Received<H> {
 
     /// The whole parsed head.
     pub fn head(&self) -> &H {
-        &self.head
+        self.head.as_deref().expect("the head lives until drop")
+    }
+
+    /// Takes the head out, for the owner's `Drop` (nothing reads it afterwards).
+    pub(crate) fn take_head(&mut self) -> Option<Box<H>> {
+        self.head.take()
     }
 
     /// `message.httpVersion`, e.g. `"1.1"`.
@@ -96,7 +103,7 @@ impl<H: ReceivedHead> Received<H> {
 
     /// The version as a value.
     pub fn version(&self) -> Version {
-        self.head.version()
+        self.head().version()
     }
 
     /// `message.headers`: lower-cased names, duplicates merged by Node's rules (MSG-3,
@@ -104,23 +111,24 @@ impl<H: ReceivedHead> Received<H> {
     /// the request's for its response).
     pub fn headers(&self) -> &NodeHeaders {
         self.headers
-            .get_or_init(|| self.head.fields().node_view(self.join_duplicates))
+            .get_or_init(|| self.head().fields().node_view(self.join_duplicates))
     }
 
     /// `message.headersDistinct`: every value of every name, as lists (MSG-5).
     pub fn headers_distinct(&self) -> &NodeDistinct {
-        self.distinct.get_or_init(|| self.head.fields().distinct())
+        self.distinct
+            .get_or_init(|| self.head().fields().distinct())
     }
 
     /// `message.rawHeaders`: names and values alternating, in wire order and case
     /// (MSG-2).
     pub fn raw_headers(&self) -> Vec<Bytes> {
-        self.head.fields().raw()
+        self.head().fields().raw()
     }
 
     /// The header fields in wire order (the store `rawHeaders` is read from).
     pub fn header_fields(&self) -> &Headers {
-        self.head.fields()
+        self.head().fields()
     }
 
     /// `message.trailers` once the body is complete (`None` before; empty without

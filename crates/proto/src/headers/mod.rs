@@ -167,7 +167,12 @@ impl Headers {
         self.buf = buf;
         self.owned.clear();
         self.slots.clear();
-        self.slots.extend(slots.iter().copied());
+        // One push each: a head has a few fields, and `extend_from_slice` moves the
+        // (empty) tail and copies with two library calls.
+        self.slots.reserve(slots.len());
+        for &slot in slots {
+            self.slots.push(slot);
+        }
     }
 
     /// Replaces the value of field `index` with an owned piece (obs-fold joins).

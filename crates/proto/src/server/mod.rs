@@ -318,6 +318,8 @@ pub struct ServerConn {
     next_id: u64,
     /// HTTP/1.1 requests counted for `maxRequestsPerSocket` (SRV-5).
     requests_counted: u32,
+    /// The configuration's `keepAliveTimeout` in milliseconds, for each response.
+    keep_alive_timeout_ms: u64,
     /// The last [`ServerConn::set_date`] value, checked: `Some(None)` for one that
     /// is not a valid field value.
     date: Option<Option<Bytes>>,
@@ -376,6 +378,7 @@ impl ServerConn {
             events: VecDeque::new(),
             next_id: 0,
             requests_counted: 0,
+            keep_alive_timeout_ms: millis(cfg.keep_alive_timeout),
             date: None,
             head_buf: BytesMut::new(),
             arena_size: 0,
@@ -444,6 +447,14 @@ impl ServerConn {
     /// [`ServerConn::received`] afterwards.
     pub fn recv_buf(&mut self) -> &mut bytes::BytesMut {
         self.parser.recv_buf()
+    }
+
+    /// Gives back the heads of requests the application is done with (taken from
+    /// [`ServerEvent::Request`]): the next requests' heads are made in their memory,
+    /// so a busy connection allocates no head per request. `heads` is left empty.
+    /// See [`Parser::recycle_heads`].
+    pub fn recycle_heads(&mut self, heads: &mut Vec<Box<RequestHead>>) {
+        self.parser.recycle_heads(heads);
     }
 
     /// Whether the receive buffer stays when the connection goes idle. By default it
@@ -607,7 +618,11 @@ impl ServerConn {
                 return None;
             }
             match self.parser.poll() {
-                Ok(Some(Event::Request(head))) => self.dispatch(head),
+                Ok(Some(Event::Request(head))) => {
+                    if let Some(e) = self.dispatch(head) {
+                        return Some(e);
+                    }
+                }
                 Ok(Some(Event::Data(data))) => {
                     let Some(r) = &mut self.reading else { continue };
                     let id = r.id;
@@ -670,7 +685,10 @@ impl ServerConn {
     }
 
     /// SRV-3: what happens when a request head is complete.
-    fn dispatch(&mut self, head: Box<RequestHead>) {
+    /// Not inlined: [`ServerConn::poll_event`]'s frame stays small for the events
+    /// that dispatch no request.
+    #[inline(never)]
+    fn dispatch(&mut self, head: Box<RequestHead>) -> Option<ServerEvent> {
         self.headers_complete = true;
         // 1. the keep-alive timer gives way to server.timeout
         if self.keep_alive_armed {
@@ -694,12 +712,12 @@ impl ServerConn {
                     leftover,
                     connect,
                 });
-                return;
+                return None;
             }
             if connect {
                 // SRV-9: no taker: destroyed, no bytes written.
                 self.destroy();
-                return;
+                return None;
             }
             self.parser.resume();
         }
@@ -716,7 +734,7 @@ impl ServerConn {
             version: v,
             keep_alive: head.info.keep_alive,
             te_chunked: is_11 || head.headers.get_all("te").any(|t| has_word(t, b"chunked")),
-            keep_alive_timeout_ms: millis(self.cfg.keep_alive_timeout),
+            keep_alive_timeout_ms: self.keep_alive_timeout_ms,
             max_requests_per_socket: self.cfg.max_requests_per_socket,
             requests_limit_reached: false,
             expect_continue: false,
@@ -777,13 +795,22 @@ impl ServerConn {
             }
         }
         // 5. the event
-        self.events
-            .push_back(ServerEvent::Request { id, head, dispatch });
+        let event = ServerEvent::Request { id, head, dispatch };
         if !matches!(self.state, State::Open) {
             // A last response already ended the connection (SRV-14): this one is
             // dispatched, as Node does, but never written.
+            self.events.push_back(event);
             self.events.push_back(ServerEvent::Dropped { id });
-            return;
+            return None;
+        }
+        // Without an automatic reply the event goes straight back to `poll_event`
+        // rather than through the queue: nothing is queued before it, and the pass of
+        // `sync` it would wait for has nothing to pick up (the new response has no
+        // output yet; `responses_changed` stays set for the next pass).
+        let direct = answer.is_none() && !write_continue && self.events.is_empty();
+        let mut event = Some(event);
+        if !direct {
+            self.events.extend(event.take());
         }
         // Made in its slot: a response is too large to build and then move.
         self.slots.push_back(Slot {
@@ -795,7 +822,7 @@ impl ServerConn {
         });
         self.responses_changed = true;
         let Some(Slot { res, .. }) = self.slots.back_mut() else {
-            return;
+            return event;
         };
         if let Some(d) = &self.date {
             res.set_clock_date_checked(d.clone());
@@ -815,6 +842,7 @@ impl ServerConn {
             }
             None => {}
         }
+        event
     }
 
     /// SRV-16: end of input at a message boundary.
