@@ -682,10 +682,7 @@ impl ClientRequest {
             max_requests: 0,
             limit_reached: false,
         };
-        let path = self
-            .latin1_path
-            .as_deref()
-            .unwrap_or_else(|| self.path.as_bytes());
+        let path = self.latin1_path.as_deref().unwrap_or(self.path.as_bytes());
         let line: [&[u8]; 4] = [self.method.as_bytes(), b" ", path, b" HTTP/1.1\r\n"];
         render(out, &line, fields, &policy, 0)
     }
