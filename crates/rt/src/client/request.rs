@@ -64,6 +64,48 @@ fn with_arena<R>(req: &mut ProtoRequest, f: impl FnOnce(&mut ProtoRequest) -> R)
     r
 }
 
+std::thread_local! {
+    /// The names of the last request made on this thread ([`shared_names`]).
+    static LAST_NAMES: core::cell::RefCell<Option<Arc<str>>> = const { core::cell::RefCell::new(None) };
+}
+
+/// `method`, `path` and `host` concatenated: the last request's on this thread when
+/// they are the same (a client repeating a request allocates them once).
+fn shared_names(method: &str, path: &str, host: &str) -> Arc<str> {
+    let same = |n: &str| {
+        n.len() == method.len() + path.len() + host.len()
+            && n.starts_with(method)
+            && n[method.len()..].starts_with(path)
+            && n.ends_with(host)
+    };
+    let cached = LAST_NAMES
+        .try_with(|last| {
+            let last = last.try_borrow().ok()?;
+            last.as_ref().filter(|n| same(n)).cloned()
+        })
+        .ok()
+        .flatten();
+    if let Some(names) = cached {
+        return names;
+    }
+    // Concatenated on the stack when short, so that the `Arc` is the only
+    // allocation.
+    let mut joined: smallvec::SmallVec<[u8; 256]> = smallvec::SmallVec::new();
+    for part in [method, path, host] {
+        joined.extend_from_slice(part.as_bytes());
+    }
+    let names: Arc<str> = match core::str::from_utf8(&joined) {
+        Ok(text) => Arc::from(text),
+        Err(_) => Arc::from([method, path, host].concat()),
+    };
+    let _ = LAST_NAMES.try_with(|last| {
+        if let Ok(mut last) = last.try_borrow_mut() {
+            *last = Some(Arc::clone(&names));
+        }
+    });
+    names
+}
+
 /// One event of a request, in Node's order (CLI-19 … CLI-23). Errors are not
 /// events: [`ClientRequest::response`] and [`ClientRequest::upgrade`] return them,
 /// and [`ClientRequest::error`] keeps the first.
@@ -258,8 +300,9 @@ pub struct ClientRequest {
     /// The request's id (fixed for its life).
     id: ReqId,
     agent: Agent,
-    /// `method`, `path` and `host`, one after the other (one allocation).
-    names: Box<str>,
+    /// `method`, `path` and `host`, one after the other (one allocation, shared
+    /// by the requests a thread makes in a row to the same place).
+    names: Arc<str>,
     /// Where `path` and `host` start in `names`.
     path_at: usize,
     host_at: usize,
@@ -314,7 +357,7 @@ impl ClientRequest {
             resolved.req.path(),
             resolved.req.host(),
         );
-        let names = [method, path, host].concat().into_boxed_str();
+        let names = shared_names(method, path, host);
         let (path_at, host_at) = (method.len(), method.len() + path.len());
         let agent = resolved.agent.clone();
         let shared = agent.add_request(runtime, resolved);
