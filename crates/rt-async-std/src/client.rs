@@ -94,9 +94,7 @@ impl Client {
         &self,
         options: impl Into<ClientOptions>,
     ) -> Result<ClientRequest, ClientOptionsError> {
-        let mut req = self.request(options)?;
-        req.end(None)?;
-        Ok(req)
+        ClientRequest::get(options, self.runtime.clone())
     }
 }
 

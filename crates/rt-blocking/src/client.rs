@@ -61,9 +61,9 @@ pub fn request(
 
 /// `http.get(options)`: [`request`] with the request ended at once (CLI-1).
 pub fn get(options: impl Into<ClientOptions>) -> Result<BlockingClientRequest, ClientOptionsError> {
-    let mut req = request(options)?;
-    req.end(None)?;
-    Ok(req)
+    Ok(BlockingClientRequest {
+        inner: ClientRequest::get(options, runtime())?,
+    })
 }
 
 fn runtime() -> Arc<dyn ClientRuntime> {

@@ -52,9 +52,7 @@ pub fn request(options: impl Into<ClientOptions>) -> Result<ClientRequest, Clien
 
 /// `http.get(options)`: [`request`] with the request ended at once (CLI-1).
 pub fn get(options: impl Into<ClientOptions>) -> Result<ClientRequest, ClientOptionsError> {
-    let mut req = request(options)?;
-    req.end(None)?;
-    Ok(req)
+    ClientRequest::get(options, runtime())
 }
 
 fn runtime() -> Arc<dyn ClientRuntime> {

@@ -1017,12 +1017,14 @@ impl ClientIo {
     }
 
     /// One step at `now`, registering `cx`'s waker with the connection and the
-    /// transport.
+    /// transport. Call [`ClientConnection::settle_step`] after each step: a socket
+    /// released during the step is reported to the agent (and the application
+    /// woken) there.
     pub fn step(&mut self, cx: &mut Context<'_>, now: Instant) -> ClientStep {
         let Some(io) = self.io.as_mut() else {
             return ClientStep::Done;
         };
-        let mut d = self.conn.lock();
+        let mut d = self.conn.lock_step();
         d.register(cx.waker());
         let mut progress = false;
 

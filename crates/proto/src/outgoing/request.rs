@@ -31,10 +31,9 @@
 use core::time::Duration;
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use base64::Engine as _;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use super::error::OutgoingError;
 use super::output::Output;
@@ -307,15 +306,17 @@ pub struct ClientRequest {
     /// Borrowed for the common methods.
     method: Cow<'static, str>,
     path: Box<str>,
-    /// `METHOD SP path SP HTTP/1.1 CRLF`, the path in Latin-1.
-    first_line: Bytes,
+    /// The path in Latin-1 when it is not ASCII (the request line's bytes;
+    /// an ASCII path is its own).
+    latin1_path: Option<Box<[u8]>>,
     host: Box<str>,
     port: u16,
-    protocol: Box<str>,
+    /// Borrowed for `http:`.
+    protocol: Cow<'static, str>,
     agent: Option<RequestAgent>,
     /// `uniqueHeaders`, lower-cased; empty while the constructor renders (Node sets
     /// it last).
-    unique_headers: Arc<[Box<str>]>,
+    unique_headers: Box<[Box<str>]>,
     timeout: Option<Duration>,
     max_header_size: Option<usize>,
     insecure_http_parser: Option<bool>,
@@ -418,10 +419,10 @@ impl ClientRequest {
         }
         // CLI-3.
         let expected = agent.as_ref().map_or("http:", RequestAgent::protocol);
-        let protocol = given(protocol).unwrap_or_else(|| "http:".to_owned());
+        let protocol = given(protocol).map_or(Cow::Borrowed("http:"), Cow::Owned);
         if protocol != expected {
             return Err(OutgoingError::InvalidProtocol {
-                protocol,
+                protocol: protocol.into_owned(),
                 expected: expected.to_owned(),
             });
         }
@@ -445,15 +446,7 @@ impl ClientRequest {
             None => Cow::Borrowed("GET"),
         };
 
-        let mut line = BytesMut::with_capacity(method.len() + path.len() + 12);
-        line.put_slice(method.as_bytes());
-        line.put_u8(b' ');
-        if path.is_ascii() {
-            line.put_slice(path.as_bytes());
-        } else {
-            line.put_slice(&latin1_bytes(&path));
-        }
-        line.put_slice(b" HTTP/1.1\r\n");
+        let latin1_path = (!path.is_ascii()).then(|| Box::<[u8]>::from(&latin1_bytes(&path)[..]));
 
         // CLI-11: an agent decides; without one Node keeps the message defaults
         // until the end of the constructor.
@@ -462,12 +455,12 @@ impl ClientRequest {
         let mut req = Self {
             method,
             path: path.into(),
-            first_line: line.freeze(),
+            latin1_path,
             host: host.into(),
             port,
-            protocol: protocol.into(),
+            protocol,
             agent,
-            unique_headers: Arc::from(Vec::new()),
+            unique_headers: Box::default(),
             timeout,
             max_header_size,
             insecure_http_parser,
@@ -689,7 +682,9 @@ impl ClientRequest {
             max_requests: 0,
             limit_reached: false,
         };
-        render(out, &[&self.first_line], fields, &policy, 0)
+        let path = self.latin1_path.as_deref().unwrap_or(self.path.as_bytes());
+        let line: [&[u8]; 4] = [self.method.as_bytes(), b" ", path, b" HTTP/1.1\r\n"];
+        render(out, &line, fields, &policy, 0)
     }
 
     /// Takes the state a successful render decided; an `Expect` field sends the

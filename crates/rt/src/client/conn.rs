@@ -100,6 +100,17 @@ impl Core {
         Some(r)
     }
 
+    /// Queues `ev` on the current request, waking its `next_event` waiters only:
+    /// for an event that changes nothing the other waiters look at.
+    fn push_event(&mut self, ev: RequestEvent) {
+        let Some(cur) = self.current.as_ref() else {
+            return;
+        };
+        let mut st = cur.req.lock();
+        st.push(ev);
+        st.take_event_wakers_into(&mut self.wake_later);
+    }
+
     fn is_current(&self, id: ReqId) -> bool {
         self.current.as_ref().is_some_and(|c| c.id == id)
     }
@@ -147,16 +158,14 @@ impl Core {
             match ev {
                 ClientEvent::Continue => {
                     self.end_hold();
-                    self.with_current(|st| st.push(RequestEvent::Continue));
+                    self.push_event(RequestEvent::Continue);
                 }
                 ClientEvent::Information(head) => {
                     let join = self.current.as_ref().is_some_and(|c| c.join_duplicates);
                     let headers = head.headers.node_view(join);
-                    self.with_current(|st| {
-                        st.push(RequestEvent::Information {
-                            status: head.status,
-                            headers,
-                        });
+                    self.push_event(RequestEvent::Information {
+                        status: head.status,
+                        headers,
                     });
                 }
                 ClientEvent::Response(head) => {
@@ -190,7 +199,7 @@ impl Core {
                     }
                 }
                 ClientEvent::Finish => {
-                    self.with_current(|st| st.push(RequestEvent::Finish));
+                    self.push_event(RequestEvent::Finish);
                     self.wake_drain_waiters();
                 }
                 ClientEvent::Upgrade { head, leftover, .. } => {
@@ -211,10 +220,10 @@ impl Core {
                     self.wake_io();
                 }
                 ClientEvent::Timeout => {
-                    self.with_current(|st| st.push(RequestEvent::Timeout));
+                    self.push_event(RequestEvent::Timeout);
                 }
                 ClientEvent::Abort => {
-                    self.with_current(|st| st.push(RequestEvent::Abort));
+                    self.push_event(RequestEvent::Abort);
                 }
                 ClientEvent::Aborted { complete } => {
                     if let Some(b) = self.body.take() {
@@ -280,6 +289,9 @@ struct Shared {
 /// A lock guard that wakes what the critical section scheduled once it unlocks.
 struct Locked<'a> {
     guard: Option<MutexGuard<'a, Core>>,
+    /// The loop's own step, which settles right after unlocking: with notes
+    /// pending, nobody is woken (`settle` wakes the held wakers).
+    settles: bool,
 }
 
 impl core::ops::Deref for Locked<'_> {
@@ -306,6 +318,9 @@ impl Drop for Locked<'_> {
         // free, as in Node (whose agent frees it before the application's next
         // tick). Only the loop's own waker is called now, so it settles.
         if !g.notes.is_empty() {
+            if self.settles {
+                return;
+            }
             if let Some(w) = g.io_waker.clone() {
                 drop(g);
                 w.wake();
@@ -381,6 +396,10 @@ impl ClientConnection {
     }
 
     fn core(&self) -> Locked<'_> {
+        self.core_settling(false)
+    }
+
+    fn core_settling(&self, settles: bool) -> Locked<'_> {
         Locked {
             guard: Some(
                 self.shared
@@ -388,12 +407,23 @@ impl ClientConnection {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner),
             ),
+            settles,
         }
     }
 
     /// Locks the connection for one step of the adapter's loop.
     pub fn lock(&self) -> ClientDriver<'_> {
         ClientDriver { core: self.core() }
+    }
+
+    /// [`Self::lock`] for a step after which the loop calls [`Self::settle_step`]
+    /// (or [`Self::settle`]) at once: a socket released meanwhile does not wake the
+    /// loop's own task for that (the settle that follows tells the agent and wakes
+    /// the application).
+    pub(crate) fn lock_step(&self) -> ClientDriver<'_> {
+        ClientDriver {
+            core: self.core_settling(true),
+        }
     }
 
     /// Whether the two handles are the same connection.
@@ -582,7 +612,7 @@ impl ClientConnection {
     /// is not visited (its free sockets expire when the loop's timer, which covers
     /// their deadline, calls [`Self::settle`]).
     pub fn settle_step(&self, now: impl FnOnce() -> Instant) {
-        if self.core().notes.is_empty() {
+        if self.core_settling(true).notes.is_empty() {
             // (A deferred body end waits for notes only: see `Core::route`.)
             return;
         }

@@ -462,7 +462,9 @@ impl<'a> PlainUrl<'a> {
 
     /// `request.with_url(&self.parts())` without the parts: `urlToHttpOptions`
     /// (`protocol`, `hostname`, `port`, `path` = pathname + search; no `auth`, as
-    /// there is no user info) under the given options.
+    /// there is no user info) under the given options, except that an `http:`
+    /// protocol is left unset (the request's default: the same request, one string
+    /// fewer).
     fn merge(&self, request: RequestOptions) -> RequestOptions {
         let path = || {
             let pathname = if self.path.is_empty() { "/" } else { self.path };
@@ -472,7 +474,10 @@ impl<'a> PlainUrl<'a> {
             }
         };
         RequestOptions {
-            protocol: request.protocol.or_else(|| Some(self.protocol.to_owned())),
+            // `http:` is the request's own default: left unset, it is not copied.
+            protocol: request
+                .protocol
+                .or_else(|| (self.protocol != "http:").then(|| self.protocol.to_owned())),
             hostname: request.hostname.or_else(|| Some(self.host.to_owned())),
             port: request.port.or(self.port),
             path: request.path.or_else(|| Some(path())),
@@ -689,7 +694,12 @@ mod tests {
             let plain = PlainUrl::parse(input).expect("accepted");
             for request in [RequestOptions::default(), given.clone()] {
                 let via_parts = request.clone().with_url(&plain.parts()).expect("merges");
-                assert_eq!(plain.merge(request), via_parts, "{input}");
+                let mut merged = plain.merge(request);
+                // An `http:` protocol is left unset: the request's default.
+                if merged.protocol.is_none() && plain.protocol == "http:" {
+                    merged.protocol = Some("http:".into());
+                }
+                assert_eq!(merged, via_parts, "{input}");
             }
         }
         // Every prefix and a character set at every position: never a different answer.

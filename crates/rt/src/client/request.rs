@@ -64,6 +64,48 @@ fn with_arena<R>(req: &mut ProtoRequest, f: impl FnOnce(&mut ProtoRequest) -> R)
     r
 }
 
+std::thread_local! {
+    /// The names of the last request made on this thread ([`shared_names`]).
+    static LAST_NAMES: core::cell::RefCell<Option<Arc<str>>> = const { core::cell::RefCell::new(None) };
+}
+
+/// `method`, `path` and `host` concatenated: the last request's on this thread when
+/// they are the same (a client repeating a request allocates them once).
+fn shared_names(method: &str, path: &str, host: &str) -> Arc<str> {
+    let same = |n: &str| {
+        n.len() == method.len() + path.len() + host.len()
+            && n.starts_with(method)
+            && n[method.len()..].starts_with(path)
+            && n.ends_with(host)
+    };
+    let cached = LAST_NAMES
+        .try_with(|last| {
+            let last = last.try_borrow().ok()?;
+            last.as_ref().filter(|n| same(n)).cloned()
+        })
+        .ok()
+        .flatten();
+    if let Some(names) = cached {
+        return names;
+    }
+    // Concatenated on the stack when short, so that the `Arc` is the only
+    // allocation.
+    let mut joined: smallvec::SmallVec<[u8; 256]> = smallvec::SmallVec::new();
+    for part in [method, path, host] {
+        joined.extend_from_slice(part.as_bytes());
+    }
+    let names: Arc<str> = match core::str::from_utf8(&joined) {
+        Ok(text) => Arc::from(text),
+        Err(_) => Arc::from([method, path, host].concat()),
+    };
+    let _ = LAST_NAMES.try_with(|last| {
+        if let Ok(mut last) = last.try_borrow_mut() {
+            *last = Some(Arc::clone(&names));
+        }
+    });
+    names
+}
+
 /// One event of a request, in Node's order (CLI-19 … CLI-23). Errors are not
 /// events: [`ClientRequest::response`] and [`ClientRequest::upgrade`] return them,
 /// and [`ClientRequest::error`] keeps the first.
@@ -121,7 +163,12 @@ pub(crate) struct ReqState {
     pub(crate) upgraded: bool,
     /// Output queued on the connection above which `write` waits.
     pub(crate) high_water: usize,
+    /// Handle calls waiting for a response, an upgrade, an error, the end or room
+    /// to write.
     wakers: Wakers,
+    /// `next_event` calls waiting: only these hear of an event that changes
+    /// nothing else (`'finish'`, `'continue'`, …).
+    event_wakers: Wakers,
 }
 
 impl ReqShared {
@@ -142,6 +189,7 @@ impl ReqShared {
                 upgraded: false,
                 high_water,
                 wakers: Wakers::new(),
+                event_wakers: Wakers::new(),
             }),
         })
     }
@@ -160,7 +208,12 @@ impl ReqShared {
         let (r, wakers) = {
             let mut st = self.lock();
             let r = f(&mut st);
-            let wakers: Wakers = st.wakers.drain(..).collect();
+            let st = &mut *st;
+            let wakers: Wakers = st
+                .wakers
+                .drain(..)
+                .chain(st.event_wakers.drain(..))
+                .collect();
             (r, wakers)
         };
         for w in wakers {
@@ -203,11 +256,24 @@ impl ReqState {
     /// wake after unlocking.
     pub(crate) fn take_wakers_into(&mut self, out: &mut Vec<Waker>) {
         out.extend(self.wakers.drain(..));
+        out.extend(self.event_wakers.drain(..));
+    }
+
+    /// Moves the wakers of the waiting `next_event` calls only to `out`: after an
+    /// event that changes nothing else, the other waiters would find nothing new.
+    pub(crate) fn take_event_wakers_into(&mut self, out: &mut Vec<Waker>) {
+        out.extend(self.event_wakers.drain(..));
     }
 
     fn wait(&mut self, waker: &Waker) {
         if !self.wakers.iter().any(|w| w.will_wake(waker)) {
             self.wakers.push(waker.clone());
+        }
+    }
+
+    fn wait_event(&mut self, waker: &Waker) {
+        if !self.event_wakers.iter().any(|w| w.will_wake(waker)) {
+            self.event_wakers.push(waker.clone());
         }
     }
 
@@ -234,8 +300,9 @@ pub struct ClientRequest {
     /// The request's id (fixed for its life).
     id: ReqId,
     agent: Agent,
-    /// `method`, `path` and `host`, one after the other (one allocation).
-    names: Box<str>,
+    /// `method`, `path` and `host`, one after the other (one allocation, shared
+    /// by the requests a thread makes in a row to the same place).
+    names: Arc<str>,
     /// Where `path` and `host` start in `names`.
     path_at: usize,
     host_at: usize,
@@ -257,27 +324,54 @@ impl ClientRequest {
         options: impl Into<ClientOptions>,
         runtime: Arc<dyn ClientRuntime>,
     ) -> Result<Self, ClientOptionsError> {
-        let options = options.into();
-        let resolved = options.resolve()?;
+        Self::make(options.into(), runtime, false).map(|(req, _)| req)
+    }
+
+    /// `http.get(options)` on `runtime`: [`Self::new`], then [`Self::end`]. The
+    /// request is ended before its agent sees it, so that the head is rendered
+    /// once and a free socket finds it complete (as in Node, where `end()` runs
+    /// before the agent hands the socket over).
+    pub fn get(
+        options: impl Into<ClientOptions>,
+        runtime: Arc<dyn ClientRuntime>,
+    ) -> Result<Self, ClientOptionsError> {
+        let (mut req, ended) = Self::make(options.into(), runtime, true)?;
+        if !ended {
+            req.end(None)?;
+        }
+        Ok(req)
+    }
+
+    /// Resolves `options` and hands the request to its agent, ended first if
+    /// `end` and that succeeds (the flag returned).
+    fn make(
+        options: ClientOptions,
+        runtime: Arc<dyn ClientRuntime>,
+        end: bool,
+    ) -> Result<(Self, bool), ClientOptionsError> {
+        let mut resolved = options.resolve()?;
+        // A failed end leaves the request to be ended (and fail) as usual.
+        let ended = end && with_arena(&mut resolved.req, |r| r.end(None)).is_ok();
         let (method, path, host) = (
             resolved.req.method(),
             resolved.req.path(),
             resolved.req.host(),
         );
-        let names = [method, path, host].concat().into_boxed_str();
+        let names = shared_names(method, path, host);
         let (path_at, host_at) = (method.len(), method.len() + path.len());
         let agent = resolved.agent.clone();
         let shared = agent.add_request(runtime, resolved);
         let id = shared.with(|st| st.id);
-        Ok(Self {
+        let req = Self {
             shared,
             id,
             agent,
             names,
             path_at,
             host_at,
-            ended: false,
-        })
+            ended,
+        };
+        Ok((req, ended))
     }
 
     fn place(&self) -> Place {
@@ -650,7 +744,7 @@ impl ClientRequest {
             if st.closed {
                 return Poll::Ready(None);
             }
-            st.wait(cx.waker());
+            st.wait_event(cx.waker());
             Poll::Pending
         })
         .await
