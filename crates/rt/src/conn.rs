@@ -676,6 +676,15 @@ impl Driver<'_> {
         }
     }
 
+    /// The clocks for the automatic `Date` value: the wall clock (`wall`) is read
+    /// only when the monotonic `now` has passed the end of the second last rendered
+    /// ([`DateCache::refresh_at`]).
+    pub fn set_clocks(&mut self, now: Instant, wall: impl FnOnce() -> SystemTime) {
+        if let Some(date) = self.core.date.refresh_at(now, wall) {
+            self.core.conn.set_date(date);
+        }
+    }
+
     /// Routes the machine's events (body data to the body channels, ends, aborts,
     /// finished responses, timeouts) and returns the next event for the application,
     /// if any.

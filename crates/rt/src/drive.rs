@@ -701,11 +701,12 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        // The clocks are read once per wake-up (the Date value changes once a second).
+        // The monotonic clock is read once per wake-up; the wall clock only when the
+        // Date value's second has ended (`Driver::set_clocks`).
         let now = self.rt.now();
-        let mut wall = Some(SystemTime::now());
+        let mut first = true;
         loop {
-            let step = self.step(cx, now, wall.take());
+            let step = self.step(cx, now, std::mem::take(&mut first));
             if !self.ready.is_empty() {
                 let mut ready = std::mem::take(&mut self.ready);
                 for event in ready.drain(..) {
@@ -730,15 +731,15 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
         }
     }
 
-    fn step(&mut self, cx: &mut Context<'_>, now: Instant, wall: Option<SystemTime>) -> Step {
+    fn step(&mut self, cx: &mut Context<'_>, now: Instant, first: bool) -> Step {
         let conn = self.conn;
         let mut d = conn.lock();
         d.register(cx.waker());
         // Handles used while this task runs (a handler polled inline) need not wake
         // it: another step follows every step that made progress.
         d.set_driving(true);
-        if let Some(wall) = wall {
-            d.set_wall_clock(wall);
+        if first {
+            d.set_clocks(now, SystemTime::now);
         }
         let step = self.step_locked(&mut d, cx, now);
         if !matches!(step, Step::Again) {
