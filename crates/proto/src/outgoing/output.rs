@@ -63,6 +63,12 @@ impl Output {
         }
     }
 
+    /// Records that the header block (with any body joined to it) went to the
+    /// connection's output directly, not through this queue.
+    pub(crate) fn mark_head_released(&mut self) {
+        self.head_released = true;
+    }
+
     /// Whether the header block was released (Node's `_headerSent`).
     pub(crate) fn head_released(&self) -> bool {
         self.head_released

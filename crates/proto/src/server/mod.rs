@@ -527,6 +527,9 @@ impl ServerConn {
             self.touch(now);
         }
         self.sync();
+        if self.slots.is_empty() {
+            self.out.shrink_idle();
+        }
     }
 
     /// Writes raw bytes (for an application that took a client error, SRV-11, or
@@ -995,9 +998,6 @@ impl ServerConn {
         chunk: &mut Option<Bytes>,
     ) -> Option<(Result<(), OutgoingError>, usize)> {
         let idx = self.slot_index(id)?;
-        if !self.slots[idx].res.headers_sent() {
-            self.refill_arena();
-        }
         let slot = &mut self.slots[idx];
         if slot.date_gen != self.date_gen {
             slot.date_gen = self.date_gen;
@@ -1005,6 +1005,23 @@ impl ServerConn {
                 slot.res.set_clock_date_checked(d.clone());
             }
         }
+        // The first response in the queue writes to the connection's output itself
+        // (nothing of it, or of those before it, is waiting elsewhere).
+        if let (0, Some(data)) = (idx, chunk.as_ref()) {
+            // Room for the responses waiting, as the rendering arena is sized.
+            let room = (self.slots.len() * 256).min(crate::outgoing::ARENA_MAX * 4);
+            let slot = &mut self.slots[0];
+            if self.out.append(room, |out| slot.res.end_into(data, out)) {
+                *chunk = None;
+                self.responses_changed = true;
+                self.sync();
+                return Some((Ok(()), 0));
+            }
+        }
+        if !self.slots[idx].res.headers_sent() {
+            self.refill_arena();
+        }
+        let slot = &mut self.slots[idx];
         slot.res.lend_buf(core::mem::take(&mut self.head_buf));
         let result = slot.res.end(chunk.take());
         let buffered = slot.res.buffered_len();
@@ -1350,7 +1367,7 @@ mod tests {
         let mut conn = ServerConn::new(Arc::new(ServerConfig::default()), now);
         let ids = requests(&mut conn, now, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
         answer(&mut conn, ids[0], b"Hello, World!");
-        let segs: Vec<&Bytes> = conn.outgoing().iter().collect();
+        let segs: Vec<&[u8]> = conn.outgoing().iter().collect();
         assert_eq!(segs.len(), 1);
         assert!(segs[0].starts_with(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"));
         assert!(segs[0].ends_with(b"Content-Length: 13\r\n\r\nHello, World!"));
