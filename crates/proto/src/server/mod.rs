@@ -1373,3 +1373,62 @@ mod tests {
         assert!(segs[0].ends_with(b"Content-Length: 13\r\n\r\nHello, World!"));
     }
 }
+
+#[cfg(test)]
+mod direct_tests {
+    use super::*;
+
+    fn feed(conn: &mut ServerConn, now: Instant, bytes: &[u8]) -> Vec<ReqId> {
+        conn.feed(now, bytes);
+        let mut ids = Vec::new();
+        while let Some(ev) = conn.poll_event() {
+            if let ServerEvent::Request { id, .. } = ev {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    #[test]
+    fn the_usual_end_goes_straight_to_the_output() {
+        let now = Instant::now();
+        let mut conn = ServerConn::new(Arc::new(ServerConfig::default()), now);
+        conn.set_date(Bytes::from_static(b"Sun, 06 Nov 1994 08:49:37 GMT"));
+        let ids = feed(
+            &mut conn,
+            now,
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".repeat(3).as_slice(),
+        );
+        assert_eq!(ids.len(), 3);
+        // The second ends first: it waits in its response; the first goes out
+        // directly, then the second behind it; the third directly.
+        for (id, body) in [(ids[1], "2"), (ids[0], "1"), (ids[2], "3")] {
+            conn.response_fields(id)
+                .expect("open")
+                .set_header("X", "y")
+                .expect("valid");
+            let mut chunk = Some(Bytes::from(body));
+            let (result, _) = conn.end_response(id, &mut chunk).expect("open");
+            result.expect("ends");
+        }
+        let wire: Vec<u8> = conn.outgoing().iter().flat_map(|b| b.to_vec()).collect();
+        let one = |n: &str| {
+            format!(
+                "HTTP/1.1 200 OK\r\nX: y\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
+                 Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 1\r\n\r\n{n}"
+            )
+        };
+        assert_eq!(
+            String::from_utf8(wire).unwrap(),
+            one("1") + &one("2") + &one("3")
+        );
+        let mut finished = Vec::new();
+        while let Some(ev) = conn.poll_event() {
+            if let ServerEvent::Finished { id, status } = ev {
+                finished.push((id, status));
+            }
+        }
+        assert_eq!(finished, [(ids[0], 200), (ids[1], 200), (ids[2], 200)]);
+        assert!(conn.response_state(ids[2]).is_none());
+    }
+}
