@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 
 /// How the connection should be closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,8 +22,9 @@ pub enum Close {
 #[derive(Debug, Default)]
 pub struct OutQueue {
     segs: VecDeque<Bytes>,
-    /// Bytes after every segment.
-    tail: BytesMut,
+    /// Bytes after every segment; those before `tail_at` are written.
+    tail: Vec<u8>,
+    tail_at: usize,
     len: usize,
 }
 
@@ -37,9 +38,12 @@ const TAIL_ROOM: usize = 512;
 impl OutQueue {
     pub(crate) fn push(&mut self, b: Bytes) {
         if !b.is_empty() {
-            if !self.tail.is_empty() {
-                // The rendered bytes go first.
-                self.segs.push_back(self.tail.split().freeze());
+            if self.tail_at < self.tail.len() {
+                // The rendered bytes go first (the buffer with them).
+                let mut rendered = Bytes::from(core::mem::take(&mut self.tail));
+                rendered.advance(self.tail_at);
+                self.tail_at = 0;
+                self.segs.push_back(rendered);
             }
             self.len += b.len();
             self.segs.push_back(b);
@@ -50,7 +54,7 @@ impl OutQueue {
     /// queued). With less than a small message's room left, the buffer first grows
     /// by `room` (at least [`TAIL_IDLE`]): a caller that knows a run of messages is
     /// coming sizes the buffer for all of them at once.
-    pub(crate) fn append<R>(&mut self, room: usize, f: impl FnOnce(&mut BytesMut) -> R) -> R {
+    pub(crate) fn append<R>(&mut self, room: usize, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
         if self.tail.capacity() - self.tail.len() < TAIL_ROOM {
             self.tail.reserve(room.max(TAIL_IDLE));
         }
@@ -63,10 +67,8 @@ impl OutQueue {
     /// Lets go of a large buffer once everything was written (an idle connection
     /// keeps a small one).
     pub(crate) fn shrink_idle(&mut self) {
-        // Once written, the bytes before the buffer's (empty) contents count as
-        // free again only after a reclaim.
-        if self.len == 0 && self.tail.try_reclaim(TAIL_IDLE + 1) {
-            self.tail = BytesMut::new();
+        if self.len == 0 && self.tail.capacity() > TAIL_IDLE {
+            self.tail = Vec::new();
         }
     }
 
@@ -80,12 +82,14 @@ impl OutQueue {
     }
     /// The pieces in order.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        let tail = (!self.tail.is_empty()).then_some(&self.tail[..]);
+        let tail = &self.tail[self.tail_at..];
+        let tail = (!tail.is_empty()).then_some(tail);
         self.segs.iter().map(|b| &b[..]).chain(tail)
     }
     pub(crate) fn clear(&mut self) {
         self.segs.clear();
         self.tail.clear();
+        self.tail_at = 0;
         self.len = 0;
     }
 }
@@ -97,7 +101,7 @@ impl bytes::Buf for OutQueue {
     fn chunk(&self) -> &[u8] {
         match self.segs.front() {
             Some(b) => b,
-            None => &self.tail,
+            None => &self.tail[self.tail_at..],
         }
     }
     fn advance(&mut self, mut cnt: usize) {
@@ -105,9 +109,12 @@ impl bytes::Buf for OutQueue {
         self.len -= cnt;
         while cnt > 0 {
             let Some(front) = self.segs.front_mut() else {
-                // Once it is all written, the next `reserve` takes the buffer's
-                // whole capacity back.
-                self.tail.advance(cnt);
+                self.tail_at += cnt;
+                if self.tail_at == self.tail.len() {
+                    // All written: the whole buffer is free again.
+                    self.tail.clear();
+                    self.tail_at = 0;
+                }
                 return;
             };
             if cnt < front.len() {
@@ -131,7 +138,6 @@ impl bytes::Buf for OutQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Buf;
 
     fn wire(q: &OutQueue) -> Vec<u8> {
         q.iter().flat_map(|s| s.iter().copied()).collect()
@@ -170,10 +176,10 @@ mod tests {
         assert_eq!(q.len(), 4000, "nothing is dropped while waiting");
         q.advance(4000);
         q.shrink_idle();
-        assert!(!q.tail.try_reclaim(1), "the large buffer is gone");
+        assert_eq!(q.tail.capacity(), 0, "the large buffer is gone");
         q.append(0, |b| b.extend_from_slice(b"small"));
         q.advance(5);
         q.shrink_idle();
-        assert!(q.tail.try_reclaim(5), "a small one stays");
+        assert!(q.tail.capacity() >= 5, "a small one stays");
     }
 }

@@ -13,7 +13,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::error::OutgoingError;
 use super::hints::{inspect_str, is_link};
-use super::output::{MERGE_MAX, Output};
+use super::output::{MERGE_MAX, Output, Sink};
 use super::render::{
     Fields, Policy, Removed, Rendered, keep_alive_fields, render, strict_target, trailer_fields,
 };
@@ -634,7 +634,7 @@ impl ServerResponse {
     /// with nothing left to take. Returns `false`, having changed nothing, in any
     /// other case (a response that was rendered, ended, destroyed, or holds output;
     /// an empty `data`).
-    pub(crate) fn end_into(&mut self, data: &Bytes, out: &mut BytesMut) -> bool {
+    pub(crate) fn end_into(&mut self, data: &Bytes, out: &mut Vec<u8>) -> bool {
         if self.rendered
             || self.ended
             || self.destroyed
@@ -662,7 +662,7 @@ impl ServerResponse {
     /// change nothing but the block (see [`HeaderStore::render_plain`]). What the
     /// general path renders then, byte for byte. `None` in any other case, with some
     /// bytes appended or none.
-    fn render_usual(&self, out: &mut BytesMut, data: &Bytes) -> Option<&'static str> {
+    fn render_usual(&self, out: &mut impl Sink, data: &Bytes) -> Option<&'static str> {
         let status = self.status_code;
         let s = &self.setup;
         if data.len() > MERGE_MAX
@@ -686,23 +686,23 @@ impl ServerResponse {
         } else {
             status_text(status)?
         };
-        out.reserve(232 + reason.len() + data.len());
+        out.reserve_more(232 + reason.len() + data.len());
         if status == 200 {
-            out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+            out.put(b"HTTP/1.1 200 OK\r\n");
         } else {
             let mut line = *b"HTTP/1.1 000 ";
             line[9] += (status / 100) as u8;
             line[10] += (status / 10 % 10) as u8;
             line[11] += (status % 10) as u8;
-            out.extend_from_slice(&line);
-            out.extend_from_slice(reason.as_bytes());
-            out.extend_from_slice(b"\r\n");
+            out.put(&line);
+            out.put(reason.as_bytes());
+            out.put(b"\r\n");
         }
         if !self.store.render_plain(out) {
             return None;
         }
         if let Some(date) = self.clock_date.as_deref().filter(|_| self.send_date) {
-            out.extend_from_slice(date);
+            out.put(date);
         }
         let (timeout_ms, max) = (s.keep_alive_timeout_ms, s.max_requests_per_socket);
         if timeout_ms / 1000 == 5 && max == 0 {
@@ -713,7 +713,7 @@ impl ServerResponse {
             keep_alive_fields(out, timeout_ms, max);
             small_length_tail(out, b"", data.len());
         }
-        out.extend_from_slice(data);
+        out.put(data);
         Some(reason)
     }
 
@@ -921,7 +921,7 @@ const DEFAULT_KEEP_ALIVE: &[u8] = b"Connection: keep-alive\r\nKeep-Alive: timeou
 /// and the empty line that ends the block, put together on the stack and copied
 /// once. `len` is at most [`MERGE_MAX`] (three digits).
 #[inline(always)]
-fn small_length_tail(out: &mut BytesMut, fields: &[u8], len: usize) {
+fn small_length_tail(out: &mut impl Sink, fields: &[u8], len: usize) {
     const CL: &[u8] = b"Content-Length: ";
     const MAX: usize = DEFAULT_KEEP_ALIVE.len() + CL.len() + 3 + 4;
     const _: () = assert!(MERGE_MAX < 1000);
@@ -943,7 +943,7 @@ fn small_length_tail(out: &mut BytesMut, fields: &[u8], len: usize) {
     tail[at] = b'0' + (len % 10) as u8;
     at += 1;
     tail[at..at + 4].copy_from_slice(b"\r\n\r\n");
-    out.extend_from_slice(&tail[..at + 4]);
+    out.put(&tail[..at + 4]);
 }
 
 #[cfg(test)]
