@@ -30,10 +30,10 @@ pub struct OutQueue {
 
 /// The capacity of the buffer an idle queue keeps (see [`OutQueue::shrink_idle`]),
 /// and the least it grows by.
-const TAIL_IDLE: usize = 1024;
+const TAIL_IDLE: usize = 512;
 
 /// The free capacity below which [`OutQueue::append`] grows the buffer first.
-const TAIL_ROOM: usize = 512;
+const TAIL_ROOM: usize = 256;
 
 impl OutQueue {
     pub(crate) fn push(&mut self, b: Bytes) {
