@@ -14,6 +14,37 @@ use smallvec::SmallVec;
 use crate::body::Encoder;
 use crate::headers::Headers;
 
+/// A buffer a header block is rendered into: a response's own (lent) [`BytesMut`],
+/// or the connection's output ([`crate::conn::OutQueue`]'s `Vec<u8>`).
+pub(crate) trait Sink {
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]);
+    /// Makes room for `n` more bytes.
+    fn reserve_more(&mut self, n: usize);
+}
+
+impl Sink for BytesMut {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    #[inline]
+    fn reserve_more(&mut self, n: usize) {
+        self.reserve(n);
+    }
+}
+
+impl Sink for Vec<u8> {
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    #[inline(always)]
+    fn reserve_more(&mut self, n: usize) {
+        self.reserve(n);
+    }
+}
+
 /// The largest body piece copied behind its header block (see [`Output::body`]).
 pub(crate) const MERGE_MAX: usize = 512;
 
@@ -61,6 +92,12 @@ impl Output {
             self.head_released = true;
             self.push(head);
         }
+    }
+
+    /// Records that the header block (with any body joined to it) went to the
+    /// connection's output directly, not through this queue.
+    pub(crate) fn mark_head_released(&mut self) {
+        self.head_released = true;
     }
 
     /// Whether the header block was released (Node's `_headerSent`).

@@ -13,6 +13,7 @@
 use bytes::{Bytes, BytesMut};
 
 use super::error::{OutgoingError, js_to_number};
+use super::output::Sink;
 use super::store::HeaderStore;
 use super::value::{HeaderValue, join};
 use crate::headers::Headers;
@@ -330,23 +331,23 @@ impl Render<'_> {
 /// A persistent message's automatic `Connection: keep-alive`, and with a non-zero
 /// `timeout_ms` (`keepAliveTimeout`) `Keep-Alive: timeout=<whole seconds>` (with
 /// `, max=…` when `max_requests` is set), RES-14.
-pub(crate) fn keep_alive_fields(out: &mut BytesMut, timeout_ms: u64, max_requests: u32) {
+pub(crate) fn keep_alive_fields(out: &mut impl Sink, timeout_ms: u64, max_requests: u32) {
     if timeout_ms > 0 {
         let secs = timeout_ms / 1000;
         if secs == 5 && max_requests == 0 {
             // Node's default keepAliveTimeout: one copy for both fields.
-            out.extend_from_slice(b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n");
+            out.put(b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n");
         } else {
-            out.extend_from_slice(b"Connection: keep-alive\r\nKeep-Alive: timeout=");
-            out.extend_from_slice(itoa::Buffer::new().format(secs).as_bytes());
+            out.put(b"Connection: keep-alive\r\nKeep-Alive: timeout=");
+            out.put(itoa::Buffer::new().format(secs).as_bytes());
             if max_requests > 0 {
-                out.extend_from_slice(b", max=");
-                out.extend_from_slice(itoa::Buffer::new().format(max_requests).as_bytes());
+                out.put(b", max=");
+                out.put(itoa::Buffer::new().format(max_requests).as_bytes());
             }
-            out.extend_from_slice(b"\r\n");
+            out.put(b"\r\n");
         }
     } else {
-        out.extend_from_slice(b"Connection: keep-alive\r\n");
+        out.put(b"Connection: keep-alive\r\n");
     }
 }
 

@@ -13,7 +13,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::error::OutgoingError;
 use super::hints::{inspect_str, is_link};
-use super::output::{MERGE_MAX, Output};
+use super::output::{MERGE_MAX, Output, Sink};
 use super::render::{
     Fields, Policy, Removed, Rendered, keep_alive_fields, render, strict_target, trailer_fields,
 };
@@ -608,18 +608,64 @@ impl ServerResponse {
 
     /// `end(data)` on a response with nothing rendered yet, in the usual case, in one
     /// pass: the header block and `data` straight into the lent buffer and out as one
-    /// segment, the state set as [`Self::prepare`] and [`Self::commit`] would set it.
-    /// The usual case: a body a final status allows and small enough to join its
-    /// block, the standard reason phrase, a persistent HTTP/1.1 connection, no
-    /// `removeHeader` effects, no strict length, no pending `100 Continue`, and
-    /// stored fields that change nothing but the block (see
-    /// [`HeaderStore::render_plain`]). Returns `false`, having changed nothing but
-    /// the lent buffer's bytes (which every render clears), in any other case.
+    /// segment, the state set as [`Self::prepare`] and [`Self::commit`] would set it
+    /// (see [`Self::render_usual`]). Returns `false`, having changed nothing but the
+    /// lent buffer's bytes (which every render clears), in any other case.
     fn end_plain(&mut self, data: &Bytes) -> bool {
+        if self.lent.capacity() == 0 {
+            return false;
+        }
+        let mut out = core::mem::take(&mut self.lent);
+        out.clear();
+        let reason = self.render_usual(&mut out, data);
+        if let Some(reason) = reason {
+            let block = out.split().freeze();
+            self.commit_usual(reason, data.len());
+            self.out.push_head(block);
+        }
+        self.lent = out;
+        reason.is_some()
+    }
+
+    /// `end(data)` on a fresh response whose bytes may go straight to the socket (it
+    /// is the first in its connection's queue): in the usual case (see
+    /// [`Self::render_usual`]) the header block and `data` are appended to `out`, the
+    /// connection's output, and the response is ended as [`Self::end`] would end it,
+    /// with nothing left to take. Returns `false`, having changed nothing, in any
+    /// other case (a response that was rendered, ended, destroyed, or holds output;
+    /// an empty `data`).
+    pub(crate) fn end_into(&mut self, data: &Bytes, out: &mut Vec<u8>) -> bool {
+        if self.rendered
+            || self.ended
+            || self.destroyed
+            || data.is_empty()
+            || !self.out.is_drained()
+        {
+            return false;
+        }
+        let start = out.len();
+        let Some(reason) = self.render_usual(out, data) else {
+            out.truncate(start);
+            return false;
+        };
+        self.commit_usual(reason, data.len());
+        self.out.mark_head_released();
+        self.ended = true;
+        true
+    }
+
+    /// Appends the header block of `end(data)` on a fresh response, followed by
+    /// `data`, to `out` and returns the reason phrase, in the usual case: a body a
+    /// final status allows and small enough to join its block ([`MERGE_MAX`]), the
+    /// standard reason phrase, a persistent HTTP/1.1 connection, no `removeHeader`
+    /// effects, no strict length, no pending `100 Continue`, and stored fields that
+    /// change nothing but the block (see [`HeaderStore::render_plain`]). What the
+    /// general path renders then, byte for byte. `None` in any other case, with some
+    /// bytes appended or none.
+    fn render_usual(&self, out: &mut impl Sink, data: &Bytes) -> Option<&'static str> {
         let status = self.status_code;
         let s = &self.setup;
-        if self.lent.capacity() == 0
-            || data.len() > MERGE_MAX
+        if data.len() > MERGE_MAX
             || self.status_message.is_some()
             || self.strict_content_length
             || self.last
@@ -632,36 +678,31 @@ impl ServerResponse {
             || s.requests_limit_reached
             || (s.expect_continue && !self.sent_continue)
         {
-            return false;
+            return None;
         }
         // Also rules out a status outside 100..=999 (checked by `prepare`).
         let reason = if status == 200 {
             "OK"
         } else {
-            match status_text(status) {
-                Some(r) => r,
-                None => return false,
-            }
+            status_text(status)?
         };
-        let out = &mut self.lent;
-        out.clear();
-        out.reserve(232 + reason.len() + data.len());
+        out.reserve_more(232 + reason.len() + data.len());
         if status == 200 {
-            out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+            out.put(b"HTTP/1.1 200 OK\r\n");
         } else {
             let mut line = *b"HTTP/1.1 000 ";
             line[9] += (status / 100) as u8;
             line[10] += (status / 10 % 10) as u8;
             line[11] += (status % 10) as u8;
-            out.extend_from_slice(&line);
-            out.extend_from_slice(reason.as_bytes());
-            out.extend_from_slice(b"\r\n");
+            out.put(&line);
+            out.put(reason.as_bytes());
+            out.put(b"\r\n");
         }
         if !self.store.render_plain(out) {
-            return false;
+            return None;
         }
         if let Some(date) = self.clock_date.as_deref().filter(|_| self.send_date) {
-            out.extend_from_slice(date);
+            out.put(date);
         }
         let (timeout_ms, max) = (s.keep_alive_timeout_ms, s.max_requests_per_socket);
         if timeout_ms / 1000 == 5 && max == 0 {
@@ -672,14 +713,16 @@ impl ServerResponse {
             keep_alive_fields(out, timeout_ms, max);
             small_length_tail(out, b"", data.len());
         }
-        out.extend_from_slice(data);
-        let block = out.split().freeze();
+        out.put(data);
+        Some(reason)
+    }
+
+    /// The state [`Self::commit`] sets for a block [`Self::render_usual`] rendered.
+    fn commit_usual(&mut self, reason: &'static str, len: usize) {
         self.status_message = Some(Cow::Borrowed(reason));
         self.has_body = true;
-        self.content_length = Some(data.len() as f64);
+        self.content_length = Some(len as f64);
         self.rendered = true;
-        self.out.push_head(block);
-        true
     }
 
     /// `flushHeaders()` (RES-21): renders the implicit header block if needed (length
@@ -878,7 +921,7 @@ const DEFAULT_KEEP_ALIVE: &[u8] = b"Connection: keep-alive\r\nKeep-Alive: timeou
 /// and the empty line that ends the block, put together on the stack and copied
 /// once. `len` is at most [`MERGE_MAX`] (three digits).
 #[inline(always)]
-fn small_length_tail(out: &mut BytesMut, fields: &[u8], len: usize) {
+fn small_length_tail(out: &mut impl Sink, fields: &[u8], len: usize) {
     const CL: &[u8] = b"Content-Length: ";
     const MAX: usize = DEFAULT_KEEP_ALIVE.len() + CL.len() + 3 + 4;
     const _: () = assert!(MERGE_MAX < 1000);
@@ -900,7 +943,7 @@ fn small_length_tail(out: &mut BytesMut, fields: &[u8], len: usize) {
     tail[at] = b'0' + (len % 10) as u8;
     at += 1;
     tail[at..at + 4].copy_from_slice(b"\r\n\r\n");
-    out.extend_from_slice(&tail[..at + 4]);
+    out.put(&tail[..at + 4]);
 }
 
 #[cfg(test)]

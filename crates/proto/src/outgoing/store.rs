@@ -6,10 +6,11 @@
 
 use std::borrow::Cow;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use smallvec::SmallVec;
 
+use super::output::Sink;
 use super::value::HeaderValue;
 use crate::validate::{HEADER_CONTENT, InvalidHeader, validate_header_name, validate_value_bytes};
 
@@ -320,7 +321,7 @@ impl HeaderStore {
     /// `matchHeader`: `connection`, `content-length`, `transfer-encoding`, `date`,
     /// `expect`, `trailer`, `keep-alive`). Otherwise returns `false`, having
     /// appended some entries or none. The entries were checked on their way in.
-    pub(crate) fn render_plain(&self, out: &mut BytesMut) -> bool {
+    pub(crate) fn render_plain(&self, out: &mut impl Sink) -> bool {
         for e in &self.entries {
             if matches!(
                 &*e.key,
@@ -341,11 +342,11 @@ impl HeaderStore {
                 HeaderValue::List(_) => return false,
             };
             debug_assert!(check_header(&e.name, &e.value).is_ok());
-            out.reserve(e.name.len() + value.len() + 4);
-            out.extend_from_slice(e.name.as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value);
-            out.extend_from_slice(b"\r\n");
+            out.reserve_more(e.name.len() + value.len() + 4);
+            out.put(e.name.as_bytes());
+            out.put(b": ");
+            out.put(value);
+            out.put(b"\r\n");
         }
         true
     }

@@ -538,6 +538,9 @@ impl ServerConn {
             self.touch(now);
         }
         self.sync();
+        if self.slots.is_empty() {
+            self.out.shrink_idle();
+        }
     }
 
     /// Writes raw bytes (for an application that took a client error, SRV-11, or
@@ -1023,9 +1026,6 @@ impl ServerConn {
         chunk: &mut Option<Bytes>,
     ) -> Option<(Result<(), OutgoingError>, usize)> {
         let idx = self.slot_index(id)?;
-        if !self.slots[idx].res.headers_sent() {
-            self.refill_arena();
-        }
         let slot = &mut self.slots[idx];
         if slot.date_gen != self.date_gen {
             slot.date_gen = self.date_gen;
@@ -1033,6 +1033,23 @@ impl ServerConn {
                 slot.res.set_clock_date_checked(d.clone());
             }
         }
+        // The first response in the queue writes to the connection's output itself
+        // (nothing of it, or of those before it, is waiting elsewhere).
+        if let (0, Some(data)) = (idx, chunk.as_ref()) {
+            // Room for the responses waiting, as the rendering arena is sized.
+            let room = (self.slots.len() * 256).min(crate::outgoing::ARENA_MAX * 4);
+            let slot = &mut self.slots[0];
+            if self.out.append(room, |out| slot.res.end_into(data, out)) {
+                *chunk = None;
+                self.responses_changed = true;
+                self.sync();
+                return Some((Ok(()), 0));
+            }
+        }
+        if !self.slots[idx].res.headers_sent() {
+            self.refill_arena();
+        }
+        let slot = &mut self.slots[idx];
         slot.res.lend_buf(core::mem::take(&mut self.head_buf));
         let result = slot.res.end(chunk.take());
         let buffered = slot.res.buffered_len();
@@ -1378,9 +1395,68 @@ mod tests {
         let mut conn = ServerConn::new(Arc::new(ServerConfig::default()), now);
         let ids = requests(&mut conn, now, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
         answer(&mut conn, ids[0], b"Hello, World!");
-        let segs: Vec<&Bytes> = conn.outgoing().iter().collect();
+        let segs: Vec<&[u8]> = conn.outgoing().iter().collect();
         assert_eq!(segs.len(), 1);
         assert!(segs[0].starts_with(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"));
         assert!(segs[0].ends_with(b"Content-Length: 13\r\n\r\nHello, World!"));
+    }
+}
+
+#[cfg(test)]
+mod direct_tests {
+    use super::*;
+
+    fn feed(conn: &mut ServerConn, now: Instant, bytes: &[u8]) -> Vec<ReqId> {
+        conn.feed(now, bytes);
+        let mut ids = Vec::new();
+        while let Some(ev) = conn.poll_event() {
+            if let ServerEvent::Request { id, .. } = ev {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    #[test]
+    fn the_usual_end_goes_straight_to_the_output() {
+        let now = Instant::now();
+        let mut conn = ServerConn::new(Arc::new(ServerConfig::default()), now);
+        conn.set_date(Bytes::from_static(b"Sun, 06 Nov 1994 08:49:37 GMT"));
+        let ids = feed(
+            &mut conn,
+            now,
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".repeat(3).as_slice(),
+        );
+        assert_eq!(ids.len(), 3);
+        // The second ends first: it waits in its response; the first goes out
+        // directly, then the second behind it; the third directly.
+        for (id, body) in [(ids[1], "2"), (ids[0], "1"), (ids[2], "3")] {
+            conn.response_fields(id)
+                .expect("open")
+                .set_header("X", "y")
+                .expect("valid");
+            let mut chunk = Some(Bytes::from(body));
+            let (result, _) = conn.end_response(id, &mut chunk).expect("open");
+            result.expect("ends");
+        }
+        let wire: Vec<u8> = conn.outgoing().iter().flat_map(|b| b.to_vec()).collect();
+        let one = |n: &str| {
+            format!(
+                "HTTP/1.1 200 OK\r\nX: y\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
+                 Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 1\r\n\r\n{n}"
+            )
+        };
+        assert_eq!(
+            String::from_utf8(wire).unwrap(),
+            one("1") + &one("2") + &one("3")
+        );
+        let mut finished = Vec::new();
+        while let Some(ev) = conn.poll_event() {
+            if let ServerEvent::Finished { id, status } = ev {
+                finished.push((id, status));
+            }
+        }
+        assert_eq!(finished, [(ids[0], 200), (ids[1], 200), (ids[2], 200)]);
+        assert!(conn.response_state(ids[2]).is_none());
     }
 }
