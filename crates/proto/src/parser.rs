@@ -305,6 +305,15 @@ impl Parser {
             match &mut self.phase {
                 Phase::Failed(e) => return Err(e.clone()),
                 Phase::Done | Phase::Paused => return Ok(None),
+                Phase::Head if self.buf.is_empty() && self.scanner.at_start() => {
+                    // Between messages with nothing buffered (the usual look after
+                    // the last request was taken): what a scan of no bytes would
+                    // conclude.
+                    if self.eof {
+                        self.phase = Phase::Done;
+                    }
+                    return Ok(None);
+                }
                 Phase::Head => return self.head(),
                 Phase::EndNext => return Ok(Some(self.end(Headers::new()))),
                 Phase::Body(body) => match Self::body(body, &mut self.buf, &mut self.base)? {
@@ -402,14 +411,6 @@ impl Parser {
     /// the events that parse no head.
     #[inline(never)]
     fn head(&mut self) -> Result<Option<Event>, Error> {
-        if self.buf.is_empty() && self.scanner.at_start() {
-            // Between messages with nothing buffered (the usual look after the last
-            // request was taken): what a scan of no bytes would conclude.
-            if self.eof {
-                self.phase = Phase::Done;
-            }
-            return Ok(None);
-        }
         let fast = if self.fast_path {
             self.scanner.try_fast(&self.buf)
         } else {
