@@ -236,6 +236,15 @@ impl Parser {
         matches!(self.phase, Phase::Head) && self.scanner.at_start()
     }
 
+    /// Whether a poll would just wait: between messages, nothing buffered, no EOF.
+    #[inline]
+    pub(crate) fn is_waiting(&self) -> bool {
+        matches!(self.phase, Phase::Head)
+            && self.buf.is_empty()
+            && self.scanner.at_start()
+            && !self.eof
+    }
+
     /// Whether the parser will produce nothing more (EOF at a boundary, switched
     /// protocols, or failed).
     pub fn is_done(&self) -> bool {

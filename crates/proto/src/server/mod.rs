@@ -589,7 +589,24 @@ impl ServerConn {
 
     /// The next event, or `None` when the machine needs input, is waiting for the
     /// application (pipelining bound, paused upgrade) or is done.
+    #[inline]
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        // The usual last look of a batch: nothing changed, nothing queued, nothing
+        // received. What the full pass below would conclude, without its set-up.
+        if !self.responses_changed
+            && self.events.is_empty()
+            && matches!(self.state, State::Open)
+            && !self.parse_stopped
+            && self.parser.is_waiting()
+        {
+            return None;
+        }
+        self.poll_event_full()
+    }
+
+    /// [`ServerConn::poll_event`]'s full pass.
+    #[inline(never)]
+    fn poll_event_full(&mut self) -> Option<ServerEvent> {
         loop {
             self.sync();
             if let Some(e) = self.events.pop_front() {
