@@ -591,15 +591,17 @@ impl ServerConn {
     /// application (pipelining bound, paused upgrade) or is done.
     #[inline]
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
-        // The usual last look of a batch: nothing changed, nothing queued, nothing
-        // received. What the full pass below would conclude, without its set-up.
-        if !self.responses_changed
-            && self.events.is_empty()
-            && matches!(self.state, State::Open)
-            && !self.parse_stopped
-            && self.parser.is_waiting()
-        {
-            return None;
+        // What the full pass below would conclude, without its set-up, when no
+        // response changed since the last pass: a queued event is next; otherwise,
+        // with nothing received (the usual last look of a batch), there is none.
+        if !self.responses_changed {
+            if let Some(e) = self.events.pop_front() {
+                return Some(e);
+            }
+            if matches!(self.state, State::Open) && !self.parse_stopped && self.parser.is_waiting()
+            {
+                return None;
+            }
         }
         self.poll_event_full()
     }
