@@ -598,12 +598,25 @@ impl ServerConn {
             if let Some(e) = self.events.pop_front() {
                 return Some(e);
             }
-            if matches!(self.state, State::Open) && !self.parse_stopped && self.parser.is_waiting()
-            {
+            if self.open_and_waiting() {
                 return None;
             }
         }
         self.poll_event_full()
+    }
+
+    /// Whether [`ServerConn::poll_event`] has nothing to report now: no response
+    /// changed, no event is queued and nothing was received since the last event. A
+    /// cheap look for a driver's loop (`poll_event` would return `None`).
+    #[inline]
+    pub fn has_no_event(&self) -> bool {
+        !self.responses_changed && self.events.is_empty() && self.open_and_waiting()
+    }
+
+    /// Serving HTTP, with nothing received to parse.
+    #[inline]
+    fn open_and_waiting(&self) -> bool {
+        matches!(self.state, State::Open) && !self.parse_stopped && self.parser.is_waiting()
     }
 
     /// [`ServerConn::poll_event`]'s full pass.
