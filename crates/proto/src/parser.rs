@@ -236,6 +236,15 @@ impl Parser {
         matches!(self.phase, Phase::Head) && self.scanner.at_start()
     }
 
+    /// Whether a poll would just wait: between messages, nothing buffered, no EOF.
+    #[inline]
+    pub(crate) fn is_waiting(&self) -> bool {
+        matches!(self.phase, Phase::Head)
+            && self.buf.is_empty()
+            && self.scanner.at_start()
+            && !self.eof
+    }
+
     /// Whether the parser will produce nothing more (EOF at a boundary, switched
     /// protocols, or failed).
     pub fn is_done(&self) -> bool {
@@ -305,6 +314,15 @@ impl Parser {
             match &mut self.phase {
                 Phase::Failed(e) => return Err(e.clone()),
                 Phase::Done | Phase::Paused => return Ok(None),
+                Phase::Head if self.buf.is_empty() && self.scanner.at_start() => {
+                    // Between messages with nothing buffered (the usual look after
+                    // the last request was taken): what a scan of no bytes would
+                    // conclude.
+                    if self.eof {
+                        self.phase = Phase::Done;
+                    }
+                    return Ok(None);
+                }
                 Phase::Head => return self.head(),
                 Phase::EndNext => return Ok(Some(self.end(Headers::new()))),
                 Phase::Body(body) => match Self::body(body, &mut self.buf, &mut self.base)? {
@@ -402,14 +420,6 @@ impl Parser {
     /// the events that parse no head.
     #[inline(never)]
     fn head(&mut self) -> Result<Option<Event>, Error> {
-        if self.buf.is_empty() && self.scanner.at_start() {
-            // Between messages with nothing buffered (the usual look after the last
-            // request was taken): what a scan of no bytes would conclude.
-            if self.eof {
-                self.phase = Phase::Done;
-            }
-            return Ok(None);
-        }
         let fast = if self.fast_path {
             self.scanner.try_fast(&self.buf)
         } else {

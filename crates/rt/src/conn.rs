@@ -699,7 +699,17 @@ impl Driver<'_> {
     }
 
     /// [`Driver::next_event`] with the handles not made yet.
+    #[inline]
     pub(crate) fn next_found(&mut self) -> Option<Found> {
+        // The usual last look of a step, answered without the full routine's set-up.
+        if self.core.conn.has_no_event() {
+            return None;
+        }
+        self.next_found_full()
+    }
+
+    #[inline(never)]
+    fn next_found_full(&mut self) -> Option<Found> {
         loop {
             let event = self.core.conn.poll_event()?;
             if let Some(e) = self.route(event) {

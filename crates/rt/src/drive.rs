@@ -768,10 +768,17 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
                 if out.is_empty() {
                     break;
                 }
-                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-                let n = out.chunks_vectored(&mut slices);
-                let total = slices[..n].iter().map(|s| s.len()).sum();
-                poll_write_out(&mut self.io, cx, &slices[..n], total)
+                let first = out.chunk();
+                if first.len() == out.remaining() {
+                    // One segment (the usual single response): no slice array to
+                    // fill first.
+                    poll_write_out(&mut self.io, cx, &[IoSlice::new(first)], first.len())
+                } else {
+                    let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                    let n = out.chunks_vectored(&mut slices);
+                    let total = slices[..n].iter().map(|s| s.len()).sum();
+                    poll_write_out(&mut self.io, cx, &slices[..n], total)
+                }
             };
             match written {
                 Poll::Ready(Ok(n)) if n > 0 => {

@@ -1461,11 +1461,15 @@ impl Scanner {
             return None;
         }
         let url1 = crate::chars::visible_run_end(buf, url0 + 1);
-        let minor = match buf.get(url1..url1 + 11)? {
-            b" HTTP/1.1\r\n" => 1,
-            b" HTTP/1.0\r\n" => 0,
-            _ => return None,
+        // ` HTTP/1.` compared as one word, then the minor digit and CRLF.
+        let (&word, rest) = buf.get(url1..url1 + 11)?.split_first_chunk::<8>()?;
+        let &[minor @ (b'0' | b'1'), b'\r', b'\n'] = rest else {
+            return None;
         };
+        if u64::from_le_bytes(word) != u64::from_le_bytes(*b" HTTP/1.") {
+            return None;
+        }
+        let minor = minor - b'0';
         self.url = (url0, url1);
         self.counted = url1 - url0;
         self.version = Version { major: 1, minor };

@@ -167,11 +167,15 @@ impl Headers {
         self.buf = buf;
         self.owned.clear();
         self.slots.clear();
-        // One push each: a head has a few fields, and `extend_from_slice` moves the
-        // (empty) tail and copies with two library calls.
-        self.slots.reserve(slots.len());
-        for &slot in slots {
-            self.slots.push(slot);
+        if slots.len() <= INLINE_FIELDS {
+            // One push each for the few fields of a usual head (never growing):
+            // `extend_from_slice` moves the (empty) tail and copies with two library
+            // calls.
+            for &slot in slots {
+                self.slots.push(slot);
+            }
+        } else {
+            self.slots.extend_from_slice(slots);
         }
     }
 

@@ -600,7 +600,39 @@ impl ServerConn {
 
     /// The next event, or `None` when the machine needs input, is waiting for the
     /// application (pipelining bound, paused upgrade) or is done.
+    #[inline]
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        // What the full pass below would conclude, without its set-up, when no
+        // response changed since the last pass: a queued event is next; otherwise,
+        // with nothing received (the usual last look of a batch), there is none.
+        if !self.responses_changed {
+            if let Some(e) = self.events.pop_front() {
+                return Some(e);
+            }
+            if self.open_and_waiting() {
+                return None;
+            }
+        }
+        self.poll_event_full()
+    }
+
+    /// Whether [`ServerConn::poll_event`] has nothing to report now: no response
+    /// changed, no event is queued and nothing was received since the last event. A
+    /// cheap look for a driver's loop (`poll_event` would return `None`).
+    #[inline]
+    pub fn has_no_event(&self) -> bool {
+        !self.responses_changed && self.events.is_empty() && self.open_and_waiting()
+    }
+
+    /// Serving HTTP, with nothing received to parse.
+    #[inline]
+    fn open_and_waiting(&self) -> bool {
+        matches!(self.state, State::Open) && !self.parse_stopped && self.parser.is_waiting()
+    }
+
+    /// [`ServerConn::poll_event`]'s full pass.
+    #[inline(never)]
+    fn poll_event_full(&mut self) -> Option<ServerEvent> {
         loop {
             self.sync();
             if let Some(e) = self.events.pop_front() {
