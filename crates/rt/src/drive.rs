@@ -1057,7 +1057,12 @@ impl ClientIo {
                 }
                 let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
                 let n = out.chunks_vectored(&mut slices);
-                io.poll_write_vectored(cx, &slices[..n])
+                match &slices[..n] {
+                    // One piece (a request head, say): a plain `write`, which
+                    // costs the kernel less than a `writev` of one vector.
+                    [one] => io.poll_write(cx, one),
+                    more => io.poll_write_vectored(cx, more),
+                }
             };
             match written {
                 Poll::Ready(Ok(n)) if n > 0 => {
