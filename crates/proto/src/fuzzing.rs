@@ -1410,7 +1410,8 @@ impl<'a> ClientRun<'a> {
                         assert_eq!(x.data, n, "End before Content-Length bytes");
                     }
                 }
-                if !trailers.is_empty() {
+                if let Some(t) = trailers {
+                    assert!(!t.is_empty(), "empty trailers are None");
                     assert_eq!(h.info.body, BodyKind::Chunked, "trailers without chunked");
                 }
                 x.end = true;

@@ -160,9 +160,13 @@ fn shape(events: &[ClientEvent]) -> Vec<Ev> {
                 }
                 Ev::Data(d.to_vec())
             }
-            ClientEvent::End { trailers } => {
-                Ev::End(trailers.iter().map(|(n, v)| (text(n), text(v))).collect())
-            }
+            ClientEvent::End { trailers } => Ev::End(
+                trailers
+                    .iter()
+                    .flat_map(|t| t.iter())
+                    .map(|(n, v)| (text(n), text(v)))
+                    .collect(),
+            ),
             ClientEvent::Finish => Ev::Finish,
             ClientEvent::Upgrade {
                 head,

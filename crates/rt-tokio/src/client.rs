@@ -4,13 +4,11 @@
 
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, ReadBuf};
 
 use courier_rt::client::sys::sys_error;
 use courier_rt::client::{
@@ -157,20 +155,12 @@ impl Connector for TokioConnector {
     }
 }
 
-/// The most one read takes (the client loop reserves less).
-const READ_CHUNK: usize = 16 * 1024;
-
-std::thread_local! {
-    /// Initialised memory for tokio's `poll_read`, one per thread.
-    static READ_SCRATCH: core::cell::RefCell<Vec<u8>> = const { core::cell::RefCell::new(Vec::new()) };
-}
-
 /// The socket of a connection [`TokioConnector`] opened. Reads go through tokio's
-/// `poll_read`, which forgets the socket's readiness after a short read: the loop's
-/// next look at an idle pooled socket (AGT-9) then waits for the reactor instead of
-/// trying a read that would block (`try_read` keeps the readiness until a read
-/// fails with `EAGAIN`, one wasted system call per response). The bytes land in a
-/// per-thread initialised buffer and are copied into the receive buffer.
+/// `read_buf` into the receive buffer's spare capacity (as the server's do), which
+/// forgets the socket's readiness after a short read: the loop's next look at an
+/// idle pooled socket (AGT-9) then waits for the reactor instead of trying a read
+/// that would block (`try_read` keeps the readiness until a read fails with
+/// `EAGAIN`, one wasted system call per response).
 struct ClientSocket(TokioSocket);
 
 impl Transport for ClientSocket {
@@ -183,18 +173,7 @@ impl Transport for ClientSocket {
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
-        let want = (buf.capacity() - buf.len()).clamp(1024, READ_CHUNK);
-        let read = READ_SCRATCH.with(|s| {
-            let mut scratch = s.try_borrow_mut().ok()?;
-            if scratch.len() < READ_CHUNK {
-                scratch.resize(READ_CHUNK, 0);
-            }
-            Some(self.read_into(cx, &mut scratch[..want], buf))
-        });
-        read.unwrap_or_else(|| {
-            let mut scratch = vec![0; want];
-            self.read_into(cx, &mut scratch, buf)
-        })
+        Transport::poll_read_buf(&mut self.0, cx, buf)
     }
 
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
@@ -223,25 +202,5 @@ impl Transport for ClientSocket {
 
     fn set_keep_alive(&self, enable: bool, initial_delay: Duration) -> io::Result<()> {
         Transport::set_keep_alive(&self.0, enable, initial_delay)
-    }
-}
-
-impl ClientSocket {
-    /// One `poll_read` into `scratch`, whose bytes are appended to `buf`.
-    fn read_into(
-        &mut self,
-        cx: &mut Context<'_>,
-        scratch: &mut [u8],
-        buf: &mut BytesMut,
-    ) -> Poll<io::Result<usize>> {
-        let mut rb = ReadBuf::new(scratch);
-        match Pin::new(&mut self.0).poll_read(cx, &mut rb) {
-            Poll::Ready(Ok(())) => {
-                buf.extend_from_slice(rb.filled());
-                Poll::Ready(Ok(rb.filled().len()))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
     }
 }

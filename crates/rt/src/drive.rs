@@ -965,13 +965,15 @@ pub enum ClientStep {
 impl<R: Runtime> ClientLoop<R> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
-            let step = self.io.step(cx, self.rt.now());
-            self.io.conn.settle_step(|| self.rt.now());
+            // One clock reading serves the step, its settle and the timer check.
+            let now = self.rt.now();
+            let step = self.io.step(cx, now);
+            self.io.conn.settle_step(|| now);
             match step {
                 ClientStep::Again => {}
                 ClientStep::Wait => {
                     // The agent's free-socket deadline may have moved meanwhile.
-                    if self.arm(cx) {
+                    if self.arm(cx, now) {
                         continue;
                     }
                     return Poll::Pending;
@@ -982,10 +984,11 @@ impl<R: Runtime> ClientLoop<R> {
         }
     }
 
-    /// Arms the timer for the connection's next deadline; true when it is due.
-    fn arm(&mut self, cx: &mut Context<'_>) -> bool {
+    /// Arms the timer for the connection's next deadline; true when it is due at
+    /// `now` (or fires at once).
+    fn arm(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
         match self.io.conn.poll_timeout() {
-            Some(t) if t <= self.rt.now() => true,
+            Some(t) if t <= now => true,
             Some(t) => {
                 if self.armed != Some(t) {
                     self.timer.reset(t);
@@ -1065,7 +1068,12 @@ impl ClientIo {
                 }
                 let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
                 let n = out.chunks_vectored(&mut slices);
-                io.poll_write_vectored(cx, &slices[..n])
+                match &slices[..n] {
+                    // One piece (a request head, say): a plain `write`, which
+                    // costs the kernel less than a `writev` of one vector.
+                    [one] => io.poll_write(cx, one),
+                    more => io.poll_write_vectored(cx, more),
+                }
             };
             match written {
                 Poll::Ready(Ok(n)) if n > 0 => {

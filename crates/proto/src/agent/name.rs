@@ -1,8 +1,11 @@
 //! Pool keys (`Agent#getName`, AGT-3) and the server's keep-alive hint (AGT-8).
 
 use core::fmt;
+use core::hash::Hasher;
 use core::time::Duration;
 use std::sync::Arc;
+
+use super::FastHasher;
 
 /// The connection options that name a pool (AGT-3), as Node sees them in
 /// `addRequest`: the request's options with the agent's options laid over them.
@@ -55,7 +58,7 @@ impl NameOptions<'_> {
             name.push(':');
             name.push_str(path);
         }
-        PoolKey(name.into())
+        PoolKey::new(name.into())
     }
 }
 
@@ -64,28 +67,48 @@ fn non_empty(s: Option<&str>) -> Option<&str> {
 }
 
 /// The name of one pool inside an agent: the keys of Node's `sockets`,
-/// `freeSockets` and `requests` objects (AGT-4). Cheap to clone.
-#[derive(Clone, Eq, PartialOrd, Ord)]
-pub struct PoolKey(Arc<str>);
+/// `freeSockets` and `requests` objects (AGT-4). Cheap to clone; ordered by name.
+#[derive(Clone, Eq)]
+pub struct PoolKey(Arc<str>, u64);
 
 impl core::hash::Hash for PoolKey {
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        // As the derive would: the name (equal keys have equal names).
-        self.0.hash(state);
+        // The name's hash, computed once: the pool looks a key up several times
+        // per request (equal keys have equal names, hence equal hashes).
+        state.write_u64(self.1);
     }
 }
 
 impl PartialEq for PoolKey {
     fn eq(&self, other: &Self) -> bool {
         // Keys are cloned from one another: the same allocation is the common case.
-        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+        Arc::ptr_eq(&self.0, &other.0) || (self.1 == other.1 && self.0 == other.0)
+    }
+}
+
+impl PartialOrd for PoolKey {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PoolKey {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.0.cmp(&other.0)
     }
 }
 
 impl PoolKey {
+    fn new(name: Arc<str>) -> Self {
+        let mut h = FastHasher::default();
+        h.write(name.as_bytes());
+        let hash = h.finish();
+        Self(name, hash)
+    }
+
     /// A key from a name built elsewhere (for instance an HTTPS agent's longer name).
     pub fn from_name(name: &str) -> Self {
-        Self(name.into())
+        Self::new(name.into())
     }
 
     /// The name, as Node prints it.

@@ -167,8 +167,8 @@ pub enum ClientEvent {
     Data(Bytes),
     /// The response is complete (`res` `'end'`, `complete = true`).
     End {
-        /// The trailers (empty without).
-        trailers: Headers,
+        /// The trailers, `None` without (boxed: the event stays small).
+        trailers: Option<Box<Headers>>,
     },
     /// `'finish'`: every request byte was handed to the transport (CLI-19).
     Finish,
@@ -925,6 +925,7 @@ impl ClientConn {
                     ex.parser.set_response_context(ResponseContext::default());
                     // Whether the connection is kept is decided once the rest of
                     // this read is parsed (`pump`): Node's `'end'` comes later.
+                    let trailers = (!trailers.is_empty()).then(|| Box::new(trailers));
                     self.events.push_back(ClientEvent::End { trailers });
                 }
                 true

@@ -169,7 +169,7 @@ fn drain(conn: &mut ClientConn, run: &mut ClientOracleRun) {
             ClientEvent::End { trailers } => {
                 if let Some(r) = run.response.as_mut() {
                     r.complete = true;
-                    r.trailers = Some(trailers.clone());
+                    r.trailers = Some(trailers.as_deref().cloned().unwrap_or_default());
                 }
             }
             ClientEvent::Aborted { complete } => {

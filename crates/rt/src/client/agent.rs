@@ -51,6 +51,8 @@ struct State {
 
 struct Inner {
     state: Mutex<State>,
+    /// The pool's options (fixed at creation), read without the lock.
+    options: AgentOptions,
 }
 
 /// Node's `http.Agent` (AGT-1 … AGT-12): keeps sockets for reuse, limits them per
@@ -109,8 +111,10 @@ impl Agent {
     }
 
     fn from_pool(pool: Pool<SockId>) -> Self {
+        let options = pool.options().clone();
         Self {
             inner: Arc::new(Inner {
+                options,
                 state: Mutex::new(State {
                     pool,
                     conns: FastMap::default(),
@@ -134,7 +138,7 @@ impl Agent {
 
     /// The options, normalized (AGT-1).
     pub fn options(&self) -> AgentOptions {
-        self.state().pool.options().clone()
+        self.inner.options.clone()
     }
 
     /// `agent.sockets`: per pool name, the sockets in use or connecting (AGT-4).

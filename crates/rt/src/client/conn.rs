@@ -64,7 +64,7 @@ struct Core {
     /// A response body that ended while the agent had not yet heard what became of
     /// the socket: it is ended (made visible to the application) by
     /// [`ClientConnection::settle`], after the agent took the socket back.
-    pending_end: Option<(BodySender, courier_proto::Headers)>,
+    pending_end: Option<(BodySender, Option<Box<courier_proto::Headers>>)>,
     /// The last response's body queue, reused for the next one once it is gone.
     body_spare: body::BodySpare,
     /// The socket is gone.
@@ -149,6 +149,7 @@ impl Core {
     /// Ends the body whose end was held back (see `pending_end`).
     fn deliver_end(&mut self) {
         if let Some((b, trailers)) = self.pending_end.take() {
+            let trailers = trailers.map(|t| *t).unwrap_or_default();
             self.wake_later.extend(b.end_deferred(trailers));
         }
     }
@@ -228,7 +229,7 @@ impl Core {
                 ClientEvent::Aborted { complete } => {
                     if let Some(b) = self.body.take() {
                         if complete {
-                            self.pending_end = Some((b, courier_proto::Headers::new()));
+                            self.pending_end = Some((b, None));
                         } else {
                             b.fail(std::io::ErrorKind::ConnectionReset, "aborted");
                         }

@@ -173,7 +173,7 @@ impl ClientOptions {
             None => Ok(request),
             Some(u) => {
                 let parts = match u {
-                    UrlArg::Text(s) => match PlainUrl::parse(s) {
+                    UrlArg::Text(s) => match PlainUrl::parse_cached(s) {
                         Some(plain) => return Ok(plain.merge(request)),
                         None => parse_url(s)?,
                     },
@@ -443,6 +443,54 @@ impl<'a> PlainUrl<'a> {
         })
     }
 
+    /// [`Self::parse`], remembering the last URL parsed on this thread: a client
+    /// repeating a request parses its URL once (the parts are a function of the
+    /// string).
+    fn parse_cached(input: &'a str) -> Option<Self> {
+        let hit = LAST_URL
+            .try_with(|last| {
+                let last = last.try_borrow().ok()?;
+                let last = last.as_ref().filter(|l| l.input == input)?;
+                Some(Self {
+                    protocol: last.protocol,
+                    host: input.get(last.host.clone())?,
+                    port: last.port,
+                    path: input.get(last.path.clone())?,
+                    query: match &last.query {
+                        Some(q) => Some(input.get(q.clone())?),
+                        None => None,
+                    },
+                })
+            })
+            .ok()
+            .flatten();
+        if hit.is_some() {
+            return hit;
+        }
+        let parsed = Self::parse(input)?;
+        let at = |part: &str| {
+            let start = (part.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
+            start..start + part.len()
+        };
+        let _ = LAST_URL.try_with(|last| {
+            if let Ok(mut last) = last.try_borrow_mut() {
+                // The string's memory is kept from one URL to the next.
+                let mut text = last.take().map(|l| l.input).unwrap_or_default();
+                text.clear();
+                text.push_str(input);
+                *last = Some(LastUrl {
+                    input: text,
+                    protocol: parsed.protocol,
+                    host: at(parsed.host),
+                    port: parsed.port,
+                    path: at(parsed.path),
+                    query: parsed.query.map(at),
+                });
+            }
+        });
+        Some(parsed)
+    }
+
     /// The URL API's parts.
     fn parts(&self) -> UrlParts {
         UrlParts {
@@ -484,6 +532,20 @@ impl<'a> PlainUrl<'a> {
             ..request
         }
     }
+}
+
+/// The last URL string [`PlainUrl::parse_cached`] parsed, and where its parts are.
+struct LastUrl {
+    input: String,
+    protocol: &'static str,
+    host: core::ops::Range<usize>,
+    port: Option<u16>,
+    path: core::ops::Range<usize>,
+    query: Option<core::ops::Range<usize>>,
+}
+
+std::thread_local! {
+    static LAST_URL: core::cell::RefCell<Option<LastUrl>> = const { core::cell::RefCell::new(None) };
 }
 
 fn parse_plain_url(input: &str) -> Option<UrlParts> {
@@ -680,6 +742,21 @@ mod tests {
         }
         for input in rejected {
             assert_eq!(parse_plain_url(input), None, "{input}");
+        }
+        // The thread's cache answers as the parser does: every input after every
+        // other (a hit, a miss, a rejected one between), from a fresh copy of the
+        // string each time.
+        for first in accepted.iter().chain(&rejected) {
+            for second in accepted.iter().chain(&rejected) {
+                for input in [first, second, second, first] {
+                    let copy = (*input).to_owned();
+                    assert_eq!(
+                        PlainUrl::parse_cached(&copy),
+                        PlainUrl::parse(&copy),
+                        "{input}"
+                    );
+                }
+            }
         }
         // The direct merge is `with_url` of the parts, with and without options given.
         let given = RequestOptions {

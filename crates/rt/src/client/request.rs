@@ -167,8 +167,8 @@ pub(crate) struct ReqState {
     /// to write.
     wakers: Wakers,
     /// `next_event` calls waiting: only these hear of an event that changes
-    /// nothing else (`'finish'`, `'continue'`, …).
-    event_wakers: Wakers,
+    /// nothing else (`'finish'`, `'continue'`, …). Rarely used: no inline room.
+    event_wakers: Vec<Waker>,
 }
 
 impl ReqShared {
@@ -189,7 +189,7 @@ impl ReqShared {
                 upgraded: false,
                 high_water,
                 wakers: Wakers::new(),
-                event_wakers: Wakers::new(),
+                event_wakers: Vec::new(),
             }),
         })
     }
@@ -256,13 +256,13 @@ impl ReqState {
     /// wake after unlocking.
     pub(crate) fn take_wakers_into(&mut self, out: &mut Vec<Waker>) {
         out.extend(self.wakers.drain(..));
-        out.extend(self.event_wakers.drain(..));
+        out.append(&mut self.event_wakers);
     }
 
     /// Moves the wakers of the waiting `next_event` calls only to `out`: after an
     /// event that changes nothing else, the other waiters would find nothing new.
     pub(crate) fn take_event_wakers_into(&mut self, out: &mut Vec<Waker>) {
-        out.extend(self.event_wakers.drain(..));
+        out.append(&mut self.event_wakers);
     }
 
     fn wait(&mut self, waker: &Waker) {
