@@ -218,13 +218,33 @@ impl<S: Copy + Eq + Hash + Debug> Pool<S> {
                 items: VecDeque::new(),
             });
         }
+        // With the key's entry at hand, a free socket is taken from it and joins
+        // its `sockets` list without another look-up (`pop_free`, `push_active`).
         let reusable = if options.fresh {
             None
         } else {
-            self.pop_free(&key)
+            let lifo = self.opts.scheduling == Scheduling::Lifo;
+            let sock = ks.free.as_mut().and_then(|list| {
+                if lifo {
+                    list.items.pop_back()
+                } else {
+                    list.items.pop_front()
+                }
+            });
+            if ks.free.as_ref().is_some_and(|l| l.items.is_empty()) {
+                if let Some(list) = ks.free.take() {
+                    self.spare_free = list.items;
+                }
+            }
+            if let (Some(sock), Some(active)) = (sock, ks.sockets.as_mut()) {
+                active.items.push_back(Slot::Socket(sock));
+            }
+            sock
         };
         if let Some(sock) = reusable {
-            self.reuse(&key, sock, req, options.timeout);
+            // (`push_active` took a sequence number.)
+            self.next_seq();
+            self.reuse(sock, req, options.timeout);
             return true;
         }
         let ks = &self.keys[&key];
@@ -382,8 +402,6 @@ impl<S: Copy + Eq + Hash + Debug> Pool<S> {
             self.destroy_socket(sock);
             return true;
         };
-        let created_with = self.socks[&sock].created_with;
-        self.remove_active(&key, Slot::Socket(sock));
         let deadline = (!free_timeout.is_zero()).then(|| (now + free_timeout, self.next_seq()));
         if let Some(d) = deadline {
             self.deadlines.insert(d, sock);
@@ -395,8 +413,29 @@ impl<S: Copy + Eq + Hash + Debug> Pool<S> {
                 deadline,
             },
         );
-        self.push_free(&key, sock);
-        self.after_removal(&key, created_with);
+        // `remove_active` and `push_free` on one look-up of the key.
+        let seq = self.next_seq();
+        if let Some(ks) = self.keys.get_mut(&key) {
+            if let Some(list) = ks.sockets.as_mut() {
+                if let Some(i) = list.items.iter().position(|s| *s == Slot::Socket(sock)) {
+                    list.items.remove(i);
+                    if list.items.is_empty() {
+                        ks.sockets = None;
+                    }
+                }
+            }
+            let spare = &mut self.spare_free;
+            ks.free
+                .get_or_insert_with(|| List {
+                    seq,
+                    items: core::mem::take(spare),
+                })
+                .items
+                .push_back(sock);
+        }
+        // `after_removal`: no request of this key waits (`pop_request` found none
+        // above), so only another key's first waiter may get a connection.
+        self.connect_first_waiting();
         true
     }
 
@@ -617,8 +656,9 @@ impl<S: Copy + Eq + Hash + Debug> Pool<S> {
         }
     }
 
-    /// Takes a socket from the list of free sockets (AGT-5 step 1).
-    fn reuse(&mut self, key: &PoolKey, sock: S, req: ReqId, req_timeout: Option<Duration>) {
+    /// Hands a socket taken from the list of free sockets (and put on the key's
+    /// `sockets` list) to `req` (AGT-5 step 1).
+    fn reuse(&mut self, sock: S, req: ReqId, req_timeout: Option<Duration>) {
         let Some(SockState::Free { timeout, deadline }) = self.socks.get(&sock).map(|i| i.state)
         else {
             unreachable!("a free socket's state");
@@ -640,7 +680,6 @@ impl<S: Copy + Eq + Hash + Debug> Pool<S> {
                 timeout,
             },
         );
-        self.push_active(key, Slot::Socket(sock));
         self.reqs.insert(req, RequestState::Assigned(sock));
         self.actions.push_back(Action::Assign {
             req,
@@ -691,6 +730,12 @@ impl<S: Copy + Eq + Hash + Debug> Pool<S> {
             self.connect(key, next.req, next.timeout, created_with);
             return;
         }
+        self.connect_first_waiting();
+    }
+
+    /// The second half of [`Self::after_removal`]: the first key of `requests` gets
+    /// a connection if it has no socket in use.
+    fn connect_first_waiting(&mut self) {
         let Some((_, first)) = self.request_order.first_key_value() else {
             return;
         };
@@ -796,34 +841,6 @@ impl<S: Copy + Eq + Hash + Debug> Pool<S> {
                 }
             }
         }
-    }
-
-    fn push_free(&mut self, key: &PoolKey, sock: S) {
-        let seq = self.next_seq();
-        let ks = self.keys.entry(key.clone()).or_default();
-        let spare = &mut self.spare_free;
-        ks.free
-            .get_or_insert_with(|| List {
-                seq,
-                items: core::mem::take(spare),
-            })
-            .items
-            .push_back(sock);
-    }
-
-    fn pop_free(&mut self, key: &PoolKey) -> Option<S> {
-        let ks = self.keys.get_mut(key)?;
-        let list = ks.free.as_mut()?;
-        let sock = match self.opts.scheduling {
-            Scheduling::Lifo => list.items.pop_back(),
-            Scheduling::Fifo => list.items.pop_front(),
-        };
-        if list.items.is_empty() {
-            if let Some(list) = ks.free.take() {
-                self.spare_free = list.items;
-            }
-        }
-        sock
     }
 
     fn remove_free(&mut self, key: &PoolKey, sock: S) {
