@@ -578,14 +578,18 @@ std::thread_local! {
     static GATHER: core::cell::RefCell<Vec<u8>> = const { core::cell::RefCell::new(Vec::new()) };
 }
 
-/// Writes `slices` (`total` bytes): gathered into one buffer when there are several
-/// and they are small, vectored otherwise.
+/// Writes `slices` (`total` bytes): one slice with a plain write (`send`, as hyper
+/// does: cheaper for the kernel than a `writev` of one vector), several gathered into
+/// one buffer when they are small, vectored otherwise.
 fn poll_write_out<T: Transport>(
     io: &mut T,
     cx: &mut Context<'_>,
     slices: &[IoSlice<'_>],
     total: usize,
 ) -> Poll<io::Result<usize>> {
+    if let [one] = slices {
+        return io.poll_write(cx, one);
+    }
     if slices.len() > GATHER_MIN_SEGMENTS && total <= COALESCE_MAX {
         let gathered = GATHER.with(|g| {
             let Ok(mut buf) = g.try_borrow_mut() else {
