@@ -767,10 +767,17 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
                 if out.is_empty() {
                     break;
                 }
-                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-                let n = out.chunks_vectored(&mut slices);
-                let total = slices[..n].iter().map(|s| s.len()).sum();
-                poll_write_out(&mut self.io, cx, &slices[..n], total)
+                let first = out.chunk();
+                if first.len() == out.len() {
+                    // One contiguous slice (the usual responses of a pipelined run
+                    // are rendered into one buffer): a plain write.
+                    self.io.poll_write(cx, first)
+                } else {
+                    let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                    let n = out.chunks_vectored(&mut slices);
+                    let total = slices[..n].iter().map(|s| s.len()).sum();
+                    poll_write_out(&mut self.io, cx, &slices[..n], total)
+                }
             };
             match written {
                 Poll::Ready(Ok(n)) if n > 0 => {
