@@ -773,10 +773,10 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
                     break;
                 }
                 let first = out.chunk();
-                if first.len() == out.remaining() {
-                    // One segment (the usual single response): no slice array to
-                    // fill first.
-                    poll_write_out(&mut self.io, cx, &[IoSlice::new(first)], first.len())
+                if first.len() == out.len() {
+                    // One contiguous slice (the usual responses of a pipelined run
+                    // are rendered into one buffer): a plain write.
+                    self.io.poll_write(cx, first)
                 } else {
                     let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
                     let n = out.chunks_vectored(&mut slices);

@@ -1058,6 +1058,7 @@ impl ServerConn {
         chunk: &mut Option<Bytes>,
     ) -> Option<(Result<(), OutgoingError>, usize)> {
         let idx = self.slot_index(id)?;
+        let waiting = self.slots.len();
         let slot = &mut self.slots[idx];
         if slot.date_gen != self.date_gen {
             slot.date_gen = self.date_gen;
@@ -1069,8 +1070,7 @@ impl ServerConn {
         // (nothing of it, or of those before it, is waiting elsewhere).
         if let (0, Some(data)) = (idx, chunk.as_ref()) {
             // Room for the responses waiting, as the rendering arena is sized.
-            let room = (self.slots.len() * 256).min(crate::outgoing::ARENA_MAX * 4);
-            let slot = &mut self.slots[0];
+            let room = (waiting * 256).min(crate::outgoing::ARENA_MAX * 4);
             if self.out.append(room, |out| slot.res.end_into(data, out)) {
                 *chunk = None;
                 self.responses_changed = true;
