@@ -830,7 +830,8 @@ impl ServerConn {
         // Without an automatic reply the event goes straight back to `poll_event`
         // rather than through the queue: nothing is queued before it, and the pass of
         // `sync` it would wait for has nothing to pick up (the new response has no
-        // output yet; `responses_changed` stays set for the next pass).
+        // output yet, and the others did not change since the last pass): it is not
+        // owed one either.
         let direct = answer.is_none() && !write_continue && self.events.is_empty();
         let mut event = Some(event);
         if !direct {
@@ -844,7 +845,7 @@ impl ServerConn {
             timeout_listener: false,
             date_gen: self.date_gen,
         });
-        self.responses_changed = true;
+        self.responses_changed |= !direct;
         let Some(Slot { res, .. }) = self.slots.back_mut() else {
             return event;
         };
