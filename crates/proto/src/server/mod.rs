@@ -841,7 +841,8 @@ impl ServerConn {
         // Without an automatic reply the event goes straight back to `poll_event`
         // rather than through the queue: nothing is queued before it, and the pass of
         // `sync` it would wait for has nothing to pick up (the new response has no
-        // output yet; `responses_changed` stays set for the next pass).
+        // output yet, and the others did not change since the last pass): it is not
+        // owed one either.
         let direct = answer.is_none() && !write_continue && self.events.is_empty();
         let mut event = Some(event);
         if !direct {
@@ -855,7 +856,7 @@ impl ServerConn {
             timeout_listener: false,
             date_gen: self.date_gen,
         });
-        self.responses_changed = true;
+        self.responses_changed |= !direct;
         let Some(Slot { res, .. }) = self.slots.back_mut() else {
             return event;
         };
@@ -1337,6 +1338,61 @@ mod tests {
         let mut r = conn.response(id).expect("open");
         r.set_header("Content-Type", "text/plain").expect("valid");
         r.end(Some(Bytes::from_static(body))).expect("ends");
+    }
+
+    /// Every event, and whether `has_no_event` said there was none before each poll.
+    fn drain(conn: &mut ServerConn) -> Vec<ServerEvent> {
+        let mut out = Vec::new();
+        loop {
+            let quiet = conn.has_no_event();
+            match conn.poll_event() {
+                Some(e) => {
+                    assert!(!quiet, "has_no_event before {e:?}");
+                    out.push(e);
+                }
+                None => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn has_no_event_agrees_with_poll_event() {
+        let now = Instant::now();
+        let mut conn = ServerConn::new(Arc::new(ServerConfig::default()), now);
+        assert!(conn.has_no_event());
+        assert_eq!(conn.poll_event(), None);
+        conn.feed(
+            now,
+            b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        assert!(!conn.has_no_event());
+        let ids: Vec<_> = drain(&mut conn)
+            .into_iter()
+            .filter_map(|e| match e {
+                ServerEvent::Request { id, .. } => Some(id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids.len(), 2);
+        assert!(conn.has_no_event());
+        answer(&mut conn, ids[0], b"a");
+        answer(&mut conn, ids[1], b"b");
+        assert!(!conn.has_no_event());
+        let finished = drain(&mut conn)
+            .into_iter()
+            .filter(|e| matches!(e, ServerEvent::Finished { .. }))
+            .count();
+        assert_eq!(finished, 2);
+        // A partial head is input: the full pass looks at it.
+        conn.feed(now, b"GET /c HT");
+        assert!(!conn.has_no_event());
+        assert_eq!(conn.poll_event(), None);
+        conn.recv_eof();
+        assert!(!conn.has_no_event());
+        assert!(matches!(
+            conn.poll_event(),
+            Some(ServerEvent::ClientError { .. })
+        ));
     }
 
     #[test]
