@@ -8,7 +8,7 @@
 //! set high enough for the benchmark's idle-connection probe.
 //!
 //! ```sh
-//! cargo run --release -p courier-rt-blocking --example hello-server -- --port 8080
+//! cargo run --release -p courier-rt-blocking --example hello-blocking -- --port 8080
 //! ```
 
 use bytes::Bytes;
