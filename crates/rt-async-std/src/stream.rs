@@ -142,6 +142,12 @@ impl Transport for AsyncSocket {
 /// counts against it, and a connection whose probes keep failing (an idle
 /// keep-alive one) registers at once, trying a probe again only now and then.
 ///
+/// A registration is taken back through `poll_readable` when the task wakes
+/// (not by reading at once): async-io remembers a readiness event until
+/// `poll_readable` reports it, so a wait ended by a read would make the next
+/// `poll_readable` report that old event, and the read it allowed fail with
+/// `EAGAIN`.
+///
 /// Reads land in a per-thread scratch buffer and are copied to the receive buffer
 /// ([`read_copied`]): safe code would otherwise have to zero the spare capacity
 /// before every read. A single slice goes out with a plain `send`, not a `writev`.
@@ -151,6 +157,9 @@ pub(crate) struct Served {
     raw: Raw,
     /// The last read returned less than it asked for.
     drained: bool,
+    /// Interest in readability is registered (a read or `poll_readable` was
+    /// `Pending`) and its event not yet taken with `poll_readable`.
+    registered: bool,
     /// Yielded once after a short read: the next read is a probe.
     yielded: bool,
     /// The read in progress is a probe.
@@ -231,6 +240,7 @@ impl Served {
             socket,
             raw,
             drained: false,
+            registered: false,
             yielded: false,
             probing: false,
             score: 0,
@@ -280,13 +290,24 @@ impl Transport for Served {
                 _ => self.score,
             };
         }
-        if let Poll::Ready(Ok(n)) = r {
-            self.drained = n < want;
+        match r {
+            Poll::Ready(Ok(n)) => self.drained = n < want,
+            Poll::Pending => self.registered = true,
+            Poll::Ready(Err(_)) => {}
         }
         r
     }
 
     fn poll_read_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.registered {
+            // Woken (by the reactor or otherwise): take the event, or go on waiting.
+            let r = raw!(&self.raw, io => io.poll_readable(cx));
+            if r.is_ready() {
+                self.registered = false;
+                self.drained = false;
+            }
+            return r;
+        }
         if !self.drained {
             return Poll::Ready(Ok(()));
         }
@@ -309,6 +330,8 @@ impl Transport for Served {
         let r = raw!(&self.raw, io => io.poll_readable(cx));
         if r.is_ready() {
             self.drained = false;
+        } else {
+            self.registered = true;
         }
         r
     }
