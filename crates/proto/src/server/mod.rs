@@ -263,6 +263,27 @@ impl Slots {
         &mut self.buf[last]
     }
 
+    /// Where the slot of request `id` is, if it is live.
+    #[inline(always)]
+    fn find(&self, id: ReqId) -> Option<usize> {
+        // Slots hold increasing ids, nearly always consecutive: try the offset first.
+        if self.len > 0 {
+            let d = id.0.wrapping_sub(self.buf[self.head].id.0);
+            if d < self.len as u64 {
+                let i = d as usize;
+                if self.buf[self.at(i)].id == id {
+                    return Some(i);
+                }
+            }
+        }
+        self.find_slow(id)
+    }
+
+    #[inline(never)]
+    fn find_slow(&self, id: ReqId) -> Option<usize> {
+        self.iter().position(|s| s.id == id)
+    }
+
     fn iter(&self) -> impl Iterator<Item = &Slot> {
         let (before, from) = self.buf.split_at(self.head);
         from.iter().chain(before).take(self.len)
@@ -1145,15 +1166,7 @@ impl ServerConn {
     /// Where the response to request `id` is in the queue.
     #[inline]
     fn slot_index(&self, id: ReqId) -> Option<usize> {
-        // Slots hold increasing ids, nearly always consecutive: try the offset first.
-        let front = self.slots.front()?.id.0;
-        let guess =
-            id.0.checked_sub(front)
-                .and_then(|d| usize::try_from(d).ok());
-        match guess {
-            Some(i) if self.slots.get(i).is_some_and(|s| s.id == id) => Some(i),
-            _ => self.slots.iter().position(|s| s.id == id),
-        }
+        self.slots.find(id)
     }
 
     /// Makes sure the rendering arena has room for a header block: reclaimed in
