@@ -846,7 +846,8 @@ impl ServerConn {
             let max = self.cfg.max_requests_per_socket;
             // One pass over the fields for both names.
             let (mut has_host, mut has_expect) = (false, false);
-            for (name, _) in head.headers.iter() {
+            for field in head.headers.fields() {
+                let name = field.name();
                 match name.len() {
                     4 => has_host |= name.eq_ignore_ascii_case(b"host"),
                     6 => has_expect |= name.eq_ignore_ascii_case(b"expect"),
