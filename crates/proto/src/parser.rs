@@ -537,7 +537,9 @@ impl Parser {
         }
     }
 
-    /// Decodes body bytes.
+    /// Decodes body bytes. Not inlined: the event loops' frames stay small for the
+    /// bodyless messages.
+    #[inline(never)]
     fn body(body: &mut Body, buf: &mut BytesMut, base: &mut u64) -> Result<BodyStep, Error> {
         match body {
             Body::Length(dec) if dec.is_done() => Ok(BodyStep::Complete),

@@ -1070,13 +1070,16 @@ impl ClientIo {
                 if out.is_empty() {
                     break;
                 }
-                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-                let n = out.chunks_vectored(&mut slices);
-                match &slices[..n] {
+                let first = out.chunk();
+                if first.len() == out.remaining() {
                     // One piece (a request head, say): a plain `write`, which
-                    // costs the kernel less than a `writev` of one vector.
-                    [one] => io.poll_write(cx, one),
-                    more => io.poll_write_vectored(cx, more),
+                    // costs the kernel less than a `writev` of one vector, and no
+                    // slice array to fill first.
+                    io.poll_write(cx, first)
+                } else {
+                    let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                    let n = out.chunks_vectored(&mut slices);
+                    io.poll_write_vectored(cx, &slices[..n])
                 }
             };
             match written {
