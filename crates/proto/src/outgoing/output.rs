@@ -68,6 +68,26 @@ pub(crate) struct Output {
 }
 
 impl Output {
+    /// Back to the state of `Output::default()`, keeping the queue's room.
+    pub(crate) fn reset(&mut self) {
+        let Self {
+            held,
+            head_released,
+            merge,
+            queue,
+            queued,
+            closed,
+        } = self;
+        if held.is_some() {
+            *held = None;
+        }
+        *head_released = false;
+        *merge = false;
+        queue.clear();
+        *queued = 0;
+        *closed = false;
+    }
+
     /// Holds the rendered header block back until [`Output::release_head`].
     /// With `merge`, a small body piece is copied behind it (see [`Output::body`]).
     pub(crate) fn hold_head(&mut self, head: BytesMut, merge: bool) {

@@ -188,6 +188,72 @@ impl ServerResponse {
         }
     }
 
+    /// Puts a finished response back in the state of [`ServerResponse::new`]`(setup)`
+    /// in place, keeping its header store's room, except for the clock date, which
+    /// stays as it is (the connection sets it: nothing is done when it is the same).
+    /// A response is too large to drop and build anew for every request.
+    pub(crate) fn reset(&mut self, setup: ResponseSetup) {
+        // Every field named: a new one cannot be forgotten here.
+        let Self {
+            setup: old_setup,
+            store,
+            status_code,
+            status_message,
+            send_date,
+            clock_date: _,
+            strict_content_length,
+            removed,
+            keep_alive,
+            has_body,
+            chunked,
+            last,
+            rendered,
+            content_length,
+            bytes_written,
+            trailers,
+            ended,
+            destroyed,
+            sent_continue,
+            out,
+            lent,
+        } = self;
+        *keep_alive = setup.keep_alive;
+        *has_body = !setup.head_request;
+        *old_setup = setup;
+        store.clear_for_reuse();
+        *status_code = 200;
+        if status_message.is_some() {
+            *status_message = None;
+        }
+        *send_date = true;
+        *strict_content_length = false;
+        *removed = Removed::default();
+        *chunked = false;
+        *last = false;
+        *rendered = false;
+        *content_length = None;
+        *bytes_written = 0;
+        if trailers.is_some() {
+            *trailers = None;
+        }
+        *ended = false;
+        *destroyed = false;
+        *sent_continue = false;
+        out.reset();
+        if !lent.is_empty() || lent.capacity() > 0 {
+            *lent = BytesMut::new();
+        }
+    }
+
+    /// Whether the clock date is `date` already (the same bytes, not a copy).
+    pub(crate) fn has_clock_date(&self, date: Option<&Bytes>) -> bool {
+        match (&self.clock_date, date) {
+            (Some(a), Some(b)) => a.as_ptr() == b.as_ptr() && a.len() == b.len(),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
     /// The date value (IMF-fixdate, CONST-10) used for the automatic `Date` field
     /// (RES-13). Without one there is no automatic `Date`. A value holding a byte
     /// that no field value may hold is ignored.

@@ -138,6 +138,13 @@ impl HeaderStore {
         Self::default()
     }
 
+    /// Empties the store for a new message, keeping its room (the state of
+    /// [`HeaderStore::new`]).
+    pub(crate) fn clear_for_reuse(&mut self) {
+        self.entries.clear();
+        self.used = false;
+    }
+
     fn position(&self, name: &str) -> Option<usize> {
         self.entries
             .iter()

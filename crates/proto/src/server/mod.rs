@@ -165,41 +165,58 @@ struct Slot {
     date_gen: u64,
 }
 
-/// Finished responses left in place at the front of [`Slots`] before they are
-/// dropped together.
-const RETIRE_BATCH: usize = 8;
+/// Spare slots an idle connection keeps for its next requests (more are dropped
+/// when it goes idle).
+const SPARE_SLOTS: usize = 32;
 
-/// The responses waiting in the connection's queue, first to go out first. A
-/// finished response leaves the queue at once, but its slot stays in place at the
-/// front until every slot in it finished (or [`RETIRE_BATCH`] did) and they are all
-/// dropped in one go: a slot is too large to move out, and taking one slot at a
-/// time out of the deque's front costs a drain per response. Indices count from the
-/// first unfinished slot.
+/// The responses waiting in the connection's queue, first to go out first: a ring
+/// of slots that never move. A finished response leaves the queue at once and its
+/// slot becomes a spare, reset in place for a later request ([`Slots::push`]): a
+/// response is too large to build and move, or to drop and build again, for every
+/// request. Indices count from the first unfinished slot.
 #[derive(Debug)]
 struct Slots {
-    q: VecDeque<Slot>,
-    /// Finished slots at the front of `q`, no longer in the queue.
-    retired: usize,
+    /// The live slots are `len` from `head` on, wrapping around; the others are
+    /// spares (finished responses).
+    buf: Vec<Slot>,
+    head: usize,
+    len: usize,
 }
 
 impl Slots {
     fn with_capacity(n: usize) -> Self {
         Self {
-            q: VecDeque::with_capacity(n),
-            retired: 0,
+            buf: Vec::with_capacity(n),
+            head: 0,
+            len: 0,
+        }
+    }
+
+    /// The position in `buf` of live slot `i` (`i < buf.len()`).
+    #[inline]
+    fn at(&self, i: usize) -> usize {
+        let p = self.head + i;
+        if p >= self.buf.len() {
+            p - self.buf.len()
+        } else {
+            p
         }
     }
 
     fn len(&self) -> usize {
-        self.q.len() - self.retired
+        self.len
     }
 
     fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 
     fn get(&self, i: usize) -> Option<&Slot> {
-        self.q.get(self.retired + i)
+        if i < self.len {
+            Some(&self.buf[self.at(i)])
+        } else {
+            None
+        }
     }
 
     fn front(&self) -> Option<&Slot> {
@@ -207,77 +224,116 @@ impl Slots {
     }
 
     fn front_mut(&mut self) -> Option<&mut Slot> {
-        self.q.get_mut(self.retired)
+        if self.len == 0 {
+            None
+        } else {
+            Some(&mut self.buf[self.head])
+        }
     }
 
     fn back(&self) -> Option<&Slot> {
-        if self.is_empty() { None } else { self.q.back() }
+        self.len.checked_sub(1).and_then(|i| self.get(i))
     }
 
-    fn back_mut(&mut self) -> Option<&mut Slot> {
-        if self.is_empty() {
-            None
-        } else {
-            self.q.back_mut()
+    /// A new last slot for request `id`: a spare reset in place, or a new one.
+    fn push(&mut self, id: ReqId, setup: ResponseSetup, date_gen: u64) -> &mut Slot {
+        if self.len < self.buf.len() {
+            let p = self.at(self.len);
+            self.len += 1;
+            let slot = &mut self.buf[p];
+            slot.id = id;
+            slot.res.reset(setup);
+            slot.head_handed = false;
+            slot.timeout_listener = false;
+            slot.date_gen = date_gen;
+            return slot;
         }
+        // Every slot is live: the ring is put in order (once per growth) and grows.
+        self.buf.rotate_left(self.head);
+        self.head = 0;
+        self.len += 1;
+        self.buf.push(Slot {
+            id,
+            res: ServerResponse::new(setup),
+            head_handed: false,
+            timeout_listener: false,
+            date_gen,
+        });
+        let last = self.buf.len() - 1;
+        &mut self.buf[last]
     }
 
-    fn push_back(&mut self, slot: Slot) {
-        self.q.push_back(slot);
+    /// Where the slot of request `id` is, if it is live.
+    #[inline(always)]
+    fn find(&self, id: ReqId) -> Option<usize> {
+        // Slots hold increasing ids, nearly always consecutive: try the offset first.
+        if self.len > 0 {
+            let d = id.0.wrapping_sub(self.buf[self.head].id.0);
+            if d < self.len as u64 {
+                let i = d as usize;
+                if self.buf[self.at(i)].id == id {
+                    return Some(i);
+                }
+            }
+        }
+        self.find_slow(id)
+    }
+
+    #[inline(never)]
+    fn find_slow(&self, id: ReqId) -> Option<usize> {
+        self.iter().position(|s| s.id == id)
     }
 
     fn iter(&self) -> impl Iterator<Item = &Slot> {
-        self.q.range(self.retired..)
+        let (before, from) = self.buf.split_at(self.head);
+        from.iter().chain(before).take(self.len)
     }
 
     fn iter_mut(&mut self) -> impl Iterator<Item = &mut Slot> {
-        self.q.range_mut(self.retired..)
+        let (before, from) = self.buf.split_at_mut(self.head);
+        from.iter_mut().chain(before).take(self.len)
     }
 
-    /// The front slot finished: it leaves the queue (and is dropped with the others
-    /// that did, once the queue is empty or the batch is full).
+    /// The front slot finished: it leaves the queue and becomes a spare.
     fn retire_front(&mut self) {
-        if self.is_empty() {
+        if self.len == 0 {
             return;
         }
-        self.retired += 1;
-        if self.retired == self.q.len() || self.retired >= RETIRE_BATCH {
-            self.drop_retired();
+        self.len -= 1;
+        self.head = if self.len == 0 { 0 } else { self.at(1) };
+    }
+
+    /// Every slot left the queue: at most [`SPARE_SLOTS`] spares are kept.
+    fn trim_spares(&mut self) {
+        if self.len == 0 && self.buf.len() > SPARE_SLOTS {
+            self.buf.truncate(SPARE_SLOTS);
+            self.head = 0;
         }
     }
 
-    /// Drops the retired slots (out of line: once per batch, and a slot's drop is
-    /// long).
-    #[inline(never)]
-    fn drop_retired(&mut self) {
-        if self.retired == self.q.len() {
-            self.q.clear();
-        } else {
-            self.q.drain(..self.retired);
+    /// Takes every slot out of the queue, front first, through `f`.
+    fn retire_all(&mut self, mut f: impl FnMut(&mut Slot)) {
+        for s in self.iter_mut() {
+            f(s);
         }
-        self.retired = 0;
-    }
-
-    /// Takes every slot of the queue out (the finished ones are dropped).
-    fn drain(&mut self) -> std::collections::vec_deque::Drain<'_, Slot> {
-        if self.retired > 0 {
-            self.q.drain(..self.retired);
-            self.retired = 0;
-        }
-        self.q.drain(..)
+        self.len = 0;
+        self.head = 0;
     }
 }
 
 impl core::ops::Index<usize> for Slots {
     type Output = Slot;
     fn index(&self, i: usize) -> &Slot {
-        &self.q[self.retired + i]
+        assert!(i < self.len, "slot index out of range");
+        &self.buf[self.at(i)]
     }
 }
 
 impl core::ops::IndexMut<usize> for Slots {
     fn index_mut(&mut self, i: usize) -> &mut Slot {
-        &mut self.q[self.retired + i]
+        assert!(i < self.len, "slot index out of range");
+        let p = self.at(i);
+        &mut self.buf[p]
     }
 }
 
@@ -790,7 +846,8 @@ impl ServerConn {
             let max = self.cfg.max_requests_per_socket;
             // One pass over the fields for both names.
             let (mut has_host, mut has_expect) = (false, false);
-            for (name, _) in head.headers.iter() {
+            for field in head.headers.fields() {
+                let name = field.name();
                 match name.len() {
                     4 => has_host |= name.eq_ignore_ascii_case(b"host"),
                     6 => has_expect |= name.eq_ignore_ascii_case(b"expect"),
@@ -848,20 +905,15 @@ impl ServerConn {
         if !direct {
             self.events.extend(event.take());
         }
-        // Made in its slot: a response is too large to build and then move.
-        self.slots.push_back(Slot {
-            id,
-            res: ServerResponse::new(setup),
-            head_handed: false,
-            timeout_listener: false,
-            date_gen: self.date_gen,
-        });
+        // Made in its slot (a spare reset in place when there is one): a response is
+        // too large to build and then move.
+        let date_gen = self.date_gen;
+        let Slot { res, .. } = self.slots.push(id, setup, date_gen);
         self.responses_changed |= !direct;
-        let Some(Slot { res, .. }) = self.slots.back_mut() else {
-            return event;
-        };
-        if let Some(d) = &self.date {
-            res.set_clock_date_checked(d.clone());
+        // The date is cloned only when the slot does not hold it already.
+        let date = self.date.as_ref().and_then(Option::as_ref);
+        if !res.has_clock_date(date) {
+            res.set_clock_date_checked(date.cloned());
         }
         // Node's automatic replies cannot fail: fixed, valid statuses and fields.
         match answer {
@@ -934,10 +986,11 @@ impl ServerConn {
 
     /// Destroys every unfinished response.
     fn drop_slots(&mut self) {
-        for mut s in self.slots.drain() {
+        let events = &mut self.events;
+        self.slots.retire_all(|s| {
             s.res.destroy();
-            self.events.push_back(ServerEvent::Dropped { id: s.id });
-        }
+            events.push_back(ServerEvent::Dropped { id: s.id });
+        });
     }
 
     fn begin_close(&mut self, how: Close) {
@@ -979,7 +1032,7 @@ impl ServerConn {
                 break;
             }
             let (id, status, last) = (head.id, head.res.status_code(), head.res.is_last());
-            // Dropped in place: a response is too large to move for nothing.
+            // Left in place as a spare: a response is too large to move for nothing.
             self.slots.retire_front();
             finished_any = true;
             self.events.push_back(ServerEvent::Finished { id, status });
@@ -1015,6 +1068,7 @@ impl ServerConn {
         if !self.keep_idle_buffer {
             self.parser.release_idle_buffer();
         }
+        self.slots.trim_spares();
         if self.arena_size > crate::outgoing::ARENA_IDLE {
             self.head_buf = BytesMut::new();
             self.arena_size = 0;
@@ -1113,15 +1167,7 @@ impl ServerConn {
     /// Where the response to request `id` is in the queue.
     #[inline]
     fn slot_index(&self, id: ReqId) -> Option<usize> {
-        // Slots hold increasing ids, nearly always consecutive: try the offset first.
-        let front = self.slots.front()?.id.0;
-        let guess =
-            id.0.checked_sub(front)
-                .and_then(|d| usize::try_from(d).ok());
-        match guess {
-            Some(i) if self.slots.get(i).is_some_and(|s| s.id == id) => Some(i),
-            _ => self.slots.iter().position(|s| s.id == id),
-        }
+        self.slots.find(id)
     }
 
     /// Makes sure the rendering arena has room for a header block: reclaimed in
@@ -1422,15 +1468,80 @@ mod tests {
         assert!(wire.ends_with(b"Content-Length: 1\r\n\r\n2"));
     }
 
+    /// What `answer` writes for each request of `input` on `conn`, answered last first.
+    fn serve_reversed(conn: &mut ServerConn, now: Instant, input: &[u8]) -> Vec<u8> {
+        let ids = requests(conn, now, input);
+        for (i, id) in ids.iter().enumerate().rev() {
+            let r = conn.response(*id).expect("open");
+            assert_eq!(r.status_code(), 200, "fresh status");
+            assert_eq!(r.status_message(), None, "fresh status message");
+            assert!(r.send_date(), "fresh sendDate");
+            assert!(!r.strict_content_length(), "fresh strictContentLength");
+            assert!(!r.headers_sent(), "fresh headersSent");
+            assert!(!r.has_header("x-round"), "fresh header store");
+            assert!(r.get_header_names().is_empty(), "fresh header store");
+            drop(r);
+            answer(conn, *id, format!("{i}").leak().as_bytes());
+        }
+        while conn.poll_event().is_some() {}
+        conn.outgoing().iter().flat_map(|b| b.to_vec()).collect()
+    }
+
     #[test]
-    fn finished_responses_leave_the_queue_in_batches_and_in_order() {
+    fn a_reused_slot_answers_as_a_new_response() {
+        let now = Instant::now();
+        let cfg = Arc::new(ServerConfig {
+            max_pipelined: 64,
+            ..ServerConfig::default()
+        });
+        let date = Bytes::from_static(b"Sun, 06 Nov 1994 08:49:37 GMT");
+        let mut used = ServerConn::new(cfg.clone(), now);
+        used.set_date(date.clone());
+        // Round one: responses changed in every way that could outlive them.
+        let first = b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nHEAD /b HTTP/1.1\r\nHost: a\r\n\r\n\
+                      GET /c HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+        let ids = requests(&mut used, now, first);
+        assert_eq!(ids.len(), 3);
+        for id in ids.iter().rev() {
+            let mut r = used.response(*id).expect("open");
+            r.set_status_code(404);
+            r.set_status_message(Some("Nope"));
+            r.set_send_date(false);
+            r.set_strict_content_length(true);
+            r.set_header("X-Round", "one").expect("valid");
+            r.set_header("Content-Length", "4").expect("valid");
+            r.end(Some(Bytes::from_static(b"gone"))).expect("ends");
+        }
+        while used.poll_event().is_some() {}
+        let wire: Vec<u8> = used.outgoing().iter().flat_map(|b| b.to_vec()).collect();
+        assert_eq!(
+            wire.windows(12).filter(|w| w == b" 404 Nope\r\nX").count(),
+            3
+        );
+        let n = wire.len();
+        used.transmitted(now, n);
+        assert!(used.is_idle());
+        // Round two on the spares, against a connection that never had a request.
+        let second = b"GET /d HTTP/1.1\r\nHost: a\r\n\r\nGET /e HTTP/1.1\r\nHost: a\r\n\r\n\
+                       GET /f HTTP/1.1\r\nHost: a\r\n\r\nGET /g HTTP/1.1\r\nHost: a\r\n\r\n";
+        let mut fresh = ServerConn::new(cfg, now);
+        fresh.set_date(date);
+        let reused = serve_reversed(&mut used, now, second);
+        assert_eq!(reused, serve_reversed(&mut fresh, now, second));
+        assert!(reused.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    }
+
+    #[test]
+    fn finished_responses_leave_the_queue_in_order() {
         let now = Instant::now();
         let cfg = ServerConfig {
             max_pipelined: 64,
             ..ServerConfig::default()
         };
         let mut conn = ServerConn::new(Arc::new(cfg), now);
-        let n = RETIRE_BATCH * 2 + 3;
+        // More than an idle connection keeps as spares, out of order: the ring of
+        // slots wraps around.
+        let n = SPARE_SLOTS + 3;
         let mut input = Vec::new();
         for i in 0..n {
             input.extend_from_slice(format!("GET /{i} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
