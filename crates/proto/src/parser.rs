@@ -19,7 +19,7 @@
 //! assert_eq!(p.poll().unwrap(), None); // waiting for the rest of the body
 //! p.feed(b"lo");
 //! assert_eq!(p.poll().unwrap(), Some(Event::Data("lo".into())));
-//! assert!(matches!(p.poll().unwrap(), Some(Event::End(trailers)) if trailers.is_empty()));
+//! assert_eq!(p.poll().unwrap(), Some(Event::End(None))); // no trailers
 //! ```
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -61,8 +61,10 @@ pub enum Event {
     Response(Box<ResponseHead>),
     /// A piece of body, de-chunked, as a slice of the receive buffer (MSG-11).
     Data(Bytes),
-    /// The message is complete; the trailers (empty when there were none, MSG-8).
-    End(Headers),
+    /// The message is complete; its trailers, `None` when there were none (or the
+    /// trailer section was empty, MSG-8). Boxed: most messages have none, and an
+    /// inline list would make every event (and every poll's result) as big as it.
+    End(Option<Box<Headers>>),
 }
 
 #[derive(Debug)]
@@ -324,14 +326,14 @@ impl Parser {
                     return Ok(None);
                 }
                 Phase::Head => return self.head(),
-                Phase::EndNext => return Ok(Some(self.end(Headers::new()))),
+                Phase::EndNext => return Ok(Some(self.end(None))),
                 Phase::Body(body) => match Self::body(body, &mut self.buf, &mut self.base)? {
                     BodyStep::Data(d) => return Ok(Some(Event::Data(d))),
-                    BodyStep::Complete => return Ok(Some(self.end(Headers::new()))),
+                    BodyStep::Complete => return Ok(Some(self.end(None))),
                     BodyStep::Trailers => self.start_trailers(),
                     BodyStep::Wait => {
                         if self.eof && matches!(self.phase, Phase::Body(Body::Eof)) {
-                            return Ok(Some(self.end(Headers::new())));
+                            return Ok(Some(self.end(None)));
                         }
                         return self.at_eof_inside();
                     }
@@ -365,6 +367,7 @@ impl Parser {
                 if let Some(f) = &mut self.facts {
                     f.flags = self.scanner.flags;
                 }
+                let trailers = (!trailers.is_empty()).then(|| Box::new(trailers));
                 Ok(Some(self.end(trailers)))
             }
         }
@@ -372,7 +375,7 @@ impl Parser {
 
     /// The message is complete: llhttp's `cleanup` decides whether the connection goes
     /// on (PRS-25) or only empty lines may follow (PRS-26).
-    fn end(&mut self, trailers: Headers) -> Event {
+    fn end(&mut self, trailers: Option<Box<Headers>>) -> Event {
         let keep = self.facts.is_some_and(|f| f.keep_alive());
         self.scanner.reset(Self::mode(self.kind));
         self.phase = if std::mem::take(&mut self.exit_after_end) {
