@@ -187,10 +187,15 @@ macro_rules! raw {
     };
 }
 
-/// A score's bounds and the registrations after which a failing connection probes
-/// again.
-const SCORE_MAX: i8 = 4;
-const SCORE_MIN: i8 = -8;
+/// A score's bounds, what a probe that finds bytes adds and one that finds none
+/// takes (probing goes on while more than a third of the probes find bytes: a
+/// failed probe costs a `recv`, one that finds bytes saves an `epoll_ctl` and the
+/// reactor's wake-up), and the registrations after which a failing connection
+/// probes again.
+const SCORE_MAX: i8 = 8;
+const SCORE_MIN: i8 = -4;
+const PROBE_FOUND: i8 = 2;
+const PROBE_EMPTY: i8 = 1;
 const REPROBE_AFTER: u8 = 32;
 
 /// The scratch buffer's size: the largest single read (the shared loop's receive
@@ -285,8 +290,8 @@ impl Transport for Served {
         });
         if core::mem::take(&mut self.probing) {
             self.score = match r {
-                Poll::Ready(Ok(n)) if n > 0 => (self.score + 1).min(SCORE_MAX),
-                Poll::Pending => (self.score - 2).max(SCORE_MIN),
+                Poll::Ready(Ok(n)) if n > 0 => (self.score + PROBE_FOUND).min(SCORE_MAX),
+                Poll::Pending => (self.score - PROBE_EMPTY).max(SCORE_MIN),
                 _ => self.score,
             };
         }
