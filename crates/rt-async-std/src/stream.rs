@@ -12,7 +12,7 @@ use async_io::Async;
 use bytes::{Bytes, BytesMut};
 use courier_net::MaybeTcp;
 use courier_rt::client::ClientUpgrade;
-use courier_rt::drive::{Transport, poll_read_into_slice, poll_read_into_slice_upto};
+use courier_rt::drive::{Transport, poll_read_into_slice_upto};
 use courier_rt::serving::HandoverGuard;
 use futures_io::{AsyncRead, AsyncWrite};
 use std::sync::Arc;
@@ -95,16 +95,16 @@ impl AsyncWrite for AsyncSocket {
     }
 }
 
-/// The shared loops' view: futures-io reads into an initialised slice of the
-/// receive buffer, writes vectored, shutdown is `poll_close` (for sockets, a
-/// write-side shutdown).
+/// The shared loops' view: futures-io reads into the thread's scratch buffer, copied
+/// to the receive buffer ([`read_copied`]), writes vectored, shutdown is
+/// `poll_close` (for sockets, a write-side shutdown).
 impl Transport for AsyncSocket {
     fn poll_read_buf(
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
-        poll_read_into_slice(buf, |slice| AsyncRead::poll_read(Pin::new(self), cx, slice))
+        read_copied(buf, |slice| AsyncRead::poll_read(Pin::new(self), cx, slice))
     }
 
     courier_rt::transport_writes!(futures);
