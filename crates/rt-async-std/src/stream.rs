@@ -96,7 +96,7 @@ impl AsyncWrite for AsyncSocket {
 }
 
 /// The shared loops' view: futures-io reads into the thread's scratch buffer, copied
-/// to the receive buffer ([`read_copied`]), writes vectored, shutdown is
+/// to the receive buffer (no zeroing of the slice first), writes vectored, shutdown is
 /// `poll_close` (for sockets, a write-side shutdown).
 impl Transport for AsyncSocket {
     fn poll_read_buf(
