@@ -220,6 +220,10 @@ fn read_copied(
         buf.reserve(8 * 1024);
     }
     let room = buf.capacity() - buf.len();
+    if SCRATCH.try_with(|_| ()).is_err() {
+        // The thread's locals are being destroyed: zero a slice instead.
+        return poll_read_into_slice_upto(buf, room, read);
+    }
     SCRATCH.with(|scratch| {
         let Ok(mut scratch) = scratch.try_borrow_mut() else {
             // Not reached (nothing reads while a read is in progress): zero a slice.
