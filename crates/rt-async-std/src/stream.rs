@@ -12,7 +12,7 @@ use async_io::Async;
 use bytes::{Bytes, BytesMut};
 use courier_net::MaybeTcp;
 use courier_rt::client::ClientUpgrade;
-use courier_rt::drive::{Transport, poll_read_into_slice, poll_read_into_slice_upto};
+use courier_rt::drive::{Transport, poll_read_into_slice_upto};
 use courier_rt::serving::HandoverGuard;
 use futures_io::{AsyncRead, AsyncWrite};
 use std::sync::Arc;
@@ -95,16 +95,16 @@ impl AsyncWrite for AsyncSocket {
     }
 }
 
-/// The shared loops' view: futures-io reads into an initialised slice of the
-/// receive buffer, writes vectored, shutdown is `poll_close` (for sockets, a
-/// write-side shutdown).
+/// The shared loops' view: futures-io reads into the thread's scratch buffer, copied
+/// to the receive buffer (no zeroing of the slice first), writes vectored, shutdown is
+/// `poll_close` (for sockets, a write-side shutdown).
 impl Transport for AsyncSocket {
     fn poll_read_buf(
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
-        poll_read_into_slice(buf, |slice| AsyncRead::poll_read(Pin::new(self), cx, slice))
+        read_copied(buf, |slice| AsyncRead::poll_read(Pin::new(self), cx, slice))
     }
 
     courier_rt::transport_writes!(futures);
@@ -187,10 +187,15 @@ macro_rules! raw {
     };
 }
 
-/// A score's bounds and the registrations after which a failing connection probes
-/// again.
-const SCORE_MAX: i8 = 4;
-const SCORE_MIN: i8 = -8;
+/// A score's bounds, what a probe that finds bytes adds and one that finds none
+/// takes (probing goes on while more than a third of the probes find bytes: a
+/// failed probe costs a `recv`, one that finds bytes saves an `epoll_ctl` and the
+/// reactor's wake-up), and the registrations after which a failing connection
+/// probes again.
+const SCORE_MAX: i8 = 8;
+const SCORE_MIN: i8 = -4;
+const PROBE_FOUND: i8 = 2;
+const PROBE_EMPTY: i8 = 1;
 const REPROBE_AFTER: u8 = 32;
 
 /// The scratch buffer's size: the largest single read (the shared loop's receive
@@ -215,6 +220,10 @@ fn read_copied(
         buf.reserve(8 * 1024);
     }
     let room = buf.capacity() - buf.len();
+    if SCRATCH.try_with(|_| ()).is_err() {
+        // The thread's locals are being destroyed: zero a slice instead.
+        return poll_read_into_slice_upto(buf, room, read);
+    }
     SCRATCH.with(|scratch| {
         let Ok(mut scratch) = scratch.try_borrow_mut() else {
             // Not reached (nothing reads while a read is in progress): zero a slice.
@@ -285,8 +294,8 @@ impl Transport for Served {
         });
         if core::mem::take(&mut self.probing) {
             self.score = match r {
-                Poll::Ready(Ok(n)) if n > 0 => (self.score + 1).min(SCORE_MAX),
-                Poll::Pending => (self.score - 2).max(SCORE_MIN),
+                Poll::Ready(Ok(n)) if n > 0 => (self.score + PROBE_FOUND).min(SCORE_MAX),
+                Poll::Pending => (self.score - PROBE_EMPTY).max(SCORE_MIN),
                 _ => self.score,
             };
         }
