@@ -165,6 +165,18 @@ struct Slot {
     date_gen: u64,
 }
 
+/// Whether `name` is `lower` (lower-case ASCII letters only) in any case: a byte
+/// with bit 5 set is `lower`'s byte only when it is that letter in either case.
+#[inline(always)]
+fn letters_eq_ignore_case<const N: usize>(name: [u8; N], lower: [u8; N]) -> bool {
+    debug_assert!(lower.iter().all(u8::is_ascii_lowercase));
+    let mut diff = 0u8;
+    for i in 0..N {
+        diff |= (name[i] | 0x20) ^ lower[i];
+    }
+    diff == 0
+}
+
 /// Spare slots an idle connection keeps for its next requests (more are dropped
 /// when it goes idle).
 const SPARE_SLOTS: usize = 32;
@@ -848,10 +860,10 @@ impl ServerConn {
             let (mut has_host, mut has_expect) = (false, false);
             for field in head.headers.fields() {
                 let name = field.name();
-                match name.len() {
-                    4 => has_host |= name.eq_ignore_ascii_case(b"host"),
-                    6 => has_expect |= name.eq_ignore_ascii_case(b"expect"),
-                    _ => {}
+                if let Ok(n) = <[u8; 4]>::try_from(name) {
+                    has_host |= letters_eq_ignore_case(n, *b"host");
+                } else if let Ok(n) = <[u8; 6]>::try_from(name) {
+                    has_expect |= letters_eq_ignore_case(n, *b"expect");
                 }
             }
             if self.cfg.require_host_header && !has_host {
@@ -1365,6 +1377,26 @@ fn millis(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_letter_test_agrees_with_eq_ignore_ascii_case() {
+        // Every byte value at every position of `host` and `expect`.
+        fn check<const N: usize>(lower: [u8; N]) {
+            for at in 0..N {
+                for b in 0..=255u8 {
+                    let mut name = lower;
+                    name[at] = b;
+                    assert_eq!(
+                        letters_eq_ignore_case(name, lower),
+                        name.eq_ignore_ascii_case(&lower),
+                        "byte {b:#x} at {at}"
+                    );
+                }
+            }
+        }
+        check(*b"host");
+        check(*b"expect");
+    }
 
     /// Feeds `bytes` and returns the ids of the requests they held.
     fn requests(conn: &mut ServerConn, now: Instant, bytes: &[u8]) -> Vec<ReqId> {
