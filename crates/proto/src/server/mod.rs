@@ -169,12 +169,14 @@ struct Slot {
 /// with bit 5 set is `lower`'s byte only when it is that letter in either case.
 #[inline(always)]
 fn letters_eq_ignore_case<const N: usize>(name: [u8; N], lower: [u8; N]) -> bool {
+    const { assert!(N <= 8) };
     debug_assert!(lower.iter().all(u8::is_ascii_lowercase));
-    let mut diff = 0u8;
-    for i in 0..N {
-        diff |= (name[i] | 0x20) ^ lower[i];
-    }
-    diff == 0
+    // One word each (the padding is equal on both sides).
+    let (mut a, mut b) = ([0u8; 8], [0u8; 8]);
+    a[..N].copy_from_slice(&name);
+    b[..N].copy_from_slice(&lower);
+    const CASE: u64 = 0x2020_2020_2020_2020;
+    u64::from_le_bytes(a) | CASE == u64::from_le_bytes(b) | CASE
 }
 
 /// Spare slots an idle connection keeps for its next requests (more are dropped
