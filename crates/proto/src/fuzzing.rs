@@ -485,6 +485,7 @@ impl<'a> Run<'a> {
             }
             Event::Data(bytes) => self.on_data(&bytes),
             Event::End(trailers) => {
+                let trailers = trailers.unwrap_or_default();
                 let Msg::Body { info, status, data } = self.msg else {
                     panic!("End outside a message");
                 };
@@ -507,7 +508,7 @@ impl<'a> Run<'a> {
                     let ctx = self.knobs.context(self.finals);
                     self.parser.set_response_context(ctx);
                 }
-                self.push(Step::End(Box::new(trailers)));
+                self.push(Step::End(trailers));
             }
         }
     }

@@ -19,7 +19,7 @@
 //! assert_eq!(p.poll().unwrap(), None); // waiting for the rest of the body
 //! p.feed(b"lo");
 //! assert_eq!(p.poll().unwrap(), Some(Event::Data("lo".into())));
-//! assert!(matches!(p.poll().unwrap(), Some(Event::End(trailers)) if trailers.is_empty()));
+//! assert_eq!(p.poll().unwrap(), Some(Event::End(None))); // no trailers
 //! ```
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -61,8 +61,10 @@ pub enum Event {
     Response(Box<ResponseHead>),
     /// A piece of body, de-chunked, as a slice of the receive buffer (MSG-11).
     Data(Bytes),
-    /// The message is complete; the trailers (empty when there were none, MSG-8).
-    End(Headers),
+    /// The message is complete; its trailers, `None` when there were none (or the
+    /// trailer section was empty, MSG-8). Boxed: most messages have none, and an
+    /// inline list would make every event (and every poll's result) as big as it.
+    End(Option<Box<Headers>>),
 }
 
 #[derive(Debug)]
@@ -324,14 +326,14 @@ impl Parser {
                     return Ok(None);
                 }
                 Phase::Head => return self.head(),
-                Phase::EndNext => return Ok(Some(self.end(Headers::new()))),
+                Phase::EndNext => return Ok(Some(self.end(None))),
                 Phase::Body(body) => match Self::body(body, &mut self.buf, &mut self.base)? {
                     BodyStep::Data(d) => return Ok(Some(Event::Data(d))),
-                    BodyStep::Complete => return Ok(Some(self.end(Headers::new()))),
+                    BodyStep::Complete => return Ok(Some(self.end(None))),
                     BodyStep::Trailers => self.start_trailers(),
                     BodyStep::Wait => {
                         if self.eof && matches!(self.phase, Phase::Body(Body::Eof)) {
-                            return Ok(Some(self.end(Headers::new())));
+                            return Ok(Some(self.end(None)));
                         }
                         return self.at_eof_inside();
                     }
@@ -365,6 +367,7 @@ impl Parser {
                 if let Some(f) = &mut self.facts {
                     f.flags = self.scanner.flags;
                 }
+                let trailers = (!trailers.is_empty()).then(|| Box::new(trailers));
                 Ok(Some(self.end(trailers)))
             }
         }
@@ -372,7 +375,7 @@ impl Parser {
 
     /// The message is complete: llhttp's `cleanup` decides whether the connection goes
     /// on (PRS-25) or only empty lines may follow (PRS-26).
-    fn end(&mut self, trailers: Headers) -> Event {
+    fn end(&mut self, trailers: Option<Box<Headers>>) -> Event {
         let keep = self.facts.is_some_and(|f| f.keep_alive());
         self.scanner.reset(Self::mode(self.kind));
         self.phase = if std::mem::take(&mut self.exit_after_end) {
@@ -420,16 +423,39 @@ impl Parser {
     /// the events that parse no head.
     #[inline(never)]
     fn head(&mut self) -> Result<Option<Event>, Error> {
-        let fast = if self.fast_path {
-            self.scanner.try_fast(&self.buf)
-        } else {
-            None
-        };
-        let scan = match fast {
-            Some(end) => Scan::Complete(end),
-            None => self.scanner.scan(&self.buf, self.base)?,
-        };
-        let end = match scan {
+        if self.kind == Kind::Request && self.fast_path {
+            // The fast path writes the fields straight into the head it will be
+            // delivered in (a spare one, usually), not into the scanner's list first.
+            let mut head = self.spare_heads.pop().unwrap_or_else(|| {
+                Box::new(RequestHead {
+                    method: Method::from_static(""),
+                    url: Bytes::new(),
+                    version: crate::head::Version::HTTP_11,
+                    headers: Headers::new(),
+                    info: MessageInfo {
+                        keep_alive: false,
+                        upgrade: false,
+                        body: crate::head::BodyKind::None,
+                        connection: crate::head::ConnectionTokens::default(),
+                        has_content_length: false,
+                        has_transfer_encoding: false,
+                    },
+                })
+            });
+            match self
+                .scanner
+                .try_fast_into(&self.buf, head.headers.slots_to_fill())
+            {
+                Some(end) => return Ok(Some(self.fast_request(head, end))),
+                // Back with the spares (at most one more than there were).
+                None => self.spare_heads.push(head),
+            }
+        } else if self.fast_path {
+            if let Some(end) = self.scanner.try_fast(&self.buf) {
+                return Ok(Some(self.complete(end, None, false)));
+            }
+        }
+        match self.scanner.scan(&self.buf, self.base)? {
             Scan::Partial => {
                 if self.scanner.at_start() {
                     // Empty lines before a message are skipped (PRS-1); drop them.
@@ -442,10 +468,63 @@ impl Parser {
                     }
                     return Ok(None);
                 }
-                return self.at_eof_inside();
+                self.at_eof_inside()
             }
-            Scan::Complete(end) => end,
+            Scan::Complete(end) => {
+                let spare = match self.kind {
+                    Kind::Request => self.spare_heads.pop(),
+                    Kind::Response => None,
+                };
+                Ok(Some(self.complete(end, spare, false)))
+            }
+        }
+    }
+
+    /// A request head the fast path took, its fields already in `head`. The usual
+    /// request (no `Content-Length`, `Transfer-Encoding` or `Upgrade`; the fast path
+    /// takes no `CONNECT`) has no body and is no upgrade candidate, whatever else it
+    /// says: only its persistence is left to decide. Anything else takes the general
+    /// decision.
+    fn fast_request(&mut self, mut head: Box<RequestHead>, end: usize) -> Event {
+        use crate::head::scan::flags as F;
+        let sc = &self.scanner;
+        if sc.flags & (F::UPGRADE | F::CONTENT_LENGTH | F::TRANSFER_ENCODING) != 0 {
+            return self.complete(end, Some(head), true);
+        }
+        let bytes = self.buf.split_to(end).freeze();
+        self.base += end as u64;
+        let facts = Facts {
+            request: true,
+            flags: sc.flags,
+            content_length: 0,
+            version: sc.version,
+            connect_method: false,
+            status: 0,
+            skip_body: false,
         };
+        head.method = Method::from_bytes(Bytes::from_static(sc.method_name()));
+        head.url = bytes.slice(sc.url.0..sc.url.1);
+        head.version = sc.version;
+        head.info = MessageInfo {
+            keep_alive: facts.keep_alive(),
+            upgrade: false,
+            body: crate::head::BodyKind::None,
+            connection: facts.connection(),
+            has_content_length: false,
+            has_transfer_encoding: false,
+        };
+        head.headers.set_buf(bytes);
+        self.facts = Some(facts);
+        self.upgrade = false;
+        self.exit_after_end = false;
+        self.phase = Phase::EndNext;
+        Event::Request(head)
+    }
+
+    /// A head the scanner or the fast path took, `end` bytes long. A request head is
+    /// built in `spare` when given; its fields are in the scanner's list, or already in
+    /// `spare` when `filled` (the fast path wrote them there).
+    fn complete(&mut self, end: usize, spare: Option<Box<RequestHead>>, filled: bool) -> Event {
         let bytes = self.buf.split_to(end).freeze();
         let head_base = self.base;
         self.base += end as u64;
@@ -488,7 +567,7 @@ impl Parser {
             let method = Method::from_bytes(Bytes::from_static(sc.method_name()));
             let url = bytes.slice(sc.url.0..sc.url.1);
             let version = sc.version;
-            let mut head = match self.spare_heads.pop() {
+            let mut head = match spare {
                 Some(mut head) => {
                     head.method = method;
                     head.url = url;
@@ -504,7 +583,11 @@ impl Parser {
                     info,
                 }),
             };
-            build_headers(&mut head.headers, bytes, &mut self.scanner);
+            if filled {
+                head.headers.set_buf(bytes);
+            } else {
+                build_headers(&mut head.headers, bytes, &mut self.scanner);
+            }
             Event::Request(head)
         } else {
             let mut head = Box::new(ResponseHead {
@@ -525,7 +608,7 @@ impl Parser {
             Ok(_) if upgrade => Phase::Paused,
             Ok(after) => self.body_phase(after),
         };
-        Ok(Some(event))
+        event
     }
 
     fn body_phase(&self, after: After) -> Phase {
@@ -660,6 +743,51 @@ mod tests {
         assert_eq!(second, expected);
         assert_ne!(*second, *expected_first);
         assert_eq!(second.headers.len(), 1);
+    }
+
+    /// Every way a head is completed over a recycled one (fast path, plain or with a
+    /// body; scanner after a partial read; scanner for an unusual form) gives what a
+    /// fresh parser gives.
+    #[test]
+    fn heads_built_over_spares_match_fresh_ones() {
+        let heads: [&[u8]; 4] = [
+            b"GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            b"POST /b HTTP/1.0\r\nContent-Length: 2\r\nX-A: 1\r\n\r\nok",
+            b"PUT /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: v\r\n\r\n",
+            b"GET /d HTTP/1.1\r\nHost :x\r\n\r\n",
+        ];
+        let trace = |p: &mut Parser| {
+            let mut out = Vec::new();
+            while let Ok(Some(e)) = p.poll() {
+                out.push(e);
+            }
+            out
+        };
+        for input in heads {
+            for split in [input.len(), 5, 20] {
+                let mut p = Parser::request(ParserConfig::default());
+                p.feed(b"DELETE /old?q HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n");
+                let Some(Event::Request(old)) = p.poll().unwrap() else {
+                    panic!("no head")
+                };
+                assert_eq!(p.poll().unwrap(), Some(Event::End(None)));
+                p.recycle_heads(&mut vec![old]);
+                let (a, b) = input.split_at(split.min(input.len()));
+                p.feed(a);
+                let mut got = trace(&mut p);
+                p.feed(b);
+                got.extend(trace(&mut p));
+                let got_err = p.poll().err();
+                // The same stream without the recycling.
+                let mut fresh = Parser::request(ParserConfig::default());
+                fresh.feed(b"DELETE /old?q HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n");
+                assert_eq!(trace(&mut fresh).len(), 2);
+                fresh.feed(input);
+                let want = trace(&mut fresh);
+                assert_eq!(got, want, "{:?}", String::from_utf8_lossy(input));
+                assert_eq!(got_err, fresh.poll().err());
+            }
+        }
     }
 
     #[test]

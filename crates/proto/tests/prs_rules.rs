@@ -73,7 +73,7 @@ fn run(
             Ok(Some(Event::Data(d))) => msgs.last_mut().unwrap().body.extend_from_slice(&d),
             Ok(Some(Event::End(t))) => {
                 let m = msgs.last_mut().unwrap();
-                m.trailers = t;
+                m.trailers = t.map(|t| *t).unwrap_or_default();
                 m.complete = true;
             }
             Ok(None) if p.is_paused() => p.resume(),

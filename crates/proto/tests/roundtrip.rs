@@ -351,8 +351,11 @@ fn decode(request: bool, pieces: &[&[u8]]) -> Vec<Seen> {
             )),
             Some(Event::Data(d)) => seen.last_mut().unwrap().body.extend_from_slice(&d),
             Some(Event::End(t)) => {
-                seen.last_mut().unwrap().trailers =
-                    t.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect();
+                seen.last_mut().unwrap().trailers = t
+                    .iter()
+                    .flat_map(|t| t.iter())
+                    .map(|(n, v)| (n.to_vec(), v.to_vec()))
+                    .collect();
             }
             None => break,
         }

@@ -126,12 +126,12 @@ impl Transport for AsyncSocket {
     }
 }
 
-/// The server loop's transport: an [`AsyncSocket`] read through async-io's `Async`
-/// directly, remembering whether the last read drained the socket. After a short
-/// read the next one waits for the reactor's readiness first (`poll_read_ready`)
-/// instead of trying the socket, which would fail with `EAGAIN` and then register
-/// interest anyway: one system call less per wait, as tokio's readiness tracking
-/// saves it.
+/// The server loop's transport: an [`AsyncSocket`] read and written through
+/// async-io's `Async` directly, remembering whether the last read drained the
+/// socket. After a short read the next one waits for the reactor's readiness first
+/// (`poll_read_ready`) instead of trying the socket, which would fail with `EAGAIN`
+/// and then register interest anyway: one system call less per wait, as tokio's
+/// readiness tracking saves it.
 ///
 /// async-io's epoll registrations are one-shot: each wait for readiness costs an
 /// `epoll_ctl` to re-arm, and the wake goes through the reactor. So on a busy
@@ -142,16 +142,24 @@ impl Transport for AsyncSocket {
 /// counts against it, and a connection whose probes keep failing (an idle
 /// keep-alive one) registers at once, trying a probe again only now and then.
 ///
-/// Reads are also sized: the slice handed to the socket (which safe code must zero
-/// first) starts at [`READ_FIRST`] bytes and doubles, up to the buffer's spare
-/// capacity, while reads fill it, so that a small request does not pay for
-/// zeroing a large buffer.
+/// A registration is taken back through `poll_readable` when the task wakes
+/// (not by reading at once): async-io remembers a readiness event until
+/// `poll_readable` reports it, so a wait ended by a read would make the next
+/// `poll_readable` report that old event, and the read it allowed fail with
+/// `EAGAIN`.
+///
+/// Reads land in a per-thread scratch buffer and are copied to the receive buffer
+/// ([`read_copied`]): safe code would otherwise have to zero the spare capacity
+/// before every read. A single slice goes out with a plain `send`, not a `writev`.
 pub(crate) struct Served {
     socket: AsyncSocket,
+    /// The socket's async-io handle, taken once (not per read).
+    raw: Raw,
     /// The last read returned less than it asked for.
     drained: bool,
-    /// The size of the next read's slice.
-    read_size: usize,
+    /// Interest in readability is registered (a read or `poll_readable` was
+    /// `Pending`) and its event not yet taken with `poll_readable`.
+    registered: bool,
     /// Yielded once after a short read: the next read is a probe.
     yielded: bool,
     /// The read in progress is a probe.
@@ -162,21 +170,77 @@ pub(crate) struct Served {
     direct: u8,
 }
 
+/// The async-io handle under an [`AsyncSocket`].
+enum Raw {
+    Tcp(Arc<Async<std::net::TcpStream>>),
+    #[cfg(unix)]
+    Unix(Arc<Async<std::os::unix::net::UnixStream>>),
+}
+
+macro_rules! raw {
+    ($raw:expr, $io:ident => $e:expr) => {
+        match $raw {
+            Raw::Tcp($io) => $e,
+            #[cfg(unix)]
+            Raw::Unix($io) => $e,
+        }
+    };
+}
+
 /// A score's bounds and the registrations after which a failing connection probes
 /// again.
 const SCORE_MAX: i8 = 4;
 const SCORE_MIN: i8 = -8;
 const REPROBE_AFTER: u8 = 32;
 
-/// The first read's size, and the smallest.
-const READ_FIRST: usize = 8192;
+/// The scratch buffer's size: the largest single read (the shared loop's receive
+/// buffer grows to 16 KiB).
+const SCRATCH_LEN: usize = 16 * 1024;
+
+std::thread_local! {
+    /// Where reads land before they are copied to a connection's receive buffer:
+    /// zeroed once per thread, so that no read has to zero its slice first.
+    static SCRATCH: core::cell::RefCell<Box<[u8]>> =
+        core::cell::RefCell::new(vec![0; SCRATCH_LEN].into_boxed_slice());
+}
+
+/// Reads with `read` into the thread's scratch buffer (at most the spare capacity
+/// of `buf`, reserved first when there is none) and appends what came to `buf`: a
+/// copy of the bytes received instead of a `memset` of the whole slice read into.
+fn read_copied(
+    buf: &mut BytesMut,
+    read: impl FnOnce(&mut [u8]) -> Poll<io::Result<usize>>,
+) -> Poll<io::Result<usize>> {
+    if buf.capacity() == buf.len() {
+        buf.reserve(8 * 1024);
+    }
+    let room = buf.capacity() - buf.len();
+    SCRATCH.with(|scratch| {
+        let Ok(mut scratch) = scratch.try_borrow_mut() else {
+            // Not reached (nothing reads while a read is in progress): zero a slice.
+            return poll_read_into_slice_upto(buf, room, read);
+        };
+        let want = room.min(scratch.len());
+        let r = read(&mut scratch[..want]);
+        if let Poll::Ready(Ok(n)) = r {
+            buf.extend_from_slice(&scratch[..n.min(want)]);
+        }
+        r
+    })
+}
 
 impl Served {
     pub(crate) fn new(socket: AsyncSocket) -> Self {
+        let raw = match &socket {
+            AsyncSocket::Tcp(s) => Raw::Tcp(s.clone().into()),
+            #[cfg(unix)]
+            AsyncSocket::Unix(s) => Raw::Unix(s.clone().into()),
+        };
         Self {
             socket,
+            raw,
             drained: false,
-            read_size: READ_FIRST,
+            registered: false,
             yielded: false,
             probing: false,
             score: 0,
@@ -213,42 +277,37 @@ impl Transport for Served {
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
-        let (drained, read_size) = (&mut self.drained, &mut self.read_size);
-        poll_read_into_slice_upto(buf, *read_size, |slice| {
-            let want = slice.len();
-            let r = match &self.socket {
-                AsyncSocket::Tcp(s) => read_async(
-                    &Arc::<Async<std::net::TcpStream>>::from(s.clone()),
-                    cx,
-                    slice,
-                ),
-                #[cfg(unix)]
-                AsyncSocket::Unix(s) => read_async(
-                    &Arc::<Async<std::os::unix::net::UnixStream>>::from(s.clone()),
-                    cx,
-                    slice,
-                ),
+        let raw = &self.raw;
+        let mut want = 0;
+        let r = read_copied(buf, |slice| {
+            want = slice.len();
+            raw!(raw, io => read_async(io, cx, slice))
+        });
+        if core::mem::take(&mut self.probing) {
+            self.score = match r {
+                Poll::Ready(Ok(n)) if n > 0 => (self.score + 1).min(SCORE_MAX),
+                Poll::Pending => (self.score - 2).max(SCORE_MIN),
+                _ => self.score,
             };
-            if core::mem::take(&mut self.probing) {
-                self.score = match r {
-                    Poll::Ready(Ok(n)) if n > 0 => (self.score + 1).min(SCORE_MAX),
-                    Poll::Pending => (self.score - 2).max(SCORE_MIN),
-                    _ => self.score,
-                };
-            }
-            if let Poll::Ready(Ok(n)) = r {
-                *drained = n < want;
-                *read_size = if n == want {
-                    read_size.saturating_mul(2)
-                } else {
-                    (n.saturating_mul(2)).clamp(READ_FIRST, *read_size)
-                };
-            }
-            r
-        })
+        }
+        match r {
+            Poll::Ready(Ok(n)) => self.drained = n < want,
+            Poll::Pending => self.registered = true,
+            Poll::Ready(Err(_)) => {}
+        }
+        r
     }
 
     fn poll_read_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.registered {
+            // Woken (by the reactor or otherwise): take the event, or go on waiting.
+            let r = raw!(&self.raw, io => io.poll_readable(cx));
+            if r.is_ready() {
+                self.registered = false;
+                self.drained = false;
+            }
+            return r;
+        }
         if !self.drained {
             return Poll::Ready(Ok(()));
         }
@@ -268,19 +327,17 @@ impl Transport for Served {
             self.direct = 0;
             self.score = 0;
         }
-        let r = match &self.socket {
-            AsyncSocket::Tcp(s) => {
-                Arc::<Async<std::net::TcpStream>>::from(s.clone()).poll_readable(cx)
-            }
-            #[cfg(unix)]
-            AsyncSocket::Unix(s) => {
-                Arc::<Async<std::os::unix::net::UnixStream>>::from(s.clone()).poll_readable(cx)
-            }
-        };
+        let r = raw!(&self.raw, io => io.poll_readable(cx));
         if r.is_ready() {
             self.drained = false;
+        } else {
+            self.registered = true;
         }
         r
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        raw!(&self.raw, io => AsyncWrite::poll_write(Pin::new(&mut &**io), cx, buf))
     }
 
     fn poll_write_vectored(
@@ -288,7 +345,7 @@ impl Transport for Served {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        AsyncWrite::poll_write_vectored(Pin::new(&mut self.socket), cx, bufs)
+        raw!(&self.raw, io => AsyncWrite::poll_write_vectored(Pin::new(&mut &**io), cx, bufs))
     }
 
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -925,7 +925,6 @@ impl ClientConn {
                     ex.parser.set_response_context(ResponseContext::default());
                     // Whether the connection is kept is decided once the rest of
                     // this read is parsed (`pump`): Node's `'end'` comes later.
-                    let trailers = (!trailers.is_empty()).then(|| Box::new(trailers));
                     self.events.push_back(ClientEvent::End { trailers });
                 }
                 true

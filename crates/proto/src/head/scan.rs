@@ -19,7 +19,7 @@ use crate::chars::{is_field_value_byte, is_tchar, is_url_char, is_userinfo};
 use crate::config::ParserConfig;
 use crate::error::{Error, ErrorKind as K};
 use crate::head::Version;
-use crate::headers::Slot;
+use crate::headers::{FieldSlots, Slot};
 
 /// llhttp's message flags, with llhttp's bit values.
 pub(crate) mod flags {
@@ -1358,6 +1358,47 @@ fn value_cr(buf: &[u8], mut i: usize) -> Option<usize> {
     }
 }
 
+/// Where the fast path writes the field list: the scanner's own list, or straight
+/// into the list of the head being built (which saves copying it there afterwards).
+pub(crate) trait SlotList {
+    /// Appends a field.
+    fn push_slot(&mut self, slot: Slot);
+    /// The fields so far.
+    fn slots(&self) -> &[Slot];
+    /// Forgets every field.
+    fn clear_slots(&mut self);
+}
+
+impl SlotList for Vec<Slot> {
+    #[inline(always)]
+    fn push_slot(&mut self, slot: Slot) {
+        self.push(slot);
+    }
+    #[inline(always)]
+    fn slots(&self) -> &[Slot] {
+        self
+    }
+    #[inline(always)]
+    fn clear_slots(&mut self) {
+        self.clear();
+    }
+}
+
+impl SlotList for FieldSlots {
+    #[inline(always)]
+    fn push_slot(&mut self, slot: Slot) {
+        self.push(slot);
+    }
+    #[inline(always)]
+    fn slots(&self) -> &[Slot] {
+        self
+    }
+    #[inline(always)]
+    fn clear_slots(&mut self) {
+        self.clear();
+    }
+}
+
 impl Scanner {
     /// The fast path: parses a complete head in one pass over the bytes, taking only
     /// the plain forms for which the scanner's answer is evident (see
@@ -1365,13 +1406,23 @@ impl Scanner {
     /// head's end, or `None` when the scanner must decide (partial input, anything
     /// unusual, any error).
     pub(crate) fn try_fast(&mut self, buf: &[u8]) -> Option<usize> {
+        let mut fields = core::mem::take(&mut self.fields);
+        let r = self.try_fast_into(buf, &mut fields);
+        self.fields = fields;
+        r
+    }
+
+    /// [`Scanner::try_fast`], the fields written to `out` (which must be empty)
+    /// instead of the scanner's own list; `out` is left empty when it declines.
+    #[inline]
+    pub(crate) fn try_fast_into<L: SlotList>(&mut self, buf: &[u8], out: &mut L) -> Option<usize> {
         if self.state != S::Start || self.pos != 0 || self.lenient.any() {
             return None;
         }
-        let r = self.fast(buf);
+        let r = self.fast(buf, out);
         if r.is_none() {
             // Undo whatever the attempt recorded; the scanner starts from scratch.
-            self.fields.clear();
+            out.clear_slots();
             self.flags = 0;
             self.content_length = 0;
             self.counted = 0;
@@ -1394,7 +1445,7 @@ impl Scanner {
     ///   colon, the value non-empty after SP/HTAB, field-value bytes only, no obs-fold;
     ///   framing fields only in the plain forms [`Scanner::fast_special`] checks;
     /// * CRLF after every line, the limits on fields, header bytes and raw size met.
-    fn fast(&mut self, buf: &[u8]) -> Option<usize> {
+    fn fast<L: SlotList>(&mut self, buf: &[u8], out: &mut L) -> Option<usize> {
         let mut start = 0;
         while matches!(*buf.get(start)?, b'\r' | b'\n') {
             start += 1;
@@ -1408,14 +1459,14 @@ impl Scanner {
             Mode::Response => self.fast_status_line(buf, start)?,
             Mode::Trailers => return None,
         };
-        let end = self.fast_fields(buf, fields_at)?;
-        if self.max_headers_count > 0 && self.fields.len() > self.max_headers_count {
+        let end = self.fast_fields(buf, fields_at, out)?;
+        if self.max_headers_count > 0 && out.slots().len() > self.max_headers_count {
             return None;
         }
         // The counted header bytes (PRS-21) are fewer than the head's bytes: only a head
         // longer than the limit needs counting.
         if end - start > self.max_header_size {
-            self.counted = self.fast_counted(buf);
+            self.counted = self.fast_counted(buf, out.slots());
             if self.counted >= self.max_header_size {
                 return None;
             }
@@ -1429,8 +1480,8 @@ impl Scanner {
     /// start line's span (in `self.counted`), then each name and each value up to its
     /// CR.
     #[cold]
-    fn fast_counted(&self, buf: &[u8]) -> usize {
-        self.fields.iter().fold(self.counted, |n, s| {
+    fn fast_counted(&self, buf: &[u8], fields: &[Slot]) -> usize {
+        fields.iter().fold(self.counted, |n, s| {
             let (Some(name), Some(value)) = (s.name_range(), s.value_range()) else {
                 return n;
             };
@@ -1517,7 +1568,7 @@ impl Scanner {
     /// A function of its own: inlined into [`Scanner::fast`], the loop ran short of
     /// registers (some 500 more instructions per browser head, mostly reloads).
     #[inline(never)]
-    fn fast_fields(&mut self, buf: &[u8], mut i: usize) -> Option<usize> {
+    fn fast_fields<L: SlotList>(&mut self, buf: &[u8], mut i: usize, out: &mut L) -> Option<usize> {
         loop {
             let n0 = i;
             let mut n1 = crate::chars::name_run_end(buf, n0);
@@ -1552,7 +1603,7 @@ impl Scanner {
             if maybe_special(buf[n0], n1 - n0) {
                 self.fast_special(&buf[n0..n1], &buf[v0..cr])?;
             }
-            self.fields.push(Slot::shared(n0, n1, v0, v1));
+            out.push_slot(Slot::shared(n0, n1, v0, v1));
             i = cr + 2;
         }
     }

@@ -179,6 +179,23 @@ impl Headers {
         }
     }
 
+    /// Empties the list and lends its field storage to the parser's fast path, which
+    /// writes the fields of a head straight into it; [`Headers::set_buf`] then gives
+    /// the buffer they are ranges of.
+    #[inline]
+    pub(crate) fn slots_to_fill(&mut self) -> &mut FieldSlots {
+        self.owned.clear();
+        self.slots.clear();
+        &mut self.slots
+    }
+
+    /// Sets the buffer the fields filled through [`Headers::slots_to_fill`] are ranges
+    /// of; the parser has checked them.
+    #[inline]
+    pub(crate) fn set_buf(&mut self, buf: Bytes) {
+        self.buf = buf;
+    }
+
     /// Replaces the value of field `index` with an owned piece (obs-fold joins).
     pub(crate) fn set_value_owned(&mut self, index: usize, value: Bytes) {
         let piece = self.own(value);

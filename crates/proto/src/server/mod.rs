@@ -751,7 +751,6 @@ impl ServerConn {
                         self.parse_stopped = true;
                         self.message_start = None;
                     }
-                    let trailers = (!trailers.is_empty()).then(|| Box::new(trailers));
                     return Some(ServerEvent::End { id: r.id, trailers });
                 }
                 Ok(Some(Event::Response(_))) => continue,
