@@ -1521,6 +1521,39 @@ mod tests {
     }
 
     #[test]
+    fn the_ring_of_slots_keeps_request_order_when_it_wraps_and_grows() {
+        let now = Instant::now();
+        let cfg = ServerConfig {
+            max_pipelined: 64,
+            ..ServerConfig::default()
+        };
+        let mut conn = ServerConn::new(Arc::new(cfg), now);
+        let req = |path: &str| format!("GET /{path} HTTP/1.1\r\nHost: a\r\n\r\n");
+        let bodies: [&'static [u8]; 7] = [b"0", b"1", b"2", b"3", b"4", b"5", b"6"];
+        let mut ids = requests(&mut conn, now, (req("0") + &req("1") + &req("2")).as_bytes());
+        // The first finishes: its slot is a spare at the front of the ring.
+        answer(&mut conn, ids[0], bodies[0]);
+        // One more takes the spare (the ring wraps), the next ones grow it.
+        ids.extend(requests(&mut conn, now, (req("3") + &req("4") + &req("5")).as_bytes()));
+        ids.extend(requests(&mut conn, now, req("6").as_bytes()));
+        assert_eq!(ids.len(), 7);
+        for (i, id) in ids.iter().enumerate().skip(1).rev() {
+            assert!(conn.response_state(*id).is_some(), "response {i} open");
+            answer(&mut conn, *id, bodies[i]);
+        }
+        while conn.poll_event().is_some() {}
+        assert!(conn.is_idle());
+        let wire: Vec<u8> = conn.outgoing().iter().flat_map(|b| b.to_vec()).collect();
+        let order: Vec<u8> = wire
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| w == b"\r\n\r\n")
+            .map(|(at, _)| wire[at + 4])
+            .collect();
+        assert_eq!(order, b"0123456", "bodies in request order");
+    }
+
+    #[test]
     fn a_reused_slot_answers_as_a_new_response() {
         let now = Instant::now();
         let cfg = Arc::new(ServerConfig {
