@@ -1530,11 +1530,19 @@ mod tests {
         let mut conn = ServerConn::new(Arc::new(cfg), now);
         let req = |path: &str| format!("GET /{path} HTTP/1.1\r\nHost: a\r\n\r\n");
         let bodies: [&'static [u8]; 7] = [b"0", b"1", b"2", b"3", b"4", b"5", b"6"];
-        let mut ids = requests(&mut conn, now, (req("0") + &req("1") + &req("2")).as_bytes());
+        let mut ids = requests(
+            &mut conn,
+            now,
+            (req("0") + &req("1") + &req("2")).as_bytes(),
+        );
         // The first finishes: its slot is a spare at the front of the ring.
         answer(&mut conn, ids[0], bodies[0]);
         // One more takes the spare (the ring wraps), the next ones grow it.
-        ids.extend(requests(&mut conn, now, (req("3") + &req("4") + &req("5")).as_bytes()));
+        ids.extend(requests(
+            &mut conn,
+            now,
+            (req("3") + &req("4") + &req("5")).as_bytes(),
+        ));
         ids.extend(requests(&mut conn, now, req("6").as_bytes()));
         assert_eq!(ids.len(), 7);
         for (i, id) in ids.iter().enumerate().skip(1).rev() {
