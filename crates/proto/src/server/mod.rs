@@ -165,6 +165,20 @@ struct Slot {
     date_gen: u64,
 }
 
+/// Whether `name` is `lower` (lower-case ASCII letters only) in any case: a byte
+/// with bit 5 set is `lower`'s byte only when it is that letter in either case.
+#[inline(always)]
+fn letters_eq_ignore_case<const N: usize>(name: [u8; N], lower: [u8; N]) -> bool {
+    const { assert!(N <= 8) };
+    debug_assert!(lower.iter().all(u8::is_ascii_lowercase));
+    // One word each (the padding is equal on both sides).
+    let (mut a, mut b) = ([0u8; 8], [0u8; 8]);
+    a[..N].copy_from_slice(&name);
+    b[..N].copy_from_slice(&lower);
+    const CASE: u64 = 0x2020_2020_2020_2020;
+    u64::from_le_bytes(a) | CASE == u64::from_le_bytes(b) | CASE
+}
+
 /// Spare slots an idle connection keeps for its next requests (more are dropped
 /// when it goes idle).
 const SPARE_SLOTS: usize = 32;
@@ -847,10 +861,10 @@ impl ServerConn {
             let (mut has_host, mut has_expect) = (false, false);
             for field in head.headers.fields() {
                 let name = field.name();
-                match name.len() {
-                    4 => has_host |= name.eq_ignore_ascii_case(b"host"),
-                    6 => has_expect |= name.eq_ignore_ascii_case(b"expect"),
-                    _ => {}
+                if let Ok(n) = <[u8; 4]>::try_from(name) {
+                    has_host |= letters_eq_ignore_case(n, *b"host");
+                } else if let Ok(n) = <[u8; 6]>::try_from(name) {
+                    has_expect |= letters_eq_ignore_case(n, *b"expect");
                 }
             }
             if self.cfg.require_host_header && !has_host {
@@ -1365,6 +1379,26 @@ fn millis(d: Duration) -> u64 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_letter_test_agrees_with_eq_ignore_ascii_case() {
+        // Every byte value at every position of `host` and `expect`.
+        fn check<const N: usize>(lower: [u8; N]) {
+            for at in 0..N {
+                for b in 0..=255u8 {
+                    let mut name = lower;
+                    name[at] = b;
+                    assert_eq!(
+                        letters_eq_ignore_case(name, lower),
+                        name.eq_ignore_ascii_case(&lower),
+                        "byte {b:#x} at {at}"
+                    );
+                }
+            }
+        }
+        check(*b"host");
+        check(*b"expect");
+    }
+
     /// Feeds `bytes` and returns the ids of the requests they held.
     fn requests(conn: &mut ServerConn, now: Instant, bytes: &[u8]) -> Vec<ReqId> {
         conn.recv_buf().reserve(8192);
@@ -1484,6 +1518,47 @@ mod tests {
         }
         while conn.poll_event().is_some() {}
         conn.outgoing().iter().flat_map(|b| b.to_vec()).collect()
+    }
+
+    #[test]
+    fn the_ring_of_slots_keeps_request_order_when_it_wraps_and_grows() {
+        let now = Instant::now();
+        let cfg = ServerConfig {
+            max_pipelined: 64,
+            ..ServerConfig::default()
+        };
+        let mut conn = ServerConn::new(Arc::new(cfg), now);
+        let req = |path: &str| format!("GET /{path} HTTP/1.1\r\nHost: a\r\n\r\n");
+        let bodies: [&'static [u8]; 7] = [b"0", b"1", b"2", b"3", b"4", b"5", b"6"];
+        let mut ids = requests(
+            &mut conn,
+            now,
+            (req("0") + &req("1") + &req("2")).as_bytes(),
+        );
+        // The first finishes: its slot is a spare at the front of the ring.
+        answer(&mut conn, ids[0], bodies[0]);
+        // One more takes the spare (the ring wraps), the next ones grow it.
+        ids.extend(requests(
+            &mut conn,
+            now,
+            (req("3") + &req("4") + &req("5")).as_bytes(),
+        ));
+        ids.extend(requests(&mut conn, now, req("6").as_bytes()));
+        assert_eq!(ids.len(), 7);
+        for (i, id) in ids.iter().enumerate().skip(1).rev() {
+            assert!(conn.response_state(*id).is_some(), "response {i} open");
+            answer(&mut conn, *id, bodies[i]);
+        }
+        while conn.poll_event().is_some() {}
+        assert!(conn.is_idle());
+        let wire: Vec<u8> = conn.outgoing().iter().flat_map(|b| b.to_vec()).collect();
+        let order: Vec<u8> = wire
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| w == b"\r\n\r\n")
+            .map(|(at, _)| wire[at + 4])
+            .collect();
+        assert_eq!(order, b"0123456", "bodies in request order");
     }
 
     #[test]
