@@ -179,9 +179,11 @@ fn letters_eq_ignore_case<const N: usize>(name: [u8; N], lower: [u8; N]) -> bool
     u64::from_le_bytes(a) | CASE == u64::from_le_bytes(b) | CASE
 }
 
-/// Spare slots an idle connection keeps for its next requests (more are dropped
-/// when it goes idle).
-const SPARE_SLOTS: usize = 32;
+/// Spare slots an idle connection keeps for its next requests (more are dropped,
+/// and their memory given back, when it goes idle): a 16-deep pipelined batch
+/// reuses its slots, while an idle connection holds at most this many (about
+/// 0.5 KiB each) with whatever header values the last responses set.
+const SPARE_SLOTS: usize = 16;
 
 /// The responses waiting in the connection's queue, first to go out first: a ring
 /// of slots that never move. A finished response leaves the queue at once and its
@@ -321,6 +323,8 @@ impl Slots {
     fn trim_spares(&mut self) {
         if self.len == 0 && self.buf.len() > SPARE_SLOTS {
             self.buf.truncate(SPARE_SLOTS);
+            // A long pipelined run grew the ring: an idle connection keeps none of it.
+            self.buf.shrink_to(SPARE_SLOTS);
             self.head = 0;
         }
     }
@@ -1644,6 +1648,9 @@ mod tests {
         }
         assert_eq!(finished, ids, "finished in order");
         assert!(conn.is_idle());
+        // Idle: the spares beyond SPARE_SLOTS are dropped and their memory given back.
+        assert_eq!(conn.slots.buf.len(), SPARE_SLOTS);
+        assert!(conn.slots.buf.capacity() <= SPARE_SLOTS);
         let wire: Vec<u8> = conn.outgoing().iter().flat_map(|b| b.to_vec()).collect();
         let expected: Vec<String> = (0..n).map(|i| i.to_string()).collect();
         // Each body follows its head's blank line, in request order.
