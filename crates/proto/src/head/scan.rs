@@ -1491,7 +1491,7 @@ impl Scanner {
     }
 
     /// `METHOD SP /target SP HTTP/1.x CRLF` at `start`; returns where the fields start.
-    #[inline]
+    #[inline(always)]
     fn fast_request_line(&mut self, buf: &[u8], start: usize) -> Option<usize> {
         let msg = buf.get(start..)?;
         let url0 = if msg.starts_with(b"GET ") {
