@@ -316,6 +316,8 @@ pub(crate) struct Scanner {
     max_headers_count: usize,
     raw_cap: usize,
     lenient: crate::config::Lenient,
+    /// No leniency is on (the fast path may run), decided once.
+    strict: bool,
     request: bool,
 }
 
@@ -361,6 +363,7 @@ impl Scanner {
             max_headers_count: cfg.max_headers_count,
             raw_cap: max.saturating_mul(5).saturating_add(1024),
             lenient: cfg.lenient,
+            strict: !cfg.lenient.any(),
             request: mode == Mode::Request,
         }
     }
@@ -1416,7 +1419,7 @@ impl Scanner {
     /// instead of the scanner's own list; `out` is left empty when it declines.
     #[inline]
     pub(crate) fn try_fast_into<L: SlotList>(&mut self, buf: &[u8], out: &mut L) -> Option<usize> {
-        if self.state != S::Start || self.pos != 0 || self.lenient.any() {
+        if self.state != S::Start || self.pos != 0 || !self.strict {
             return None;
         }
         let r = self.fast(buf, out);
