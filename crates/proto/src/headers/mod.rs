@@ -512,3 +512,40 @@ impl<'a> Iterator for FieldsIter<'a> {
 }
 
 impl ExactSizeIterator for FieldsIter<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A slot is two 8-byte pieces; a list with its inline slots stays small (heads
+    /// and trailers hold one each).
+    #[test]
+    fn slots_and_lists_stay_small() {
+        assert_eq!(core::mem::size_of::<Slot>(), 16);
+        assert!(core::mem::size_of::<Headers>() <= 160);
+    }
+
+    /// Owned pieces (obs-fold joins, application fields) read back as themselves
+    /// next to shared ones.
+    #[test]
+    fn owned_and_shared_pieces_read_back() {
+        let mut h = Headers::new();
+        h.set_slots(
+            Bytes::from_static(b"A: 1\r\nB: 2"),
+            &[Slot::shared(0, 1, 3, 4), Slot::shared(6, 7, 9, 10)],
+        );
+        h.set_value_owned(1, Bytes::from_static(b"joined"));
+        let fields: Vec<_> = h.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect();
+        assert_eq!(
+            fields,
+            [
+                (b"A".to_vec(), b"1".to_vec()),
+                (b"B".to_vec(), b"joined".to_vec()),
+            ]
+        );
+        assert_eq!(
+            h.fields().nth(1).map(|f| f.slot.value.is_owned()),
+            Some(true)
+        );
+    }
+}
