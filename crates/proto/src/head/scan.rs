@@ -1598,11 +1598,9 @@ impl Scanner {
             if cr == v0 || *buf.get(cr + 1)? != b'\n' {
                 return None;
             }
-            // The value's span ends at the CR; the value itself without trailing OWS.
-            let mut v1 = cr;
-            while matches!(buf[v1 - 1], b' ' | b'\t') {
-                v1 -= 1;
-            }
+            // The value's span ends at the CR; the value itself without trailing OWS
+            // (the only ASCII white space `value_cr` lets through are SP and HTAB).
+            let v1 = v0 + buf[v0..cr].trim_ascii_end().len();
             if maybe_special(buf[n0], n1 - n0) {
                 self.fast_special(&buf[n0..n1], &buf[v0..cr])?;
             }
