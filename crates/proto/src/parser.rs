@@ -424,31 +424,38 @@ impl Parser {
     #[inline(never)]
     fn head(&mut self) -> Result<Option<Event>, Error> {
         if self.kind == Kind::Request && self.fast_path {
-            // The fast path writes the fields straight into the head it will be
-            // delivered in (a spare one, usually), not into the scanner's list first.
-            let mut head = self.spare_heads.pop().unwrap_or_else(|| {
-                Box::new(RequestHead {
-                    method: Method::from_static(""),
-                    url: Bytes::new(),
-                    version: crate::head::Version::HTTP_11,
-                    headers: Headers::new(),
-                    info: MessageInfo {
-                        keep_alive: false,
-                        upgrade: false,
-                        body: crate::head::BodyKind::None,
-                        connection: crate::head::ConnectionTokens::default(),
-                        has_content_length: false,
-                        has_transfer_encoding: false,
-                    },
-                })
-            });
-            match self
-                .scanner
-                .try_fast_into(&self.buf, head.headers.slots_to_fill())
-            {
-                Some(end) => return Ok(Some(self.fast_request(head, end))),
-                // Back with the spares (at most one more than there were).
-                None => self.spare_heads.push(head),
+            match self.spare_heads.pop() {
+                // The fast path writes the fields straight into the spare head they
+                // will be delivered in, not into the scanner's list first. (A spare
+                // keeps the field storage its earlier heads grew.)
+                Some(mut head) => match self
+                    .scanner
+                    .try_fast_into(&self.buf, head.headers.slots_to_fill())
+                {
+                    Some(end) => return Ok(Some(self.fast_request(head, end, true))),
+                    None => self.spare_heads.push(head),
+                },
+                // A new head gets its field list allocated at its size, from the
+                // scanner's list.
+                None => {
+                    if let Some(end) = self.scanner.try_fast(&self.buf) {
+                        let head = Box::new(RequestHead {
+                            method: Method::from_static(""),
+                            url: Bytes::new(),
+                            version: crate::head::Version::HTTP_11,
+                            headers: Headers::new(),
+                            info: MessageInfo {
+                                keep_alive: false,
+                                upgrade: false,
+                                body: crate::head::BodyKind::None,
+                                connection: crate::head::ConnectionTokens::default(),
+                                has_content_length: false,
+                                has_transfer_encoding: false,
+                            },
+                        });
+                        return Ok(Some(self.fast_request(head, end, false)));
+                    }
+                }
             }
         } else if self.fast_path {
             if let Some(end) = self.scanner.try_fast(&self.buf) {
@@ -480,16 +487,18 @@ impl Parser {
         }
     }
 
-    /// A request head the fast path took, its fields already in `head`. The usual
+    /// A request head the fast path took, built in `head`; its fields are already there
+    /// when `filled`, else in the scanner's list. The usual
     /// request (no `Content-Length`, `Transfer-Encoding` or `Upgrade`; the fast path
     /// takes no `CONNECT`) has no body and is no upgrade candidate, whatever else it
     /// says: only its persistence is left to decide. Anything else takes the general
     /// decision.
-    fn fast_request(&mut self, mut head: Box<RequestHead>, end: usize) -> Event {
+    #[inline(always)]
+    fn fast_request(&mut self, mut head: Box<RequestHead>, end: usize, filled: bool) -> Event {
         use crate::head::scan::flags as F;
         let sc = &self.scanner;
         if sc.flags & (F::UPGRADE | F::CONTENT_LENGTH | F::TRANSFER_ENCODING) != 0 {
-            return self.complete(end, Some(head), true);
+            return self.complete(end, Some(head), filled);
         }
         let bytes = self.buf.split_to(end).freeze();
         self.base += end as u64;
@@ -513,7 +522,11 @@ impl Parser {
             has_content_length: false,
             has_transfer_encoding: false,
         };
-        head.headers.set_buf(bytes);
+        if filled {
+            head.headers.set_buf(bytes);
+        } else {
+            build_headers(&mut head.headers, bytes, &mut self.scanner);
+        }
         self.facts = Some(facts);
         self.upgrade = false;
         self.exit_after_end = false;
@@ -524,6 +537,7 @@ impl Parser {
     /// A head the scanner or the fast path took, `end` bytes long. A request head is
     /// built in `spare` when given; its fields are in the scanner's list, or already in
     /// `spare` when `filled` (the fast path wrote them there).
+    #[inline(never)]
     fn complete(&mut self, end: usize, spare: Option<Box<RequestHead>>, filled: bool) -> Event {
         let bytes = self.buf.split_to(end).freeze();
         let head_base = self.base;

@@ -316,6 +316,8 @@ pub(crate) struct Scanner {
     max_headers_count: usize,
     raw_cap: usize,
     lenient: crate::config::Lenient,
+    /// No leniency is on (the fast path may run), decided once.
+    strict: bool,
     request: bool,
 }
 
@@ -361,6 +363,7 @@ impl Scanner {
             max_headers_count: cfg.max_headers_count,
             raw_cap: max.saturating_mul(5).saturating_add(1024),
             lenient: cfg.lenient,
+            strict: !cfg.lenient.any(),
             request: mode == Mode::Request,
         }
     }
@@ -1416,7 +1419,7 @@ impl Scanner {
     /// instead of the scanner's own list; `out` is left empty when it declines.
     #[inline]
     pub(crate) fn try_fast_into<L: SlotList>(&mut self, buf: &[u8], out: &mut L) -> Option<usize> {
-        if self.state != S::Start || self.pos != 0 || self.lenient.any() {
+        if self.state != S::Start || self.pos != 0 || !self.strict {
             return None;
         }
         let r = self.fast(buf, out);
@@ -1491,7 +1494,7 @@ impl Scanner {
     }
 
     /// `METHOD SP /target SP HTTP/1.x CRLF` at `start`; returns where the fields start.
-    #[inline]
+    #[inline(always)]
     fn fast_request_line(&mut self, buf: &[u8], start: usize) -> Option<usize> {
         let msg = buf.get(start..)?;
         let url0 = if msg.starts_with(b"GET ") {
@@ -1595,11 +1598,9 @@ impl Scanner {
             if cr == v0 || *buf.get(cr + 1)? != b'\n' {
                 return None;
             }
-            // The value's span ends at the CR; the value itself without trailing OWS.
-            let mut v1 = cr;
-            while matches!(buf[v1 - 1], b' ' | b'\t') {
-                v1 -= 1;
-            }
+            // The value's span ends at the CR; the value itself without trailing OWS
+            // (the only ASCII white space `value_cr` lets through are SP and HTAB).
+            let v1 = v0 + buf[v0..cr].trim_ascii_end().len();
             if maybe_special(buf[n0], n1 - n0) {
                 self.fast_special(&buf[n0..n1], &buf[v0..cr])?;
             }

@@ -14,12 +14,58 @@ mod node;
 pub use node::{NodeDistinct, NodeHeaders, NodeValue, latin1};
 
 /// Where one name or value lives: a range of the shared buffer, or an owned piece.
+/// Eight bytes (an enum would take twelve): `start` is [`OWNED`] for an owned piece,
+/// whose index is then in `len`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub(crate) enum Piece {
+pub(crate) struct Piece {
+    start: u32,
+    len: u32,
+}
+
+/// The `start` of an owned [`Piece`] (no head is 4 GiB long).
+const OWNED: u32 = u32::MAX;
+
+/// What a [`Piece`] is, to match on.
+#[derive(Clone, Copy)]
+enum At {
     /// `buf[start..start + len]`.
     Shared { start: u32, len: u32 },
     /// `owned[index]`.
     Owned(u32),
+}
+
+impl Piece {
+    /// `buf[start..start + len]`.
+    #[inline]
+    fn shared(start: u32, len: u32) -> Self {
+        Self { start, len }
+    }
+
+    /// `owned[index]`.
+    #[inline]
+    fn owned(index: u32) -> Self {
+        Self {
+            start: OWNED,
+            len: index,
+        }
+    }
+
+    #[inline]
+    fn at(self) -> At {
+        if self.start == OWNED {
+            At::Owned(self.len)
+        } else {
+            At::Shared {
+                start: self.start,
+                len: self.len,
+            }
+        }
+    }
+
+    #[inline]
+    fn is_owned(self) -> bool {
+        self.start == OWNED
+    }
 }
 
 /// One field line: where its name and value live.
@@ -34,50 +80,44 @@ impl Slot {
     #[inline]
     pub(crate) fn shared(n0: usize, n1: usize, v0: usize, v1: usize) -> Self {
         Self {
-            name: Piece::Shared {
-                start: n0 as u32,
-                len: (n1 - n0) as u32,
-            },
-            value: Piece::Shared {
-                start: v0 as u32,
-                len: (v1 - v0) as u32,
-            },
+            name: Piece::shared(n0 as u32, (n1 - n0) as u32),
+            value: Piece::shared(v0 as u32, (v1 - v0) as u32),
         }
     }
 
     /// The name's byte range in the shared buffer (`None` for an owned piece).
     #[inline]
     pub(crate) fn name_range(&self) -> Option<core::ops::Range<usize>> {
-        match self.name {
-            Piece::Shared { start, len } => Some(start as usize..(start + len) as usize),
-            Piece::Owned(_) => None,
+        match self.name.at() {
+            At::Shared { start, len } => Some(start as usize..(start + len) as usize),
+            At::Owned(_) => None,
         }
     }
 
     /// The value's byte range in the shared buffer (`None` for an owned piece).
     #[inline]
     pub(crate) fn value_range(&self) -> Option<core::ops::Range<usize>> {
-        match self.value {
-            Piece::Shared { start, len } => Some(start as usize..(start + len) as usize),
-            Piece::Owned(_) => None,
+        match self.value.at() {
+            At::Shared { start, len } => Some(start as usize..(start + len) as usize),
+            At::Owned(_) => None,
         }
     }
 
     /// Where the value starts in the shared buffer.
     #[inline]
     pub(crate) fn value_start(&self) -> usize {
-        match self.value {
-            Piece::Shared { start, .. } => start as usize,
-            Piece::Owned(_) => usize::MAX,
+        match self.value.at() {
+            At::Shared { start, .. } => start as usize,
+            At::Owned(_) => usize::MAX,
         }
     }
 
     /// Where the name starts in the shared buffer.
     #[inline]
     pub(crate) fn name_start(&self) -> usize {
-        match self.name {
-            Piece::Shared { start, .. } => start as usize,
-            Piece::Owned(_) => usize::MAX,
+        match self.name.at() {
+            At::Shared { start, .. } => start as usize,
+            At::Owned(_) => usize::MAX,
         }
     }
 }
@@ -206,28 +246,28 @@ impl Headers {
 
     #[inline]
     fn piece(&self, p: Piece) -> &[u8] {
-        match p {
-            Piece::Shared { start, len } => {
+        match p.at() {
+            At::Shared { start, len } => {
                 let s = start as usize;
                 &self.buf[s..s + len as usize]
             }
-            Piece::Owned(i) => &self.owned[i as usize],
+            At::Owned(i) => &self.owned[i as usize],
         }
     }
 
     fn piece_bytes(&self, p: Piece) -> Bytes {
-        match p {
-            Piece::Shared { start, len } => {
+        match p.at() {
+            At::Shared { start, len } => {
                 let s = start as usize;
                 self.buf.slice(s..s + len as usize)
             }
-            Piece::Owned(i) => self.owned[i as usize].clone(),
+            At::Owned(i) => self.owned[i as usize].clone(),
         }
     }
 
     fn own(&mut self, b: Bytes) -> Piece {
         self.owned.push(b);
-        Piece::Owned((self.owned.len() - 1) as u32)
+        Piece::owned((self.owned.len() - 1) as u32)
     }
 
     /// Drops owned pieces no field refers to any more, once they pile up.
@@ -235,19 +275,16 @@ impl Headers {
         let live = self
             .slots
             .iter()
-            .map(|s| {
-                matches!(s.name, Piece::Owned(_)) as usize
-                    + matches!(s.value, Piece::Owned(_)) as usize
-            })
+            .map(|s| s.name.is_owned() as usize + s.value.is_owned() as usize)
             .sum::<usize>();
         if self.owned.len() <= 2 * live + 8 {
             return;
         }
         let old = core::mem::take(&mut self.owned);
         let remap = |p: &mut Piece, owned: &mut Vec<Bytes>| {
-            if let Piece::Owned(i) = p {
-                owned.push(old[*i as usize].clone());
-                *i = (owned.len() - 1) as u32;
+            if let At::Owned(i) = p.at() {
+                owned.push(old[i as usize].clone());
+                *p = Piece::owned((owned.len() - 1) as u32);
             }
         };
         let mut owned = Vec::with_capacity(live);
@@ -312,8 +349,8 @@ impl Headers {
     /// compared before any byte is sliced).
     #[inline]
     fn name_is(&self, p: Piece, name: &[u8]) -> bool {
-        match p {
-            Piece::Shared { len, .. } if len as usize != name.len() => false,
+        match p.at() {
+            At::Shared { len, .. } if len as usize != name.len() => false,
             _ => self.piece(p).eq_ignore_ascii_case(name),
         }
     }
@@ -387,9 +424,9 @@ impl Headers {
         let buf = &self.buf;
         let owned = &self.owned;
         let piece = |p: Piece| -> &[u8] {
-            match p {
-                Piece::Shared { start, len } => &buf[start as usize..(start + len) as usize],
-                Piece::Owned(i) => &owned[i as usize],
+            match p.at() {
+                At::Shared { start, len } => &buf[start as usize..(start + len) as usize],
+                At::Owned(i) => &owned[i as usize],
             }
         };
         self.slots
@@ -475,3 +512,40 @@ impl<'a> Iterator for FieldsIter<'a> {
 }
 
 impl ExactSizeIterator for FieldsIter<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A slot is two 8-byte pieces; a list with its inline slots stays small (heads
+    /// and trailers hold one each).
+    #[test]
+    fn slots_and_lists_stay_small() {
+        assert_eq!(core::mem::size_of::<Slot>(), 16);
+        assert!(core::mem::size_of::<Headers>() <= 160);
+    }
+
+    /// Owned pieces (obs-fold joins, application fields) read back as themselves
+    /// next to shared ones.
+    #[test]
+    fn owned_and_shared_pieces_read_back() {
+        let mut h = Headers::new();
+        h.set_slots(
+            Bytes::from_static(b"A: 1\r\nB: 2"),
+            &[Slot::shared(0, 1, 3, 4), Slot::shared(6, 7, 9, 10)],
+        );
+        h.set_value_owned(1, Bytes::from_static(b"joined"));
+        let fields: Vec<_> = h.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect();
+        assert_eq!(
+            fields,
+            [
+                (b"A".to_vec(), b"1".to_vec()),
+                (b"B".to_vec(), b"joined".to_vec()),
+            ]
+        );
+        assert_eq!(
+            h.fields().nth(1).map(|f| f.slot.value.is_owned()),
+            Some(true)
+        );
+    }
+}
