@@ -72,6 +72,39 @@ impl OutQueue {
         }
     }
 
+    /// The buffer behind the segments, when nothing waits and it has room.
+    #[inline]
+    pub(crate) fn take_idle_buf(&mut self) -> Option<Vec<u8>> {
+        if self.len == 0 && self.tail.capacity() > 0 {
+            self.tail_at = 0;
+            let mut buf = core::mem::take(&mut self.tail);
+            buf.clear();
+            Some(buf)
+        } else {
+            None
+        }
+    }
+
+    /// Whether there is a buffer behind the segments.
+    #[inline]
+    pub(crate) fn has_buf(&self) -> bool {
+        self.tail.capacity() > 0
+    }
+
+    /// Takes `buf` (emptied) as the buffer behind the segments when the queue has
+    /// none with room; gives it back otherwise.
+    #[inline]
+    pub(crate) fn give_buf(&mut self, mut buf: Vec<u8>) -> Result<(), Vec<u8>> {
+        if self.tail.capacity() == 0 {
+            buf.clear();
+            self.tail = buf;
+            self.tail_at = 0;
+            Ok(())
+        } else {
+            Err(buf)
+        }
+    }
+
     /// Bytes waiting.
     pub fn len(&self) -> usize {
         self.len
@@ -181,5 +214,37 @@ mod tests {
         q.advance(5);
         q.shrink_idle();
         assert!(q.tail.capacity() >= 5, "a small one stays");
+    }
+
+    #[test]
+    fn the_buffer_of_an_idle_queue_can_be_lent_out_and_back() {
+        let mut q = OutQueue::default();
+        assert!(!q.has_buf() && q.take_idle_buf().is_none());
+        q.append(0, |b| b.extend_from_slice(b"abc"));
+        assert!(q.take_idle_buf().is_none(), "not while bytes wait");
+        q.advance(2);
+        assert!(q.take_idle_buf().is_none(), "not while bytes wait");
+        q.advance(1);
+        let buf = q.take_idle_buf().expect("idle, with a buffer");
+        assert!(buf.is_empty() && buf.capacity() >= 3);
+        assert!(!q.has_buf() && q.is_empty() && q.iter().next().is_none());
+        // Without a buffer the queue makes one.
+        q.append(0, |b| b.extend_from_slice(b"de"));
+        assert_eq!(wire(&q), b"de");
+        let mut other = vec![b'z'; 7];
+        other.clear();
+        assert_eq!(
+            q.give_buf(other).map_err(|b| b.capacity()),
+            Err(7),
+            "it has one"
+        );
+        q.advance(2);
+        let mine = q.take_idle_buf().unwrap();
+        // A lent buffer is used from its start, whatever it held.
+        q.give_buf(vec![b'q'; 5]).unwrap();
+        assert!(q.has_buf() && q.is_empty());
+        q.append(0, |b| b.extend_from_slice(b"fg"));
+        assert_eq!((q.len(), wire(&q)), (2, b"fg".to_vec()));
+        drop(mine);
     }
 }

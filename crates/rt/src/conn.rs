@@ -57,7 +57,16 @@ std::thread_local! {
     /// Receive buffers given back by idle connections, for the next read on this
     /// thread (any connection's): one per thread, so idle connections hold none.
     static RECV_POOL: std::cell::RefCell<Vec<BytesMut>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The output buffer of the connection that went idle last, handed to the next
+    /// connection that reads: a thread renders every connection's responses into
+    /// the buffer it used last, which stays in its cache, rather than into one per
+    /// connection.
+    static OUT_BUF: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
+
+/// The largest output buffer [`OUT_BUF`] keeps (a larger one stays with its
+/// connection).
+const OUT_BUF_MAX: usize = 16 * 1024;
 
 /// A map keyed by request id, for the few requests a connection has in flight (at
 /// most the pipelining bound plus the ones whose handles are still alive): a vector
@@ -924,13 +933,23 @@ impl Driver<'_> {
     /// to read: the buffer then goes back to a small pool of the thread's, and a new
     /// one is taken from there (reused without allocating once the bytes handed out
     /// of it are gone), so that neither an idle connection nor the next request
-    /// costs a buffer of its own.
+    /// costs a buffer of its own. The buffer responses are rendered into goes the
+    /// same way (a slot of its own): the thread's connections share the one it used
+    /// last, which is in its cache.
     pub fn recv_buf_with(&mut self, spare: usize) -> &mut BytesMut {
         let core = &mut *self.core;
         if !core.pooled_recv {
             // Released by `release_recv_buf`, not by the machine going idle.
             core.pooled_recv = true;
             core.conn.set_keep_idle_buffer(true);
+        }
+        if !core.conn.has_output_buffer() {
+            if let Ok(out) = OUT_BUF.try_with(std::cell::Cell::take) {
+                if out.capacity() > 0 {
+                    // The connection has none: it takes this one.
+                    let _ = core.conn.give_output_buffer(out);
+                }
+            }
         }
         let buf = core.conn.recv_buf();
         if buf.capacity() - buf.len() < spare / 2 {
@@ -949,7 +968,25 @@ impl Driver<'_> {
     /// Frees the receive buffer if it holds no bytes: for an adapter with nothing to
     /// read right now, so that an idle connection keeps no buffer. A buffer made by
     /// [`Driver::recv_buf_with`] goes back to the thread's pool.
+    /// So does the output buffer of such a connection when nothing waits in it.
     pub fn release_recv_buf(&mut self) {
+        if self.core.pooled_recv && self.core.conn.has_output_buffer() {
+            let conn = &mut self.core.conn;
+            let _ = OUT_BUF.try_with(|slot| {
+                let spare = slot.take();
+                if spare.capacity() > 0 {
+                    slot.set(spare);
+                    return;
+                }
+                if let Some(out) = conn.take_output_buffer() {
+                    if out.capacity() <= OUT_BUF_MAX {
+                        slot.set(out);
+                    } else {
+                        let _ = conn.give_output_buffer(out);
+                    }
+                }
+            });
+        }
         let buf = self.core.conn.recv_buf();
         if buf.is_empty() && buf.capacity() > 0 {
             let buf = std::mem::take(buf);

@@ -617,6 +617,27 @@ impl ServerConn {
         }
     }
 
+    /// The buffer responses are rendered into, when nothing waits to be written and
+    /// it has room: for a driver that keeps one buffer for the connections of a
+    /// thread (rendering into memory a busy thread just used, not into a buffer of
+    /// each connection's that went cold). The connection makes a new one when it
+    /// needs one and has none.
+    pub fn take_output_buffer(&mut self) -> Option<Vec<u8>> {
+        self.out.take_idle_buf()
+    }
+
+    /// Whether the connection has a buffer to render responses into.
+    pub fn has_output_buffer(&self) -> bool {
+        self.out.has_buf()
+    }
+
+    /// Gives the connection an empty buffer to render responses into (see
+    /// [`ServerConn::take_output_buffer`]); `buf` comes back when the connection has
+    /// one already.
+    pub fn give_output_buffer(&mut self, buf: Vec<u8>) -> Result<(), Vec<u8>> {
+        self.out.give_buf(buf)
+    }
+
     /// Writes raw bytes (for an application that took a client error, SRV-11, or
     /// that answers on the socket directly).
     pub fn write_raw(&mut self, data: Bytes) {
