@@ -741,8 +741,15 @@ impl Driver<'_> {
     #[inline(always)]
     fn route(&mut self, event: ServerEvent) -> Option<Found> {
         match event {
-            ServerEvent::Request { id, head, dispatch } => {
-                self.core.receiving = Some(id);
+            ServerEvent::Request {
+                id,
+                head,
+                dispatch,
+                complete,
+            } => {
+                // A complete request (no body) has no end to wait for: its body,
+                // when it has a handle, is the empty one, complete from the start.
+                self.core.receiving = (!complete).then_some(id);
                 let kind = match dispatch {
                     Dispatch::Request => RequestKind::Request,
                     Dispatch::CheckContinue => RequestKind::CheckContinue,
