@@ -71,6 +71,11 @@ impl Transport for RawStream {
         self.poll_ready_read(cx)
     }
 
+    /// tokio's `read_buf` polls the registration's readiness first.
+    fn read_waits_for_ready(&self) -> bool {
+        true
+    }
+
     fn poll_read_buf(
         &mut self,
         cx: &mut Context<'_>,
