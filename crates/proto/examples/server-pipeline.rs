@@ -76,6 +76,7 @@ fn main() {
                     id,
                     head,
                     dispatch: Dispatch::Request,
+                    ..
                 } => {
                     black_box(&head);
                     ids.push(id);

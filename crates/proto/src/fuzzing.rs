@@ -703,25 +703,31 @@ pub fn server_conn(data: &[u8]) {
     let mut peer = ServerPeer::new(cfg, start);
     let answer = |peer: &mut ServerPeer, events: Vec<ServerEvent>| {
         for e in events {
-            let (id, at_end) = match e {
-                ServerEvent::Request { id, .. } => (id, false),
-                ServerEvent::End { id, .. } => (id, true),
+            // A complete request stands for its end too.
+            let (id, steps): (_, &[bool]) = match e {
+                ServerEvent::Request {
+                    id, complete: true, ..
+                } => (id, &[false, true]),
+                ServerEvent::Request { id, .. } => (id, &[false]),
+                ServerEvent::End { id, .. } => (id, &[true]),
                 _ => continue,
             };
-            let Some(mut res) = peer.conn.response(id) else {
-                continue;
-            };
-            match (mode, at_end) {
-                (1, false) | (0 | 3, true) => {
-                    let _ = res.end(Some(Bytes::from_static(b"ok")));
+            for &at_end in steps {
+                let Some(mut res) = peer.conn.response(id) else {
+                    break;
+                };
+                match (mode, at_end) {
+                    (1, false) | (0 | 3, true) => {
+                        let _ = res.end(Some(Bytes::from_static(b"ok")));
+                    }
+                    (2, false) => {
+                        let _ = res.write(Bytes::from_static(b"part"));
+                    }
+                    (2, true) => {
+                        let _ = res.end(None);
+                    }
+                    _ => {}
                 }
-                (2, false) => {
-                    let _ = res.write(Bytes::from_static(b"part"));
-                }
-                (2, true) => {
-                    let _ = res.end(None);
-                }
-                _ => {}
             }
         }
     };

@@ -253,6 +253,18 @@ impl Parser {
         matches!(self.phase, Phase::Done | Phase::Failed(_))
     }
 
+    /// Takes the end of a message without a body when it is what [`Parser::poll`]
+    /// would return next (`Event::End(None)`, parsing nothing): returns whether it did.
+    #[inline]
+    pub(crate) fn take_end_next(&mut self) -> bool {
+        if matches!(self.phase, Phase::EndNext) {
+            self.end(None);
+            true
+        } else {
+            false
+        }
+    }
+
     /// Declines a pending upgrade: the message is read as an ordinary one (SRV-8
     /// without an `upgrade` listener). Does nothing when not paused.
     pub fn resume(&mut self) {

@@ -94,6 +94,11 @@ fn server_body(events: &[ServerEvent], id: ReqId) -> (Vec<u8>, Option<Headers>) 
     let mut end = None;
     for e in events {
         match e {
+            ServerEvent::Request {
+                id: i,
+                complete: true,
+                ..
+            } if *i == id => end = Some(Headers::default()),
             ServerEvent::Data { id: i, data } if *i == id => body.extend_from_slice(data),
             ServerEvent::End { id: i, trailers } if *i == id => {
                 end = Some(trailers.as_deref().cloned().unwrap_or_default());

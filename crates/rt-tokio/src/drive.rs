@@ -14,6 +14,11 @@ use tokio::time::Sleep;
 
 use crate::upgraded::RawStream;
 
+/// The largest write [`RawStream`] tries without polling first (see its
+/// `Transport::poll_write`): a socket's send buffer takes this much at once unless
+/// the peer has stopped reading.
+const TRY_WRITE_MAX: usize = 16 * 1024;
+
 /// tokio as the loops' runtime: tokio's clock (so that `tokio::time::pause` drives
 /// it in tests), its timers, `tokio::spawn`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -71,6 +76,11 @@ impl Transport for RawStream {
         self.poll_ready_read(cx)
     }
 
+    /// tokio's `read_buf` polls the registration's readiness first.
+    fn read_waits_for_ready(&self) -> bool {
+        true
+    }
+
     fn poll_read_buf(
         &mut self,
         cx: &mut Context<'_>,
@@ -87,7 +97,41 @@ impl Transport for RawStream {
         read.poll(cx)
     }
 
-    courier_rt::transport_writes!(tokio);
+    /// A small write is tried at once (tokio's `try_write`: a look at the socket's
+    /// readiness, no task budget, no waker); only one that would block is polled,
+    /// which registers the waker. A larger one goes to `poll_write` directly: it may
+    /// be partial, and tokio's `poll_write` then forgets the socket's readiness, so
+    /// that the next write waits for the reactor instead of failing with `EAGAIN`.
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if buf.len() <= TRY_WRITE_MAX {
+            let tried = match self {
+                Self::Tcp(s) => s.try_write(buf),
+                #[cfg(unix)]
+                Self::Unix(s) => s.try_write(buf),
+            };
+            match tried {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                r => return Poll::Ready(r),
+            }
+        }
+        tokio::io::AsyncWrite::poll_write(Pin::new(self), cx, buf)
+    }
+
+    fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        tokio::io::AsyncWrite::poll_write_vectored(Pin::new(self), cx, bufs)
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        tokio::io::AsyncWrite::poll_flush(Pin::new(self), cx)
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        tokio::io::AsyncWrite::poll_shutdown(Pin::new(self), cx)
+    }
 
     fn set_no_delay(&self, on: bool) -> io::Result<()> {
         self.tcp_set_no_delay(on)

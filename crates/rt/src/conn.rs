@@ -750,8 +750,15 @@ impl Driver<'_> {
     #[inline(always)]
     fn route(&mut self, event: ServerEvent) -> Option<Found> {
         match event {
-            ServerEvent::Request { id, head, dispatch } => {
-                self.core.receiving = Some(id);
+            ServerEvent::Request {
+                id,
+                head,
+                dispatch,
+                complete,
+            } => {
+                // A complete request (no body) has no end to wait for: its body,
+                // when it has a handle, is the empty one, complete from the start.
+                self.core.receiving = (!complete).then_some(id);
                 let kind = match dispatch {
                     Dispatch::Request => RequestKind::Request,
                     Dispatch::CheckContinue => RequestKind::CheckContinue,
@@ -955,8 +962,13 @@ impl Driver<'_> {
         if buf.capacity() - buf.len() < spare / 2 {
             if buf.capacity() == 0 {
                 let pooled = RECV_POOL.with(|p| p.try_borrow_mut().ok()?.pop());
+                // A pooled buffer with room enough left after the bytes handed out of
+                // it is read into as it is: it is reclaimed (moved back to the start
+                // of its memory, which takes a copy) only once that room runs short.
                 *buf = pooled
-                    .and_then(|mut b| b.try_reclaim(spare).then_some(b))
+                    .and_then(|mut b| {
+                        (b.capacity() >= spare / 2 || b.try_reclaim(spare)).then_some(b)
+                    })
                     .unwrap_or_else(|| BytesMut::with_capacity(spare));
             } else {
                 buf.reserve(spare);

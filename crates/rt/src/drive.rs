@@ -814,7 +814,15 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
 
         // 5. read
         if d.wants_read() {
-            match self.io.poll_read_ready(cx) {
+            // A transport whose read waits for readiness itself is read at once (the
+            // receive buffer comes from the thread's pool and goes back there when
+            // the read finds nothing).
+            let ready = if self.io.read_waits_for_ready() {
+                Poll::Ready(Ok(()))
+            } else {
+                self.io.poll_read_ready(cx)
+            };
+            match ready {
                 Poll::Ready(Ok(())) => {
                     let buf = d.recv_buf_with(self.read_size);
                     let spare = buf.capacity() - buf.len();

@@ -16,11 +16,14 @@
 //! let now = Instant::now();
 //! let mut conn = ServerConn::new(ServerConfig::default().into(), now);
 //! conn.feed(now, b"GET /hi HTTP/1.1\r\nHost: a\r\n\r\n");
-//! let Some(ServerEvent::Request { id, dispatch: Dispatch::Request, head }) = conn.poll_event() else {
+//! let Some(ServerEvent::Request { id, dispatch: Dispatch::Request, head, complete }) =
+//!     conn.poll_event()
+//! else {
 //!     panic!()
 //! };
 //! assert_eq!(&head.url[..], b"/hi");
-//! assert!(matches!(conn.poll_event(), Some(ServerEvent::End { .. })));
+//! // No body: the request is complete, no `End` follows.
+//! assert!(complete);
 //! let mut res = conn.response(id).unwrap();
 //! res.set_send_date(false);
 //! res.end(Some("ok".into())).unwrap();
@@ -87,6 +90,10 @@ pub enum ServerEvent {
         head: Box<RequestHead>,
         /// Which Node event this is.
         dispatch: Dispatch,
+        /// The request has no body and was received completely: no
+        /// [`ServerEvent::End`] follows for it (it stands for one without trailers,
+        /// right after this event). Otherwise its body and its end follow.
+        complete: bool,
     },
     /// A piece of the request body (MSG-11). Also reported after the response
     /// finished (the machine is then draining it, MSG-12): the application may ignore it.
@@ -768,8 +775,7 @@ impl ServerConn {
                     let Some(r) = self.reading.take() else {
                         continue;
                     };
-                    self.message_start = (self.parser.buffered() > 0).then_some(self.last_recv);
-                    self.headers_complete = false;
+                    self.message_ended();
                     if self.declined_upgrade == Some(r.id) {
                         // llhttp pauses for good at the end of an upgrade message that
                         // was read as an ordinary one; Node ignores every later byte.
@@ -805,6 +811,14 @@ impl ServerConn {
                 }
             }
         }
+    }
+
+    /// The message being received ended (its `reading` is taken): the request
+    /// timer restarts with the next message's first byte.
+    #[inline]
+    fn message_ended(&mut self) {
+        self.message_start = (self.parser.buffered() > 0).then_some(self.last_recv);
+        self.headers_complete = false;
     }
 
     fn next_id(&mut self) -> ReqId {
@@ -925,20 +939,35 @@ impl ServerConn {
             }
         }
         // 5. the event
-        let event = ServerEvent::Request { id, head, dispatch };
-        if !matches!(self.state, State::Open) {
+        let open = matches!(self.state, State::Open);
+        // Without an automatic reply the event goes straight back to `poll_event`
+        // rather than through the queue: nothing is queued before it, and the pass of
+        // `sync` it would wait for has nothing to pick up (the new response has no
+        // output yet, and the others did not change since the last pass): it is not
+        // owed one either.
+        let direct = open && answer.is_none() && !write_continue && self.events.is_empty();
+        // A request without a body ends right after its head (the parser has nothing
+        // else to say in between): it is delivered complete, its end taken now rather
+        // than in a second pass (never for a declined upgrade, which stops parsing
+        // at its end).
+        let complete = direct && !declined && self.parser.take_end_next();
+        if complete {
+            self.reading = None;
+            self.message_ended();
+        }
+        let event = ServerEvent::Request {
+            id,
+            head,
+            dispatch,
+            complete,
+        };
+        if !open {
             // A last response already ended the connection (SRV-14): this one is
             // dispatched, as Node does, but never written.
             self.events.push_back(event);
             self.events.push_back(ServerEvent::Dropped { id });
             return None;
         }
-        // Without an automatic reply the event goes straight back to `poll_event`
-        // rather than through the queue: nothing is queued before it, and the pass of
-        // `sync` it would wait for has nothing to pick up (the new response has no
-        // output yet, and the others did not change since the last pass): it is not
-        // owed one either.
-        let direct = answer.is_none() && !write_continue && self.events.is_empty();
         let mut event = Some(event);
         if !direct {
             self.events.extend(event.take());

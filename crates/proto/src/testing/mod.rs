@@ -267,17 +267,26 @@ fn record(
 ) {
     let find = |ids: &[ReqId], id: &ReqId| ids.iter().position(|x| x == id);
     match e {
-        ServerEvent::Request { id, head, dispatch } => {
+        ServerEvent::Request {
+            id,
+            head,
+            dispatch,
+            complete,
+        } => {
             ids.push(*id);
             run.requests.push(SeenRequest {
                 head: head.clone(),
                 dispatch: *dispatch,
                 body: Vec::new(),
-                trailers: None,
-                complete: false,
+                // A complete request stands for its `End` without trailers.
+                trailers: complete.then(Headers::default),
+                complete: *complete,
                 aborted: false,
                 response_status: None,
             });
+            if *complete {
+                ended.push(*id);
+            }
         }
         ServerEvent::Data { id, data } => {
             if let Some(i) = find(ids, id) {

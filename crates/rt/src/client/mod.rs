@@ -73,6 +73,15 @@ pub trait Transport: Send + Unpin + 'static {
         Poll::Ready(Ok(()))
     }
 
+    /// Whether [`Transport::poll_read_buf`] itself waits for the readiness that
+    /// [`Transport::poll_read_ready`] reports (registering `cx`'s waker, with no
+    /// system call, when the socket is known to be drained): the server loop then
+    /// reads without asking for readiness first, one readiness check per read less.
+    /// `false` by default.
+    fn read_waits_for_ready(&self) -> bool {
+        false
+    }
+
     /// Writes some of `buf` (by default a vectored write of one slice).
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.poll_write_vectored(cx, &[IoSlice::new(buf)])
