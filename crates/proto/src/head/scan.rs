@@ -1372,35 +1372,26 @@ pub(crate) trait SlotList {
     fn clear_slots(&mut self);
 }
 
-impl SlotList for Vec<Slot> {
-    #[inline(always)]
-    fn push_slot(&mut self, slot: Slot) {
-        self.push(slot);
-    }
-    #[inline(always)]
-    fn slots(&self) -> &[Slot] {
-        self
-    }
-    #[inline(always)]
-    fn clear_slots(&mut self) {
-        self.clear();
-    }
+/// [`SlotList`] for the vector types with `push`, `clear` and a slice view.
+macro_rules! slot_list_for {
+    ($($t:ty),*) => {$(
+        impl SlotList for $t {
+            #[inline(always)]
+            fn push_slot(&mut self, slot: Slot) {
+                self.push(slot);
+            }
+            #[inline(always)]
+            fn slots(&self) -> &[Slot] {
+                self
+            }
+            #[inline(always)]
+            fn clear_slots(&mut self) {
+                self.clear();
+            }
+        }
+    )*};
 }
-
-impl SlotList for FieldSlots {
-    #[inline(always)]
-    fn push_slot(&mut self, slot: Slot) {
-        self.push(slot);
-    }
-    #[inline(always)]
-    fn slots(&self) -> &[Slot] {
-        self
-    }
-    #[inline(always)]
-    fn clear_slots(&mut self) {
-        self.clear();
-    }
-}
+slot_list_for!(Vec<Slot>, FieldSlots);
 
 impl Scanner {
     /// The fast path: parses a complete head in one pass over the bytes, taking only
