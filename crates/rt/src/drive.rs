@@ -229,6 +229,16 @@ pub struct AsyncServer<R: Runtime, U> {
     pub rt: R,
 }
 
+/// How an adapter makes its handed-over stream `U` of a socket that leaves HTTP: the
+/// transport, its remote and local addresses, and the guard that keeps it counted
+/// as open.
+pub type MakeUpgraded<T, U> = fn(
+    T,
+    Option<std::net::SocketAddr>,
+    Option<std::net::SocketAddr>,
+    crate::serving::HandoverGuard,
+) -> U;
+
 impl<R: Runtime, U: Send + 'static> AsyncServer<R, U> {
     /// `http.createServer(options, handler)` on `rt` ([`async_state`]).
     pub fn new<H, F>(
@@ -253,12 +263,7 @@ impl<R: Runtime, U: Send + 'static> AsyncServer<R, U> {
         io: T,
         remote: Option<std::net::SocketAddr>,
         local: Option<std::net::SocketAddr>,
-        upgraded: fn(
-            T,
-            Option<std::net::SocketAddr>,
-            Option<std::net::SocketAddr>,
-            crate::serving::HandoverGuard,
-        ) -> U,
+        upgraded: MakeUpgraded<T, U>,
     ) {
         serve_accepted(&self.rt, &self.state, io, remote, local, upgraded);
     }
@@ -312,12 +317,7 @@ pub fn serve_accepted<R, T, U>(
     io: T,
     remote: Option<std::net::SocketAddr>,
     local: Option<std::net::SocketAddr>,
-    upgraded: fn(
-        T,
-        Option<std::net::SocketAddr>,
-        Option<std::net::SocketAddr>,
-        crate::serving::HandoverGuard,
-    ) -> U,
+    upgraded: MakeUpgraded<T, U>,
 ) where
     R: Runtime,
     T: Transport + Send + 'static,
