@@ -12,7 +12,7 @@ use async_io::Async;
 use bytes::{Bytes, BytesMut};
 use courier_net::MaybeTcp;
 use courier_rt::client::ClientUpgrade;
-use courier_rt::drive::{Transport, poll_read_into_slice_upto};
+use courier_rt::drive::{Transport, poll_read_into_slice};
 use courier_rt::serving::HandoverGuard;
 use futures_io::{AsyncRead, AsyncWrite};
 use std::sync::Arc;
@@ -104,7 +104,7 @@ impl Transport for AsyncSocket {
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
-        read_copied(buf, |slice| AsyncRead::poll_read(Pin::new(self), cx, slice))
+        poll_read_into_slice(buf, |slice| AsyncRead::poll_read(Pin::new(self), cx, slice))
     }
 
     courier_rt::transport_writes!(futures);
@@ -149,7 +149,7 @@ impl Transport for AsyncSocket {
 /// `EAGAIN`.
 ///
 /// Reads land in a per-thread scratch buffer and are copied to the receive buffer
-/// ([`read_copied`]): safe code would otherwise have to zero the spare capacity
+/// ([`poll_read_into_slice`]): safe code would otherwise have to zero the spare capacity
 /// before every read. A single slice goes out with a plain `send`, not a `writev`.
 pub(crate) struct Served {
     socket: AsyncSocket,
@@ -197,46 +197,6 @@ const SCORE_MIN: i8 = -4;
 const PROBE_FOUND: i8 = 2;
 const PROBE_EMPTY: i8 = 1;
 const REPROBE_AFTER: u8 = 32;
-
-/// The scratch buffer's size: the largest single read (the shared loop's receive
-/// buffer grows to 16 KiB).
-const SCRATCH_LEN: usize = 16 * 1024;
-
-std::thread_local! {
-    /// Where reads land before they are copied to a connection's receive buffer:
-    /// zeroed once per thread, so that no read has to zero its slice first.
-    static SCRATCH: core::cell::RefCell<Box<[u8]>> =
-        core::cell::RefCell::new(vec![0; SCRATCH_LEN].into_boxed_slice());
-}
-
-/// Reads with `read` into the thread's scratch buffer (at most the spare capacity
-/// of `buf`, reserved first when there is none) and appends what came to `buf`: a
-/// copy of the bytes received instead of a `memset` of the whole slice read into.
-fn read_copied(
-    buf: &mut BytesMut,
-    read: impl FnOnce(&mut [u8]) -> Poll<io::Result<usize>>,
-) -> Poll<io::Result<usize>> {
-    if buf.capacity() == buf.len() {
-        buf.reserve(8 * 1024);
-    }
-    let room = buf.capacity() - buf.len();
-    if SCRATCH.try_with(|_| ()).is_err() {
-        // The thread's locals are being destroyed: zero a slice instead.
-        return poll_read_into_slice_upto(buf, room, read);
-    }
-    SCRATCH.with(|scratch| {
-        let Ok(mut scratch) = scratch.try_borrow_mut() else {
-            // Not reached (nothing reads while a read is in progress): zero a slice.
-            return poll_read_into_slice_upto(buf, room, read);
-        };
-        let want = room.min(scratch.len());
-        let r = read(&mut scratch[..want]);
-        if let Poll::Ready(Ok(n)) = r {
-            buf.extend_from_slice(&scratch[..n.min(want)]);
-        }
-        r
-    })
-}
 
 impl Served {
     pub(crate) fn new(socket: AsyncSocket) -> Self {
@@ -288,7 +248,7 @@ impl Transport for Served {
     ) -> Poll<io::Result<usize>> {
         let raw = &self.raw;
         let mut want = 0;
-        let r = read_copied(buf, |slice| {
+        let r = poll_read_into_slice(buf, |slice| {
             want = slice.len();
             raw!(raw, io => read_async(io, cx, slice))
         });

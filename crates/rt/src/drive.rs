@@ -1177,17 +1177,47 @@ impl ClientIo {
     }
 }
 
-/// A [`Transport`] over any futures-io style stream: reads go into an initialised
-/// slice of the receive buffer's spare capacity.
-///
-/// `read` is the stream's `poll_read`. The slice is zeroed before every read (safe
-/// code cannot hand uninitialised memory to `read`), so this costs a `memset` of
-/// the whole spare capacity: see [`poll_read_into_slice_upto`].
+/// The scratch buffer's size: the largest single read (the server loop's receive
+/// buffer grows to 16 KiB).
+const SCRATCH_LEN: usize = 16 * 1024;
+
+std::thread_local! {
+    /// Where [`poll_read_into_slice`]'s reads land before they are copied to a
+    /// receive buffer: zeroed once per thread, so that no read zeroes its slice.
+    static SCRATCH: core::cell::RefCell<Box<[u8]>> =
+        core::cell::RefCell::new(vec![0; SCRATCH_LEN].into_boxed_slice());
+}
+
+/// A [`Transport`] over any futures-io style stream: `read` (the stream's
+/// `poll_read`) fills an initialised slice, since safe code cannot hand it
+/// uninitialised memory. The slice is the thread's scratch buffer (at most the
+/// spare capacity of `buf`, reserved first when there is none), and only the bytes
+/// received are appended to `buf`: a copy of what came instead of a `memset` of the
+/// whole slice read into ([`poll_read_into_slice_upto`], the fallback while the
+/// thread's locals are being destroyed).
 pub fn poll_read_into_slice(
     buf: &mut BytesMut,
     read: impl FnOnce(&mut [u8]) -> Poll<io::Result<usize>>,
 ) -> Poll<io::Result<usize>> {
-    poll_read_into_slice_upto(buf, usize::MAX, read)
+    if buf.capacity() == buf.len() {
+        buf.reserve(8 * 1024);
+    }
+    let room = buf.capacity() - buf.len();
+    if SCRATCH.try_with(|_| ()).is_err() {
+        return poll_read_into_slice_upto(buf, room, read);
+    }
+    SCRATCH.with(|scratch| {
+        let Ok(mut scratch) = scratch.try_borrow_mut() else {
+            // Not reached (nothing reads while a read is in progress): zero a slice.
+            return poll_read_into_slice_upto(buf, room, read);
+        };
+        let want = room.min(scratch.len());
+        let r = read(&mut scratch[..want]);
+        if let Poll::Ready(Ok(n)) = r {
+            buf.extend_from_slice(&scratch[..n.min(want)]);
+        }
+        r
+    })
 }
 
 /// [`poll_read_into_slice`] into at most `max` bytes of the spare capacity (at
@@ -1256,4 +1286,40 @@ macro_rules! transport_writes {
             ::$($io)::+::$shutdown(::core::pin::Pin::new(self), cx)
         }
     };
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    #[test]
+    fn a_read_appends_only_what_came_and_reserves_when_full() {
+        // Full buffer: room is reserved, and the read sees at most that room.
+        let mut buf = BytesMut::from(&b"GET"[..]);
+        let mut offered = 0;
+        let r = poll_read_into_slice(&mut buf, |slice| {
+            offered = slice.len();
+            slice[..5].copy_from_slice(b" / HT");
+            Poll::Ready(Ok(5))
+        });
+        assert!(matches!(r, Poll::Ready(Ok(5))));
+        assert_eq!(&buf[..], b"GET / HT");
+        assert!(offered > 0 && offered <= SCRATCH_LEN);
+        // Pending and errors append nothing.
+        let before = buf.clone();
+        assert!(poll_read_into_slice(&mut buf, |_| Poll::Pending).is_pending());
+        let e = poll_read_into_slice(&mut buf, |_| Poll::Ready(Err(io::ErrorKind::Other.into())));
+        assert!(matches!(e, Poll::Ready(Err(_))));
+        assert_eq!(buf, before);
+        // A small spare capacity bounds the slice offered.
+        let mut small = BytesMut::with_capacity(4);
+        let cap = small.capacity();
+        let mut offered = 0;
+        let _ = poll_read_into_slice(&mut small, |slice| {
+            offered = slice.len();
+            Poll::Ready(Ok(0))
+        });
+        assert_eq!(offered, cap);
+        assert!(small.is_empty());
+    }
 }
