@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Fixed-count load for rt-instr.sh: N requests over C connections, depth D pipelined.
-usage: drive.py PORT N DEPTH [CONNS]"""
-import socket, sys, time, selectors
+usage: drive.py PORT N DEPTH [CONNS]
+RT_INSTR_REQ=wrk sends the request wrk sends in `cargo xtask bench server` (Host and
+Connection only) instead of the default browser-like head with an Accept field."""
+import os, socket, sys, time, selectors
 port, n, depth = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 conns = int(sys.argv[4]) if len(sys.argv) > 4 else 1
 REQ = (b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
        b"Accept: text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7\r\n"
        b"Connection: keep-alive\r\n\r\n") % port
+if os.environ.get("RT_INSTR_REQ") == "wrk":
+    REQ = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: keep-alive\r\n\r\n" % port
 MARK = b"Hello, World!"
 # wait for the server
 for _ in range(600):

@@ -8,6 +8,7 @@
 #   docs/perf/rt-instr.sh $CARGO_TARGET_DIR/release/examples/hello-server 16 16000
 #   docs/perf/rt-instr.sh $ANCHORS_BIN/hyper-server 1 5000
 #
+# RT_INSTR_REQ=wrk in the environment sends wrk's two-field request instead.
 # BIN must take `--port P --threads 1`. Plain mode (DEPTH 1) depends on whether the
 # next request is already there when the server finishes one (load on the machine):
 # compare plain figures only from alternating runs.
