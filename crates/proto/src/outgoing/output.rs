@@ -96,9 +96,10 @@ impl<'a, S: Sink> Staged<'a, S> {
 impl<S: Sink> Sink for Staged<'_, S> {
     #[inline(always)]
     fn put(&mut self, bytes: &[u8]) {
-        let end = self.at + bytes.len();
-        if end <= STAGE {
-            self.buf[self.at..end].copy_from_slice(bytes);
+        let end = self.at.wrapping_add(bytes.len());
+        // One check: `at` is at most `STAGE` and `bytes` a slice (no wrap).
+        if let Some(dst) = self.buf.get_mut(self.at..end) {
+            dst.copy_from_slice(bytes);
             self.at = end;
         } else {
             self.put_slow(bytes);

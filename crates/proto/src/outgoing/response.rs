@@ -773,10 +773,11 @@ impl ServerResponse {
         }
         let (timeout_ms, max) = (s.keep_alive_timeout_ms, s.max_requests_per_socket);
         if timeout_ms / 1000 == 5 && max == 0 {
-            // Node's defaults.
-            out.put(DEFAULT_KEEP_ALIVE);
+            // Node's defaults, with the name of the length field.
+            out.put(DEFAULT_KEEP_ALIVE_LENGTH);
         } else {
             keep_alive_fields(&mut out, timeout_ms, max);
+            out.put(b"Content-Length: ");
         }
         small_length_tail(&mut out, data.len());
         out.put(data);
@@ -981,24 +982,29 @@ impl ServerResponse {
 }
 
 /// The automatic fields of a persistent response under Node's default
-/// `keepAliveTimeout` (5 s) and no `maxRequestsPerSocket`.
-const DEFAULT_KEEP_ALIVE: &[u8] = b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n";
+/// `keepAliveTimeout` (5 s) and no `maxRequestsPerSocket`, with the name of the
+/// length field that follows them.
+const DEFAULT_KEEP_ALIVE_LENGTH: &[u8] =
+    b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: ";
 
-/// Appends `Content-Length: len` and the empty line that ends the block. `len` is
-/// at most [`MERGE_MAX`] (three digits).
+/// Appends the value of `Content-Length: len` (its name is there already) and the
+/// empty line that ends the block. `len` is at most [`MERGE_MAX`] (three digits).
 #[inline(always)]
 fn small_length_tail(out: &mut impl Sink, len: usize) {
     const _: () = assert!(MERGE_MAX < 1000);
     debug_assert!(len <= MERGE_MAX);
-    let len = len.min(999);
-    let digits = [
-        b'0' + (len / 100) as u8,
-        b'0' + (len / 10 % 10) as u8,
-        b'0' + (len % 10) as u8,
-    ];
-    let skip = usize::from(len < 100) + usize::from(len < 10);
-    out.put(b"Content-Length: ");
-    out.put(&digits[skip..]);
+    if len < 10 {
+        out.put(&[b'0' + len as u8]);
+    } else if len < 100 {
+        out.put(&[b'0' + (len / 10) as u8, b'0' + (len % 10) as u8]);
+    } else {
+        let len = len.min(999);
+        out.put(&[
+            b'0' + (len / 100) as u8,
+            b'0' + (len / 10 % 10) as u8,
+            b'0' + (len % 10) as u8,
+        ]);
+    }
     out.put(b"\r\n\r\n");
 }
 
