@@ -321,6 +321,22 @@ impl Core {
     /// Resolves `'finish'` for every finished response whose bytes are all written.
     fn settle_finishing(&mut self) {
         let done = self.transmitted_total;
+        // The usual case: every response in the map finished and was written, its
+        // handle gone and nobody listening. They are all forgotten (what
+        // `resolve_responses` would do, without its pass that keeps some).
+        let entries = &self.responses.entries;
+        if let Some((last, _)) = entries.last() {
+            let all_gone = entries.iter().all(|(_, e)| {
+                matches!(e.state, ResState::Finishing(mark) if mark <= done)
+                    && !e.handle
+                    && e.signal.is_none()
+            });
+            if all_gone {
+                self.finished_below = self.finished_below.max(last.0.saturating_add(1));
+                self.responses.entries.clear();
+                return;
+            }
+        }
         self.resolve_responses(|_, s| match s {
             ResState::Finishing(mark) if mark <= done => Some(true),
             _ => None,

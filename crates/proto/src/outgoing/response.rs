@@ -13,7 +13,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::error::OutgoingError;
 use super::hints::{inspect_str, is_link};
-use super::output::{MERGE_MAX, Output, Sink};
+use super::output::{MERGE_MAX, Output, Sink, Staged};
 use super::render::{
     Fields, Policy, Removed, Rendered, keep_alive_fields, render, strict_target, trailer_fields,
 };
@@ -753,6 +753,7 @@ impl ServerResponse {
             status_text(status)?
         };
         out.reserve_more(232 + reason.len() + data.len());
+        let mut out = Staged::new(out);
         if status == 200 {
             out.put(b"HTTP/1.1 200 OK\r\n");
         } else {
@@ -764,7 +765,7 @@ impl ServerResponse {
             out.put(reason.as_bytes());
             out.put(b"\r\n");
         }
-        if !self.store.render_plain(out) {
+        if !self.store.render_plain(&mut out) {
             return None;
         }
         if let Some(date) = self.clock_date.as_deref().filter(|_| self.send_date) {
@@ -772,14 +773,15 @@ impl ServerResponse {
         }
         let (timeout_ms, max) = (s.keep_alive_timeout_ms, s.max_requests_per_socket);
         if timeout_ms / 1000 == 5 && max == 0 {
-            // Node's defaults: the persistence fields, the length and the empty
-            // line in one copy.
-            small_length_tail(out, DEFAULT_KEEP_ALIVE, data.len());
+            // Node's defaults, with the name of the length field.
+            out.put(DEFAULT_KEEP_ALIVE_LENGTH);
         } else {
-            keep_alive_fields(out, timeout_ms, max);
-            small_length_tail(out, b"", data.len());
+            keep_alive_fields(&mut out, timeout_ms, max);
+            out.put(b"Content-Length: ");
         }
+        small_length_tail(&mut out, data.len());
         out.put(data);
+        out.finish();
         Some(reason)
     }
 
@@ -980,36 +982,30 @@ impl ServerResponse {
 }
 
 /// The automatic fields of a persistent response under Node's default
-/// `keepAliveTimeout` (5 s) and no `maxRequestsPerSocket`.
-const DEFAULT_KEEP_ALIVE: &[u8] = b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n";
+/// `keepAliveTimeout` (5 s) and no `maxRequestsPerSocket`, with the name of the
+/// length field that follows them.
+const DEFAULT_KEEP_ALIVE_LENGTH: &[u8] =
+    b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: ";
 
-/// Appends `fields` (at most [`DEFAULT_KEEP_ALIVE`]'s length), `Content-Length: len`
-/// and the empty line that ends the block, put together on the stack and copied
-/// once. `len` is at most [`MERGE_MAX`] (three digits).
+/// Appends the value of `Content-Length: len` (its name is there already) and the
+/// empty line that ends the block. `len` is at most [`MERGE_MAX`] (three digits).
 #[inline(always)]
-fn small_length_tail(out: &mut impl Sink, fields: &[u8], len: usize) {
-    const CL: &[u8] = b"Content-Length: ";
-    const MAX: usize = DEFAULT_KEEP_ALIVE.len() + CL.len() + 3 + 4;
+fn small_length_tail(out: &mut impl Sink, len: usize) {
     const _: () = assert!(MERGE_MAX < 1000);
-    debug_assert!(fields.len() <= DEFAULT_KEEP_ALIVE.len() && len <= MERGE_MAX);
-    let mut tail = [0u8; MAX];
-    let mut at = fields.len().min(DEFAULT_KEEP_ALIVE.len());
-    tail[..at].copy_from_slice(&fields[..at]);
-    tail[at..at + CL.len()].copy_from_slice(CL);
-    at += CL.len();
-    let len = len.min(999);
-    if len >= 100 {
-        tail[at] = b'0' + (len / 100) as u8;
-        at += 1;
+    debug_assert!(len <= MERGE_MAX);
+    if len < 10 {
+        out.put(&[b'0' + len as u8]);
+    } else if len < 100 {
+        out.put(&[b'0' + (len / 10) as u8, b'0' + (len % 10) as u8]);
+    } else {
+        let len = len.min(999);
+        out.put(&[
+            b'0' + (len / 100) as u8,
+            b'0' + (len / 10 % 10) as u8,
+            b'0' + (len % 10) as u8,
+        ]);
     }
-    if len >= 10 {
-        tail[at] = b'0' + (len / 10 % 10) as u8;
-        at += 1;
-    }
-    tail[at] = b'0' + (len % 10) as u8;
-    at += 1;
-    tail[at..at + 4].copy_from_slice(b"\r\n\r\n");
-    out.put(&tail[..at + 4]);
+    out.put(b"\r\n\r\n");
 }
 
 #[cfg(test)]
@@ -1090,6 +1086,16 @@ mod tests {
             },
             |r| {
                 let _ = r.set_header("X-List", vec!["a", "b"]);
+            },
+            |r| {
+                // Longer than the rendering stage, between two short ones.
+                let _ = r.set_header("X-A", "a");
+                let _ = r.set_header("X-Long", vec![b'v'; 300]);
+                let _ = r.set_header("X-B", 7);
+            },
+            |r| {
+                // Fills the stage up to the body.
+                let _ = r.set_header("X-Mid", vec![b'w'; 120]);
             },
             |r| {
                 let _ = r.set_header("Set-Cookie", vec!["a=1"]);
