@@ -1666,8 +1666,9 @@ impl Scanner {
         Some(())
     }
 
-    /// The tokens of a `Connection` (or `Proxy-Connection`) value on the fast path.
-    #[inline]
+    /// The tokens of a `Connection` (or `Proxy-Connection`) value on the fast path:
+    /// one token in place, a list out of line.
+    #[inline(always)]
     fn fast_connection(&mut self, raw: &[u8]) -> Option<()> {
         // One token and nothing else, the usual form.
         let one = match raw.len() {
@@ -1680,6 +1681,12 @@ impl Scanner {
             self.flags |= one;
             return Some(());
         }
+        self.fast_connection_list(raw)
+    }
+
+    /// [`Scanner::fast_connection`] for a value other than one plain token.
+    #[inline(never)]
+    fn fast_connection_list(&mut self, raw: &[u8]) -> Option<()> {
         for token in raw.split(|&b| b == b',') {
             // Tabs around a token change llhttp 9.3.1's answer: the scanner decides.
             let t = trim_sp(token);

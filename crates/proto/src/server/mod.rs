@@ -876,12 +876,6 @@ impl ServerConn {
             unique_headers: self.cfg.unique_headers.clone(),
             reject_non_standard_body_writes: self.cfg.reject_non_standard_body_writes,
         };
-        self.reading = Some(Reading {
-            id,
-            draining: false,
-            drained: 0,
-            timeout_listener: false,
-        });
         // 4. HTTP/1.1 only: Host, maxRequestsPerSocket, Expect
         let mut dispatch = Dispatch::Request;
         let mut answer: Option<u16> = None;
@@ -935,8 +929,18 @@ impl ServerConn {
         // than in a second pass (never for a declined upgrade, which stops parsing
         // at its end).
         let complete = direct && !declined && self.parser.take_end_next();
+        // The request is being received until its end (a complete one has ended).
+        self.reading = if complete {
+            None
+        } else {
+            Some(Reading {
+                id,
+                draining: false,
+                drained: 0,
+                timeout_listener: false,
+            })
+        };
         if complete {
-            self.reading = None;
             self.message_ended();
         }
         let event = ServerEvent::Request {
