@@ -1261,11 +1261,18 @@ impl ServerConn {
     }
 
     /// The first checker tick at which the running message counts as expired (SRV-17).
+    /// The usual answer (no message under way) in place, the tick out of line.
+    #[inline]
     fn check_deadline(&self) -> Option<Instant> {
         if !self.checker_on || !matches!(self.state, State::Open) {
             return None;
         }
-        let start = self.message_start?;
+        self.check_deadline_of(self.message_start?)
+    }
+
+    /// [`Self::check_deadline`] for a message that started at `start`.
+    #[inline(never)]
+    fn check_deadline_of(&self, start: Instant) -> Option<Instant> {
         let headers = self.cfg.headers_timeout();
         let request = self.cfg.request_timeout;
         let mut limit: Option<Duration> = None;
