@@ -359,6 +359,43 @@ impl HeaderStore {
     }
 }
 
+/// The stored fields a header block was rendered from (see
+/// [`HeaderStore::same_fields`]): each name and value, held.
+pub(crate) type HeldFields = Vec<(Cow<'static, str>, HeaderValue)>;
+
+impl HeaderStore {
+    /// Replaces `held` with the stored fields.
+    pub(crate) fn hold_fields(&self, held: &mut HeldFields) {
+        held.clear();
+        held.extend(
+            self.entries
+                .iter()
+                .map(|e| (e.name.clone(), e.value.clone())),
+        );
+    }
+
+    /// Whether every stored field has the name and value `held` (filled by
+    /// [`Self::hold_fields`]) has, in the same order: the same pointer to the same
+    /// length is the same bytes, since `held` keeps them alive (a static name, a
+    /// value the application keeps giving as it is), else the bytes are compared.
+    #[inline]
+    pub(crate) fn same_fields(&self, held: &HeldFields) -> bool {
+        fn same(a: &[u8], b: &[u8]) -> bool {
+            (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+        }
+        self.entries.len() == held.len()
+            && self.entries.iter().zip(held).all(|(e, (name, value))| {
+                same(e.name.as_bytes(), name.as_bytes())
+                    && match (&e.value, value) {
+                        (HeaderValue::Text(a), HeaderValue::Text(b)) => same(a, b),
+                        (HeaderValue::Int(a), HeaderValue::Int(b)) => a == b,
+                        // Never rendered in one pass.
+                        _ => false,
+                    }
+            })
+    }
+}
+
 /// The header-store methods Node's `OutgoingMessage` gives both `ServerResponse` and
 /// `ClientRequest` (RES-2 … RES-6, CLI-25), for a type with `store: HeaderStore` and
 /// `rendered: bool` fields.

@@ -417,6 +417,8 @@ pub struct ServerConn {
     responses_changed: bool,
     /// The size of the allocation [`Self::head_buf`] was cut from.
     arena_size: usize,
+    /// The header block the last one-pass `end` rendered, for the next one to copy.
+    last_head: crate::outgoing::LastHead,
     /// Counts [`ServerConn::set_date`] calls: a response takes the date again only
     /// when it changed.
     date_gen: u64,
@@ -463,6 +465,7 @@ impl ServerConn {
             date: None,
             head_buf: BytesMut::new(),
             arena_size: 0,
+            last_head: Default::default(),
             responses_changed: false,
             keep_idle_buffer: false,
             date_gen: 0,
@@ -1140,6 +1143,7 @@ impl ServerConn {
             self.head_buf = BytesMut::new();
             self.arena_size = 0;
         }
+        self.last_head.shrink_idle();
         // SRV-18: keep-alive timer while waiting for the next request.
         if !self.cfg.keep_alive_timeout.is_zero() {
             self.keep_alive_armed = true;
@@ -1193,7 +1197,11 @@ impl ServerConn {
         if let (0, Some(data)) = (idx, chunk.as_ref()) {
             // Room for the responses waiting, as the rendering arena is sized.
             let room = (waiting * 256).min(crate::outgoing::ARENA_MAX * 4);
-            if self.out.append(room, |out| slot.res.end_into(data, out)) {
+            let last = &mut self.last_head;
+            if self
+                .out
+                .append(room, |out| slot.res.end_into(data, out, last))
+            {
                 *chunk = None;
                 self.responses_changed = true;
                 self.sync();
