@@ -167,6 +167,14 @@ impl Parser {
         self.spare_heads.append(heads);
     }
 
+    /// [`Parser::recycle_heads`] for one head.
+    #[inline]
+    pub fn recycle_head(&mut self, head: Box<RequestHead>) {
+        if self.spare_heads.len() < SPARE_HEADS {
+            self.spare_heads.push(head);
+        }
+    }
+
     fn mode(kind: Kind) -> Mode {
         match kind {
             Kind::Request => Mode::Request,
@@ -831,5 +839,11 @@ mod tests {
         p.recycle_heads(&mut heads);
         assert!(heads.is_empty());
         assert_eq!(p.spare_heads.len(), SPARE_HEADS);
+        // One at a time, the same bound.
+        p.recycle_head(head());
+        assert_eq!(p.spare_heads.len(), SPARE_HEADS);
+        let mut q = Parser::request(ParserConfig::default());
+        q.recycle_head(head());
+        assert_eq!(q.spare_heads.len(), 1);
     }
 }

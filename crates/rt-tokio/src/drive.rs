@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use courier_net::MaybeTcp;
 use courier_rt::drive::{Runtime, Timer, Transport};
+use tokio::io::Interest;
 use tokio::time::Sleep;
 
 use crate::upgraded::RawStream;
@@ -55,6 +56,33 @@ impl Runtime for Tokio {
     }
 }
 
+/// [`Transport::try_read_buf`] on a tokio stream `$s` (a `TcpStream` or a
+/// `UnixStream`): its `try_read_buf` inside its `try_io`, so that a read that filled
+/// less than the spare capacity of `$buf`, reported to `try_io` as `WouldBlock`,
+/// clears the readiness.
+macro_rules! try_read_drained {
+    ($s:expr, $buf:expr) => {{
+        let (s, buf) = ($s, $buf);
+        let spare = buf.capacity() - buf.len();
+        let mut short = 0;
+        let tried = s.try_io(Interest::READABLE, || match s.try_read_buf(buf) {
+            Ok(n) if 0 < n && n < spare => {
+                short = n;
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            r => r,
+        });
+        if short > 0 {
+            Some(Ok(short))
+        } else {
+            match tried {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+                r => Some(r),
+            }
+        }
+    }};
+}
+
 impl RawStream {
     /// The local address of a TCP socket.
     pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
@@ -95,6 +123,21 @@ impl Transport for RawStream {
         // block (one `recv` per request rather than two).
         let read = core::pin::pin!(tokio::io::AsyncReadExt::read_buf(self, buf));
         read.poll(cx)
+    }
+
+    /// tokio's `try_io` around its `try_read_buf`: a look at the socket's readiness,
+    /// no task budget, no waker. A read that fills less than the spare capacity is
+    /// reported to the outer `try_io` as `WouldBlock`, which clears the readiness (as
+    /// tokio's `poll_read` does), so that the next look parks the task at once.
+    fn try_read_buf(&mut self, buf: &mut BytesMut) -> Option<io::Result<usize>> {
+        if buf.capacity() == buf.len() {
+            buf.reserve(8 * 1024);
+        }
+        match self {
+            Self::Tcp(s) => try_read_drained!(s, buf),
+            #[cfg(unix)]
+            Self::Unix(s) => try_read_drained!(s, buf),
+        }
     }
 
     /// A small write is tried at once (tokio's `try_write`: a look at the socket's
@@ -149,5 +192,47 @@ impl courier_net::MaybeTcp for RawStream {
             #[cfg(unix)]
             Self::Unix(_) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// A connected pair: the server side as a [`RawStream`], the client side.
+    async fn pair() -> (RawStream, tokio::net::TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (RawStream::Tcp(server), client)
+    }
+
+    async fn readable(s: &mut RawStream) {
+        core::future::poll_fn(|cx| s.poll_read_ready(cx))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn try_read_buf_reads_what_came_and_then_waits_for_readiness() {
+        let (mut server, mut client) = pair().await;
+        let mut buf = BytesMut::with_capacity(64);
+        // Nothing came: not known to be readable, nothing read.
+        assert!(server.try_read_buf(&mut buf).is_none());
+        client.write_all(b"hello").await.unwrap();
+        readable(&mut server).await;
+        assert_eq!(server.try_read_buf(&mut buf).unwrap().unwrap(), 5);
+        assert_eq!(&buf[..], b"hello");
+        // The short read cleared the readiness: no read is tried, and the readiness
+        // poll pends (registering the waker) instead of finding the socket readable.
+        assert!(server.try_read_buf(&mut buf).is_none());
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(server.poll_read_ready(&mut cx).is_pending());
+        // The end of input.
+        drop(client);
+        readable(&mut server).await;
+        assert_eq!(server.try_read_buf(&mut buf).unwrap().unwrap(), 0);
     }
 }

@@ -440,9 +440,18 @@ impl BodyReceiver {
     }
 
     /// The consumer reads no more: queued and later pieces are dropped and a producer
-    /// held back by this body may go on.
+    /// held back by this body may go on. Inlined: a request without a body has no
+    /// queue, and its drop is then this one test.
+    #[inline]
     fn discard(&self) {
-        let Some(q) = &self.q else { return };
+        if let Some(q) = &self.q {
+            Self::discard_queue(q);
+        }
+    }
+
+    /// [`Self::discard`] for a body with a queue.
+    #[inline(never)]
+    fn discard_queue(q: &Arc<Mutex<Queue>>) {
         let waker = {
             let mut q = lock(q);
             q.consumer_gone = true;

@@ -516,6 +516,13 @@ impl Shared {
 
     /// A dropped request's head, emptied, kept for the connection's next request.
     pub(crate) fn recycle_head(&self, head: Box<RequestHead>) {
+        // Straight to the connection when its lock is free (the usual case: handlers
+        // run with it released); otherwise the spares wait under their own lock for
+        // the connection's next step.
+        if let Ok(mut core) = self.core.try_lock() {
+            core.conn.recycle_head(head);
+            return;
+        }
         let mut spare = self
             .spare_heads
             .lock()

@@ -22,7 +22,7 @@ use std::io::{self, IoSlice};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::{Instant, SystemTime};
 
 use bytes::{Buf, BytesMut};
@@ -629,6 +629,8 @@ where
         armed: None,
         timer_polled: false,
         read_size: READ_MIN,
+        read_direct: false,
+        drained: false,
         ready: Vec::new(),
         runners: [None, None, None],
         handover: None,
@@ -658,6 +660,11 @@ struct ServerLoop<'h, T, R: Runtime, U> {
     /// The spare capacity to read into: grows when a read fills it (pipelined
     /// batches, bodies), so a connection reading small requests keeps a small buffer.
     read_size: usize,
+    /// The next read is the wake-up's first: tried at once ([`Transport::try_read_buf`]).
+    read_direct: bool,
+    /// The last read filled less than the spare capacity: the socket was drained, and
+    /// the next read asks for readiness first.
+    drained: bool,
     /// Events found under the lock, handed to the application after it is released.
     ready: Vec<Found>,
     /// The runners of the `'request'`, `'checkContinue'` and `'checkExpectation'`
@@ -709,6 +716,7 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
         // Date value's second has ended (`Driver::set_clocks`).
         let now = self.rt.now();
         let mut first = true;
+        self.read_direct = true;
         loop {
             let step = self.step(cx, now, std::mem::take(&mut first));
             if !self.ready.is_empty() {
@@ -733,6 +741,37 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
                 }
             }
         }
+    }
+
+    /// Reads into the receive buffer: the bytes read and the spare capacity there
+    /// was. The first read of a wake-up is tried at once (the wake-up usually comes
+    /// from the socket's readiness; a socket not known to be readable answers without
+    /// a system call); the others, and a read after one that drained the socket, ask
+    /// for readiness first (registering the task's waker, spending its budget), unless
+    /// the transport's read does that itself. The receive buffer comes from the
+    /// thread's pool only for a read that may fill it.
+    #[inline]
+    fn read(
+        &mut self,
+        d: &mut Driver<'_>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(usize, usize)>> {
+        let direct = std::mem::take(&mut self.read_direct);
+        let ask_ready = !self.io.read_waits_for_ready() || self.drained;
+        if !direct && ask_ready {
+            ready!(self.io.poll_read_ready(cx))?;
+        }
+        let buf = d.recv_buf_with(self.read_size);
+        let spare = buf.capacity() - buf.len();
+        if direct {
+            if let Some(r) = self.io.try_read_buf(buf) {
+                return Poll::Ready(r.map(|n| (n, spare)));
+            }
+            if ask_ready {
+                ready!(self.io.poll_read_ready(cx))?;
+            }
+        }
+        self.io.poll_read_buf(cx, buf).map_ok(|n| (n, spare))
     }
 
     fn step(&mut self, cx: &mut Context<'_>, now: Instant, first: bool) -> Step {
@@ -814,38 +853,22 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
 
         // 5. read
         if d.wants_read() {
-            // A transport whose read waits for readiness itself is read at once (the
-            // receive buffer comes from the thread's pool and goes back there when
-            // the read finds nothing).
-            let ready = if self.io.read_waits_for_ready() {
-                Poll::Ready(Ok(()))
-            } else {
-                self.io.poll_read_ready(cx)
-            };
-            match ready {
-                Poll::Ready(Ok(())) => {
-                    let buf = d.recv_buf_with(self.read_size);
-                    let spare = buf.capacity() - buf.len();
-                    match self.io.poll_read_buf(cx, buf) {
-                        Poll::Ready(Ok(n)) => {
-                            if n == spare && self.read_size < READ_MAX {
-                                self.read_size = (self.read_size * 8).min(READ_MAX);
-                            }
-                            d.received(now, n);
-                            progress = true;
-                        }
-                        Poll::Ready(Err(_)) => {
-                            d.socket_error();
-                            return Step::Done;
-                        }
-                        // Nothing to read: an idle connection keeps no receive buffer.
-                        Poll::Pending => d.release_recv_buf(),
+            match self.read(d, cx) {
+                Poll::Ready(Ok((n, spare))) => {
+                    // A read that filled less than the spare capacity drained the
+                    // socket: the next one asks for readiness first.
+                    self.drained = n < spare;
+                    if n == spare && self.read_size < READ_MAX {
+                        self.read_size = (self.read_size * 8).min(READ_MAX);
                     }
+                    d.received(now, n);
+                    progress = true;
                 }
                 Poll::Ready(Err(_)) => {
                     d.socket_error();
                     return Step::Done;
                 }
+                // Nothing to read: an idle connection keeps no receive buffer.
                 Poll::Pending => d.release_recv_buf(),
             }
         }

@@ -1565,13 +1565,13 @@ impl Scanner {
     fn fast_fields<L: SlotList>(&mut self, buf: &[u8], mut i: usize, out: &mut L) -> Option<usize> {
         loop {
             let n0 = i;
+            if *buf.get(n0)? == b'\r' {
+                // The empty line: the head ends after its LF.
+                return (*buf.get(n0 + 1)? == b'\n').then_some(n0 + 2);
+            }
             let mut n1 = crate::chars::name_run_end(buf, n0);
             let mut c = *buf.get(n1)?;
             while c != b':' {
-                if n1 == n0 && c == b'\r' {
-                    // The empty line: the head ends after its LF.
-                    return (*buf.get(n0 + 1)? == b'\n').then_some(n0 + 2);
-                }
                 if !is_tchar(c) {
                     return None;
                 }

@@ -541,6 +541,12 @@ impl ServerConn {
         self.parser.recycle_heads(heads);
     }
 
+    /// [`ServerConn::recycle_heads`] for one head.
+    #[inline]
+    pub fn recycle_head(&mut self, head: Box<RequestHead>) {
+        self.parser.recycle_head(head);
+    }
+
     /// Whether the receive buffer stays when the connection goes idle. By default it
     /// is freed (an idle keep-alive connection holds no receive buffer); a driver
     /// that takes it back itself when it has nothing to read (to reuse it for the

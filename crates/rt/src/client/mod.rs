@@ -82,6 +82,18 @@ pub trait Transport: Send + Unpin + 'static {
         false
     }
 
+    /// Reads into the spare capacity of `buf` at once if the socket is known to be
+    /// readable, without waiting, registering a waker or spending the runtime's task
+    /// budget: `None` when it is not known to be (the caller then goes through
+    /// [`Transport::poll_read_ready`] / [`Transport::poll_read_buf`]), otherwise what
+    /// the read gave (`Ok(0)`: the end of input). Like `poll_read_buf` on a runtime
+    /// with readiness, a read that fills less than the spare capacity marks the socket
+    /// drained. The server loop reads this way once per wake-up (the wake-up usually
+    /// comes from the socket's readiness). `None` by default.
+    fn try_read_buf(&mut self, _buf: &mut BytesMut) -> Option<io::Result<usize>> {
+        None
+    }
+
     /// Writes some of `buf` (by default a vectored write of one slice).
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.poll_write_vectored(cx, &[IoSlice::new(buf)])
