@@ -267,12 +267,20 @@ pub fn validate_header_value_bytes(name: &[u8], value: Option<&[u8]>) -> Result<
 }
 
 /// [`validate_value_chars`] for raw bytes.
+#[inline]
 pub fn validate_value_bytes(label: &str, name: &[u8], value: &[u8]) -> Result<(), InvalidHeader> {
     if all_field_value_bytes(value) {
         Ok(())
     } else {
-        Err(InvalidHeader::char(label, &crate::headers::latin1(name)))
+        Err(invalid_value_char(label, name))
     }
+}
+
+/// The error of [`validate_value_bytes`] (out of line: the check is inlined).
+#[cold]
+#[inline(never)]
+fn invalid_value_char(label: &str, name: &[u8]) -> InvalidHeader {
+    InvalidHeader::char(label, &crate::headers::latin1(name))
 }
 
 /// The name check behind [`crate::Headers::append`] and [`crate::Headers::set`].

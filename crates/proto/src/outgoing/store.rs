@@ -184,6 +184,7 @@ impl HeaderStore {
     }
 
     /// [`HeaderStore::set_unchecked`] with the [`known_name`] lookup done.
+    #[inline]
     fn set_known(
         &mut self,
         name: &str,
@@ -191,7 +192,28 @@ impl HeaderStore {
         value: HeaderValue,
     ) {
         self.used = true;
-        match self.position(name) {
+        match (self.position(name), known) {
+            // A common name set for the first time (the usual case): nothing to
+            // allocate.
+            (None, Some((given, lower))) => self.entries.push(Entry {
+                key: Cow::Borrowed(lower),
+                name: Cow::Borrowed(given),
+                value,
+            }),
+            (i, _) => self.set_at(i, name, known, value),
+        }
+    }
+
+    /// [`Self::set_known`] replacing entry `i`, or adding a new name.
+    #[inline(never)]
+    fn set_at(
+        &mut self,
+        i: Option<usize>,
+        name: &str,
+        known: Option<(&'static str, &'static str)>,
+        value: HeaderValue,
+    ) {
+        match i {
             Some(i) => {
                 let e = &mut self.entries[i];
                 if e.name != name {
