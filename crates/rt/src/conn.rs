@@ -319,11 +319,31 @@ impl Core {
     }
 
     /// Resolves `'finish'` for every finished response whose bytes are all written.
+    #[inline]
     fn settle_finishing(&mut self) {
         let done = self.transmitted_total;
-        // The usual case: every response in the map finished and was written, its
-        // handle gone and nobody listening. They are all forgotten (what
-        // `resolve_responses` would do, without its pass that keeps some).
+        // The usual case: the one response in the map finished and was written, its
+        // handle gone and nobody listening. It is forgotten (what
+        // `resolve_responses` would do).
+        if let [(id, e)] = self.responses.entries.as_slice() {
+            if matches!(e.state, ResState::Finishing(mark) if mark <= done)
+                && !e.handle
+                && e.signal.is_none()
+            {
+                self.finished_below = self.finished_below.max(id.0.saturating_add(1));
+                self.responses.entries.clear();
+                return;
+            }
+        }
+        self.settle_finishing_all(done);
+    }
+
+    /// [`Self::settle_finishing`] with any number of responses.
+    #[inline(never)]
+    fn settle_finishing_all(&mut self, done: u64) {
+        // Every response in the map finished and was written, its handle gone and
+        // nobody listening (a pipelined run): they are all forgotten, without the
+        // pass that keeps some.
         let entries = &self.responses.entries;
         if let Some((last, _)) = entries.last() {
             let all_gone = entries.iter().all(|(_, e)| {
