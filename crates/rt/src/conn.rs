@@ -53,18 +53,27 @@ const READ_RESERVE: usize = 8 * 1024;
 /// [`Driver::recv_buf_with`]).
 const RECV_POOL_MAX: usize = 8;
 
-std::thread_local! {
+/// The buffers a thread keeps for its connections (see [`Driver::recv_buf_with`]).
+struct ThreadBufs {
     /// Receive buffers given back by idle connections, for the next read on this
-    /// thread (any connection's): one per thread, so idle connections hold none.
-    static RECV_POOL: std::cell::RefCell<Vec<BytesMut>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// thread (any connection's), so that idle connections hold none.
+    recv: Vec<BytesMut>,
     /// The output buffer of the connection that went idle last, handed to the next
     /// connection that reads: a thread renders every connection's responses into
     /// the buffer it used last, which stays in its cache, rather than into one per
     /// connection.
-    static OUT_BUF: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    out: Vec<u8>,
 }
 
-/// The largest output buffer [`OUT_BUF`] keeps (a larger one stays with its
+std::thread_local! {
+    /// The thread's spare buffers: one per thread, taken once per read and once per
+    /// release.
+    static BUFS: std::cell::RefCell<ThreadBufs> = const {
+        std::cell::RefCell::new(ThreadBufs { recv: Vec::new(), out: Vec::new() })
+    };
+}
+
+/// The largest output buffer [`ThreadBufs::out`] keeps (a larger one stays with its
 /// connection).
 const OUT_BUF_MAX: usize = 16 * 1024;
 
@@ -950,18 +959,31 @@ impl Driver<'_> {
             core.pooled_recv = true;
             core.conn.set_keep_idle_buffer(true);
         }
-        if !core.conn.has_output_buffer() {
-            if let Ok(out) = OUT_BUF.try_with(std::cell::Cell::take) {
-                if out.capacity() > 0 {
+        let want_out = !core.conn.has_output_buffer();
+        let (cap, len) = {
+            let buf = core.conn.recv_buf();
+            (buf.capacity(), buf.len())
+        };
+        let short = cap - len < spare / 2;
+        let mut pooled = None;
+        if want_out || (short && cap == 0) {
+            let conn = &mut core.conn;
+            let _ = BUFS.try_with(|t| {
+                let Ok(mut t) = t.try_borrow_mut() else {
+                    return;
+                };
+                if want_out && t.out.capacity() > 0 {
                     // The connection has none: it takes this one.
-                    let _ = core.conn.give_output_buffer(out);
+                    let _ = conn.give_output_buffer(std::mem::take(&mut t.out));
                 }
-            }
+                if short && cap == 0 {
+                    pooled = t.recv.pop();
+                }
+            });
         }
         let buf = core.conn.recv_buf();
-        if buf.capacity() - buf.len() < spare / 2 {
-            if buf.capacity() == 0 {
-                let pooled = RECV_POOL.with(|p| p.try_borrow_mut().ok()?.pop());
+        if short {
+            if cap == 0 {
                 // A pooled buffer with room enough left after the bytes handed out of
                 // it is read into as it is: it is reclaimed (moved back to the start
                 // of its memory, which takes a copy) only once that room runs short.
@@ -982,35 +1004,41 @@ impl Driver<'_> {
     /// [`Driver::recv_buf_with`] goes back to the thread's pool.
     /// So does the output buffer of such a connection when nothing waits in it.
     pub fn release_recv_buf(&mut self) {
-        if self.core.pooled_recv && self.core.conn.has_output_buffer() {
-            let conn = &mut self.core.conn;
-            let _ = OUT_BUF.try_with(|slot| {
-                let spare = slot.take();
-                if spare.capacity() > 0 {
-                    slot.set(spare);
-                    return;
-                }
+        let core = &mut *self.core;
+        let give_out = core.pooled_recv && core.conn.has_output_buffer();
+        let buf = core.conn.recv_buf();
+        let give_recv = buf.is_empty() && buf.capacity() > 0;
+        if !core.pooled_recv {
+            if give_recv {
+                drop(std::mem::take(buf));
+            }
+            return;
+        }
+        if !give_out && !give_recv {
+            return;
+        }
+        let conn = &mut core.conn;
+        let kept = BUFS.try_with(|t| {
+            let Ok(mut t) = t.try_borrow_mut() else {
+                return false;
+            };
+            if give_out && t.out.capacity() == 0 {
                 if let Some(out) = conn.take_output_buffer() {
                     if out.capacity() <= OUT_BUF_MAX {
-                        slot.set(out);
+                        t.out = out;
                     } else {
                         let _ = conn.give_output_buffer(out);
                     }
                 }
-            });
-        }
-        let buf = self.core.conn.recv_buf();
-        if buf.is_empty() && buf.capacity() > 0 {
-            let buf = std::mem::take(buf);
-            if self.core.pooled_recv {
-                RECV_POOL.with(|p| {
-                    if let Ok(mut p) = p.try_borrow_mut() {
-                        if p.len() < RECV_POOL_MAX {
-                            p.push(buf);
-                        }
-                    }
-                });
             }
+            if give_recv && t.recv.len() < RECV_POOL_MAX {
+                t.recv.push(std::mem::take(conn.recv_buf()));
+                return true;
+            }
+            false
+        });
+        if give_recv && kept != Ok(true) {
+            drop(std::mem::take(conn.recv_buf()));
         }
     }
 

@@ -17,6 +17,7 @@
 //! output written gathered or vectored, handover, close, read (the receive buffer
 //! sized by the reads and freed while idle), timers.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -631,7 +632,7 @@ where
         read_size: READ_MIN,
         read_direct: false,
         drained: false,
-        ready: Vec::new(),
+        ready: VecDeque::new(),
         runners: [None, None, None],
         handover: None,
     };
@@ -666,7 +667,7 @@ struct ServerLoop<'h, T, R: Runtime, U> {
     /// the next read asks for readiness first.
     drained: bool,
     /// Events found under the lock, handed to the application after it is released.
-    ready: Vec<Found>,
+    ready: VecDeque<Found>,
     /// The runners of the `'request'`, `'checkContinue'` and `'checkExpectation'`
     /// handlers, made at their first request.
     runners: [Option<Box<dyn Runner>>; 3],
@@ -682,8 +683,8 @@ enum Step {
     Wait,
     /// Shut the write side down, then end.
     Shutdown,
-    /// The socket leaves HTTP: end without closing it.
-    Handover(Handover),
+    /// The socket leaves HTTP (its handover is in `handover`): end without closing it.
+    Handover,
     /// End now.
     Done,
 }
@@ -719,19 +720,11 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
         self.read_direct = true;
         loop {
             let step = self.step(cx, now, std::mem::take(&mut first));
-            if !self.ready.is_empty() {
-                let mut ready = std::mem::take(&mut self.ready);
-                for event in ready.drain(..) {
-                    self.dispatch(event, cx);
-                }
-                // Keep the vector's capacity for the next batch.
-                self.ready = ready;
+            while let Some(event) = self.ready.pop_front() {
+                self.dispatch(event, cx);
             }
             match step {
-                Step::Handover(h) => {
-                    self.handover = Some(h);
-                    return Poll::Ready(());
-                }
+                Step::Handover => return Poll::Ready(()),
                 Step::Again => {}
                 Step::Wait => return Poll::Pending,
                 Step::Done => return Poll::Ready(()),
@@ -777,11 +770,12 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
     fn step(&mut self, cx: &mut Context<'_>, now: Instant, first: bool) -> Step {
         let conn = self.conn;
         let mut d = conn.lock();
-        d.register(cx.waker());
         // Handles used while this task runs (a handler polled inline) need not wake
         // it: another step follows every step that made progress.
         d.set_driving(true);
         if first {
+            // The waker is the same for every step of a wake-up.
+            d.register(cx.waker());
             d.set_clocks(now, SystemTime::now);
         }
         let step = self.step_locked(&mut d, cx, now);
@@ -796,7 +790,7 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
 
         // 1. events for the application
         while let Some(event) = d.next_found() {
-            self.ready.push(event);
+            self.ready.push_back(event);
             progress = true;
         }
 
@@ -841,7 +835,8 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
 
         // 3. the socket leaving HTTP, once the output before it is written
         if let Some(h) = d.take_handover() {
-            return Step::Handover(h);
+            self.handover = Some(h);
+            return Step::Handover;
         }
 
         // 4. close
@@ -909,7 +904,7 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
 
         // 7. events again: requests just read, responses the write retired.
         while let Some(event) = d.next_found() {
-            self.ready.push(event);
+            self.ready.push_back(event);
             progress = true;
         }
         if !progress {
