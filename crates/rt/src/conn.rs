@@ -27,7 +27,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::{Instant, SystemTime};
@@ -63,13 +62,18 @@ struct ThreadBufs {
     /// the buffer it used last, which stays in its cache, rather than into one per
     /// connection.
     out: Vec<u8>,
+    /// Heads of requests the application dropped on this thread, emptied, for the
+    /// next requests of the thread's connections ([`ServerConn::recycle_heads`]): a
+    /// dropped request takes no lock, and a busy connection allocates no head.
+    #[allow(clippy::vec_box)]
+    heads: Vec<Box<RequestHead>>,
 }
 
 std::thread_local! {
     /// The thread's spare buffers: one per thread, taken once per read and once per
     /// release.
     static BUFS: std::cell::RefCell<ThreadBufs> = const {
-        std::cell::RefCell::new(ThreadBufs { recv: Vec::new(), out: Vec::new() })
+        std::cell::RefCell::new(ThreadBufs { recv: Vec::new(), out: Vec::new(), heads: Vec::new() })
     };
 }
 
@@ -438,16 +442,9 @@ impl Core {
 #[derive(Debug)]
 pub(crate) struct Shared {
     core: Mutex<Core>,
-    /// Heads of requests the application dropped, for the connection to reuse
-    /// ([`ServerConn::recycle_heads`]); a lock of their own, so that dropping a
-    /// request never waits for the connection. Boxed: they are handed out as boxes.
-    #[allow(clippy::vec_box)]
-    spare_heads: Mutex<Vec<Box<RequestHead>>>,
-    /// `spare_heads` may hold some (a hint: checked without its lock).
-    has_spare_heads: AtomicBool,
 }
 
-/// Spare request heads a connection's handles keep at most.
+/// Spare request heads a thread keeps at most ([`ThreadBufs::heads`]).
 const SPARE_HEADS: usize = 32;
 
 /// A guard that wakes the tasks the critical section scheduled once it unlocks.
@@ -507,34 +504,16 @@ impl Shared {
         }
     }
 
-    /// A dropped request's head, emptied, kept for the connection's next request.
+    /// A dropped request's head, emptied, kept for the next request of a connection
+    /// of the thread (no lock taken).
     pub(crate) fn recycle_head(&self, head: Box<RequestHead>) {
-        let mut spare = self
-            .spare_heads
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if spare.len() < SPARE_HEADS {
-            spare.push(head);
-            self.has_spare_heads.store(true, Ordering::Relaxed);
-        }
-    }
-
-    /// Hands the spare heads to the connection (whose lock `core` is), for its next
-    /// requests. Never waits: when the spares are being added to, they wait for the
-    /// next step.
-    #[inline]
-    fn reuse_spare_heads(&self, core: &mut Core) {
-        if self.has_spare_heads.load(Ordering::Relaxed) {
-            self.move_spare_heads(core);
-        }
-    }
-
-    #[inline(never)]
-    fn move_spare_heads(&self, core: &mut Core) {
-        if let Ok(mut spare) = self.spare_heads.try_lock() {
-            self.has_spare_heads.store(false, Ordering::Relaxed);
-            core.conn.recycle_heads(&mut spare);
-        }
+        let _ = BUFS.try_with(|t| {
+            if let Ok(mut t) = t.try_borrow_mut() {
+                if t.heads.len() < SPARE_HEADS {
+                    t.heads.push(head);
+                }
+            }
+        });
     }
 }
 
@@ -580,8 +559,6 @@ impl Connection {
         Self {
             shared: Arc::new(Shared {
                 core: Mutex::new(core),
-                spare_heads: Mutex::new(Vec::new()),
-                has_spare_heads: AtomicBool::new(false),
             }),
         }
     }
@@ -593,9 +570,7 @@ impl Connection {
 
     /// Locks the connection for one step of the adapter's loop.
     pub fn lock(&self) -> Driver<'_> {
-        let mut core = self.shared.lock();
-        // Heads of requests dropped since the last step are reused for the next ones.
-        self.shared.reuse_spare_heads(&mut core);
+        let core = self.shared.lock();
         Driver {
             core,
             shared: &self.shared,
@@ -935,6 +910,16 @@ impl Driver<'_> {
     /// The receive buffer, with at least 8 KiB of spare capacity to read into. The
     /// connection frees it when it goes idle.
     pub fn recv_buf(&mut self) -> &mut BytesMut {
+        // Heads of requests dropped on the thread since, for the requests this read
+        // brings.
+        let conn = &mut self.core.conn;
+        let _ = BUFS.try_with(|t| {
+            if let Ok(mut t) = t.try_borrow_mut() {
+                if !t.heads.is_empty() {
+                    conn.recycle_heads(&mut t.heads);
+                }
+            }
+        });
         let buf = self.core.conn.recv_buf();
         if buf.capacity() - buf.len() < READ_RESERVE / 2 {
             buf.reserve(READ_RESERVE);
@@ -966,12 +951,17 @@ impl Driver<'_> {
         };
         let short = cap - len < spare / 2;
         let mut pooled = None;
-        if want_out || (short && cap == 0) {
+        {
             let conn = &mut core.conn;
             let _ = BUFS.try_with(|t| {
                 let Ok(mut t) = t.try_borrow_mut() else {
                     return;
                 };
+                // Heads of requests dropped on the thread since, for the requests
+                // this read brings.
+                if !t.heads.is_empty() {
+                    conn.recycle_heads(&mut t.heads);
+                }
                 if want_out && t.out.capacity() > 0 {
                     // The connection has none: it takes this one.
                     let _ = conn.give_output_buffer(std::mem::take(&mut t.out));
