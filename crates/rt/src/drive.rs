@@ -17,7 +17,6 @@
 //! output written gathered or vectored, handover, close, read (the receive buffer
 //! sized by the reads and freed while idle), timers.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -632,7 +631,7 @@ where
         read_size: READ_MIN,
         read_direct: false,
         drained: false,
-        ready: VecDeque::new(),
+        ready: Vec::new(),
         runners: [None, None, None],
         handover: None,
     };
@@ -667,7 +666,7 @@ struct ServerLoop<'h, T, R: Runtime, U> {
     /// the next read asks for readiness first.
     drained: bool,
     /// Events found under the lock, handed to the application after it is released.
-    ready: VecDeque<Found>,
+    ready: Vec<Found>,
     /// The runners of the `'request'`, `'checkContinue'` and `'checkExpectation'`
     /// handlers, made at their first request.
     runners: [Option<Box<dyn Runner>>; 3],
@@ -720,8 +719,13 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
         self.read_direct = true;
         loop {
             let step = self.step(cx, now, std::mem::take(&mut first));
-            while let Some(event) = self.ready.pop_front() {
-                self.dispatch(event, cx);
+            if !self.ready.is_empty() {
+                let mut ready = std::mem::take(&mut self.ready);
+                for event in ready.drain(..) {
+                    self.dispatch(event, cx);
+                }
+                // Keep the vector's capacity for the next batch.
+                self.ready = ready;
             }
             match step {
                 Step::Handover => return Poll::Ready(()),
@@ -790,7 +794,7 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
 
         // 1. events for the application
         while let Some(event) = d.next_found() {
-            self.ready.push_back(event);
+            self.ready.push(event);
             progress = true;
         }
 
@@ -904,7 +908,7 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
 
         // 7. events again: requests just read, responses the write retired.
         while let Some(event) = d.next_found() {
-            self.ready.push_back(event);
+            self.ready.push(event);
             progress = true;
         }
         if !progress {
