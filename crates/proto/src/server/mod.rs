@@ -403,6 +403,8 @@ pub struct ServerConn {
     responses_changed: bool,
     /// The size of the allocation [`Self::head_buf`] was cut from.
     arena_size: usize,
+    /// The header block the last one-pass `end` rendered, for the next one to copy.
+    last_head: crate::outgoing::LastHead,
     /// Counts [`ServerConn::set_date`] calls: a response takes the date again only
     /// when it changed.
     date_gen: u64,
@@ -449,6 +451,7 @@ impl ServerConn {
             date: None,
             head_buf: BytesMut::new(),
             arena_size: 0,
+            last_head: Default::default(),
             responses_changed: false,
             keep_idle_buffer: false,
             date_gen: 0,
@@ -1086,22 +1089,56 @@ impl ServerConn {
             if !head.res.is_complete() {
                 break;
             }
-            let (id, status, last) = (head.id, head.res.status_code(), head.res.is_last());
-            // Left in place as a spare: a response is too large to move for nothing.
-            self.slots.retire_front();
             finished_any = true;
-            self.events.push_back(ServerEvent::Finished { id, status });
-            if let Some(r) = &mut self.reading {
-                if r.id == id {
-                    r.draining = true;
-                }
-            }
-            if last || self.close_after == Some(id) {
-                self.last_finished();
+            if self.retire_finished_front() {
                 return;
             }
         }
         if finished_any && self.slots.is_empty() && matches!(self.state, State::Open) {
+            self.went_idle();
+        }
+    }
+
+    /// The front response finished, every byte of it in the output queue: it leaves
+    /// the queue (SRV-14). Returns `true` when it was the connection's last.
+    #[inline(always)]
+    fn retire_finished_front(&mut self) -> bool {
+        let Some(head) = self.slots.front() else {
+            return false;
+        };
+        let (id, status, last) = (head.id, head.res.status_code(), head.res.is_last());
+        // Left in place as a spare: a response is too large to move for nothing.
+        self.slots.retire_front();
+        self.events.push_back(ServerEvent::Finished { id, status });
+        if let Some(r) = &mut self.reading {
+            if r.id == id {
+                r.draining = true;
+            }
+        }
+        if last || self.close_after == Some(id) {
+            self.last_finished();
+            return true;
+        }
+        false
+    }
+
+    /// [`Self::sync`] after the front response was ended straight into the output
+    /// queue ([`ServerResponse::end_into`]): what the first pass of
+    /// [`Self::sync_changed`] would find is known.
+    #[inline(always)]
+    fn sync_front_ended(&mut self) {
+        if let Some(head) = self.slots.front_mut() {
+            debug_assert!(head.res.is_complete() && head.res.header_flushed());
+            head.head_handed = true;
+        }
+        self.responses_changed = false;
+        if self.retire_finished_front() {
+            return;
+        }
+        if !self.slots.is_empty() {
+            // Later responses may have finished first.
+            self.sync_changed();
+        } else if matches!(self.state, State::Open) {
             self.went_idle();
         }
     }
@@ -1128,6 +1165,7 @@ impl ServerConn {
             self.head_buf = BytesMut::new();
             self.arena_size = 0;
         }
+        self.last_head.shrink_idle();
         // SRV-18: keep-alive timer while waiting for the next request.
         if !self.cfg.keep_alive_timeout.is_zero() {
             self.keep_alive_armed = true;
@@ -1181,10 +1219,13 @@ impl ServerConn {
         if let (0, Some(data)) = (idx, chunk.as_ref()) {
             // Room for the responses waiting, as the rendering arena is sized.
             let room = (waiting * 256).min(crate::outgoing::ARENA_MAX * 4);
-            if self.out.append(room, |out| slot.res.end_into(data, out)) {
+            let last = &mut self.last_head;
+            if self
+                .out
+                .append(room, |out| slot.res.end_into(data, out, last))
+            {
                 *chunk = None;
-                self.responses_changed = true;
-                self.sync();
+                self.sync_front_ended();
                 return Some((Ok(()), 0));
             }
         }
