@@ -163,7 +163,8 @@ impl Stop for NotVisible {
     }
 }
 
-/// Bytes other than ASCII letters, digits and `-`.
+/// Bytes other than ASCII letters and `-` (a digit ends a run too: the caller goes on
+/// past any token byte, and digits are rare in field names).
 struct NotNameByte;
 impl Stop for NotNameByte {
     // Names are short: most end in their first or second word.
@@ -172,8 +173,7 @@ impl Stop for NotNameByte {
     fn stop(b: u8) -> bool {
         // `b | 0x20` maps `A`..=`Z` onto `a`..=`z`, and no other byte lands there.
         let letter = (b | 0x20).wrapping_sub(b'a') < 26;
-        let digit = b.wrapping_sub(b'0') < 10;
-        !(letter | digit | (b == b'-'))
+        !(letter | (b == b'-'))
     }
     #[inline(always)]
     fn word(w: u64) -> u64 {
@@ -181,10 +181,9 @@ impl Stop for NotNameByte {
         // `b >= k`, with no carry out. Bytes with the high bit set are masked by `!w`.
         let y = w | (LO * 0x20);
         let alpha = y.wrapping_add(LO * (0x80 - 0x61)) & !y.wrapping_add(LO * (0x80 - 0x7b));
-        let digit = w.wrapping_add(LO * (0x80 - 0x30)) & !w.wrapping_add(LO * (0x80 - 0x3a));
         let t = w ^ (LO * 0x2d);
         let dash = !(((t & (LO * 0x7f)) + LO * 0x7f) | t);
-        !((alpha | digit | dash) & !w) & HI
+        !((alpha | dash) & !w) & HI
     }
 }
 
@@ -203,8 +202,8 @@ pub(crate) fn visible_run_end(s: &[u8], i: usize) -> usize {
     run_end::<NotVisible>(s, i)
 }
 
-/// The first offset at or after `i` whose byte is not an ASCII letter, digit or `-`
-/// (the bytes of nearly every field name), or `s.len()`.
+/// The first offset at or after `i` whose byte is not an ASCII letter or `-` (the
+/// bytes of nearly every field name), or `s.len()`.
 #[inline]
 pub(crate) fn name_run_end(s: &[u8], i: usize) -> usize {
     run_end::<NotNameByte>(s, i)
@@ -239,7 +238,7 @@ mod tests {
     const SCANS: [(Scan, Class); 3] = [
         (value_run_end, |b| b >= 0x20 && b != 0x7f),
         (visible_run_end, |b| (0x21..=0x7e).contains(&b)),
-        (name_run_end, |b| b.is_ascii_alphanumeric() || b == b'-'),
+        (name_run_end, |b| b.is_ascii_alphabetic() || b == b'-'),
     ];
 
     /// Each word scan against its byte-at-a-time definition: every byte value at every
