@@ -533,7 +533,13 @@ impl Parser {
             status: 0,
             skip_body: false,
         };
-        head.method = Method::from_bytes(Bytes::from_static(sc.method_name()));
+        // A recycled head nearly always holds the same method already (the same
+        // static name: nothing to drop or build).
+        let name = sc.method_name();
+        let held = head.method.as_bytes();
+        if !(held.as_ptr() == name.as_ptr() && held.len() == name.len()) {
+            head.method = Method::from_bytes(Bytes::from_static(name));
+        }
         head.url = bytes.slice(sc.url.0..sc.url.1);
         head.version = sc.version;
         head.info = MessageInfo {
