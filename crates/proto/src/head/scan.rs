@@ -1599,8 +1599,14 @@ impl Scanner {
                 return None;
             }
             let mut v0 = n1 + 1;
-            while matches!(*buf.get(v0)?, b' ' | b'\t') {
-                v0 += 1;
+            match buf.get(v0..v0 + 2) {
+                // One SP, the usual form: both bytes at once.
+                Some(&[b' ', b]) if b != b' ' && b != b'\t' => v0 += 1,
+                _ => {
+                    while matches!(*buf.get(v0)?, b' ' | b'\t') {
+                        v0 += 1;
+                    }
+                }
             }
             let cr = value_cr(buf, v0)?;
             if cr == v0 || *buf.get(cr + 1)? != b'\n' {
