@@ -122,24 +122,50 @@ fn is_token(name: &[u8]) -> bool {
 ///
 /// The test is arithmetic rather than a table lookup so that the compiler can check
 /// many bytes per instruction; chunks keep the early exit for long bad values. What
-/// is left (most values are short) goes 8 bytes at a time through [`word_plain`].
+/// is left (most values are short) goes 8 bytes at a time through [`word_plain`],
+/// the last word overlapping the one before, so that a value of 8 bytes or more
+/// needs no byte-by-byte pass unless a word holds a tab or a bad byte.
 #[inline]
 fn all_field_value_bytes(value: &[u8]) -> bool {
-    let mut chunks = value.chunks_exact(32);
-    for chunk in &mut chunks {
-        if !chunk.iter().fold(true, |ok, &b| ok & value_byte_ok(b)) {
+    // The last 8 bytes of the value (some may be checked twice).
+    let Some(last) = value.len().checked_sub(8) else {
+        return all_field_value_bytes_exact(value);
+    };
+    let mut at = 0;
+    if value.len() >= 32 {
+        if !chunks_ok(value) {
             return false;
         }
+        at = value.len() / 32 * 32;
     }
-    let mut words = chunks.remainder().chunks_exact(8);
-    for word in &mut words {
-        let plain = <[u8; 8]>::try_from(word).is_ok_and(|w| word_plain(u64::from_le_bytes(w)));
-        // A tab (allowed) also lands here: the exact test decides.
-        if !plain && !word.iter().all(|&b| is_field_value_byte(b)) {
-            return false;
+    let word = |at: usize| {
+        value
+            .get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .is_some_and(|w| word_plain(u64::from_le_bytes(w)))
+    };
+    while at < last {
+        if !word(at) {
+            // A tab (allowed) also lands here: the exact test decides.
+            return all_field_value_bytes_exact(&value[at..]);
         }
+        at += 8;
     }
-    words.remainder().iter().all(|&b| is_field_value_byte(b))
+    word(last) || all_field_value_bytes_exact(&value[last..])
+}
+
+/// Whether every whole 32-byte chunk of `value` holds field-value bytes only.
+#[inline(never)]
+fn chunks_ok(value: &[u8]) -> bool {
+    value
+        .chunks_exact(32)
+        .all(|chunk| chunk.iter().fold(true, |ok, &b| ok & value_byte_ok(b)))
+}
+
+/// [`all_field_value_bytes`] a byte at a time.
+#[inline]
+fn all_field_value_bytes_exact(value: &[u8]) -> bool {
+    value.iter().all(|&b| is_field_value_byte(b))
 }
 
 /// Whether none of the 8 bytes of `x` is below `0x20` or `0x7F` (a `false` may be
@@ -267,12 +293,20 @@ pub fn validate_header_value_bytes(name: &[u8], value: Option<&[u8]>) -> Result<
 }
 
 /// [`validate_value_chars`] for raw bytes.
+#[inline]
 pub fn validate_value_bytes(label: &str, name: &[u8], value: &[u8]) -> Result<(), InvalidHeader> {
     if all_field_value_bytes(value) {
         Ok(())
     } else {
-        Err(InvalidHeader::char(label, &crate::headers::latin1(name)))
+        Err(invalid_value_char(label, name))
     }
+}
+
+/// The error of [`validate_value_bytes`] (out of line: the check is inlined).
+#[cold]
+#[inline(never)]
+fn invalid_value_char(label: &str, name: &[u8]) -> InvalidHeader {
+    InvalidHeader::char(label, &crate::headers::latin1(name))
 }
 
 /// The name check behind [`crate::Headers::append`] and [`crate::Headers::set`].

@@ -77,6 +77,18 @@ std::thread_local! {
     };
 }
 
+/// Gives the thread's spare request heads to `conn` (the usual one without a
+/// vector's append).
+#[inline]
+#[allow(clippy::vec_box)]
+fn take_heads(conn: &mut ServerConn, heads: &mut Vec<Box<RequestHead>>) {
+    if heads.len() > 1 {
+        conn.recycle_heads(heads);
+    } else if let Some(head) = heads.pop() {
+        conn.recycle_head(head);
+    }
+}
+
 /// The largest output buffer [`ThreadBufs::out`] keeps (a larger one stays with its
 /// connection).
 const OUT_BUF_MAX: usize = 16 * 1024;
@@ -332,8 +344,44 @@ impl Core {
     }
 
     /// Resolves `'finish'` for every finished response whose bytes are all written.
+    #[inline]
     fn settle_finishing(&mut self) {
         let done = self.transmitted_total;
+        // The usual case: the one response in the map finished and was written, its
+        // handle gone and nobody listening. It is forgotten (what
+        // `resolve_responses` would do).
+        if let [(id, e)] = self.responses.entries.as_slice() {
+            if matches!(e.state, ResState::Finishing(mark) if mark <= done)
+                && !e.handle
+                && e.signal.is_none()
+            {
+                self.finished_below = self.finished_below.max(id.0.saturating_add(1));
+                self.responses.entries.clear();
+                return;
+            }
+        }
+        self.settle_finishing_all(done);
+    }
+
+    /// [`Self::settle_finishing`] with any number of responses.
+    #[inline(never)]
+    fn settle_finishing_all(&mut self, done: u64) {
+        // Every response in the map finished and was written, its handle gone and
+        // nobody listening (a pipelined run): they are all forgotten, without the
+        // pass that keeps some.
+        let entries = &self.responses.entries;
+        if let Some((last, _)) = entries.last() {
+            let all_gone = entries.iter().all(|(_, e)| {
+                matches!(e.state, ResState::Finishing(mark) if mark <= done)
+                    && !e.handle
+                    && e.signal.is_none()
+            });
+            if all_gone {
+                self.finished_below = self.finished_below.max(last.0.saturating_add(1));
+                self.responses.entries.clear();
+                return;
+            }
+        }
         self.resolve_responses(|_, s| match s {
             ResState::Finishing(mark) if mark <= done => Some(true),
             _ => None,
@@ -915,9 +963,7 @@ impl Driver<'_> {
         let conn = &mut self.core.conn;
         let _ = BUFS.try_with(|t| {
             if let Ok(mut t) = t.try_borrow_mut() {
-                if !t.heads.is_empty() {
-                    conn.recycle_heads(&mut t.heads);
-                }
+                take_heads(conn, &mut t.heads);
             }
         });
         let buf = self.core.conn.recv_buf();
@@ -959,9 +1005,7 @@ impl Driver<'_> {
                 };
                 // Heads of requests dropped on the thread since, for the requests
                 // this read brings.
-                if !t.heads.is_empty() {
-                    conn.recycle_heads(&mut t.heads);
-                }
+                take_heads(conn, &mut t.heads);
                 if want_out && t.out.capacity() > 0 {
                     // The connection has none: it takes this one.
                     let _ = conn.give_output_buffer(std::mem::take(&mut t.out));

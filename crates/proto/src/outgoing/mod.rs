@@ -31,6 +31,7 @@ mod value;
 pub use self::url::UrlParts;
 pub use error::{JsNumber, OutgoingError};
 pub use request::{ClientRequest, RequestAgent, RequestHeaders, RequestOptions, SocketOptions};
+pub(crate) use response::LastHead;
 pub use response::{ResponseSetup, ServerResponse};
 pub use store::{HeaderStore, check_header};
 pub use value::HeaderValue;

@@ -13,11 +13,11 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::error::OutgoingError;
 use super::hints::{inspect_str, is_link};
-use super::output::{MERGE_MAX, Output, Sink};
+use super::output::{MERGE_MAX, Output, Sink, Staged};
 use super::render::{
     Fields, Policy, Removed, Rendered, keep_alive_fields, render, strict_target, trailer_fields,
 };
-use super::store::{HeaderStore, check_header, header_store_methods};
+use super::store::{HeaderStore, HeldFields, check_header, header_store_methods};
 use super::value::{HeaderValue, latin1_bytes};
 use crate::chars::is_field_value_byte;
 use crate::generated::status_text;
@@ -697,10 +697,17 @@ impl ServerResponse {
     /// is the first in its connection's queue): in the usual case (see
     /// [`Self::render_usual`]) the header block and `data` are appended to `out`, the
     /// connection's output, and the response is ended as [`Self::end`] would end it,
-    /// with nothing left to take. Returns `false`, having changed nothing, in any
-    /// other case (a response that was rendered, ended, destroyed, or holds output;
-    /// an empty `data`).
-    pub(crate) fn end_into(&mut self, data: &Bytes, out: &mut Vec<u8>) -> bool {
+    /// with nothing left to take. The block is copied from `last`, the connection's
+    /// last such block, when it would be rendered the same, and rendered into it
+    /// otherwise. Returns `false`, having changed nothing, in any other case (a
+    /// response that was rendered, ended, destroyed, or holds output; an empty
+    /// `data`).
+    pub(crate) fn end_into(
+        &mut self,
+        data: &Bytes,
+        out: &mut Vec<u8>,
+        last: &mut LastHead,
+    ) -> bool {
         if self.rendered
             || self.ended
             || self.destroyed
@@ -709,26 +716,28 @@ impl ServerResponse {
         {
             return false;
         }
-        let start = out.len();
-        let Some(reason) = self.render_usual(out, data) else {
-            out.truncate(start);
+        let Some(reason) = self.usual_reason(data) else {
             return false;
         };
+        if !last.renders(self, data.len()) && !last.render(self, reason, data.len()) {
+            return false;
+        }
+        out.reserve(last.block.len() + data.len());
+        out.extend_from_slice(&last.block);
+        out.extend_from_slice(data);
         self.commit_usual(reason, data.len());
         self.out.mark_head_released();
         self.ended = true;
         true
     }
 
-    /// Appends the header block of `end(data)` on a fresh response, followed by
-    /// `data`, to `out` and returns the reason phrase, in the usual case: a body a
-    /// final status allows and small enough to join its block ([`MERGE_MAX`]), the
-    /// standard reason phrase, a persistent HTTP/1.1 connection, no `removeHeader`
-    /// effects, no strict length, no pending `100 Continue`, and stored fields that
-    /// change nothing but the block (see [`HeaderStore::render_plain`]). What the
-    /// general path renders then, byte for byte. `None` in any other case, with some
-    /// bytes appended or none.
-    fn render_usual(&self, out: &mut impl Sink, data: &Bytes) -> Option<&'static str> {
+    /// The reason phrase of the header block of `end(data)` on a fresh response, in
+    /// the usual case: a body a final status allows and small enough to join its
+    /// block ([`MERGE_MAX`]), the standard reason phrase, a persistent HTTP/1.1
+    /// connection, no `removeHeader` effects, no strict length, no pending
+    /// `100 Continue`. `None` in any other case.
+    #[inline(always)]
+    fn usual_reason(&self, data: &Bytes) -> Option<&'static str> {
         let status = self.status_code;
         let s = &self.setup;
         if data.len() > MERGE_MAX
@@ -747,12 +756,36 @@ impl ServerResponse {
             return None;
         }
         // Also rules out a status outside 100..=999 (checked by `prepare`).
-        let reason = if status == 200 {
-            "OK"
+        if status == 200 {
+            Some("OK")
         } else {
-            status_text(status)?
-        };
+            status_text(status)
+        }
+    }
+
+    /// Appends the header block of `end(data)` on a fresh response, followed by
+    /// `data`, to `out` and returns the reason phrase, in the usual case (see
+    /// [`Self::usual_reason`]) with stored fields that change nothing but the block
+    /// (see [`HeaderStore::render_plain`]). What the general path renders then, byte
+    /// for byte. `None` in any other case, with some bytes appended or none.
+    fn render_usual(&self, out: &mut impl Sink, data: &Bytes) -> Option<&'static str> {
+        let reason = self.usual_reason(data)?;
         out.reserve_more(232 + reason.len() + data.len());
+        let mut out = Staged::new(out);
+        if !self.render_usual_block(&mut out, reason, data.len()) {
+            return None;
+        }
+        out.put(data);
+        out.finish();
+        Some(reason)
+    }
+
+    /// The header block of [`Self::render_usual`] (without the body, of length
+    /// `len`) into `out`. `false` when the stored fields are not plain, with some
+    /// bytes appended or none.
+    #[inline(always)]
+    fn render_usual_block(&self, out: &mut impl Sink, reason: &'static str, len: usize) -> bool {
+        let status = self.status_code;
         if status == 200 {
             out.put(b"HTTP/1.1 200 OK\r\n");
         } else {
@@ -765,22 +798,28 @@ impl ServerResponse {
             out.put(b"\r\n");
         }
         if !self.store.render_plain(out) {
-            return None;
+            return false;
         }
-        if let Some(date) = self.clock_date.as_deref().filter(|_| self.send_date) {
+        if let Some(date) = self.usual_date() {
             out.put(date);
         }
+        let s = &self.setup;
         let (timeout_ms, max) = (s.keep_alive_timeout_ms, s.max_requests_per_socket);
         if timeout_ms / 1000 == 5 && max == 0 {
-            // Node's defaults: the persistence fields, the length and the empty
-            // line in one copy.
-            small_length_tail(out, DEFAULT_KEEP_ALIVE, data.len());
+            // Node's defaults, with the name of the length field.
+            out.put(DEFAULT_KEEP_ALIVE_LENGTH);
         } else {
             keep_alive_fields(out, timeout_ms, max);
-            small_length_tail(out, b"", data.len());
+            out.put(b"Content-Length: ");
         }
-        out.put(data);
-        Some(reason)
+        small_length_tail(out, len);
+        true
+    }
+
+    /// The automatic `Date` line a rendered block holds.
+    #[inline(always)]
+    fn usual_date(&self) -> Option<&Bytes> {
+        self.clock_date.as_ref().filter(|_| self.send_date)
     }
 
     /// The state [`Self::commit`] sets for a block [`Self::render_usual`] rendered.
@@ -979,37 +1018,127 @@ impl ServerResponse {
     }
 }
 
-/// The automatic fields of a persistent response under Node's default
-/// `keepAliveTimeout` (5 s) and no `maxRequestsPerSocket`.
-const DEFAULT_KEEP_ALIVE: &[u8] = b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n";
+/// The header block a connection's last one-pass `end` rendered
+/// ([`ServerResponse::end_into`]), with what decided its bytes: the next response
+/// that would render the same block copies it instead. Most responses of a
+/// connection have the same status, fields and length, and the date changes once
+/// a second.
+#[derive(Debug, Default)]
+pub(crate) struct LastHead {
+    /// The block, status line to empty line (empty: none yet).
+    block: Vec<u8>,
+    /// The stored fields it was rendered from.
+    fields: HeldFields,
+    status: u16,
+    /// The `Date` line it holds: held here, the same pointer means the same bytes.
+    date: Option<Bytes>,
+    keep_alive_timeout_ms: u64,
+    max_requests: u32,
+    len: usize,
+    /// The fields above describe `block`.
+    valid: bool,
+}
 
-/// Appends `fields` (at most [`DEFAULT_KEEP_ALIVE`]'s length), `Content-Length: len`
-/// and the empty line that ends the block, put together on the stack and copied
-/// once. `len` is at most [`MERGE_MAX`] (three digits).
+/// The largest block [`LastHead`] keeps.
+const LAST_HEAD_MAX: usize = 1024;
+
+impl LastHead {
+    /// Whether `res`'s usual block for a body of `len` bytes (see
+    /// [`ServerResponse::usual_reason`]) is `self.block`, byte for byte.
+    #[inline(always)]
+    fn renders(&self, res: &ServerResponse, len: usize) -> bool {
+        let same_date = match (&self.date, res.usual_date()) {
+            (Some(a), Some(b)) => a.as_ptr() == b.as_ptr() && a.len() == b.len(),
+            (None, None) => true,
+            _ => false,
+        };
+        self.valid
+            && self.status == res.status_code
+            && self.len == len
+            && same_date
+            && self.keep_alive_timeout_ms == res.setup.keep_alive_timeout_ms
+            && self.max_requests == res.setup.max_requests_per_socket
+            && res.store.same_fields(&self.fields)
+    }
+
+    /// Renders `res`'s usual block for a body of `len` bytes into `self.block`;
+    /// `false`, keeping none, when the stored fields are not plain.
+    #[inline(never)]
+    fn render(&mut self, res: &ServerResponse, reason: &'static str, len: usize) -> bool {
+        let mut block = core::mem::take(&mut self.block);
+        block.clear();
+        let mut stage = Staged::new(&mut block);
+        let rendered = res.render_usual_block(&mut stage, reason, len);
+        stage.finish();
+        let mut fields = core::mem::take(&mut self.fields);
+        fields.clear();
+        if !rendered {
+            // Nothing kept but the room: the block is not whole.
+            block.clear();
+            *self = Self {
+                block,
+                fields,
+                ..Self::default()
+            };
+            return false;
+        }
+        if block.len() <= LAST_HEAD_MAX {
+            res.store.hold_fields(&mut fields);
+            *self = Self {
+                block,
+                fields,
+                status: res.status_code,
+                date: res.usual_date().cloned(),
+                keep_alive_timeout_ms: res.setup.keep_alive_timeout_ms,
+                max_requests: res.setup.max_requests_per_socket,
+                len,
+                valid: true,
+            };
+        } else {
+            // Used once (`valid` is off: the next one renders again), let go of
+            // when the connection goes idle.
+            *self = Self {
+                block,
+                fields,
+                ..Self::default()
+            };
+        }
+        true
+    }
+
+    /// Lets go of a large block (an idle connection keeps a small one).
+    pub(crate) fn shrink_idle(&mut self) {
+        if self.block.capacity() > LAST_HEAD_MAX {
+            *self = Self::default();
+        }
+    }
+}
+
+/// The automatic fields of a persistent response under Node's default
+/// `keepAliveTimeout` (5 s) and no `maxRequestsPerSocket`, with the name of the
+/// length field that follows them.
+const DEFAULT_KEEP_ALIVE_LENGTH: &[u8] =
+    b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: ";
+
+/// Appends the value of `Content-Length: len` (its name is there already) and the
+/// empty line that ends the block. `len` is at most [`MERGE_MAX`] (three digits).
 #[inline(always)]
-fn small_length_tail(out: &mut impl Sink, fields: &[u8], len: usize) {
-    const CL: &[u8] = b"Content-Length: ";
-    const MAX: usize = DEFAULT_KEEP_ALIVE.len() + CL.len() + 3 + 4;
+fn small_length_tail(out: &mut impl Sink, len: usize) {
     const _: () = assert!(MERGE_MAX < 1000);
-    debug_assert!(fields.len() <= DEFAULT_KEEP_ALIVE.len() && len <= MERGE_MAX);
-    let mut tail = [0u8; MAX];
-    let mut at = fields.len().min(DEFAULT_KEEP_ALIVE.len());
-    tail[..at].copy_from_slice(&fields[..at]);
-    tail[at..at + CL.len()].copy_from_slice(CL);
-    at += CL.len();
-    let len = len.min(999);
-    if len >= 100 {
-        tail[at] = b'0' + (len / 100) as u8;
-        at += 1;
+    debug_assert!(len <= MERGE_MAX);
+    if len < 10 {
+        out.put(&[b'0' + len as u8]);
+    } else if len < 100 {
+        out.put(&[b'0' + (len / 10) as u8, b'0' + (len % 10) as u8]);
+    } else {
+        let len = len.min(999);
+        out.put(&[
+            b'0' + (len / 100) as u8,
+            b'0' + (len / 10 % 10) as u8,
+            b'0' + (len % 10) as u8,
+        ]);
     }
-    if len >= 10 {
-        tail[at] = b'0' + (len / 10 % 10) as u8;
-        at += 1;
-    }
-    tail[at] = b'0' + (len % 10) as u8;
-    at += 1;
-    tail[at..at + 4].copy_from_slice(b"\r\n\r\n");
-    out.put(&tail[..at + 4]);
+    out.put(b"\r\n\r\n");
 }
 
 #[cfg(test)]
@@ -1018,6 +1147,51 @@ mod tests {
 
     /// Everything `end` leaves behind that anyone can see: the wire segments and
     /// the state.
+    /// The bytes `end(body)` puts on the wire and the state it leaves, through
+    /// [`ServerResponse::end_into`] with `last` (falling back to `end` where it
+    /// declines, having changed nothing), or through `end` alone.
+    fn wire_and_state(
+        mut res: ServerResponse,
+        body: &'static [u8],
+        last: Option<&mut LastHead>,
+    ) -> (Vec<u8>, String) {
+        let data = Bytes::from_static(body);
+        let mut out = b"before".to_vec();
+        let before = format!("{res:?}");
+        let into = last.is_some_and(|last| res.end_into(&data, &mut out, last));
+        let result = if into {
+            Ok(())
+        } else {
+            assert_eq!(out, b"before", "a declining end_into appends nothing");
+            assert_eq!(
+                format!("{res:?}"),
+                before,
+                "a declining end_into changes nothing"
+            );
+            res.end(Some(data))
+        };
+        let mut wire = VecDeque::new();
+        res.take_output(&mut wire);
+        for seg in wire {
+            out.extend_from_slice(&seg);
+        }
+        let state = format!(
+            "{result:?} sent={} ended={} last={} ka={} chunked={} status={} msg={:?} \
+             complete={} flushed={} strict={:?}",
+            res.headers_sent(),
+            res.writable_ended(),
+            res.is_last(),
+            res.keep_alive(),
+            res.chunked_encoding(),
+            res.status_code(),
+            res.status_message(),
+            res.is_complete(),
+            res.header_flushed(),
+            res.strict_now(),
+        );
+        (out, state)
+    }
+
     fn ended(mut res: ServerResponse, body: &'static [u8]) -> String {
         let result = res.end(Some(Bytes::from_static(body)));
         let mut wire = VecDeque::new();
@@ -1092,6 +1266,16 @@ mod tests {
                 let _ = r.set_header("X-List", vec!["a", "b"]);
             },
             |r| {
+                // Longer than the rendering stage, between two short ones.
+                let _ = r.set_header("X-A", "a");
+                let _ = r.set_header("X-Long", vec![b'v'; 300]);
+                let _ = r.set_header("X-B", 7);
+            },
+            |r| {
+                // Fills the stage up to the body.
+                let _ = r.set_header("X-Mid", vec![b'w'; 120]);
+            },
+            |r| {
                 let _ = r.set_header("Set-Cookie", vec!["a=1"]);
             },
             |r| {
@@ -1126,9 +1310,11 @@ mod tests {
             &[b'z'; MERGE_MAX + 1],
         ];
         let mut cases = 0;
+        let mut hits = 0;
         for setup in setups {
             let mut s = ResponseSetup::default();
             setup(&mut s);
+            let mut last = LastHead::default();
             for field in fields.iter().map(Some).chain([None]) {
                 for tweak in tweaks {
                     for body in bodies {
@@ -1159,12 +1345,23 @@ mod tests {
                                 ended(r, body)
                             };
                             assert_eq!(ended(fresh(), body), general);
+                            // Straight into a connection's output, twice: from the
+                            // block of the case before, then from its own.
+                            let want = wire_and_state(fresh(), body, None);
+                            for _ in 0..2 {
+                                let r = fresh();
+                                hits += usize::from(last.renders(&r, body.len()));
+                                let got = wire_and_state(r, body, Some(&mut last));
+                                assert_eq!(got, want);
+                            }
                             cases += 1;
                         }
                     }
                 }
             }
         }
+        // The copied block was used where it was valid.
+        assert!(hits > 500, "{hits} copies");
         assert!(cases > 10_000);
     }
 }

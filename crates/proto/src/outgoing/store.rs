@@ -184,6 +184,7 @@ impl HeaderStore {
     }
 
     /// [`HeaderStore::set_unchecked`] with the [`known_name`] lookup done.
+    #[inline]
     fn set_known(
         &mut self,
         name: &str,
@@ -191,7 +192,28 @@ impl HeaderStore {
         value: HeaderValue,
     ) {
         self.used = true;
-        match self.position(name) {
+        match (self.position(name), known) {
+            // A common name set for the first time (the usual case): nothing to
+            // allocate.
+            (None, Some((given, lower))) => self.entries.push(Entry {
+                key: Cow::Borrowed(lower),
+                name: Cow::Borrowed(given),
+                value,
+            }),
+            (i, _) => self.set_at(i, name, known, value),
+        }
+    }
+
+    /// [`Self::set_known`] replacing entry `i`, or adding a new name.
+    #[inline(never)]
+    fn set_at(
+        &mut self,
+        i: Option<usize>,
+        name: &str,
+        known: Option<(&'static str, &'static str)>,
+        value: HeaderValue,
+    ) {
+        match i {
             Some(i) => {
                 let e = &mut self.entries[i];
                 if e.name != name {
@@ -356,6 +378,43 @@ impl HeaderStore {
             out.put(b"\r\n");
         }
         true
+    }
+}
+
+/// The stored fields a header block was rendered from (see
+/// [`HeaderStore::same_fields`]): each name and value, held.
+pub(crate) type HeldFields = Vec<(Cow<'static, str>, HeaderValue)>;
+
+impl HeaderStore {
+    /// Replaces `held` with the stored fields.
+    pub(crate) fn hold_fields(&self, held: &mut HeldFields) {
+        held.clear();
+        held.extend(
+            self.entries
+                .iter()
+                .map(|e| (e.name.clone(), e.value.clone())),
+        );
+    }
+
+    /// Whether every stored field has the name and value `held` (filled by
+    /// [`Self::hold_fields`]) has, in the same order: the same pointer to the same
+    /// length is the same bytes, since `held` keeps them alive (a static name, a
+    /// value the application keeps giving as it is), else the bytes are compared.
+    #[inline]
+    pub(crate) fn same_fields(&self, held: &HeldFields) -> bool {
+        fn same(a: &[u8], b: &[u8]) -> bool {
+            (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+        }
+        self.entries.len() == held.len()
+            && self.entries.iter().zip(held).all(|(e, (name, value))| {
+                same(e.name.as_bytes(), name.as_bytes())
+                    && match (&e.value, value) {
+                        (HeaderValue::Text(a), HeaderValue::Text(b)) => same(a, b),
+                        (HeaderValue::Int(a), HeaderValue::Int(b)) => a == b,
+                        // Never rendered in one pass.
+                        _ => false,
+                    }
+            })
     }
 }
 

@@ -172,20 +172,6 @@ struct Slot {
     date_gen: u64,
 }
 
-/// Whether `name` is `lower` (lower-case ASCII letters only) in any case: a byte
-/// with bit 5 set is `lower`'s byte only when it is that letter in either case.
-#[inline(always)]
-fn letters_eq_ignore_case<const N: usize>(name: [u8; N], lower: [u8; N]) -> bool {
-    const { assert!(N <= 8) };
-    debug_assert!(lower.iter().all(u8::is_ascii_lowercase));
-    // One word each (the padding is equal on both sides).
-    let (mut a, mut b) = ([0u8; 8], [0u8; 8]);
-    a[..N].copy_from_slice(&name);
-    b[..N].copy_from_slice(&lower);
-    const CASE: u64 = 0x2020_2020_2020_2020;
-    u64::from_le_bytes(a) | CASE == u64::from_le_bytes(b) | CASE
-}
-
 /// Spare slots an idle connection keeps for its next requests (more are dropped,
 /// and their memory given back, when it goes idle): a 16-deep pipelined batch
 /// reuses its slots, while an idle connection holds at most this many (about
@@ -417,6 +403,8 @@ pub struct ServerConn {
     responses_changed: bool,
     /// The size of the allocation [`Self::head_buf`] was cut from.
     arena_size: usize,
+    /// The header block the last one-pass `end` rendered, for the next one to copy.
+    last_head: crate::outgoing::LastHead,
     /// Counts [`ServerConn::set_date`] calls: a response takes the date again only
     /// when it changed.
     date_gen: u64,
@@ -463,6 +451,7 @@ impl ServerConn {
             date: None,
             head_buf: BytesMut::new(),
             arena_size: 0,
+            last_head: Default::default(),
             responses_changed: false,
             keep_idle_buffer: false,
             date_gen: 0,
@@ -536,6 +525,12 @@ impl ServerConn {
     /// See [`Parser::recycle_heads`].
     pub fn recycle_heads(&mut self, heads: &mut Vec<Box<RequestHead>>) {
         self.parser.recycle_heads(heads);
+    }
+
+    /// [`ServerConn::recycle_heads`] for one head.
+    #[inline]
+    pub fn recycle_head(&mut self, head: Box<RequestHead>) {
+        self.parser.recycle_head(head);
     }
 
     /// Whether the receive buffer stays when the connection goes idle. By default it
@@ -884,28 +879,14 @@ impl ServerConn {
             unique_headers: self.cfg.unique_headers.clone(),
             reject_non_standard_body_writes: self.cfg.reject_non_standard_body_writes,
         };
-        self.reading = Some(Reading {
-            id,
-            draining: false,
-            drained: 0,
-            timeout_listener: false,
-        });
         // 4. HTTP/1.1 only: Host, maxRequestsPerSocket, Expect
         let mut dispatch = Dispatch::Request;
         let mut answer: Option<u16> = None;
         let mut write_continue = false;
         if is_11 {
             let max = self.cfg.max_requests_per_socket;
-            // One pass over the fields for both names.
-            let (mut has_host, mut has_expect) = (false, false);
-            for field in head.headers.fields() {
-                let name = field.name();
-                if let Ok(n) = <[u8; 4]>::try_from(name) {
-                    has_host |= letters_eq_ignore_case(n, *b"host");
-                } else if let Ok(n) = <[u8; 6]>::try_from(name) {
-                    has_expect |= letters_eq_ignore_case(n, *b"expect");
-                }
-            }
+            // The parser noted both names as it read the fields.
+            let (has_host, has_expect) = (head.info.has_host, head.info.has_expect);
             if self.cfg.require_host_header && !has_host {
                 answer = Some(400);
                 dispatch = Dispatch::Answered;
@@ -951,8 +932,18 @@ impl ServerConn {
         // than in a second pass (never for a declined upgrade, which stops parsing
         // at its end).
         let complete = direct && !declined && self.parser.take_end_next();
+        // The request is being received until its end (a complete one has ended).
+        self.reading = if complete {
+            None
+        } else {
+            Some(Reading {
+                id,
+                draining: false,
+                drained: 0,
+                timeout_listener: false,
+            })
+        };
         if complete {
-            self.reading = None;
             self.message_ended();
         }
         let event = ServerEvent::Request {
@@ -1098,22 +1089,56 @@ impl ServerConn {
             if !head.res.is_complete() {
                 break;
             }
-            let (id, status, last) = (head.id, head.res.status_code(), head.res.is_last());
-            // Left in place as a spare: a response is too large to move for nothing.
-            self.slots.retire_front();
             finished_any = true;
-            self.events.push_back(ServerEvent::Finished { id, status });
-            if let Some(r) = &mut self.reading {
-                if r.id == id {
-                    r.draining = true;
-                }
-            }
-            if last || self.close_after == Some(id) {
-                self.last_finished();
+            if self.retire_finished_front() {
                 return;
             }
         }
         if finished_any && self.slots.is_empty() && matches!(self.state, State::Open) {
+            self.went_idle();
+        }
+    }
+
+    /// The front response finished, every byte of it in the output queue: it leaves
+    /// the queue (SRV-14). Returns `true` when it was the connection's last.
+    #[inline(always)]
+    fn retire_finished_front(&mut self) -> bool {
+        let Some(head) = self.slots.front() else {
+            return false;
+        };
+        let (id, status, last) = (head.id, head.res.status_code(), head.res.is_last());
+        // Left in place as a spare: a response is too large to move for nothing.
+        self.slots.retire_front();
+        self.events.push_back(ServerEvent::Finished { id, status });
+        if let Some(r) = &mut self.reading {
+            if r.id == id {
+                r.draining = true;
+            }
+        }
+        if last || self.close_after == Some(id) {
+            self.last_finished();
+            return true;
+        }
+        false
+    }
+
+    /// [`Self::sync`] after the front response was ended straight into the output
+    /// queue ([`ServerResponse::end_into`]): what the first pass of
+    /// [`Self::sync_changed`] would find is known.
+    #[inline(always)]
+    fn sync_front_ended(&mut self) {
+        if let Some(head) = self.slots.front_mut() {
+            debug_assert!(head.res.is_complete() && head.res.header_flushed());
+            head.head_handed = true;
+        }
+        self.responses_changed = false;
+        if self.retire_finished_front() {
+            return;
+        }
+        if !self.slots.is_empty() {
+            // Later responses may have finished first.
+            self.sync_changed();
+        } else if matches!(self.state, State::Open) {
             self.went_idle();
         }
     }
@@ -1140,6 +1165,7 @@ impl ServerConn {
             self.head_buf = BytesMut::new();
             self.arena_size = 0;
         }
+        self.last_head.shrink_idle();
         // SRV-18: keep-alive timer while waiting for the next request.
         if !self.cfg.keep_alive_timeout.is_zero() {
             self.keep_alive_armed = true;
@@ -1193,10 +1219,13 @@ impl ServerConn {
         if let (0, Some(data)) = (idx, chunk.as_ref()) {
             // Room for the responses waiting, as the rendering arena is sized.
             let room = (waiting * 256).min(crate::outgoing::ARENA_MAX * 4);
-            if self.out.append(room, |out| slot.res.end_into(data, out)) {
+            let last = &mut self.last_head;
+            if self
+                .out
+                .append(room, |out| slot.res.end_into(data, out, last))
+            {
                 *chunk = None;
-                self.responses_changed = true;
-                self.sync();
+                self.sync_front_ended();
                 return Some((Ok(()), 0));
             }
         }
@@ -1432,26 +1461,6 @@ fn millis(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_letter_test_agrees_with_eq_ignore_ascii_case() {
-        // Every byte value at every position of `host` and `expect`.
-        fn check<const N: usize>(lower: [u8; N]) {
-            for at in 0..N {
-                for b in 0..=255u8 {
-                    let mut name = lower;
-                    name[at] = b;
-                    assert_eq!(
-                        letters_eq_ignore_case(name, lower),
-                        name.eq_ignore_ascii_case(&lower),
-                        "byte {b:#x} at {at}"
-                    );
-                }
-            }
-        }
-        check(*b"host");
-        check(*b"expect");
-    }
 
     /// Feeds `bytes` and returns the ids of the requests they held.
     fn requests(conn: &mut ServerConn, now: Instant, bytes: &[u8]) -> Vec<ReqId> {
