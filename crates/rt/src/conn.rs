@@ -766,6 +766,27 @@ impl Driver<'_> {
         }
     }
 
+    /// Every event [`Driver::next_found`] would return, in order, appended to `out`
+    /// (one call for a pipelined batch): whether there was any.
+    #[inline]
+    pub(crate) fn found_into(&mut self, out: &mut Vec<Found>) -> bool {
+        if self.core.conn.has_no_event() {
+            return false;
+        }
+        self.found_into_full(out)
+    }
+
+    #[inline(never)]
+    fn found_into_full(&mut self, out: &mut Vec<Found>) -> bool {
+        let before = out.len();
+        while let Some(event) = self.core.conn.poll_event() {
+            if let Some(e) = self.route(event) {
+                out.push(e);
+            }
+        }
+        out.len() > before
+    }
+
     /// The parts of request `id`'s handle. Its body queue is made only when the head
     /// says a body follows: a request without one allocates none.
     #[inline(always)]

@@ -794,8 +794,7 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
         let mut progress = false;
 
         // 1. events for the application
-        while let Some(event) = d.next_found() {
-            self.ready.push(event);
+        if d.found_into(&mut self.ready) {
             progress = true;
         }
 
@@ -908,8 +907,7 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
         }
 
         // 7. events again: requests just read, responses the write retired.
-        while let Some(event) = d.next_found() {
-            self.ready.push(event);
+        if d.found_into(&mut self.ready) {
             progress = true;
         }
         if !progress {
