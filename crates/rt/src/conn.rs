@@ -464,6 +464,10 @@ impl Core {
     /// Whether a body holds the high-water mark of unread bytes; the adapter's task
     /// is woken when it drains below.
     fn body_full(&self) -> bool {
+        // Usually no request body is being received.
+        if self.bodies.entries.is_empty() {
+            return false;
+        }
         let waker = self.io_waker.as_ref();
         self.bodies.values().any(|b| b.poll_full(waker))
     }
