@@ -637,7 +637,7 @@ where
     };
     core::future::poll_fn(|cx| state.poll(cx)).await;
     match state.handover.take() {
-        Some(h) => Some((h, state.io)),
+        Some(h) => Some((*h, state.io)),
         None => {
             conn.lock().finish();
             None
@@ -670,8 +670,9 @@ struct ServerLoop<'h, T, R: Runtime, U> {
     /// The runners of the `'request'`, `'checkContinue'` and `'checkExpectation'`
     /// handlers, made at their first request.
     runners: [Option<Box<dyn Runner>>; 3],
-    /// The socket's handover, once due.
-    handover: Option<Handover>,
+    /// The socket's handover, once due (boxed: a rare, large value kept out of the
+    /// loop's state, which a wake-up reads).
+    handover: Option<Box<Handover>>,
 }
 
 /// What one step decided.
@@ -793,8 +794,7 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
         let mut progress = false;
 
         // 1. events for the application
-        while let Some(event) = d.next_found() {
-            self.ready.push(event);
+        if d.found_into(&mut self.ready) {
             progress = true;
         }
 
@@ -839,7 +839,7 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
 
         // 3. the socket leaving HTTP, once the output before it is written
         if let Some(h) = d.take_handover() {
-            self.handover = Some(h);
+            self.handover = Some(Box::new(h));
             return Step::Handover;
         }
 
@@ -907,8 +907,7 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
         }
 
         // 7. events again: requests just read, responses the write retired.
-        while let Some(event) = d.next_found() {
-            self.ready.push(event);
+        if d.found_into(&mut self.ready) {
             progress = true;
         }
         if !progress {

@@ -580,10 +580,10 @@ impl ServerConn {
     pub fn wants_read(&self) -> bool {
         matches!(self.state, State::Open)
             && !self.eof_seen
+            && !self.pipeline_full()
             && !self.parser.is_done()
             && !self.parser.is_paused()
             && self.unsent() < self.cfg.high_water_mark
-            && !self.pipeline_full()
     }
 
     fn pipeline_full(&self) -> bool {
@@ -591,6 +591,10 @@ impl ServerConn {
     }
 
     fn unsent(&self) -> usize {
+        // Usually no response is in progress (the loop reads between requests).
+        if self.slots.is_empty() {
+            return self.out.len();
+        }
         self.out.len()
             + self
                 .slots
