@@ -400,21 +400,28 @@ impl HeaderStore {
     /// [`Self::hold_fields`]) has, in the same order: the same pointer to the same
     /// length is the same bytes, since `held` keeps them alive (a static name, a
     /// value the application keeps giving as it is), else the bytes are compared.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn same_fields(&self, held: &HeldFields) -> bool {
+        #[inline(always)]
         fn same(a: &[u8], b: &[u8]) -> bool {
-            (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+            a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
         }
-        self.entries.len() == held.len()
-            && self.entries.iter().zip(held).all(|(e, (name, value))| {
-                same(e.name.as_bytes(), name.as_bytes())
-                    && match (&e.value, value) {
-                        (HeaderValue::Text(a), HeaderValue::Text(b)) => same(a, b),
-                        (HeaderValue::Int(a), HeaderValue::Int(b)) => a == b,
-                        // Never rendered in one pass.
-                        _ => false,
-                    }
-            })
+        let entries = self.entries.as_slice();
+        if entries.len() != held.len() {
+            return false;
+        }
+        for (e, (name, value)) in entries.iter().zip(held) {
+            let same_value = match (&e.value, value) {
+                (HeaderValue::Text(a), HeaderValue::Text(b)) => same(a, b),
+                (HeaderValue::Int(a), HeaderValue::Int(b)) => a == b,
+                // Never rendered in one pass.
+                _ => false,
+            };
+            if !same_value || !same(e.name.as_bytes(), name.as_bytes()) {
+                return false;
+            }
+        }
+        true
     }
 }
 
