@@ -1106,9 +1106,15 @@ impl LastHead {
         true
     }
 
+    /// Whether [`Self::shrink_idle`] has anything to do.
+    #[inline]
+    pub(crate) fn is_large(&self) -> bool {
+        self.block.capacity() > LAST_HEAD_MAX
+    }
+
     /// Lets go of a large block (an idle connection keeps a small one).
     pub(crate) fn shrink_idle(&mut self) {
-        if self.block.capacity() > LAST_HEAD_MAX {
+        if self.is_large() {
             *self = Self::default();
         }
     }

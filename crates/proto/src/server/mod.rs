@@ -326,6 +326,12 @@ impl Slots {
         self.head = if self.len == 0 { 0 } else { self.at(1) };
     }
 
+    /// Whether [`Self::trim_spares`] has anything to do.
+    #[inline]
+    fn has_extra_spares(&self) -> bool {
+        self.len == 0 && self.buf.len() > SPARE_SLOTS
+    }
+
     /// Every slot left the queue: at most [`SPARE_SLOTS`] spares are kept.
     fn trim_spares(&mut self) {
         if self.len == 0 && self.buf.len() > SPARE_SLOTS {
@@ -401,6 +407,9 @@ pub struct ServerConn {
     requests_counted: u32,
     /// The configuration's `keepAliveTimeout` in milliseconds, for each response.
     keep_alive_timeout_ms: u64,
+    /// The idle timeout between requests (SRV-18): `keepAliveTimeout` plus a second,
+    /// `None` when `keepAliveTimeout` is zero.
+    keep_alive_idle: Option<Duration>,
     /// The last [`ServerConn::set_date`] value, checked: `Some(None)` for one that
     /// is not a valid field value.
     date: Option<Option<Bytes>>,
@@ -462,6 +471,10 @@ impl ServerConn {
             next_id: 0,
             requests_counted: 0,
             keep_alive_timeout_ms: millis(cfg.keep_alive_timeout),
+            keep_alive_idle: (!cfg.keep_alive_timeout.is_zero()).then(|| {
+                cfg.keep_alive_timeout
+                    .saturating_add(Duration::from_millis(1000))
+            }),
             date: None,
             head_buf: BytesMut::new(),
             arena_size: 0,
@@ -1173,8 +1186,27 @@ impl ServerConn {
     /// batch of pipelined requests).
     #[inline(never)]
     fn went_idle(&mut self) {
-        // Idle between requests: an idle connection holds no receive buffer
-        // and no more than a small rendering arena.
+        // Idle between requests: an idle connection holds no receive buffer, no
+        // more than a few spare slots and a small rendering arena.
+        if !self.keep_idle_buffer
+            || self.slots.has_extra_spares()
+            || self.arena_size > crate::outgoing::ARENA_IDLE
+            || self.last_head.is_large()
+        {
+            self.release_idle_memory();
+        }
+        // SRV-18: keep-alive timer while waiting for the next request.
+        if let Some(idle) = self.keep_alive_idle {
+            self.keep_alive_armed = true;
+            self.idle_timeout = idle;
+            self.idle_fired = false;
+        }
+    }
+
+    /// The memory part of [`Self::went_idle`] (out of line: a connection rarely
+    /// holds more than it keeps when idle).
+    #[inline(never)]
+    fn release_idle_memory(&mut self) {
         if !self.keep_idle_buffer {
             self.parser.release_idle_buffer();
         }
@@ -1184,12 +1216,6 @@ impl ServerConn {
             self.arena_size = 0;
         }
         self.last_head.shrink_idle();
-        // SRV-18: keep-alive timer while waiting for the next request.
-        if !self.cfg.keep_alive_timeout.is_zero() {
-            self.keep_alive_armed = true;
-            self.idle_timeout = self.cfg.keep_alive_timeout + Duration::from_millis(1000);
-            self.idle_fired = false;
-        }
     }
 
     // -------------------------------------------------------------- responses --
