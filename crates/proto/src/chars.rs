@@ -97,20 +97,18 @@ trait Stop {
 /// The first offset at or after `i` whose byte is in the class `C`, or `s.len()`.
 ///
 /// Sixteen bytes per step: the any-of fold compiles to a vector compare and a move
-/// mask (SSE2 is part of x86-64). In the block that has a stop byte, its position comes
-/// from word arithmetic on the same bytes.
+/// mask (SSE2 is part of x86-64). In the block that has a stop byte, its position is
+/// that of the lowest byte set in the compare's result.
 #[inline(always)]
 fn run_end<C: Stop>(s: &[u8], mut i: usize) -> usize {
     if C::BLOCKS {
         while let Some(c) = s.get(i..).and_then(<[u8]>::first_chunk::<16>) {
             if c.iter().fold(false, |a, &b| a | C::stop(b)) {
-                let (lo, hi) = c.split_at(8);
-                let lo = C::word(u64::from_le_bytes(lo.try_into().unwrap_or_default()));
-                if lo != 0 {
-                    return i + (lo.trailing_zeros() / 8) as usize;
-                }
-                let hi = C::word(u64::from_le_bytes(hi.try_into().unwrap_or_default()));
-                return i + 8 + (hi.trailing_zeros() / 8) as usize;
+                // The same compares as bytes of 0xFF or 0 (the vector the test just
+                // made), read as one number: the first stop byte is its lowest set
+                // byte.
+                let stops = u128::from_le_bytes(c.map(|b| if C::stop(b) { 0xff } else { 0 }));
+                return i + (stops.trailing_zeros() / 8) as usize;
             }
             i += 16;
         }

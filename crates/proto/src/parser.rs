@@ -471,6 +471,8 @@ impl Parser {
                                 connection: crate::head::ConnectionTokens::default(),
                                 has_content_length: false,
                                 has_transfer_encoding: false,
+                                has_host: false,
+                                has_expect: false,
                             },
                         });
                         return Ok(Some(self.fast_request(head, end, false)));
@@ -541,6 +543,8 @@ impl Parser {
             connection: facts.connection(),
             has_content_length: false,
             has_transfer_encoding: false,
+            has_host: sc.seen & crate::head::scan::seen::HOST != 0,
+            has_expect: sc.seen & crate::head::scan::seen::EXPECT != 0,
         };
         if filled {
             head.headers.set_buf(bytes);
@@ -594,6 +598,8 @@ impl Parser {
             connection: facts.connection(),
             has_content_length: sc.flags & crate::head::scan::flags::CONTENT_LENGTH != 0,
             has_transfer_encoding: sc.flags & crate::head::scan::flags::TRANSFER_ENCODING != 0,
+            has_host: false,
+            has_expect: false,
         };
         // The head is boxed empty and its fields written in place (a `Headers` holds
         // its first fields inline: building it apart would copy it once more).
@@ -622,6 +628,7 @@ impl Parser {
             } else {
                 build_headers(&mut head.headers, bytes, &mut self.scanner);
             }
+            (head.info.has_host, head.info.has_expect) = fields_seen(&head.headers);
             Event::Request(head)
         } else {
             let mut head = Box::new(ResponseHead {
@@ -632,6 +639,7 @@ impl Parser {
                 info,
             });
             build_headers(&mut head.headers, bytes, &mut self.scanner);
+            (head.info.has_host, head.info.has_expect) = fields_seen(&head.headers);
             Event::Response(head)
         };
         self.facts = Some(facts);
@@ -721,6 +729,18 @@ fn trailing_ows(v: &[u8]) -> usize {
         .rev()
         .take_while(|&&b| b == b' ' || b == b'\t')
         .count()
+}
+
+/// Whether `headers` has a `Host` field and an `Expect` field (what the fast path
+/// records as it reads them, [`crate::head::scan::seen`]).
+fn fields_seen(headers: &Headers) -> (bool, bool) {
+    headers.fields().fold((false, false), |(host, expect), f| {
+        let name = f.name();
+        (
+            host || name.eq_ignore_ascii_case(b"host"),
+            expect || name.eq_ignore_ascii_case(b"expect"),
+        )
+    })
 }
 
 /// Builds the field list of a head or trailer section from the scanner's spans; every

@@ -276,8 +276,10 @@ pub struct BodyReceiver {
     destroyed_early: bool,
     /// The error given to [`Self::destroy`], returned by the next read.
     destroy_error: Option<io::Error>,
-    /// The unread rest of a piece partly consumed through `AsyncRead`.
-    pending: Bytes,
+    /// The unread rest of a piece partly consumed through `AsyncRead` (never empty).
+    /// Boxed: a request handle is moved around whole, and 128 bytes or less move
+    /// without a call to `memcpy`.
+    pending: Option<Box<Bytes>>,
 }
 
 impl BodyReceiver {
@@ -294,7 +296,7 @@ impl BodyReceiver {
             read_ended: false,
             destroyed_early: false,
             destroy_error: None,
-            pending: Bytes::new(),
+            pending: None,
         }
     }
 
@@ -303,8 +305,8 @@ impl BodyReceiver {
         if let Some(e) = self.destroy_error.take() {
             return Poll::Ready(Some(Err(e)));
         }
-        if !self.pending.is_empty() {
-            return Poll::Ready(Some(Ok(core::mem::take(&mut self.pending))));
+        if let Some(rest) = self.pending.take() {
+            return Poll::Ready(Some(Ok(*rest)));
         }
         if self.done {
             return Poll::Ready(None);
@@ -419,7 +421,7 @@ impl BodyReceiver {
     /// Unread bytes in the queue.
     pub fn queued(&self) -> usize {
         let queued = self.q.as_ref().map_or(0, |q| lock(q).queued);
-        queued + self.pending.len()
+        queued + self.pending.as_ref().map_or(0, |rest| rest.len())
     }
 
     /// Node's `destroy(err)` on the readable side: nothing more is read (the unread
@@ -433,7 +435,7 @@ impl BodyReceiver {
             self.destroyed_early = true;
             self.discard();
         }
-        self.pending = Bytes::new();
+        self.pending = None;
         self.done = true;
         self.destroy_error = err;
         early
@@ -503,9 +505,9 @@ impl tokio::io::AsyncRead for BodyReceiver {
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let mut held = core::mem::take(&mut this.pending);
+        let mut held = this.pending.take().map_or_else(Bytes::new, |rest| *rest);
         let read = poll_read_held(&mut held, buf, |_| this.poll_chunk(cx));
-        this.pending = held;
+        this.pending = (!held.is_empty()).then(|| Box::new(held));
         read
     }
 }

@@ -27,7 +27,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::{Instant, SystemTime};
@@ -53,18 +52,32 @@ const READ_RESERVE: usize = 8 * 1024;
 /// [`Driver::recv_buf_with`]).
 const RECV_POOL_MAX: usize = 8;
 
-std::thread_local! {
+/// The buffers a thread keeps for its connections (see [`Driver::recv_buf_with`]).
+struct ThreadBufs {
     /// Receive buffers given back by idle connections, for the next read on this
-    /// thread (any connection's): one per thread, so idle connections hold none.
-    static RECV_POOL: std::cell::RefCell<Vec<BytesMut>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// thread (any connection's), so that idle connections hold none.
+    recv: Vec<BytesMut>,
     /// The output buffer of the connection that went idle last, handed to the next
     /// connection that reads: a thread renders every connection's responses into
     /// the buffer it used last, which stays in its cache, rather than into one per
     /// connection.
-    static OUT_BUF: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    out: Vec<u8>,
+    /// Heads of requests the application dropped on this thread, emptied, for the
+    /// next requests of the thread's connections ([`ServerConn::recycle_heads`]): a
+    /// dropped request takes no lock, and a busy connection allocates no head.
+    #[allow(clippy::vec_box)]
+    heads: Vec<Box<RequestHead>>,
 }
 
-/// The largest output buffer [`OUT_BUF`] keeps (a larger one stays with its
+std::thread_local! {
+    /// The thread's spare buffers: one per thread, taken once per read and once per
+    /// release.
+    static BUFS: std::cell::RefCell<ThreadBufs> = const {
+        std::cell::RefCell::new(ThreadBufs { recv: Vec::new(), out: Vec::new(), heads: Vec::new() })
+    };
+}
+
+/// The largest output buffer [`ThreadBufs::out`] keeps (a larger one stays with its
 /// connection).
 const OUT_BUF_MAX: usize = 16 * 1024;
 
@@ -465,16 +478,9 @@ impl Core {
 #[derive(Debug)]
 pub(crate) struct Shared {
     core: Mutex<Core>,
-    /// Heads of requests the application dropped, for the connection to reuse
-    /// ([`ServerConn::recycle_heads`]); a lock of their own, so that dropping a
-    /// request never waits for the connection. Boxed: they are handed out as boxes.
-    #[allow(clippy::vec_box)]
-    spare_heads: Mutex<Vec<Box<RequestHead>>>,
-    /// `spare_heads` may hold some (a hint: checked without its lock).
-    has_spare_heads: AtomicBool,
 }
 
-/// Spare request heads a connection's handles keep at most.
+/// Spare request heads a thread keeps at most ([`ThreadBufs::heads`]).
 const SPARE_HEADS: usize = 32;
 
 /// A guard that wakes the tasks the critical section scheduled once it unlocks.
@@ -534,41 +540,16 @@ impl Shared {
         }
     }
 
-    /// A dropped request's head, emptied, kept for the connection's next request.
+    /// A dropped request's head, emptied, kept for the next request of a connection
+    /// of the thread (no lock taken).
     pub(crate) fn recycle_head(&self, head: Box<RequestHead>) {
-        // Straight to the connection when its lock is free (the usual case: handlers
-        // run with it released); otherwise the spares wait under their own lock for
-        // the connection's next step.
-        if let Ok(mut core) = self.core.try_lock() {
-            core.conn.recycle_head(head);
-            return;
-        }
-        let mut spare = self
-            .spare_heads
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if spare.len() < SPARE_HEADS {
-            spare.push(head);
-            self.has_spare_heads.store(true, Ordering::Relaxed);
-        }
-    }
-
-    /// Hands the spare heads to the connection (whose lock `core` is), for its next
-    /// requests. Never waits: when the spares are being added to, they wait for the
-    /// next step.
-    #[inline]
-    fn reuse_spare_heads(&self, core: &mut Core) {
-        if self.has_spare_heads.load(Ordering::Relaxed) {
-            self.move_spare_heads(core);
-        }
-    }
-
-    #[inline(never)]
-    fn move_spare_heads(&self, core: &mut Core) {
-        if let Ok(mut spare) = self.spare_heads.try_lock() {
-            self.has_spare_heads.store(false, Ordering::Relaxed);
-            core.conn.recycle_heads(&mut spare);
-        }
+        let _ = BUFS.try_with(|t| {
+            if let Ok(mut t) = t.try_borrow_mut() {
+                if t.heads.len() < SPARE_HEADS {
+                    t.heads.push(head);
+                }
+            }
+        });
     }
 }
 
@@ -614,8 +595,6 @@ impl Connection {
         Self {
             shared: Arc::new(Shared {
                 core: Mutex::new(core),
-                spare_heads: Mutex::new(Vec::new()),
-                has_spare_heads: AtomicBool::new(false),
             }),
         }
     }
@@ -627,9 +606,7 @@ impl Connection {
 
     /// Locks the connection for one step of the adapter's loop.
     pub fn lock(&self) -> Driver<'_> {
-        let mut core = self.shared.lock();
-        // Heads of requests dropped since the last step are reused for the next ones.
-        self.shared.reuse_spare_heads(&mut core);
+        let core = self.shared.lock();
         Driver {
             core,
             shared: &self.shared,
@@ -969,6 +946,16 @@ impl Driver<'_> {
     /// The receive buffer, with at least 8 KiB of spare capacity to read into. The
     /// connection frees it when it goes idle.
     pub fn recv_buf(&mut self) -> &mut BytesMut {
+        // Heads of requests dropped on the thread since, for the requests this read
+        // brings.
+        let conn = &mut self.core.conn;
+        let _ = BUFS.try_with(|t| {
+            if let Ok(mut t) = t.try_borrow_mut() {
+                if !t.heads.is_empty() {
+                    conn.recycle_heads(&mut t.heads);
+                }
+            }
+        });
         let buf = self.core.conn.recv_buf();
         if buf.capacity() - buf.len() < READ_RESERVE / 2 {
             buf.reserve(READ_RESERVE);
@@ -993,18 +980,36 @@ impl Driver<'_> {
             core.pooled_recv = true;
             core.conn.set_keep_idle_buffer(true);
         }
-        if !core.conn.has_output_buffer() {
-            if let Ok(out) = OUT_BUF.try_with(std::cell::Cell::take) {
-                if out.capacity() > 0 {
-                    // The connection has none: it takes this one.
-                    let _ = core.conn.give_output_buffer(out);
+        let want_out = !core.conn.has_output_buffer();
+        let (cap, len) = {
+            let buf = core.conn.recv_buf();
+            (buf.capacity(), buf.len())
+        };
+        let short = cap - len < spare / 2;
+        let mut pooled = None;
+        {
+            let conn = &mut core.conn;
+            let _ = BUFS.try_with(|t| {
+                let Ok(mut t) = t.try_borrow_mut() else {
+                    return;
+                };
+                // Heads of requests dropped on the thread since, for the requests
+                // this read brings.
+                if !t.heads.is_empty() {
+                    conn.recycle_heads(&mut t.heads);
                 }
-            }
+                if want_out && t.out.capacity() > 0 {
+                    // The connection has none: it takes this one.
+                    let _ = conn.give_output_buffer(std::mem::take(&mut t.out));
+                }
+                if short && cap == 0 {
+                    pooled = t.recv.pop();
+                }
+            });
         }
         let buf = core.conn.recv_buf();
-        if buf.capacity() - buf.len() < spare / 2 {
-            if buf.capacity() == 0 {
-                let pooled = RECV_POOL.with(|p| p.try_borrow_mut().ok()?.pop());
+        if short {
+            if cap == 0 {
                 // A pooled buffer with room enough left after the bytes handed out of
                 // it is read into as it is: it is reclaimed (moved back to the start
                 // of its memory, which takes a copy) only once that room runs short.
@@ -1025,35 +1030,41 @@ impl Driver<'_> {
     /// [`Driver::recv_buf_with`] goes back to the thread's pool.
     /// So does the output buffer of such a connection when nothing waits in it.
     pub fn release_recv_buf(&mut self) {
-        if self.core.pooled_recv && self.core.conn.has_output_buffer() {
-            let conn = &mut self.core.conn;
-            let _ = OUT_BUF.try_with(|slot| {
-                let spare = slot.take();
-                if spare.capacity() > 0 {
-                    slot.set(spare);
-                    return;
-                }
+        let core = &mut *self.core;
+        let give_out = core.pooled_recv && core.conn.has_output_buffer();
+        let buf = core.conn.recv_buf();
+        let give_recv = buf.is_empty() && buf.capacity() > 0;
+        if !core.pooled_recv {
+            if give_recv {
+                drop(std::mem::take(buf));
+            }
+            return;
+        }
+        if !give_out && !give_recv {
+            return;
+        }
+        let conn = &mut core.conn;
+        let kept = BUFS.try_with(|t| {
+            let Ok(mut t) = t.try_borrow_mut() else {
+                return false;
+            };
+            if give_out && t.out.capacity() == 0 {
                 if let Some(out) = conn.take_output_buffer() {
                     if out.capacity() <= OUT_BUF_MAX {
-                        slot.set(out);
+                        t.out = out;
                     } else {
                         let _ = conn.give_output_buffer(out);
                     }
                 }
-            });
-        }
-        let buf = self.core.conn.recv_buf();
-        if buf.is_empty() && buf.capacity() > 0 {
-            let buf = std::mem::take(buf);
-            if self.core.pooled_recv {
-                RECV_POOL.with(|p| {
-                    if let Ok(mut p) = p.try_borrow_mut() {
-                        if p.len() < RECV_POOL_MAX {
-                            p.push(buf);
-                        }
-                    }
-                });
             }
+            if give_recv && t.recv.len() < RECV_POOL_MAX {
+                t.recv.push(std::mem::take(conn.recv_buf()));
+                return true;
+            }
+            false
+        });
+        if give_recv && kept != Ok(true) {
+            drop(std::mem::take(conn.recv_buf()));
         }
     }
 

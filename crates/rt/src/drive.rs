@@ -682,8 +682,8 @@ enum Step {
     Wait,
     /// Shut the write side down, then end.
     Shutdown,
-    /// The socket leaves HTTP: end without closing it.
-    Handover(Handover),
+    /// The socket leaves HTTP (its handover is in `handover`): end without closing it.
+    Handover,
     /// End now.
     Done,
 }
@@ -728,10 +728,7 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
                 self.ready = ready;
             }
             match step {
-                Step::Handover(h) => {
-                    self.handover = Some(h);
-                    return Poll::Ready(());
-                }
+                Step::Handover => return Poll::Ready(()),
                 Step::Again => {}
                 Step::Wait => return Poll::Pending,
                 Step::Done => return Poll::Ready(()),
@@ -777,11 +774,12 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
     fn step(&mut self, cx: &mut Context<'_>, now: Instant, first: bool) -> Step {
         let conn = self.conn;
         let mut d = conn.lock();
-        d.register(cx.waker());
         // Handles used while this task runs (a handler polled inline) need not wake
         // it: another step follows every step that made progress.
         d.set_driving(true);
         if first {
+            // The waker is the same for every step of a wake-up.
+            d.register(cx.waker());
             d.set_clocks(now, SystemTime::now);
         }
         let step = self.step_locked(&mut d, cx, now);
@@ -841,7 +839,8 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
 
         // 3. the socket leaving HTTP, once the output before it is written
         if let Some(h) = d.take_handover() {
-            return Step::Handover(h);
+            self.handover = Some(h);
+            return Step::Handover;
         }
 
         // 4. close

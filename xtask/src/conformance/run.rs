@@ -369,6 +369,8 @@ mod tests {
             connection: ConnectionTokens::default(),
             has_content_length: false,
             has_transfer_encoding: false,
+            has_host: false,
+            has_expect: false,
         }
     }
 

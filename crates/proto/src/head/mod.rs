@@ -85,6 +85,11 @@ pub struct MessageInfo {
     pub has_content_length: bool,
     /// A `Transfer-Encoding` field was present.
     pub has_transfer_encoding: bool,
+    /// A `Host` field was present (any case; what a server's `requireHostHeader`
+    /// looks for, SRV-3).
+    pub has_host: bool,
+    /// An `Expect` field was present (any case; SRV-4).
+    pub has_expect: bool,
 }
 
 /// A request method: one of [`crate::METHODS`] for parsed requests; any token for

@@ -33,6 +33,15 @@ pub(crate) mod flags {
 }
 use flags as F;
 
+/// Fields the server looks for in every request, recorded by the fast path as it
+/// reads them ([`Scanner::seen`]).
+pub(crate) mod seen {
+    /// A `Host` field.
+    pub(crate) const HOST: u8 = 1 << 0;
+    /// An `Expect` field.
+    pub(crate) const EXPECT: u8 = 1 << 1;
+}
+
 /// Every method llhttp's request-line matcher knows, HTTP, RTSP and ICE alike.
 const METHOD_KEYS: &[&[u8]] = &[
     b"DELETE",
@@ -306,6 +315,8 @@ pub(crate) struct Scanner {
     value_start: usize,
     hs: Hs,
     pub(crate) flags: u16,
+    /// The [`seen`] fields of the head the fast path took (the scanner leaves it 0).
+    pub(crate) seen: u8,
     pub(crate) content_length: u64,
     /// Header bytes counted in closed spans (PRS-21). Only meaningful while a head is
     /// being scanned: the fast path does not keep it for heads it completes.
@@ -356,6 +367,7 @@ impl Scanner {
             value_start: 0,
             hs: Hs::General,
             flags: 0,
+            seen: 0,
             content_length: 0,
             counted: 0,
             open_span: None,
@@ -399,6 +411,7 @@ impl Scanner {
         self.folds.clear();
         self.hs = Hs::General;
         self.flags = 0;
+        self.seen = 0;
         self.content_length = 0;
         self.counted = 0;
         self.open_span = None;
@@ -1321,10 +1334,13 @@ impl Scanner {
 
 /// Whether a field name of `len` bytes starting with `first` may be one of the framing
 /// names (`connection`, `content-length`, `proxy-connection`, `transfer-encoding`,
-/// `upgrade`, in any case): first byte and length, the full compare follows.
+/// `upgrade`, in any case) or one of the [`seen`] names (`host`, `expect`): first
+/// byte and length, the full compare follows.
 #[inline]
 fn maybe_special(first: u8, len: usize) -> bool {
     let want = match len {
+        4 => b'h',
+        6 => b'e',
         7 => b'u',
         10 | 14 => b'c',
         16 => b'p',
@@ -1418,6 +1434,7 @@ impl Scanner {
             // Undo whatever the attempt recorded; the scanner starts from scratch.
             out.clear_slots();
             self.flags = 0;
+            self.seen = 0;
             self.content_length = 0;
             self.counted = 0;
             self.method = b"";
@@ -1593,7 +1610,15 @@ impl Scanner {
             // (the only ASCII white space `value_cr` lets through are SP and HTAB).
             let v1 = v0 + buf[v0..cr].trim_ascii_end().len();
             if maybe_special(buf[n0], n1 - n0) {
-                self.fast_special(&buf[n0..n1], &buf[v0..cr])?;
+                // `Host`, in nearly every request, without the call.
+                match buf[n0..n1].first_chunk::<4>() {
+                    Some(&name) if n1 - n0 == 4 => {
+                        if u32::from_le_bytes(name) | 0x2020_2020 == u32::from_le_bytes(*b"host") {
+                            self.seen |= seen::HOST;
+                        }
+                    }
+                    _ => self.fast_special(&buf[n0..n1], &buf[v0..cr])?,
+                }
             }
             out.push_slot(Slot::shared(n0, n1, v0, v1));
             i = cr + 2;
@@ -1605,6 +1630,7 @@ impl Scanner {
     #[inline(never)]
     fn fast_special(&mut self, name: &[u8], raw: &[u8]) -> Option<()> {
         match name.len() {
+            6 if eq_folded(name, b"expect") => self.seen |= seen::EXPECT,
             7 if eq_folded(name, b"upgrade") => self.flags |= F::UPGRADE,
             10 if eq_folded(name, b"connection") => self.fast_connection(raw)?,
             16 if eq_folded(name, b"proxy-connection") => self.fast_connection(raw)?,
@@ -1640,8 +1666,9 @@ impl Scanner {
         Some(())
     }
 
-    /// The tokens of a `Connection` (or `Proxy-Connection`) value on the fast path.
-    #[inline]
+    /// The tokens of a `Connection` (or `Proxy-Connection`) value on the fast path:
+    /// one token in place, a list out of line.
+    #[inline(always)]
     fn fast_connection(&mut self, raw: &[u8]) -> Option<()> {
         // One token and nothing else, the usual form.
         let one = match raw.len() {
@@ -1654,6 +1681,12 @@ impl Scanner {
             self.flags |= one;
             return Some(());
         }
+        self.fast_connection_list(raw)
+    }
+
+    /// [`Scanner::fast_connection`] for a value other than one plain token.
+    #[inline(never)]
+    fn fast_connection_list(&mut self, raw: &[u8]) -> Option<()> {
         for token in raw.split(|&b| b == b',') {
             // Tabs around a token change llhttp 9.3.1's answer: the scanner decides.
             let t = trim_sp(token);
@@ -1761,6 +1794,18 @@ mod tests {
             shown()
         );
         assert!(s.folds.is_empty());
+        // The fields the fast path noted are the ones a compare of the names finds.
+        let noted = s.fields.iter().fold(0, |acc, slot| {
+            let name = &input[slot.name_range().expect("a slice of the input")];
+            acc | if name.eq_ignore_ascii_case(b"host") {
+                seen::HOST
+            } else if name.eq_ignore_ascii_case(b"expect") {
+                seen::EXPECT
+            } else {
+                0
+            }
+        });
+        assert_eq!(f.seen, noted, "{:?}", shown());
         true
     }
 
@@ -1779,6 +1824,10 @@ mod tests {
             b"PUT /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: Keep-Alive\r\n\r\n",
         ),
         (Mode::Request, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        (
+            Mode::Request,
+            b"GET / HTTP/1.1\r\nhOST: x\r\nExpect: 100-continue\r\nExpecT: y\r\nHosts: z\r\n\r\n",
+        ),
         (
             Mode::Response,
             b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\n",

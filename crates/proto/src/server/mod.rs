@@ -172,20 +172,6 @@ struct Slot {
     date_gen: u64,
 }
 
-/// Whether `name` is `lower` (lower-case ASCII letters only) in any case: a byte
-/// with bit 5 set is `lower`'s byte only when it is that letter in either case.
-#[inline(always)]
-fn letters_eq_ignore_case<const N: usize>(name: [u8; N], lower: [u8; N]) -> bool {
-    const { assert!(N <= 8) };
-    debug_assert!(lower.iter().all(u8::is_ascii_lowercase));
-    // One word each (the padding is equal on both sides).
-    let (mut a, mut b) = ([0u8; 8], [0u8; 8]);
-    a[..N].copy_from_slice(&name);
-    b[..N].copy_from_slice(&lower);
-    const CASE: u64 = 0x2020_2020_2020_2020;
-    u64::from_le_bytes(a) | CASE == u64::from_le_bytes(b) | CASE
-}
-
 /// Spare slots an idle connection keeps for its next requests (more are dropped,
 /// and their memory given back, when it goes idle): a 16-deep pipelined batch
 /// reuses its slots, while an idle connection holds at most this many (about
@@ -906,28 +892,14 @@ impl ServerConn {
             unique_headers: self.cfg.unique_headers.clone(),
             reject_non_standard_body_writes: self.cfg.reject_non_standard_body_writes,
         };
-        self.reading = Some(Reading {
-            id,
-            draining: false,
-            drained: 0,
-            timeout_listener: false,
-        });
         // 4. HTTP/1.1 only: Host, maxRequestsPerSocket, Expect
         let mut dispatch = Dispatch::Request;
         let mut answer: Option<u16> = None;
         let mut write_continue = false;
         if is_11 {
             let max = self.cfg.max_requests_per_socket;
-            // One pass over the fields for both names.
-            let (mut has_host, mut has_expect) = (false, false);
-            for field in head.headers.fields() {
-                let name = field.name();
-                if let Ok(n) = <[u8; 4]>::try_from(name) {
-                    has_host |= letters_eq_ignore_case(n, *b"host");
-                } else if let Ok(n) = <[u8; 6]>::try_from(name) {
-                    has_expect |= letters_eq_ignore_case(n, *b"expect");
-                }
-            }
+            // The parser noted both names as it read the fields.
+            let (has_host, has_expect) = (head.info.has_host, head.info.has_expect);
             if self.cfg.require_host_header && !has_host {
                 answer = Some(400);
                 dispatch = Dispatch::Answered;
@@ -973,8 +945,18 @@ impl ServerConn {
         // than in a second pass (never for a declined upgrade, which stops parsing
         // at its end).
         let complete = direct && !declined && self.parser.take_end_next();
+        // The request is being received until its end (a complete one has ended).
+        self.reading = if complete {
+            None
+        } else {
+            Some(Reading {
+                id,
+                draining: false,
+                drained: 0,
+                timeout_listener: false,
+            })
+        };
         if complete {
-            self.reading = None;
             self.message_ended();
         }
         let event = ServerEvent::Request {
@@ -1505,26 +1487,6 @@ fn millis(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_letter_test_agrees_with_eq_ignore_ascii_case() {
-        // Every byte value at every position of `host` and `expect`.
-        fn check<const N: usize>(lower: [u8; N]) {
-            for at in 0..N {
-                for b in 0..=255u8 {
-                    let mut name = lower;
-                    name[at] = b;
-                    assert_eq!(
-                        letters_eq_ignore_case(name, lower),
-                        name.eq_ignore_ascii_case(&lower),
-                        "byte {b:#x} at {at}"
-                    );
-                }
-            }
-        }
-        check(*b"host");
-        check(*b"expect");
-    }
 
     /// Feeds `bytes` and returns the ids of the requests they held.
     fn requests(conn: &mut ServerConn, now: Instant, bytes: &[u8]) -> Vec<ReqId> {
