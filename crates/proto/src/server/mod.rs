@@ -1148,11 +1148,21 @@ impl ServerConn {
         if self.retire_finished_front() {
             return;
         }
-        if !self.slots.is_empty() {
-            // Later responses may have finished first.
-            self.sync_changed();
-        } else if matches!(self.state, State::Open) {
-            self.went_idle();
+        match self.slots.front() {
+            // The next response was written to, or even finished, before this one
+            // (what `sync_changed` picks up). One that was not, the usual case with
+            // pipelined requests, leaves nothing to do: the ones behind it wait.
+            Some(next) => {
+                if next.res.buffered_len() > 0 || next.res.headers_sent() || next.res.is_complete()
+                {
+                    self.sync_changed();
+                }
+            }
+            None => {
+                if matches!(self.state, State::Open) {
+                    self.went_idle();
+                }
+            }
         }
     }
 
@@ -1823,5 +1833,63 @@ mod direct_tests {
         }
         assert_eq!(finished, [(ids[0], 200), (ids[1], 200), (ids[2], 200)]);
         assert!(conn.response_state(ids[2]).is_none());
+    }
+
+    #[test]
+    fn a_usual_end_leaves_untouched_responses_behind_it_waiting() {
+        let now = Instant::now();
+        let mut conn = ServerConn::new(Arc::new(ServerConfig::default()), now);
+        conn.set_date(Bytes::from_static(b"Sun, 06 Nov 1994 08:49:37 GMT"));
+        let ids = feed(
+            &mut conn,
+            now,
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".repeat(5).as_slice(),
+        );
+        assert_eq!(ids.len(), 5);
+        let end = |conn: &mut ServerConn, id: ReqId, body: &'static str| {
+            let mut chunk = Some(Bytes::from(body));
+            let (result, _) = conn.end_response(id, &mut chunk).expect("open");
+            result.expect("ends");
+        };
+        // The first ends straight into the output while the second is untouched;
+        // the second then gets a header only, the fourth (untouched behind the
+        // third) is written to and ended early, the third ends without a body
+        // shortcut (a flushed head first), the second ends straight into the output.
+        end(&mut conn, ids[0], "0");
+        conn.response_fields(ids[1])
+            .expect("open")
+            .set_header("X", "y")
+            .expect("valid");
+        conn.response(ids[3])
+            .expect("open")
+            .write(Bytes::from_static(b"3"))
+            .expect("writes");
+        end(&mut conn, ids[3], "");
+        conn.response(ids[2])
+            .expect("open")
+            .flush_headers()
+            .expect("flushes");
+        end(&mut conn, ids[1], "1");
+        end(&mut conn, ids[2], "2");
+        end(&mut conn, ids[4], "4");
+        let mut finished = Vec::new();
+        while let Some(ev) = conn.poll_event() {
+            if let ServerEvent::Finished { id, .. } = ev {
+                finished.push(id);
+            }
+        }
+        assert_eq!(finished, ids);
+        let wire = String::from_utf8(conn.outgoing().iter().flat_map(|b| b.to_vec()).collect())
+            .expect("ASCII");
+        let bodies: Vec<&str> = wire
+            .split("HTTP/1.1 200 OK\r\n")
+            .skip(1)
+            .map(|r| r.split_once("\r\n\r\n").map_or("", |(_, body)| body))
+            .collect();
+        assert_eq!(
+            bodies,
+            ["0", "1", "1\r\n2\r\n0\r\n\r\n", "1\r\n3\r\n0\r\n\r\n", "4"]
+        );
+        assert!(wire.contains("X: y\r\n"));
     }
 }
