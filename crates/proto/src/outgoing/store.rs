@@ -185,7 +185,7 @@ impl HeaderStore {
     /// The store's entries.
     #[inline]
     fn live(&self) -> &[Entry] {
-        &self.entries[..self.live]
+        &self.entries.as_slice()[..self.live]
     }
 
     fn position(&self, name: &str) -> Option<usize> {
@@ -241,7 +241,7 @@ impl HeaderStore {
             }
             _ => false,
         };
-        if !same_name || !same_value || self.position(known.1).is_some() {
+        if !same_name || !same_value || (self.live > 0 && self.position(known.1).is_some()) {
             return false;
         }
         debug_assert!(check_value(known.0, value).is_ok());
