@@ -275,17 +275,32 @@ impl Slots {
     /// Where the slot of request `id` is, if it is live.
     #[inline(always)]
     fn find(&self, id: ReqId) -> Option<usize> {
+        self.find_at(id).map(|(i, _)| i)
+    }
+
+    /// The slot of request `id` and where it is, if it is live.
+    #[inline(always)]
+    fn find_mut(&mut self, id: ReqId) -> Option<(usize, &mut Slot)> {
+        let (i, p) = self.find_at(id)?;
+        Some((i, &mut self.buf[p]))
+    }
+
+    /// Where the slot of request `id` is, if it is live: its index among the live
+    /// slots and its position in `buf`.
+    #[inline(always)]
+    fn find_at(&self, id: ReqId) -> Option<(usize, usize)> {
         // Slots hold increasing ids, nearly always consecutive: try the offset first.
         if self.len > 0 {
             let d = id.0.wrapping_sub(self.buf[self.head].id.0);
             if d < self.len as u64 {
                 let i = d as usize;
-                if self.buf[self.at(i)].id == id {
-                    return Some(i);
+                let p = self.at(i);
+                if self.buf[p].id == id {
+                    return Some((i, p));
                 }
             }
         }
-        self.find_slow(id)
+        self.find_slow(id).map(|i| (i, self.at(i)))
     }
 
     #[inline(never)]
@@ -1241,9 +1256,8 @@ impl ServerConn {
         id: ReqId,
         chunk: &mut Option<Bytes>,
     ) -> Option<(Result<(), OutgoingError>, usize)> {
-        let idx = self.slot_index(id)?;
         let waiting = self.slots.len();
-        let slot = &mut self.slots[idx];
+        let (idx, slot) = self.slots.find_mut(id)?;
         if slot.date_gen != self.date_gen {
             slot.date_gen = self.date_gen;
             if let Some(d) = &self.date {
@@ -1285,9 +1299,9 @@ impl ServerConn {
     /// picked up by the next [`ServerConn::poll_event`] or [`ServerConn::outgoing`]
     /// and rendered without the connection's buffer.
     pub fn response_fields(&mut self, id: ReqId) -> Option<&mut ServerResponse> {
-        let idx = self.slot_index(id)?;
+        let (_, slot) = self.slots.find_mut(id)?;
         self.responses_changed = true;
-        Some(&mut self.slots[idx].res)
+        Some(&mut slot.res)
     }
 
     /// The response to request `id`, while it is unfinished, to look at.
