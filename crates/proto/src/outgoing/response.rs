@@ -1095,8 +1095,7 @@ impl LastHead {
                 valid: true,
             };
         } else {
-            // Used once (`valid` is off: the next one renders again), let go of
-            // when the connection goes idle.
+            // Used once (`valid` is off: the next one renders again).
             *self = Self {
                 block,
                 fields,
@@ -1106,9 +1105,17 @@ impl LastHead {
         true
     }
 
+    /// Whether [`Self::shrink_idle`] has anything to do: the room is kept up to a few
+    /// blocks' worth (a connection whose blocks are too large to keep still renders
+    /// them there, without allocating for each).
+    #[inline]
+    pub(crate) fn is_large(&self) -> bool {
+        self.block.capacity() > 4 * LAST_HEAD_MAX
+    }
+
     /// Lets go of a large block (an idle connection keeps a small one).
     pub(crate) fn shrink_idle(&mut self) {
-        if self.block.capacity() > LAST_HEAD_MAX {
+        if self.is_large() {
             *self = Self::default();
         }
     }

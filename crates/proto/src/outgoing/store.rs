@@ -96,13 +96,46 @@ fn name_and_key_with(
 /// assert_eq!(h.get("A"), Some(&HeaderValue::Int(3)));
 /// # Ok::<(), courier_proto::validate::InvalidHeader>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Default)]
 pub struct HeaderStore {
+    /// The entries, `..live`; behind them, entries of the message before that
+    /// [`HeaderStore::clear_for_reuse`] kept: a `set` of the same common name takes
+    /// one back, and when the value is the same bytes it needs no check (see
+    /// [`HeaderStore::set`]). Those not taken back are dropped at the next reuse.
     entries: SmallVec<[Entry; 2]>,
+    /// How many entries are the store's.
+    live: usize,
     /// A `set` or `append` happened at some point (Node's `kOutHeaders !== null`);
     /// stays true when every entry was removed again (RES-8 picks its path on it).
     used: bool,
 }
+
+impl core::fmt::Debug for HeaderStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HeaderStore")
+            .field("entries", &self.live())
+            .field("used", &self.used)
+            .finish()
+    }
+}
+
+impl Clone for HeaderStore {
+    fn clone(&self) -> Self {
+        Self {
+            entries: self.live().iter().cloned().collect(),
+            live: self.live,
+            used: self.used,
+        }
+    }
+}
+
+impl PartialEq for HeaderStore {
+    fn eq(&self, other: &Self) -> bool {
+        self.live() == other.live() && self.used == other.used
+    }
+}
+
+impl Eq for HeaderStore {}
 
 /// Node's `validateHeaderName` + `validateHeaderValue` for one header (VAL-1, VAL-2):
 /// every element of a list is checked (Node checks `String(array)`, the elements
@@ -141,14 +174,34 @@ impl HeaderStore {
     /// Empties the store for a new message, keeping its room (the state of
     /// [`HeaderStore::new`]).
     pub(crate) fn clear_for_reuse(&mut self) {
-        self.entries.clear();
+        // The entries become kept ones; those kept before and not taken back go.
+        if self.entries.len() > self.live {
+            self.entries.truncate(self.live);
+        }
+        self.live = 0;
         self.used = false;
     }
 
+    /// The store's entries.
+    #[inline]
+    fn live(&self) -> &[Entry] {
+        &self.entries.as_slice()[..self.live]
+    }
+
     fn position(&self, name: &str) -> Option<usize> {
-        self.entries
+        self.live()
             .iter()
             .position(|e| e.key.eq_ignore_ascii_case(name))
+    }
+
+    /// Adds a new last entry (in the place of a kept one, if any).
+    fn push(&mut self, entry: Entry) {
+        if self.live < self.entries.len() {
+            self.entries[self.live] = entry;
+        } else {
+            self.entries.push(entry);
+        }
+        self.live += 1;
     }
 
     /// `setHeader(name, value)` (RES-2): validates, then stores; an existing entry of
@@ -156,12 +209,45 @@ impl HeaderStore {
     pub fn set(&mut self, name: &str, value: HeaderValue) -> Result<(), InvalidHeader> {
         // A common name (looked up for its stored spellings anyway) needs no check.
         let known = known_name(name);
-        if known.is_none() {
+        if let Some(known) = known {
+            if self.take_back(known, &value) {
+                return Ok(());
+            }
+        } else {
             validate_header_name(name)?;
         }
         check_value(name, &value)?;
         self.set_known(name, known, value);
         Ok(())
+    }
+
+    /// [`HeaderStore::set`] of common name `known` when the next kept entry has that
+    /// name (the same static spelling) and none of the store's does, and `value` is
+    /// the kept value's bytes (the same pointer and length: the kept value keeps them
+    /// alive, so they are the bytes that were checked): the entry is the store's
+    /// again, as it is. Returns `false`, having changed nothing, otherwise.
+    #[inline]
+    fn take_back(&mut self, known: (&'static str, &'static str), value: &HeaderValue) -> bool {
+        let Some(kept) = self.entries.get(self.live) else {
+            return false;
+        };
+        let same_name = match &kept.name {
+            Cow::Borrowed(n) => core::ptr::eq(*n, known.0),
+            Cow::Owned(_) => false,
+        };
+        let same_value = match (&kept.value, value) {
+            (HeaderValue::Text(a), HeaderValue::Text(b)) => {
+                a.as_ptr() == b.as_ptr() && a.len() == b.len()
+            }
+            _ => false,
+        };
+        if !same_name || !same_value || (self.live > 0 && self.position(known.1).is_some()) {
+            return false;
+        }
+        debug_assert!(check_value(known.0, value).is_ok());
+        self.used = true;
+        self.live += 1;
+        true
     }
 
     /// [`HeaderStore::set`] for a valid token `name` given with its lower-cased `key`
@@ -195,7 +281,7 @@ impl HeaderStore {
         match (self.position(name), known) {
             // A common name set for the first time (the usual case): nothing to
             // allocate.
-            (None, Some((given, lower))) => self.entries.push(Entry {
+            (None, Some((given, lower))) => self.push(Entry {
                 key: Cow::Borrowed(lower),
                 name: Cow::Borrowed(given),
                 value,
@@ -223,7 +309,7 @@ impl HeaderStore {
             }
             None => {
                 let (name, key) = name_and_key_with(name, known);
-                self.entries.push(Entry { key, name, value });
+                self.push(Entry { key, name, value });
             }
         }
     }
@@ -301,6 +387,7 @@ impl HeaderStore {
         match self.position(name) {
             Some(i) => {
                 self.entries.remove(i);
+                self.live -= 1;
                 true
             }
             None => false,
@@ -309,32 +396,32 @@ impl HeaderStore {
 
     /// `getHeaderNames()` (RES-3): lower-cased names in store order.
     pub fn names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.entries.iter().map(|e| &*e.key)
+        self.live().iter().map(|e| &*e.key)
     }
 
     /// `getRawHeaderNames()` (RES-3): names with the casing of the last `set`.
     pub fn raw_names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.entries.iter().map(|e| &*e.name)
+        self.live().iter().map(|e| &*e.name)
     }
 
     /// `(raw name, value)` in store order: what the header block is rendered from.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &HeaderValue)> + '_ {
-        self.entries.iter().map(|e| (&*e.name, &e.value))
+        self.live().iter().map(|e| (&*e.name, &e.value))
     }
 
     /// `getHeaders()` (RES-3): `(lower-cased name, value)` in store order.
     pub fn snapshot(&self) -> Vec<(&str, &HeaderValue)> {
-        self.entries.iter().map(|e| (&*e.key, &e.value)).collect()
+        self.live().iter().map(|e| (&*e.key, &e.value)).collect()
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.live
     }
 
     /// No entries.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.live == 0
     }
 
     /// Whether `set` or `append` was ever called (Node's `kOutHeaders !== null`),
@@ -351,7 +438,7 @@ impl HeaderStore {
     /// `expect`, `trailer`, `keep-alive`). Otherwise returns `false`, having
     /// appended some entries or none. The entries were checked on their way in.
     pub(crate) fn render_plain(&self, out: &mut impl Sink) -> bool {
-        for e in &self.entries {
+        for e in self.live() {
             if matches!(
                 &*e.key,
                 "date"
@@ -390,7 +477,7 @@ impl HeaderStore {
     pub(crate) fn hold_fields(&self, held: &mut HeldFields) {
         held.clear();
         held.extend(
-            self.entries
+            self.live()
                 .iter()
                 .map(|e| (e.name.clone(), e.value.clone())),
         );
@@ -400,21 +487,28 @@ impl HeaderStore {
     /// [`Self::hold_fields`]) has, in the same order: the same pointer to the same
     /// length is the same bytes, since `held` keeps them alive (a static name, a
     /// value the application keeps giving as it is), else the bytes are compared.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn same_fields(&self, held: &HeldFields) -> bool {
+        #[inline(always)]
         fn same(a: &[u8], b: &[u8]) -> bool {
-            (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+            a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
         }
-        self.entries.len() == held.len()
-            && self.entries.iter().zip(held).all(|(e, (name, value))| {
-                same(e.name.as_bytes(), name.as_bytes())
-                    && match (&e.value, value) {
-                        (HeaderValue::Text(a), HeaderValue::Text(b)) => same(a, b),
-                        (HeaderValue::Int(a), HeaderValue::Int(b)) => a == b,
-                        // Never rendered in one pass.
-                        _ => false,
-                    }
-            })
+        let entries = self.live();
+        if entries.len() != held.len() {
+            return false;
+        }
+        for (e, (name, value)) in entries.iter().zip(held) {
+            let same_value = match (&e.value, value) {
+                (HeaderValue::Text(a), HeaderValue::Text(b)) => same(a, b),
+                (HeaderValue::Int(a), HeaderValue::Int(b)) => a == b,
+                // Never rendered in one pass.
+                _ => false,
+            };
+            if !same_value || !same(e.name.as_bytes(), name.as_bytes()) {
+                return false;
+            }
+        }
+        true
     }
 }
 
@@ -541,6 +635,48 @@ mod tests {
         assert!(!h.remove("x"));
         assert!(h.is_empty());
         assert!(h.was_used());
+    }
+
+    #[test]
+    fn a_reused_store_takes_kept_entries_back_only_as_they_were() {
+        let ct = Bytes::from_static(b"text/plain");
+        let mut h = HeaderStore::new();
+        h.set("Content-Type", ct.clone().into()).unwrap();
+        h.set("Server", "a".into()).unwrap();
+        h.set("X-Other", "b".into()).unwrap();
+        h.clear_for_reuse();
+        assert!(h.is_empty() && !h.was_used());
+        assert_eq!(h, HeaderStore::new());
+        assert_eq!(format!("{h:?}"), format!("{:?}", HeaderStore::new()));
+        assert_eq!(h.names().count(), 0);
+        assert!(h.get("content-type").is_none() && !h.contains("server"));
+        // Taken back: the same name spelling and the same value bytes.
+        h.set("Content-Type", ct.clone().into()).unwrap();
+        assert_eq!(h.raw_names().collect::<Vec<_>>(), ["Content-Type"]);
+        assert!(h.was_used());
+        // Not taken back (another value): a new entry in the kept one's place.
+        h.set("Server", "c".into()).unwrap();
+        // A name the store has already is replaced, not taken back.
+        h.set("content-type", 1.into()).unwrap();
+        assert_eq!(
+            h.raw_names().collect::<Vec<_>>(),
+            ["content-type", "Server"]
+        );
+        assert_eq!(h.get("server"), Some(&HeaderValue::from("c")));
+        assert_eq!(h.get("Content-Type"), Some(&HeaderValue::Int(1)));
+        assert_eq!(h.clone(), h);
+        assert_eq!(h.clone().len(), 2);
+        // The kept `X-Other` goes with the next reuse.
+        h.clear_for_reuse();
+        assert_eq!(h.entries.len(), 2);
+        h.set("X-Other", "b".into()).unwrap();
+        assert_eq!(h.iter().count(), 1);
+        assert!(h.remove("x-other"));
+        assert!(h.is_empty() && h.was_used());
+        // A bad value is refused whatever is kept.
+        h.clear_for_reuse();
+        assert!(h.set("Content-Type", "a\nb".into()).is_err());
+        assert!(h.is_empty() && !h.was_used());
     }
 
     #[test]

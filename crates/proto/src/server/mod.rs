@@ -275,17 +275,32 @@ impl Slots {
     /// Where the slot of request `id` is, if it is live.
     #[inline(always)]
     fn find(&self, id: ReqId) -> Option<usize> {
+        self.find_at(id).map(|(i, _)| i)
+    }
+
+    /// The slot of request `id` and where it is, if it is live.
+    #[inline(always)]
+    fn find_mut(&mut self, id: ReqId) -> Option<(usize, &mut Slot)> {
+        let (i, p) = self.find_at(id)?;
+        Some((i, &mut self.buf[p]))
+    }
+
+    /// Where the slot of request `id` is, if it is live: its index among the live
+    /// slots and its position in `buf`.
+    #[inline(always)]
+    fn find_at(&self, id: ReqId) -> Option<(usize, usize)> {
         // Slots hold increasing ids, nearly always consecutive: try the offset first.
         if self.len > 0 {
             let d = id.0.wrapping_sub(self.buf[self.head].id.0);
             if d < self.len as u64 {
                 let i = d as usize;
-                if self.buf[self.at(i)].id == id {
-                    return Some(i);
+                let p = self.at(i);
+                if self.buf[p].id == id {
+                    return Some((i, p));
                 }
             }
         }
-        self.find_slow(id)
+        self.find_slow(id).map(|i| (i, self.at(i)))
     }
 
     #[inline(never)]
@@ -310,6 +325,12 @@ impl Slots {
         }
         self.len -= 1;
         self.head = if self.len == 0 { 0 } else { self.at(1) };
+    }
+
+    /// Whether [`Self::trim_spares`] has anything to do.
+    #[inline]
+    fn has_extra_spares(&self) -> bool {
+        self.len == 0 && self.buf.len() > SPARE_SLOTS
     }
 
     /// Every slot left the queue: at most [`SPARE_SLOTS`] spares are kept.
@@ -387,6 +408,9 @@ pub struct ServerConn {
     requests_counted: u32,
     /// The configuration's `keepAliveTimeout` in milliseconds, for each response.
     keep_alive_timeout_ms: u64,
+    /// The idle timeout between requests (SRV-18): `keepAliveTimeout` plus a second,
+    /// `None` when `keepAliveTimeout` is zero.
+    keep_alive_idle: Option<Duration>,
     /// The last [`ServerConn::set_date`] value, checked: `Some(None)` for one that
     /// is not a valid field value.
     date: Option<Option<Bytes>>,
@@ -448,6 +472,10 @@ impl ServerConn {
             next_id: 0,
             requests_counted: 0,
             keep_alive_timeout_ms: millis(cfg.keep_alive_timeout),
+            keep_alive_idle: (!cfg.keep_alive_timeout.is_zero()).then(|| {
+                cfg.keep_alive_timeout
+                    .saturating_add(Duration::from_millis(1000))
+            }),
             date: None,
             head_buf: BytesMut::new(),
             arena_size: 0,
@@ -1139,11 +1167,21 @@ impl ServerConn {
         if self.retire_finished_front() {
             return;
         }
-        if !self.slots.is_empty() {
-            // Later responses may have finished first.
-            self.sync_changed();
-        } else if matches!(self.state, State::Open) {
-            self.went_idle();
+        match self.slots.front() {
+            // The next response was written to, or even finished, before this one
+            // (what `sync_changed` picks up). One that was not, the usual case with
+            // pipelined requests, leaves nothing to do: the ones behind it wait.
+            Some(next) => {
+                if next.res.buffered_len() > 0 || next.res.headers_sent() || next.res.is_complete()
+                {
+                    self.sync_changed();
+                }
+            }
+            None => {
+                if matches!(self.state, State::Open) {
+                    self.went_idle();
+                }
+            }
         }
     }
 
@@ -1159,8 +1197,27 @@ impl ServerConn {
     /// batch of pipelined requests).
     #[inline(never)]
     fn went_idle(&mut self) {
-        // Idle between requests: an idle connection holds no receive buffer
-        // and no more than a small rendering arena.
+        // Idle between requests: an idle connection holds no receive buffer, no
+        // more than a few spare slots and a small rendering arena.
+        if !self.keep_idle_buffer
+            || self.slots.has_extra_spares()
+            || self.arena_size > crate::outgoing::ARENA_IDLE
+            || self.last_head.is_large()
+        {
+            self.release_idle_memory();
+        }
+        // SRV-18: keep-alive timer while waiting for the next request.
+        if let Some(idle) = self.keep_alive_idle {
+            self.keep_alive_armed = true;
+            self.idle_timeout = idle;
+            self.idle_fired = false;
+        }
+    }
+
+    /// The memory part of [`Self::went_idle`] (out of line: a connection rarely
+    /// holds more than it keeps when idle).
+    #[inline(never)]
+    fn release_idle_memory(&mut self) {
         if !self.keep_idle_buffer {
             self.parser.release_idle_buffer();
         }
@@ -1170,12 +1227,6 @@ impl ServerConn {
             self.arena_size = 0;
         }
         self.last_head.shrink_idle();
-        // SRV-18: keep-alive timer while waiting for the next request.
-        if !self.cfg.keep_alive_timeout.is_zero() {
-            self.keep_alive_armed = true;
-            self.idle_timeout = self.cfg.keep_alive_timeout + Duration::from_millis(1000);
-            self.idle_fired = false;
-        }
     }
 
     // -------------------------------------------------------------- responses --
@@ -1209,9 +1260,8 @@ impl ServerConn {
         id: ReqId,
         chunk: &mut Option<Bytes>,
     ) -> Option<(Result<(), OutgoingError>, usize)> {
-        let idx = self.slot_index(id)?;
         let waiting = self.slots.len();
-        let slot = &mut self.slots[idx];
+        let (idx, slot) = self.slots.find_mut(id)?;
         if slot.date_gen != self.date_gen {
             slot.date_gen = self.date_gen;
             if let Some(d) = &self.date {
@@ -1253,9 +1303,9 @@ impl ServerConn {
     /// picked up by the next [`ServerConn::poll_event`] or [`ServerConn::outgoing`]
     /// and rendered without the connection's buffer.
     pub fn response_fields(&mut self, id: ReqId) -> Option<&mut ServerResponse> {
-        let idx = self.slot_index(id)?;
+        let (_, slot) = self.slots.find_mut(id)?;
         self.responses_changed = true;
-        Some(&mut self.slots[idx].res)
+        Some(&mut slot.res)
     }
 
     /// The response to request `id`, while it is unfinished, to look at.
@@ -1808,5 +1858,63 @@ mod direct_tests {
         }
         assert_eq!(finished, [(ids[0], 200), (ids[1], 200), (ids[2], 200)]);
         assert!(conn.response_state(ids[2]).is_none());
+    }
+
+    #[test]
+    fn a_usual_end_leaves_untouched_responses_behind_it_waiting() {
+        let now = Instant::now();
+        let mut conn = ServerConn::new(Arc::new(ServerConfig::default()), now);
+        conn.set_date(Bytes::from_static(b"Sun, 06 Nov 1994 08:49:37 GMT"));
+        let ids = feed(
+            &mut conn,
+            now,
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".repeat(5).as_slice(),
+        );
+        assert_eq!(ids.len(), 5);
+        let end = |conn: &mut ServerConn, id: ReqId, body: &'static str| {
+            let mut chunk = Some(Bytes::from(body));
+            let (result, _) = conn.end_response(id, &mut chunk).expect("open");
+            result.expect("ends");
+        };
+        // The first ends straight into the output while the second is untouched;
+        // the second then gets a header only, the fourth (untouched behind the
+        // third) is written to and ended early, the third ends without a body
+        // shortcut (a flushed head first), the second ends straight into the output.
+        end(&mut conn, ids[0], "0");
+        conn.response_fields(ids[1])
+            .expect("open")
+            .set_header("X", "y")
+            .expect("valid");
+        conn.response(ids[3])
+            .expect("open")
+            .write(Bytes::from_static(b"3"))
+            .expect("writes");
+        end(&mut conn, ids[3], "");
+        conn.response(ids[2])
+            .expect("open")
+            .flush_headers()
+            .expect("flushes");
+        end(&mut conn, ids[1], "1");
+        end(&mut conn, ids[2], "2");
+        end(&mut conn, ids[4], "4");
+        let mut finished = Vec::new();
+        while let Some(ev) = conn.poll_event() {
+            if let ServerEvent::Finished { id, .. } = ev {
+                finished.push(id);
+            }
+        }
+        assert_eq!(finished, ids);
+        let wire = String::from_utf8(conn.outgoing().iter().flat_map(|b| b.to_vec()).collect())
+            .expect("ASCII");
+        let bodies: Vec<&str> = wire
+            .split("HTTP/1.1 200 OK\r\n")
+            .skip(1)
+            .map(|r| r.split_once("\r\n\r\n").map_or("", |(_, body)| body))
+            .collect();
+        assert_eq!(
+            bodies,
+            ["0", "1", "1\r\n2\r\n0\r\n\r\n", "1\r\n3\r\n0\r\n\r\n", "4"]
+        );
+        assert!(wire.contains("X: y\r\n"));
     }
 }
