@@ -190,6 +190,10 @@ struct Slots {
     buf: Vec<Slot>,
     head: usize,
     len: usize,
+    /// The `uniqueHeaders` list the last reset slot gave back: the next request's
+    /// response takes it rather than a clone of the server's (no reference-count
+    /// traffic per request).
+    spare_unique: Option<Arc<[Box<str>]>>,
 }
 
 impl Slots {
@@ -198,6 +202,7 @@ impl Slots {
             buf: Vec::with_capacity(n),
             head: 0,
             len: 0,
+            spare_unique: None,
         }
     }
 
@@ -244,6 +249,17 @@ impl Slots {
         self.len.checked_sub(1).and_then(|i| self.get(i))
     }
 
+    /// The `uniqueHeaders` list for a new response: the one a reset slot gave back
+    /// when it is `cfg`'s (it always is, the server's list being fixed), else a
+    /// clone of `cfg`.
+    #[inline]
+    fn unique_headers(&mut self, cfg: &Arc<[Box<str>]>) -> Arc<[Box<str>]> {
+        match self.spare_unique.take() {
+            Some(u) if Arc::ptr_eq(&u, cfg) => u,
+            _ => cfg.clone(),
+        }
+    }
+
     /// A new last slot for request `id`: a spare reset in place, or a new one.
     fn push(&mut self, id: ReqId, setup: ResponseSetup, date_gen: u64) -> &mut Slot {
         if self.len < self.buf.len() {
@@ -251,7 +267,7 @@ impl Slots {
             self.len += 1;
             let slot = &mut self.buf[p];
             slot.id = id;
-            slot.res.reset(setup);
+            self.spare_unique = Some(slot.res.reset(setup));
             slot.head_handed = false;
             slot.timeout_listener = false;
             slot.date_gen = date_gen;
@@ -908,7 +924,7 @@ impl ServerConn {
             max_requests_per_socket: self.cfg.max_requests_per_socket,
             requests_limit_reached: false,
             expect_continue: false,
-            unique_headers: self.cfg.unique_headers.clone(),
+            unique_headers: self.slots.unique_headers(&self.cfg.unique_headers),
             reject_non_standard_body_writes: self.cfg.reject_non_standard_body_writes,
         };
         // 4. HTTP/1.1 only: Host, maxRequestsPerSocket, Expect
