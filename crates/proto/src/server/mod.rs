@@ -273,7 +273,14 @@ impl Slots {
             slot.date_gen = date_gen;
             return slot;
         }
-        // Every slot is live: the ring is put in order (once per growth) and grows.
+        self.push_new(id, setup, date_gen)
+    }
+
+    /// [`Slots::push`] when every slot is live: the ring is put in order (once per
+    /// growth) and grows. Out of line: a response is large, and built on the stack.
+    #[cold]
+    #[inline(never)]
+    fn push_new(&mut self, id: ReqId, setup: ResponseSetup, date_gen: u64) -> &mut Slot {
         self.buf.rotate_left(self.head);
         self.head = 0;
         self.len += 1;
@@ -1021,20 +1028,8 @@ impl ServerConn {
         if !res.has_clock_date(date) {
             res.set_clock_date_checked(date.cloned());
         }
-        // Node's automatic replies cannot fail: fixed, valid statuses and fields.
-        match answer {
-            Some(400) => {
-                let _ = res.write_head(400, None, [("Connection", HeaderValue::from("close"))]);
-                let _ = res.end(None);
-            }
-            Some(code) => {
-                let _ = res.write_head(code, None, []);
-                let _ = res.end(None);
-            }
-            None if write_continue => {
-                let _ = res.write_continue();
-            }
-            None => {}
+        if answer.is_some() || write_continue {
+            auto_reply(res, answer);
         }
         event
     }
@@ -1528,6 +1523,28 @@ pub fn default_reply(kind: ErrorKind) -> &'static [u8] {
         413 => b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n",
         408 => b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n",
         _ => b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n",
+    }
+}
+
+/// Node's automatic reply to a request dispatched with one (SRV-3): the status
+/// `answer` and its end, or else `100 Continue`. Out of line: most requests get
+/// none, and [`ServerConn::dispatch`]'s frame stays small without it.
+#[cold]
+#[inline(never)]
+fn auto_reply(res: &mut ServerResponse, answer: Option<u16>) {
+    // Node's automatic replies cannot fail: fixed, valid statuses and fields.
+    match answer {
+        Some(400) => {
+            let _ = res.write_head(400, None, [("Connection", HeaderValue::from("close"))]);
+            let _ = res.end(None);
+        }
+        Some(code) => {
+            let _ = res.write_head(code, None, []);
+            let _ = res.end(None);
+        }
+        None => {
+            let _ = res.write_continue();
+        }
     }
 }
 
