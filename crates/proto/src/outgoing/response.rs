@@ -724,9 +724,7 @@ impl ServerResponse {
         if !last.renders(self, data.len()) && !last.render(self, reason, data.len()) {
             return false;
         }
-        out.reserve(last.block.len() + data.len());
-        out.extend_from_slice(&last.block);
-        out.extend_from_slice(data);
+        last.copy_with(data, out);
         self.commit_usual(reason, data.len());
         self.out.mark_head_released();
         self.ended = true;
@@ -1034,6 +1032,11 @@ pub(crate) struct LastHead {
     status: u16,
     /// The `Date` line it holds: held here, the same pointer means the same bytes.
     date: Option<Bytes>,
+    /// The body `block` is followed by in `body_block` (held here, as `date` is: the
+    /// same pointer and length mean the same bytes); empty when none.
+    body: Bytes,
+    /// `block` followed by `body` (empty when `body` is).
+    body_block: Vec<u8>,
     keep_alive_timeout_ms: u64,
     max_requests: u32,
     len: usize,
@@ -1043,6 +1046,9 @@ pub(crate) struct LastHead {
 
 /// The largest block [`LastHead`] keeps.
 const LAST_HEAD_MAX: usize = 1024;
+
+/// The largest body [`LastHead`] keeps after its block.
+const BODY_BLOCK_MAX: usize = 256;
 
 impl LastHead {
     /// Whether `res`'s usual block for a body of `len` bytes (see
@@ -1063,6 +1069,35 @@ impl LastHead {
             && res.store.same_fields(&self.fields)
     }
 
+    /// Appends the block and then `data` to `out`: in one copy when `data` is the
+    /// body the block was last sent with (most responses of a connection send the
+    /// same static body), and keeping them together for the next one otherwise
+    /// (when small).
+    #[inline(always)]
+    fn copy_with(&mut self, data: &Bytes, out: &mut Vec<u8>) {
+        if self.body.as_ptr() == data.as_ptr() && self.body.len() == data.len() {
+            out.extend_from_slice(&self.body_block);
+            return;
+        }
+        self.copy_new_body(data, out);
+    }
+
+    /// [`Self::copy_with`] for a body other than the last one.
+    #[inline(never)]
+    fn copy_new_body(&mut self, data: &Bytes, out: &mut Vec<u8>) {
+        out.reserve(self.block.len() + data.len());
+        out.extend_from_slice(&self.block);
+        out.extend_from_slice(data);
+        self.body_block.clear();
+        if self.valid && data.len() <= BODY_BLOCK_MAX {
+            self.body_block.extend_from_slice(&self.block);
+            self.body_block.extend_from_slice(data);
+            self.body = data.clone();
+        } else {
+            self.body = Bytes::new();
+        }
+    }
+
     /// Renders `res`'s usual block for a body of `len` bytes into `self.block`;
     /// `false`, keeping none, when the stored fields are not plain.
     #[inline(never)]
@@ -1074,12 +1109,16 @@ impl LastHead {
         stage.finish();
         let mut fields = core::mem::take(&mut self.fields);
         fields.clear();
+        // No body follows the new block yet.
+        let mut body_block = core::mem::take(&mut self.body_block);
+        body_block.clear();
         if !rendered {
             // Nothing kept but the room: the block is not whole.
             block.clear();
             *self = Self {
                 block,
                 fields,
+                body_block,
                 ..Self::default()
             };
             return false;
@@ -1091,6 +1130,8 @@ impl LastHead {
                 fields,
                 status: res.status_code,
                 date: res.usual_date().cloned(),
+                body: Bytes::new(),
+                body_block,
                 keep_alive_timeout_ms: res.setup.keep_alive_timeout_ms,
                 max_requests: res.setup.max_requests_per_socket,
                 len,
@@ -1101,6 +1142,7 @@ impl LastHead {
             *self = Self {
                 block,
                 fields,
+                body_block,
                 ..Self::default()
             };
         }
@@ -1315,6 +1357,8 @@ mod tests {
         let bodies: &[&'static [u8]] = &[
             b"x",
             b"Hello, World!",
+            // The same length, other bytes: not the body the block was last sent with.
+            b"Hello, Earth!",
             &[b'y'; MERGE_MAX],
             &[b'z'; MERGE_MAX + 1],
         ];

@@ -1271,27 +1271,62 @@ impl ServerConn {
         id: ReqId,
         chunk: &mut Option<Bytes>,
     ) -> Option<(Result<(), OutgoingError>, usize)> {
+        if let Some(data) = chunk.as_ref() {
+            if self.end_response_usual(id, data) {
+                *chunk = None;
+                return Some((Ok(()), 0));
+            }
+        }
+        self.end_response_general(id, chunk)
+    }
+
+    /// [`ServerConn::end_response`] in the usual case only: `end(data)` on the first
+    /// response in the queue, fresh, with a small body (see
+    /// [`ServerResponse::end_into`]) goes straight to the output, leaving no bytes
+    /// unsent in the response. Returns `false`, having changed nothing, in any other
+    /// case (then [`ServerConn::end_response_general`] ends it).
+    #[inline]
+    pub fn end_response_usual(&mut self, id: ReqId, data: &Bytes) -> bool {
         let waiting = self.slots.len();
-        let (idx, slot) = self.slots.find_mut(id)?;
+        // The first response in the queue writes to the connection's output itself
+        // (nothing of it, or of those before it, is waiting elsewhere).
+        let Some(slot) = self.slots.front_mut() else {
+            return false;
+        };
+        if slot.id != id {
+            return false;
+        }
         if slot.date_gen != self.date_gen {
             slot.date_gen = self.date_gen;
             if let Some(d) = &self.date {
                 slot.res.set_clock_date_checked(d.clone());
             }
         }
-        // The first response in the queue writes to the connection's output itself
-        // (nothing of it, or of those before it, is waiting elsewhere).
-        if let (0, Some(data)) = (idx, chunk.as_ref()) {
-            // Room for the responses waiting, as the rendering arena is sized.
-            let room = (waiting * 256).min(crate::outgoing::ARENA_MAX * 4);
-            let last = &mut self.last_head;
-            if self
-                .out
-                .append(room, |out| slot.res.end_into(data, out, last))
-            {
-                *chunk = None;
-                self.sync_front_ended();
-                return Some((Ok(()), 0));
+        // Room for the responses waiting, as the rendering arena is sized.
+        let room = (waiting * 256).min(crate::outgoing::ARENA_MAX * 4);
+        let last = &mut self.last_head;
+        if self
+            .out
+            .append(room, |out| slot.res.end_into(data, out, last))
+        {
+            self.sync_front_ended();
+            return true;
+        }
+        false
+    }
+
+    /// [`ServerConn::end_response`] without trying [`ServerConn::end_response_usual`]
+    /// (the caller did).
+    pub fn end_response_general(
+        &mut self,
+        id: ReqId,
+        chunk: &mut Option<Bytes>,
+    ) -> Option<(Result<(), OutgoingError>, usize)> {
+        let (idx, slot) = self.slots.find_mut(id)?;
+        if slot.date_gen != self.date_gen {
+            slot.date_gen = self.date_gen;
+            if let Some(d) = &self.date {
+                slot.res.set_clock_date_checked(d.clone());
             }
         }
         if !self.slots[idx].res.headers_sent() {
