@@ -207,8 +207,9 @@ impl ServerResponse {
     /// Puts a finished response back in the state of [`ServerResponse::new`]`(setup)`
     /// in place, keeping its header store's room, except for the clock date, which
     /// stays as it is (the connection sets it: nothing is done when it is the same).
-    /// A response is too large to drop and build anew for every request.
-    pub(crate) fn reset(&mut self, setup: ResponseSetup) {
+    /// A response is too large to drop and build anew for every request. Returns the
+    /// old setup's `uniqueHeaders` list (for the next reset: a move, not a clone).
+    pub(crate) fn reset(&mut self, setup: ResponseSetup) -> Arc<[Box<str>]> {
         // Every field named: a new one cannot be forgotten here.
         let Self {
             setup: old_setup,
@@ -237,7 +238,7 @@ impl ServerResponse {
         *keep_alive = setup.keep_alive;
         *has_body = !setup.head_request;
         *setup_usual = setup.usual();
-        *old_setup = setup;
+        let old_unique = core::mem::replace(old_setup, setup).unique_headers;
         store.clear_for_reuse();
         *status_code = 200;
         if status_message.is_some() {
@@ -261,6 +262,7 @@ impl ServerResponse {
         if !lent.is_empty() || lent.capacity() > 0 {
             *lent = BytesMut::new();
         }
+        old_unique
     }
 
     /// Whether the clock date is `date` already (the same bytes, not a copy).

@@ -190,6 +190,10 @@ struct Slots {
     buf: Vec<Slot>,
     head: usize,
     len: usize,
+    /// The `uniqueHeaders` list the last reset slot gave back: the next request's
+    /// response takes it rather than a clone of the server's (no reference-count
+    /// traffic per request).
+    spare_unique: Option<Arc<[Box<str>]>>,
 }
 
 impl Slots {
@@ -198,6 +202,7 @@ impl Slots {
             buf: Vec::with_capacity(n),
             head: 0,
             len: 0,
+            spare_unique: None,
         }
     }
 
@@ -244,6 +249,17 @@ impl Slots {
         self.len.checked_sub(1).and_then(|i| self.get(i))
     }
 
+    /// The `uniqueHeaders` list for a new response: the one a reset slot gave back
+    /// when it is `cfg`'s (it always is, the server's list being fixed), else a
+    /// clone of `cfg`.
+    #[inline]
+    fn unique_headers(&mut self, cfg: &Arc<[Box<str>]>) -> Arc<[Box<str>]> {
+        match self.spare_unique.take() {
+            Some(u) if Arc::ptr_eq(&u, cfg) => u,
+            _ => cfg.clone(),
+        }
+    }
+
     /// A new last slot for request `id`: a spare reset in place, or a new one.
     fn push(&mut self, id: ReqId, setup: ResponseSetup, date_gen: u64) -> &mut Slot {
         if self.len < self.buf.len() {
@@ -251,13 +267,20 @@ impl Slots {
             self.len += 1;
             let slot = &mut self.buf[p];
             slot.id = id;
-            slot.res.reset(setup);
+            self.spare_unique = Some(slot.res.reset(setup));
             slot.head_handed = false;
             slot.timeout_listener = false;
             slot.date_gen = date_gen;
             return slot;
         }
-        // Every slot is live: the ring is put in order (once per growth) and grows.
+        self.push_new(id, setup, date_gen)
+    }
+
+    /// [`Slots::push`] when every slot is live: the ring is put in order (once per
+    /// growth) and grows. Out of line: a response is large, and built on the stack.
+    #[cold]
+    #[inline(never)]
+    fn push_new(&mut self, id: ReqId, setup: ResponseSetup, date_gen: u64) -> &mut Slot {
         self.buf.rotate_left(self.head);
         self.head = 0;
         self.len += 1;
@@ -908,7 +931,7 @@ impl ServerConn {
             max_requests_per_socket: self.cfg.max_requests_per_socket,
             requests_limit_reached: false,
             expect_continue: false,
-            unique_headers: self.cfg.unique_headers.clone(),
+            unique_headers: self.slots.unique_headers(&self.cfg.unique_headers),
             reject_non_standard_body_writes: self.cfg.reject_non_standard_body_writes,
         };
         // 4. HTTP/1.1 only: Host, maxRequestsPerSocket, Expect
@@ -1005,20 +1028,8 @@ impl ServerConn {
         if !res.has_clock_date(date) {
             res.set_clock_date_checked(date.cloned());
         }
-        // Node's automatic replies cannot fail: fixed, valid statuses and fields.
-        match answer {
-            Some(400) => {
-                let _ = res.write_head(400, None, [("Connection", HeaderValue::from("close"))]);
-                let _ = res.end(None);
-            }
-            Some(code) => {
-                let _ = res.write_head(code, None, []);
-                let _ = res.end(None);
-            }
-            None if write_continue => {
-                let _ = res.write_continue();
-            }
-            None => {}
+        if answer.is_some() || write_continue {
+            auto_reply(res, answer);
         }
         event
     }
@@ -1561,6 +1572,28 @@ pub fn default_reply(kind: ErrorKind) -> &'static [u8] {
         413 => b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n",
         408 => b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n",
         _ => b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n",
+    }
+}
+
+/// Node's automatic reply to a request dispatched with one (SRV-3): the status
+/// `answer` and its end, or else `100 Continue`. Out of line: most requests get
+/// none, and [`ServerConn::dispatch`]'s frame stays small without it.
+#[cold]
+#[inline(never)]
+fn auto_reply(res: &mut ServerResponse, answer: Option<u16>) {
+    // Node's automatic replies cannot fail: fixed, valid statuses and fields.
+    match answer {
+        Some(400) => {
+            let _ = res.write_head(400, None, [("Connection", HeaderValue::from("close"))]);
+            let _ = res.end(None);
+        }
+        Some(code) => {
+            let _ = res.write_head(code, None, []);
+            let _ = res.end(None);
+        }
+        None => {
+            let _ = res.write_continue();
+        }
     }
 }
 
