@@ -863,7 +863,9 @@ impl ServerResponse {
     fn commit_usual(&mut self, reason: &'static str, len: usize) {
         self.status_message = Some(Cow::Borrowed(reason));
         self.has_body = true;
-        self.content_length = Some(len as f64);
+        // At most `MERGE_MAX`: a 32-bit integer converts in one instruction.
+        debug_assert!(len <= MERGE_MAX);
+        self.content_length = Some(f64::from(len.min(MERGE_MAX) as u32));
         self.rendered = true;
     }
 
