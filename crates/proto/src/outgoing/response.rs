@@ -1072,7 +1072,9 @@ pub(crate) struct LastHead {
     /// The `Date` line it holds: held here, the same pointer means the same bytes.
     date: Option<Bytes>,
     /// The body `block` is followed by in `body_block` (held here, as `date` is: the
-    /// same pointer and length mean the same bytes); empty when none.
+    /// same pointer and length mean the same bytes); empty when none. At most
+    /// [`BODY_BLOCK_MAX`] bytes, but what holds them is kept alive with them until
+    /// the connection renders another block or sends another body this way.
     body: Bytes,
     /// `block` followed by `body` (empty when `body` is).
     body_block: Vec<u8>,
