@@ -78,6 +78,17 @@ impl ResponseSetup {
         let v = self.version;
         !(v.major < 1 || v.minor < 1) || self.te_chunked
     }
+
+    /// Whether the setup allows the usual case of a one-pass `end`
+    /// ([`ServerResponse::usual_reason`]) whatever the response does: a body is
+    /// allowed (not `HEAD`), chunked coding would be used by default, the request
+    /// limit is not reached and no `100 Continue` is expected.
+    fn usual(&self) -> bool {
+        !self.head_request
+            && self.chunked_by_default()
+            && !self.requests_limit_reached
+            && !self.expect_continue
+    }
 }
 
 /// A header block ready to be committed.
@@ -124,6 +135,9 @@ struct Head {
 #[derive(Debug)]
 pub struct ServerResponse {
     setup: ResponseSetup,
+    /// What `setup` allows of the usual case of [`ServerResponse::usual_reason`]
+    /// (see [`ResponseSetup::usual`]).
+    setup_usual: bool,
     store: HeaderStore,
     status_code: u16,
     status_message: Option<Cow<'static, str>>,
@@ -163,8 +177,10 @@ impl ServerResponse {
     pub fn new(setup: ResponseSetup) -> Self {
         let keep_alive = setup.keep_alive;
         let has_body = !setup.head_request;
+        let setup_usual = setup.usual();
         Self {
             setup,
+            setup_usual,
             store: HeaderStore::new(),
             status_code: 200,
             status_message: None,
@@ -197,6 +213,7 @@ impl ServerResponse {
         // Every field named: a new one cannot be forgotten here.
         let Self {
             setup: old_setup,
+            setup_usual,
             store,
             status_code,
             status_message,
@@ -220,6 +237,7 @@ impl ServerResponse {
         } = self;
         *keep_alive = setup.keep_alive;
         *has_body = !setup.head_request;
+        *setup_usual = setup.usual();
         let old_unique = core::mem::replace(old_setup, setup).unique_headers;
         store.clear_for_reuse();
         *status_code = 200;
@@ -738,6 +756,25 @@ impl ServerResponse {
     /// `100 Continue`. `None` in any other case.
     #[inline(always)]
     fn usual_reason(&self, data: &Bytes) -> Option<&'static str> {
+        // The most usual of all: status 200 under a setup that allows it, whatever
+        // the response does (what the checks below find then, fewer of them).
+        if self.setup_usual
+            && self.status_code == 200
+            && data.len() <= MERGE_MAX
+            && self.status_message.is_none()
+            && !self.strict_content_length
+            && !self.last
+            && self.keep_alive
+            && self.removed == Removed::default()
+        {
+            return Some("OK");
+        }
+        self.usual_reason_full(data)
+    }
+
+    /// [`Self::usual_reason`] in full.
+    #[inline(never)]
+    fn usual_reason_full(&self, data: &Bytes) -> Option<&'static str> {
         let status = self.status_code;
         let s = &self.setup;
         if data.len() > MERGE_MAX
@@ -826,7 +863,9 @@ impl ServerResponse {
     fn commit_usual(&mut self, reason: &'static str, len: usize) {
         self.status_message = Some(Cow::Borrowed(reason));
         self.has_body = true;
-        self.content_length = Some(len as f64);
+        // At most `MERGE_MAX`: a 32-bit integer converts in one instruction.
+        debug_assert!(len <= MERGE_MAX);
+        self.content_length = Some(f64::from(len.min(MERGE_MAX) as u32));
         self.rendered = true;
     }
 
@@ -1033,7 +1072,9 @@ pub(crate) struct LastHead {
     /// The `Date` line it holds: held here, the same pointer means the same bytes.
     date: Option<Bytes>,
     /// The body `block` is followed by in `body_block` (held here, as `date` is: the
-    /// same pointer and length mean the same bytes); empty when none.
+    /// same pointer and length mean the same bytes); empty when none. At most
+    /// [`BODY_BLOCK_MAX`] bytes, but what holds them is kept alive with them until
+    /// the connection renders another block or sends another body this way.
     body: Bytes,
     /// `block` followed by `body` (empty when `body` is).
     body_block: Vec<u8>,

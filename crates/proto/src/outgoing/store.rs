@@ -183,7 +183,7 @@ impl HeaderStore {
     }
 
     /// The store's entries.
-    #[inline]
+    #[inline(always)]
     fn live(&self) -> &[Entry] {
         &self.entries.as_slice()[..self.live]
     }

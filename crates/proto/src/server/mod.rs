@@ -1150,6 +1150,13 @@ impl ServerConn {
             return false;
         };
         let (id, status, last) = (head.id, head.res.status_code(), head.res.is_last());
+        self.retire_front_as(id, status, last)
+    }
+
+    /// [`Self::retire_finished_front`] with what it reads of the front response:
+    /// its id, status and whether it is the connection's last.
+    #[inline(always)]
+    fn retire_front_as(&mut self, id: ReqId, status: u16, last: bool) -> bool {
         // Left in place as a spare: a response is too large to move for nothing.
         self.slots.retire_front();
         self.events.push_back(ServerEvent::Finished { id, status });
@@ -1170,12 +1177,19 @@ impl ServerConn {
     /// [`Self::sync_changed`] would find is known.
     #[inline(always)]
     fn sync_front_ended(&mut self) {
-        if let Some(head) = self.slots.front_mut() {
-            debug_assert!(head.res.is_complete() && head.res.header_flushed());
-            head.head_handed = true;
-        }
+        let Some(head) = self.slots.front_mut() else {
+            // Not reached: the front response was just ended.
+            self.responses_changed = false;
+            if matches!(self.state, State::Open) {
+                self.went_idle();
+            }
+            return;
+        };
+        debug_assert!(head.res.is_complete() && head.res.header_flushed());
+        head.head_handed = true;
+        let (id, status, last) = (head.id, head.res.status_code(), head.res.is_last());
         self.responses_changed = false;
-        if self.retire_finished_front() {
+        if self.retire_front_as(id, status, last) {
             return;
         }
         match self.slots.front() {
