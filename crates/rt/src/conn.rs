@@ -116,18 +116,23 @@ impl<V> Default for IdMap<V> {
 }
 
 impl<V> IdMap<V> {
+    #[inline]
     fn position(&self, id: ReqId) -> Option<usize> {
         // Entries are in id order and ids mostly consecutive: try the offset from
         // the first entry, then search from the newest end.
         let first = self.entries.first()?.0;
-        let guess =
-            id.0.checked_sub(first.0)
-                .and_then(|d| usize::try_from(d).ok());
-        if let Some(i) = guess {
-            if self.entries.get(i).is_some_and(|(k, _)| *k == id) {
+        let d = id.0.wrapping_sub(first.0);
+        if d < self.entries.len() as u64 {
+            let i = d as usize;
+            if self.entries[i].0 == id {
                 return Some(i);
             }
         }
+        self.position_slow(id)
+    }
+
+    #[inline(never)]
+    fn position_slow(&self, id: ReqId) -> Option<usize> {
         self.entries.iter().rposition(|(k, _)| *k == id)
     }
 
@@ -450,13 +455,22 @@ impl Core {
     /// The handle of response `id` was dropped, or ended the response (it then
     /// needs no entry: its outcome, once known, is kept by `finished_below`, and
     /// dropping it takes no lock).
+    #[inline]
     pub(crate) fn response_handle_dropped(&mut self, id: ReqId) {
-        if let Some(e) = self.responses.get_mut(&id) {
+        if let Some(i) = self.responses.position(id) {
+            let e = &mut self.responses.entries[i].1;
             e.handle = false;
             if matches!(e.state, ResState::Done(_)) {
-                self.responses.remove(&id);
+                self.forget_response_at(i);
             }
         }
+    }
+
+    /// Removes the `i`th entry of `responses` (out of line: the rare part of
+    /// [`Self::response_handle_dropped`]).
+    #[inline(never)]
+    fn forget_response_at(&mut self, i: usize) {
+        self.responses.entries.remove(i);
     }
 
     fn fire_timeout(&mut self, target: TimeoutTarget) {

@@ -332,10 +332,23 @@ impl ServerResponse {
         if core.closed {
             return Err(OutgoingError::Destroyed);
         }
+        // The usual case: the body went out with the head, nothing of the response
+        // is left unsent.
+        if let Some(data) = &chunk {
+            if core.conn.end_response_usual(self.id, data) {
+                return Ok(Self::after_end(
+                    &mut self.ended,
+                    self.id,
+                    &mut core,
+                    0,
+                    check,
+                ));
+            }
+        }
         let mut chunk = chunk;
         // With the response's own unsent bytes after the end (an upper bound: some
         // may have moved to the connection's queue since).
-        let ended = core.conn.end_response(self.id, &mut chunk);
+        let ended = core.conn.end_response_general(self.id, &mut chunk);
         let mut buffered = 0;
         let result = match ended {
             Some((result, unsent)) => {
@@ -356,20 +369,42 @@ impl ServerResponse {
                 }
             }
         };
-        if result.is_ok() && !self.ended {
-            self.ended = true;
+        if let Err(e) = result {
+            core.wake_io();
+            return Err(e);
+        }
+        Ok(Self::after_end(
+            &mut self.ended,
+            self.id,
+            &mut core,
+            buffered,
+            check,
+        ))
+    }
+
+    /// After `end` succeeded, with `buffered` of the response's bytes unsent: see
+    /// [`Self::end_inner`].
+    #[inline(always)]
+    fn after_end(
+        ended: &mut bool,
+        id: ReqId,
+        core: &mut Locked<'_>,
+        buffered: usize,
+        check: bool,
+    ) -> bool {
+        if !*ended {
+            *ended = true;
             // Dropping an ended handle changes nothing: it lets go of its entry now.
-            core.response_handle_dropped(self.id);
+            core.response_handle_dropped(id);
         }
         core.wake_io();
-        result?;
         if !check {
-            return Ok(true);
+            return true;
         }
         // Below the mark even counting those bytes twice: writable without looking the
         // response up again.
         let queued = core.conn.outgoing().len();
-        Ok(queued + buffered < core.write_high_water || core.writable(self.id))
+        queued + buffered < core.write_high_water || core.writable(id)
     }
 
     /// Resolves once the unsent bytes ahead of and in this response are below the

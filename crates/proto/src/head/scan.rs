@@ -1586,28 +1586,43 @@ impl Scanner {
                 // The empty line: the head ends after its LF.
                 return (*buf.get(n0 + 1)? == b'\n').then_some(n0 + 2);
             }
-            let mut n1 = crate::chars::name_run_end(buf, n0);
-            let mut c = *buf.get(n1)?;
-            while c != b':' {
-                if !is_tchar(c) {
+            let rest = &buf[n0..];
+            if rest.first_chunk::<24>().is_some_and(is_keep_alive_line) {
+                // The whole line at once: what the steps below conclude for it.
+                self.flags |= F::CONN_KEEP_ALIVE;
+                out.push_slot(Slot::shared(n0, n0 + 10, n0 + 12, n0 + 22));
+                i = n0 + 24;
+                continue;
+            }
+            // `Host: ` and a value that starts there: the name and its OWS at once.
+            let host = rest.first_chunk::<8>().is_some_and(is_host_prefix);
+            let (n1, v0) = if host {
+                (n0 + 4, n0 + 6)
+            } else {
+                let mut n1 = crate::chars::name_run_end(buf, n0);
+                let mut c = *buf.get(n1)?;
+                while c != b':' {
+                    if !is_tchar(c) {
+                        return None;
+                    }
+                    n1 = crate::chars::name_run_end(buf, n1 + 1);
+                    c = *buf.get(n1)?;
+                }
+                if n1 == n0 {
                     return None;
                 }
-                n1 = crate::chars::name_run_end(buf, n1 + 1);
-                c = *buf.get(n1)?;
-            }
-            if n1 == n0 {
-                return None;
-            }
-            let mut v0 = n1 + 1;
-            match buf.get(v0..v0 + 2) {
-                // One SP, the usual form: both bytes at once.
-                Some(&[b' ', b]) if b != b' ' && b != b'\t' => v0 += 1,
-                _ => {
-                    while matches!(*buf.get(v0)?, b' ' | b'\t') {
-                        v0 += 1;
+                let mut v0 = n1 + 1;
+                match buf.get(v0..v0 + 2) {
+                    // One SP, the usual form: both bytes at once.
+                    Some(&[b' ', b]) if b != b' ' && b != b'\t' => v0 += 1,
+                    _ => {
+                        while matches!(*buf.get(v0)?, b' ' | b'\t') {
+                            v0 += 1;
+                        }
                     }
                 }
-            }
+                (n1, v0)
+            };
             let cr = value_cr(buf, v0)?;
             if cr == v0 || *buf.get(cr + 1)? != b'\n' {
                 return None;
@@ -1615,7 +1630,9 @@ impl Scanner {
             // The value's span ends at the CR; the value itself without trailing OWS
             // (the only ASCII white space `value_cr` lets through are SP and HTAB).
             let v1 = v0 + buf[v0..cr].trim_ascii_end().len();
-            if maybe_special(buf[n0], n1 - n0) {
+            if host {
+                self.seen |= seen::HOST;
+            } else if maybe_special(buf[n0], n1 - n0) {
                 // `Host`, in nearly every request, without the call.
                 match buf[n0..n1].first_chunk::<4>() {
                     Some(&name) if n1 - n0 == 4 => {
@@ -1708,6 +1725,48 @@ impl Scanner {
         }
         Some(())
     }
+}
+
+/// `b | 0x20` at the letters of an eight-byte word (`x` marks a letter), other bytes
+/// as they are: a letter then equals its lower case for both its cases, and only
+/// for them.
+const fn fold_mask(letters: &[u8; 8]) -> u64 {
+    let mut m = [0u8; 8];
+    let mut k = 0;
+    while k < 8 {
+        if letters[k] == b'x' {
+            m[k] = 0x20;
+        }
+        k += 1;
+    }
+    u64::from_le_bytes(m)
+}
+
+/// Whether `line` is `Connection: keep-alive` CRLF, name and value in any ASCII case:
+/// the usual field line of a keep-alive client, compared as three words.
+#[inline(always)]
+fn is_keep_alive_line(line: &[u8; 24]) -> bool {
+    const W0: u64 = u64::from_le_bytes(*b"connecti");
+    const W1: u64 = u64::from_le_bytes(*b"on: keep");
+    const W2: u64 = u64::from_le_bytes(*b"-alive\r\n");
+    const M0: u64 = fold_mask(b"xxxxxxxx");
+    const M1: u64 = fold_mask(b"xx..xxxx");
+    const M2: u64 = fold_mask(b".xxxxx..");
+    let (w0, rest) = line.split_first_chunk::<8>().unwrap_or((&[0; 8], &[]));
+    let (w1, w2) = rest.split_first_chunk::<8>().unwrap_or((&[0; 8], &[]));
+    let w2 = w2.first_chunk::<8>().unwrap_or(&[0; 8]);
+    (u64::from_le_bytes(*w0) | M0) == W0
+        && ((u64::from_le_bytes(*w1) | M1) ^ W1) | ((u64::from_le_bytes(*w2) | M2) ^ W2) == 0
+}
+
+/// Whether `w` starts with `Host: ` (the name in any ASCII case) followed by a byte
+/// other than SP or HTAB: the name ends at the colon and the value after the SP.
+#[inline(always)]
+fn is_host_prefix(w: &[u8; 8]) -> bool {
+    const HOST: u64 = u64::from_le_bytes(*b"host: \0\0");
+    const M: u64 = fold_mask(b"xxxx....");
+    const SIX: u64 = 0x0000_ffff_ffff_ffff;
+    ((u64::from_le_bytes(*w) & SIX) | M) == HOST && w[6] != b' ' && w[6] != b'\t'
 }
 
 /// Whether `s` is `lower` in any ASCII case, for `lower` made of lower-case letters and
@@ -1830,6 +1889,15 @@ mod tests {
             b"PUT /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: Keep-Alive\r\n\r\n",
         ),
         (Mode::Request, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        // wrk's head: the whole-line and the `Host: ` shortcuts, in every case.
+        (
+            Mode::Request,
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nConnection: keep-alive\r\n\r\n",
+        ),
+        (
+            Mode::Request,
+            b"GET / HTTP/1.1\r\nhOST: h \r\nCONNECTION: Keep-ALIVE\r\nconnection: keep-alive\r\n\r\n",
+        ),
         (
             Mode::Request,
             b"GET / HTTP/1.1\r\nhOST: x\r\nExpect: 100-continue\r\nExpecT: y\r\nHosts: z\r\n\r\n",

@@ -191,8 +191,9 @@ impl ServerResponse {
     /// Puts a finished response back in the state of [`ServerResponse::new`]`(setup)`
     /// in place, keeping its header store's room, except for the clock date, which
     /// stays as it is (the connection sets it: nothing is done when it is the same).
-    /// A response is too large to drop and build anew for every request.
-    pub(crate) fn reset(&mut self, setup: ResponseSetup) {
+    /// A response is too large to drop and build anew for every request. Returns the
+    /// old setup's `uniqueHeaders` list (for the next reset: a move, not a clone).
+    pub(crate) fn reset(&mut self, setup: ResponseSetup) -> Arc<[Box<str>]> {
         // Every field named: a new one cannot be forgotten here.
         let Self {
             setup: old_setup,
@@ -219,7 +220,7 @@ impl ServerResponse {
         } = self;
         *keep_alive = setup.keep_alive;
         *has_body = !setup.head_request;
-        *old_setup = setup;
+        let old_unique = core::mem::replace(old_setup, setup).unique_headers;
         store.clear_for_reuse();
         *status_code = 200;
         if status_message.is_some() {
@@ -243,6 +244,7 @@ impl ServerResponse {
         if !lent.is_empty() || lent.capacity() > 0 {
             *lent = BytesMut::new();
         }
+        old_unique
     }
 
     /// Whether the clock date is `date` already (the same bytes, not a copy).
@@ -722,9 +724,7 @@ impl ServerResponse {
         if !last.renders(self, data.len()) && !last.render(self, reason, data.len()) {
             return false;
         }
-        out.reserve(last.block.len() + data.len());
-        out.extend_from_slice(&last.block);
-        out.extend_from_slice(data);
+        last.copy_with(data, out);
         self.commit_usual(reason, data.len());
         self.out.mark_head_released();
         self.ended = true;
@@ -1032,6 +1032,11 @@ pub(crate) struct LastHead {
     status: u16,
     /// The `Date` line it holds: held here, the same pointer means the same bytes.
     date: Option<Bytes>,
+    /// The body `block` is followed by in `body_block` (held here, as `date` is: the
+    /// same pointer and length mean the same bytes); empty when none.
+    body: Bytes,
+    /// `block` followed by `body` (empty when `body` is).
+    body_block: Vec<u8>,
     keep_alive_timeout_ms: u64,
     max_requests: u32,
     len: usize,
@@ -1041,6 +1046,9 @@ pub(crate) struct LastHead {
 
 /// The largest block [`LastHead`] keeps.
 const LAST_HEAD_MAX: usize = 1024;
+
+/// The largest body [`LastHead`] keeps after its block.
+const BODY_BLOCK_MAX: usize = 256;
 
 impl LastHead {
     /// Whether `res`'s usual block for a body of `len` bytes (see
@@ -1061,6 +1069,35 @@ impl LastHead {
             && res.store.same_fields(&self.fields)
     }
 
+    /// Appends the block and then `data` to `out`: in one copy when `data` is the
+    /// body the block was last sent with (most responses of a connection send the
+    /// same static body), and keeping them together for the next one otherwise
+    /// (when small).
+    #[inline(always)]
+    fn copy_with(&mut self, data: &Bytes, out: &mut Vec<u8>) {
+        if self.body.as_ptr() == data.as_ptr() && self.body.len() == data.len() {
+            out.extend_from_slice(&self.body_block);
+            return;
+        }
+        self.copy_new_body(data, out);
+    }
+
+    /// [`Self::copy_with`] for a body other than the last one.
+    #[inline(never)]
+    fn copy_new_body(&mut self, data: &Bytes, out: &mut Vec<u8>) {
+        out.reserve(self.block.len() + data.len());
+        out.extend_from_slice(&self.block);
+        out.extend_from_slice(data);
+        self.body_block.clear();
+        if self.valid && data.len() <= BODY_BLOCK_MAX {
+            self.body_block.extend_from_slice(&self.block);
+            self.body_block.extend_from_slice(data);
+            self.body = data.clone();
+        } else {
+            self.body = Bytes::new();
+        }
+    }
+
     /// Renders `res`'s usual block for a body of `len` bytes into `self.block`;
     /// `false`, keeping none, when the stored fields are not plain.
     #[inline(never)]
@@ -1072,12 +1109,16 @@ impl LastHead {
         stage.finish();
         let mut fields = core::mem::take(&mut self.fields);
         fields.clear();
+        // No body follows the new block yet.
+        let mut body_block = core::mem::take(&mut self.body_block);
+        body_block.clear();
         if !rendered {
             // Nothing kept but the room: the block is not whole.
             block.clear();
             *self = Self {
                 block,
                 fields,
+                body_block,
                 ..Self::default()
             };
             return false;
@@ -1089,6 +1130,8 @@ impl LastHead {
                 fields,
                 status: res.status_code,
                 date: res.usual_date().cloned(),
+                body: Bytes::new(),
+                body_block,
                 keep_alive_timeout_ms: res.setup.keep_alive_timeout_ms,
                 max_requests: res.setup.max_requests_per_socket,
                 len,
@@ -1099,6 +1142,7 @@ impl LastHead {
             *self = Self {
                 block,
                 fields,
+                body_block,
                 ..Self::default()
             };
         }
@@ -1313,6 +1357,8 @@ mod tests {
         let bodies: &[&'static [u8]] = &[
             b"x",
             b"Hello, World!",
+            // The same length, other bytes: not the body the block was last sent with.
+            b"Hello, Earth!",
             &[b'y'; MERGE_MAX],
             &[b'z'; MERGE_MAX + 1],
         ];

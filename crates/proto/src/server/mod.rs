@@ -190,6 +190,10 @@ struct Slots {
     buf: Vec<Slot>,
     head: usize,
     len: usize,
+    /// The `uniqueHeaders` list the last reset slot gave back: the next request's
+    /// response takes it rather than a clone of the server's (no reference-count
+    /// traffic per request).
+    spare_unique: Option<Arc<[Box<str>]>>,
 }
 
 impl Slots {
@@ -198,6 +202,7 @@ impl Slots {
             buf: Vec::with_capacity(n),
             head: 0,
             len: 0,
+            spare_unique: None,
         }
     }
 
@@ -244,6 +249,17 @@ impl Slots {
         self.len.checked_sub(1).and_then(|i| self.get(i))
     }
 
+    /// The `uniqueHeaders` list for a new response: the one a reset slot gave back
+    /// when it is `cfg`'s (it always is, the server's list being fixed), else a
+    /// clone of `cfg`.
+    #[inline]
+    fn unique_headers(&mut self, cfg: &Arc<[Box<str>]>) -> Arc<[Box<str>]> {
+        match self.spare_unique.take() {
+            Some(u) if Arc::ptr_eq(&u, cfg) => u,
+            _ => cfg.clone(),
+        }
+    }
+
     /// A new last slot for request `id`: a spare reset in place, or a new one.
     fn push(&mut self, id: ReqId, setup: ResponseSetup, date_gen: u64) -> &mut Slot {
         if self.len < self.buf.len() {
@@ -251,13 +267,20 @@ impl Slots {
             self.len += 1;
             let slot = &mut self.buf[p];
             slot.id = id;
-            slot.res.reset(setup);
+            self.spare_unique = Some(slot.res.reset(setup));
             slot.head_handed = false;
             slot.timeout_listener = false;
             slot.date_gen = date_gen;
             return slot;
         }
-        // Every slot is live: the ring is put in order (once per growth) and grows.
+        self.push_new(id, setup, date_gen)
+    }
+
+    /// [`Slots::push`] when every slot is live: the ring is put in order (once per
+    /// growth) and grows. Out of line: a response is large, and built on the stack.
+    #[cold]
+    #[inline(never)]
+    fn push_new(&mut self, id: ReqId, setup: ResponseSetup, date_gen: u64) -> &mut Slot {
         self.buf.rotate_left(self.head);
         self.head = 0;
         self.len += 1;
@@ -908,7 +931,7 @@ impl ServerConn {
             max_requests_per_socket: self.cfg.max_requests_per_socket,
             requests_limit_reached: false,
             expect_continue: false,
-            unique_headers: self.cfg.unique_headers.clone(),
+            unique_headers: self.slots.unique_headers(&self.cfg.unique_headers),
             reject_non_standard_body_writes: self.cfg.reject_non_standard_body_writes,
         };
         // 4. HTTP/1.1 only: Host, maxRequestsPerSocket, Expect
@@ -1005,20 +1028,8 @@ impl ServerConn {
         if !res.has_clock_date(date) {
             res.set_clock_date_checked(date.cloned());
         }
-        // Node's automatic replies cannot fail: fixed, valid statuses and fields.
-        match answer {
-            Some(400) => {
-                let _ = res.write_head(400, None, [("Connection", HeaderValue::from("close"))]);
-                let _ = res.end(None);
-            }
-            Some(code) => {
-                let _ = res.write_head(code, None, []);
-                let _ = res.end(None);
-            }
-            None if write_continue => {
-                let _ = res.write_continue();
-            }
-            None => {}
+        if answer.is_some() || write_continue {
+            auto_reply(res, answer);
         }
         event
     }
@@ -1260,27 +1271,62 @@ impl ServerConn {
         id: ReqId,
         chunk: &mut Option<Bytes>,
     ) -> Option<(Result<(), OutgoingError>, usize)> {
+        if let Some(data) = chunk.as_ref() {
+            if self.end_response_usual(id, data) {
+                *chunk = None;
+                return Some((Ok(()), 0));
+            }
+        }
+        self.end_response_general(id, chunk)
+    }
+
+    /// [`ServerConn::end_response`] in the usual case only: `end(data)` on the first
+    /// response in the queue, fresh, with a small body (see
+    /// [`ServerResponse::end_into`]) goes straight to the output, leaving no bytes
+    /// unsent in the response. Returns `false`, having changed nothing, in any other
+    /// case (then [`ServerConn::end_response_general`] ends it).
+    #[inline]
+    pub fn end_response_usual(&mut self, id: ReqId, data: &Bytes) -> bool {
         let waiting = self.slots.len();
-        let (idx, slot) = self.slots.find_mut(id)?;
+        // The first response in the queue writes to the connection's output itself
+        // (nothing of it, or of those before it, is waiting elsewhere).
+        let Some(slot) = self.slots.front_mut() else {
+            return false;
+        };
+        if slot.id != id {
+            return false;
+        }
         if slot.date_gen != self.date_gen {
             slot.date_gen = self.date_gen;
             if let Some(d) = &self.date {
                 slot.res.set_clock_date_checked(d.clone());
             }
         }
-        // The first response in the queue writes to the connection's output itself
-        // (nothing of it, or of those before it, is waiting elsewhere).
-        if let (0, Some(data)) = (idx, chunk.as_ref()) {
-            // Room for the responses waiting, as the rendering arena is sized.
-            let room = (waiting * 256).min(crate::outgoing::ARENA_MAX * 4);
-            let last = &mut self.last_head;
-            if self
-                .out
-                .append(room, |out| slot.res.end_into(data, out, last))
-            {
-                *chunk = None;
-                self.sync_front_ended();
-                return Some((Ok(()), 0));
+        // Room for the responses waiting, as the rendering arena is sized.
+        let room = (waiting * 256).min(crate::outgoing::ARENA_MAX * 4);
+        let last = &mut self.last_head;
+        if self
+            .out
+            .append(room, |out| slot.res.end_into(data, out, last))
+        {
+            self.sync_front_ended();
+            return true;
+        }
+        false
+    }
+
+    /// [`ServerConn::end_response`] without trying [`ServerConn::end_response_usual`]
+    /// (the caller did).
+    pub fn end_response_general(
+        &mut self,
+        id: ReqId,
+        chunk: &mut Option<Bytes>,
+    ) -> Option<(Result<(), OutgoingError>, usize)> {
+        let (idx, slot) = self.slots.find_mut(id)?;
+        if slot.date_gen != self.date_gen {
+            slot.date_gen = self.date_gen;
+            if let Some(d) = &self.date {
+                slot.res.set_clock_date_checked(d.clone());
             }
         }
         if !self.slots[idx].res.headers_sent() {
@@ -1512,6 +1558,28 @@ pub fn default_reply(kind: ErrorKind) -> &'static [u8] {
         413 => b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n",
         408 => b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n",
         _ => b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n",
+    }
+}
+
+/// Node's automatic reply to a request dispatched with one (SRV-3): the status
+/// `answer` and its end, or else `100 Continue`. Out of line: most requests get
+/// none, and [`ServerConn::dispatch`]'s frame stays small without it.
+#[cold]
+#[inline(never)]
+fn auto_reply(res: &mut ServerResponse, answer: Option<u16>) {
+    // Node's automatic replies cannot fail: fixed, valid statuses and fields.
+    match answer {
+        Some(400) => {
+            let _ = res.write_head(400, None, [("Connection", HeaderValue::from("close"))]);
+            let _ = res.end(None);
+        }
+        Some(code) => {
+            let _ = res.write_head(code, None, []);
+            let _ = res.end(None);
+        }
+        None => {
+            let _ = res.write_continue();
+        }
     }
 }
 
