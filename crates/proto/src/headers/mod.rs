@@ -187,6 +187,17 @@ pub(crate) const INLINE_FIELDS: usize = 6;
 /// The field list of a [`Headers`].
 pub(crate) type FieldSlots = smallvec::SmallVec<[Slot; INLINE_FIELDS]>;
 
+/// Empties `slots`, keeping a heap allocation. `SmallVec::clear` pops the fields one
+/// at a time (each pop checking where they are); an inline list is simply replaced.
+#[inline(always)]
+fn empty_slots(slots: &mut FieldSlots) {
+    if slots.spilled() {
+        slots.clear();
+    } else {
+        *slots = FieldSlots::new();
+    }
+}
+
 impl Headers {
     /// An empty list.
     pub fn new() -> Self {
@@ -206,7 +217,7 @@ impl Headers {
     pub(crate) fn set_slots(&mut self, buf: Bytes, slots: &[Slot]) {
         self.buf = buf;
         self.owned.clear();
-        self.slots.clear();
+        empty_slots(&mut self.slots);
         if slots.len() <= INLINE_FIELDS {
             // One push each for the few fields of a usual head (never growing):
             // `extend_from_slice` moves the (empty) tail and copies with two library
@@ -225,7 +236,7 @@ impl Headers {
     #[inline]
     pub(crate) fn slots_to_fill(&mut self) -> &mut FieldSlots {
         self.owned.clear();
-        self.slots.clear();
+        empty_slots(&mut self.slots);
         &mut self.slots
     }
 
@@ -449,7 +460,7 @@ impl Headers {
 
     /// Removes every field.
     pub fn clear(&mut self) {
-        self.slots.clear();
+        empty_slots(&mut self.slots);
         self.owned.clear();
         self.buf = Bytes::new();
     }
