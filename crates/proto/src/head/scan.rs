@@ -1523,15 +1523,19 @@ impl Scanner {
             return None;
         }
         let url1 = crate::chars::visible_run_end(buf, url0 + 1);
-        // ` HTTP/1.` compared as one word, then the minor digit and CRLF.
-        let (&word, rest) = buf.get(url1..url1 + 11)?.split_first_chunk::<8>()?;
-        let &[minor @ (b'0' | b'1'), b'\r', b'\n'] = rest else {
-            return None;
-        };
+        // ` HTTP/1.` compared as one word, then `.x CRLF` as another (the two overlap
+        // at the dot): `x` is 1 or 0.
+        let line: &[u8; 11] = buf.get(url1..url1 + 11)?.try_into().ok()?;
+        let (&word, _) = line.split_first_chunk::<8>()?;
+        let (_, &tail) = line.split_last_chunk::<4>()?;
         if u64::from_le_bytes(word) != u64::from_le_bytes(*b" HTTP/1.") {
             return None;
         }
-        let minor = minor - b'0';
+        let minor = match u32::from_le_bytes(tail) {
+            t if t == u32::from_le_bytes(*b".1\r\n") => 1,
+            t if t == u32::from_le_bytes(*b".0\r\n") => 0,
+            _ => return None,
+        };
         self.url = (url0, url1);
         self.counted = url1 - url0;
         self.version = Version { major: 1, minor };
