@@ -104,11 +104,17 @@ fn run_end<C: Stop>(s: &[u8], mut i: usize) -> usize {
     if C::BLOCKS {
         while let Some(c) = s.get(i..).and_then(<[u8]>::first_chunk::<16>) {
             if c.iter().fold(false, |a, &b| a | C::stop(b)) {
-                // The same compares as bytes of 0xFF or 0 (the vector the test just
-                // made), read as one number: the first stop byte is its lowest set
-                // byte.
-                let stops = u128::from_le_bytes(c.map(|b| if C::stop(b) { 0xff } else { 0 }));
-                return i + (stops.trailing_zeros() / 8) as usize;
+                // The first stop byte is in one of the block's two words: the word
+                // test finds it (a handful of scalar operations; reading the
+                // vector's compares back as a number costs more).
+                let (lo, hi) = c.split_at(8);
+                let word = |w: &[u8]| C::word(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])));
+                let m = word(lo);
+                return if m != 0 {
+                    i + (m.trailing_zeros() / 8) as usize
+                } else {
+                    i + 8 + (word(hi).trailing_zeros() / 8) as usize
+                };
             }
             i += 16;
         }

@@ -689,29 +689,34 @@ enum Step {
     Done,
 }
 
-impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
-    /// Gives the application one event (with the connection's lock released).
-    fn dispatch(&mut self, event: Found, cx: &mut Context<'_>) {
-        let h = self.handlers;
-        let shared = self.conn.shared();
-        match event {
-            Found::Request { kind, parts } => {
-                let (slot, handler) = h.request_handler(kind);
-                let rt = self.rt;
-                // The handles are made here, as the handler's arguments.
-                let res = ServerResponse::new(Arc::clone(shared), parts.id);
-                self.runners[slot]
-                    .get_or_insert_with(|| Arc::clone(handler).runner(rt))
-                    .run(parts.request(shared), res, cx);
-            }
-            other => match other.into_event(shared) {
-                ConnEvent::DropRequest { req } => h.emit_drop_request(req),
-                ConnEvent::Timeout { socket } => h.emit_timeout(&socket),
-                ConnEvent::Request { .. } => {}
-            },
+/// Gives the application one event (with the connection's lock released).
+fn dispatch<R: Runtime, U>(
+    runners: &mut [Option<Box<dyn Runner>>; 3],
+    h: &AsyncHandlers<R, U>,
+    conn: &Connection,
+    rt: &R,
+    event: Found,
+    cx: &mut Context<'_>,
+) {
+    let shared = conn.shared();
+    match event {
+        Found::Request { kind, parts } => {
+            let (slot, handler) = h.request_handler(kind);
+            // The handles are made here, as the handler's arguments.
+            let res = ServerResponse::new(Arc::clone(shared), parts.id);
+            runners[slot]
+                .get_or_insert_with(|| Arc::clone(handler).runner(rt))
+                .run(parts.request(shared), res, cx);
         }
+        other => match other.into_event(shared) {
+            ConnEvent::DropRequest { req } => h.emit_drop_request(req),
+            ConnEvent::Timeout { socket } => h.emit_timeout(&socket),
+            ConnEvent::Request { .. } => {}
+        },
     }
+}
 
+impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         // The monotonic clock is read once per wake-up; the wall clock only when the
         // Date value's second has ended (`Driver::set_clocks`).
@@ -721,12 +726,11 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
         loop {
             let step = self.step(cx, now, std::mem::take(&mut first));
             if !self.ready.is_empty() {
-                let mut ready = std::mem::take(&mut self.ready);
-                for event in ready.drain(..) {
-                    self.dispatch(event, cx);
+                // Drained in place: the vector keeps its capacity for the next batch.
+                let (handlers, conn, rt) = (self.handlers, self.conn, self.rt);
+                for event in self.ready.drain(..) {
+                    dispatch(&mut self.runners, handlers, conn, rt, event, cx);
                 }
-                // Keep the vector's capacity for the next batch.
-                self.ready = ready;
             }
             match step {
                 Step::Handover => return Poll::Ready(()),

@@ -1295,8 +1295,8 @@ impl ServerConn {
     }
 
     /// [`ServerConn::end_response`] in the usual case only: `end(data)` on the first
-    /// response in the queue, fresh, with a small body and nothing unusual about it
-    /// (status, fields, connection), goes straight to the output, leaving no bytes
+    /// response in the queue, fresh, with a small body (the usual case of
+    /// `ServerResponse::end`) goes straight to the output, leaving no bytes
     /// unsent in the response. Returns `false`, having changed nothing, in any other
     /// case (then [`ServerConn::end_response_general`] ends it).
     #[inline]
