@@ -215,6 +215,27 @@ pub(crate) fn name_run_end(s: &[u8], i: usize) -> usize {
     run_end::<NotNameByte>(s, i)
 }
 
+/// `a == b` for the short slices of a header block cache (a value, a small body):
+/// up to 16 bytes as two overlapping words each, without a call to `bcmp`.
+#[inline(always)]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    fn word(s: &[u8], at: usize) -> u64 {
+        u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]))
+    }
+    fn half(s: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]))
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,6 +317,21 @@ mod tests {
                     assert_eq!(scan(&s, start), start + run_len(&s[start..], keep), "{s:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        let base: Vec<u8> = (0u8..40).collect();
+        for n in 0..=24 {
+            for at in 0..n {
+                let a = &base[..n];
+                let mut b = a.to_vec();
+                assert!(super::same_bytes(a, &b));
+                b[at] ^= 0x20;
+                assert!(!super::same_bytes(a, &b), "n={n} at={at}");
+            }
+            assert!(!super::same_bytes(&base[..n], &base[..n + 1]));
         }
     }
 }

@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use courier_proto::head::{BodyKind, RequestHead};
@@ -70,10 +70,6 @@ struct ThreadBufs {
 }
 
 std::thread_local! {
-    /// The automatic `Date` value of the thread's connections: rendered once a second
-    /// for all of them rather than by each (see [`Driver::set_clocks`]).
-    static DATE: std::cell::RefCell<DateCache> = const { std::cell::RefCell::new(DateCache::new()) };
-
     /// The thread's spare buffers: one per thread, taken once per read and once per
     /// release.
     static BUFS: std::cell::RefCell<ThreadBufs> = const {
@@ -233,13 +229,7 @@ pub(crate) struct Core {
     pub(crate) drain_waiters: Vec<Waker>,
     /// The request whose end has not been received yet.
     receiving: Option<ReqId>,
-    /// Before this instant the machine's `Date` value holds (the end of its second on
-    /// the monotonic clock, from the thread's cache, [`DATE`]): a wake-up looks only
-    /// at this.
-    date_until: Option<Instant>,
-    /// The wall-clock second of the `Date` value the machine has; `None` before the
-    /// first.
-    date_second: Option<u64>,
+    date: DateCache,
     pub(crate) conn: ServerConn,
     /// Unread body bytes above which the connection stops reading.
     body_high_water: usize,
@@ -627,8 +617,7 @@ impl Connection {
             drain_waiters: Vec::new(),
             wake_later: Vec::new(),
             drop_later: Vec::new(),
-            date_until: None,
-            date_second: None,
+            date: DateCache::new(),
             closed: false,
             remote_addr: None,
             local_addr: None,
@@ -748,62 +737,18 @@ impl Driver<'_> {
 
     /// The wall-clock time, for the automatic `Date` value (re-rendered once a second).
     pub fn set_wall_clock(&mut self, now: SystemTime) {
-        self.update_date(|cache| {
-            cache.refresh(now);
-        });
+        if let Some(date) = self.core.date.refresh(now) {
+            self.core.conn.set_date(date);
+        }
     }
 
     /// The clocks for the automatic `Date` value: the wall clock (`wall`) is read
     /// only when the monotonic `now` has passed the end of the second last rendered
-    /// ([`DateCache::refresh_at`]). The value is rendered once a second by the
-    /// thread for all its connections, not by each.
-    #[inline]
+    /// ([`DateCache::refresh_at`]).
     pub fn set_clocks(&mut self, now: Instant, wall: impl FnOnce() -> SystemTime) {
-        if self.core.date_until.is_some_and(|until| now < until) {
-            return;
+        if let Some(date) = self.core.date.refresh_at(now, wall) {
+            self.core.conn.set_date(date);
         }
-        self.set_clocks_thread(now, wall);
-    }
-
-    #[inline(never)]
-    fn set_clocks_thread(&mut self, now: Instant, wall: impl FnOnce() -> SystemTime) {
-        // The connection's second ended: the thread's value, rendered by the first of
-        // its connections to get here this second (the wall clock is read again when
-        // the thread's end is not this clock's: from another runtime's clock).
-        let until = self.update_date(|cache| {
-            let until = cache.until();
-            let fresh = until.is_some_and(|u| now < u && u <= now + Duration::from_secs(1));
-            if !fresh {
-                cache.refresh_at_now(now, wall);
-            }
-            cache.until()
-        });
-        self.core.date_until = until.flatten();
-    }
-
-    /// Runs `refresh` on the thread's `Date` value and gives it to the machine when
-    /// its second differs from the one the machine has.
-    fn update_date<T>(&mut self, refresh: impl FnOnce(&mut DateCache) -> T) -> Option<T> {
-        let core = &mut *self.core;
-        let had = core.date_second;
-        let mut refresh = Some(refresh);
-        let mut fresh = |cache: &mut DateCache| {
-            let out = refresh.take().map(|r| r(cache));
-            let second = cache.second();
-            let update = (second != had).then(|| (second, cache.value().clone()));
-            (out, update)
-        };
-        let (out, update) =
-            match DATE.try_with(|d| d.try_borrow_mut().ok().map(|mut d| fresh(&mut d))) {
-                Ok(Some(r)) => r,
-                // No thread cache (the thread is ending): a value rendered for this call.
-                _ => fresh(&mut DateCache::new()),
-            };
-        if let Some((second, value)) = update {
-            core.date_second = second;
-            core.conn.set_date(value);
-        }
-        out
     }
 
     /// Routes the machine's events (body data to the body channels, ends, aborts,

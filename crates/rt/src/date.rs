@@ -21,7 +21,7 @@ use bytes::Bytes;
 ///     b"Sun, 06 Nov 1994 08:49:38 GMT"
 /// );
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DateCache {
     /// The whole second since the epoch that `value` shows.
     second: Option<u64>,
@@ -31,37 +31,10 @@ pub struct DateCache {
     value: Bytes,
 }
 
-impl Default for DateCache {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl DateCache {
     /// An empty cache; the first [`DateCache::refresh`] renders.
-    pub const fn new() -> Self {
-        Self {
-            second: None,
-            until: None,
-            value: Bytes::new(),
-        }
-    }
-
-    /// The whole second since the epoch the cached value shows (`None` before the
-    /// first render).
-    pub(crate) fn second(&self) -> Option<u64> {
-        self.second
-    }
-
-    /// The cached value (empty before the first render).
-    pub(crate) fn value(&self) -> &Bytes {
-        &self.value
-    }
-
-    /// The monotonic end of the cached second, as last seen by
-    /// [`DateCache::refresh_at`].
-    pub(crate) fn until(&self) -> Option<Instant> {
-        self.until
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// Renders the value for `now` if its second differs from the cached one, and
@@ -105,15 +78,6 @@ impl DateCache {
         if self.until.is_some_and(|until| now < until) {
             return None;
         }
-        self.refresh_at_now(now, wall)
-    }
-
-    /// [`DateCache::refresh_at`] reading the wall clock whatever the monotonic `now`.
-    pub(crate) fn refresh_at_now(
-        &mut self,
-        now: Instant,
-        wall: impl FnOnce() -> SystemTime,
-    ) -> Option<Bytes> {
         let wall = wall();
         let into_second = wall
             .duration_since(UNIX_EPOCH)

@@ -1071,12 +1071,10 @@ pub(crate) struct LastHead {
     status: u16,
     /// The `Date` line it holds: held here, the same pointer means the same bytes.
     date: Option<Bytes>,
-    /// The body `block` is followed by in `body_block` (held here, as `date` is: the
-    /// same pointer and length mean the same bytes); empty when none. At most
-    /// [`BODY_BLOCK_MAX`] bytes, but what holds them is kept alive with them until
-    /// the connection renders another block or sends another body this way.
-    body: Bytes,
-    /// `block` followed by `body` (empty when `body` is).
+    /// `block` followed by a copy of the body it was last sent with, at most
+    /// [`BODY_BLOCK_MAX`] bytes (empty when none). A copy, compared byte for byte:
+    /// holding the application's `Bytes` would keep alive whatever buffer it is a
+    /// slice of (a receive buffer, a file) for as long as the connection lives.
     body_block: Vec<u8>,
     keep_alive_timeout_ms: u64,
     max_requests: u32,
@@ -1116,7 +1114,11 @@ impl LastHead {
     /// (when small).
     #[inline(always)]
     fn copy_with(&mut self, data: &Bytes, out: &mut Vec<u8>) {
-        if self.body.as_ptr() == data.as_ptr() && self.body.len() == data.len() {
+        // `data` is never empty here, so neither is a `body_block` of this length.
+        let n = self.block.len();
+        if self.body_block.len() == n + data.len()
+            && crate::chars::same_bytes(&self.body_block[n..], data)
+        {
             out.extend_from_slice(&self.body_block);
             return;
         }
@@ -1133,9 +1135,6 @@ impl LastHead {
         if self.valid && data.len() <= BODY_BLOCK_MAX {
             self.body_block.extend_from_slice(&self.block);
             self.body_block.extend_from_slice(data);
-            self.body = data.clone();
-        } else {
-            self.body = Bytes::new();
         }
     }
 
@@ -1171,7 +1170,6 @@ impl LastHead {
                 fields,
                 status: res.status_code,
                 date: res.usual_date().cloned(),
-                body: Bytes::new(),
                 body_block,
                 keep_alive_timeout_ms: res.setup.keep_alive_timeout_ms,
                 max_requests: res.setup.max_requests_per_socket,
@@ -1308,6 +1306,26 @@ mod tests {
     /// `end(data)` on a fresh response gives the same bytes and state in one pass
     /// ([`ServerResponse::end_plain`]) as through `prepare` and `commit`, in every
     /// case the one pass takes and in its neighbours.
+    /// The block cache copies what it compares: the application's body and header
+    /// values (slices, perhaps, of a receive buffer or a file) are not kept alive by
+    /// the connection once their response is out.
+    #[test]
+    fn the_block_cache_holds_no_application_bytes() {
+        let mut last = LastHead::default();
+        for _ in 0..3 {
+            let body = Bytes::from(b"Hello, World!".to_vec());
+            let value = Bytes::from(b"text/plain".to_vec());
+            let mut res = ServerResponse::new(ResponseSetup::default());
+            res.set_header("Content-Type", value.clone()).unwrap();
+            let mut out = Vec::new();
+            assert!(res.end_into(&body, &mut out, &mut last));
+            assert!(out.ends_with(b"\r\n\r\nHello, World!"));
+            drop(res);
+            assert!(body.is_unique(), "the body is held");
+            assert!(value.is_unique(), "the header value is held");
+        }
+    }
+
     #[test]
     fn the_one_pass_end_matches_the_general_one() {
         type Tweak = fn(&mut ServerResponse);

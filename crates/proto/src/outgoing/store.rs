@@ -473,25 +473,28 @@ impl HeaderStore {
 pub(crate) type HeldFields = Vec<(Cow<'static, str>, HeaderValue)>;
 
 impl HeaderStore {
-    /// Replaces `held` with the stored fields.
+    /// Replaces `held` with copies of the stored fields. Copies: holding the
+    /// application's `Bytes` would keep alive whatever buffer a value is a slice of
+    /// (a request's receive buffer, say) for as long as the connection lives.
     pub(crate) fn hold_fields(&self, held: &mut HeldFields) {
         held.clear();
-        held.extend(
-            self.live()
-                .iter()
-                .map(|e| (e.name.clone(), e.value.clone())),
-        );
+        held.extend(self.live().iter().map(|e| {
+            let value = match &e.value {
+                HeaderValue::Text(b) => HeaderValue::Text(Bytes::copy_from_slice(b)),
+                other => other.clone(),
+            };
+            (e.name.clone(), value)
+        }));
     }
 
     /// Whether every stored field has the name and value `held` (filled by
     /// [`Self::hold_fields`]) has, in the same order: the same pointer to the same
-    /// length is the same bytes, since `held` keeps them alive (a static name, a
-    /// value the application keeps giving as it is), else the bytes are compared.
+    /// length is the same bytes (a static name), else the bytes are compared.
     #[inline(always)]
     pub(crate) fn same_fields(&self, held: &HeldFields) -> bool {
         #[inline(always)]
         fn same(a: &[u8], b: &[u8]) -> bool {
-            a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
+            a.len() == b.len() && (a.as_ptr() == b.as_ptr() || crate::chars::same_bytes(a, b))
         }
         let entries = self.live();
         if entries.len() != held.len() {
