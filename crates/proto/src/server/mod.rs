@@ -878,9 +878,7 @@ impl ServerConn {
     }
 
     /// SRV-3: what happens when a request head is complete.
-    /// Not inlined: [`ServerConn::poll_event`]'s frame stays small for the events
-    /// that dispatch no request.
-    #[inline(never)]
+    #[inline(always)]
     fn dispatch(&mut self, head: Box<RequestHead>) -> Option<ServerEvent> {
         self.headers_complete = true;
         // 1. the keep-alive timer gives way to server.timeout
