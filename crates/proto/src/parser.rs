@@ -439,9 +439,7 @@ impl Parser {
         Ok(None)
     }
 
-    /// Not inlined: the callers' frames (the connection's event loop) stay small for
-    /// the events that parse no head.
-    #[inline(never)]
+    #[inline(always)]
     fn head(&mut self) -> Result<Option<Event>, Error> {
         if self.kind == Kind::Request && self.fast_path {
             match self.spare_heads.pop() {
