@@ -1897,17 +1897,23 @@ mod direct_tests {
         ids
     }
 
-    #[test]
-    fn the_usual_end_goes_straight_to_the_output() {
+    /// A connection with a fixed date and `n` pipelined bodiless GETs fed to it.
+    fn conn_with_gets(n: usize) -> (ServerConn, Vec<ReqId>) {
         let now = Instant::now();
         let mut conn = ServerConn::new(Arc::new(ServerConfig::default()), now);
         conn.set_date(Bytes::from_static(b"Sun, 06 Nov 1994 08:49:37 GMT"));
         let ids = feed(
             &mut conn,
             now,
-            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".repeat(3).as_slice(),
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".repeat(n).as_slice(),
         );
-        assert_eq!(ids.len(), 3);
+        assert_eq!(ids.len(), n);
+        (conn, ids)
+    }
+
+    #[test]
+    fn the_usual_end_goes_straight_to_the_output() {
+        let (mut conn, ids) = conn_with_gets(3);
         // The second ends first: it waits in its response; the first goes out
         // directly, then the second behind it; the third directly.
         for (id, body) in [(ids[1], "2"), (ids[0], "1"), (ids[2], "3")] {
@@ -1942,15 +1948,7 @@ mod direct_tests {
 
     #[test]
     fn a_usual_end_leaves_untouched_responses_behind_it_waiting() {
-        let now = Instant::now();
-        let mut conn = ServerConn::new(Arc::new(ServerConfig::default()), now);
-        conn.set_date(Bytes::from_static(b"Sun, 06 Nov 1994 08:49:37 GMT"));
-        let ids = feed(
-            &mut conn,
-            now,
-            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".repeat(5).as_slice(),
-        );
-        assert_eq!(ids.len(), 5);
+        let (mut conn, ids) = conn_with_gets(5);
         let end = |conn: &mut ServerConn, id: ReqId, body: &'static str| {
             let mut chunk = Some(Bytes::from(body));
             let (result, _) = conn.end_response(id, &mut chunk).expect("open");
