@@ -1265,29 +1265,15 @@ mod tests {
         for seg in wire {
             out.extend_from_slice(&seg);
         }
-        let state = format!(
-            "{result:?} sent={} ended={} last={} ka={} chunked={} status={} msg={:?} \
-             complete={} flushed={} strict={:?}",
-            res.headers_sent(),
-            res.writable_ended(),
-            res.is_last(),
-            res.keep_alive(),
-            res.chunked_encoding(),
-            res.status_code(),
-            res.status_message(),
-            res.is_complete(),
-            res.header_flushed(),
-            res.strict_now(),
-        );
+        let state = format!("{result:?} {}", state_of(&res, res.status_message()));
         (out, state)
     }
 
-    fn ended(mut res: ServerResponse, body: &'static [u8]) -> String {
-        let result = res.end(Some(Bytes::from_static(body)));
-        let mut wire = VecDeque::new();
-        res.take_output(&mut wire);
+    /// What a response shows of its state after `end`, with `msg` for its status
+    /// message.
+    fn state_of(res: &ServerResponse, msg: Option<&str>) -> String {
         format!(
-            "{result:?} {wire:?} sent={} ended={} last={} ka={} chunked={} status={} msg={:?} \
+            "sent={} ended={} last={} ka={} chunked={} status={} msg={msg:?} \
              complete={} flushed={} strict={:?}",
             res.headers_sent(),
             res.writable_ended(),
@@ -1295,17 +1281,21 @@ mod tests {
             res.keep_alive(),
             res.chunked_encoding(),
             res.status_code(),
-            // The general path's marker (see below) stays when rendering fails.
-            res.status_message().filter(|m| !m.is_empty()),
             res.is_complete(),
             res.header_flushed(),
             res.strict_now(),
         )
     }
 
-    /// `end(data)` on a fresh response gives the same bytes and state in one pass
-    /// ([`ServerResponse::end_plain`]) as through `prepare` and `commit`, in every
-    /// case the one pass takes and in its neighbours.
+    fn ended(mut res: ServerResponse, body: &'static [u8]) -> String {
+        let result = res.end(Some(Bytes::from_static(body)));
+        let mut wire = VecDeque::new();
+        res.take_output(&mut wire);
+        // The general path's marker (see below) stays when rendering fails.
+        let msg = res.status_message().filter(|m| !m.is_empty());
+        format!("{result:?} {wire:?} {}", state_of(&res, msg))
+    }
+
     /// The block cache copies what it compares: the application's body and header
     /// values (slices, perhaps, of a receive buffer or a file) are not kept alive by
     /// the connection once their response is out.
@@ -1326,6 +1316,9 @@ mod tests {
         }
     }
 
+    /// `end(data)` on a fresh response gives the same bytes and state in one pass
+    /// ([`ServerResponse::end_plain`]) as through `prepare` and `commit`, in every
+    /// case the one pass takes and in its neighbours.
     #[test]
     fn the_one_pass_end_matches_the_general_one() {
         type Tweak = fn(&mut ServerResponse);
