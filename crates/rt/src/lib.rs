@@ -45,7 +45,7 @@ pub mod api {
     };
     pub use crate::{
         ClientErrorEvent, ConfigError, DateCache, HeaderValue, IncomingMessage, OutgoingError,
-        ReqId, ResponseEvents, ServerOptions, ServerResponse, Socket, TimeoutListener,
+        ReqId, ResponseEnd, ResponseEvents, ServerOptions, ServerResponse, Socket, TimeoutListener,
     };
 }
 pub mod body;
@@ -69,7 +69,7 @@ pub use events::{
 pub use message::IncomingMessage;
 pub use options::ServerOptions;
 pub use received::{Received, ReceivedHead};
-pub use response::ServerResponse;
+pub use response::{ResponseEnd, ServerResponse};
 
 pub use courier_proto::outgoing::{HeaderValue, OutgoingError};
 pub use courier_proto::server::{Close, ConfigError, Listeners, ReqId};

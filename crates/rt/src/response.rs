@@ -1,7 +1,9 @@
 //! Node's `ServerResponse` as a handle on the connection.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -311,30 +313,33 @@ impl ServerResponse {
     }
 
     /// `res.end(chunk)` (RES-24), then waits like [`Self::write`]. A second `end(None)`
-    /// is a no-op.
-    pub async fn end(&mut self, chunk: Option<Bytes>) -> Result<(), OutgoingError> {
-        // One lock for the end and the first look at the output (`drained`).
-        if !self.end_inner(chunk, true)? {
-            self.drained().await;
+    /// is a no-op. Like an `async fn`, it does nothing until awaited.
+    pub fn end(&mut self, chunk: Option<Bytes>) -> ResponseEnd<'_> {
+        ResponseEnd {
+            res: self,
+            chunk,
+            ended: false,
         }
-        Ok(())
     }
 
     /// `res.end(chunk)` without waiting for the output to drain.
     pub fn end_now(&mut self, chunk: Option<Bytes>) -> Result<(), OutgoingError> {
-        self.end_inner(chunk, false).map(|_| ())
+        let mut chunk = chunk;
+        self.end_inner(&mut chunk, false).map(|_| ())
     }
 
     /// Ends the response; with `check`, returns whether the output is below the mark
     /// already (what [`Self::drained`] looks at first), else `true`.
-    fn end_inner(&mut self, chunk: Option<Bytes>, check: bool) -> Result<bool, OutgoingError> {
+    /// The usual case copies `chunk`'s bytes and leaves it in place; the general one
+    /// takes it.
+    fn end_inner(&mut self, chunk: &mut Option<Bytes>, check: bool) -> Result<bool, OutgoingError> {
         let mut core = self.shared.lock();
         if core.closed {
             return Err(OutgoingError::Destroyed);
         }
         // The usual case: the body went out with the head, nothing of the response
         // is left unsent.
-        if let Some(data) = &chunk {
+        if let Some(data) = chunk {
             if core.conn.end_response_usual(self.id, data) {
                 return Ok(Self::after_end(
                     &mut self.ended,
@@ -345,10 +350,9 @@ impl ServerResponse {
                 ));
             }
         }
-        let mut chunk = chunk;
         // With the response's own unsent bytes after the end (an upper bound: some
         // may have moved to the connection's queue since).
-        let ended = core.conn.end_response_general(self.id, &mut chunk);
+        let ended = core.conn.end_response_general(self.id, chunk);
         let mut buffered = 0;
         let result = match ended {
             Some((result, unsent)) => {
@@ -361,7 +365,7 @@ impl ServerResponse {
                     || core.response_outcome(self.id) == Some(false);
                 if destroyed {
                     Err(OutgoingError::Destroyed)
-                } else if chunk.is_none_or(|c| c.is_empty()) {
+                } else if chunk.as_ref().is_none_or(|c| c.is_empty()) {
                     // Finished already: a second `end` is a no-op unless it carries data.
                     Ok(())
                 } else {
@@ -410,15 +414,50 @@ impl ServerResponse {
     /// Resolves once the unsent bytes ahead of and in this response are below the
     /// high-water mark, or the response or its connection is gone (Node's `'drain'`).
     pub async fn drained(&self) {
-        core::future::poll_fn(|cx| {
-            let mut core: Locked<'_> = self.shared.lock();
-            if core.writable(self.id) {
-                return Poll::Ready(());
+        core::future::poll_fn(|cx| self.poll_drained(cx)).await;
+    }
+
+    /// [`Self::drained`] as a poll: `Pending` with `cx`'s waker registered.
+    fn poll_drained(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut core: Locked<'_> = self.shared.lock();
+        if core.writable(self.id) {
+            return Poll::Ready(());
+        }
+        core.drain_waiters.push(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// The future [`ServerResponse::end`] returns: ends the response when first polled,
+/// then resolves once the unsent bytes ahead of and in it are below the high-water
+/// mark, or the response or its connection is gone (as [`ServerResponse::drained`]).
+/// A named future rather than an `async fn`'s: a handler's future holds it while it
+/// is awaited, and this one is smaller and polls without a state machine.
+#[derive(Debug)]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct ResponseEnd<'a> {
+    res: &'a mut ServerResponse,
+    /// The chunk (what the first poll leaves of it).
+    chunk: Option<Bytes>,
+    /// The first poll ended the response (one lock for the end and the first look
+    /// at the output): later polls only wait for the output to drain.
+    ended: bool,
+}
+
+impl Future for ResponseEnd<'_> {
+    type Output = Result<(), OutgoingError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if !this.ended {
+            this.ended = true;
+            match this.res.end_inner(&mut this.chunk, true) {
+                Ok(true) => return Poll::Ready(Ok(())),
+                Ok(false) => {}
+                Err(e) => return Poll::Ready(Err(e)),
             }
-            core.drain_waiters.push(cx.waker().clone());
-            Poll::Pending
-        })
-        .await;
+        }
+        this.res.poll_drained(cx).map(Ok)
     }
 }
 
