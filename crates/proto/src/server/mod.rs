@@ -234,7 +234,11 @@ impl Slots {
     }
 
     fn front(&self) -> Option<&Slot> {
-        self.get(0)
+        if self.len == 0 {
+            None
+        } else {
+            Some(&self.buf[self.head])
+        }
     }
 
     fn front_mut(&mut self) -> Option<&mut Slot> {
@@ -315,6 +319,10 @@ impl Slots {
         // Slots hold increasing ids, nearly always consecutive: try the offset first.
         if self.len > 0 {
             let d = id.0.wrapping_sub(self.buf[self.head].id.0);
+            if d == 0 {
+                // The front one (a handler answering in order): no wrap to work out.
+                return Some((0, self.head));
+            }
             if d < self.len as u64 {
                 let i = d as usize;
                 let p = self.at(i);
