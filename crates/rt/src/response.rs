@@ -8,7 +8,7 @@ use bytes::Bytes;
 use courier_proto::outgoing::{HeaderValue, OutgoingError};
 use courier_proto::server::{ReqId, Responder};
 
-use crate::conn::{Locked, Shared};
+use crate::conn::{HandleEnd, Locked, Shared};
 use crate::events::{ResponseEvents, Socket, TimeoutListener, TimeoutTarget};
 
 /// The response to one request (Node's `ServerResponse`, RES-1 … RES-31).
@@ -32,8 +32,9 @@ use crate::events::{ResponseEvents, Socket, TimeoutListener, TimeoutTarget};
 pub struct ServerResponse {
     shared: Arc<Shared>,
     id: ReqId,
-    /// `end` succeeded through this handle: dropping it destroys nothing.
-    ended: bool,
+    /// Whether `end` succeeded through this handle (dropping it then destroys
+    /// nothing), and what the handle keeps of it for `'finish'`/`'close'`.
+    end: HandleEnd,
 }
 
 impl core::fmt::Debug for ServerResponse {
@@ -49,7 +50,7 @@ impl ServerResponse {
         Self {
             shared,
             id,
-            ended: false,
+            end: HandleEnd::OPEN,
         }
     }
 
@@ -57,7 +58,7 @@ impl ServerResponse {
     /// once every byte of the response was written to the socket, `false` when it
     /// never will be (connection destroyed, client gone, response dropped unended).
     pub fn events(&self) -> ResponseEvents {
-        ResponseEvents::new(self.shared.lock().response_signal(self.id))
+        ResponseEvents::new(self.shared.lock().response_signal(self.id, self.end))
     }
 
     /// `res.socket`: the connection's socket.
@@ -337,10 +338,10 @@ impl ServerResponse {
         if let Some(data) = &chunk {
             if core.conn.end_response_usual(self.id, data) {
                 return Ok(Self::after_end(
-                    &mut self.ended,
+                    &mut self.end,
                     self.id,
                     &mut core,
-                    0,
+                    None,
                     check,
                 ));
             }
@@ -358,7 +359,7 @@ impl ServerResponse {
             None => {
                 // Dropped by a destroyed connection rather than finished?
                 let destroyed = core.conn.wants_close() == Some(courier_proto::server::Close::Now)
-                    || core.response_outcome(self.id) == Some(false);
+                    || core.response_outcome(self.id, self.end) == Some(false);
                 if destroyed {
                     Err(OutgoingError::Destroyed)
                 } else if chunk.is_none_or(|c| c.is_empty()) {
@@ -374,29 +375,32 @@ impl ServerResponse {
             return Err(e);
         }
         Ok(Self::after_end(
-            &mut self.ended,
+            &mut self.end,
             self.id,
             &mut core,
-            buffered,
+            Some(buffered),
             check,
         ))
     }
 
-    /// After `end` succeeded, with `buffered` of the response's bytes unsent: see
+    /// After `end` succeeded, with `buffered` of the response's bytes unsent
+    /// (`None`: it finished straight into the output, the usual case): see
     /// [`Self::end_inner`].
     #[inline(always)]
     fn after_end(
-        ended: &mut bool,
+        end: &mut HandleEnd,
         id: ReqId,
         core: &mut Locked<'_>,
-        buffered: usize,
+        buffered: Option<usize>,
         check: bool,
     ) -> bool {
-        if !*ended {
-            *ended = true;
-            // Dropping an ended handle changes nothing: it lets go of its entry now.
-            core.response_handle_dropped(id);
+        if *end == HandleEnd::OPEN {
+            // Dropping an ended handle changes nothing: it lets go of its entry now
+            // (the usual response has none).
+            let retired = buffered.is_none() || core.conn.response_state(id).is_none();
+            *end = core.response_ended(id, retired);
         }
+        let buffered = buffered.unwrap_or(0);
         core.wake_io();
         if !check {
             return true;
@@ -426,7 +430,7 @@ impl Drop for ServerResponse {
     fn drop(&mut self) {
         // Ended through this handle: it stays ended, and `end` let go of the entry
         // already.
-        if !self.ended {
+        if self.end == HandleEnd::OPEN {
             self.drop_unended();
         }
     }

@@ -1372,6 +1372,12 @@ impl ServerConn {
         Some(&self.slots[idx].res)
     }
 
+    /// Whether a response other than the one to request `except` is unfinished:
+    /// still in the queue, its `Finished` (or `Dropped`) event not produced yet.
+    pub fn has_response_other_than(&self, except: Option<ReqId>) -> bool {
+        self.slots.iter().any(|s| Some(s.id) != except)
+    }
+
     /// Where the response to request `id` is in the queue.
     #[inline]
     fn slot_index(&self, id: ReqId) -> Option<usize> {
