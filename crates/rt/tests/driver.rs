@@ -190,7 +190,11 @@ fn responses_ended_in_turn_finish_at_their_own_last_byte() {
     assert!(res1.end_now(Some("x".into())).is_err());
     assert!(res1.writable_finished() && res2.writable_finished());
     conn.lock().finish();
-    assert_eq!(res2.events().outcome(), Some(true), "finished stays finished");
+    assert_eq!(
+        res2.events().outcome(),
+        Some(true),
+        "finished stays finished"
+    );
     drop((req1, res1, req2, res2));
 }
 
@@ -294,8 +298,7 @@ fn a_client_error_is_handed_over_after_the_responses_before_it() {
         ConnEvent::Request { req, res, .. } => (req, res),
         other => panic!("a request, not {other:?}"),
     });
-    let (Some((req1, mut res1)), Some((req2, mut res2))) = (handles.next(), handles.next())
-    else {
+    let (Some((req1, mut res1)), Some((req2, mut res2))) = (handles.next(), handles.next()) else {
         panic!("two requests");
     };
     assert!(conn.lock().take_handover().is_none(), "two pending");
