@@ -566,22 +566,54 @@ impl Core {
         true
     }
 
-    /// The handle of response `id` ended it (`end` succeeded); `retired`: the machine
-    /// no longer has it, every byte of it is queued (always so after
-    /// [`ServerConn::end_response_usual`]). What the handle keeps of the end: the
-    /// usual response, with nobody listening, gets no entry (its handle knows where
-    /// its bytes end, dropping it takes no lock, and `'finish'` needs nobody told).
-    #[inline]
-    pub(crate) fn response_ended(&mut self, id: ReqId, retired: bool) -> HandleEnd {
+    /// The handle of response `id` ended it (`end` succeeded, by
+    /// [`ServerConn::end_response_general`]). What the handle keeps of the end: a
+    /// response the machine retired at once (every byte of it queued), with nobody
+    /// listening, gets no entry (its handle knows where its bytes end, and dropping
+    /// it takes no lock).
+    pub(crate) fn response_ended(&mut self, id: ReqId) -> HandleEnd {
         if self.handle_let_go(id) {
             // Listened to: its entry settles it.
             return HandleEnd::TRACKED;
         }
-        if retired {
+        if self.conn.response_state(id).is_none() {
             let queued = self.conn.outgoing().len() as u64;
             return HandleEnd::queued(self.transmitted_total + queued);
         }
         self.track_ended(id)
+    }
+
+    /// Response `id` was ended by its handle through
+    /// [`ServerConn::end_response_usual_unreported`], its last byte the `queued`th
+    /// of the output: what routing its `Finished` event would do, and what the
+    /// handle keeps of the end. The usual response, nobody listening, gets no entry.
+    #[inline]
+    pub(crate) fn response_finished_here(&mut self, id: ReqId, queued: usize) -> HandleEnd {
+        let mark = self.transmitted_total + queued as u64;
+        // The response left the machine: `write`s waiting on it may go on.
+        self.wake_drain_waiters();
+        if self.responses.entries.is_empty() {
+            return HandleEnd::queued(mark);
+        }
+        self.finished_here_listened(id, mark)
+    }
+
+    /// [`Self::response_finished_here`] with entries in `responses`.
+    #[inline(never)]
+    fn finished_here_listened(&mut self, id: ReqId, mark: u64) -> HandleEnd {
+        let Some(e) = self.responses.get_mut(&id) else {
+            return HandleEnd::queued(mark);
+        };
+        if e.state == ResState::Open {
+            e.state = ResState::Finishing(mark);
+        }
+        let _ = self.handle_let_go(id);
+        // Responses finishing earlier were settled when their bytes were written;
+        // this one can be only if they all were.
+        if mark <= self.transmitted_total {
+            self.settle_finishing();
+        }
+        HandleEnd::TRACKED
     }
 
     /// [`Self::response_ended`] for a response ended before its turn: its bytes end

@@ -336,14 +336,10 @@ impl ServerResponse {
         // The usual case: the body went out with the head, nothing of the response
         // is left unsent.
         if let Some(data) = &chunk {
-            if core.conn.end_response_usual(self.id, data) {
-                return Ok(Self::after_end(
-                    &mut self.end,
-                    self.id,
-                    &mut core,
-                    None,
-                    check,
-                ));
+            if let Some(queued) = core.conn.end_response_usual_unreported(self.id, data) {
+                // Finished now, with no `Finished` event to route.
+                self.end = core.response_finished_here(self.id, queued);
+                return Ok(Self::after_end(&mut self.end, self.id, &mut core, 0, check));
             }
         }
         let mut chunk = chunk;
@@ -378,29 +374,25 @@ impl ServerResponse {
             &mut self.end,
             self.id,
             &mut core,
-            Some(buffered),
+            buffered,
             check,
         ))
     }
 
-    /// After `end` succeeded, with `buffered` of the response's bytes unsent
-    /// (`None`: it finished straight into the output, the usual case): see
+    /// After `end` succeeded, with `buffered` of the response's bytes unsent: see
     /// [`Self::end_inner`].
     #[inline(always)]
     fn after_end(
         end: &mut HandleEnd,
         id: ReqId,
         core: &mut Locked<'_>,
-        buffered: Option<usize>,
+        buffered: usize,
         check: bool,
     ) -> bool {
         if *end == HandleEnd::OPEN {
-            // Dropping an ended handle changes nothing: it lets go of its entry now
-            // (the usual response has none).
-            let retired = buffered.is_none() || core.conn.response_state(id).is_none();
-            *end = core.response_ended(id, retired);
+            // Dropping an ended handle changes nothing: it lets go of its entry now.
+            *end = core.response_ended(id);
         }
-        let buffered = buffered.unwrap_or(0);
         core.wake_io();
         if !check {
             return true;
