@@ -117,6 +117,9 @@ pub enum ServerEvent {
         id: ReqId,
     },
     /// The response's last bytes were handed to the connection (`'finish'`, RES-27).
+    /// Not reported for a response ended by
+    /// [`ServerConn::end_response_usual_unreported`] (its caller takes that call's
+    /// success as this event).
     Finished {
         /// The response.
         id: ReqId,
