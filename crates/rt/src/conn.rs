@@ -42,6 +42,7 @@ use crate::date::DateCache;
 use crate::events::{
     ClientErrorEvent, ConnEvent, Handover, RequestKind, Signal, Socket, TimeoutTarget,
 };
+use crate::handle_ref::HandleRef;
 use crate::message::IncomingMessage;
 use crate::response::ServerResponse;
 
@@ -152,6 +153,17 @@ impl<V> IdMap<V> {
         self.entries.push((id, value));
     }
 
+    /// Adds the value for an `id` not in the map, wherever it belongs in id order
+    /// (an entry made late, when ids above it may be in the map already).
+    fn insert(&mut self, id: ReqId, value: V) {
+        let i = self.entries.partition_point(|(k, _)| *k < id);
+        debug_assert!(
+            self.entries.get(i).is_none_or(|(k, _)| *k != id),
+            "a new id"
+        );
+        self.entries.insert(i, (id, value));
+    }
+
     /// Removes the value for `id` (the others keep their order).
     pub(crate) fn remove(&mut self, id: &ReqId) -> Option<V> {
         let i = self.position(*id)?;
@@ -179,15 +191,64 @@ enum ResState {
     Done(bool),
 }
 
-/// One response's `'finish'`/`'close'` bookkeeping. The [`Signal`] that
-/// [`ResponseEvents`](crate::ResponseEvents) waits on is made only when
-/// [`ServerResponse::events`] is called.
+/// One response's `'finish'`/`'close'` bookkeeping, kept only for a response
+/// someone may ask about that its handle cannot answer for alone: one whose
+/// [`ServerResponse::events`] was called (the [`Signal`] that
+/// [`ResponseEvents`](crate::ResponseEvents) waits on is made then), or one ended
+/// before its turn (its last bytes are queued only when the responses before it
+/// finish). A response without an entry is answered from its handle's
+/// [`HandleEnd`] (see `Core::untracked_outcome`).
 #[derive(Debug)]
 pub(crate) struct ResEntry {
     state: ResState,
     signal: Option<Arc<Signal>>,
-    /// The [`ServerResponse`] handle is alive.
+    /// The [`ServerResponse`] handle is alive and has not ended the response.
     handle: bool,
+}
+
+/// What a [`ServerResponse`] handle knows of its response's end: with the
+/// machine's view of the response, all it takes to answer `'finish'`/`'close'`
+/// when the connection keeps no entry for it (the usual response, ended by its
+/// handle in turn and listened to by nobody, costs no bookkeeping). One word, so
+/// that the handle stays as small as it was with a flag (it is moved into the
+/// handler's future).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HandleEnd(u64);
+
+/// [`HandleEnd`] unpacked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EndKind {
+    /// Not ended through the handle: unfinished while the machine has it (only an
+    /// `end` finishes a response), closed once it does not.
+    Open,
+    /// Ended through the handle with every byte of it queued: its last bytes end at
+    /// this offset of the output stream, `'finish'` once the socket took them,
+    /// `'close'` if the connection goes first.
+    Queued(u64),
+    /// Ended through the handle, its outcome kept by the connection: in its entry
+    /// while unknown, then by `finished_below`.
+    Tracked,
+}
+
+impl HandleEnd {
+    /// Not ended through the handle ([`EndKind::Open`]).
+    pub(crate) const OPEN: Self = Self(u64::MAX);
+    /// [`EndKind::Tracked`].
+    const TRACKED: Self = Self(u64::MAX - 1);
+
+    /// [`EndKind::Queued`] (an output offset stays far below the two reserved
+    /// values).
+    fn queued(mark: u64) -> Self {
+        Self(mark.min(u64::MAX - 2))
+    }
+
+    fn kind(self) -> EndKind {
+        match self {
+            Self::OPEN => EndKind::Open,
+            Self::TRACKED => EndKind::Tracked,
+            Self(mark) => EndKind::Queued(mark),
+        }
+    }
 }
 
 /// Everything behind the connection's lock.
@@ -223,8 +284,9 @@ pub(crate) struct Core {
     /// order and none finishes after one that closed, so a response no longer in
     /// `responses` finished exactly when its id is below this.
     finished_below: u64,
-    /// `'finish'`/`'close'` of the responses handed out: kept while the handle lives
-    /// (and has not ended the response) or the outcome is not known yet.
+    /// `'finish'`/`'close'` of the responses that need an entry (see [`ResEntry`]):
+    /// kept while the handle lives (and has not ended the response) or the outcome
+    /// is not known yet.
     responses: IdMap<ResEntry>,
     pub(crate) drain_waiters: Vec<Waker>,
     /// The request whose end has not been received yet.
@@ -268,15 +330,9 @@ pub(crate) struct RequestParts {
 
 impl RequestParts {
     /// The request's handle.
-    pub(crate) fn request(self, shared: &Arc<Shared>) -> IncomingMessage {
+    pub(crate) fn request(self, shared: HandleRef) -> IncomingMessage {
         let body = self.body.receiver();
-        IncomingMessage::new(
-            Arc::clone(shared),
-            self.id,
-            self.head,
-            self.join_duplicates,
-            body,
-        )
+        IncomingMessage::new(shared, self.id, self.head, self.join_duplicates, body)
     }
 }
 
@@ -285,15 +341,15 @@ impl Found {
     pub(crate) fn into_event(self, shared: &Arc<Shared>) -> ConnEvent {
         match self {
             Found::Request { kind, parts } => {
-                let res = ServerResponse::new(Arc::clone(shared), parts.id);
+                let res = ServerResponse::new(Arc::clone(shared).into(), parts.id);
                 ConnEvent::Request {
                     kind,
-                    req: parts.request(shared),
+                    req: parts.request(Arc::clone(shared).into()),
                     res,
                 }
             }
             Found::DropRequest { parts } => ConnEvent::DropRequest {
-                req: parts.request(shared),
+                req: parts.request(Arc::clone(shared).into()),
             },
             Found::Timeout => ConnEvent::Timeout {
                 socket: Socket::new(Arc::clone(shared)),
@@ -351,6 +407,29 @@ impl Core {
     /// The outcome of a response no longer in `responses` (see `finished_below`).
     fn past_outcome(&self, id: ReqId) -> bool {
         id.0 < self.finished_below
+    }
+
+    /// The outcome of response `id`, not in `responses`, as its handle's `end` and
+    /// the machine tell it: `Some(true)` finished, `Some(false)` closed without
+    /// finishing, `None` not known yet.
+    fn untracked_outcome(&self, id: ReqId, end: HandleEnd) -> Option<bool> {
+        match end.kind() {
+            EndKind::Queued(mark) => {
+                if self.transmitted_total >= mark {
+                    Some(true)
+                } else if self.closed {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+            EndKind::Tracked => Some(self.past_outcome(id)),
+            // Only an `end` finishes a response: one the machine no longer has was
+            // dropped.
+            EndKind::Open => {
+                (self.closed || self.conn.response_state(id).is_none()).then_some(false)
+            }
+        }
     }
 
     /// Resolves `'finish'` for every finished response whose bytes are all written.
@@ -411,12 +490,31 @@ impl Core {
         self.resolve_responses(|k, s| (k == id && s == ResState::Open).then_some(false));
     }
 
-    /// The `'finish'`/`'close'` signal of response `id`, made on first use.
-    pub(crate) fn response_signal(&mut self, id: ReqId) -> Arc<Signal> {
+    /// The `'finish'`/`'close'` signal of response `id` (whose handle's end is
+    /// `end`), made on first use.
+    pub(crate) fn response_signal(&mut self, id: ReqId, end: HandleEnd) -> Arc<Signal> {
         let Some(e) = self.responses.get_mut(&id) else {
-            // Its outcome is known: the entry went with the handle's end.
             let sig = Arc::new(Signal::default());
-            let _ = sig.resolve(self.past_outcome(id));
+            match self.untracked_outcome(id, end) {
+                Some(v) => {
+                    let _ = sig.resolve(v);
+                }
+                None => {
+                    // Not known yet: the response gets an entry, for its signal.
+                    let state = match end.kind() {
+                        EndKind::Queued(mark) => ResState::Finishing(mark),
+                        EndKind::Open | EndKind::Tracked => ResState::Open,
+                    };
+                    self.responses.insert(
+                        id,
+                        ResEntry {
+                            state,
+                            signal: Some(Arc::clone(&sig)),
+                            handle: end == HandleEnd::OPEN,
+                        },
+                    );
+                }
+            }
             return sig;
         };
         if let Some(sig) = &e.signal {
@@ -430,11 +528,11 @@ impl Core {
         sig
     }
 
-    /// The outcome of response `id`, once known: `Some(true)` finished,
-    /// `Some(false)` closed without finishing.
-    pub(crate) fn response_outcome(&self, id: ReqId) -> Option<bool> {
+    /// The outcome of response `id` (whose handle's end is `end`), once known:
+    /// `Some(true)` finished, `Some(false)` closed without finishing.
+    pub(crate) fn response_outcome(&self, id: ReqId, end: HandleEnd) -> Option<bool> {
         let Some(e) = self.responses.get(&id) else {
-            return Some(self.past_outcome(id));
+            return self.untracked_outcome(id, end);
         };
         match e.state {
             ResState::Done(v) => Some(v),
@@ -442,18 +540,91 @@ impl Core {
         }
     }
 
-    /// The handle of response `id` was dropped, or ended the response (it then
-    /// needs no entry: its outcome, once known, is kept by `finished_below`, and
-    /// dropping it takes no lock).
+    /// The handle of response `id` was dropped without ending it.
     #[inline]
     pub(crate) fn response_handle_dropped(&mut self, id: ReqId) {
-        if let Some(i) = self.responses.position(id) {
-            let e = &mut self.responses.entries[i].1;
-            e.handle = false;
-            if matches!(e.state, ResState::Done(_)) {
-                self.forget_response_at(i);
-            }
+        let _ = self.handle_let_go(id);
+    }
+
+    /// The handle of response `id` needs its entry no more (if it has one): the
+    /// outcome, once known, is kept by `finished_below`. Whether it had one.
+    #[inline]
+    fn handle_let_go(&mut self, id: ReqId) -> bool {
+        let Some(i) = self.responses.position(id) else {
+            return false;
+        };
+        let e = &mut self.responses.entries[i].1;
+        e.handle = false;
+        if matches!(e.state, ResState::Done(_)) {
+            self.forget_response_at(i);
         }
+        true
+    }
+
+    /// The handle of response `id` ended it (`end` succeeded, by
+    /// [`ServerConn::end_response_general`]). What the handle keeps of the end: a
+    /// response the machine retired at once (every byte of it queued), with nobody
+    /// listening, gets no entry (its handle knows where its bytes end, and dropping
+    /// it takes no lock).
+    pub(crate) fn response_ended(&mut self, id: ReqId) -> HandleEnd {
+        if self.handle_let_go(id) {
+            // Listened to: its entry settles it.
+            return HandleEnd::TRACKED;
+        }
+        if self.conn.response_state(id).is_none() {
+            let queued = self.conn.outgoing().len() as u64;
+            return HandleEnd::queued(self.transmitted_total + queued);
+        }
+        self.track_ended(id)
+    }
+
+    /// Response `id` was ended by its handle through
+    /// [`ServerConn::end_response_usual_unreported`], its last byte the `queued`th
+    /// of the output: what routing its `Finished` event would do, and what the
+    /// handle keeps of the end. The usual response, nobody listening, gets no entry.
+    #[inline]
+    pub(crate) fn response_finished_here(&mut self, id: ReqId, queued: usize) -> HandleEnd {
+        let mark = self.transmitted_total + queued as u64;
+        // The response left the machine: `write`s waiting on it may go on.
+        self.wake_drain_waiters();
+        if self.responses.entries.is_empty() {
+            return HandleEnd::queued(mark);
+        }
+        self.finished_here_listened(id, mark)
+    }
+
+    /// [`Self::response_finished_here`] with entries in `responses`.
+    #[inline(never)]
+    fn finished_here_listened(&mut self, id: ReqId, mark: u64) -> HandleEnd {
+        let Some(e) = self.responses.get_mut(&id) else {
+            return HandleEnd::queued(mark);
+        };
+        if e.state == ResState::Open {
+            e.state = ResState::Finishing(mark);
+        }
+        let _ = self.handle_let_go(id);
+        // Responses finishing earlier were settled when their bytes were written;
+        // this one can be only if they all were.
+        if mark <= self.transmitted_total {
+            self.settle_finishing();
+        }
+        HandleEnd::TRACKED
+    }
+
+    /// [`Self::response_ended`] for a response ended before its turn: its bytes end
+    /// where the output stands when it finishes (its `Finished` event), so it gets an
+    /// entry until then.
+    #[inline(never)]
+    fn track_ended(&mut self, id: ReqId) -> HandleEnd {
+        self.responses.insert(
+            id,
+            ResEntry {
+                state: ResState::Open,
+                signal: None,
+                handle: false,
+            },
+        );
+        HandleEnd::TRACKED
     }
 
     /// Removes the `i`th entry of `responses` (out of line: the rare part of
@@ -848,15 +1019,9 @@ impl Driver<'_> {
                     }
                     Dispatch::Answered => return None,
                 };
+                // No `'finish'`/`'close'` entry: the response gets one only when
+                // something needs it (see `ResEntry`).
                 let parts = self.new_request(id, head);
-                self.core.responses.push_new(
-                    id,
-                    ResEntry {
-                        state: ResState::Open,
-                        signal: None,
-                        handle: true,
-                    },
-                );
                 return Some(Found::Request { kind, parts });
             }
             ServerEvent::Data { id, data } => {
@@ -884,24 +1049,22 @@ impl Driver<'_> {
             }
             ServerEvent::Finished { id, .. } => {
                 // The response's last bytes are now in the output queue: it has
-                // finished once the socket took everything queued so far.
-                let queued = self.core.conn.outgoing().len() as u64;
-                let mark = self.core.transmitted_total + queued;
-                let open = match self.core.responses.get_mut(&id) {
-                    Some(e) if e.state == ResState::Open => {
-                        e.state = ResState::Finishing(mark);
-                        true
-                    }
-                    _ => false,
-                };
-                if open {
-                    // Responses finishing earlier were settled when their bytes were
-                    // written; this one can be only if nothing is queued.
-                    if queued == 0 {
-                        self.core.settle_finishing();
+                // finished once the socket took everything queued so far. Only a
+                // response with an entry records it (one without has no listener,
+                // and its handle's `HandleEnd` knows where its bytes end).
+                let core = &mut *self.core;
+                if let Some(e) = core.responses.get_mut(&id) {
+                    if e.state == ResState::Open {
+                        let queued = core.conn.outgoing().len() as u64;
+                        e.state = ResState::Finishing(core.transmitted_total + queued);
+                        // Responses finishing earlier were settled when their bytes
+                        // were written; this one can be only if nothing is queued.
+                        if queued == 0 {
+                            core.settle_finishing();
+                        }
                     }
                 }
-                self.core.wake_drain_waiters();
+                core.wake_drain_waiters();
             }
             ServerEvent::Dropped { id } => {
                 self.core.close_response(id);
@@ -917,7 +1080,7 @@ impl Driver<'_> {
                 let join = self.core.conn.config().join_duplicate_headers;
                 let shared = Arc::clone(self.shared);
                 let body = BodyReceiver::empty();
-                let req = IncomingMessage::new(shared, UPGRADE_ID, head, join, body);
+                let req = IncomingMessage::new(shared.into(), UPGRADE_ID, head, join, body);
                 self.core.pending_handover = Some(Box::new(Handover::Upgrade {
                     req,
                     head: leftover,
@@ -975,12 +1138,10 @@ impl Driver<'_> {
         let waiting = if upgrade {
             !self.core.conn.is_idle()
         } else {
+            // A response not finished yet is still the machine's (most have no
+            // entry here).
             let receiving = self.core.receiving;
-            self.core
-                .responses
-                .entries
-                .iter()
-                .any(|(id, e)| e.state == ResState::Open && Some(*id) != receiving)
+            self.core.conn.has_response_other_than(receiving)
         };
         if waiting {
             return None;

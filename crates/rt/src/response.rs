@@ -10,8 +10,9 @@ use bytes::Bytes;
 use courier_proto::outgoing::{HeaderValue, OutgoingError};
 use courier_proto::server::{ReqId, Responder};
 
-use crate::conn::{Locked, Shared};
+use crate::conn::{HandleEnd, Locked};
 use crate::events::{ResponseEvents, Socket, TimeoutListener, TimeoutTarget};
+use crate::handle_ref::HandleRef;
 
 /// The response to one request (Node's `ServerResponse`, RES-1 … RES-31).
 ///
@@ -32,10 +33,11 @@ use crate::events::{ResponseEvents, Socket, TimeoutListener, TimeoutTarget};
 /// are dropped, the client sees the connection close, and requests pipelined behind
 /// it are abandoned.
 pub struct ServerResponse {
-    shared: Arc<Shared>,
+    shared: HandleRef,
     id: ReqId,
-    /// `end` succeeded through this handle: dropping it destroys nothing.
-    ended: bool,
+    /// Whether `end` succeeded through this handle (dropping it then destroys
+    /// nothing), and what the handle keeps of it for `'finish'`/`'close'`.
+    end: HandleEnd,
 }
 
 impl core::fmt::Debug for ServerResponse {
@@ -47,11 +49,11 @@ impl core::fmt::Debug for ServerResponse {
 }
 
 impl ServerResponse {
-    pub(crate) fn new(shared: Arc<Shared>, id: ReqId) -> Self {
+    pub(crate) fn new(shared: HandleRef, id: ReqId) -> Self {
         Self {
             shared,
             id,
-            ended: false,
+            end: HandleEnd::OPEN,
         }
     }
 
@@ -59,7 +61,7 @@ impl ServerResponse {
     /// once every byte of the response was written to the socket, `false` when it
     /// never will be (connection destroyed, client gone, response dropped unended).
     pub fn events(&self) -> ResponseEvents {
-        ResponseEvents::new(self.shared.lock().response_signal(self.id))
+        ResponseEvents::new(self.shared.lock().response_signal(self.id, self.end))
     }
 
     /// `res.socket`: the connection's socket.
@@ -340,14 +342,10 @@ impl ServerResponse {
         // The usual case: the body went out with the head, nothing of the response
         // is left unsent.
         if let Some(data) = chunk {
-            if core.conn.end_response_usual(self.id, data) {
-                return Ok(Self::after_end(
-                    &mut self.ended,
-                    self.id,
-                    &mut core,
-                    0,
-                    check,
-                ));
+            if let Some(queued) = core.conn.end_response_usual_unreported(self.id, data) {
+                // Finished now, with no `Finished` event to route.
+                self.end = core.response_finished_here(self.id, queued);
+                return Ok(Self::after_end(&mut self.end, self.id, &mut core, 0, check));
             }
         }
         // With the response's own unsent bytes after the end (an upper bound: some
@@ -362,7 +360,7 @@ impl ServerResponse {
             None => {
                 // Dropped by a destroyed connection rather than finished?
                 let destroyed = core.conn.wants_close() == Some(courier_proto::server::Close::Now)
-                    || core.response_outcome(self.id) == Some(false);
+                    || core.response_outcome(self.id, self.end) == Some(false);
                 if destroyed {
                     Err(OutgoingError::Destroyed)
                 } else if chunk.as_ref().is_none_or(|c| c.is_empty()) {
@@ -378,7 +376,7 @@ impl ServerResponse {
             return Err(e);
         }
         Ok(Self::after_end(
-            &mut self.ended,
+            &mut self.end,
             self.id,
             &mut core,
             buffered,
@@ -390,16 +388,15 @@ impl ServerResponse {
     /// [`Self::end_inner`].
     #[inline(always)]
     fn after_end(
-        ended: &mut bool,
+        end: &mut HandleEnd,
         id: ReqId,
         core: &mut Locked<'_>,
         buffered: usize,
         check: bool,
     ) -> bool {
-        if !*ended {
-            *ended = true;
+        if *end == HandleEnd::OPEN {
             // Dropping an ended handle changes nothing: it lets go of its entry now.
-            core.response_handle_dropped(id);
+            *end = core.response_ended(id);
         }
         core.wake_io();
         if !check {
@@ -465,7 +462,7 @@ impl Drop for ServerResponse {
     fn drop(&mut self) {
         // Ended through this handle: it stays ended, and `end` let go of the entry
         // already.
-        if !self.ended {
+        if self.end == HandleEnd::OPEN {
             self.drop_unended();
         }
     }

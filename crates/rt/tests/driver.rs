@@ -140,6 +140,185 @@ fn events_asked_for_late_resolve_with_the_known_outcome() {
     drop((req, res, req2, res2));
 }
 
+/// The two requests of one pipelined write, their handles.
+fn two_requests(conn: &Connection) -> [(IncomingMessage, ServerResponse); 2] {
+    feed(
+        conn,
+        b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    let mut evs = events(conn).into_iter().map(|e| match e {
+        ConnEvent::Request { req, res, .. } => (req, res),
+        other => panic!("a request, not {other:?}"),
+    });
+    let (Some(first), Some(second), None) = (evs.next(), evs.next(), evs.next()) else {
+        panic!("two requests");
+    };
+    [first, second]
+}
+
+/// The bytes queued for the socket.
+fn queued(conn: &Connection) -> usize {
+    conn.lock().outgoing().remaining()
+}
+
+/// RES-27: responses ended in turn, nobody listening when they end (the connection
+/// keeps no entry for them), each finish once the socket took their own last byte,
+/// asked for while their handles live.
+#[test]
+fn responses_ended_in_turn_finish_at_their_own_last_byte() {
+    let conn = connection(Listeners::default(), ServerOptions::default());
+    let [(req1, mut res1), (req2, mut res2)] = two_requests(&conn);
+    res1.end_now(Some("one".into())).unwrap();
+    let first_len = queued(&conn);
+    res2.end_now(Some("two".into())).unwrap();
+    assert!(events(&conn).is_empty());
+    assert_eq!(res1.events().outcome(), None, "ended, not written yet");
+    let second = res2.events();
+    assert!(poll_once(second.clone()).is_pending());
+    let _ = write(&conn, first_len - 1);
+    assert_eq!(res1.events().outcome(), None, "one byte left");
+    let _ = write(&conn, 1);
+    assert_eq!(res1.events().outcome(), Some(true), "its last byte went");
+    assert_eq!(second.outcome(), None, "the second is still queued");
+    assert_eq!(res2.events().outcome(), None);
+    let _ = write(&conn, usize::MAX);
+    assert_eq!(poll_once(second), Poll::Ready(true));
+    assert_eq!(res2.events().outcome(), Some(true));
+    assert_eq!(res1.events().outcome(), Some(true));
+    // A second `end` of a finished response is a no-op, one with data fails.
+    assert!(res1.end_now(None).is_ok());
+    assert!(res1.end_now(Some("x".into())).is_err());
+    assert!(res1.writable_finished() && res2.writable_finished());
+    conn.lock().finish();
+    assert_eq!(
+        res2.events().outcome(),
+        Some(true),
+        "finished stays finished"
+    );
+    drop((req1, res1, req2, res2));
+}
+
+/// RES-27: a response ended in turn whose bytes the connection drops (destroyed
+/// before writing them) reports `'close'`, and a later `end` fails as destroyed.
+#[test]
+fn a_response_ended_in_turn_closes_when_its_bytes_never_go() {
+    let conn = connection(Listeners::default(), ServerOptions::default());
+    let [(req1, mut res1), (req2, res2)] = two_requests(&conn);
+    res1.end_now(Some("one".into())).unwrap();
+    assert_eq!(res1.events().outcome(), None);
+    let _ = write(&conn, 3);
+    res1.destroy();
+    let _ = events(&conn);
+    conn.lock().finish();
+    assert_eq!(res1.events().outcome(), Some(false), "never written whole");
+    assert_eq!(res2.events().outcome(), Some(false), "never ended");
+    assert_eq!(
+        res1.end_now(Some("x".into())).map_err(|e| e.code()),
+        Err("ERR_STREAM_DESTROYED")
+    );
+    drop((req1, res1, req2, res2));
+}
+
+/// RES-27, RES-30: a response ended before the one ahead of it is queued only once
+/// that one finished; it finishes after it, whether asked for early or late.
+#[test]
+fn a_response_ended_before_its_turn_finishes_after_the_one_ahead() {
+    let conn = connection(Listeners::default(), ServerOptions::default());
+    let [(req1, mut res1), (req2, mut res2)] = two_requests(&conn);
+    res2.end_now(Some("two".into())).unwrap();
+    assert_eq!(queued(&conn), 0, "waits for the first");
+    res1.end_now(Some("one".into())).unwrap();
+    assert!(events(&conn).is_empty());
+    let all = queued(&conn);
+    let _ = write(&conn, all - 1);
+    assert_eq!(res2.events().outcome(), None, "one byte left");
+    let out = write(&conn, usize::MAX);
+    assert_eq!(out, b"o");
+    // Asked for only now: the connection kept its outcome.
+    assert_eq!(res2.events().outcome(), Some(true));
+    assert_eq!(res1.events().outcome(), Some(true));
+    conn.lock().finish();
+    assert_eq!(res2.events().outcome(), Some(true));
+    drop((req1, res1, req2, res2));
+}
+
+/// RES-27: the same, listened to from before the end.
+#[test]
+fn a_response_ended_before_its_turn_and_listened_to_finishes_after_the_one_ahead() {
+    let conn = connection(Listeners::default(), ServerOptions::default());
+    let [(req1, mut res1), (req2, mut res2)] = two_requests(&conn);
+    let second = res2.events();
+    res2.end_now(Some("two".into())).unwrap();
+    drop((req2, res2));
+    res1.end_now(Some("one".into())).unwrap();
+    let _ = events(&conn);
+    let all = queued(&conn);
+    let _ = write(&conn, all - 1);
+    assert!(poll_once(second.clone()).is_pending());
+    let _ = write(&conn, 1);
+    assert_eq!(poll_once(second), Poll::Ready(true));
+    conn.lock().finish();
+    drop((req1, res1));
+}
+
+/// RES-27: a response ended before its turn, nobody listening, that the connection
+/// drops reports `'close'`; the one before it, dropped unended, too.
+#[test]
+fn a_response_ended_before_its_turn_closes_with_its_connection() {
+    let conn = connection(Listeners::default(), ServerOptions::default());
+    let [(req1, res1), (req2, mut res2)] = two_requests(&conn);
+    res2.end_now(Some("two".into())).unwrap();
+    req1.socket().destroy();
+    let _ = events(&conn);
+    assert_eq!(res2.events().outcome(), Some(false));
+    assert_eq!(res1.events().outcome(), Some(false));
+    conn.lock().finish();
+    assert_eq!(res2.events().outcome(), Some(false));
+    drop((req1, res1, req2, res2));
+}
+
+/// SRV-11: a client error taken by a listener is handed over only once the responses
+/// to the requests before it finished and were written (none of them listened to).
+#[test]
+fn a_client_error_is_handed_over_after_the_responses_before_it() {
+    let conn = connection(
+        Listeners {
+            client_error: true,
+            ..Listeners::default()
+        },
+        ServerOptions::default(),
+    );
+    feed(
+        &conn,
+        b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nBAD\x01 / HTTP/1.1\r\n\r\n",
+    );
+    let evs = events(&conn);
+    assert_eq!(evs.len(), 2, "two requests before the error");
+    let mut handles = evs.into_iter().map(|e| match e {
+        ConnEvent::Request { req, res, .. } => (req, res),
+        other => panic!("a request, not {other:?}"),
+    });
+    let (Some((req1, mut res1)), Some((req2, mut res2))) = (handles.next(), handles.next()) else {
+        panic!("two requests");
+    };
+    assert!(conn.lock().take_handover().is_none(), "two pending");
+    res2.end_now(Some("two".into())).unwrap();
+    drop((req2, res2));
+    let _ = events(&conn);
+    assert!(conn.lock().take_handover().is_none(), "the first pending");
+    res1.end_now(Some("one".into())).unwrap();
+    drop((req1, res1));
+    let _ = events(&conn);
+    assert!(conn.lock().take_handover().is_none(), "bytes still queued");
+    let out = write(&conn, usize::MAX);
+    assert!(out.ends_with(b"two"));
+    let _ = events(&conn);
+    let Some(Handover::ClientError(err)) = conn.lock().take_handover() else {
+        panic!("the client error");
+    };
+    assert_eq!(err.code(), "HPE_INVALID_METHOD");
+}
+
 /// SRV-8: the upgrade is handed over only after the earlier response was written.
 #[test]
 fn an_upgrade_is_handed_over_after_the_output_before_it() {

@@ -117,6 +117,9 @@ pub enum ServerEvent {
         id: ReqId,
     },
     /// The response's last bytes were handed to the connection (`'finish'`, RES-27).
+    /// Not reported for a response ended by
+    /// [`ServerConn::end_response_usual_unreported`] (its caller takes that call's
+    /// success as this event).
     Finished {
         /// The response.
         id: ReqId,
@@ -1156,16 +1159,19 @@ impl ServerConn {
             return false;
         };
         let (id, status, last) = (head.id, head.res.status_code(), head.res.is_last());
-        self.retire_front_as(id, status, last)
+        self.retire_front_as(id, status, last, true)
     }
 
     /// [`Self::retire_finished_front`] with what it reads of the front response:
-    /// its id, status and whether it is the connection's last.
+    /// its id, status and whether it is the connection's last; `report`: whether
+    /// its [`ServerEvent::Finished`] is queued.
     #[inline(always)]
-    fn retire_front_as(&mut self, id: ReqId, status: u16, last: bool) -> bool {
+    fn retire_front_as(&mut self, id: ReqId, status: u16, last: bool, report: bool) -> bool {
         // Left in place as a spare: a response is too large to move for nothing.
         self.slots.retire_front();
-        self.events.push_back(ServerEvent::Finished { id, status });
+        if report {
+            self.events.push_back(ServerEvent::Finished { id, status });
+        }
         if let Some(r) = &mut self.reading {
             if r.id == id {
                 r.draining = true;
@@ -1180,9 +1186,10 @@ impl ServerConn {
 
     /// [`Self::sync`] after the front response was ended straight into the output
     /// queue ([`ServerResponse::end_into`]): what the first pass of
-    /// [`Self::sync_changed`] would find is known.
+    /// [`Self::sync_changed`] would find is known. `report`: whether its
+    /// [`ServerEvent::Finished`] is queued.
     #[inline(always)]
-    fn sync_front_ended(&mut self) {
+    fn sync_front_ended(&mut self, report: bool) {
         let Some(head) = self.slots.front_mut() else {
             // Not reached: the front response was just ended.
             self.responses_changed = false;
@@ -1195,7 +1202,7 @@ impl ServerConn {
         head.head_handed = true;
         let (id, status, last) = (head.id, head.res.status_code(), head.res.is_last());
         self.responses_changed = false;
-        if self.retire_front_as(id, status, last) {
+        if self.retire_front_as(id, status, last, report) {
             return;
         }
         match self.slots.front() {
@@ -1307,14 +1314,29 @@ impl ServerConn {
     /// case (then [`ServerConn::end_response_general`] ends it).
     #[inline]
     pub fn end_response_usual(&mut self, id: ReqId, data: &Bytes) -> bool {
+        self.end_usual(id, data, true).is_some()
+    }
+
+    /// [`ServerConn::end_response_usual`] for a caller that takes its success as the
+    /// response's [`ServerEvent::Finished`]: none is queued for it. Returns, when the
+    /// response ended, how many bytes [`ServerConn::outgoing`] held right after its
+    /// last one (the responses behind it, finished already, may have added theirs
+    /// since: they report their own `Finished`).
+    #[inline]
+    pub fn end_response_usual_unreported(&mut self, id: ReqId, data: &Bytes) -> Option<usize> {
+        self.end_usual(id, data, false)
+    }
+
+    /// [`ServerConn::end_response_usual`], its `Finished` queued when `report`;
+    /// `Some(queued after it)` when it ended.
+    #[inline(always)]
+    fn end_usual(&mut self, id: ReqId, data: &Bytes, report: bool) -> Option<usize> {
         let waiting = self.slots.len();
         // The first response in the queue writes to the connection's output itself
         // (nothing of it, or of those before it, is waiting elsewhere).
-        let Some(slot) = self.slots.front_mut() else {
-            return false;
-        };
+        let slot = self.slots.front_mut()?;
         if slot.id != id {
-            return false;
+            return None;
         }
         if slot.date_gen != self.date_gen {
             slot.date_gen = self.date_gen;
@@ -1329,10 +1351,11 @@ impl ServerConn {
             .out
             .append(room, |out| slot.res.end_into(data, out, last))
         {
-            self.sync_front_ended();
-            return true;
+            let queued = self.out.len();
+            self.sync_front_ended(report);
+            return Some(queued);
         }
-        false
+        None
     }
 
     /// [`ServerConn::end_response`] without trying [`ServerConn::end_response_usual`]
@@ -1378,6 +1401,12 @@ impl ServerConn {
     pub fn response_state(&self, id: ReqId) -> Option<&ServerResponse> {
         let idx = self.slot_index(id)?;
         Some(&self.slots[idx].res)
+    }
+
+    /// Whether a response other than the one to request `except` is unfinished:
+    /// still in the queue, its `Finished` (or `Dropped`) event not produced yet.
+    pub fn has_response_other_than(&self, except: Option<ReqId>) -> bool {
+        self.slots.iter().any(|s| Some(s.id) != except)
     }
 
     /// Where the response to request `id` is in the queue.
@@ -2002,5 +2031,48 @@ mod direct_tests {
             ["0", "1", "1\r\n2\r\n0\r\n\r\n", "1\r\n3\r\n0\r\n\r\n", "4"]
         );
         assert!(wire.contains("X: y\r\n"));
+    }
+
+    #[test]
+    fn an_unreported_usual_end_queues_no_finished_event() {
+        let (mut conn, ids) = conn_with_gets(3);
+        // The second ends first (reported, when it leaves behind the first); the
+        // first ends without its event, its last byte where the output stood then.
+        let mut chunk = Some(Bytes::from("2"));
+        let (result, _) = conn.end_response(ids[1], &mut chunk).expect("open");
+        result.expect("ends");
+        assert_eq!(
+            conn.end_response_usual_unreported(ids[1], &Bytes::from("x")),
+            None,
+            "not the first in the queue"
+        );
+        let first = conn
+            .end_response_usual_unreported(ids[0], &Bytes::from("1"))
+            .expect("the usual end");
+        let all = conn.outgoing().len();
+        assert_eq!(all, 2 * first, "the second went out behind it");
+        let third = conn
+            .end_response_usual_unreported(ids[2], &Bytes::from("3"))
+            .expect("the usual end");
+        assert_eq!(third, 3 * first);
+        let mut finished = Vec::new();
+        while let Some(ev) = conn.poll_event() {
+            if let ServerEvent::Finished { id, .. } = ev {
+                finished.push(id);
+            }
+        }
+        assert_eq!(finished, [ids[1]], "only the second reported");
+        assert!(!conn.has_response_other_than(None));
+        assert!(conn.is_idle());
+    }
+
+    #[test]
+    fn has_response_other_than_sees_unfinished_responses() {
+        let (mut conn, ids) = conn_with_gets(2);
+        assert!(conn.has_response_other_than(None));
+        assert!(conn.has_response_other_than(Some(ids[0])));
+        assert!(conn.end_response_usual(ids[0], &Bytes::from("1")));
+        assert!(!conn.has_response_other_than(Some(ids[1])));
+        assert!(conn.has_response_other_than(None));
     }
 }
