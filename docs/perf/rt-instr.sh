@@ -9,6 +9,8 @@
 #   docs/perf/rt-instr.sh $ANCHORS_BIN/hyper-server 1 5000
 #
 # RT_INSTR_REQ=wrk in the environment sends wrk's two-field request instead.
+# RT_INSTR_ATOMICS=1 also counts locked read-modify-write instructions per request
+# (rt-atomics.py; `objdump` and `addr2line` from binutils).
 # BIN must take `--port P --threads 1`. Plain mode (DEPTH 1) depends on whether the
 # next request is already there when the server finishes one (load on the machine):
 # compare plain figures only from alternating runs.
@@ -17,7 +19,9 @@ BIN=$1; DEPTH=$2; N=$3; CONNS=${4:-1}
 HERE=$(cd "$(dirname "$0")" && pwd)
 D=$(mktemp -d /tmp/rt-instr.XXXXXX)
 port=$((20000 + RANDOM % 20000))
-valgrind --tool=callgrind --callgrind-out-file="$D/cg.%p" "$BIN" --port $port --threads 1 >/dev/null 2>"$D/vg.log" &
+extra=()
+[ "${RT_INSTR_ATOMICS:-}" = 1 ] && extra=(--dump-instr=yes)
+valgrind --tool=callgrind "${extra[@]}" --callgrind-out-file="$D/cg.%p" "$BIN" --port $port --threads 1 >/dev/null 2>"$D/vg.log" &
 vp=$!
 for _ in $(seq 50); do python3 -c "import socket,sys; socket.create_connection((\"127.0.0.1\", $port)).close()" 2>/dev/null && break; sleep 0.2; done
 python3 "$HERE/rt-instr-driver.py" $port 2000 "$DEPTH" "$CONNS" >/dev/null
@@ -31,3 +35,6 @@ f=$(ls -t "$D"/cg.* | head -1)
 tot=$(grep -h '^summary:\|^totals:' "$f" | head -1 | awk '{print $2}')
 kill -KILL $vp; wait $vp 2>/dev/null || true
 echo "depth=$DEPTH conns=$CONNS N=$N instr=$tot per_req=$(( tot / N )) profile=$f"
+if [ "${RT_INSTR_ATOMICS:-}" = 1 ]; then
+    python3 "$HERE/rt-atomics.py" "$f" "$(readlink -f "$BIN")" "$N"
+fi

@@ -42,6 +42,7 @@ use crate::date::DateCache;
 use crate::events::{
     ClientErrorEvent, ConnEvent, Handover, RequestKind, Signal, Socket, TimeoutTarget,
 };
+use crate::handle_ref::HandleRef;
 use crate::message::IncomingMessage;
 use crate::response::ServerResponse;
 
@@ -268,15 +269,9 @@ pub(crate) struct RequestParts {
 
 impl RequestParts {
     /// The request's handle.
-    pub(crate) fn request(self, shared: &Arc<Shared>) -> IncomingMessage {
+    pub(crate) fn request(self, shared: HandleRef) -> IncomingMessage {
         let body = self.body.receiver();
-        IncomingMessage::new(
-            Arc::clone(shared),
-            self.id,
-            self.head,
-            self.join_duplicates,
-            body,
-        )
+        IncomingMessage::new(shared, self.id, self.head, self.join_duplicates, body)
     }
 }
 
@@ -285,15 +280,15 @@ impl Found {
     pub(crate) fn into_event(self, shared: &Arc<Shared>) -> ConnEvent {
         match self {
             Found::Request { kind, parts } => {
-                let res = ServerResponse::new(Arc::clone(shared), parts.id);
+                let res = ServerResponse::new(Arc::clone(shared).into(), parts.id);
                 ConnEvent::Request {
                     kind,
-                    req: parts.request(shared),
+                    req: parts.request(Arc::clone(shared).into()),
                     res,
                 }
             }
             Found::DropRequest { parts } => ConnEvent::DropRequest {
-                req: parts.request(shared),
+                req: parts.request(Arc::clone(shared).into()),
             },
             Found::Timeout => ConnEvent::Timeout {
                 socket: Socket::new(Arc::clone(shared)),
@@ -916,7 +911,7 @@ impl Driver<'_> {
                 let join = self.core.conn.config().join_duplicate_headers;
                 let shared = Arc::clone(self.shared);
                 let body = BodyReceiver::empty();
-                let req = IncomingMessage::new(shared, UPGRADE_ID, head, join, body);
+                let req = IncomingMessage::new(shared.into(), UPGRADE_ID, head, join, body);
                 self.core.pending_handover = Some(Box::new(Handover::Upgrade {
                     req,
                     head: leftover,

@@ -29,7 +29,8 @@ use bytes::{Buf, BytesMut};
 use courier_proto::client::Close as ClientClose;
 
 use crate::client::{ClientConnection, ClientError, sys::sys_error};
-use crate::conn::Found;
+use crate::conn::{Found, Shared};
+use crate::handle_ref::{HandleRef, Lending};
 use crate::registry::Handlers;
 use crate::{Close, ConnEvent, Connection, Driver, Handover, IncomingMessage, ServerResponse};
 
@@ -634,6 +635,7 @@ where
         ready: Vec::new(),
         runners: [None, None, None],
         handover: None,
+        kept_refs: Vec::new(),
     };
     core::future::poll_fn(|cx| state.poll(cx)).await;
     match state.handover.take() {
@@ -673,6 +675,9 @@ struct ServerLoop<'h, T, R: Runtime, U> {
     /// The socket's handover, once due (boxed: a rare, large value kept out of the
     /// loop's state, which a wake-up reads).
     handover: Option<Box<Handover>>,
+    /// References to the connection that handles dropped while a wake-up handed out
+    /// its events gave back, for the next handles ([`crate::handle_ref`]).
+    kept_refs: Vec<Arc<Shared>>,
 }
 
 /// What one step decided.
@@ -692,6 +697,7 @@ enum Step {
 /// Gives the application one event (with the connection's lock released).
 fn dispatch<R: Runtime, U>(
     runners: &mut [Option<Box<dyn Runner>>; 3],
+    kept_refs: &mut Vec<Arc<Shared>>,
     h: &AsyncHandlers<R, U>,
     conn: &Connection,
     rt: &R,
@@ -703,10 +709,11 @@ fn dispatch<R: Runtime, U>(
         Found::Request { kind, parts } => {
             let (slot, handler) = h.request_handler(kind);
             // The handles are made here, as the handler's arguments.
-            let res = ServerResponse::new(Arc::clone(shared), parts.id);
+            let res = ServerResponse::new(HandleRef::take(kept_refs, shared), parts.id);
+            let req = parts.request(HandleRef::take(kept_refs, shared));
             runners[slot]
                 .get_or_insert_with(|| Arc::clone(handler).runner(rt))
-                .run(parts.request(shared), res, cx);
+                .run(req, res, cx);
         }
         other => match other.into_event(shared) {
             ConnEvent::DropRequest { req } => h.emit_drop_request(req),
@@ -728,9 +735,12 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
             if !self.ready.is_empty() {
                 // Drained in place: the vector keeps its capacity for the next batch.
                 let (handlers, conn, rt) = (self.handlers, self.conn, self.rt);
+                let lending = Lending::start(conn.shared());
                 for event in self.ready.drain(..) {
-                    dispatch(&mut self.runners, handlers, conn, rt, event, cx);
+                    let kept = &mut self.kept_refs;
+                    dispatch(&mut self.runners, kept, handlers, conn, rt, event, cx);
                 }
+                lending.finish(&mut self.kept_refs);
             }
             match step {
                 Step::Handover => return Poll::Ready(()),

@@ -54,6 +54,7 @@ pub mod conn;
 mod date;
 pub mod drive;
 mod events;
+mod handle_ref;
 mod message;
 mod options;
 mod received;

@@ -10,8 +10,8 @@ use courier_proto::head::RequestHead;
 use courier_proto::server::ReqId;
 
 use crate::body::BodyReceiver;
-use crate::conn::Shared;
 use crate::events::{Socket, TimeoutListener, TimeoutTarget};
+use crate::handle_ref::HandleRef;
 use crate::received::{Received, node_string, received_message};
 
 /// A request received by the server (Node's `IncomingMessage`, MSG-1 … MSG-12).
@@ -34,7 +34,7 @@ use crate::received::{Received, node_string, received_message};
 /// rest of its body (the connection reads it on, within the server's drain budget,
 /// MSG-12).
 pub struct IncomingMessage {
-    shared: Arc<Shared>,
+    shared: HandleRef,
     id: ReqId,
     msg: Received<RequestHead>,
 }
@@ -65,7 +65,7 @@ impl Drop for IncomingMessage {
 
 impl IncomingMessage {
     pub(crate) fn new(
-        shared: Arc<Shared>,
+        shared: HandleRef,
         id: ReqId,
         head: Box<RequestHead>,
         join_duplicates: bool,

@@ -8,8 +8,9 @@ use bytes::Bytes;
 use courier_proto::outgoing::{HeaderValue, OutgoingError};
 use courier_proto::server::{ReqId, Responder};
 
-use crate::conn::{Locked, Shared};
+use crate::conn::Locked;
 use crate::events::{ResponseEvents, Socket, TimeoutListener, TimeoutTarget};
+use crate::handle_ref::HandleRef;
 
 /// The response to one request (Node's `ServerResponse`, RES-1 … RES-31).
 ///
@@ -30,7 +31,7 @@ use crate::events::{ResponseEvents, Socket, TimeoutListener, TimeoutTarget};
 /// are dropped, the client sees the connection close, and requests pipelined behind
 /// it are abandoned.
 pub struct ServerResponse {
-    shared: Arc<Shared>,
+    shared: HandleRef,
     id: ReqId,
     /// `end` succeeded through this handle: dropping it destroys nothing.
     ended: bool,
@@ -45,7 +46,7 @@ impl core::fmt::Debug for ServerResponse {
 }
 
 impl ServerResponse {
-    pub(crate) fn new(shared: Arc<Shared>, id: ReqId) -> Self {
+    pub(crate) fn new(shared: HandleRef, id: ReqId) -> Self {
         Self {
             shared,
             id,
