@@ -74,7 +74,10 @@ enum Body {
     Eof,
 }
 
+/// (`repr(u8)`: a tag byte of its own, so that the frequent "which phase" tests are
+/// one compare rather than decoding a niche in the variants' fields.)
 #[derive(Debug)]
+#[repr(u8)]
 enum Phase {
     /// Reading a head.
     Head,
