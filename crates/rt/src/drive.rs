@@ -29,7 +29,7 @@ use bytes::{Buf, BytesMut};
 use courier_proto::client::Close as ClientClose;
 
 use crate::client::{ClientConnection, ClientError, sys::sys_error};
-use crate::conn::{Found, Shared};
+use crate::conn::{Found, RequestParts, Shared};
 use crate::handle_ref::{HandleRef, Lending};
 use crate::registry::Handlers;
 use crate::{Close, ConnEvent, Connection, Driver, Handover, IncomingMessage, ServerResponse};
@@ -69,12 +69,21 @@ pub trait RequestHandler<R>: Send + Sync + 'static {
 
 /// Runs a handler for the requests of one connection.
 pub trait Runner: Send {
-    /// Calls the handler for one request and polls its future once with `cx` (the
-    /// connection task's context); a future still pending continues on a task of its
-    /// own. A panic in the handler is caught (and reported by the panic hook): the
-    /// future and its handles are dropped, so an unended response destroys its
-    /// connection, as a dropped response always does.
-    fn run(&mut self, req: IncomingMessage, res: ServerResponse, cx: &mut Context<'_>);
+    /// Calls the handler for one request (its [`IncomingMessage`] made from `req` as
+    /// the handler's argument) and polls its future once with `cx` (the connection
+    /// task's context); a future still pending continues on a task of its own. A
+    /// panic in the handler is caught (and reported by the panic hook): the future
+    /// and its handles are dropped, so an unended response destroys its connection,
+    /// as a dropped response always does.
+    fn run(&mut self, req: NewRequest, res: ServerResponse, cx: &mut Context<'_>);
+}
+
+/// What a request's [`IncomingMessage`] is made of, for a [`Runner`]. The handle is
+/// made as the handler's argument: one made earlier, larger, would be copied on its
+/// way there.
+pub struct NewRequest {
+    parts: RequestParts,
+    shared: HandleRef,
 }
 
 /// A request handler as the async loops take it.
@@ -140,11 +149,12 @@ where
     H: RequestFn<F>,
     F: Future<Output = ()> + Send + 'static,
 {
-    fn run(&mut self, req: IncomingMessage, res: ServerResponse, cx: &mut Context<'_>) {
+    fn run(&mut self, req: NewRequest, res: ServerResponse, cx: &mut Context<'_>) {
         let handler = &self.handler.0;
         let slot = self.slot.get_or_insert_with(|| Box::pin(None));
         let polled = catch_unwind(AssertUnwindSafe(|| {
-            slot.set(Some(handler(req, res)));
+            let NewRequest { parts, shared } = req;
+            slot.set(Some(handler(parts.request(shared), res)));
             match slot.as_mut().as_pin_mut() {
                 Some(f) => f.poll(cx),
                 None => Poll::Ready(()),
@@ -710,7 +720,10 @@ fn dispatch<R: Runtime, U>(
             let (slot, handler) = h.request_handler(kind);
             // The handles are made here, as the handler's arguments.
             let res = ServerResponse::new(HandleRef::take(kept_refs, shared), parts.id);
-            let req = parts.request(HandleRef::take(kept_refs, shared));
+            let req = NewRequest {
+                parts,
+                shared: HandleRef::take(kept_refs, shared),
+            };
             runners[slot]
                 .get_or_insert_with(|| Arc::clone(handler).runner(rt))
                 .run(req, res, cx);
