@@ -13,7 +13,8 @@
 //! [`IncomingMessage`]: crate::IncomingMessage
 //! [`ServerResponse`]: crate::ServerResponse
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use crate::conn::Shared;
@@ -22,16 +23,44 @@ use crate::conn::Shared;
 /// are released.
 const KEPT: usize = 128;
 
+/// The references given back while a loop lends: in cells of a thread-local with
+/// no destructor, so that giving one back is a few plain loads and stores (no
+/// registration check, no borrow flag). `ManuallyDrop` keeps the cells free of drop
+/// glue; a reference sits here only between a handle's drop and the end of the
+/// same lending ([`Lending::finish`], or its drop when a handler panics), which
+/// takes every one out.
+struct Returned {
+    len: Cell<usize>,
+    refs: [Cell<Option<ManuallyDrop<Arc<Shared>>>>; KEPT],
+}
+
 std::thread_local! {
     /// The connection whose loop is handing out events on this thread (its
     /// [`Shared`]'s address), or 0.
     static LENDING: Cell<usize> = const { Cell::new(0) };
     /// The references its handles gave back meanwhile.
-    static RETURNED: RefCell<Vec<Arc<Shared>>> = const { RefCell::new(Vec::new()) };
+    static RETURNED: Returned = const {
+        Returned {
+            len: Cell::new(0),
+            refs: [const { Cell::new(None) }; KEPT],
+        }
+    };
 }
 
 fn address(shared: &Arc<Shared>) -> usize {
     Arc::as_ptr(shared) as usize
+}
+
+/// Takes every reference given back out of the thread-local, in order.
+fn take_returned(mut each: impl FnMut(Arc<Shared>)) {
+    RETURNED.with(|r| {
+        let n = r.len.replace(0);
+        for cell in &r.refs[..n] {
+            if let Some(shared) = cell.take() {
+                each(ManuallyDrop::into_inner(shared));
+            }
+        }
+    });
 }
 
 /// A handle's reference to its connection's [`Shared`] state (see the module docs).
@@ -71,17 +100,16 @@ impl Drop for HandleRef {
         let Some(shared) = self.0.take() else {
             return;
         };
-        if LENDING.try_with(Cell::get) != Ok(address(&shared)) {
+        if LENDING.with(Cell::get) != address(&shared) {
             return;
         }
-        // A reference not kept is released after the thread-local is let go (its
-        // release may drop the connection's state, whose own drop may use it).
-        let _released = RETURNED.try_with(move |r| match r.try_borrow_mut() {
-            Ok(mut r) if r.len() < KEPT => {
-                r.push(shared);
-                None
+        RETURNED.with(move |r| {
+            let n = r.len.get();
+            if let Some(cell) = r.refs.get(n) {
+                cell.set(Some(ManuallyDrop::new(shared)));
+                r.len.set(n + 1);
             }
-            _ => Some(shared),
+            // Else (the loop keeps enough) `shared` is released here.
         });
     }
 }
@@ -97,15 +125,15 @@ impl Lending {
     #[inline]
     pub(crate) fn start(shared: &Arc<Shared>) -> Self {
         let id = address(shared);
-        let on = LENDING
-            .try_with(|l| {
-                let free = l.get() == 0;
-                if free {
-                    l.set(id);
-                }
-                free
-            })
-            .unwrap_or(false);
+        let on = LENDING.with(|l| {
+            // Another loop lending on this thread (not done by the adapters): this
+            // one keeps nothing.
+            let free = l.get() == 0;
+            if free {
+                l.set(id);
+            }
+            free
+        });
         Lending { on }
     }
 
@@ -117,18 +145,8 @@ impl Lending {
             return;
         }
         self.on = false;
-        let _ = LENDING.try_with(|l| l.set(0));
-        let _ = RETURNED.try_with(|r| {
-            if let Ok(mut r) = r.try_borrow_mut() {
-                // The usual case: the wake-up's handles took every kept reference,
-                // and the vectors trade places (no copy).
-                if kept.is_empty() {
-                    std::mem::swap(kept, &mut *r);
-                } else {
-                    kept.append(&mut r);
-                }
-            }
-        });
+        LENDING.with(|l| l.set(0));
+        take_returned(|shared| kept.push(shared));
     }
 }
 
@@ -138,12 +156,8 @@ impl Drop for Lending {
             return;
         }
         // Not finished (a handler panicked): what was given back is released.
-        let _ = LENDING.try_with(|l| l.set(0));
-        let returned = RETURNED
-            .try_with(|r| r.try_borrow_mut().map(|mut r| std::mem::take(&mut *r)).ok())
-            .ok()
-            .flatten();
-        drop(returned);
+        LENDING.with(|l| l.set(0));
+        take_returned(drop);
     }
 }
 
