@@ -69,7 +69,7 @@ impl OursStream {
             match self.parser.poll() {
                 Ok(Some(Event::Request(head))) => {
                     seen += head.headers.len();
-                    black_box((&head.method, &head.url, head.version, &head.headers));
+                    black_box((&head.method, head.url(), head.version, &head.headers));
                 }
                 Ok(Some(Event::Response(head))) => {
                     seen += head.headers.len();

@@ -45,7 +45,7 @@ impl Impl for Ours {
             match self.0.poll() {
                 Ok(Some(Event::Request(head))) => {
                     fields = head.headers.len();
-                    black_box((&head.method, &head.url, head.version, &head.headers));
+                    black_box((&head.method, head.url(), head.version, &head.headers));
                 }
                 Ok(Some(Event::End(trailers))) => {
                     black_box(trailers);

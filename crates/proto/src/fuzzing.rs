@@ -603,12 +603,12 @@ impl<'a> Run<'a> {
         // A CONNECT target may be empty: `CONNECT \r\n\r\n` is an upgrade with url ""
         // in Node v20 (observed with the oracle); llhttp's authority state ends the
         // target at the first CR, LF or SP.
-        assert!(!h.url.is_empty() || h.method.is_connect(), "empty url");
+        assert!(!h.url().is_empty() || h.method.is_connect(), "empty url");
         if !self.knobs.cfg.lenient.any() {
             assert!(
-                h.url.iter().all(|&b| (0x21..0x7f).contains(&b)),
+                h.url().iter().all(|&b| (0x21..0x7f).contains(&b)),
                 "strict url with a byte outside 0x21..0x7e: {:?}",
-                h.url
+                h.url()
             );
         }
         self.check_version(h.version);

@@ -14,7 +14,7 @@
 //! p.feed(b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhel");
 //! let Some(Event::Request(head)) = p.poll().unwrap() else { panic!() };
 //! assert_eq!(head.method.as_str(), "POST");
-//! assert_eq!(&head.url[..], b"/upload");
+//! assert_eq!(head.url(), b"/upload");
 //! assert_eq!(p.poll().unwrap(), Some(Event::Data("hel".into())));
 //! assert_eq!(p.poll().unwrap(), None); // waiting for the rest of the body
 //! p.feed(b"lo");
@@ -460,12 +460,12 @@ impl Parser {
                 // scanner's list.
                 None => {
                     if let Some(end) = self.scanner.try_fast(&self.buf) {
-                        let head = Box::new(RequestHead {
-                            method: Method::from_static(""),
-                            url: Bytes::new(),
-                            version: crate::head::Version::HTTP_11,
-                            headers: Headers::new(),
-                            info: MessageInfo {
+                        let head = Box::new(RequestHead::new(
+                            Method::from_static(""),
+                            Bytes::new(),
+                            crate::head::Version::HTTP_11,
+                            Headers::new(),
+                            MessageInfo {
                                 keep_alive: false,
                                 upgrade: false,
                                 body: crate::head::BodyKind::None,
@@ -475,7 +475,7 @@ impl Parser {
                                 has_host: false,
                                 has_expect: false,
                             },
-                        });
+                        ));
                         return Ok(Some(self.fast_request(head, end, false)));
                     }
                 }
@@ -541,7 +541,8 @@ impl Parser {
         if !(held.as_ptr() == name.as_ptr() && held.len() == name.len()) {
             head.method = Method::from_bytes(Bytes::from_static(name));
         }
-        head.url = bytes.slice(sc.url.0..sc.url.1);
+        // A range of the head the fields keep: no reference of its own.
+        head.set_url_in_head(sc.url.0, sc.url.1);
         head.version = sc.version;
         head.info = MessageInfo {
             keep_alive: facts.keep_alive(),
@@ -612,24 +613,24 @@ impl Parser {
         // its first fields inline: building it apart would copy it once more).
         let event = if request {
             let method = Method::from_bytes(Bytes::from_static(sc.method_name()));
-            let url = bytes.slice(sc.url.0..sc.url.1);
             let version = sc.version;
             let mut head = match spare {
                 Some(mut head) => {
                     head.method = method;
-                    head.url = url;
                     head.version = version;
                     head.info = info;
                     head
                 }
-                None => Box::new(RequestHead {
+                None => Box::new(RequestHead::new(
                     method,
-                    url,
+                    Bytes::new(),
                     version,
-                    headers: Headers::new(),
+                    Headers::new(),
                     info,
-                }),
+                )),
             };
+            // A range of the head the fields keep: no reference of its own.
+            head.set_url_in_head(sc.url.0, sc.url.1);
             if filled {
                 head.headers.set_buf(bytes);
             } else {

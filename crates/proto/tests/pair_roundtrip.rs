@@ -1226,7 +1226,7 @@ fn cli_16_connect_with_listener() {
     else {
         panic!("server connect expected: {se:?}");
     };
-    assert_eq!(&head.url[..], b"example.com:443");
+    assert_eq!(head.url(), b"example.com:443");
     assert_eq!(shape(&ce), [Ev::Finish]);
     p.server.write_raw(Bytes::from_static(
         b"HTTP/1.1 200 Connection Established\r\n\r\ntunnel bytes",

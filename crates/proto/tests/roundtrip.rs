@@ -335,7 +335,7 @@ fn decode(request: bool, pieces: &[&[u8]]) -> Vec<Seen> {
                 format!(
                     "{} {} {}",
                     h.method.as_str(),
-                    String::from_utf8_lossy(&h.url),
+                    String::from_utf8_lossy(h.url()),
                     h.version.to_node_string()
                 ),
                 &h.headers,

@@ -340,7 +340,7 @@ fn srv_9_connect() {
         panic!("{ev:?}")
     };
     assert!(connect);
-    assert_eq!(&head.url[..], b"a:443");
+    assert_eq!(head.url(), b"a:443");
     assert_eq!(&leftover[..], b"EXTRA");
     // Without a taker: destroyed, no bytes written.
     let mut p = peer(ServerConfig::default());

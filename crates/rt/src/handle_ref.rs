@@ -120,7 +120,13 @@ impl Lending {
         let _ = LENDING.try_with(|l| l.set(0));
         let _ = RETURNED.try_with(|r| {
             if let Ok(mut r) = r.try_borrow_mut() {
-                kept.append(&mut r);
+                // The usual case: the wake-up's handles took every kept reference,
+                // and the vectors trade places (no copy).
+                if kept.is_empty() {
+                    std::mem::swap(kept, &mut *r);
+                } else {
+                    kept.append(&mut r);
+                }
             }
         });
     }

@@ -62,7 +62,7 @@ impl Drop for IncomingMessage {
         // The head's memory goes back to the connection, for the next request's head
         // (its contents, slices of the receive buffer, are dropped now).
         if let Some(mut head) = self.msg.take_head() {
-            head.url = Bytes::new();
+            head.set_url(Bytes::new());
             head.headers.clear();
             self.shared.recycle_head(head);
         }
@@ -91,12 +91,12 @@ impl IncomingMessage {
 
     /// `req.url`: the request-target as sent, read as latin-1 like Node's strings.
     pub fn url(&self) -> Cow<'_, str> {
-        node_string(&self.head().url)
+        node_string(self.head().url())
     }
 
     /// The request-target's bytes.
-    pub fn url_bytes(&self) -> &Bytes {
-        &self.head().url
+    pub fn url_bytes(&self) -> &[u8] {
+        self.head().url()
     }
 
     /// The request's id on its connection.

@@ -149,7 +149,7 @@ fn server(source: impl Source) -> Outcome {
                 messages.push(Message {
                     start: StartLine::Request {
                         method: h.method.as_str().to_owned(),
-                        url: h.url.to_vec(),
+                        url: h.url().to_vec(),
                     },
                     version: h.version.to_node_string(),
                     headers: fields(&h.headers),
@@ -377,13 +377,13 @@ mod tests {
     fn req(method: &'static str, upgrade: bool) -> Result<Option<Event>, Error> {
         let mut headers = Headers::new();
         headers.append("Host", "x").unwrap();
-        Ok(Some(Event::Request(Box::new(RequestHead {
-            method: Method::from_static(method),
-            url: b"/".to_vec().into(),
-            version: Version::HTTP_11,
+        Ok(Some(Event::Request(Box::new(RequestHead::new(
+            Method::from_static(method),
+            b"/".to_vec().into(),
+            Version::HTTP_11,
             headers,
-            info: info(upgrade),
-        }))))
+            info(upgrade),
+        )))))
     }
 
     fn res(status: u16, upgrade: bool) -> Result<Option<Event>, Error> {

@@ -87,7 +87,7 @@ pub(super) fn version(v: courier_proto::Version) -> String {
 fn head_fields(head: &RequestHead) -> Map<String, Value> {
     json_map(json!({
         "method": head.method.as_str(),
-        "url": latin1(&head.url),
+        "url": latin1(head.url()),
         "httpVersion": version(head.version),
         "headers": view(&head.headers),
         "rawHeaders": raw(&head.headers),

@@ -131,18 +131,109 @@ impl core::fmt::Debug for Method {
 }
 
 /// A parsed request head (Node's IncomingMessage before the body).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct RequestHead {
     /// The method (MSG-1 `method`).
     pub method: Method,
-    /// The request-target, verbatim (PRS-4; MSG-1 `url`).
-    pub url: Bytes,
+    /// The request-target ([`RequestHead::url`]).
+    target: Target,
     /// The version.
     pub version: Version,
-    /// The header fields in wire order.
+    /// The header fields in wire order. On a head the parser made, the request-target
+    /// is a range of this list's buffer: a list put in its place comes with
+    /// [`RequestHead::set_url`].
     pub headers: Headers,
     /// Framing and persistence decided by the parser.
     pub info: MessageInfo,
+}
+
+/// Where a request-target is: a range of the head's field buffer (the received head,
+/// which the fields hold already: the target takes no reference count of its own,
+/// two atomic operations per request fewer), or bytes of its own.
+#[derive(Clone)]
+enum Target {
+    InHead { start: usize, end: usize },
+    Own(Bytes),
+}
+
+impl RequestHead {
+    /// A head of the given parts.
+    pub fn new(
+        method: Method,
+        url: Bytes,
+        version: Version,
+        headers: Headers,
+        info: MessageInfo,
+    ) -> Self {
+        Self {
+            method,
+            target: Target::Own(url),
+            version,
+            headers,
+            info,
+        }
+    }
+
+    /// The request-target, verbatim (PRS-4; MSG-1 `url`).
+    #[inline]
+    pub fn url(&self) -> &[u8] {
+        match &self.target {
+            Target::InHead { start, end } => {
+                self.headers.buf().get(*start..*end).unwrap_or_default()
+            }
+            Target::Own(url) => url,
+        }
+    }
+
+    /// The request-target as [`Bytes`]: a slice of the received head (no copy).
+    pub fn url_bytes(&self) -> Bytes {
+        match &self.target {
+            Target::InHead { start, end } => {
+                let buf = self.headers.buf();
+                if *start <= *end && *end <= buf.len() {
+                    buf.slice(*start..*end)
+                } else {
+                    Bytes::new()
+                }
+            }
+            Target::Own(url) => url.clone(),
+        }
+    }
+
+    /// Replaces the request-target.
+    pub fn set_url(&mut self, url: Bytes) {
+        self.target = Target::Own(url);
+    }
+
+    /// The request-target is `start..end` of the field buffer (the parser's).
+    #[inline]
+    pub(crate) fn set_url_in_head(&mut self, start: usize, end: usize) {
+        self.target = Target::InHead { start, end };
+    }
+}
+
+impl PartialEq for RequestHead {
+    fn eq(&self, other: &Self) -> bool {
+        self.method == other.method
+            && self.url() == other.url()
+            && self.version == other.version
+            && self.headers == other.headers
+            && self.info == other.info
+    }
+}
+
+impl Eq for RequestHead {}
+
+impl core::fmt::Debug for RequestHead {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RequestHead")
+            .field("method", &self.method)
+            .field("url", &self.url_bytes())
+            .field("version", &self.version)
+            .field("headers", &self.headers)
+            .field("info", &self.info)
+            .finish()
+    }
 }
 
 /// A parsed response head.

@@ -247,6 +247,12 @@ impl Headers {
         self.buf = buf;
     }
 
+    /// The buffer the fields are ranges of (the received head).
+    #[inline]
+    pub(crate) fn buf(&self) -> &Bytes {
+        &self.buf
+    }
+
     /// Replaces the value of field `index` with an owned piece (obs-fold joins).
     pub(crate) fn set_value_owned(&mut self, index: usize, value: Bytes) {
         let piece = self.own(value);

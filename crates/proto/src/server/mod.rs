@@ -21,7 +21,7 @@
 //! else {
 //!     panic!()
 //! };
-//! assert_eq!(&head.url[..], b"/hi");
+//! assert_eq!(head.url(), b"/hi");
 //! // No body: the request is complete, no `End` follows.
 //! assert!(complete);
 //! let mut res = conn.response(id).unwrap();
