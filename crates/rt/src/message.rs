@@ -34,9 +34,12 @@ use crate::received::{Received, node_string, received_message};
 /// rest of its body (the connection reads it on, within the server's drain budget,
 /// MSG-12).
 pub struct IncomingMessage {
-    shared: HandleRef,
-    id: ReqId,
+    // Fields drop in this order: the connection reference last, so that a request
+    // dropped where it was made has the rest of its drop folded away before the
+    // reference's release (a call) could, as far as the compiler knows, change it.
     msg: Received<RequestHead>,
+    id: ReqId,
+    shared: HandleRef,
 }
 
 received_message!(IncomingMessage, RequestHead, msg);
