@@ -22,8 +22,13 @@ use crate::drive::Tokio;
 use crate::upgraded::RawStream;
 
 /// The clock the client reads: tokio's, so that `tokio::time::pause` drives it.
+///
+/// The client reads the clock at every call, in its I/O loop too ([`Tokio::clock`]),
+/// not the server loop's cached loop time: the client loop re-reads the time after a
+/// timer fires and handles a deadline only once that reading has reached it, which a
+/// cached reading would turn into up to 16 idle turns of the loop.
 fn now() -> Instant {
-    Tokio.now()
+    Tokio::clock().now()
 }
 
 /// `http.request(options)` (CLI-1 … CLI-7): a request bound to its agent's socket at
@@ -78,7 +83,7 @@ impl ClientRuntime for TokioRuntime {
             match connector.connect(&target).await {
                 Ok(io) => {
                     if let Some(conn) = task.connected(now()) {
-                        drive_client_connection(io, conn, Tokio).await;
+                        drive_client_connection(io, conn, Tokio::clock()).await;
                     }
                 }
                 Err(e) => task.failed(e),

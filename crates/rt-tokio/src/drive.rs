@@ -1,6 +1,7 @@
 //! The tokio side of the shared I/O loops ([`courier_rt::drive`]): tokio's clock,
 //! timers and spawn, and the streams' readiness-based reads.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -22,8 +23,169 @@ const TRY_WRITE_MAX: usize = 16 * 1024;
 
 /// tokio as the loops' runtime: tokio's clock (so that `tokio::time::pause` drives
 /// it in tests), its timers, `tokio::spawn`.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Tokio;
+///
+/// A value made with [`Tokio::loop_time`] gives its clones made inside a runtime
+/// the runtime's cached *loop time* (see [`LoopTime`]): the server's value is cloned
+/// onto each connection's task in the accepting task, so every connection's I/O loop
+/// reads the cache. A value made with [`Tokio::clock`] (and its clones) reads the
+/// clock at every call.
+#[derive(Debug, Default)]
+pub(crate) struct Tokio {
+    /// Whether clones bind to the runtime current where they are made.
+    loop_time: bool,
+    /// The runtime whose loop time [`Runtime::now`] gives; `None`: the clock.
+    bound: Option<Bound>,
+}
+
+impl Tokio {
+    /// A value that reads the clock at every call, as do its clones.
+    pub(crate) fn clock() -> Self {
+        Self::default()
+    }
+
+    /// A value whose clones made inside a tokio runtime give that runtime's cached
+    /// loop time (this value itself, made anywhere, reads the clock).
+    pub(crate) fn loop_time() -> Self {
+        Self {
+            loop_time: true,
+            bound: None,
+        }
+    }
+
+    /// A value giving the loop time of the runtime current on this thread (the
+    /// clock outside a runtime, or in one whose park counts cannot be read).
+    fn bound_here() -> Self {
+        Self {
+            loop_time: true,
+            bound: Bound::current(),
+        }
+    }
+}
+
+/// A clone of a [`Tokio::loop_time`] value is bound to the runtime current where it
+/// is made (the loops clone the runtime value onto the task that uses it), so that a
+/// server listening on another runtime than the one it was made on still reads its
+/// own runtime's loop time.
+impl Clone for Tokio {
+    fn clone(&self) -> Self {
+        if self.loop_time {
+            Self::bound_here()
+        } else {
+            Self::clock()
+        }
+    }
+}
+
+/// The most workers a runtime may have for its loop time to be cached: the park
+/// signal is the sum of every worker's park count (the current worker's index is not
+/// public), which a larger runtime changes too often to be worth reading.
+const LOOP_TIME_MAX_WORKERS: usize = 8;
+
+/// The most [`Runtime::now`] calls one clock reading answers (the one that read it
+/// included): the bound on the cached time's staleness while a runtime is busy and
+/// never parks.
+const LOOP_TIME_MAX_USES: u32 = 16;
+
+/// A runtime a [`Tokio`] value is bound to: its identity and its park counts.
+#[derive(Debug)]
+struct Bound {
+    /// Tokio's unique id of the runtime (runtimes alternating on one thread never
+    /// share a cached time).
+    id: tokio::runtime::Id,
+    metrics: tokio::runtime::RuntimeMetrics,
+    workers: usize,
+}
+
+impl Bound {
+    /// The runtime current on this thread, if its park counts can be read (64-bit
+    /// atomics) and it has at most [`LOOP_TIME_MAX_WORKERS`] workers.
+    fn current() -> Option<Self> {
+        #[cfg(target_has_atomic = "64")]
+        {
+            let handle = tokio::runtime::Handle::try_current().ok()?;
+            let metrics = handle.metrics();
+            let workers = metrics.num_workers();
+            (workers <= LOOP_TIME_MAX_WORKERS).then(|| Self {
+                id: handle.id(),
+                metrics,
+                workers,
+            })
+        }
+        #[cfg(not(target_has_atomic = "64"))]
+        {
+            None
+        }
+    }
+
+    /// The number of times the runtime's workers have parked so far. tokio counts a
+    /// park (and publishes the count) just before the worker blocks in its driver:
+    /// the I/O and timer events and, in tests, the paused clock's auto-advance
+    /// all come with a park counted. A driver poll that does not block (a yield, the
+    /// scheduler's periodic look at the driver) is not counted: the cache then
+    /// refreshes within [`LOOP_TIME_MAX_USES`] calls.
+    #[cfg(target_has_atomic = "64")]
+    fn parks(&self) -> u64 {
+        (0..self.workers)
+            .map(|w| self.metrics.worker_park_count(w))
+            .fold(0, u64::wrapping_add)
+    }
+
+    #[cfg(not(target_has_atomic = "64"))]
+    fn parks(&self) -> u64 {
+        0
+    }
+
+    /// The runtime's loop time on this thread.
+    #[inline]
+    fn now(&self) -> Instant {
+        let parks = self.parks();
+        LOOP_TIME.with(|cell| match cell.get() {
+            Some(t) if t.runtime == self.id && t.parks == parks && t.uses < LOOP_TIME_MAX_USES => {
+                cell.set(Some(LoopTime {
+                    uses: t.uses + 1,
+                    ..t
+                }));
+                t.at
+            }
+            _ => {
+                let at = tokio::time::Instant::now().into_std();
+                cell.set(Some(LoopTime {
+                    runtime: self.id,
+                    parks,
+                    uses: 1,
+                    at,
+                }));
+                at
+            }
+        })
+    }
+}
+
+/// A thread's cached *loop time*, as Node's event loop has it (libuv's `uv_now`:
+/// the clock is read once per loop iteration, and the socket, keep-alive and headers
+/// timeouts are measured against that time). A tokio worker's "iteration" ends when
+/// it parks in its driver: the cached reading is given as is until the runtime has
+/// parked since it was taken, or until it has answered [`LOOP_TIME_MAX_USES`] calls
+/// (a busy runtime that never parks), and only for the runtime that took it.
+///
+/// A reading is never later than the clock, so the loops stay safe with it: a
+/// deadline compared with it is never found due early, a timer that fired before the
+/// reading reached its deadline is handled at the deadline (`now.max(deadline)` in
+/// the server loop's timer step, without another step), and deadlines set from it
+/// are early by at most its staleness, as Node's are.
+#[derive(Debug, Clone, Copy)]
+struct LoopTime {
+    runtime: tokio::runtime::Id,
+    /// The runtime's park count when the clock was read.
+    parks: u64,
+    /// The calls this reading answered.
+    uses: u32,
+    at: Instant,
+}
+
+std::thread_local! {
+    static LOOP_TIME: Cell<Option<LoopTime>> = const { Cell::new(None) };
+}
 
 /// A tokio `Sleep`, reset to each deadline.
 pub(crate) struct TokioTimer(Pin<Box<Sleep>>);
@@ -43,8 +205,13 @@ impl Timer for TokioTimer {
 impl Runtime for Tokio {
     type Timer = TokioTimer;
 
+    /// The bound runtime's loop time ([`LoopTime`]), or tokio's clock.
+    #[inline]
     fn now(&self) -> Instant {
-        tokio::time::Instant::now().into_std()
+        match &self.bound {
+            Some(b) => b.now(),
+            None => tokio::time::Instant::now().into_std(),
+        }
     }
 
     fn timer(&self) -> TokioTimer {
@@ -213,6 +380,107 @@ mod tests {
         core::future::poll_fn(|cx| s.poll_read_ready(cx))
             .await
             .unwrap();
+    }
+
+    /// A paused current-thread runtime: its clock moves only when the test says so
+    /// (`advance`, which does not park) or when the runtime parks (auto-advance).
+    fn paused() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn loop_time_is_bound_only_inside_a_runtime() {
+        let rt = Tokio::loop_time();
+        assert!(rt.bound.is_none());
+        assert!(rt.clone().bound.is_none());
+        paused().block_on(async {
+            assert!(rt.bound.is_none());
+            assert!(rt.clone().bound.is_some());
+            assert!(Tokio::clock().clone().bound.is_none());
+        });
+    }
+
+    #[cfg(target_has_atomic = "64")]
+    #[test]
+    fn loop_time_is_refreshed_after_16_uses() {
+        paused().block_on(async {
+            let rt = Tokio::loop_time().clone();
+            let t0 = rt.now();
+            // The clock moves without a park: the reading answers 16 calls in all.
+            tokio::time::advance(Duration::from_secs(1)).await;
+            for _ in 1..LOOP_TIME_MAX_USES {
+                assert_eq!(rt.now(), t0);
+            }
+            let t1 = rt.now();
+            assert_eq!(t1, tokio::time::Instant::now().into_std());
+            assert_eq!(t1 - t0, Duration::from_secs(1));
+            // An unbound value reads the clock every time.
+            tokio::time::advance(Duration::from_secs(1)).await;
+            assert_eq!(Tokio::clock().now() - t1, Duration::from_secs(1));
+            assert_eq!(rt.now(), t1);
+        });
+    }
+
+    #[cfg(target_has_atomic = "64")]
+    #[test]
+    fn loop_time_is_refreshed_after_a_park() {
+        paused().block_on(async {
+            let rt = Tokio::loop_time().clone();
+            let t0 = rt.now();
+            assert_eq!(rt.now(), t0);
+            // Sleeping parks the runtime, which auto-advances the paused clock.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let t1 = rt.now();
+            assert_eq!(t1 - t0, Duration::from_millis(5));
+            assert_eq!(t1, tokio::time::Instant::now().into_std());
+            assert_eq!(rt.now(), t1);
+        });
+    }
+
+    #[cfg(target_has_atomic = "64")]
+    #[test]
+    fn runtimes_alternating_on_a_thread_keep_their_own_loop_time() {
+        let (a, b) = (paused(), paused());
+        let rt_a = a.block_on(async { Tokio::loop_time().clone() });
+        let rt_b = b.block_on(async { Tokio::loop_time().clone() });
+        // `a`'s clock is an hour ahead of `b`'s (made a little later).
+        let a0 = a.block_on(async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            rt_a.now()
+        });
+        let b0 = b.block_on(async {
+            let b0 = rt_b.now();
+            assert_eq!(b0, tokio::time::Instant::now().into_std());
+            b0
+        });
+        assert!(a0 - b0 > Duration::from_secs(3599));
+        // Each runtime finds its own reading again.
+        a.block_on(async {
+            assert_eq!(rt_a.now(), tokio::time::Instant::now().into_std());
+            assert_eq!(rt_a.now(), a0);
+        });
+        b.block_on(async { assert_eq!(rt_b.now(), b0) });
+    }
+
+    #[test]
+    fn a_runtime_with_many_workers_reads_the_clock() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(LOOP_TIME_MAX_WORKERS + 1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async { assert!(Tokio::loop_time().clone().bound.is_none()) });
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let bound = rt.block_on(async { Tokio::loop_time().clone().bound.is_some() });
+        assert_eq!(bound, cfg!(target_has_atomic = "64"));
     }
 
     #[tokio::test]

@@ -48,7 +48,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     Ok(Server {
-        inner: Arc::new(AsyncServer::new(options, Tokio, handler)?),
+        inner: Arc::new(AsyncServer::new(options, Tokio::loop_time(), handler)?),
     })
 }
 
@@ -91,10 +91,10 @@ impl Server {
         let inner = Arc::clone(&self.inner);
         self.inner
             .state
-            .listen(Tokio.now(), ListenAddr::Tcp(addr), || {
+            .listen(Tokio::clock().now(), ListenAddr::Tcp(addr), || {
                 let accept = tokio::spawn(async move {
                     accept_loop(
-                        &Tokio,
+                        &Tokio::clock(),
                         || async { Some(listener.accept().await) },
                         |(stream, remote)| {
                             courier_net::set_server_options((&stream).into(), &inner.options);
@@ -119,10 +119,10 @@ impl Server {
         let inner = Arc::clone(&self.inner);
         self.inner
             .state
-            .listen(Tokio.now(), ListenAddr::Unix(path), || {
+            .listen(Tokio::clock().now(), ListenAddr::Unix(path), || {
                 let accept = tokio::spawn(async move {
                     accept_loop(
-                        &Tokio,
+                        &Tokio::clock(),
                         || async { Some(listener.accept().await) },
                         |(stream, _)| {
                             inner.serve(RawStream::Unix(stream), None, None, Upgraded::new)
