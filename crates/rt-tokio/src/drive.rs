@@ -124,7 +124,11 @@ impl Bound {
     /// scheduler's periodic look at the driver) is not counted: the cache then
     /// refreshes within [`LOOP_TIME_MAX_USES`] calls.
     #[cfg(target_has_atomic = "64")]
+    #[inline]
     fn parks(&self) -> u64 {
+        if self.workers == 1 {
+            return self.metrics.worker_park_count(0);
+        }
         (0..self.workers)
             .map(|w| self.metrics.worker_park_count(w))
             .fold(0, u64::wrapping_add)
@@ -139,24 +143,15 @@ impl Bound {
     #[inline]
     fn now(&self) -> Instant {
         let parks = self.parks();
-        LOOP_TIME.with(|cell| match cell.get() {
-            Some(t) if t.runtime == self.id && t.parks == parks && t.uses < LOOP_TIME_MAX_USES => {
-                cell.set(Some(LoopTime {
-                    uses: t.uses + 1,
-                    ..t
-                }));
-                t.at
+        LOOP_TIME.with(|t| {
+            let left = t.left.get();
+            if left > 0 && t.parks.get() == parks && t.runtime.get() == Some(self.id) {
+                if let Some(at) = t.at.get() {
+                    t.left.set(left - 1);
+                    return at;
+                }
             }
-            _ => {
-                let at = tokio::time::Instant::now().into_std();
-                cell.set(Some(LoopTime {
-                    runtime: self.id,
-                    parks,
-                    uses: 1,
-                    at,
-                }));
-                at
-            }
+            t.refresh(self.id, parks)
         })
     }
 }
@@ -173,18 +168,38 @@ impl Bound {
 /// reading reached its deadline is handled at the deadline (`now.max(deadline)` in
 /// the server loop's timer step, without another step), and deadlines set from it
 /// are early by at most its staleness, as Node's are.
-#[derive(Debug, Clone, Copy)]
 struct LoopTime {
-    runtime: tokio::runtime::Id,
+    /// The runtime that took the reading.
+    runtime: Cell<Option<tokio::runtime::Id>>,
     /// The runtime's park count when the clock was read.
-    parks: u64,
-    /// The calls this reading answered.
-    uses: u32,
-    at: Instant,
+    parks: Cell<u64>,
+    /// The calls the reading may still answer.
+    left: Cell<u32>,
+    at: Cell<Option<Instant>>,
+}
+
+impl LoopTime {
+    /// Reads the clock for `runtime`, whose park count is `parks`.
+    #[cold]
+    fn refresh(&self, runtime: tokio::runtime::Id, parks: u64) -> Instant {
+        let at = tokio::time::Instant::now().into_std();
+        self.runtime.set(Some(runtime));
+        self.parks.set(parks);
+        self.left.set(LOOP_TIME_MAX_USES - 1);
+        self.at.set(Some(at));
+        at
+    }
 }
 
 std::thread_local! {
-    static LOOP_TIME: Cell<Option<LoopTime>> = const { Cell::new(None) };
+    static LOOP_TIME: LoopTime = const {
+        LoopTime {
+            runtime: Cell::new(None),
+            parks: Cell::new(0),
+            left: Cell::new(0),
+            at: Cell::new(None),
+        }
+    };
 }
 
 /// A tokio `Sleep`, reset to each deadline.
