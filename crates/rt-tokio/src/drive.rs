@@ -140,7 +140,7 @@ impl Bound {
     }
 
     /// The runtime's loop time on this thread.
-    #[inline]
+    #[inline(always)]
     fn now(&self) -> Instant {
         let parks = self.parks();
         LOOP_TIME.with(|t| {
@@ -181,6 +181,7 @@ struct LoopTime {
 impl LoopTime {
     /// Reads the clock for `runtime`, whose park count is `parks`.
     #[cold]
+    #[inline(never)]
     fn refresh(&self, runtime: tokio::runtime::Id, parks: u64) -> Instant {
         let at = tokio::time::Instant::now().into_std();
         self.runtime.set(Some(runtime));
@@ -221,7 +222,7 @@ impl Runtime for Tokio {
     type Timer = TokioTimer;
 
     /// The bound runtime's loop time ([`LoopTime`]), or tokio's clock.
-    #[inline]
+    #[inline(always)]
     fn now(&self) -> Instant {
         match &self.bound {
             Some(b) => b.now(),
