@@ -164,10 +164,13 @@ impl Bound {
 /// (a busy runtime that never parks), and only for the runtime that took it.
 ///
 /// A reading is never later than the clock, so the loops stay safe with it: a
-/// deadline compared with it is never found due early, a timer that fired before the
-/// reading reached its deadline is handled at the deadline (`now.max(deadline)` in
-/// the server loop's timer step, without another step), and deadlines set from it
-/// are early by at most its staleness, as Node's are.
+/// deadline compared with it is never found due early, and deadlines set from it are
+/// early by at most its staleness, as Node's are. A timer may fire before the reading
+/// reaches its deadline (tokio fires timers also in driver polls it counts no park
+/// for): the server loop then learns it from [`TokioTimer`]'s `has_fired` (without
+/// it the wake-up would be lost: the loop skips a timer it registered until the
+/// reading reaches its deadline) and handles it at the deadline
+/// (`now.max(deadline)` in its timer step, without another step).
 struct LoopTime {
     /// The runtime that took the reading.
     runtime: Cell<Option<tokio::runtime::Id>>,
@@ -215,6 +218,14 @@ impl Timer for TokioTimer {
 
     fn poll_fired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         self.0.as_mut().poll(cx)
+    }
+
+    /// The loop time may be older than the timer's deadline when the timer's
+    /// wake-up comes (tokio fires timers also where it does not count a park): the
+    /// `Sleep`'s own state says whether it fired.
+    #[inline]
+    fn has_fired(&self) -> bool {
+        self.0.is_elapsed()
     }
 }
 
@@ -479,6 +490,24 @@ mod tests {
         // Each runtime finds its own time again.
         a.block_on(async { assert_eq!(rt_a.now(), a0) });
         b.block_on(async { assert_eq!(rt_b.now(), b0) });
+    }
+
+    #[test]
+    fn a_timer_tells_it_fired_without_a_poll() {
+        paused().block_on(async {
+            let rt = Tokio::loop_time().clone();
+            let mut timer = rt.timer();
+            timer.reset(rt.now() + Duration::from_secs(1));
+            assert!(!timer.has_fired());
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            assert!(timer.poll_fired(&mut cx).is_pending());
+            // The clock passes the deadline: the timer fires with the driver's turn.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            assert!(timer.has_fired());
+            assert!(timer.poll_fired(&mut cx).is_ready());
+            timer.reset(rt.now() + Duration::from_secs(1));
+            assert!(!timer.has_fired());
+        });
     }
 
     #[test]

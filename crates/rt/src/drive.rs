@@ -43,6 +43,14 @@ pub trait Timer: Send + Unpin + 'static {
     /// `Ready` once the deadline it was last set to has passed (registering `cx`'s
     /// waker otherwise).
     fn poll_fired(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+    /// Whether the timer has fired since it was last set, when the runtime can tell
+    /// at a look (no waker registered). A runtime whose [`Runtime::now`] may give a
+    /// reading older than the wake-up (a cached loop time) says so here: the loop then
+    /// polls a timer it already registered although the reading has not reached the
+    /// deadline. The default, `false`, suits a clock read at every call.
+    fn has_fired(&self) -> bool {
+        false
+    }
 }
 
 /// What the loops need from a runtime: its clock, its timers and a spawner. The
@@ -917,8 +925,10 @@ impl<T: Transport, R: Runtime, U> ServerLoop<'_, T, R, U> {
                     self.armed = Some(t);
                     self.timer_polled = false;
                 }
-                // A timer already registered cannot have fired before its deadline.
-                let due = self.armed.is_some_and(|a| a <= now);
+                // A timer already registered cannot have fired before its deadline,
+                // which a reading older than the wake-up (a cached loop time) may not
+                // have reached yet: the runtime then tells whether it fired.
+                let due = self.armed.is_some_and(|a| a <= now) || self.timer.has_fired();
                 if (due || !self.timer_polled) && self.timer.poll_fired(cx).is_ready() {
                     // Fired at the armed time: the machine's deadline or earlier.
                     if self.armed.take() == Some(t) {
