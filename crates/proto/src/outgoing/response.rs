@@ -834,15 +834,19 @@ impl ServerResponse {
             out.put(reason.as_bytes());
             out.put(b"\r\n");
         }
-        if !self.store.render_plain(out) {
+        let Some(user_connection) = self.store.render_plain(out) else {
             return false;
-        }
+        };
         if let Some(date) = self.usual_date() {
             out.put(date);
         }
         let s = &self.setup;
         let (timeout_ms, max) = (s.keep_alive_timeout_ms, s.max_requests_per_socket);
-        if timeout_ms / 1000 == 5 && max == 0 {
+        if user_connection {
+            // The application's own `Connection` field (kept persistent, as the usual
+            // case is): no automatic `Connection` or `Keep-Alive` field (RES-14).
+            out.put(b"Content-Length: ");
+        } else if timeout_ms / 1000 == 5 && max == 0 {
             // Node's defaults, with the name of the length field.
             out.put(DEFAULT_KEEP_ALIVE_LENGTH);
         } else {
@@ -1316,6 +1320,41 @@ mod tests {
         }
     }
 
+    /// An application's own `Connection: keep-alive` keeps the one-pass `end`: the
+    /// block holds that field where Node puts it (with the other stored fields,
+    /// before `Date`) and no automatic `Connection` or `Keep-Alive` field (RES-14);
+    /// the connection stays persistent, and the block is copied from then on.
+    #[test]
+    fn a_user_connection_field_keeps_the_one_pass_end() {
+        let mut last = LastHead::default();
+        let want: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\
+            Connection: keep-alive\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
+            Content-Length: 13\r\n\r\nHello, World!";
+        // One date line for every response, as a connection's date cache gives.
+        let date = ServerResponse::checked_clock_date(Bytes::from_static(
+            b"Sun, 06 Nov 1994 08:49:37 GMT",
+        ));
+        for round in 0..3 {
+            let mut res = ServerResponse::new(ResponseSetup::default());
+            res.set_clock_date_checked(date.clone());
+            res.set_header("Content-Type", "text/plain").unwrap();
+            res.set_header("Connection", "keep-alive").unwrap();
+            assert_eq!(last.renders(&res, 13), round > 0, "round {round}");
+            let mut out = Vec::new();
+            let body = Bytes::from_static(b"Hello, World!");
+            assert!(res.end_into(&body, &mut out, &mut last), "one pass");
+            assert_eq!(out, want, "round {round}");
+            assert!(res.keep_alive() && !res.is_last());
+        }
+        // Asking to close is the general path's to decide.
+        let mut res = ServerResponse::new(ResponseSetup::default());
+        res.set_header("Connection", "close").unwrap();
+        let mut out = Vec::new();
+        let body = Bytes::from_static(b"Hello, World!");
+        assert!(!res.end_into(&body, &mut out, &mut last));
+        assert!(out.is_empty());
+    }
+
     /// `end(data)` on a fresh response gives the same bytes and state in one pass
     /// ([`ServerResponse::end_plain`]) as through `prepare` and `commit`, in every
     /// case the one pass takes and in its neighbours.
@@ -1397,6 +1436,10 @@ mod tests {
         let fields: &[(&str, &str)] = &[
             ("Connection", "close"),
             ("connection", "keep-alive"),
+            ("CONNECTION", "Keep-Alive, Upgrade"),
+            ("Connection", "keep-alive, Close"),
+            ("Connection", "closed, x-close"),
+            ("Connection", "upgrade"),
             ("Content-Length", "4"),
             ("Content-Length", "13"),
             ("Transfer-Encoding", "chunked"),

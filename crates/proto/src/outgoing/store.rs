@@ -11,6 +11,7 @@ use bytes::Bytes;
 use smallvec::SmallVec;
 
 use super::output::Sink;
+use super::render::has_word;
 use super::value::HeaderValue;
 use crate::validate::{HEADER_CONTENT, InvalidHeader, validate_header_name, validate_value_bytes};
 
@@ -321,22 +322,48 @@ impl HeaderStore {
         &mut self,
         pairs: impl IntoIterator<Item = (&'a str, HeaderValue)>,
     ) -> Result<(), InvalidHeader> {
-        let pairs: Vec<(&str, HeaderValue)> = pairs.into_iter().collect();
+        // On the stack for the usual handful of pairs.
+        let pairs: SmallVec<[(&str, HeaderValue); 8]> = pairs.into_iter().collect();
+        // Every pair is checked before any is applied. A common name needs no check,
+        // nor the bytes of a kept entry's value (they were checked when it was stored).
         for (name, value) in &pairs {
-            check_header(name, value)?;
+            let known = known_name(name).is_some();
+            if !known {
+                validate_header_name(name)?;
+            }
+            if !(known && self.is_kept_value(value)) {
+                check_value(name, value)?;
+            }
         }
         let mut cookies = Vec::new();
         for (name, value) in pairs {
             if name.eq_ignore_ascii_case("set-cookie") {
                 cookies.extend(value.into_items());
-            } else {
-                self.set_unchecked(name, value);
+                continue;
             }
+            // As `set` stores it: a kept entry is taken back as it is.
+            let known = known_name(name);
+            if known.is_some_and(|k| self.take_back(k, &value)) {
+                continue;
+            }
+            self.set_known(name, known, value);
         }
         if !cookies.is_empty() {
             self.set_unchecked("set-cookie", HeaderValue::List(cookies));
         }
         Ok(())
+    }
+
+    /// Whether `value` is one text whose bytes a kept entry's value holds (the same
+    /// pointer and length): they were checked when that entry was stored, and it
+    /// keeps them alive.
+    fn is_kept_value(&self, value: &HeaderValue) -> bool {
+        let HeaderValue::Text(b) = value else {
+            return false;
+        };
+        self.entries.as_slice()[self.live..].iter().any(|e| {
+            matches!(&e.value, HeaderValue::Text(k) if k.as_ptr() == b.as_ptr() && k.len() == b.len())
+        })
     }
 
     /// `appendHeader(name, value)` (RES-5): validates; an absent name is set, else the
@@ -431,32 +458,30 @@ impl HeaderStore {
         self.used
     }
 
-    /// Appends every entry as `name: value\r\n` to `out` and returns `true`, when
-    /// that is all rendering them means: every value is one text or a number, and no
-    /// name is one whose field changes the framing or the automatic fields (Node's
-    /// `matchHeader`: `connection`, `content-length`, `transfer-encoding`, `date`,
-    /// `expect`, `trailer`, `keep-alive`). Otherwise returns `false`, having
-    /// appended some entries or none. The entries were checked on their way in.
-    pub(crate) fn render_plain(&self, out: &mut impl Sink) -> bool {
+    /// Appends every entry as `name: value\r\n` to `out`, when that is all rendering
+    /// them means: every value is one text or a number, and no name is one whose
+    /// field changes the framing or the automatic fields (Node's `matchHeader`:
+    /// `content-length`, `transfer-encoding`, `date`, `expect`, `trailer`,
+    /// `keep-alive`), save a `Connection` field that does not ask to close. Returns
+    /// whether there was such a `Connection` field (it stands for the automatic
+    /// `Connection` and `Keep-Alive` fields of a persistent response, RES-14), or
+    /// `None` in any other case, having appended some entries or none. The entries
+    /// were checked on their way in.
+    pub(crate) fn render_plain(&self, out: &mut impl Sink) -> Option<bool> {
+        let mut connection = false;
         for e in self.live() {
-            if matches!(
-                &*e.key,
-                "date"
-                    | "expect"
-                    | "trailer"
-                    | "connection"
-                    | "keep-alive"
-                    | "content-length"
-                    | "transfer-encoding"
-            ) {
-                return false;
-            }
             let mut digits = itoa::Buffer::new();
             let value: &[u8] = match &e.value {
                 HeaderValue::Text(b) => b,
                 HeaderValue::Int(n) => digits.format(*n).as_bytes(),
-                HeaderValue::List(_) => return false,
+                HeaderValue::List(_) => return None,
             };
+            match &*e.key {
+                "connection" if !has_word(value, b"close") => connection = true,
+                "date" | "expect" | "trailer" | "connection" | "keep-alive" | "content-length"
+                | "transfer-encoding" => return None,
+                _ => {}
+            }
             debug_assert!(check_header(&e.name, &e.value).is_ok());
             out.reserve_more(e.name.len() + value.len() + 4);
             out.put(e.name.as_bytes());
@@ -464,7 +489,7 @@ impl HeaderStore {
             out.put(value);
             out.put(b"\r\n");
         }
-        true
+        Some(connection)
     }
 }
 
@@ -679,6 +704,49 @@ mod tests {
         // A bad value is refused whatever is kept.
         h.clear_for_reuse();
         assert!(h.set("Content-Type", "a\nb".into()).is_err());
+        assert!(h.is_empty() && !h.was_used());
+    }
+
+    /// `setHeaders` stores as `set` does (kept entries taken back as they were), and
+    /// still checks every pair before applying any.
+    #[test]
+    fn set_many_takes_kept_entries_back_and_checks_the_rest() {
+        let (ct, conn) = (
+            Bytes::from_static(b"text/plain"),
+            Bytes::from_static(b"keep-alive"),
+        );
+        let pairs = || {
+            [
+                ("Content-Type", HeaderValue::from(ct.clone())),
+                ("Connection", HeaderValue::from(conn.clone())),
+            ]
+        };
+        let mut h = HeaderStore::new();
+        h.set_many(pairs()).unwrap();
+        let first = format!("{h:?}");
+        for _ in 0..2 {
+            h.clear_for_reuse();
+            h.set_many(pairs()).unwrap();
+            assert_eq!(format!("{h:?}"), first);
+            assert_eq!(h.entries.len(), 2, "taken back, not added");
+        }
+        // A kept value under a common name passes; a bad pair after it refuses both.
+        h.clear_for_reuse();
+        let bad = [
+            ("Content-Type", HeaderValue::from(ct.clone())),
+            ("X-Bad", HeaderValue::from("a\rb")),
+        ];
+        assert!(h.set_many(bad).is_err());
+        assert!(h.is_empty() && !h.was_used());
+        // Bytes a kept entry holds are checked bytes; other bytes are checked.
+        assert!(
+            h.set_many([("Content-Type", HeaderValue::from("a\nb"))])
+                .is_err()
+        );
+        assert!(
+            h.set_many([("Bad Name", HeaderValue::from(ct.clone()))])
+                .is_err()
+        );
         assert!(h.is_empty() && !h.was_used());
     }
 
