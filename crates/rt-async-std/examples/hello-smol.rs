@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ex = Arc::new(smol::Executor::new());
     let spawner = Arc::clone(&ex);
     let server = create_server_with(
-        ServerOptions::default(),
+        options(),
         move |f| spawner.spawn(f).detach(),
         |_req, res| hello(res),
     )?;
@@ -49,7 +49,7 @@ thread_local! {
 
 fn serve_on_one_thread(port: u16) -> Result<(), Box<dyn std::error::Error>> {
     let server = create_server_with(
-        ServerOptions::default(),
+        options(),
         |f| LOCAL.with(|ex| ex.spawn(f).detach()),
         |_req, res| hello(res),
     )?;
@@ -60,6 +60,14 @@ fn serve_on_one_thread(port: u16) -> Result<(), Box<dyn std::error::Error>> {
             std::future::pending::<Result<(), Box<dyn std::error::Error>>>().await
         }))
     })
+}
+
+/// The benchmark's options (see [`server_args::KEEP_ALIVE_TIMEOUT`]).
+fn options() -> ServerOptions {
+    ServerOptions {
+        keep_alive_timeout: server_args::KEEP_ALIVE_TIMEOUT,
+        ..ServerOptions::default()
+    }
 }
 
 /// The answer. The request is dropped before the future is made (as the tokio

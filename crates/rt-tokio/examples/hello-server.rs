@@ -1,6 +1,8 @@
 //! The plaintext benchmark server (../shared/bench/README.md): every request gets
 //! `200`, `Content-Type: text/plain`, `Date`, `Content-Length: 13` and
-//! `Hello, World!`, over keep-alive connections, pipelining included.
+//! `Hello, World!`, over keep-alive connections, pipelining included. Like hyper's
+//! anchor it closes no idle connection (`keepAliveTimeout` 0), so it sends no
+//! `Keep-Alive` hint either (benches/shared/server_args.rs says why that matters).
 //!
 //! ```sh
 //! cargo run --release -p courier-rt-tokio --example hello-server -- --port 8080 --threads 1
@@ -24,8 +26,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .enable_all()
             .build()?
     };
+    // No idle timeout, as hyper's anchor (see `server_args::KEEP_ALIVE_TIMEOUT`).
+    let options = ServerOptions {
+        keep_alive_timeout: server_args::KEEP_ALIVE_TIMEOUT,
+        ..ServerOptions::default()
+    };
     runtime.block_on(async move {
-        let server = create_server(ServerOptions::default(), |_req, mut res| async move {
+        let server = create_server(options, |_req, mut res| async move {
             // Fixed, valid values: these calls cannot fail on a live response. A static
             // value is not copied (as hyper's anchor uses `HeaderValue::from_static`).
             let _ = res.set_header("Content-Type", Bytes::from_static(b"text/plain"));
