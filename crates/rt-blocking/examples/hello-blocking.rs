@@ -14,6 +14,11 @@
 use bytes::Bytes;
 use courier_rt_blocking::{ServerOptions, create_server};
 
+// Its own command line (`--max-threads`): only the shared options are used.
+#[allow(dead_code)]
+#[path = "../../../benches/shared/server_args.rs"]
+mod server_args;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut port: u16 = 8080;
     let mut max_threads: usize = 4096;
@@ -28,10 +33,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => return Err(format!("unknown option {other}").into()),
         }
     }
-    // No idle timeout, as hyper's anchor, so no `Keep-Alive` hint either: the same
-    // 139-byte answer as the other adapters' examples (benches/shared/server_args.rs).
+    // No idle timeout, as hyper's anchor (see `server_args::KEEP_ALIVE_TIMEOUT`).
     let options = ServerOptions {
-        keep_alive_timeout: std::time::Duration::ZERO,
+        keep_alive_timeout: server_args::KEEP_ALIVE_TIMEOUT,
         ..ServerOptions::default()
     };
     let server = create_server(options, |_req, mut res| {

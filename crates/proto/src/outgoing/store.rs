@@ -155,6 +155,18 @@ pub fn check_header(name: &str, value: &HeaderValue) -> Result<(), InvalidHeader
     check_value(name, value)
 }
 
+/// Whether `a` and `b` are each one text over the same bytes in memory (the same
+/// pointer and length): what a kept entry's value is compared by.
+#[inline]
+fn same_text(a: &HeaderValue, b: &HeaderValue) -> bool {
+    match (a, b) {
+        (HeaderValue::Text(a), HeaderValue::Text(b)) => {
+            a.as_ptr() == b.as_ptr() && a.len() == b.len()
+        }
+        _ => false,
+    }
+}
+
 /// The value half of [`check_header`].
 fn check_value(name: &str, value: &HeaderValue) -> Result<(), InvalidHeader> {
     match value {
@@ -236,12 +248,7 @@ impl HeaderStore {
             Cow::Borrowed(n) => core::ptr::eq(*n, known.0),
             Cow::Owned(_) => false,
         };
-        let same_value = match (&kept.value, value) {
-            (HeaderValue::Text(a), HeaderValue::Text(b)) => {
-                a.as_ptr() == b.as_ptr() && a.len() == b.len()
-            }
-            _ => false,
-        };
+        let same_value = same_text(&kept.value, value);
         if !same_name || !same_value || (self.live > 0 && self.position(known.1).is_some()) {
             return false;
         }
@@ -358,12 +365,9 @@ impl HeaderStore {
     /// pointer and length): they were checked when that entry was stored, and it
     /// keeps them alive.
     fn is_kept_value(&self, value: &HeaderValue) -> bool {
-        let HeaderValue::Text(b) = value else {
-            return false;
-        };
-        self.entries.as_slice()[self.live..].iter().any(|e| {
-            matches!(&e.value, HeaderValue::Text(k) if k.as_ptr() == b.as_ptr() && k.len() == b.len())
-        })
+        self.entries.as_slice()[self.live..]
+            .iter()
+            .any(|e| same_text(&e.value, value))
     }
 
     /// `appendHeader(name, value)` (RES-5): validates; an absent name is set, else the
