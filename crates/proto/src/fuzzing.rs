@@ -1032,6 +1032,9 @@ struct ExTrack {
     refused: bool,
     /// `abort()` was called on this exchange and returned true.
     abort_called: bool,
+    /// The `'abort'` came before any response and any `'error'`: a `socket hang up`
+    /// must follow it before `'close'` (CLI-21).
+    hang_up_due: bool,
 }
 
 /// One run of [`client_conn`] under one read schedule.
@@ -1468,6 +1471,7 @@ impl<'a> ClientRun<'a> {
                 );
                 assert_eq!(x.aborts, 0, "Abort twice");
                 x.aborts += 1;
+                x.hang_up_due = x.response.is_none() && x.errors == 0;
             }
             ClientEvent::Aborted { .. } => {
                 assert!(x.response.is_some(), "Aborted before the Response");
@@ -1487,6 +1491,10 @@ impl<'a> ClientRun<'a> {
             }
             ClientEvent::Close(end) => {
                 assert_eq!(x.closes, 0, "Close twice");
+                assert!(
+                    !x.hang_up_due || x.errors == 1,
+                    "abort() before the response closed without 'error' socket hang up (CLI-21)"
+                );
                 x.closes += 1;
                 match end.disposition {
                     Disposition::Keep { .. } => {
