@@ -33,6 +33,8 @@ const SERVER_USAGE: &str = "usage: cargo xtask bench server [FLAGS]
                  round (blocking: reported, no target)
   --icount       also count instructions per request of the proto side under
                  callgrind (the server-pipeline example, depth 16 and 1)
+  --report DIR   measure nothing: report a finished run again from its results
+                 directory (the `.tools/results/server-<time>` it printed)
 env: SERVERS (default 'hyper raw node ours'), DURATION, WARMUP, IDLE_CONNS, ANCHORS_BIN";
 
 const CLIENT_USAGE: &str = "usage: cargo xtask bench client [FLAGS]
@@ -46,6 +48,8 @@ const CLIENT_USAGE: &str = "usage: cargo xtask bench client [FLAGS]
   --cmd CMD      our client command ('... --url {url} --n {n} --conc {conc}');
                  default: courier-rt-tokio's load-client example (as courier-benches'
                  load-client-tokio, bench-lto profile)
+  --report DIR   measure nothing: report a finished run again from its results
+                 directory (the `.tools/results/client-<time>` it printed)
 env: CLIENTS (default 'hyper node ours'), N_SEQ, N_CONC, ANCHORS_BIN";
 
 /// The command-line knobs shared by both subcommands.
@@ -58,6 +62,8 @@ struct Flags {
     cmd: Option<String>,
     icount: bool,
     runtime: Option<String>,
+    /// A finished run's results directory to report again, measuring nothing.
+    report: Option<PathBuf>,
 }
 
 fn flags(args: &[String], usage: &str, icount_ok: bool) -> crate::Result<Flags> {
@@ -82,6 +88,7 @@ fn flags(args: &[String], usage: &str, icount_ok: bool) -> crate::Result<Flags> 
             }
             "--modes" => f.modes = Some(value("--modes")?),
             "--cmd" => f.cmd = Some(value("--cmd")?),
+            "--report" => f.report = Some(PathBuf::from(value("--report")?)),
             "--runtime" if icount_ok => {
                 let v = value("--runtime")?;
                 if !["tokio", "async-std", "blocking"].contains(&v.as_str()) {
@@ -104,6 +111,17 @@ pub(crate) fn server(args: &[String]) -> crate::Result {
         return Ok(());
     }
     let f = flags(args, SERVER_USAGE, true)?;
+    if let Some(dir) = &f.report {
+        // Another runtime's run is several script runs relabelled as it went: only
+        // the tokio adapter's (one script run) can be read back.
+        if f.runtime.as_deref().is_some_and(|r| r != "tokio") {
+            return Err(format!("--report reads a tokio run only\n{SERVER_USAGE}"));
+        }
+        let tsv = read(&dir.join("results.tsv"))?;
+        let idle = std::fs::read_to_string(dir.join("idle.txt")).unwrap_or_default();
+        print!("{}", ServerSummary::parse(&tsv, &idle)?.report());
+        return Ok(());
+    }
     let root = crate::root();
     let ours = match &f.cmd {
         Some(c) => c.clone(),
@@ -390,11 +408,16 @@ fn median(values: impl IntoIterator<Item = f64>) -> f64 {
 
 /// Medians of one server in one mode, and its ratios to another server of the same
 /// run: `paired` = median over rounds of the per-round ratio (each round's anchor
-/// ran minutes apart from the next round's), `of_medians` = ratio of the medians.
+/// ran minutes apart from the next round's), `of_medians` = ratio of the medians,
+/// `lo` / `hi` = the smallest and largest of the `pairs` per-round ratios (NaN
+/// without pairs).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Ratio {
     paired: f64,
     of_medians: f64,
+    lo: f64,
+    hi: f64,
+    pairs: usize,
 }
 
 impl Ratio {
@@ -414,13 +437,27 @@ fn ratio_of<T>(
     round: impl Fn(&T) -> u32,
     metric: impl Fn(&T) -> f64,
 ) -> Ratio {
-    let paired = median(ours.iter().filter_map(|o| {
-        let b = base.iter().find(|b| round(b) == round(o))?;
-        Some(metric(o) / metric(b))
-    }));
+    let per_round: Vec<f64> = ours
+        .iter()
+        .filter_map(|o| {
+            let b = base.iter().find(|b| round(b) == round(o))?;
+            Some(metric(o) / metric(b))
+        })
+        .filter(|x| x.is_finite())
+        .collect();
+    let paired = median(per_round.iter().copied());
     let of_medians =
         median(ours.iter().map(|o| metric(o))) / median(base.iter().map(|b| metric(b)));
-    Ratio { paired, of_medians }
+    let (lo, hi) = per_round
+        .iter()
+        .fold((f64::NAN, f64::NAN), |(lo, hi), &x| (x.min(lo), x.max(hi)));
+    Ratio {
+        paired,
+        of_medians,
+        lo,
+        hi,
+        pairs: per_round.len(),
+    }
 }
 
 /// One verdict line.
@@ -431,6 +468,22 @@ struct Verdict {
     bound: f64,
     /// `true`: the value must be at least the bound; `false`: at most.
     at_least: bool,
+    /// What to read the value beside (the per-round spread, an anchor's figure);
+    /// empty for none.
+    context: String,
+}
+
+/// A ratio verdict's context: the spread of its per-round ratios, and the same
+/// figure of the raw anchor (a server that parses nothing) when it ran.
+fn ratio_context(r: Ratio, raw: Option<Ratio>) -> String {
+    let mut parts = Vec::new();
+    if r.pairs > 1 {
+        parts.push(format!("rounds {:.3}..{:.3}", r.lo, r.hi));
+    }
+    if let Some(raw) = raw.filter(|x| x.value().is_finite()) {
+        parts.push(format!("raw anchor {:.3}", raw.value()));
+    }
+    parts.join(", ")
 }
 
 impl Verdict {
@@ -455,10 +508,24 @@ impl Verdict {
             None => "n/a ",
         };
         let op = if self.at_least { ">=" } else { "<=" };
-        format!(
-            "{word}  {}: {:.2} ({op} {:.2})",
-            self.what, self.value, self.bound
-        )
+        // A ratio with three decimals: a verdict at the bound's edge shows on which
+        // side it fell. A size in whole units.
+        let mut line = if self.bound >= 100.0 {
+            format!(
+                "{word}  {}: {:.0} ({op} {:.0})",
+                self.what, self.value, self.bound
+            )
+        } else {
+            format!(
+                "{word}  {}: {:.3} ({op} {:.2})",
+                self.what, self.value, self.bound
+            )
+        };
+        if !self.context.is_empty() {
+            line.push_str("; ");
+            line.push_str(&self.context);
+        }
+        line
     }
 }
 
@@ -541,9 +608,10 @@ impl ServerSummary {
                 if self.select("ours", mode).is_empty() || self.select("tokio", mode).is_empty() {
                     continue;
                 }
+                let r = self.ratio("ours", "tokio", mode, false);
                 v.push(Verdict {
                     what: format!("{mode}: {runtime} req/s x the tokio adapter's"),
-                    value: self.ratio("ours", "tokio", mode, false).value(),
+                    value: r.value(),
                     // The blocking adapter is reported without a target (issue 6).
                     bound: if runtime == "async-std" {
                         VS_TOKIO_MIN
@@ -551,6 +619,7 @@ impl ServerSummary {
                         f64::NAN
                     },
                     at_least: true,
+                    context: ratio_context(r, None),
                 });
             }
             return v;
@@ -562,18 +631,22 @@ impl ServerSummary {
             if self.select("ours", mode).is_empty() || self.select("hyper", mode).is_empty() {
                 continue;
             }
-            v.push(Verdict {
-                what: format!("{mode}: req/s x hyper"),
-                value: self.ratio("ours", "hyper", mode, false).value(),
-                bound: rps_min,
-                at_least: true,
-            });
-            v.push(Verdict {
-                what: format!("{mode}: server CPU per request x hyper"),
-                value: self.ratio("ours", "hyper", mode, true).value(),
-                bound: cpu_max,
-                at_least: false,
-            });
+            for cpu in [false, true] {
+                let r = self.ratio("ours", "hyper", mode, cpu);
+                let raw = (!self.select("raw", mode).is_empty())
+                    .then(|| self.ratio("raw", "hyper", mode, cpu));
+                v.push(Verdict {
+                    what: if cpu {
+                        format!("{mode}: server CPU per request x hyper")
+                    } else {
+                        format!("{mode}: req/s x hyper")
+                    },
+                    value: r.value(),
+                    bound: if cpu { cpu_max } else { rps_min },
+                    at_least: !cpu,
+                    context: ratio_context(r, raw),
+                });
+            }
         }
         if let Some(&b) = self.idle.get("ours") {
             v.push(Verdict {
@@ -581,6 +654,7 @@ impl ServerSummary {
                 value: b,
                 bound: IDLE_BYTES_MAX,
                 at_least: false,
+                context: String::new(),
             });
         }
         v
@@ -667,6 +741,11 @@ pub(crate) fn client(args: &[String]) -> crate::Result {
         return Ok(());
     }
     let f = flags(args, CLIENT_USAGE, false)?;
+    if let Some(dir) = &f.report {
+        let rows = parse_client_tsv(&read(&dir.join("results.tsv"))?)?;
+        print!("{}", client_report(&rows));
+        return Ok(());
+    }
     let root = crate::root();
     let ours = match &f.cmd {
         Some(c) => c.clone(),
@@ -816,6 +895,7 @@ fn client_report(rows: &[ClientRow]) -> String {
                         value: h.value(),
                         bound,
                         at_least: true,
+                        context: ratio_context(h, None),
                     });
                 }
             }
@@ -901,8 +981,9 @@ mod tests {
         let v = s.verdicts();
         let lines: Vec<String> = v.iter().map(Verdict::line).collect();
         assert_eq!(lines.len(), 5, "{lines:?}");
-        assert!(
-            lines[0].starts_with("PASS  plain: req/s x hyper: 1.05"),
+        // Three decimals, and the per-round spread beside the median.
+        assert_eq!(
+            lines[0], "PASS  plain: req/s x hyper: 1.050 (>= 1.00); rounds 1.000..1.100",
             "{lines:?}"
         );
         assert!(lines[1].starts_with("PASS  plain: server CPU"), "{lines:?}");
@@ -911,10 +992,38 @@ mod tests {
             "{lines:?}"
         );
         assert!(lines[3].starts_with("FAIL  pipe16: server CPU per request x hyper: 0.80"));
-        assert!(lines[4].starts_with("PASS  RSS per idle"));
+        assert_eq!(
+            lines[4],
+            "PASS  RSS per idle keep-alive connection, bytes: 6760 (<= 8192)"
+        );
         let report = s.report();
         assert!(report.contains("other% > 20"), "{report}");
         assert!(report.contains("socket errors"), "{report}");
+    }
+
+    #[test]
+    fn a_verdict_shows_the_raw_anchor_beside_ours() {
+        // The raw anchor in both plain rounds: 105k and 126k req/s (1.05 and 1.05 x
+        // hyper), 6.4 and 5.95 us/req (0.8 and 0.85 x hyper's CPU).
+        let tsv = format!(
+            "{TSV}1\traw\tplain\t105000\t0.50\t0\t4000\t6.40\t80\t99\t1\n\
+             2\traw\tplain\t126000\t0.50\t0\t4000\t5.95\t80\t99\t1\n"
+        );
+        let s = ServerSummary::parse(&tsv, "").unwrap();
+        let lines: Vec<String> = s.verdicts().iter().map(Verdict::line).collect();
+        assert_eq!(
+            lines[0],
+            "PASS  plain: req/s x hyper: 1.050 (>= 1.00); rounds 1.000..1.100, raw anchor 1.050",
+            "{lines:?}"
+        );
+        assert_eq!(
+            lines[1],
+            "PASS  plain: server CPU per request x hyper: 0.950 (<= 0.95); \
+             rounds 0.900..1.000, raw anchor 0.825",
+            "{lines:?}"
+        );
+        // pipe16 has no raw row: no anchor figure there.
+        assert!(!lines[2].contains("raw anchor"), "{lines:?}");
     }
 
     #[test]
@@ -937,7 +1046,8 @@ mod tests {
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(
             lines[0]
-                .starts_with("PASS  plain: async-std req/s x the tokio adapter's: 2.58 (>= 0.90)"),
+                == "PASS  plain: async-std req/s x the tokio adapter's: 2.575 (>= 0.90); \
+                    rounds 2.400..2.750",
             "{lines:?}"
         );
         assert!(s.report().contains("targets (issue 6)"));
@@ -978,8 +1088,9 @@ mod tests {
         assert!(rows[3].cpu_s.is_nan());
         let r = client_report(&rows);
         assert!(r.contains("PASS  seq: req/s x hyper-util: 1.10"), "{r}");
+        // One round: no spread to show.
         assert!(
-            r.contains("FAIL  conc: req/s x hyper-util: 1.05 (>= 1.10)"),
+            r.contains("FAIL  conc: req/s x hyper-util: 1.050 (>= 1.10)\n"),
             "{r}"
         );
     }
@@ -1003,5 +1114,28 @@ mod tests {
         let rt = |v: &str| flags(&["--runtime".to_string(), v.to_string()], "", true);
         assert_eq!(rt("blocking").unwrap().runtime.as_deref(), Some("blocking"));
         assert!(rt("glommio").is_err());
+        let rep = flags(&["--report".to_string(), "/tmp/r".to_string()], "", false).unwrap();
+        assert_eq!(rep.report.as_deref(), Some(Path::new("/tmp/r")));
+        assert!(flags(&["--report".to_string()], "", true).is_err());
+    }
+
+    #[test]
+    fn a_finished_run_is_reported_again_from_its_directory() {
+        let dir = std::env::temp_dir().join(format!("xtask-report-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("results.tsv"), TSV).unwrap();
+        let args = ["--report".to_string(), dir.display().to_string()];
+        assert!(server(&args).is_ok());
+        // Not another runtime's run, and not a directory without results.
+        let other = [
+            &args[..],
+            &["--runtime".to_string(), "async-std".to_string()],
+        ]
+        .concat();
+        assert!(server(&other).is_err());
+        std::fs::remove_file(dir.join("results.tsv")).unwrap();
+        assert!(server(&args).is_err());
+        assert!(client(&args).is_err());
+        std::fs::remove_dir(&dir).unwrap();
     }
 }
