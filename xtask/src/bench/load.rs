@@ -117,8 +117,7 @@ pub(crate) fn server(args: &[String]) -> crate::Result {
         if f.runtime.as_deref().is_some_and(|r| r != "tokio") {
             return Err(format!("--report reads a tokio run only\n{SERVER_USAGE}"));
         }
-        let tsv = read(&dir.join("results.tsv"))?;
-        let idle = std::fs::read_to_string(dir.join("idle.txt")).unwrap_or_default();
+        let (tsv, idle) = read_server_results(dir)?;
         print!("{}", ServerSummary::parse(&tsv, &idle)?.report());
         return Ok(());
     }
@@ -245,8 +244,14 @@ fn compare_servers(
         results.display()
     );
     status(&mut cmd)?;
-    let tsv = read(&results.join("results.tsv"))?;
-    let idle = std::fs::read_to_string(results.join("idle.txt")).unwrap_or_default();
+    read_server_results(&results)
+}
+
+/// `results.tsv` and `idle.txt` (empty when the idle probe did not run) of a
+/// `server-compare.sh` results directory.
+fn read_server_results(dir: &Path) -> crate::Result<(String, String)> {
+    let tsv = read(&dir.join("results.tsv"))?;
+    let idle = std::fs::read_to_string(dir.join("idle.txt")).unwrap_or_default();
     Ok((tsv, idle))
 }
 
@@ -742,9 +747,7 @@ pub(crate) fn client(args: &[String]) -> crate::Result {
     }
     let f = flags(args, CLIENT_USAGE, false)?;
     if let Some(dir) = &f.report {
-        let rows = parse_client_tsv(&read(&dir.join("results.tsv"))?)?;
-        print!("{}", client_report(&rows));
-        return Ok(());
+        return report_client_results(dir);
     }
     let root = crate::root();
     let ours = match &f.cmd {
@@ -791,8 +794,14 @@ pub(crate) fn client(args: &[String]) -> crate::Result {
         results.display()
     );
     status(&mut cmd)?;
-    let rows = parse_client_tsv(&read(&results.join("results.tsv"))?)?;
-    print!("\n{}", client_report(&rows));
+    println!();
+    report_client_results(&results)
+}
+
+/// Prints the report of a `client-compare.sh` results directory.
+fn report_client_results(dir: &Path) -> crate::Result {
+    let rows = parse_client_tsv(&read(&dir.join("results.tsv"))?)?;
+    print!("{}", client_report(&rows));
     Ok(())
 }
 
