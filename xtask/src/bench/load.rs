@@ -34,7 +34,9 @@ const SERVER_USAGE: &str = "usage: cargo xtask bench server [FLAGS]
   --icount       also count instructions per request of the proto side under
                  callgrind (the server-pipeline example, depth 16 and 1)
   --report DIR   measure nothing: report a finished run again from its results
-                 directory (the `.tools/results/server-<time>` it printed)
+                 directory (the `.tools/results/server-<time>` it printed). Repeated:
+                 the runs pooled (every round paired within its own run), with the
+                 mean and standard error of the ratios and how many runs pass
 env: SERVERS (default 'hyper raw node ours'), DURATION, WARMUP, IDLE_CONNS, ANCHORS_BIN";
 
 const CLIENT_USAGE: &str = "usage: cargo xtask bench client [FLAGS]
@@ -49,7 +51,8 @@ const CLIENT_USAGE: &str = "usage: cargo xtask bench client [FLAGS]
                  default: courier-rt-tokio's load-client example (as courier-benches'
                  load-client-tokio, bench-lto profile)
   --report DIR   measure nothing: report a finished run again from its results
-                 directory (the `.tools/results/client-<time>` it printed)
+                 directory (the `.tools/results/client-<time>` it printed); repeated,
+                 the runs pooled as `bench server --report` pools them
 env: CLIENTS (default 'hyper node ours'), N_SEQ, N_CONC, ANCHORS_BIN";
 
 /// The command-line knobs shared by both subcommands.
@@ -62,8 +65,9 @@ struct Flags {
     cmd: Option<String>,
     icount: bool,
     runtime: Option<String>,
-    /// A finished run's results directory to report again, measuring nothing.
-    report: Option<PathBuf>,
+    /// Finished runs' results directories to report again (pooled when there are
+    /// several), measuring nothing.
+    report: Vec<PathBuf>,
 }
 
 fn flags(args: &[String], usage: &str, icount_ok: bool) -> crate::Result<Flags> {
@@ -88,7 +92,7 @@ fn flags(args: &[String], usage: &str, icount_ok: bool) -> crate::Result<Flags> 
             }
             "--modes" => f.modes = Some(value("--modes")?),
             "--cmd" => f.cmd = Some(value("--cmd")?),
-            "--report" => f.report = Some(PathBuf::from(value("--report")?)),
+            "--report" => f.report.push(PathBuf::from(value("--report")?)),
             "--runtime" if icount_ok => {
                 let v = value("--runtime")?;
                 if !["tokio", "async-std", "blocking"].contains(&v.as_str()) {
@@ -111,14 +115,21 @@ pub(crate) fn server(args: &[String]) -> crate::Result {
         return Ok(());
     }
     let f = flags(args, SERVER_USAGE, true)?;
-    if let Some(dir) = &f.report {
+    if !f.report.is_empty() {
         // Another runtime's run is several script runs relabelled as it went: only
         // the tokio adapter's (one script run) can be read back.
         if f.runtime.as_deref().is_some_and(|r| r != "tokio") {
             return Err(format!("--report reads a tokio run only\n{SERVER_USAGE}"));
         }
-        let (tsv, idle) = read_server_results(dir)?;
-        print!("{}", ServerSummary::parse(&tsv, &idle)?.report());
+        let runs = f
+            .report
+            .iter()
+            .map(|dir| {
+                let (tsv, idle) = read_server_results(dir)?;
+                ServerSummary::parse(&tsv, &idle)
+            })
+            .collect::<crate::Result<Vec<_>>>()?;
+        print!("{}", ServerSummary::report_runs(runs));
         return Ok(());
     }
     let root = crate::root();
@@ -415,7 +426,8 @@ fn median(values: impl IntoIterator<Item = f64>) -> f64 {
 /// run: `paired` = median over rounds of the per-round ratio (each round's anchor
 /// ran minutes apart from the next round's), `of_medians` = ratio of the medians,
 /// `lo` / `hi` = the smallest and largest of the `pairs` per-round ratios (NaN
-/// without pairs).
+/// without pairs), `mean` and `se` = their mean and its standard error (NaN with
+/// fewer than two pairs).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Ratio {
     paired: f64,
@@ -423,6 +435,8 @@ struct Ratio {
     lo: f64,
     hi: f64,
     pairs: usize,
+    mean: f64,
+    se: f64,
 }
 
 impl Ratio {
@@ -456,14 +470,34 @@ fn ratio_of<T>(
     let (lo, hi) = per_round
         .iter()
         .fold((f64::NAN, f64::NAN), |(lo, hi), &x| (x.min(lo), x.max(hi)));
+    let (mean, se) = mean_and_se(&per_round);
     Ratio {
         paired,
         of_medians,
         lo,
         hi,
         pairs: per_round.len(),
+        mean,
+        se,
     }
 }
+
+/// The mean of `values` and its standard error (the sample standard deviation over
+/// the square root of the count); NaN for both with fewer than two values.
+fn mean_and_se(values: &[f64]) -> (f64, f64) {
+    if values.len() < 2 {
+        return (f64::NAN, f64::NAN);
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (var / n).sqrt())
+}
+
+/// From this many pairs on (several runs pooled, or one long run), a verdict's
+/// context gives the mean ratio and its standard error too: enough pairs for the
+/// error to say whether a median at the bound's edge is on its side of it.
+const PAIRS_FOR_MEAN: usize = 10;
 
 /// One verdict line.
 #[derive(Debug, Clone, PartialEq)]
@@ -485,8 +519,20 @@ fn ratio_context(r: Ratio, raw: Option<Ratio>) -> String {
     if r.pairs > 1 {
         parts.push(format!("rounds {:.3}..{:.3}", r.lo, r.hi));
     }
+    if r.pairs >= PAIRS_FOR_MEAN {
+        parts.push(format!("mean {:.3} +- {:.3} (s.e.)", r.mean, r.se));
+    }
     if let Some(raw) = raw.filter(|x| x.value().is_finite()) {
-        parts.push(format!("raw anchor {:.3}", raw.value()));
+        if raw.pairs >= PAIRS_FOR_MEAN {
+            parts.push(format!(
+                "raw anchor {:.3} (mean {:.3} +- {:.3})",
+                raw.value(),
+                raw.mean,
+                raw.se
+            ));
+        } else {
+            parts.push(format!("raw anchor {:.3}", raw.value()));
+        }
     }
     parts.join(", ")
 }
@@ -532,6 +578,59 @@ impl Verdict {
         }
         line
     }
+}
+
+/// The `== targets` section of a report: one line per verdict.
+fn targets_section(issue: u32, verdicts: &[Verdict]) -> String {
+    let mut s = format!("\n== targets (issue {issue})\n");
+    for v in verdicts {
+        let _ = writeln!(s, "{}", v.line());
+    }
+    s
+}
+
+/// Run `i`'s round `r` is round `i * POOL_STRIDE + r` of the pooled runs: each pair
+/// stays within its own run.
+const POOL_STRIDE: u32 = 100_000;
+
+/// The rows of several runs as the rows of one, their rounds renumbered so that no
+/// round of one run meets a round of another.
+fn pool<R>(runs: Vec<Vec<R>>, round: impl Fn(&mut R) -> &mut u32) -> Vec<R> {
+    let mut rows = Vec::new();
+    for (i, run) in (0u32..).zip(runs) {
+        rows.extend(run.into_iter().map(|mut row| {
+            *round(&mut row) += i * POOL_STRIDE;
+            row
+        }));
+    }
+    rows
+}
+
+/// Adds to each pooled verdict how many of the runs pass the same target on their
+/// own.
+fn count_passing_runs(pooled: &mut [Verdict], runs: &[Vec<Verdict>]) {
+    for v in pooled {
+        let judged: Vec<bool> = runs
+            .iter()
+            .filter_map(|run| run.iter().find(|r| r.what == v.what)?.pass())
+            .collect();
+        if judged.is_empty() {
+            continue;
+        }
+        let passing = judged.iter().filter(|&&p| p).count();
+        if !v.context.is_empty() {
+            v.context.push_str("; ");
+        }
+        let _ = write!(v.context, "{passing} of {} runs pass", judged.len());
+    }
+}
+
+/// The heading of a pooled report.
+fn pooled_heading(runs: usize) -> String {
+    format!(
+        "== {runs} runs pooled: each ratio is over the rounds of all of them, every round \
+         paired within its own run\n"
+    )
 }
 
 /// Everything `bench server` reports.
@@ -665,7 +764,42 @@ impl ServerSummary {
         v
     }
 
+    /// The issue whose targets apply.
+    fn issue(&self) -> u32 {
+        if self.runtime.is_some() { 6 } else { 5 }
+    }
+
+    /// The table and the verdicts.
     fn report(&self) -> String {
+        self.table() + &targets_section(self.issue(), &self.verdicts())
+    }
+
+    /// One run's report, or several runs pooled: the table and verdicts of all their
+    /// rounds, each verdict with how many runs pass it alone. An idle connection's
+    /// cost is each server's median over the runs that measured it.
+    fn report_runs(mut runs: Vec<Self>) -> String {
+        if runs.len() == 1 {
+            return runs.remove(0).report();
+        }
+        let per_run: Vec<Vec<Verdict>> = runs.iter().map(Self::verdicts).collect();
+        let mut idle: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for run in &runs {
+            for (server, &bytes) in &run.idle {
+                idle.entry(server.clone()).or_default().push(bytes);
+            }
+        }
+        let n = runs.len();
+        let pooled = Self {
+            rows: pool(runs.into_iter().map(|r| r.rows).collect(), |r| &mut r.round),
+            idle: idle.into_iter().map(|(k, v)| (k, median(v))).collect(),
+            runtime: None,
+        };
+        let mut verdicts = pooled.verdicts();
+        count_passing_runs(&mut verdicts, &per_run);
+        pooled_heading(n) + &pooled.table() + &targets_section(pooled.issue(), &verdicts)
+    }
+
+    fn table(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -727,14 +861,6 @@ impl ServerSummary {
         if self.rows.iter().any(|r| r.errors > 0) {
             let _ = writeln!(s, "warning: socket errors or non-2xx responses in some run");
         }
-        let _ = writeln!(
-            s,
-            "\n== targets (issue {})",
-            if self.runtime.is_some() { 6 } else { 5 }
-        );
-        for v in self.verdicts() {
-            let _ = writeln!(s, "{}", v.line());
-        }
         s
     }
 }
@@ -746,8 +872,8 @@ pub(crate) fn client(args: &[String]) -> crate::Result {
         return Ok(());
     }
     let f = flags(args, CLIENT_USAGE, false)?;
-    if let Some(dir) = &f.report {
-        return report_client_results(dir);
+    if !f.report.is_empty() {
+        return report_client_results(&f.report);
     }
     let root = crate::root();
     let ours = match &f.cmd {
@@ -795,14 +921,31 @@ pub(crate) fn client(args: &[String]) -> crate::Result {
     );
     status(&mut cmd)?;
     println!();
-    report_client_results(&results)
+    report_client_results(&[results])
 }
 
-/// Prints the report of a `client-compare.sh` results directory.
-fn report_client_results(dir: &Path) -> crate::Result {
-    let rows = parse_client_tsv(&read(&dir.join("results.tsv"))?)?;
-    print!("{}", client_report(&rows));
+/// Prints the report of `client-compare.sh` results directories: one run's, or
+/// several runs pooled as [`ServerSummary::report_runs`] pools them.
+fn report_client_results(dirs: &[PathBuf]) -> crate::Result {
+    let runs = dirs
+        .iter()
+        .map(|dir| parse_client_tsv(&read(&dir.join("results.tsv"))?))
+        .collect::<crate::Result<Vec<_>>>()?;
+    print!("{}", client_report_runs(runs));
     Ok(())
+}
+
+/// One run's report, or several runs pooled, each verdict with how many runs pass it
+/// alone.
+fn client_report_runs(mut runs: Vec<Vec<ClientRow>>) -> String {
+    if runs.len() == 1 {
+        return client_report(&runs.remove(0));
+    }
+    let per_run: Vec<Vec<Verdict>> = runs.iter().map(|rows| client_table(rows).1).collect();
+    let n = runs.len();
+    let (table, mut verdicts) = client_table(&pool(runs, |r| &mut r.round));
+    count_passing_runs(&mut verdicts, &per_run);
+    pooled_heading(n) + &table + &targets_section(5, &verdicts)
 }
 
 /// One row of `client-compare.sh`'s `results.tsv`.
@@ -850,7 +993,14 @@ fn client_target(mode: &str) -> Option<f64> {
     }
 }
 
+/// One run's table and verdicts.
 fn client_report(rows: &[ClientRow]) -> String {
+    let (table, verdicts) = client_table(rows);
+    table + &targets_section(5, &verdicts)
+}
+
+/// The table of a client run (or pooled runs), and its verdicts.
+fn client_table(rows: &[ClientRow]) -> (String, Vec<Verdict>) {
     let mut s = String::new();
     let mut modes: Vec<&str> = Vec::new();
     let mut clients: Vec<&str> = Vec::new();
@@ -910,11 +1060,7 @@ fn client_report(rows: &[ClientRow]) -> String {
             }
         }
     }
-    let _ = writeln!(s, "\n== targets (issue 5)");
-    for v in verdicts {
-        let _ = writeln!(s, "{}", v.line());
-    }
-    s
+    (s, verdicts)
 }
 
 // ------------------------------------------------------------------ helpers --
@@ -1124,7 +1270,16 @@ mod tests {
         assert_eq!(rt("blocking").unwrap().runtime.as_deref(), Some("blocking"));
         assert!(rt("glommio").is_err());
         let rep = flags(&["--report".to_string(), "/tmp/r".to_string()], "", false).unwrap();
-        assert_eq!(rep.report.as_deref(), Some(Path::new("/tmp/r")));
+        assert_eq!(rep.report, [PathBuf::from("/tmp/r")]);
+        let two: Vec<String> = ["--report", "/tmp/a", "--report", "/tmp/b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let rep = flags(&two, "", true).unwrap();
+        assert_eq!(
+            rep.report,
+            [PathBuf::from("/tmp/a"), PathBuf::from("/tmp/b")]
+        );
         assert!(flags(&["--report".to_string()], "", true).is_err());
     }
 
@@ -1135,6 +1290,8 @@ mod tests {
         std::fs::write(dir.join("results.tsv"), TSV).unwrap();
         let args = ["--report".to_string(), dir.display().to_string()];
         assert!(server(&args).is_ok());
+        // The same directory twice: two runs pooled.
+        assert!(server(&[&args[..], &args[..]].concat()).is_ok());
         // Not another runtime's run, and not a directory without results.
         let other = [
             &args[..],
@@ -1146,5 +1303,101 @@ mod tests {
         assert!(server(&args).is_err());
         assert!(client(&args).is_err());
         std::fs::remove_dir(&dir).unwrap();
+    }
+
+    /// A server run of plain rounds only: hyper at 100k req/s and 5 us/req, ours at
+    /// `ratios[r]` of hyper's req/s and 4.5 us/req, and an idle connection's cost.
+    fn plain_run(ratios: &[f64], idle_bytes: u32) -> ServerSummary {
+        let mut tsv = String::from(TSV.lines().next().unwrap());
+        for (r, x) in (1..).zip(ratios) {
+            let _ = write!(
+                tsv,
+                "\n{r}\thyper\tplain\t100000\t1\t0\t3400\t5.00\t90\t97\t1\n\
+                 {r}\tours\tplain\t{}\t1\t0\t3000\t4.50\t90\t97\t1",
+                100_000.0 * x
+            );
+        }
+        let idle = format!("ours IDLE conns=1000 per_conn_bytes={idle_bytes}\n");
+        ServerSummary::parse(&tsv, &idle).unwrap()
+    }
+
+    #[test]
+    fn mean_and_standard_error() {
+        let (mean, se) = mean_and_se(&[1.0, 2.0, 3.0, 4.0]);
+        assert!((mean - 2.5).abs() < 1e-12);
+        // sample variance 5/3, so se = sqrt(5/3 / 4)
+        assert!((se - (5.0_f64 / 12.0).sqrt()).abs() < 1e-12, "{se}");
+        assert!(mean_and_se(&[1.0]).0.is_nan() && mean_and_se(&[]).1.is_nan());
+    }
+
+    #[test]
+    fn pooled_rounds_stay_paired_within_their_run() {
+        // Both runs have a round 1: pooled, they must not meet.
+        let a = plain_run(&[1.10], 4000);
+        let b = plain_run(&[0.90], 5000);
+        let rows = pool(vec![a.rows, b.rows], |r| &mut r.round);
+        let rounds: Vec<u32> = rows.iter().map(|r| r.round).collect();
+        assert_eq!(rounds, [1, 1, 1 + POOL_STRIDE, 1 + POOL_STRIDE]);
+    }
+
+    #[test]
+    fn several_finished_runs_are_pooled_and_each_run_judged() {
+        // Run one passes plain req/s (median 1.05), run two does not (0.95); pooled,
+        // the median of the ten pairs is 1.005 (0.99 and 1.02 in the middle), and with
+        // ten pairs the mean (0.999) and its standard error are shown.
+        let one = plain_run(&[1.02, 1.05, 1.06, 1.04, 1.08], 4000);
+        let two = plain_run(&[0.94, 0.95, 0.96, 0.90, 0.99], 6000);
+        let report = ServerSummary::report_runs(vec![one, two]);
+        assert!(report.starts_with("== 2 runs pooled"), "{report}");
+        let line = |what: &str| {
+            report
+                .lines()
+                .find(|l| l.contains(what))
+                .unwrap_or_else(|| panic!("no `{what}` in {report}"))
+                .to_string()
+        };
+        assert_eq!(
+            line("plain: req/s"),
+            "PASS  plain: req/s x hyper: 1.005 (>= 1.00); rounds 0.900..1.080, \
+             mean 0.999 +- 0.019 (s.e.); 1 of 2 runs pass"
+        );
+        assert!(
+            line("plain: server CPU").ends_with("; 2 of 2 runs pass"),
+            "{report}"
+        );
+        // The idle cost is the median of the runs' (4000 and 6000 bytes).
+        assert_eq!(
+            line("RSS per idle"),
+            "PASS  RSS per idle keep-alive connection, bytes: 5000 (<= 8192); 2 of 2 runs pass"
+        );
+        // One run alone is reported as before: no pooling, no run count.
+        let alone = ServerSummary::report_runs(vec![plain_run(&[1.02, 1.05], 4000)]);
+        assert!(
+            !alone.contains("pooled") && !alone.contains("runs pass"),
+            "{alone}"
+        );
+    }
+
+    #[test]
+    fn several_client_runs_are_pooled() {
+        let run = |ours: f64| {
+            parse_client_tsv(&format!(
+                "round\tclient\tmode\tn\tconc\trps\twall_s\tclient_cpu_s\n\
+                 1\thyper\tconc\t100000\t64\t100000\t1\t1\n\
+                 1\tours\tconc\t100000\t64\t{ours}\t1\t1\n"
+            ))
+            .unwrap()
+        };
+        // 1.2 and 1.0 x hyper-util: the pooled median 1.1 meets the target, one run
+        // alone does.
+        let r = client_report_runs(vec![run(120_000.0), run(100_000.0)]);
+        assert!(r.starts_with("== 2 runs pooled"), "{r}");
+        assert!(
+            r.contains(
+                "PASS  conc: req/s x hyper-util: 1.100 (>= 1.10); rounds 1.000..1.200; \
+                 1 of 2 runs pass\n"
+            ),
+            "{r}"
+        );
     }
 }
