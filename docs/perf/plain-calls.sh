@@ -12,17 +12,10 @@
 # BIN must take `--port P --threads 1`.
 set -eu
 name=$1; bin=$2; secs=${3:-5}
-port=$((20000 + RANDOM % 20000))
 tmp=$(mktemp -d)
-taskset -c 0 nice -n -10 "$bin" --port $port --threads 1 >/dev/null 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
-for _ in $(seq 50); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1', $port)).close()" 2>/dev/null && break
-    sleep 0.1
-done
-url=http://127.0.0.1:$port/
-taskset -c 1 wrk -t1 -c64 -d1s "$url" >/dev/null 2>&1
+cleanup='rm -rf "$tmp"'
+. "$(dirname "$0")/plain-server.sh"
+start_plain_server "$bin"
 ev=sched:sched_switch
 for call in read write recvfrom sendto writev epoll_wait epoll_ctl; do
     ev="$ev,syscalls:sys_enter_$call"

@@ -14,16 +14,8 @@
 # consecutive runs differ by a few percent on a VM.
 set -eu
 name=$1; bin=$2; secs=${3:-5}
-port=$((20000 + RANDOM % 20000))
-taskset -c 0 nice -n -10 "$bin" --port $port --threads 1 >/dev/null 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1', $port)).close()" 2>/dev/null && break
-    sleep 0.1
-done
-url=http://127.0.0.1:$port/
-taskset -c 1 wrk -t1 -c64 -d1s "$url" >/dev/null 2>&1
+. "$(dirname "$0")/plain-server.sh"
+start_plain_server "$bin"
 idle=/sys/devices/system/cpu/cpu0/cpuidle/state1
 sample() {
     local cu ct
