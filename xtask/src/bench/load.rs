@@ -606,6 +606,23 @@ fn pool<R>(runs: Vec<Vec<R>>, round: impl Fn(&mut R) -> &mut u32) -> Vec<R> {
     rows
 }
 
+/// A pooled report: its heading, the pooled table, and the pooled verdicts, each
+/// with how many of the runs (`runs`: each run's own verdicts) pass it alone.
+fn pooled_report(
+    issue: u32,
+    table: String,
+    mut pooled: Vec<Verdict>,
+    runs: &[Vec<Verdict>],
+) -> String {
+    count_passing_runs(&mut pooled, runs);
+    let heading = format!(
+        "== {} runs pooled: each ratio is over the rounds of all of them, every round \
+         paired within its own run\n",
+        runs.len()
+    );
+    heading + &table + &targets_section(issue, &pooled)
+}
+
 /// Adds to each pooled verdict how many of the runs pass the same target on their
 /// own.
 fn count_passing_runs(pooled: &mut [Verdict], runs: &[Vec<Verdict>]) {
@@ -623,14 +640,6 @@ fn count_passing_runs(pooled: &mut [Verdict], runs: &[Vec<Verdict>]) {
         }
         let _ = write!(v.context, "{passing} of {} runs pass", judged.len());
     }
-}
-
-/// The heading of a pooled report.
-fn pooled_heading(runs: usize) -> String {
-    format!(
-        "== {runs} runs pooled: each ratio is over the rounds of all of them, every round \
-         paired within its own run\n"
-    )
 }
 
 /// Everything `bench server` reports.
@@ -788,15 +797,12 @@ impl ServerSummary {
                 idle.entry(server.clone()).or_default().push(bytes);
             }
         }
-        let n = runs.len();
         let pooled = Self {
             rows: pool(runs.into_iter().map(|r| r.rows).collect(), |r| &mut r.round),
             idle: idle.into_iter().map(|(k, v)| (k, median(v))).collect(),
             runtime: None,
         };
-        let mut verdicts = pooled.verdicts();
-        count_passing_runs(&mut verdicts, &per_run);
-        pooled_heading(n) + &pooled.table() + &targets_section(pooled.issue(), &verdicts)
+        pooled_report(pooled.issue(), pooled.table(), pooled.verdicts(), &per_run)
     }
 
     fn table(&self) -> String {
@@ -942,10 +948,8 @@ fn client_report_runs(mut runs: Vec<Vec<ClientRow>>) -> String {
         return client_report(&runs.remove(0));
     }
     let per_run: Vec<Vec<Verdict>> = runs.iter().map(|rows| client_table(rows).1).collect();
-    let n = runs.len();
-    let (table, mut verdicts) = client_table(&pool(runs, |r| &mut r.round));
-    count_passing_runs(&mut verdicts, &per_run);
-    pooled_heading(n) + &table + &targets_section(5, &verdicts)
+    let (table, verdicts) = client_table(&pool(runs, |r| &mut r.round));
+    pooled_report(5, table, verdicts, &per_run)
 }
 
 /// One row of `client-compare.sh`'s `results.tsv`.
